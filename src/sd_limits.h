@@ -1,0 +1,27 @@
+/* sd_limits: the plugin's tunable limits, their safe defaults and ranges, and the parsing of
+ * one configuration key at a time (the plugin feeds it the items of its .jcfg). */
+#ifndef SD_LIMITS_H
+#define SD_LIMITS_H
+
+#include <stddef.h>
+
+typedef struct sd_limits {
+	unsigned max_shares;            /* shares held at once */
+	unsigned max_peers_per_share;   /* owner included */
+	unsigned max_shares_per_handle; /* shares one Janus handle can be a peer of */
+	unsigned max_signal_bytes;      /* compact JSON size of one signal payload */
+	unsigned owner_grace_seconds;   /* how long a share outlives its owner's lost handle */
+} sd_limits;
+
+typedef enum {
+	SD_LIMIT_OK,
+	SD_LIMIT_UNKNOWN_KEY,
+	SD_LIMIT_BAD_VALUE, /* not a whole number, or out of range: the limit keeps its value */
+} sd_limit_result;
+
+void sd_limits_default(sd_limits *limits);
+
+/* Sets the limit named key from its decimal text. On failure writes why into err. */
+sd_limit_result sd_limits_set(sd_limits *limits, const char *key, const char *value, char *err, size_t err_size);
+
+#endif

@@ -1,0 +1,58 @@
+/* sd_registry: the shares the plugin holds, the peers in each, and which peers each client (a
+ * Janus handle, opaque here) has. Owns every sd_share and sd_peer and enforces the count limits.
+ * Not thread-safe: the plugin touches it from its one worker thread only. */
+#ifndef SD_REGISTRY_H
+#define SD_REGISTRY_H
+
+#include <glib.h>
+
+#include "sd_ids.h"
+#include "sd_limits.h"
+#include "sd_request.h"
+
+typedef enum { SD_ROLE_OWNER, SD_ROLE_RECEIVER } sd_role;
+
+typedef struct sd_share sd_share;
+
+typedef struct sd_peer {
+	char id[SD_PEER_ID_LEN + 1];
+	sd_role role;
+	void *client;
+	sd_share *share;
+} sd_peer;
+
+struct sd_share {
+	char id[SD_SHARE_ID_LEN + 1];
+	char owner_token[SD_TOKEN_LEN + 1];
+	GPtrArray *peers;     /* sd_peer*, in joining order */
+	gint64 owner_lost_at; /* monotonic µs when the owner's client went away; 0 otherwise */
+};
+
+typedef struct sd_registry sd_registry;
+
+sd_registry *sd_registry_new(const sd_limits *limits);
+void sd_registry_free(sd_registry *reg);
+
+const char *sd_role_name(sd_role role);
+
+/* A new share with client as its owner peer; NULL with err set when a limit is reached. */
+sd_peer *sd_registry_create_share(sd_registry *reg, void *client, sd_error *err);
+/* Adds client to share with role; NULL with err set when a limit is reached. */
+sd_peer *sd_registry_add_peer(sd_registry *reg, sd_share *share, void *client, sd_role role, sd_error *err);
+/* Frees the peer; the share stays, even empty. */
+void sd_registry_remove_peer(sd_registry *reg, sd_peer *peer);
+/* Frees the share and every peer in it. */
+void sd_registry_remove_share(sd_registry *reg, sd_share *share);
+
+sd_share *sd_registry_find_share(sd_registry *reg, const char *share_id);
+sd_peer *sd_share_find_peer(const sd_share *share, const char *peer_id);
+sd_peer *sd_share_peer_of(const sd_share *share, const void *client);
+sd_peer *sd_share_owner(const sd_share *share);
+
+/* A new array (caller frees) of the peers client holds, in any share. */
+GPtrArray *sd_registry_peers_of(sd_registry *reg, const void *client);
+/* A new array (caller frees) of the shares whose owner has been gone at least grace_us at now_us. */
+GPtrArray *sd_registry_orphans_since(sd_registry *reg, gint64 now_us, gint64 grace_us);
+guint sd_registry_share_count(sd_registry *reg);
+
+#endif

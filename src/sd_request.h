@@ -1,0 +1,56 @@
+/* sd_request: turns the JSON body of a Janus message into a checked sd_request, or into an
+ * sd_error naming what was wrong. Owns the protocol's error codes (docs/protocol.md). */
+#ifndef SD_REQUEST_H
+#define SD_REQUEST_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sd_ids.h"
+
+typedef enum {
+	SD_ERR_BAD_BODY = 440,
+	SD_ERR_UNKNOWN_REQUEST = 441,
+	SD_ERR_MISSING_FIELD = 442,
+	SD_ERR_INVALID_FIELD = 443,
+	SD_ERR_TOO_LARGE = 444,
+	SD_ERR_NO_SUCH_SHARE = 445,
+	SD_ERR_NO_SUCH_PEER = 446,
+	SD_ERR_NOT_JOINED = 447,
+	SD_ERR_ALREADY_JOINED = 448,
+	SD_ERR_SHARE_FULL = 449,
+	SD_ERR_HANDLE_LIMIT = 450,
+	SD_ERR_SERVER_FULL = 451,
+	SD_ERR_BAD_OWNER_TOKEN = 452,
+	SD_ERR_UNKNOWN_FIELD = 453,
+	SD_ERR_SELF_SIGNAL = 454,
+	SD_ERR_INTERNAL = 499,
+} sd_error_code;
+
+typedef struct sd_error {
+	int code; /* an sd_error_code */
+	char message[192];
+} sd_error;
+
+/* Records code and a printf-style reason in err; returns false so callers can `return sd_fail(...)`. */
+bool sd_fail(sd_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* The error as the response body {"swarmdrop":"error","error_code":N,"error":"..."} (new reference). */
+json_t *sd_error_json(const sd_error *err);
+
+typedef enum { SD_REQ_CREATE, SD_REQ_JOIN, SD_REQ_LEAVE, SD_REQ_LIST, SD_REQ_SIGNAL } sd_request_kind;
+
+typedef struct sd_request {
+	sd_request_kind kind;
+	char share[SD_SHARE_ID_LEN + 1];        /* "" when the request takes none */
+	char to[SD_PEER_ID_LEN + 1];            /* signal only */
+	char owner_token[SD_TOKEN_LEN + 1];     /* join only; "" when absent */
+	const json_t *payload;                  /* signal only; borrowed from the body */
+} sd_request;
+
+/* Checks body against the request it names: known request, no unknown field, every required
+ * field present with its type and shape, payload no larger than max_signal_bytes. */
+bool sd_request_parse(const json_t *body, size_t max_signal_bytes, sd_request *req, sd_error *err);
+
+#endif

@@ -1,0 +1,218 @@
+#include "sd_service.h"
+
+#include "sd_registry.h"
+#include "sd_request.h"
+
+struct sd_service {
+	sd_limits limits;
+	sd_registry *reg;
+	sd_emit_fn emit;
+	void *user_data;
+};
+
+sd_service *sd_service_new(const sd_limits *limits, sd_emit_fn emit, void *user_data)
+{
+	sd_service *svc = g_new0(sd_service, 1);
+	svc->limits = *limits;
+	svc->reg = sd_registry_new(limits);
+	svc->emit = emit;
+	svc->user_data = user_data;
+	return svc;
+}
+
+void sd_service_free(sd_service *svc)
+{
+	if (svc == NULL)
+		return;
+	sd_registry_free(svc->reg);
+	g_free(svc);
+}
+
+guint sd_service_share_count(sd_service *svc)
+{
+	return sd_registry_share_count(svc->reg);
+}
+
+static json_t *event_new(const char *name, const sd_share *share)
+{
+	return json_pack("{s:s, s:s, s:s}", "swarmdrop", "event", "event", name, "share", share->id);
+}
+
+/* Sends event to every peer of share but skip (which may be NULL), then drops the event. */
+static void broadcast(sd_service *svc, const sd_share *share, const sd_peer *skip, json_t *event)
+{
+	for (guint i = 0; i < share->peers->len; i++) {
+		sd_peer *peer = g_ptr_array_index(share->peers, i);
+		if (peer != skip)
+			svc->emit(peer->client, event, svc->user_data);
+	}
+	json_decref(event);
+}
+
+static json_t *peer_list(const sd_share *share, const sd_peer *skip)
+{
+	json_t *list = json_array();
+	for (guint i = 0; i < share->peers->len; i++) {
+		sd_peer *peer = g_ptr_array_index(share->peers, i);
+		if (peer != skip)
+			json_array_append_new(list, json_pack("{s:s, s:s}", "peer", peer->id, "role", sd_role_name(peer->role)));
+	}
+	return list;
+}
+
+static void announce_join(sd_service *svc, const sd_peer *peer)
+{
+	json_t *event = event_new("peer_joined", peer->share);
+	json_object_set_new(event, "peer", json_string(peer->id));
+	json_object_set_new(event, "role", json_string(sd_role_name(peer->role)));
+	broadcast(svc, peer->share, peer, event);
+}
+
+/* Removes peer and tells the rest of its share. */
+static void remove_and_announce(sd_service *svc, sd_peer *peer)
+{
+	sd_share *share = peer->share;
+	json_t *event = event_new("peer_left", share);
+	json_object_set_new(event, "peer", json_string(peer->id));
+	sd_registry_remove_peer(svc->reg, peer);
+	broadcast(svc, share, NULL, event);
+}
+
+static void close_share(sd_service *svc, sd_share *share, const sd_peer *skip, const char *reason)
+{
+	json_t *event = event_new("share_closed", share);
+	json_object_set_new(event, "reason", json_string(reason));
+	broadcast(svc, share, skip, event);
+	sd_registry_remove_share(svc->reg, share);
+}
+
+/* Token comparison in time independent of where the first difference is. */
+static gboolean tokens_equal(const char *a, const char *b)
+{
+	unsigned char diff = 0;
+	for (size_t i = 0; i < SD_TOKEN_LEN; i++)
+		diff |= (unsigned char)(a[i] ^ b[i]);
+	return diff == 0;
+}
+
+static json_t *handle_create(sd_service *svc, void *client, sd_error *err)
+{
+	sd_peer *owner = sd_registry_create_share(svc->reg, client, err);
+	if (owner == NULL)
+		return NULL;
+	return json_pack("{s:s, s:s, s:s, s:s}", "swarmdrop", "created", "share", owner->share->id, "peer", owner->id,
+	                 "owner_token", owner->share->owner_token);
+}
+
+static json_t *handle_join(sd_service *svc, void *client, sd_share *share, const sd_request *req, sd_error *err)
+{
+	if (sd_share_peer_of(share, client) != NULL) {
+		sd_fail(err, SD_ERR_ALREADY_JOINED, "this handle is already a peer of share %s", share->id);
+		return NULL;
+	}
+	sd_role role = SD_ROLE_RECEIVER;
+	if (req->owner_token[0] != '\0') {
+		if (!tokens_equal(req->owner_token, share->owner_token) || sd_share_owner(share) != NULL) {
+			sd_fail(err, SD_ERR_BAD_OWNER_TOKEN, "wrong owner token, or the owner is already present");
+			return NULL;
+		}
+		role = SD_ROLE_OWNER;
+	}
+	sd_peer *peer = sd_registry_add_peer(svc->reg, share, client, role, err);
+	if (peer == NULL)
+		return NULL;
+	if (role == SD_ROLE_OWNER)
+		share->owner_lost_at = 0;
+	announce_join(svc, peer);
+	return json_pack("{s:s, s:s, s:s, s:s, s:o}", "swarmdrop", "joined", "share", share->id, "peer", peer->id,
+	                 "role", sd_role_name(role), "peers", peer_list(share, peer));
+}
+
+static json_t *handle_leave(sd_service *svc, sd_peer *self)
+{
+	json_t *response = json_pack("{s:s, s:s}", "swarmdrop", "left", "share", self->share->id);
+	if (self->role == SD_ROLE_OWNER)
+		close_share(svc, self->share, self, "owner_left");
+	else
+		remove_and_announce(svc, self);
+	return response;
+}
+
+static json_t *handle_signal(sd_service *svc, sd_peer *self, const sd_request *req, sd_error *err)
+{
+	sd_peer *target = sd_share_find_peer(self->share, req->to);
+	if (target == NULL) {
+		sd_fail(err, SD_ERR_NO_SUCH_PEER, "share %s has no peer %s", self->share->id, req->to);
+		return NULL;
+	}
+	if (target == self) {
+		sd_fail(err, SD_ERR_SELF_SIGNAL, "a peer cannot signal itself");
+		return NULL;
+	}
+	json_t *event = event_new("signal", self->share);
+	json_object_set_new(event, "from", json_string(self->id));
+	json_object_set(event, "payload", (json_t *)req->payload);
+	svc->emit(target->client, event, svc->user_data);
+	json_decref(event);
+	return json_pack("{s:s, s:s, s:s}", "swarmdrop", "signalled", "share", self->share->id, "to", target->id);
+}
+
+static json_t *dispatch(sd_service *svc, void *client, const sd_request *req, sd_error *err)
+{
+	if (req->kind == SD_REQ_CREATE)
+		return handle_create(svc, client, err);
+	sd_share *share = sd_registry_find_share(svc->reg, req->share);
+	if (share == NULL) {
+		sd_fail(err, SD_ERR_NO_SUCH_SHARE, "no share %s: it never existed or its owner stopped sharing", req->share);
+		return NULL;
+	}
+	if (req->kind == SD_REQ_JOIN)
+		return handle_join(svc, client, share, req, err);
+	sd_peer *self = sd_share_peer_of(share, client);
+	if (self == NULL) {
+		sd_fail(err, SD_ERR_NOT_JOINED, "this handle is not a peer of share %s", share->id);
+		return NULL;
+	}
+	switch (req->kind) {
+	case SD_REQ_LEAVE: return handle_leave(svc, self);
+	case SD_REQ_LIST:
+		return json_pack("{s:s, s:s, s:o}", "swarmdrop", "peers", "share", share->id, "peers", peer_list(share, NULL));
+	case SD_REQ_SIGNAL: return handle_signal(svc, self, req, err);
+	default: sd_fail(err, SD_ERR_INTERNAL, "request kind %d has no handler", (int)req->kind); return NULL;
+	}
+}
+
+json_t *sd_service_handle(sd_service *svc, void *client, const json_t *body)
+{
+	sd_request req;
+	sd_error err = {0};
+	json_t *response = NULL;
+	if (sd_request_parse(body, svc->limits.max_signal_bytes, &req, &err))
+		response = dispatch(svc, client, &req, &err);
+	return response != NULL ? response : sd_error_json(&err);
+}
+
+void sd_service_client_gone(sd_service *svc, void *client, gint64 now_us)
+{
+	GPtrArray *peers = sd_registry_peers_of(svc->reg, client);
+	for (guint i = 0; i < peers->len; i++) {
+		sd_peer *peer = g_ptr_array_index(peers, i);
+		sd_share *share = peer->share;
+		if (peer->role == SD_ROLE_OWNER && svc->limits.owner_grace_seconds == 0) {
+			close_share(svc, share, peer, "owner_gone");
+			continue;
+		}
+		if (peer->role == SD_ROLE_OWNER)
+			share->owner_lost_at = now_us;
+		remove_and_announce(svc, peer);
+	}
+	g_ptr_array_free(peers, TRUE);
+}
+
+void sd_service_expire(sd_service *svc, gint64 now_us)
+{
+	GPtrArray *orphans = sd_registry_orphans_since(svc->reg, now_us, (gint64)svc->limits.owner_grace_seconds * G_USEC_PER_SEC);
+	for (guint i = 0; i < orphans->len; i++)
+		close_share(svc, g_ptr_array_index(orphans, i), NULL, "owner_gone");
+	g_ptr_array_free(orphans, TRUE);
+}

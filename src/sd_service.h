@@ -1,0 +1,32 @@
+/* sd_service: the signalling service behind janus.plugin.swarmdrop, free of Janus. It answers
+ * each request of a client (an opaque handle) with a response, and tells other clients what
+ * they must know (peer joined or left, share closed, signalling) through the emit callback.
+ * Owns the registry. Not thread-safe: call it from one thread. */
+#ifndef SD_SERVICE_H
+#define SD_SERVICE_H
+
+#include <glib.h>
+#include <jansson.h>
+
+#include "sd_limits.h"
+
+/* Delivers event to client. The event stays the caller's: incref it to keep it. */
+typedef void (*sd_emit_fn)(void *client, json_t *event, void *user_data);
+
+typedef struct sd_service sd_service;
+
+sd_service *sd_service_new(const sd_limits *limits, sd_emit_fn emit, void *user_data);
+void sd_service_free(sd_service *svc);
+
+/* Handles one request body; returns the response (new reference), an error body on failure. */
+json_t *sd_service_handle(sd_service *svc, void *client, const json_t *body);
+
+/* The client is gone: it leaves every share. Shares it owned wait for the owner's return. */
+void sd_service_client_gone(sd_service *svc, void *client, gint64 now_us);
+
+/* Closes shares whose owner has been gone longer than the grace period. */
+void sd_service_expire(sd_service *svc, gint64 now_us);
+
+guint sd_service_share_count(sd_service *svc);
+
+#endif

@@ -1,0 +1,9 @@
+#include <stdio.h>
+
+#include "unit.h"
+
+int main(void)
+{
+	int failed = run_ids_tests() + run_limits_tests() + run_request_tests() + run_registry_tests() + run_service_tests();
+	return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,17 @@
+/* Unit test groups, one per src module; each returns its number of failed tests. */
+#ifndef SD_UNIT_H
+#define SD_UNIT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+int run_ids_tests(void);
+int run_limits_tests(void);
+int run_request_tests(void);
+int run_registry_tests(void);
+int run_service_tests(void);
+
+#endif

@@ -1,0 +1,40 @@
+// Every tunable of the browser client, named once. Protocol facts (message shapes, error codes)
+// live with the module that speaks them; this file holds the numbers one might want to change.
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+// Signalling (Janus WebSocket API).
+export const JANUS_WS_PATH = '/janus';
+export const JANUS_SUBPROTOCOL = 'janus-protocol';
+export const PLUGIN_NAME = 'janus.plugin.swarmdrop';
+// Janus drops a session after 60 s of silence by default; keepalives must come well before that.
+export const JANUS_KEEPALIVE_MS = 25_000;
+// How long a Janus request (including the plugin's asynchronous answer) may take.
+export const REQUEST_TIMEOUT_MS = 15_000;
+
+// WebRTC. Empty means host candidates only: enough on one network. A deployment or a test may set
+// window.swarmdropIceServers (an RTCIceServer[]) before the page's script runs to add STUN/TURN.
+export const ICE_SERVERS = globalThis.swarmdropIceServers ?? [];
+export const DATA_CHANNEL_LABEL = 'sd';
+// Largest binary message; the real size is min(pc.sctp.maxMessageSize, this).
+export const CHUNK_SIZE_CAP = 256 * KiB;
+// Used only if the SCTP transport does not tell its limit: the size every WebRTC stack accepts.
+export const CHUNK_SIZE_FALLBACK = 16 * KiB;
+// Send while the channel's buffer holds less than the high watermark, then wait until it drains
+// to the low one: keeps the pipe full without holding a large part of the file in memory.
+export const BUFFERED_HIGH_WATERMARK = 4 * MiB;
+export const BUFFERED_LOW_WATERMARK = 1 * MiB;
+
+// Transfer.
+// File slices read ahead of the channel, so that disk reads overlap with sending.
+export const READ_AHEAD_CHUNKS = 2;
+// The receiver gathers chunks into Blobs of about this size, which Chromium may page out to disk.
+export const RECEIVE_BLOB_PART_BYTES = 8 * MiB;
+// How often the receiver reports progress to the sender and both refresh speed and time left.
+export const PROGRESS_INTERVAL_MS = 500;
+// Speed is measured over this sliding window.
+export const SPEED_WINDOW_MS = 3_000;
+
+// Links: `${location.origin}${SHARE_PATH_PREFIX}<shareId>`; the URL fragment is kept free for a key.
+export const SHARE_PATH_PREFIX = '/s/';
