@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Starts Janus (with the swarmdrop plugin from the build tree and the websockets transport) and
+# nginx (the web app plus a same-origin proxy to the Janus WebSocket), in the foreground.
+# Ctrl-C or SIGTERM stops both. Needs a finished build (scripts/setup.sh).
+#
+# Environment (defaults in brackets):
+#   SWARMDROP_HTTP_BIND [127.0.0.1]  address nginx listens on (0.0.0.0 serves the LAN)
+#   SWARMDROP_HTTP_PORT [8080]       port of the web app
+#   SWARMDROP_WS_PORT   [8188]       port of Janus's WebSocket API, on 127.0.0.1 only
+#   SWARMDROP_STATE_DIR [build/run]  rendered configs, logs, pid files
+#   SWARMDROP_PLUGIN_JCFG [conf/janus.plugin.swarmdrop.jcfg]  the plugin's limits
+#   SWARMDROP_DEBUG_LEVEL [4]        Janus log level (0-7)
+set -euo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+http_bind=${SWARMDROP_HTTP_BIND:-127.0.0.1}
+http_port=${SWARMDROP_HTTP_PORT:-8080}
+ws_port=${SWARMDROP_WS_PORT:-8188}
+state=${SWARMDROP_STATE_DIR:-$top/build/run}
+plugin_jcfg=${SWARMDROP_PLUGIN_JCFG:-$top/conf/janus.plugin.swarmdrop.jcfg}
+debug_level=${SWARMDROP_DEBUG_LEVEL:-4}
+
+die() { echo "serve: $*" >&2; exit 1; }
+[[ -f $top/plugins/.libs/libjanus_swarmdrop.so ]] || die "the plugin is not built: run scripts/setup.sh"
+[[ -f $top/web/dist/index.html ]] || die "the web app is not built: run scripts/setup.sh"
+[[ -f $plugin_jcfg ]] || die "no plugin configuration at $plugin_jcfg"
+janus_lib=$(dirname "$(dirname "$(ls /usr/lib/*/janus/transports/libjanus_websockets.so /usr/lib/janus/transports/libjanus_websockets.so 2>/dev/null | head -n 1)")")
+[[ -d $janus_lib/transports ]] || die "Janus's websockets transport is not installed"
+
+mkdir -p "$state/janus" "$state/plugins" "$state/nginx-tmp"
+state=$(cd "$state" && pwd)
+# Janus loads every .so of its plugins folder: give it a folder holding only ours.
+ln -sf "$top/plugins/.libs/libjanus_swarmdrop.so" "$state/plugins/libjanus_swarmdrop.so"
+cp "$plugin_jcfg" "$state/janus/janus.plugin.swarmdrop.jcfg"
+
+render() {
+	sed -e "s|@STATE_DIR@|$state|g" -e "s|@PLUGINS_DIR@|$state/plugins|g" -e "s|@JANUS_LIB_DIR@|$janus_lib|g" \
+		-e "s|@DEBUG_LEVEL@|$debug_level|g" -e "s|@WS_PORT@|$ws_port|g" -e "s|@HTTP_BIND@|$http_bind|g" \
+		-e "s|@HTTP_PORT@|$http_port|g" -e "s|@WEB_ROOT@|$top/web/dist|g" -e "s|@USER@|$(id -un)|g" "$1" >"$2"
+}
+render "$top/conf/janus.jcfg.in" "$state/janus/janus.jcfg"
+render "$top/conf/janus.transport.websockets.jcfg.in" "$state/janus/janus.transport.websockets.jcfg"
+render "$top/conf/nginx.conf.in" "$state/nginx.conf"
+
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+for port in "$ws_port" "$http_port"; do
+	! port_open 127.0.0.1 "$port" || die "port $port is already in use (set SWARMDROP_HTTP_PORT / SWARMDROP_WS_PORT)"
+done
+
+pids=()
+stop() {
+	trap - INT TERM EXIT
+	((${#pids[@]})) && kill "${pids[@]}" 2>/dev/null
+	wait 2>/dev/null
+}
+trap stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+janus -C "$state/janus/janus.jcfg" -F "$state/janus" -P "$state/plugins" -o -L "$state/janus.log" -N &
+pids+=($!)
+nginx -p "$state" -e "$state/nginx-error.log" -c "$state/nginx.conf" &
+pids+=($!)
+
+wait_port() {
+	local host=$1 port=$2 name=$3 log=$4
+	for _ in $(seq 1 150); do
+		port_open "$host" "$port" && return 0
+		for pid in "${pids[@]}"; do
+			kill -0 "$pid" 2>/dev/null || { tail -n 20 "$log" >&2; die "$name exited while starting (log: $log)"; }
+		done
+		sleep 0.2
+	done
+	die "$name did not open port $port within 30 s (log: $log)"
+}
+wait_port 127.0.0.1 "$ws_port" Janus "$state/janus.log"
+wait_port "$([[ $http_bind == 0.0.0.0 ]] && echo 127.0.0.1 || echo "$http_bind")" "$http_port" nginx "$state/nginx-error.log"
+
+host=$http_bind
+[[ $host == 127.0.0.1 ]] && host=localhost
+[[ $host == 0.0.0.0 ]] && host=$(hostname -I 2>/dev/null | awk '{print $1}')
+echo "swarmdrop is running: open http://${host:-localhost}:$http_port/  (logs in $state; Ctrl-C stops)"
+
+# Either process ending ends both.
+wait -n "${pids[@]}"
+die "a server process stopped unexpectedly; see $state/janus.log and $state/nginx-error.log"

@@ -1,0 +1,163 @@
+// Shared by the end-to-end tests and the benchmarks: starts the real stack (scripts/serve.sh:
+// Janus with the plugin, nginx with the built web app), launches Debian's Chromium as separate
+// processes through playwright-core, and makes test files.
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import WebSocket from 'ws';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+const chromiumPath = process.env.SWARMDROP_CHROMIUM || '/usr/bin/chromium';
+const chromiumArgs = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  // Host candidates as plain addresses: nobody resolves mDNS names here.
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--allow-loopback-in-peer-connection',
+];
+
+export function tempDir(prefix = 'swarmdrop-') {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+async function freePort() {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+}
+
+// Starts Janus + nginx on free ports. `pluginJcfg` overrides the plugin's limits file.
+export async function startServer({ pluginJcfg } = {}) {
+  const [httpPort, wsPort] = [await freePort(), await freePort()];
+  const stateDir = tempDir('swarmdrop-state-');
+  const env = {
+    ...process.env,
+    SWARMDROP_HTTP_PORT: String(httpPort),
+    SWARMDROP_WS_PORT: String(wsPort),
+    SWARMDROP_STATE_DIR: stateDir,
+  };
+  if (pluginJcfg) env.SWARMDROP_PLUGIN_JCFG = pluginJcfg;
+  const child = spawn(join(repoRoot, 'scripts/serve.sh'), [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const exited = new Promise((res) => child.on('exit', (code, signal) => res({ code, signal })));
+  await new Promise((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`server did not start in 60 s:\n${output}`)), 60_000);
+    const onData = (chunk) => {
+      output += chunk;
+      if (output.includes('swarmdrop is running')) { clearTimeout(timer); res(); }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    exited.then(({ code }) => { clearTimeout(timer); rej(new Error(`server exited (${code}):\n${output}`)); });
+  });
+  return {
+    url: `http://localhost:${httpPort}`,
+    wsUrl: `ws://localhost:${httpPort}/janus`,
+    stateDir,
+    janusLog: join(stateDir, 'janus.log'),
+    alive: () => child.exitCode === null && child.signalCode === null,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+// One Chromium process per call, as two people on two machines would have.
+export async function launchBrowser() {
+  const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
+  const context = await browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
+  return { browser, context, page, close: () => browser.close() };
+}
+
+// A file of `size` random bytes; resolves to its path and SHA-256 (hex).
+export async function randomFile(dir, name, size) {
+  const path = join(dir, name);
+  const hash = createHash('sha256');
+  const out = createWriteStream(path);
+  const block = 1 << 20;
+  for (let written = 0; written < size; written += block) {
+    const bytes = randomBytes(Math.min(block, size - written));
+    hash.update(bytes);
+    if (!out.write(bytes)) await new Promise((res) => out.once('drain', res));
+  }
+  await new Promise((res, rej) => out.end((err) => (err ? rej(err) : res())));
+  return { path, sha256: hash.digest('hex'), size };
+}
+
+export async function sha256File(path) {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+// Sender side: opens the app, picks the file, returns the share link the page shows.
+export async function shareFile(page, url, filePath) {
+  await page.goto(url);
+  await page.setInputFiles('#file-input', filePath);
+  const link = page.locator('#share-link');
+  await link.waitFor({ state: 'visible', timeout: 30_000 });
+  await page.waitForFunction(() => /\/s\/[0-9a-f]{16}/.test(document.querySelector('#share-link')?.href || ''));
+  return link.getAttribute('href');
+}
+
+// Receiver side: opens the link and resolves once the browser saved the file, with its path.
+export async function receiveFile(page, link, saveDir, { timeout = 300_000 } = {}) {
+  const downloadEvent = page.waitForEvent('download', { timeout });
+  await page.goto(link);
+  const download = await downloadEvent;
+  const path = join(saveDir, download.suggestedFilename());
+  await download.saveAs(path);
+  return { path, name: download.suggestedFilename() };
+}
+
+// A raw Janus WebSocket API client for protocol-level tests: create, attach, message.
+export async function janusSession(wsUrl) {
+  const ws = new WebSocket(wsUrl, 'janus-protocol');
+  await new Promise((res, rej) => { ws.once('open', res); ws.once('error', rej); });
+  const waiting = new Map();
+  const events = [];
+  let counter = 0;
+  ws.on('message', (raw) => {
+    const msg = JSON.parse(raw.toString());
+    if (msg.janus === 'ack') return;
+    const pending = msg.transaction && waiting.get(msg.transaction);
+    if (pending) { waiting.delete(msg.transaction); pending(msg); } else events.push(msg);
+  });
+  const send = (body) => new Promise((res) => {
+    const transaction = `t${++counter}`;
+    waiting.set(transaction, res);
+    ws.send(JSON.stringify({ ...body, transaction }));
+  });
+  const created = await send({ janus: 'create' });
+  const sessionId = created.data.id;
+  const attached = await send({ janus: 'attach', session_id: sessionId, plugin: 'janus.plugin.swarmdrop' });
+  const handleId = attached.data.id;
+  return {
+    events,
+    // Sends a plugin message; resolves to the plugin's response data, or the Janus error.
+    async request(body) {
+      const reply = await send({ janus: 'message', session_id: sessionId, handle_id: handleId, body });
+      return reply.plugindata ? reply.plugindata.data : reply;
+    },
+    sendRaw: send,
+    close: () => ws.close(),
+  };
+}

@@ -1,0 +1,148 @@
+// The plugin over the real Janus WebSocket API: requests, events, and a burst of malformed
+// input that must leave Janus serving.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { janusSession, startServer, tempDir } from './harness.mjs';
+
+let server;
+before(async () => { server = await startServer(); });
+after(async () => { await server?.stop(); });
+
+const waitFor = async (events, predicate, ms = 5000) => {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const found = events.find(predicate);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no matching event in ${ms} ms: ${JSON.stringify(events)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+const pluginEvent = (name) => (e) => e.plugindata?.data?.event === name;
+
+test('create, join, list, signal, leave deliver the documented events', async () => {
+  const owner = await janusSession(server.wsUrl);
+  const receiver = await janusSession(server.wsUrl);
+  try {
+    const created = await owner.request({ request: 'create' });
+    assert.equal(created.swarmdrop, 'created');
+    assert.match(created.share, /^[0-9a-f]{16}$/);
+    assert.match(created.owner_token, /^[0-9a-f]{32}$/);
+
+    const joined = await receiver.request({ request: 'join', share: created.share });
+    assert.equal(joined.swarmdrop, 'joined');
+    assert.deepEqual(joined.peers, [{ peer: created.peer, role: 'owner' }]);
+    const announced = await waitFor(owner.events, pluginEvent('peer_joined'));
+    assert.equal(announced.plugindata.data.peer, joined.peer);
+
+    const listed = await owner.request({ request: 'list', share: created.share });
+    assert.equal(listed.peers.length, 2);
+
+    const payload = { kind: 'sdp', sdp: { type: 'offer', sdp: 'v=0\r\n' } };
+    const signalled = await receiver.request({ request: 'signal', share: created.share, to: created.peer, payload });
+    assert.equal(signalled.swarmdrop, 'signalled');
+    const delivered = await waitFor(owner.events, pluginEvent('signal'));
+    assert.equal(delivered.plugindata.data.from, joined.peer);
+    assert.deepEqual(delivered.plugindata.data.payload, payload);
+
+    assert.equal((await receiver.request({ request: 'leave', share: created.share })).swarmdrop, 'left');
+    const left = await waitFor(owner.events, pluginEvent('peer_left'));
+    assert.equal(left.plugindata.data.peer, joined.peer);
+
+    await receiver.request({ request: 'join', share: created.share });
+    assert.equal((await owner.request({ request: 'leave', share: created.share })).swarmdrop, 'left');
+    const closed = await waitFor(receiver.events, pluginEvent('share_closed'));
+    assert.equal(closed.plugindata.data.reason, 'owner_left');
+  } finally {
+    owner.close();
+    receiver.close();
+  }
+});
+
+test('an owner whose connection drops can take the share back with its token', async () => {
+  const owner = await janusSession(server.wsUrl);
+  const receiver = await janusSession(server.wsUrl);
+  try {
+    const created = await owner.request({ request: 'create' });
+    await receiver.request({ request: 'join', share: created.share });
+    owner.close(); // the WebSocket goes: Janus destroys the session and its handle
+    const left = await waitFor(receiver.events, pluginEvent('peer_left'));
+    assert.equal(left.plugindata.data.peer, created.peer);
+    const back = await janusSession(server.wsUrl);
+    const rejoined = await back.request({ request: 'join', share: created.share, owner_token: created.owner_token });
+    assert.equal(rejoined.role, 'owner');
+    await waitFor(receiver.events, (e) => pluginEvent('peer_joined')(e) && e.plugindata.data.role === 'owner');
+    back.close();
+  } finally {
+    receiver.close();
+  }
+});
+
+test('malformed requests get their error codes and leave the server serving', async () => {
+  const victim = await janusSession(server.wsUrl);
+  const attacker = await janusSession(server.wsUrl);
+  try {
+    const share = (await victim.request({ request: 'create' })).share;
+    const foreign = await attacker.request({ request: 'create' });
+    const cases = [
+      [{}, 441], [{ request: 5 }, 441], [{ request: 'drop_table' }, 441],
+      [{ request: 'join' }, 442], [{ request: 'signal', share, to: 'abcdefabcdef' }, 442],
+      [{ request: 'join', share: 1 }, 443], [{ request: 'join', share: 'ZZZZZZZZZZZZZZZZ' }, 443],
+      [{ request: 'join', share: 'a'.repeat(100000) }, 443],
+      [{ request: 'join', share, owner_token: 'x' }, 443],
+      [{ request: 'signal', share, to: foreign.peer, payload: [] }, 443],
+      [{ request: 'signal', share: foreign.share, to: foreign.peer, payload: { big: 'x'.repeat(20000) } }, 444],
+      [{ request: 'join', share: 'ffffffffffffffff' }, 445],
+      [{ request: 'signal', share: foreign.share, to: 'abcdefabcdef', payload: {} }, 446],
+      [{ request: 'signal', share, to: foreign.peer, payload: {} }, 447],
+      [{ request: 'list', share }, 447],
+      [{ request: 'join', share: foreign.share }, 448],
+      [{ request: 'join', share, owner_token: '0'.repeat(32) }, 452],
+      [{ request: 'create', extra: true }, 453],
+      [{ request: 'signal', share: foreign.share, to: foreign.peer, payload: {} }, 454],
+    ];
+    // Sent all at once, as a burst; every one answered with its code.
+    const replies = await Promise.all(cases.map(([body]) => attacker.request(body)));
+    replies.forEach((reply, i) => {
+      assert.equal(reply.swarmdrop, 'error', `case ${i}: ${JSON.stringify(cases[i][0]).slice(0, 80)}`);
+      assert.equal(reply.error_code, cases[i][1], `case ${i}: ${reply.error}`);
+      assert.ok(reply.error.length > 0);
+    });
+    // Bodies that are not objects, and a message with no body, are refused by Janus itself.
+    for (const body of [[], 'text', 42, null]) {
+      const reply = await attacker.request(body);
+      assert.equal(reply.janus, 'error', JSON.stringify(body));
+    }
+
+    // The victim's share is untouched and the server still answers.
+    const listed = await victim.request({ request: 'list', share });
+    assert.equal(listed.peers.length, 1);
+    assert.ok(server.alive());
+  } finally {
+    victim.close();
+    attacker.close();
+  }
+});
+
+test('limits come from the plugin .jcfg; bad values are logged and defaulted', async () => {
+  const dir = tempDir();
+  const jcfg = join(dir, 'janus.plugin.swarmdrop.jcfg');
+  writeFileSync(jcfg, 'general: {\n  max_peers_per_share = 2\n  max_shares = "lots"\n  colour = 3\n}\n');
+  const limited = await startServer({ pluginJcfg: jcfg });
+  const sessions = [];
+  try {
+    for (let i = 0; i < 3; i++) sessions.push(await janusSession(limited.wsUrl));
+    const { share } = await sessions[0].request({ request: 'create' });
+    assert.equal((await sessions[1].request({ request: 'join', share })).swarmdrop, 'joined');
+    assert.equal((await sessions[2].request({ request: 'join', share })).error_code, 449);
+    const log = readFileSync(limited.janusLog, 'utf8');
+    assert.match(log, /max_shares = "lots" is not a whole number from 1 to 1000000; keeping 1024/);
+    assert.match(log, /unknown setting "colour" ignored/);
+    assert.match(log, /max_peers_per_share=2 /);
+  } finally {
+    sessions.forEach((s) => s.close());
+    await limited.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
