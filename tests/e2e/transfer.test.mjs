@@ -1,0 +1,114 @@
+// Two Chromium processes, the real Janus + plugin + nginx: a file goes browser to browser over a
+// direct data channel and arrives intact; broken links and departed senders say so.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { janusSession, launchBrowser, randomFile, receiveFile, sha256File, shareFile, startServer, tempDir } from './harness.mjs';
+
+let server;
+let dir;
+before(async () => {
+  server = await startServer();
+  dir = tempDir();
+});
+after(async () => {
+  await server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+// Garbage of every shape, as a hostile client would send it, all at once.
+async function malformedBurst(count) {
+  const attacker = await janusSession(server.wsUrl);
+  const shapes = [
+    () => ({}), () => ({ request: 'join', share: randomBytes(8).toString('hex').toUpperCase() }),
+    () => ({ request: 'signal', share: randomBytes(8).toString('hex'), to: 'x', payload: {} }),
+    () => ({ request: randomBytes(4).toString('hex') }), () => ({ request: 'list', share: 'y'.repeat(70000) }),
+    () => ({ request: 'join', share: randomBytes(8).toString('hex'), owner_token: 7 }),
+  ];
+  try {
+    const replies = await Promise.all(Array.from({ length: count }, (_, i) => attacker.request(shapes[i % shapes.length]())));
+    return replies.filter((r) => r.swarmdrop === 'error' && r.error_code >= 440).length;
+  } finally {
+    attacker.close();
+  }
+}
+
+test('after a burst of malformed requests, a 64 MiB file arrives with the same SHA-256 and progress on both sides', { timeout: 300_000 }, async () => {
+  assert.equal(await malformedBurst(600), 600);
+  const file = await randomFile(dir, 'holiday video (final).bin', 64 << 20);
+  const sender = await launchBrowser();
+  const receiver = await launchBrowser();
+  try {
+    const link = await shareFile(sender.page, server.url, file.path);
+    assert.match(link, new RegExp(`^${server.url}/s/[0-9a-f]{16}`));
+    await sender.page.locator('#qr').waitFor({ state: 'visible' });
+
+    // While the transfer runs, the receiver shows a moving progress bar and the sender its row.
+    const saved = receiveFile(receiver.page, link, dir);
+    await receiver.page.waitForFunction(() => {
+      const bar = document.querySelector('#progress');
+      return bar && bar.value > 0;
+    }, null, { timeout: 60_000 });
+    await sender.page.locator('#peers [data-peer]').first().waitFor({ state: 'visible' });
+
+    const { path, name } = await saved;
+    assert.equal(name, 'holiday video (final).bin');
+    assert.equal(await sha256File(path), file.sha256);
+    await receiver.page.locator('#status', { hasText: 'Done' }).waitFor();
+    await sender.page.waitForFunction(() => /done/i.test(document.querySelector('#peers [data-peer]')?.textContent || ''),
+      null, { timeout: 30_000 });
+    const state = await receiver.page.evaluate(() => window.swarmdrop);
+    assert.equal(state.bytes, file.size);
+    assert.equal(state.total, file.size);
+  } finally {
+    await sender.close();
+    await receiver.close();
+  }
+});
+
+test('a link to a share that does not exist shows a clear error', async () => {
+  const receiver = await launchBrowser();
+  try {
+    await receiver.page.goto(`${server.url}/s/0123456789abcdef`);
+    const error = receiver.page.locator('#error');
+    await error.waitFor({ state: 'visible', timeout: 15_000 });
+    assert.match(await error.textContent(), /does not lead to a share/);
+  } finally {
+    await receiver.close();
+  }
+});
+
+test('a malformed link shows a clear error', async () => {
+  const receiver = await launchBrowser();
+  try {
+    await receiver.page.goto(`${server.url}/s/not-a-share`);
+    const error = receiver.page.locator('#error');
+    await error.waitFor({ state: 'visible', timeout: 15_000 });
+    assert.ok((await error.textContent()).length > 10);
+  } finally {
+    await receiver.close();
+  }
+});
+
+test('a receiver of a departed sender is told it is away, then that the share closed', { timeout: 120_000 }, async () => {
+  const jcfg = join(dir, 'grace.jcfg');
+  writeFileSync(jcfg, 'general: {\n  owner_grace_seconds = 3\n}\n');
+  const graceful = await startServer({ pluginJcfg: jcfg });
+  const file = await randomFile(dir, 'small.bin', 1 << 20);
+  const sender = await launchBrowser();
+  const receiver = await launchBrowser();
+  try {
+    const link = await shareFile(sender.page, graceful.url, file.path);
+    await sender.close(); // the tab goes without a goodbye: the share waits for its owner
+    await receiver.page.goto(link);
+    await receiver.page.locator('#status', { hasText: /away/i }).waitFor({ timeout: 15_000 });
+    const error = receiver.page.locator('#error');
+    await error.waitFor({ state: 'visible', timeout: 30_000 });
+    assert.match(await error.textContent(), /stopped sharing/i);
+  } finally {
+    await receiver.close();
+    await graceful.stop();
+  }
+});
