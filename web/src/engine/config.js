@@ -17,6 +17,9 @@ export const REQUEST_TIMEOUT_MS = 15_000;
 // window.swarmdropIceServers (an RTCIceServer[]) before the page's script runs to add STUN/TURN.
 export const ICE_SERVERS = globalThis.swarmdropIceServers ?? [];
 export const DATA_CHANNEL_LABEL = 'sd';
+// A link whose channel is not open by then has failed. ICE does not always say so itself: with no
+// usable candidate pair the connection can stay 'connecting' or 'new' for good.
+export const LINK_OPEN_TIMEOUT_MS = 30_000;
 // Largest binary message; the real size is min(pc.sctp.maxMessageSize, this).
 export const CHUNK_SIZE_CAP = 256 * KiB;
 // Used only if the SCTP transport does not tell its limit: the size every WebRTC stack accepts.

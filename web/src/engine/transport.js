@@ -1,0 +1,201 @@
+// One direct browser-to-browser link: an RTCPeerConnection with one data channel (docs/protocol.md,
+// part 2, "Connecting"). Signalling payloads travel through the plugin; this module only builds
+// and reads them.
+import {
+  BUFFERED_HIGH_WATERMARK,
+  BUFFERED_LOW_WATERMARK,
+  CHUNK_SIZE_CAP,
+  CHUNK_SIZE_FALLBACK,
+  DATA_CHANNEL_LABEL,
+  ICE_SERVERS,
+  LINK_OPEN_TIMEOUT_MS,
+} from './config.js';
+import { Emitter } from './emitter.js';
+
+/**
+ * The joining side (the receiver) is the initiator: it creates the channel and the offer.
+ * `sendSignal(payload)` must deliver a payload to the other side and return a promise.
+ * Events: 'open'; 'message' (a parsed text message, an object with a string `t`);
+ * 'data' (an ArrayBuffer); 'lost' (an Error): the link failed or the far end closed it.
+ * Nothing is emitted after close().
+ */
+export class PeerLink extends Emitter {
+  #pc;
+  #channel = null;
+  #sendSignal;
+  #queuedCandidates = []; // remote candidates that came before the remote description
+  #opened = false;
+  #closed = false;
+  #openTimer;
+
+  constructor({ initiator, sendSignal }) {
+    super();
+    this.#sendSignal = sendSignal;
+    this.#pc = new RTCPeerConnection({ iceServers: ICE_SERVERS });
+    this.#pc.addEventListener('icecandidate', ({ candidate }) => {
+      // A null candidate tells the other side that gathering is over.
+      this.#signal({ kind: 'ice', candidate: candidate ? candidate.toJSON() : null });
+    });
+    this.#pc.addEventListener('connectionstatechange', () => {
+      if (this.#pc.connectionState !== 'failed') return;
+      if (this.#opened) this.#lose(new Error('The direct connection between the two browsers was lost.'));
+      else this.#loseUnopened();
+    });
+    this.#openTimer = setTimeout(() => this.#loseUnopened(), LINK_OPEN_TIMEOUT_MS);
+    if (initiator) {
+      this.#setUpChannel(this.#pc.createDataChannel(DATA_CHANNEL_LABEL, { ordered: true }));
+      this.#sendOffer();
+    } else {
+      this.#pc.addEventListener('datachannel', ({ channel }) => {
+        if (channel.label === DATA_CHANNEL_LABEL) this.#setUpChannel(channel);
+      });
+    }
+  }
+
+  // Whether the data channel ever opened.
+  get opened() {
+    return this.#opened;
+  }
+
+  // Largest binary message this link carries.
+  get chunkSize() {
+    const limit = this.#pc.sctp?.maxMessageSize;
+    return limit > 0 ? Math.min(limit, CHUNK_SIZE_CAP) : CHUNK_SIZE_FALLBACK;
+  }
+
+  // Feeds one signalling payload that came from the other side.
+  async handleSignal(payload) {
+    try {
+      if (payload?.kind === 'sdp') {
+        await this.#pc.setRemoteDescription(payload.sdp);
+        for (const candidate of this.#queuedCandidates.splice(0)) await this.#addCandidate(candidate);
+        if (payload.sdp.type === 'offer') {
+          await this.#pc.setLocalDescription();
+          this.#signal({ kind: 'sdp', sdp: this.#pc.localDescription.toJSON() });
+        }
+      } else if (payload?.kind === 'ice') {
+        if (this.#pc.remoteDescription) await this.#addCandidate(payload.candidate);
+        else this.#queuedCandidates.push(payload.candidate);
+      }
+    } catch (error) {
+      this.#lose(new Error(`Could not set up the direct connection: ${error.message}`));
+    }
+  }
+
+  // Sends a text message (an object, as JSON). Dropped if the channel is not open: its loss is
+  // reported through 'lost'.
+  send(message) {
+    if (this.#channel?.readyState === 'open') this.#channel.send(JSON.stringify(message));
+  }
+
+  // Sends the binary chunks of an async iterable in order while keeping the channel's buffer
+  // between the watermarks (no acknowledgements: SCTP is reliable and ordered). Returns early,
+  // without error, once `signal` aborts or the channel closes.
+  async sendStream(chunks, signal) {
+    const channel = this.#channel;
+    for await (const chunk of chunks) {
+      while (channel.bufferedAmount >= BUFFERED_HIGH_WATERMARK && channel.readyState === 'open' && !signal.aborted) {
+        await this.#bufferDrained(signal);
+      }
+      if (signal.aborted || channel.readyState !== 'open') return;
+      channel.send(chunk);
+    }
+  }
+
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#openTimer);
+    this.#channel?.close();
+    this.#pc.close();
+  }
+
+  #setUpChannel(channel) {
+    this.#channel = channel;
+    channel.binaryType = 'arraybuffer';
+    channel.bufferedAmountLowThreshold = BUFFERED_LOW_WATERMARK;
+    const onOpen = () => {
+      if (this.#opened || this.#closed) return;
+      this.#opened = true;
+      clearTimeout(this.#openTimer);
+      this.emit('open');
+    };
+    channel.addEventListener('open', onOpen);
+    // A channel announced by the other side may already be open when we get it.
+    if (channel.readyState === 'open') queueMicrotask(onOpen);
+    channel.addEventListener('message', ({ data }) => this.#onChannelMessage(data));
+    channel.addEventListener('close', () => {
+      this.#lose(new Error('The direct connection between the two browsers was closed.'));
+    });
+  }
+
+  #onChannelMessage(data) {
+    if (this.#closed) return;
+    if (typeof data !== 'string') {
+      this.emit('data', data);
+      return;
+    }
+    let message;
+    try {
+      message = JSON.parse(data);
+    } catch {
+      message = null;
+    }
+    if (typeof message?.t !== 'string') {
+      this.#lose(new Error('The other browser sent a malformed message.'));
+      return;
+    }
+    this.emit('message', message);
+  }
+
+  async #sendOffer() {
+    try {
+      await this.#pc.setLocalDescription();
+      this.#signal({ kind: 'sdp', sdp: this.#pc.localDescription.toJSON() });
+    } catch (error) {
+      this.#lose(new Error(`Could not set up the direct connection: ${error.message}`));
+    }
+  }
+
+  #signal(payload) {
+    if (this.#closed) return;
+    this.#sendSignal(payload).catch((error) => {
+      this.#lose(new Error(`Could not reach the other browser through the server: ${error.message}`));
+    });
+  }
+
+  async #addCandidate(candidate) {
+    try {
+      // No argument marks the end of the other side's candidates.
+      await this.#pc.addIceCandidate(candidate ?? undefined);
+    } catch (error) {
+      // One unusable candidate is not fatal; if none works, connectionState turns 'failed'.
+      console.warn('swarmdrop: ignored a remote ICE candidate:', error);
+    }
+  }
+
+  #bufferDrained(signal) {
+    return new Promise((resolve) => {
+      const stopListening = new AbortController();
+      const done = () => {
+        stopListening.abort();
+        resolve();
+      };
+      const options = { once: true, signal: stopListening.signal };
+      this.#channel.addEventListener('bufferedamountlow', done, options);
+      this.#channel.addEventListener('close', done, options);
+      signal.addEventListener('abort', done, options);
+    });
+  }
+
+  #loseUnopened() {
+    this.#lose(new Error('Could not open a direct connection between the two browsers: '
+      + 'they cannot reach each other (a TURN relay may be needed).'));
+  }
+
+  #lose(error) {
+    if (this.#closed) return;
+    this.close();
+    this.emit('lost', error);
+  }
+}

@@ -1,0 +1,12 @@
+// Entry point: a share link (/s/<shareId>) opens the receiver view, any other path the sender view.
+import './style.css';
+import { shareIdFromPath } from './engine/links.js';
+import { mountReceiverView } from './ui/receiver-view.js';
+import { mountSenderView } from './ui/sender-view.js';
+
+const app = document.getElementById('app');
+const shareId = shareIdFromPath(location.pathname);
+const engine = shareId === null ? mountSenderView(app) : mountReceiverView(app, shareId);
+
+// For automated tests: the engine's state object itself, which the engine updates in place.
+window.swarmdrop = engine.state;
