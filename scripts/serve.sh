@@ -57,7 +57,7 @@ trap stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-janus -C "$state/janus/janus.jcfg" -F "$state/janus" -P "$state/plugins" -o -L "$state/janus.log" -N &
+janus -C "$state/janus/janus.jcfg" -F "$state/janus" -P "$state/plugins" -o -L "$state/janus.log" -N >"$state/janus.stdout" 2>&1 &
 pids+=($!)
 nginx -p "$state" -e "$state/nginx-error.log" -c "$state/nginx.conf" &
 pids+=($!)
