@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing and builds (scripts/setup.sh), then the cmocka unit
-# tests (make check, under AddressSanitizer) and the end-to-end tests (node's test runner driving
+# tests (make check, under AddressSanitizer), the JavaScript unit tests (tests/js) and the end-to-end tests (node's test runner driving
 # real Janus, nginx and Chromium, inside a network namespace: scripts/in-netns.sh).
 # Ends with the line "N passed, N failed".
 set -uo pipefail
@@ -29,6 +29,14 @@ if [[ -f $unit_log ]]; then
 else
 	echo "unit tests did not build"; failed=$((failed + 1))
 fi
+
+echo "== JavaScript unit tests (node)"
+js_log=$(mktemp)
+node --test --test-reporter=tap tests/js/ >"$js_log" 2>&1
+grep -E '^(not )?ok ' "$js_log" || true
+count "$js_log" 's/^# pass ([0-9]+)$/\1/p' 's/^# (fail|cancelled) ([0-9]+)$/\2/p'
+grep -q '^# pass' "$js_log" || { cat "$js_log"; failed=$((failed + 1)); }
+rm -f "$js_log"
 
 echo "== end-to-end tests (Janus + nginx + Chromium)"
 e2e_log=$(mktemp)

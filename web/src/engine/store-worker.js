@@ -1,0 +1,158 @@
+// The on-disk half of store.js, in a dedicated worker because only workers get synchronous
+// access handles: the main thread's createWritable() copies the whole file on every commit,
+// which is ruinous per piece. Owns the share's folder in the Origin Private File System:
+//   swarmdrop/<share id>/f<N>       the plaintext of file N of the manifest, at its size
+//   swarmdrop/<share id>/have.bin   bit i (MSB first) set = piece i is written and verified
+//   swarmdrop/<share id>/manifest   the sealed manifest, for a reload before any peer answers
+// Requests: {id, op, ...}; replies: {id, result} or {id, error: {name, message}}.
+
+const ROOT = 'swarmdrop';
+
+let dir = null;
+let layout = null; // {pieceSize, total, files: [{name, start, size}]}
+let have = null; // Uint8Array bitfield
+let held = 0; // bits set in have
+let haveHandle = null;
+let handles = null; // per file FileSystemSyncAccessHandle, null once every piece is held
+
+async function shareDir(shareId, create) {
+  const root = await navigator.storage.getDirectory();
+  const top = await root.getDirectoryHandle(ROOT, { create });
+  return top.getDirectoryHandle(shareId, { create });
+}
+
+function pieceCount() {
+  return layout.total === 0 ? 0 : Math.ceil(layout.total / layout.pieceSize);
+}
+
+function countHeld() {
+  let n = 0;
+  for (let i = 0; i < pieceCount(); i++) if (have[i >> 3] & (0x80 >> (i & 7))) n++;
+  return n;
+}
+
+// The (file, offset in file, offset in piece, length) runs covering stream bytes [start, end).
+function* runs(start, end) {
+  for (const file of layout.files) {
+    const from = Math.max(start, file.start);
+    const to = Math.min(end, file.start + file.size);
+    if (from < to) yield { file, at: from - file.start, offset: from - start, length: to - from };
+  }
+}
+
+function pieceBounds(index) {
+  if (!Number.isSafeInteger(index) || index < 0 || index >= pieceCount()) {
+    throw new RangeError(`piece ${index} is outside this share`);
+  }
+  const start = index * layout.pieceSize;
+  return { start, end: Math.min(start + layout.pieceSize, layout.total) };
+}
+
+const ops = {
+  async open({ shareId, manifest }) {
+    dir = await shareDir(shareId, true);
+    let start = 0;
+    const files = manifest.files.map((f, n) => {
+      const entry = { name: `f${n}`, start, size: f.size };
+      start += f.size;
+      return entry;
+    });
+    layout = { pieceSize: manifest.piece_size, total: manifest.total, files };
+    haveHandle = await (await dir.getFileHandle('have.bin', { create: true })).createSyncAccessHandle();
+    have = new Uint8Array(Math.ceil(pieceCount() / 8));
+    if (haveHandle.getSize() === have.length) haveHandle.read(have, { at: 0 });
+    else haveHandle.truncate(have.length);
+    held = countHeld();
+    if (held === pieceCount()) {
+      haveHandle.close();
+      haveHandle = null;
+    } else {
+      handles = [];
+      for (const file of files) {
+        const handle = await (await dir.getFileHandle(file.name, { create: true })).createSyncAccessHandle();
+        handles.push(handle);
+        if (handle.getSize() !== file.size) handle.truncate(file.size);
+      }
+    }
+    return { have };
+  },
+
+  async write({ index, bytes }) {
+    const { start, end } = pieceBounds(index);
+    if (bytes.length !== end - start) throw new RangeError(`piece ${index} must be ${end - start} bytes`);
+    const bit = 0x80 >> (index & 7);
+    if (!handles || have[index >> 3] & bit) return { complete: held === pieceCount() };
+    for (const run of runs(start, end)) {
+      const handle = handles[layout.files.indexOf(run.file)];
+      handle.write(bytes.subarray(run.offset, run.offset + run.length), { at: run.at });
+      handle.flush();
+    }
+    // The bit is set only after the data is on disk, so a crash never claims a missing piece.
+    have[index >> 3] |= bit;
+    held++;
+    haveHandle.write(have.subarray(index >> 3, (index >> 3) + 1), { at: index >> 3 });
+    haveHandle.flush();
+    const complete = held === pieceCount();
+    if (complete) closeHandles(); // releases the files so that the page can read them as File objects
+    return { complete };
+  },
+
+  async read({ index }) {
+    const { start, end } = pieceBounds(index);
+    const bytes = new Uint8Array(end - start);
+    for (const run of runs(start, end)) {
+      const target = bytes.subarray(run.offset, run.offset + run.length);
+      if (handles) {
+        handles[layout.files.indexOf(run.file)].read(target, { at: run.at });
+      } else {
+        const file = await (await dir.getFileHandle(run.file.name)).getFile();
+        target.set(new Uint8Array(await file.slice(run.at, run.at + run.length).arrayBuffer()));
+      }
+    }
+    return { bytes };
+  },
+
+  async saveManifest({ sealed }) {
+    const handle = await (await dir.getFileHandle('manifest', { create: true })).createSyncAccessHandle();
+    try {
+      handle.truncate(0);
+      handle.write(sealed, { at: 0 });
+      handle.flush();
+    } finally {
+      handle.close();
+    }
+    return {};
+  },
+
+  async savedManifest({ shareId }) {
+    try {
+      const file = await (await (await shareDir(shareId, false)).getFileHandle('manifest')).getFile();
+      return { sealed: new Uint8Array(await file.arrayBuffer()) };
+    } catch (error) {
+      if (error.name === 'NotFoundError') return { sealed: null };
+      throw error;
+    }
+  },
+
+  async close() {
+    closeHandles();
+    return {};
+  },
+};
+
+function closeHandles() {
+  for (const handle of handles ?? []) handle.close();
+  handles = null;
+  haveHandle?.close();
+  haveHandle = null;
+}
+
+self.onmessage = async ({ data: { id, op, ...args } }) => {
+  try {
+    const result = await ops[op](args);
+    // Piece bytes move to the page instead of being copied.
+    self.postMessage({ id, result }, result.bytes ? [result.bytes.buffer] : []);
+  } catch (error) {
+    self.postMessage({ id, error: { name: error.name, message: error.message } });
+  }
+};

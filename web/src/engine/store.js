@@ -1,0 +1,212 @@
+// Where a receiver keeps the verified plaintext of the pieces it holds: on disk in the Origin
+// Private File System (through store-worker.js), so memory stays bounded whatever the share's
+// size and a reload finds what was stored. Without OPFS (an insecure origin, a browser that
+// refuses it) pieces are held in memory up to MEMORY_STORE_CAP_BYTES.
+import { MEMORY_STORE_CAP_BYTES } from './config.js';
+
+export class StorageError extends Error {}
+
+const MiB = 1024 * 1024;
+
+function pieceCountOf(manifest) {
+  return manifest.total === 0 ? 0 : Math.ceil(manifest.total / manifest.piece_size);
+}
+
+// The share's folder in OPFS: written by the store worker, read back by the page. Each call to
+// the worker is a request with an id and a promise for its answer.
+class DiskBackend {
+  #worker = new Worker(new URL('./store-worker.js', import.meta.url), { type: 'module' });
+  #pending = new Map();
+  #next = 0;
+  #shareId;
+
+  constructor(shareId) {
+    this.#shareId = shareId;
+    this.#worker.onmessage = ({ data: { id, result, error } }) => {
+      const call = this.#pending.get(id);
+      this.#pending.delete(id);
+      if (error) call.reject(Object.assign(new Error(error.message), { name: error.name }));
+      else call.resolve(result);
+    };
+    this.#worker.onerror = (event) => {
+      for (const call of this.#pending.values()) call.reject(new StorageError(`The storage worker failed: ${event.message}`));
+      this.#pending.clear();
+    };
+  }
+
+  call(op, args = {}) {
+    return new Promise((resolve, reject) => {
+      const id = this.#next++;
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ id, op, shareId: this.#shareId, ...args });
+    });
+  }
+
+  // A File from OPFS is backed by disk: downloading it copies nothing into memory.
+  async file(number) {
+    const root = await navigator.storage.getDirectory();
+    const dir = await (await root.getDirectoryHandle('swarmdrop')).getDirectoryHandle(this.#shareId);
+    return (await dir.getFileHandle(`f${number}`)).getFile();
+  }
+
+  terminate() {
+    this.#worker.terminate();
+  }
+}
+
+// Disk errors in words a person can act on.
+function storageError(error) {
+  if (error instanceof StorageError) return error;
+  if (error.name === 'QuotaExceededError') {
+    return new StorageError('The browser ran out of storage space for this share. Free some disk space and reload.');
+  }
+  if (error.name === 'NoModificationAllowedError') {
+    return new StorageError('This share is already open in another tab of this browser.');
+  }
+  return new StorageError(`Could not store the data on disk: ${error.message}`);
+}
+
+async function opfsAvailable() {
+  try {
+    await navigator.storage.getDirectory();
+    return typeof Worker === 'function';
+  } catch {
+    return false;
+  }
+}
+
+export class PieceStore {
+  #backend;
+  #manifest;
+  #have;
+  #count;
+
+  constructor(backend, manifest, have) {
+    this.#backend = backend;
+    this.#manifest = manifest;
+    this.#have = have;
+    this.#count = 0;
+    for (let i = 0; i < pieceCountOf(manifest); i++) if (this.has(i)) this.#count++;
+  }
+
+  static async open(shareId, manifest) {
+    if (!(await opfsAvailable())) return PieceStore.#inMemory(manifest);
+    // A share larger than the whole quota can never fit; nearer the limit, writing reports it.
+    const { quota = Infinity } = await navigator.storage.estimate().catch(() => ({}));
+    if (manifest.total > quota) {
+      throw new StorageError(`This share is ${Math.ceil(manifest.total / MiB)} MiB, but the browser lets this site `
+        + `store at most ${Math.floor(quota / MiB)} MiB.`);
+    }
+    const disk = new DiskBackend(shareId);
+    try {
+      const { have } = await disk.call('open', { manifest });
+      return new PieceStore(disk, manifest, have);
+    } catch (error) {
+      disk.terminate();
+      throw storageError(error);
+    }
+  }
+
+  static #inMemory(manifest) {
+    if (manifest.total > MEMORY_STORE_CAP_BYTES) {
+      throw new StorageError(`This browser offers no disk storage to this page, and the share (${Math.ceil(manifest.total / MiB)} MiB) `
+        + `is larger than the ${MEMORY_STORE_CAP_BYTES / MiB} MiB it may hold in memory. Open the link in a current Chromium, `
+        + 'Firefox or Safari over https or on localhost.');
+    }
+    return new PieceStore(new MemoryBackend(manifest), manifest, new Uint8Array(Math.ceil(pieceCountOf(manifest) / 8)));
+  }
+
+  static async savedManifest(shareId) {
+    if (!(await opfsAvailable())) return null;
+    const disk = new DiskBackend(shareId);
+    try {
+      return (await disk.call('savedManifest')).sealed;
+    } catch {
+      return null; // nothing readable kept: the manifest comes from a peer instead
+    } finally {
+      disk.terminate();
+    }
+  }
+
+  async saveManifest(sealed) {
+    await this.#backend.call('saveManifest', { sealed }).catch((error) => { throw storageError(error); });
+  }
+
+  has(index) {
+    return (this.#have[index >> 3] & (0x80 >> (index & 7))) !== 0;
+  }
+
+  get count() {
+    return this.#count;
+  }
+
+  get complete() {
+    return this.#count === pieceCountOf(this.#manifest);
+  }
+
+  haveBitfield() {
+    return this.#have.slice();
+  }
+
+  async write(index, plaintext) {
+    if (this.has(index)) return;
+    try {
+      await this.#backend.call('write', { index, bytes: plaintext });
+    } catch (error) {
+      throw error instanceof RangeError ? error : storageError(error);
+    }
+    if (!this.has(index)) {
+      this.#have[index >> 3] |= 0x80 >> (index & 7);
+      this.#count++;
+    }
+  }
+
+  async read(index) {
+    if (!this.has(index)) throw new RangeError(`piece ${index} is not held`);
+    return (await this.#backend.call('read', { index })).bytes;
+  }
+
+  async file(path) {
+    const number = this.#manifest.files.findIndex((f) => f.path === path);
+    if (number < 0) throw new RangeError(`no file ${path} in this share`);
+    if (!this.complete) throw new StorageError('The file is not complete yet.');
+    return this.#backend.file(number);
+  }
+
+  async close() {
+    await this.#backend.call('close').catch(() => {});
+    this.#backend.terminate();
+  }
+}
+
+// The same requests as the worker, answered from memory.
+class MemoryBackend {
+  #pieces = new Map();
+  #manifest;
+
+  constructor(manifest) {
+    this.#manifest = manifest;
+  }
+
+  async call(op, { index, bytes } = {}) {
+    if (op === 'write') this.#pieces.set(index, bytes.slice()); // a copy: the caller keeps its buffer
+    if (op === 'read') return { bytes: this.#pieces.get(index).slice() };
+    return {};
+  }
+
+  async file(number) {
+    const manifest = this.#manifest;
+    let start = 0;
+    for (let n = 0; n < number; n++) start += manifest.files[n].size;
+    const end = start + manifest.files[number].size;
+    const parts = [];
+    for (let i = Math.floor(start / manifest.piece_size); i * manifest.piece_size < end; i++) {
+      const pieceStart = i * manifest.piece_size;
+      const piece = this.#pieces.get(i);
+      parts.push(piece.subarray(Math.max(0, start - pieceStart), Math.min(piece.length, end - pieceStart)));
+    }
+    return new File(parts, manifest.files[number].path.split('/').pop(), { type: manifest.files[number].type });
+  }
+
+  terminate() {}
+}
