@@ -41,3 +41,7 @@ export const SPEED_WINDOW_MS = 3_000;
 
 // Links: `${location.origin}${SHARE_PATH_PREFIX}<shareId>`; the URL fragment is kept free for a key.
 export const SHARE_PATH_PREFIX = '/s/';
+
+// Storage. Where the browser has no Origin Private File System (or it is refused), received
+// pieces are held in memory up to this many bytes; a larger share is refused with a clear error.
+export const MEMORY_STORE_CAP_BYTES = 512 * MiB;
