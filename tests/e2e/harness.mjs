@@ -3,7 +3,7 @@
 // processes through playwright-core, and makes test files.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -78,13 +78,57 @@ export async function startServer({ pluginJcfg } = {}) {
   };
 }
 
-// One Chromium process per call, as two people on two machines would have.
+// Memory (bytes) of a process and all its descendants: the sum of their proportional set sizes,
+// so that pages shared between Chromium's processes count once, not once per process.
+export function treeMemory(rootPid) {
+  const children = new Map();
+  const rss = new Map(); // pid -> bytes
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const pss = /^Pss:\s+([0-9]+) kB/m.exec(readFileSync(`/proc/${entry}/smaps_rollup`, 'utf8'));
+      children.set(ppid, [...(children.get(ppid) || []), Number(entry)]);
+      rss.set(Number(entry), pss ? Number(pss[1]) * 1024 : 0);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  let total = 0;
+  for (const todo = [rootPid]; todo.length;) {
+    const pid = todo.pop();
+    total += rss.get(pid) || 0;
+    todo.push(...(children.get(pid) || []));
+  }
+  return total;
+}
+
+// The pid of the Chromium browser process started with this instance tag.
+function chromiumPid(tag) {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (cmdline.includes(`--swarmdrop-instance=${tag}`) && !cmdline.some((a) => a.startsWith('--type='))) return Number(entry);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return null;
+}
+
+// One Chromium process per call, as two people on two machines would have. memory() is the
+// memory of the whole browser (all its processes); an unknown switch tags the instance to find it.
 export async function launchBrowser() {
-  const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
+  const tag = randomBytes(6).toString('hex');
+  const args = [...chromiumArgs, `--swarmdrop-instance=${tag}`];
+  const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args });
   const context = await browser.newContext({ acceptDownloads: true });
   const page = await context.newPage();
   page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
-  return { browser, context, page, close: () => browser.close() };
+  const pid = chromiumPid(tag);
+  return { browser, context, page, memory: () => (pid ? treeMemory(pid) : 0), close: () => browser.close() };
 }
 
 // A file of `size` random bytes; resolves to its path and SHA-256 (hex).
