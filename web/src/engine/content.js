@@ -1,0 +1,559 @@
+// The content format (docs/protocol.md, part 3): the link secret, the keys derived from it, the
+// encrypted pieces and their hashes, the sealed manifest and the signed hash batches. Pure
+// functions over WebCrypto, no DOM: the same file runs in the browser and under node --test.
+// src/sd_content.c implements the same bytes; tests/vectors/content-v1.json holds both to them.
+
+const subtle = globalThis.crypto.subtle;
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+export const LINK_SECRET_LENGTH = 64; // characters: base64url of 48 bytes, no padding
+export const SECRET_LENGTH = 16; // S
+export const PUBLIC_KEY_LENGTH = 32; // P, raw Ed25519
+export const TAG_LENGTH = 16; // AES-GCM tag after every ciphertext
+export const SIGNATURE_LENGTH = 64; // Ed25519
+export const HASH_LENGTH = 32; // SHA-256
+export const PIECE_SIZE_MIN = 16 * KiB;
+export const PIECE_SIZE_MAX = 16 * MiB;
+export const MAX_FILES = 10_000;
+export const MAX_PATH_BYTES = 4096;
+export const MAX_TYPE_BYTES = 255;
+export const MANIFEST_MAX_BYTES = 4 * MiB; // the manifest JSON
+export const SEALED_MANIFEST_MAX_BYTES = MANIFEST_MAX_BYTES + TAG_LENGTH + SIGNATURE_LENGTH;
+
+// A batch's count travels as a u32.
+const MAX_BATCH_COUNT = 0xffff_ffff;
+
+const encoder = new TextEncoder();
+const CONTENT_KEY_INFO = encoder.encode('swarmdrop/1 content key');
+const MANIFEST_LABEL = encoder.encode('swarmdrop/1 manifest'); // AAD, and the signature's prefix
+const HASHES_LABEL = encoder.encode('swarmdrop/1 hashes');
+const NONCE_DOMAIN_PIECE = 1;
+const NONCE_DOMAIN_MANIFEST = 2;
+
+// RFC 8410 PrivateKeyInfo for Ed25519 without the optional public key: this prefix, then the
+// 32-byte seed. It is also what WebCrypto's exportKey('pkcs8') produces.
+const ED25519_PKCS8_PREFIX = Uint8Array.of(
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+);
+
+/** The link is incomplete or wrong (its text, not its keys: those show as IntegrityError). */
+export class LinkError extends Error {
+  name = 'LinkError';
+}
+
+/** Data failed a hash, tag or signature check: the link is wrong or the data was altered. */
+export class IntegrityError extends Error {
+  name = 'IntegrityError';
+}
+
+/** A manifest that breaks a rule of the format; the message names the rule. */
+export class ManifestError extends Error {
+  name = 'ManifestError';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys and the link secret
+
+/**
+ * Makes the keys of a new share: a random content secret S and an Ed25519 key pair.
+ * The signing key is extractable so that a sender can keep it (exportSigningKey) and resume.
+ */
+export async function createShareKeys() {
+  const secret = globalThis.crypto.getRandomValues(new Uint8Array(SECRET_LENGTH));
+  const pair = await subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify']);
+  const publicKey = new Uint8Array(await subtle.exportKey('raw', pair.publicKey));
+  return { secret, publicKey, signingKey: pair.privateKey, linkSecret: formatLinkSecret(secret, publicKey) };
+}
+
+/** The signing key as PKCS#8 bytes, for a sender that wants to survive a reload. */
+export async function exportSigningKey(signingKey) {
+  return new Uint8Array(await subtle.exportKey('pkcs8', signingKey));
+}
+
+/** The reverse of exportSigningKey. */
+export async function importSigningKey(pkcs8) {
+  try {
+    return await subtle.importKey('pkcs8', bytes(pkcs8, 'pkcs8'), { name: 'Ed25519' }, true, ['sign']);
+  } catch (error) {
+    throw new Error('The stored signing key is not an Ed25519 private key.', { cause: error });
+  }
+}
+
+/** An Ed25519 signing key from its 32-byte RFC 8032 seed (test vectors and tests). */
+export async function signingKeyFromSeed(seed) {
+  seed = exactBytes(seed, 32, 'Ed25519 seed');
+  return importSigningKey(concat(ED25519_PKCS8_PREFIX, seed));
+}
+
+/** The raw 32-byte public key P belonging to a signing key. */
+export async function publicKeyOf(signingKey) {
+  // WebCrypto cannot export a private key as 'raw'; its JWK carries the public part as x.
+  const { x } = await subtle.exportKey('jwk', signingKey);
+  return decodeBase64(x, URL_ALPHABET, false);
+}
+
+/** The link secret: base64url, no padding, of S || P. */
+export function formatLinkSecret(secret, publicKey) {
+  secret = exactBytes(secret, SECRET_LENGTH, 'content secret');
+  publicKey = exactBytes(publicKey, PUBLIC_KEY_LENGTH, 'public key');
+  return encodeBase64(concat(secret, publicKey), URL_ALPHABET, false);
+}
+
+/** Splits a link secret into S and P; throws LinkError if the text cannot be one. */
+export function parseLinkSecret(text) {
+  if (typeof text !== 'string' || text.length === 0) throw new LinkError('The link has no secret after the #.');
+  if (text.includes('=')) throw new LinkError('The link secret must not have = padding.');
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) {
+    throw new LinkError('The link secret has characters other than A-Z, a-z, 0-9, - and _.');
+  }
+  if (text.length !== LINK_SECRET_LENGTH) {
+    throw new LinkError(
+      `The link secret has ${text.length} characters instead of ${LINK_SECRET_LENGTH}: the link is incomplete.`,
+    );
+  }
+  // 64 characters are exactly 48 bytes: no leftover bits, so every such text is canonical.
+  const raw = decodeBase64(text, URL_ALPHABET, false);
+  return { secret: raw.slice(0, SECRET_LENGTH), publicKey: raw.slice(SECRET_LENGTH) };
+}
+
+/** The receiver's keys: K (from S, by HKDF) and P as a verification key. */
+export async function openShareKeys({ secret, publicKey }) {
+  if (!(secret instanceof Uint8Array) || secret.length !== SECRET_LENGTH) {
+    throw new LinkError(`The content secret must be ${SECRET_LENGTH} bytes.`);
+  }
+  if (!(publicKey instanceof Uint8Array) || publicKey.length !== PUBLIC_KEY_LENGTH) {
+    throw new LinkError(`The public key must be ${PUBLIC_KEY_LENGTH} bytes.`);
+  }
+  let verifyKey;
+  try {
+    verifyKey = await subtle.importKey('raw', publicKey, { name: 'Ed25519' }, true, ['verify']);
+  } catch (error) {
+    throw new LinkError('The public key in the link is not an Ed25519 key.', { cause: error });
+  }
+  const contentKey = await deriveContentKey(secret, false);
+  return { contentKey, verifyKey };
+}
+
+// K = HKDF-SHA256(IKM = S, salt = empty, info = "swarmdrop/1 content key", L = 32).
+// Extractable only for the test vectors, which print K.
+export async function deriveContentKey(secret, extractable = false) {
+  const ikm = await subtle.importKey('raw', exactBytes(secret, SECRET_LENGTH, 'content secret'), 'HKDF', false, [
+    'deriveKey',
+  ]);
+  return subtle.deriveKey(
+    { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: CONTENT_KEY_INFO },
+    ikm,
+    { name: 'AES-GCM', length: 256 },
+    extractable,
+    ['encrypt', 'decrypt'],
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pieces
+
+/** C_i: piece i encrypted under K, ciphertext then tag. */
+export async function encryptPiece(contentKey, index, plaintext) {
+  checkIndex(index, 'piece index');
+  const sealed = await subtle.encrypt(
+    { name: 'AES-GCM', iv: nonce(NONCE_DOMAIN_PIECE, index) },
+    contentKey,
+    bytes(plaintext, 'piece'),
+  );
+  return new Uint8Array(sealed);
+}
+
+/** The plaintext of piece i; throws IntegrityError if the piece was altered or K is wrong. */
+export async function decryptPiece(contentKey, index, ciphertext) {
+  checkIndex(index, 'piece index');
+  ciphertext = bytes(ciphertext, 'piece');
+  if (ciphertext.length < TAG_LENGTH) throw new IntegrityError(`Piece ${index} is shorter than its tag.`);
+  try {
+    const plain = await subtle.decrypt(
+      { name: 'AES-GCM', iv: nonce(NONCE_DOMAIN_PIECE, index) },
+      contentKey,
+      ciphertext,
+    );
+    return new Uint8Array(plain);
+  } catch (error) {
+    throw new IntegrityError(`Piece ${index} does not decrypt: it was altered or the key is wrong.`, {
+      cause: error,
+    });
+  }
+}
+
+/** H_i = SHA-256(C_i). */
+export async function pieceHash(ciphertext) {
+  return new Uint8Array(await subtle.digest('SHA-256', bytes(ciphertext, 'piece')));
+}
+
+/** How many pieces `total` bytes make (none for 0). */
+export function pieceCount(total, pieceSize) {
+  if (!Number.isSafeInteger(total) || total < 0) throw new RangeError(`Not a byte count: ${total}.`);
+  if (!Number.isSafeInteger(pieceSize) || pieceSize <= 0) throw new RangeError(`Not a piece size: ${pieceSize}.`);
+  return Math.ceil(total / pieceSize);
+}
+
+/** The plaintext bytes [start, end) of the share's stream that piece `index` carries. */
+export function pieceRange(manifest, index) {
+  const count = pieceCount(manifest.total, manifest.piece_size);
+  if (!Number.isSafeInteger(index) || index < 0 || index >= count) {
+    throw new RangeError(`Piece ${index} does not exist: the share has ${count} pieces.`);
+  }
+  const start = index * manifest.piece_size;
+  return { start, end: Math.min(start + manifest.piece_size, manifest.total) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The manifest
+
+/**
+ * Checks every rule of the manifest; returns a copy with its members in the canonical order
+ * (v, piece_size, total, files; path, size, type), which is what sealManifest serializes.
+ */
+export function validateManifest(value) {
+  if (!isPlainObject(value)) throw new ManifestError('The manifest must be a JSON object.');
+  exactMembers(value, ['v', 'piece_size', 'total', 'files'], 'The manifest');
+  if (value.v !== 1) throw new ManifestError('The manifest version "v" must be 1.');
+  const pieceSize = value.piece_size;
+  if (
+    !Number.isSafeInteger(pieceSize) ||
+    pieceSize < PIECE_SIZE_MIN ||
+    pieceSize > PIECE_SIZE_MAX ||
+    (pieceSize & (pieceSize - 1)) !== 0
+  ) {
+    throw new ManifestError(`"piece_size" must be a power of two from ${PIECE_SIZE_MIN} to ${PIECE_SIZE_MAX}.`);
+  }
+  if (!Number.isSafeInteger(value.total) || value.total < 0) {
+    throw new ManifestError('"total" must be an integer from 0 to 2^53 - 1.');
+  }
+  if (!Array.isArray(value.files)) throw new ManifestError('"files" must be an array.');
+  if (value.files.length < 1 || value.files.length > MAX_FILES) {
+    throw new ManifestError(`"files" must have 1 to ${MAX_FILES} entries.`);
+  }
+  const paths = new Set();
+  const files = [];
+  let sum = 0;
+  value.files.forEach((file, i) => {
+    const where = `File ${i}`;
+    if (!isPlainObject(file)) throw new ManifestError(`${where} must be a JSON object.`);
+    exactMembers(file, ['path', 'size', 'type'], where);
+    checkPath(file.path, where);
+    if (paths.has(file.path)) throw new ManifestError(`${where}: the path "${file.path}" appears twice.`);
+    paths.add(file.path);
+    if (!Number.isSafeInteger(file.size) || file.size < 0) {
+      throw new ManifestError(`${where}: "size" must be an integer from 0 to 2^53 - 1.`);
+    }
+    if (typeof file.type !== 'string') throw new ManifestError(`${where}: "type" must be a string.`);
+    if (!isWellFormed(file.type)) throw new ManifestError(`${where}: "type" is not valid Unicode text.`);
+    if (utf8Length(file.type) > MAX_TYPE_BYTES) {
+      throw new ManifestError(`${where}: "type" is longer than ${MAX_TYPE_BYTES} bytes.`);
+    }
+    // Each size is a safe integer, so a sum past 2^53 - 1 shows as one (it cannot round back down).
+    sum += file.size;
+    if (sum > Number.MAX_SAFE_INTEGER) throw new ManifestError('The file sizes add up to more than 2^53 - 1.');
+    files.push({ path: file.path, size: file.size, type: file.type });
+  });
+  if (sum !== value.total) {
+    throw new ManifestError(`The file sizes add up to ${sum}, not to "total" (${value.total}).`);
+  }
+  const manifest = { v: 1, piece_size: pieceSize, total: value.total, files };
+  if (utf8Length(JSON.stringify(manifest)) > MANIFEST_MAX_BYTES) {
+    throw new ManifestError(`The manifest is larger than ${MANIFEST_MAX_BYTES} bytes.`);
+  }
+  return manifest;
+}
+
+/** The manifest's JSON bytes, deterministic: member order as validateManifest returns it. */
+export function manifestBytes(manifest) {
+  return encoder.encode(JSON.stringify(validateManifest(manifest)));
+}
+
+/** sealed = AES-GCM(K, nonce(2, 0), manifest JSON, AAD label) || Ed25519 signature of label || M. */
+export async function sealManifest(contentKey, signingKey, manifest) {
+  const plaintext = manifestBytes(manifest);
+  const encrypted = new Uint8Array(
+    await subtle.encrypt(
+      { name: 'AES-GCM', iv: nonce(NONCE_DOMAIN_MANIFEST, 0), additionalData: MANIFEST_LABEL },
+      contentKey,
+      plaintext,
+    ),
+  );
+  const signature = new Uint8Array(await subtle.sign('Ed25519', signingKey, concat(MANIFEST_LABEL, encrypted)));
+  return concat(encrypted, signature);
+}
+
+/**
+ * Verifies, decrypts and validates a sealed manifest. Throws IntegrityError when the signature or
+ * the tag fails (for a receiver: the link is wrong or the data was altered), ManifestError when
+ * the manifest breaks a rule.
+ */
+export async function openManifest(contentKey, verifyKey, sealed) {
+  sealed = bytes(sealed, 'sealed manifest');
+  if (sealed.length < TAG_LENGTH + SIGNATURE_LENGTH) {
+    throw new IntegrityError('The sealed manifest is too short to hold a tag and a signature.');
+  }
+  if (sealed.length > SEALED_MANIFEST_MAX_BYTES) {
+    throw new ManifestError(`The manifest is larger than ${MANIFEST_MAX_BYTES} bytes.`);
+  }
+  const encrypted = sealed.subarray(0, sealed.length - SIGNATURE_LENGTH);
+  const signature = sealed.subarray(sealed.length - SIGNATURE_LENGTH);
+  const signed = await subtle.verify('Ed25519', verifyKey, signature, concat(MANIFEST_LABEL, encrypted));
+  if (!signed) {
+    throw new IntegrityError('The manifest signature does not verify: the link is wrong or the manifest was altered.');
+  }
+  let plaintext;
+  try {
+    plaintext = await subtle.decrypt(
+      { name: 'AES-GCM', iv: nonce(NONCE_DOMAIN_MANIFEST, 0), additionalData: MANIFEST_LABEL },
+      contentKey,
+      encrypted,
+    );
+  } catch (error) {
+    throw new IntegrityError('The manifest does not decrypt: the link is wrong.', { cause: error });
+  }
+  let text;
+  try {
+    // Strict: invalid UTF-8 is refused, and a byte order mark is left in so that JSON.parse refuses it.
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(plaintext);
+  } catch (error) {
+    throw new ManifestError('The manifest is not valid UTF-8.', { cause: error });
+  }
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ManifestError('The manifest is not valid JSON.', { cause: error });
+  }
+  const repeated = repeatedMember(text);
+  if (repeated !== null) throw new ManifestError(`The manifest gives the member "${repeated}" twice.`);
+  return validateManifest(value);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signed hash batches
+
+/** Signs the hashes of pieces first .. first + count - 1 (hashes: count * 32 bytes). */
+export async function signHashes(signingKey, first, hashes) {
+  const message = hashesMessage(first, hashes);
+  if (!message) throw new RangeError('A hash batch needs a piece index and 1 or more 32-byte hashes.');
+  return new Uint8Array(await subtle.sign('Ed25519', signingKey, message));
+}
+
+/** Whether `signature` signs exactly these hashes for pieces from `first` on. Never throws on bad input. */
+export async function verifyHashes(verifyKey, first, hashes, signature) {
+  const message = hashesMessage(first, hashes);
+  if (!message || !(signature instanceof Uint8Array) || signature.length !== SIGNATURE_LENGTH) return false;
+  return subtle.verify('Ed25519', verifyKey, signature, message);
+}
+
+// "swarmdrop/1 hashes" || u64be(first) || u32be(count) || hashes; null for input no batch can have.
+function hashesMessage(first, hashes) {
+  if (!Number.isSafeInteger(first) || first < 0) return null;
+  if (!(hashes instanceof Uint8Array) || hashes.length === 0 || hashes.length % HASH_LENGTH !== 0) return null;
+  const count = hashes.length / HASH_LENGTH;
+  if (count > MAX_BATCH_COUNT) return null;
+  const header = new Uint8Array(12);
+  const view = new DataView(header.buffer);
+  view.setBigUint64(0, BigInt(first));
+  view.setUint32(8, count);
+  return concat(HASHES_LABEL, header, hashes);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Base64 for JSON messages
+
+const STANDARD_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** Standard base64 with padding (RFC 4648 §4). */
+export function toBase64(data) {
+  return encodeBase64(bytes(data, 'data'), STANDARD_ALPHABET, true);
+}
+
+/** The reverse of toBase64; throws SyntaxError on anything toBase64 could not have produced. */
+export function fromBase64(text) {
+  if (typeof text !== 'string') throw new SyntaxError('Base64 data must be a string.');
+  return decodeBase64(text, STANDARD_ALPHABET, true);
+}
+
+function encodeBase64(data, alphabet, pad) {
+  let out = '';
+  let i = 0;
+  for (; i + 2 < data.length; i += 3) {
+    const n = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
+    out += alphabet[n >> 18] + alphabet[(n >> 12) & 63] + alphabet[(n >> 6) & 63] + alphabet[n & 63];
+  }
+  const rest = data.length - i;
+  if (rest === 1) {
+    const n = data[i] << 16;
+    out += alphabet[n >> 18] + alphabet[(n >> 12) & 63] + (pad ? '==' : '');
+  } else if (rest === 2) {
+    const n = (data[i] << 16) | (data[i + 1] << 8);
+    out += alphabet[n >> 18] + alphabet[(n >> 12) & 63] + alphabet[(n >> 6) & 63] + (pad ? '=' : '');
+  }
+  return out;
+}
+
+const decodeTables = new Map();
+
+// Strict: only the alphabet, padding exactly as RFC 4648 puts it (or none), zero leftover bits.
+function decodeBase64(text, alphabet, padded) {
+  let table = decodeTables.get(alphabet);
+  if (!table) {
+    table = new Int16Array(128).fill(-1);
+    for (let i = 0; i < 64; i++) table[alphabet.charCodeAt(i)] = i;
+    decodeTables.set(alphabet, table);
+  }
+  let length = text.length;
+  if (padded) {
+    if (length % 4 !== 0) throw new SyntaxError('Base64 data must be a multiple of 4 characters long.');
+    if (text.endsWith('==')) length -= 2;
+    else if (text.endsWith('=')) length -= 1;
+  }
+  if (length % 4 === 1) throw new SyntaxError('Base64 data has a stray last character.');
+  const out = new Uint8Array(Math.floor((length * 3) / 4));
+  let bits = 0;
+  let value = 0;
+  let o = 0;
+  for (let i = 0; i < length; i++) {
+    const code = text.charCodeAt(i);
+    const digit = code < 128 ? table[code] : -1;
+    if (digit < 0) throw new SyntaxError(`Base64 data has a character outside its alphabet at ${i}.`);
+    value = ((value << 6) | digit) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (value >> bits) & 0xff;
+    }
+  }
+  if ((value & ((1 << bits) - 1)) !== 0) throw new SyntaxError('Base64 data has nonzero leftover bits.');
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+// 4-byte big-endian domain, then the 8-byte big-endian counter.
+function nonce(domain, counter) {
+  const iv = new Uint8Array(12);
+  const view = new DataView(iv.buffer);
+  view.setUint32(0, domain);
+  view.setBigUint64(4, BigInt(counter));
+  return iv;
+}
+
+function checkIndex(index, what) {
+  if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`Not a ${what}: ${index}.`);
+}
+
+function checkPath(path, where) {
+  if (typeof path !== 'string') throw new ManifestError(`${where}: "path" must be a string.`);
+  if (!isWellFormed(path)) throw new ManifestError(`${where}: "path" is not valid Unicode text.`);
+  const length = utf8Length(path);
+  if (length < 1 || length > MAX_PATH_BYTES) {
+    throw new ManifestError(`${where}: "path" must be 1 to ${MAX_PATH_BYTES} bytes.`);
+  }
+  if (path.startsWith('/')) throw new ManifestError(`${where}: "path" must not start with /.`);
+  if (path.includes('\\')) throw new ManifestError(`${where}: "path" must not contain \\.`);
+  // Control characters: Unicode general category Cc, that is C0, DEL and C1.
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(path)) {
+    throw new ManifestError(`${where}: "path" must not contain control characters.`);
+  }
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.' || segment === '..') {
+      throw new ManifestError(`${where}: "path" must not have an empty, . or .. segment.`);
+    }
+  }
+}
+
+// JSON.parse keeps the last of two equal member names silently; the format has exactly one of
+// each (and the C side refuses repeats), so look for them. `text` is already known to be valid
+// JSON, so strings are the only places where braces, brackets and commas are not structure.
+function repeatedMember(text) {
+  const stack = []; // per open container: a Set of member names for an object, null for an array
+  let expectingName = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      const names = stack.at(-1);
+      if (names && expectingName) {
+        const name = JSON.parse(text.slice(i, end + 1)); // decoded: "a" and "\u0061" are the same
+        if (names.has(name)) return name;
+        names.add(name);
+        expectingName = false;
+      }
+      i = end;
+    } else if (c === '{') {
+      stack.push(new Set());
+      expectingName = true;
+    } else if (c === '[') {
+      stack.push(null);
+    } else if (c === '}' || c === ']') {
+      stack.pop();
+    } else if (c === ',') {
+      expectingName = stack.at(-1) != null;
+    }
+  }
+  return null;
+}
+
+function exactMembers(object, names, where) {
+  const keys = Object.keys(object);
+  for (const key of keys) {
+    if (!names.includes(key)) throw new ManifestError(`${where} has an unknown member "${key}".`);
+  }
+  for (const name of names) {
+    if (!Object.hasOwn(object, name)) throw new ManifestError(`${where} lacks the member "${name}".`);
+  }
+}
+
+function isPlainObject(value) {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+// A lone surrogate has no UTF-8 form (TextEncoder would silently turn it into U+FFFD).
+function isWellFormed(text) {
+  return !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(text);
+}
+
+function utf8Length(text) {
+  let length = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) length += 1;
+    else if (code < 0x800) length += 2;
+    else if (code >= 0xd800 && code <= 0xdbff) {
+      length += 4; // a surrogate pair (well-formedness is checked separately)
+      i++;
+    } else length += 3;
+  }
+  return length;
+}
+
+function bytes(value, what) {
+  if (value instanceof Uint8Array) return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  throw new TypeError(`The ${what} must be bytes (a Uint8Array).`);
+}
+
+function exactBytes(value, length, what) {
+  value = bytes(value, what);
+  if (value.length !== length) throw new RangeError(`The ${what} must be ${length} bytes, not ${value.length}.`);
+  return value;
+}
+
+function concat(...parts) {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
