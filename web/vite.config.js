@@ -9,5 +9,12 @@ export default defineConfig({
       '/janus': { target: process.env.JANUS_WS_URL ?? 'ws://127.0.0.1:8188', ws: true },
     },
   },
-  build: { outDir: 'dist' },
+  build: {
+    outDir: 'dist',
+    rollupOptions: {
+      // The service worker must sit at the root (/sw.js) to control every page of the app.
+      input: { main: 'index.html', sw: 'src/sw.js' },
+      output: { entryFileNames: (chunk) => (chunk.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js') },
+    },
+  },
 });

@@ -1,12 +1,8 @@
 // The on-disk half of store.js, in a dedicated worker because only workers get synchronous
 // access handles: the main thread's createWritable() copies the whole file on every commit,
-// which is ruinous per piece. Owns the share's folder in the Origin Private File System:
-//   swarmdrop/<share id>/f<N>       the plaintext of file N of the manifest, at its size
-//   swarmdrop/<share id>/have.bin   bit i (MSB first) set = piece i is written and verified
-//   swarmdrop/<share id>/manifest   the sealed manifest, for a reload before any peer answers
+// which is ruinous per piece. Writes the share's folder laid out as opfs.js says.
 // Requests: {id, op, ...}; replies: {id, result} or {id, error: {name, message}}.
-
-const ROOT = 'swarmdrop';
+import { HAVE_FILE, MANIFEST_FILE, dataFileName, shareDirectory } from './opfs.js';
 
 let dir = null;
 let layout = null; // {pieceSize, total, files: [{name, start, size}]}
@@ -14,12 +10,6 @@ let have = null; // Uint8Array bitfield
 let held = 0; // bits set in have
 let haveHandle = null;
 let handles = null; // per file FileSystemSyncAccessHandle, null once every piece is held
-
-async function shareDir(shareId, create) {
-  const root = await navigator.storage.getDirectory();
-  const top = await root.getDirectoryHandle(ROOT, { create });
-  return top.getDirectoryHandle(shareId, { create });
-}
 
 function pieceCount() {
   return layout.total === 0 ? 0 : Math.ceil(layout.total / layout.pieceSize);
@@ -50,15 +40,15 @@ function pieceBounds(index) {
 
 const ops = {
   async open({ shareId, manifest }) {
-    dir = await shareDir(shareId, true);
+    dir = await shareDirectory(shareId, { create: true });
     let start = 0;
     const files = manifest.files.map((f, n) => {
-      const entry = { name: `f${n}`, start, size: f.size };
+      const entry = { name: dataFileName(n), start, size: f.size };
       start += f.size;
       return entry;
     });
     layout = { pieceSize: manifest.piece_size, total: manifest.total, files };
-    haveHandle = await (await dir.getFileHandle('have.bin', { create: true })).createSyncAccessHandle();
+    haveHandle = await (await dir.getFileHandle(HAVE_FILE, { create: true })).createSyncAccessHandle();
     have = new Uint8Array(Math.ceil(pieceCount() / 8));
     if (haveHandle.getSize() === have.length) haveHandle.read(have, { at: 0 });
     else haveHandle.truncate(have.length);
@@ -113,7 +103,7 @@ const ops = {
   },
 
   async saveManifest({ sealed }) {
-    const handle = await (await dir.getFileHandle('manifest', { create: true })).createSyncAccessHandle();
+    const handle = await (await dir.getFileHandle(MANIFEST_FILE, { create: true })).createSyncAccessHandle();
     try {
       handle.truncate(0);
       handle.write(sealed, { at: 0 });
@@ -126,7 +116,7 @@ const ops = {
 
   async savedManifest({ shareId }) {
     try {
-      const file = await (await (await shareDir(shareId, false)).getFileHandle('manifest')).getFile();
+      const file = await (await (await shareDirectory(shareId)).getFileHandle(MANIFEST_FILE)).getFile();
       return { sealed: new Uint8Array(await file.arrayBuffer()) };
     } catch (error) {
       if (error.name === 'NotFoundError') return { sealed: null };

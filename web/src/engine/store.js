@@ -3,6 +3,7 @@
 // size and a reload finds what was stored. Without OPFS (an insecure origin, a browser that
 // refuses it) pieces are held in memory up to MEMORY_STORE_CAP_BYTES.
 import { MEMORY_STORE_CAP_BYTES } from './config.js';
+import { storedFile } from './opfs.js';
 
 export class StorageError extends Error {}
 
@@ -42,11 +43,8 @@ class DiskBackend {
     });
   }
 
-  // A File from OPFS is backed by disk: downloading it copies nothing into memory.
-  async file(number) {
-    const root = await navigator.storage.getDirectory();
-    const dir = await (await root.getDirectoryHandle('swarmdrop')).getDirectoryHandle(this.#shareId);
-    return (await dir.getFileHandle(`f${number}`)).getFile();
+  file(number) {
+    return storedFile(this.#shareId, number);
   }
 
   terminate() {

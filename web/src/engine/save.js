@@ -1,0 +1,48 @@
+// Saving what a receiver holds: one file straight from its disk-backed File, or every file of
+// the share as one ZIP archive streamed by the service worker (sw.js) from the same files.
+const SERVICE_WORKER_URL = '/sw.js';
+
+export class SaveError extends Error {}
+
+// Starts the browser's download of `file` under `name`; nothing is copied into memory.
+export function saveFile(file, name) {
+  const url = URL.createObjectURL(file);
+  clickDownload(url, name);
+  // The download has its own reference to the File by now; the URL is no longer needed.
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  return url;
+}
+
+function clickDownload(href, name) {
+  const a = document.createElement('a');
+  a.href = href;
+  a.download = name;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+
+async function controllingWorker() {
+  if (!('serviceWorker' in navigator)) {
+    throw new SaveError('This browser cannot stream a ZIP archive here (no service workers): save the files one by one.');
+  }
+  await navigator.serviceWorker.register(SERVICE_WORKER_URL, { type: 'module', scope: '/' });
+  await navigator.serviceWorker.ready;
+  if (!navigator.serviceWorker.controller) {
+    // The worker claims open pages when it activates; wait for that on a first visit.
+    await new Promise((resolve) => navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true }));
+  }
+  return navigator.serviceWorker.controller;
+}
+
+// files: the manifest's [{path, size}], all held in the share's store.
+export async function saveAllAsZip(shareId, files, zipName) {
+  const worker = await controllingWorker();
+  const token = crypto.randomUUID();
+  const channel = new MessageChannel();
+  const ready = new Promise((resolve) => { channel.port1.onmessage = resolve; });
+  worker.postMessage({ type: 'zip-job', token, job: { shareId, zipName, files } }, [channel.port2]);
+  await ready;
+  clickDownload(`/download/${token}/${encodeURIComponent(zipName)}`, zipName);
+}
