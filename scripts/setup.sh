@@ -5,11 +5,12 @@ set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$top"
 
-# Debian bookworm packages: build tools, Janus and its headers, the libraries of src/, nginx,
-# Chromium for the browser tests, iproute2/iptables/coturn for the network lab.
+# Debian bookworm packages: build tools, Janus and its headers, the libraries of src/ (GLib,
+# jansson, cmocka, OpenSSL 3's libcrypto), nginx, Chromium for the browser tests,
+# iproute2/iptables/coturn for the network lab.
 debs=(
 	autoconf automake libtool pkg-config make gcc
-	janus janus-dev libglib2.0-dev libjansson-dev libcmocka-dev
+	janus janus-dev libglib2.0-dev libjansson-dev libcmocka-dev libssl-dev
 	nginx-light nodejs npm chromium iproute2 iptables coturn ca-certificates
 )
 

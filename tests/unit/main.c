@@ -4,6 +4,7 @@
 
 int main(void)
 {
-	int failed = run_ids_tests() + run_limits_tests() + run_request_tests() + run_registry_tests() + run_service_tests();
+	int failed = run_ids_tests() + run_limits_tests() + run_request_tests() + run_registry_tests() + run_service_tests() +
+	             run_content_tests();
 	return failed == 0 ? 0 : 1;
 }

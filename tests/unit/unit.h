@@ -13,5 +13,6 @@ int run_limits_tests(void);
 int run_request_tests(void);
 int run_registry_tests(void);
 int run_service_tests(void);
+int run_content_tests(void);
 
 #endif

@@ -1,0 +1,356 @@
+#include "sd_manifest.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A JSON number whose value is an integer from 0 to max, as JSON.parse would read it. */
+static bool json_uint(const json_t *value, uint64_t max, uint64_t *out)
+{
+	if (json_is_integer(value)) {
+		json_int_t i = json_integer_value(value);
+		if (i < 0 || (uint64_t)i > max)
+			return false;
+		*out = (uint64_t)i;
+		return true;
+	}
+	if (json_is_real(value)) {
+		double d = json_real_value(value);
+		/* Every max used here is at most 2^53 - 1, exact as a double; NaN fails both compares. */
+		if (!(d >= 0.0 && d <= (double)max))
+			return false;
+		uint64_t u = (uint64_t)d;
+		if ((double)u != d)
+			return false;
+		*out = u;
+		return true;
+	}
+	return false;
+}
+
+enum { M_V = 1 << 0, M_PIECE_SIZE = 1 << 1, M_TOTAL = 1 << 2, M_FILES = 1 << 3 };
+enum { F_PATH = 1 << 0, F_SIZE = 1 << 1, F_TYPE = 1 << 2 };
+
+static const struct member {
+	const char *name;
+	unsigned bit;
+} manifest_members[] = {{"v", M_V}, {"piece_size", M_PIECE_SIZE}, {"total", M_TOTAL}, {"files", M_FILES}},
+  file_members[] = {{"path", F_PATH}, {"size", F_SIZE}, {"type", F_TYPE}};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Checks that object has exactly the members of the table; where names the object in reasons. */
+static bool check_members(json_t *object, const struct member *members, size_t n, const char *where,
+                          sd_content_error *err)
+{
+	unsigned seen = 0;
+	const char *key;
+	json_t *value;
+	json_object_foreach(object, key, value) {
+		unsigned bit = 0;
+		for (size_t i = 0; i < n && bit == 0; i++)
+			if (strcmp(members[i].name, key) == 0)
+				bit = members[i].bit;
+		if (bit == 0)
+			return sd_content_fail(err, SD_CONTENT_E_MEMBERS, "%s has an unknown member '%.64s'", where, key);
+		seen |= bit;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!(seen & members[i].bit))
+			return sd_content_fail(err, SD_CONTENT_E_MEMBERS, "%s lacks the member '%s'", where, members[i].name);
+	return true;
+}
+
+/* Why path (len bytes of valid UTF-8, as jansson checked) breaks a path rule, or NULL. */
+static const char *path_problem(const char *path, size_t len)
+{
+	if (len == 0)
+		return "is empty";
+	if (len > SD_CONTENT_PATH_MAX)
+		return "is over 4096 bytes";
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)path[i];
+		/* C0, DEL, and C1 (U+0080..U+009F, UTF-8 C2 80..C2 9F): Unicode's control characters. */
+		if (c < 0x20 || c == 0x7f || (c == 0xc2 && i + 1 < len && (unsigned char)path[i + 1] <= 0x9f))
+			return "holds a control character";
+		if (c == '\\')
+			return "holds a '\\'";
+	}
+	if (path[0] == '/')
+		return "starts with '/'";
+	size_t start = 0;
+	while (start <= len) {
+		const char *slash = memchr(path + start, '/', len - start);
+		size_t end = slash != NULL ? (size_t)(slash - path) : len;
+		size_t seg = end - start;
+		if (seg == 0)
+			return end == len ? "ends with '/'" : "has an empty segment ('//')";
+		if (seg == 1 && path[start] == '.')
+			return "has a '.' segment";
+		if (seg == 2 && path[start] == '.' && path[start + 1] == '.')
+			return "has a '..' segment";
+		start = end + 1;
+	}
+	return NULL;
+}
+
+static char *memdup0(const char *s, size_t len)
+{
+	char *copy = malloc(len + 1);
+	if (copy == NULL)
+		return NULL;
+	memcpy(copy, s, len);
+	copy[len] = '\0';
+	return copy;
+}
+
+static bool take_file(json_t *entry, size_t i, sd_manifest_file *file, sd_content_error *err)
+{
+	char where[32];
+	snprintf(where, sizeof(where), "files[%zu]", i);
+	if (!json_is_object(entry))
+		return sd_content_fail(err, SD_CONTENT_E_FILES, "%s is not an object", where);
+	if (!check_members(entry, file_members, COUNT(file_members), where, err))
+		return false;
+
+	const json_t *path = json_object_get(entry, "path");
+	if (!json_is_string(path))
+		return sd_content_fail(err, SD_CONTENT_E_PATH, "%s.path is not a string", where);
+	size_t path_len = json_string_length(path);
+	const char *problem = path_problem(json_string_value(path), path_len);
+	if (problem != NULL)
+		return sd_content_fail(err, SD_CONTENT_E_PATH, "%s.path %s", where, problem);
+
+	const json_t *type = json_object_get(entry, "type");
+	if (!json_is_string(type))
+		return sd_content_fail(err, SD_CONTENT_E_TYPE, "%s.type is not a string", where);
+	size_t type_len = json_string_length(type);
+	if (type_len > SD_CONTENT_TYPE_MAX)
+		return sd_content_fail(err, SD_CONTENT_E_TYPE, "%s.type is %zu bytes, over %u", where, type_len, SD_CONTENT_TYPE_MAX);
+
+	if (!json_uint(json_object_get(entry, "size"), SD_CONTENT_TOTAL_MAX, &file->size))
+		return sd_content_fail(err, SD_CONTENT_E_SIZE, "%s.size is not an integer from 0 to 2^53 - 1", where);
+
+	file->path = memdup0(json_string_value(path), path_len);
+	file->type = memdup0(json_string_value(type), type_len);
+	if (file->path == NULL || file->type == NULL)
+		return sd_content_fail(err, SD_CONTENT_E_MEMORY, "out of memory for %s", where);
+	file->path_len = path_len;
+	file->type_len = type_len;
+	return true;
+}
+
+static int compare_paths(const void *a, const void *b)
+{
+	const sd_manifest_file *fa = *(const sd_manifest_file *const *)a, *fb = *(const sd_manifest_file *const *)b;
+	if (fa->path_len != fb->path_len)
+		return fa->path_len < fb->path_len ? -1 : 1;
+	int c = memcmp(fa->path, fb->path, fa->path_len);
+	if (c != 0)
+		return c;
+	return fa < fb ? -1 : fa > fb ? 1 : 0; /* equal paths: keep manifest order for the reason */
+}
+
+/* Unique paths, by sorting (10000 paths of 4096 bytes make pairwise comparison too slow). */
+static bool check_unique_paths(const sd_manifest *m, sd_content_error *err)
+{
+	const sd_manifest_file **sorted = malloc(m->file_count * sizeof(*sorted));
+	if (sorted == NULL)
+		return sd_content_fail(err, SD_CONTENT_E_MEMORY, "out of memory checking paths");
+	for (size_t i = 0; i < m->file_count; i++)
+		sorted[i] = &m->files[i];
+	qsort(sorted, m->file_count, sizeof(*sorted), compare_paths);
+	for (size_t i = 1; i < m->file_count; i++) {
+		const sd_manifest_file *a = sorted[i - 1], *b = sorted[i];
+		if (a->path_len == b->path_len && memcmp(a->path, b->path, a->path_len) == 0) {
+			size_t ia = (size_t)(a - m->files), ib = (size_t)(b - m->files);
+			free(sorted);
+			return sd_content_fail(err, SD_CONTENT_E_DUPLICATE_PATH, "files[%zu] and files[%zu] have the same path '%.64s'", ia, ib,
+			            a->path);
+		}
+	}
+	free(sorted);
+	return true;
+}
+
+/* The checks of sd_manifest_parse on a loaded document; m is filled as it goes. */
+static bool take_manifest(json_t *root, sd_manifest *m, sd_content_error *err)
+{
+	if (!json_is_object(root))
+		return sd_content_fail(err, SD_CONTENT_E_JSON, "the manifest is not a JSON object");
+	if (!check_members(root, manifest_members, COUNT(manifest_members), "the manifest", err))
+		return false;
+
+	uint64_t v = 0, piece_size = 0, total = 0;
+	if (!json_uint(json_object_get(root, "v"), 1, &v) || v != 1)
+		return sd_content_fail(err, SD_CONTENT_E_VERSION, "v is not 1");
+	if (!json_uint(json_object_get(root, "piece_size"), SD_CONTENT_PIECE_MAX, &piece_size) || !sd_content_is_piece_size(piece_size))
+		return sd_content_fail(err, SD_CONTENT_E_PIECE_SIZE, "piece_size is not a power of two from %u to %u",
+		            SD_CONTENT_PIECE_MIN, SD_CONTENT_PIECE_MAX);
+	if (!json_uint(json_object_get(root, "total"), SD_CONTENT_TOTAL_MAX, &total))
+		return sd_content_fail(err, SD_CONTENT_E_TOTAL, "total is not an integer from 0 to 2^53 - 1");
+	m->piece_size = (uint32_t)piece_size;
+	m->total = total;
+
+	json_t *files = json_object_get(root, "files");
+	if (!json_is_array(files))
+		return sd_content_fail(err, SD_CONTENT_E_FILES, "files is not an array");
+	size_t n = json_array_size(files);
+	if (n == 0 || n > SD_CONTENT_FILES_MAX)
+		return sd_content_fail(err, SD_CONTENT_E_FILES, "files has %zu entries, not 1 to %u", n, SD_CONTENT_FILES_MAX);
+	m->files = calloc(n, sizeof(*m->files));
+	if (m->files == NULL)
+		return sd_content_fail(err, SD_CONTENT_E_MEMORY, "out of memory for %zu files", n);
+	m->file_count = n;
+
+	uint64_t sum = 0;
+	for (size_t i = 0; i < n; i++) {
+		sd_manifest_file *file = &m->files[i];
+		if (!take_file(json_array_get(files, i), i, file, err))
+			return false;
+		/* sum <= total <= 2^53 - 1 throughout, so no sum overflows. */
+		if (file->size > total - sum)
+			return sd_content_fail(err, SD_CONTENT_E_SUM, "the sizes up to files[%zu] add up to more than total (%llu)", i,
+			            (unsigned long long)total);
+		file->offset = sum;
+		sum += file->size;
+	}
+	if (sum != total)
+		return sd_content_fail(err, SD_CONTENT_E_SUM, "the sizes add up to %llu, not total (%llu)", (unsigned long long)sum,
+		            (unsigned long long)total);
+	return check_unique_paths(m, err);
+}
+
+bool sd_manifest_parse(const uint8_t *json, size_t json_len, sd_manifest *manifest, sd_content_error *err)
+{
+	if (manifest == NULL || (json == NULL && json_len > 0))
+		return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "no manifest text or no manifest");
+	memset(manifest, 0, sizeof(*manifest));
+	if (json_len > SD_CONTENT_MANIFEST_MAX)
+		return sd_content_fail(err, SD_CONTENT_E_TOO_LARGE, "the manifest is %zu bytes, over 4 MiB", json_len);
+	/* JSON_ALLOW_NUL so that a "\u0000" in a path is refused as a control character, not as
+	 * unreadable JSON; a member given twice is refused rather than the last one winning. */
+	json_error_t jerr;
+	json_t *root = json_loadb(json_len > 0 ? (const char *)json : "", json_len,
+	                          JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+	if (root == NULL)
+		return sd_content_fail(err, SD_CONTENT_E_JSON, "the manifest is not UTF-8 JSON: %.100s (byte %d)", jerr.text, jerr.position);
+	bool ok = take_manifest(root, manifest, err);
+	json_decref(root);
+	if (!ok)
+		sd_manifest_clear(manifest);
+	return ok;
+}
+
+void sd_manifest_clear(sd_manifest *manifest)
+{
+	if (manifest == NULL)
+		return;
+	for (size_t i = 0; i < manifest->file_count && manifest->files != NULL; i++) {
+		free(manifest->files[i].path);
+		free(manifest->files[i].type);
+	}
+	free(manifest->files);
+	memset(manifest, 0, sizeof(*manifest));
+}
+
+/* Appends {"path","size","type"} of file to array; false when jansson runs out of memory or a
+ * string is not UTF-8 (json_stringn returns NULL and json_object_set_new refuses NULL). */
+static bool append_file(json_t *array, const sd_manifest_file *file)
+{
+	json_t *entry = json_object();
+	if (entry == NULL)
+		return false;
+	if (json_object_set_new(entry, "path", json_stringn(file->path, file->path_len)) != 0 ||
+	    json_object_set_new(entry, "size", json_integer((json_int_t)file->size)) != 0 ||
+	    json_object_set_new(entry, "type", json_stringn(file->type, file->type_len)) != 0) {
+		json_decref(entry);
+		return false;
+	}
+	return json_array_append_new(array, entry) == 0;
+}
+
+/* jansson writes a control character as \u001F, JSON.stringify as \u001f: lowercase the hex of
+ * every \u escape so that both origins write the same bytes. Backslashes only occur in strings,
+ * and each starts a two-character escape or \uXXXX. */
+static void lowercase_escapes(char *text, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (text[i] != '\\')
+			continue;
+		if (text[i + 1] == 'u') {
+			for (size_t k = i + 2; k < i + 6 && k < len; k++)
+				if (text[k] >= 'A' && text[k] <= 'F')
+					text[k] = (char)(text[k] - 'A' + 'a');
+			i += 5;
+		} else {
+			i += 1;
+		}
+	}
+}
+
+bool sd_manifest_to_json(const sd_manifest *m, char **json, size_t *json_len, sd_content_error *err)
+{
+	if (m == NULL || json == NULL || json_len == NULL || (m->files == NULL && m->file_count > 0))
+		return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "no manifest or no output");
+	*json = NULL;
+	*json_len = 0;
+	/* json_integer takes a signed long long: keep every number in range before the rules run. */
+	if (m->total > SD_CONTENT_TOTAL_MAX)
+		return sd_content_fail(err, SD_CONTENT_E_TOTAL, "total is not an integer from 0 to 2^53 - 1");
+	if (m->file_count > SD_CONTENT_FILES_MAX)
+		return sd_content_fail(err, SD_CONTENT_E_FILES, "files has %zu entries, not 1 to %u", m->file_count, SD_CONTENT_FILES_MAX);
+	for (size_t i = 0; i < m->file_count; i++) {
+		if (m->files[i].size > SD_CONTENT_TOTAL_MAX)
+			return sd_content_fail(err, SD_CONTENT_E_SIZE, "files[%zu].size is not an integer from 0 to 2^53 - 1", i);
+		if (m->files[i].path == NULL || m->files[i].type == NULL)
+			return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "files[%zu] has no path or type text", i);
+	}
+
+	json_t *root = json_object();
+	json_t *files = json_array();
+	if (root == NULL || files == NULL) {
+		json_decref(root);
+		json_decref(files);
+		return sd_content_fail(err, SD_CONTENT_E_MEMORY, "out of memory building the manifest");
+	}
+	/* jansson keeps members in insertion order: v, piece_size, total, files. */
+	if (json_object_set_new(root, "v", json_integer(1)) != 0 ||
+	    json_object_set_new(root, "piece_size", json_integer((json_int_t)m->piece_size)) != 0 ||
+	    json_object_set_new(root, "total", json_integer((json_int_t)m->total)) != 0 ||
+	    json_object_set_new(root, "files", files) != 0) {
+		json_decref(root);
+		return sd_content_fail(err, SD_CONTENT_E_MEMORY, "out of memory building the manifest");
+	}
+	for (size_t i = 0; i < m->file_count; i++) {
+		if (!append_file(files, &m->files[i])) {
+			json_decref(root);
+			return sd_content_fail(err, SD_CONTENT_E_PATH, "files[%zu] has a path or type that is not UTF-8 (or memory ran out)", i);
+		}
+	}
+	/* json_dumpb with no buffer gives the size; the text is then ours, malloc'd. */
+	size_t len = json_dumpb(root, NULL, 0, JSON_COMPACT);
+	char *text = len > 0 ? malloc(len + 1) : NULL;
+	if (text == NULL || json_dumpb(root, text, len, JSON_COMPACT) != len) {
+		free(text);
+		json_decref(root);
+		return sd_content_fail(err, SD_CONTENT_E_MEMORY, "out of memory writing the manifest");
+	}
+	json_decref(root);
+	text[len] = '\0';
+	lowercase_escapes(text, len);
+
+	sd_manifest check;
+	if (!sd_manifest_parse((const uint8_t *)text, len, &check, err)) {
+		free(text);
+		return false;
+	}
+	sd_manifest_clear(&check);
+	*json = text;
+	*json_len = len;
+	return true;
+}
+
+/* context || data, malloc'd, for a signature. */

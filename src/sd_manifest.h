@@ -1,0 +1,42 @@
+/* sd_manifest: the plaintext manifest of a share (docs/protocol.md, "The manifest"): parsing and
+ * checking its JSON against every rule of the format, and writing it byte for byte as the browser
+ * does. Owns the memory of a parsed manifest. Sealing and opening it: sd_content.h. */
+#ifndef SD_MANIFEST_H
+#define SD_MANIFEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sd_content.h"
+
+typedef struct sd_manifest_file {
+	char *path;       /* UTF-8, NUL-terminated; path_len bytes (a path holds no NUL) */
+	size_t path_len;
+	char *type;       /* UTF-8, NUL-terminated; type_len bytes (may hold a NUL: use type_len) */
+	size_t type_len;
+	uint64_t size;
+	uint64_t offset;  /* where the file starts in the piece stream (sum of the sizes before it) */
+} sd_manifest_file;
+
+typedef struct sd_manifest {
+	uint32_t piece_size;
+	uint64_t total;
+	size_t file_count;
+	sd_manifest_file *files;
+} sd_manifest;
+
+/* Parses and checks manifest JSON against every rule of the format. Numbers are taken by value
+ * as JSON.parse sees them (16384.0 is the integer 16384); a member given twice is refused. On
+ * success manifest owns its memory (release it with sd_manifest_clear); on failure it is left
+ * empty. */
+bool sd_manifest_parse(const uint8_t *json, size_t json_len, sd_manifest *manifest, sd_content_error *err);
+void sd_manifest_clear(sd_manifest *manifest);
+
+/* The compact JSON of a manifest (the origin's side), members in the order of the format and
+ * byte for byte what JSON.stringify writes for them, checked by sd_manifest_parse before it is
+ * returned. piece_size, total and the files' path, type
+ * and size are read; offsets are ignored. *json is malloc'd and NUL-terminated; free() it. */
+bool sd_manifest_to_json(const sd_manifest *manifest, char **json, size_t *json_len, sd_content_error *err);
+
+#endif
