@@ -5,6 +5,9 @@
 #
 # Environment (defaults in brackets):
 #   SWARMDROP_HTTP_BIND [127.0.0.1]  address nginx listens on (0.0.0.0 serves the LAN)
+#   SWARMDROP_TLS       [0]          1 serves HTTPS with a self-signed certificate made on first
+#                                    use: browsers only allow WebCrypto and storage on https or
+#                                    on localhost, so any other address needs it
 #   SWARMDROP_HTTP_PORT [8080]       port of the web app
 #   SWARMDROP_WS_PORT   [8188]       port of Janus's WebSocket API, on 127.0.0.1 only
 #   SWARMDROP_STATE_DIR [build/run]  rendered configs, logs, pid files
@@ -19,6 +22,7 @@ ws_port=${SWARMDROP_WS_PORT:-8188}
 state=${SWARMDROP_STATE_DIR:-$top/build/run}
 plugin_jcfg=${SWARMDROP_PLUGIN_JCFG:-$top/conf/janus.plugin.swarmdrop.jcfg}
 debug_level=${SWARMDROP_DEBUG_LEVEL:-4}
+tls=${SWARMDROP_TLS:-0}
 
 die() { echo "serve: $*" >&2; exit 1; }
 [[ -f $top/plugins/.libs/libjanus_swarmdrop.so ]] || die "the plugin is not built: run scripts/setup.sh"
@@ -33,10 +37,26 @@ state=$(cd "$state" && pwd)
 ln -sf "$top/plugins/.libs/libjanus_swarmdrop.so" "$state/plugins/libjanus_swarmdrop.so"
 cp "$plugin_jcfg" "$state/janus/janus.plugin.swarmdrop.jcfg"
 
+scheme=http listen_ssl=""
+: >"$state/tls.conf"
+if [[ $tls == 1 ]]; then
+	scheme=https listen_ssl=ssl
+	if [[ ! -f $state/tls/cert.pem ]]; then
+		mkdir -p "$state/tls"
+		san="DNS:localhost,IP:127.0.0.1"
+		for ip in $(hostname -I 2>/dev/null); do [[ $ip == *:* ]] || san+=",IP:$ip"; done
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825 -subj /CN=swarmdrop \
+			-addext "subjectAltName=$san" -keyout "$state/tls/key.pem" -out "$state/tls/cert.pem" 2>/dev/null ||
+			die "could not make a TLS certificate with openssl"
+	fi
+	printf 'ssl_certificate %s;\nssl_certificate_key %s;\n' "$state/tls/cert.pem" "$state/tls/key.pem" >"$state/tls.conf"
+fi
+
 render() {
 	sed -e "s|@STATE_DIR@|$state|g" -e "s|@PLUGINS_DIR@|$state/plugins|g" -e "s|@JANUS_LIB_DIR@|$janus_lib|g" \
 		-e "s|@DEBUG_LEVEL@|$debug_level|g" -e "s|@WS_PORT@|$ws_port|g" -e "s|@HTTP_BIND@|$http_bind|g" \
-		-e "s|@HTTP_PORT@|$http_port|g" -e "s|@WEB_ROOT@|$top/web/dist|g" -e "s|@USER@|$(id -un)|g" "$1" >"$2"
+		-e "s|@HTTP_PORT@|$http_port|g" -e "s|@WEB_ROOT@|$top/web/dist|g" -e "s|@USER@|$(id -un)|g" \
+		-e "s|@LISTEN_SSL@|$listen_ssl|g" "$1" >"$2"
 }
 render "$top/conf/janus.jcfg.in" "$state/janus/janus.jcfg"
 render "$top/conf/janus.transport.websockets.jcfg.in" "$state/janus/janus.transport.websockets.jcfg"
@@ -79,7 +99,7 @@ wait_port "$([[ $http_bind == 0.0.0.0 ]] && echo 127.0.0.1 || echo "$http_bind")
 host=$http_bind
 [[ $host == 127.0.0.1 ]] && host=localhost
 [[ $host == 0.0.0.0 ]] && host=$(hostname -I 2>/dev/null | awk '{print $1}')
-echo "swarmdrop is running: open http://${host:-localhost}:$http_port/  (logs in $state; Ctrl-C stops)"
+echo "swarmdrop is running: open $scheme://${host:-localhost}:$http_port/  (logs in $state; Ctrl-C stops)"
 
 # Either process ending ends both.
 wait -n "${pids[@]}"

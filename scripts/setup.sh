@@ -11,7 +11,7 @@ cd "$top"
 debs=(
 	autoconf automake libtool pkg-config make gcc
 	janus janus-dev libglib2.0-dev libjansson-dev libcmocka-dev libssl-dev
-	nginx-light nodejs npm chromium iproute2 iptables coturn ca-certificates
+	nginx-light nodejs npm chromium iproute2 iptables coturn ca-certificates openssl
 )
 
 # A node from elsewhere (nvm, a tarball) is fine: Debian's is only installed when none is on PATH.
