@@ -2,8 +2,8 @@
 // Janus with the plugin, nginx with the built web app), launches Debian's Chromium as separate
 // processes through playwright-core, and makes test files.
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -24,6 +24,14 @@ const chromiumArgs = [
 
 export function tempDir(prefix = 'swarmdrop-') {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+// A folder of its own inside `dir`, e.g. for what one receiver saves: a download saved over the
+// file being shared would change it under the sender, whose browser then refuses to read it.
+export function subDir(dir, name) {
+  const path = join(dir, name);
+  mkdirSync(path, { recursive: true });
+  return path;
 }
 
 async function freePort() {
@@ -118,17 +126,36 @@ function chromiumPid(tag) {
   return null;
 }
 
-// One Chromium process per call, as two people on two machines would have. memory() is the
-// memory of the whole browser (all its processes); an unknown switch tags the instance to find it.
-export async function launchBrowser() {
+// One Chromium process per call, as two people on two machines would have, each with a profile
+// of its own on disk (as a person's is: an incognito context would keep the piece store's
+// files in memory). memory() is the memory of the whole browser (all its processes); an unknown
+// switch tags the instance to find it. `testHooks` becomes globalThis.swarmdropTestHooks in every
+// page before its scripts run.
+export async function launchBrowser({ testHooks } = {}) {
   const tag = randomBytes(6).toString('hex');
   const args = [...chromiumArgs, `--swarmdrop-instance=${tag}`];
-  const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args });
-  const context = await browser.newContext({ acceptDownloads: true });
-  const page = await context.newPage();
+  const profile = tempDir('swarmdrop-profile-');
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: chromiumPath, headless: true, args, acceptDownloads: true,
+  });
+  if (testHooks) await context.addInitScript((hooks) => { globalThis.swarmdropTestHooks = hooks; }, testHooks);
+  const page = context.pages()[0] ?? await context.newPage();
   page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
   const pid = chromiumPid(tag);
-  return { browser, context, page, memory: () => (pid ? treeMemory(pid) : 0), close: () => browser.close() };
+  return {
+    context,
+    page,
+    memory: () => (pid ? treeMemory(pid) : 0),
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+// Closes every browser even if one close fails.
+export async function closeAll(browsers) {
+  await Promise.allSettled(browsers.map((browser) => browser.close()));
 }
 
 // A file of `size` random bytes; resolves to its path and SHA-256 (hex).
@@ -152,14 +179,45 @@ export async function sha256File(path) {
   return hash.digest('hex');
 }
 
-// Sender side: opens the app, picks the file, returns the share link the page shows.
+// A well-formed link secret (docs/protocol.md part 3) that belongs to no share: 16 random bytes
+// and a fresh Ed25519 public key, base64url.
+export function randomLinkSecret() {
+  const publicKey = Buffer.from(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x, 'base64url');
+  return Buffer.concat([randomBytes(16), publicKey]).toString('base64url');
+}
+
+// Sender side: opens the app, picks the file, returns the share link the page shows
+// (`${url}/s/<share id>#<link secret>`).
 export async function shareFile(page, url, filePath) {
   await page.goto(url);
   await page.setInputFiles('#file-input', filePath);
   const link = page.locator('#share-link');
   await link.waitFor({ state: 'visible', timeout: 30_000 });
-  await page.waitForFunction(() => /\/s\/[0-9a-f]{16}/.test(document.querySelector('#share-link')?.href || ''));
+  await page.waitForFunction(() => /\/s\/[0-9a-f]{16}#[A-Za-z0-9_-]{64}$/.test(document.querySelector('#share-link')?.href || ''));
   return link.getAttribute('href');
+}
+
+// The page's engine state (window.swarmdrop) once `predicate(state, arg)` holds in the page
+// (`arg`: JSON); polls, no sleeps.
+export async function waitForState(page, predicate, arg = null, { timeout = 120_000 } = {}) {
+  const expression = `window.swarmdrop && (${predicate})(window.swarmdrop, ${JSON.stringify(arg)})`;
+  const handle = await page.waitForFunction(expression, null, { timeout, polling: 100 });
+  await handle.dispose();
+  return page.evaluate(() => window.swarmdrop);
+}
+
+// Runs `body`; if it fails, the engine state (window.swarmdrop) of every page goes to the test's
+// diagnostics. browsers: {name: launchBrowser() result}.
+export async function withStates(t, browsers, body) {
+  try {
+    await body();
+  } catch (error) {
+    for (const [name, browser] of Object.entries(browsers)) {
+      const state = await browser.page.evaluate(() => window.swarmdrop).catch((e) => e.message);
+      t.diagnostic(`${name}: ${JSON.stringify(state)}`);
+    }
+    throw error;
+  }
 }
 
 // Receiver side: opens the link and resolves once the browser saved the file, with its path.

@@ -5,7 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { janusSession, launchBrowser, randomFile, receiveFile, sha256File, shareFile, startServer, tempDir } from './harness.mjs';
+import {
+  janusSession, launchBrowser, randomFile, randomLinkSecret, receiveFile, sha256File, shareFile, startServer, tempDir,
+} from './harness.mjs';
 
 let server;
 let dir;
@@ -71,7 +73,7 @@ test('after a burst of malformed requests, a 64 MiB file arrives with the same S
 test('a link to a share that does not exist shows a clear error', async () => {
   const receiver = await launchBrowser();
   try {
-    await receiver.page.goto(`${server.url}/s/0123456789abcdef`);
+    await receiver.page.goto(`${server.url}/s/0123456789abcdef#${randomLinkSecret()}`);
     const error = receiver.page.locator('#error');
     await error.waitFor({ state: 'visible', timeout: 15_000 });
     assert.match(await error.textContent(), /does not lead to a share/);

@@ -20,8 +20,9 @@ export const DATA_CHANNEL_LABEL = 'sd';
 // A link whose channel is not open by then has failed. ICE does not always say so itself: with no
 // usable candidate pair the connection can stay 'connecting' or 'new' for good.
 export const LINK_OPEN_TIMEOUT_MS = 30_000;
-// Largest binary message; the real size is min(pc.sctp.maxMessageSize, this).
-export const CHUNK_SIZE_CAP = 256 * KiB;
+// Largest binary message, header included; the real size is min(pc.sctp.maxMessageSize, this).
+// 65535 so that the same framing fits a data channel relayed through Janus (which drops 65536).
+export const CHUNK_SIZE_CAP = 65_535;
 // Used only if the SCTP transport does not tell its limit: the size every WebRTC stack accepts.
 export const CHUNK_SIZE_FALLBACK = 16 * KiB;
 // Send while the channel's buffer holds less than the high watermark, then wait until it drains
@@ -29,17 +30,28 @@ export const CHUNK_SIZE_FALLBACK = 16 * KiB;
 export const BUFFERED_HIGH_WATERMARK = 4 * MiB;
 export const BUFFERED_LOW_WATERMARK = 1 * MiB;
 
-// Transfer.
-// File slices read ahead of the channel, so that disk reads overlap with sending.
-export const READ_AHEAD_CHUNKS = 2;
-// The receiver gathers chunks into Blobs of about this size, which Chromium may page out to disk.
-export const RECEIVE_BLOB_PART_BYTES = 8 * MiB;
-// How often the receiver reports progress to the sender and both refresh speed and time left.
+// Content. Bytes of plaintext per piece (a power of two, docs/protocol.md part 3): the unit that is
+// hashed, verified, stored and requested.
+export const PIECE_SIZE = 1 * MiB;
+
+// Swarm. A receiver links to the share's owner and to at most this many other receivers; an
+// offer beyond that is answered "busy".
+export const MAX_SWARM_LINKS = 6;
+// Pieces requested from one peer and not yet stored: keeps every source busy without stop-and-wait,
+// and bounds the pieces held in memory to this many per peer.
+export const REQUEST_WINDOW = 4;
+// Requests one peer may have queued with us; beyond this they are rejected.
+export const MAX_QUEUED_REQUESTS = 16;
+// Pieces that fail verification before the peer that sent them is disconnected for good.
+export const MAX_BAD_PIECES = 3;
+// Near the end, a piece still in flight may be requested from this many peers at once.
+export const ENDGAME_SOURCES = 2;
+// How often both sides refresh speed and time left.
 export const PROGRESS_INTERVAL_MS = 500;
 // Speed is measured over this sliding window.
 export const SPEED_WINDOW_MS = 3_000;
 
-// Links: `${location.origin}${SHARE_PATH_PREFIX}<shareId>`; the URL fragment is kept free for a key.
+// Links: `${location.origin}${SHARE_PATH_PREFIX}<shareId>#<link secret>`.
 export const SHARE_PATH_PREFIX = '/s/';
 
 // Storage. Where the browser has no Origin Private File System (or it is refused), received

@@ -1,10 +1,24 @@
-// The receiving side: joins a share, links to its owner, fetches the file and saves it.
-import { PROGRESS_INTERVAL_MS, RECEIVE_BLOB_PART_BYTES } from './config.js';
+// A receiver of a share: opens the link's keys, learns the manifest (kept from an earlier visit,
+// or from the first peer that sends it), fetches the missing pieces from the owner and other
+// receivers, keeps them on disk, re-serves them, and saves the files when all are there.
+import { MAX_BAD_PIECES, PROGRESS_INTERVAL_MS } from './config.js';
+import {
+  IntegrityError, LinkError, encryptPiece, openManifest, openShareKeys, parseLinkSecret, pieceCount,
+} from './content.js';
+import { Bitfield } from './bitfield.js';
+import { Downloader } from './downloader.js';
 import { Emitter } from './emitter.js';
+import { HashBook } from './hashes.js';
+import { bytesHeld } from './pieces.js';
+import { saveAllAsZip, saveFile } from './save.js';
+import { Scheduler } from './scheduler.js';
+import { Seeder } from './seeder.js';
 import { ERR_NO_SUCH_SHARE, ERR_SHARE_FULL, SHARE_ID_PATTERN, Signalling } from './signalling.js';
 import { newTransferState } from './state.js';
 import { TransferRate } from './stats.js';
-import { PeerLink } from './transport.js';
+import { PieceStore } from './store.js';
+import { Swarm } from './swarm.js';
+import { ProtocolError } from './wire.js';
 
 export const NO_SUCH_SHARE_MESSAGE =
   'This link does not lead to a share: it never existed or its sender has stopped sharing.';
@@ -12,224 +26,258 @@ const SENDER_STOPPED_MESSAGE = 'The sender stopped sharing.';
 const SHARE_FULL_MESSAGE = 'This share has as many receivers as it can take; try again later.';
 
 /**
- * state: {role: 'receiver', shareId, peerId, phase, bytes, total, error, fileName, bytesPerSecond,
- * secondsLeft, savedUrl}. Phase: 'connecting' (to the server, then to the sender), 'waiting' (the
- * share has no sender at the moment), 'transferring', 'done' (saved), 'error'.
- * Event 'change' (the state) whenever it changes, and at least every PROGRESS_INTERVAL_MS while
- * transferring.
+ * state: {role: 'receiver', shareId, peerId, phase, bytes, total, error, fileName, files, saved,
+ * bytesPerSecond, secondsLeft, badPieces, downloadedBytes, peers}, where bytes counts the bytes
+ * held (on disk, this visit or earlier), downloadedBytes the piece bytes received over the network
+ * in this page load, badPieces the pieces that failed verification, files the manifest's
+ * [{path, size, type}], saved whether this page started saving them, and peers one entry per peer
+ * linked in this page load:
+ * {peer, role, phase: 'connecting'|'open'|'gone'|'banned', pieces, bad, downloadedBytes, uploadedBytes}.
+ * Phase: 'connecting', 'waiting' (no sender and no other receiver to fetch from at the moment),
+ * 'transferring', 'done' (every piece held; saved if it completed in this page load), 'error'.
+ * Event 'change' (the state) whenever it changes, and every PROGRESS_INTERVAL_MS until an error.
  */
 export class Receiver extends Emitter {
   state = {
     ...newTransferState('receiver', 'connecting'),
-    fileName: null, bytesPerSecond: 0, secondsLeft: null, savedUrl: null,
+    fileName: null, files: [], saved: false, bytesPerSecond: 0, secondsLeft: null, badPieces: 0, downloadedBytes: 0, peers: [],
   };
+  #linkSecret;
+  #keys = null; // {contentKey, verifyKey}
   #signalling = null;
-  #link = null;
-  #linkPeer = null; // the owner peer #link goes to
-  #retriedPeer = null; // the owner peer we already reconnected to once after losing a link
-  #meta = null;
-  #parts = []; // Blobs of about RECEIVE_BLOB_PART_BYTES each
-  #batch = []; // ArrayBuffers not yet gathered into a Blob
-  #batchBytes = 0;
+  #swarm = null;
+  #manifest = null;
+  #learning = null; // the first manifest being opened and set up
+  #store = null;
+  #held = null; // Bitfield of the pieces on disk (the seeder announces them)
+  #book = null;
+  #seeder = null;
+  #downloader = null;
+  #linked = new Map(); // peer id -> the latest Peer linked with it
   #rate = new TransferRate();
   #ticker = null;
 
-  constructor(shareId) {
+  constructor(shareId, linkSecret) {
     super();
     this.state.shareId = shareId;
+    this.#linkSecret = linkSecret;
   }
 
   async start() {
     this.#changed();
-    if (!SHARE_ID_PATTERN.test(this.state.shareId)) {
-      this.#fail(NO_SUCH_SHARE_MESSAGE);
-      return;
-    }
+    this.#ticker = setInterval(() => this.#changed(), PROGRESS_INTERVAL_MS);
     try {
+      if (!SHARE_ID_PATTERN.test(this.state.shareId)) {
+        this.#fail(NO_SUCH_SHARE_MESSAGE);
+        return;
+      }
+      this.#keys = await openShareKeys(parseLinkSecret(this.#linkSecret));
+      // From an earlier visit: the file's name and what is on disk show before any peer answers.
+      const saved = await PieceStore.savedManifest(this.state.shareId);
       this.#signalling = await Signalling.connect();
       this.#listen(this.#signalling);
+      this.#swarm = new Swarm({ signalling: this.#signalling, asks: true, handle: (peer, message) => this.#handle(peer, message) });
+      this.#swarm.on('open', (peer) => this.#seeder?.greet(peer));
+      this.#swarm.on('closed', (peer) => this.#downloader?.forget(peer));
+      this.#swarm.on('idle', (error) => {
+        // The sender is there but cannot be reached, and nobody else can help.
+        if (error && this.#swarm.ownerPresent && !this.#held?.complete) this.#fail(error.message);
+      });
+      this.#swarm.on('change', () => this.#changed());
+      this.#swarm.on('error', (error) => this.#fail(error.message));
+      if (saved) await this.#learn(saved);
+      if (this.state.phase === 'error') return;
       const joined = await this.#signalling.join(this.state.shareId);
       this.state.peerId = joined.peer;
-      this.#followOwner(joined.peers);
+      this.#swarm.start({ shareId: this.state.shareId, selfId: joined.peer, members: joined.peers });
     } catch (error) {
-      if (error.errorCode === ERR_NO_SUCH_SHARE) this.#fail(NO_SUCH_SHARE_MESSAGE);
-      else if (error.errorCode === ERR_SHARE_FULL) this.#fail(SHARE_FULL_MESSAGE);
-      else this.#fail(error.message);
+      this.#fail(explain(error));
     }
+  }
+
+  // Saves one file of the share from disk, or without a path every file: a share of one file
+  // as that file, a share of several as one ZIP archive that keeps their folders.
+  async save(path = null) {
+    const files = this.#manifest.files;
+    if (path !== null || files.length === 1) {
+      const chosen = path ?? files[0].path;
+      saveFile(await this.#store.file(chosen), chosen.split('/').pop());
+    } else {
+      await saveAllAsZip(this.state.shareId, files.map(({ path: p, size }) => ({ path: p, size })), zipName(files));
+    }
+    this.state.saved = true;
+    this.#changed();
   }
 
   // Our handle is a peer of this one share only, so events need no share id check.
   #listen(signalling) {
-    signalling.on('peer_joined', ({ peer, role }) => {
-      if (role === 'owner' && this.state.phase === 'waiting') this.#connect(peer);
-    });
-    signalling.on('peer_left', ({ peer }) => {
-      // The sender's page is gone (its links with it, though ours may take long to notice):
-      // wait for it to come back, and then resume where we stopped.
-      if (peer !== this.#linkPeer || this.#isOver()) return;
-      this.#dropLink();
-      this.#setPhase('waiting');
-    });
-    signalling.on('signal', ({ from, payload }) => {
-      if (from === this.#linkPeer) this.#link.handleSignal(payload);
-    });
-    signalling.on('share_closed', () => this.#fail(SENDER_STOPPED_MESSAGE));
-    signalling.on('error', (error) => this.#fail(error.message));
+    signalling.on('share_closed', () => this.#end(SENDER_STOPPED_MESSAGE));
+    signalling.on('error', (error) => this.#end(error.message));
   }
 
-  #followOwner(peers) {
-    const owner = peers.find((peer) => peer.role === 'owner');
-    if (owner) this.#connect(owner.peer);
-    else this.#setPhase('waiting');
+  // The share or the server is gone: an error, unless every piece is here (then only seeding ends).
+  #end(message) {
+    if (this.#held?.complete) this.#leave();
+    else this.#fail(message);
   }
 
-  #connect(ownerPeer) {
-    const link = new PeerLink({
-      initiator: true,
-      sendSignal: (payload) => this.#signalling.signal(this.state.shareId, ownerPeer, payload),
-    });
-    link.on('message', (message) => {
-      if (message.t === 'meta') this.#onMeta(message);
-    });
-    link.on('data', (chunk) => this.#onData(chunk));
-    link.on('lost', (error) => this.#onLinkLost(link, ownerPeer, error));
-    this.#link = link;
-    this.#linkPeer = ownerPeer;
-    this.#setPhase('connecting');
-  }
-
-  #onMeta({ name, size, type }) {
-    if (this.state.phase !== 'connecting') return; // once per link, when it opens
-    if (typeof name !== 'string' || name === '' || !Number.isSafeInteger(size) || size < 0) {
-      this.#fail('The sender described the file in a way this page does not understand.');
+  // One message from a peer (see Peer): everything but the manifest needs the manifest first.
+  async #handle(peer, message) {
+    if (message.t === 'manifest') {
+      await this.#learn(message.sealed);
       return;
     }
-    // After a reconnection the sender must still offer the same file we have the start of.
-    if (this.#meta && (this.#meta.name !== name || this.#meta.size !== size)) {
-      this.#fail('The sender now shares a different file.');
-      return;
+    if (!this.#manifest) throw new ProtocolError(`A peer sent "${message.t}" before the manifest.`);
+    switch (message.t) {
+      case 'hashes': {
+        if ((await this.#book.accept(message)).length > 0) this.#seeder.passOn(message, peer);
+        break;
+      }
+      case 'have':
+        peer.addHave(message, this.#book.pieceCount);
+        this.#downloader.fill();
+        break;
+      case 'request':
+        this.#seeder.request(peer, message.piece);
+        break;
+      case 'cancel':
+        this.#seeder.cancel(peer, message.piece);
+        break;
+      case 'reject':
+        this.#downloader.rejected(peer, message.piece);
+        break;
+      case 'data':
+        peer.downloadedBytes += message.data.length;
+        this.state.downloadedBytes += message.data.length;
+        await this.#downloader.data(peer, message);
+        break;
     }
-    this.#meta = { name, size, type: typeof type === 'string' ? type : '' };
-    Object.assign(this.state, { fileName: name, total: size });
-    if (this.state.bytes === size) {
-      this.#finish(); // an empty file: nothing to ask for
-      return;
-    }
-    // Resume where we are: after a reconnection we keep what we already have.
-    this.#link.send({ t: 'want', offset: this.state.bytes });
-    this.#setPhase('transferring');
-    this.#ticker = setInterval(() => this.#reportProgress(), PROGRESS_INTERVAL_MS);
   }
 
-  #onData(chunk) {
-    if (this.state.phase !== 'transferring') {
-      this.#fail('The sender sent file data before describing the file.');
-      return;
-    }
-    if (this.state.bytes + chunk.byteLength > this.#meta.size) {
-      this.#fail('The sender sent more data than the file holds.');
-      return;
-    }
-    this.#batch.push(chunk);
-    this.#batchBytes += chunk.byteLength;
-    this.state.bytes += chunk.byteLength;
-    if (this.#batchBytes >= RECEIVE_BLOB_PART_BYTES) this.#gatherBatch();
-    if (this.state.bytes === this.#meta.size) this.#finish();
+  // The first manifest that arrives decides: one that does not open means the link is wrong.
+  // Later ones (every peer sends it) wait for it and are not looked at.
+  async #learn(sealed) {
+    this.#learning ??= openManifest(this.#keys.contentKey, this.#keys.verifyKey, sealed)
+      .then((manifest) => this.#setUp(manifest, sealed))
+      .catch((error) => this.#fail(explain(error)));
+    await this.#learning;
   }
 
-  // Gathers the pending ArrayBuffers into one Blob, which the browser may keep on disk.
-  #gatherBatch() {
-    if (this.#batch.length === 0) return;
-    this.#parts.push(new Blob(this.#batch));
-    this.#batch = [];
-    this.#batchBytes = 0;
-  }
-
-  #reportProgress() {
-    this.#link?.send({ t: 'progress', bytes: this.state.bytes });
+  async #setUp(manifest, sealed) {
+    Object.assign(this.state, {
+      fileName: manifest.files.length === 1 ? manifest.files[0].path : `${manifest.files.length} files`,
+      files: manifest.files,
+      total: manifest.total,
+    });
+    this.#changed();
+    const store = await PieceStore.open(this.state.shareId, manifest);
+    this.#store = store;
+    await store.saveManifest(sealed);
+    const count = pieceCount(manifest.total, manifest.piece_size);
+    const { contentKey, verifyKey } = this.#keys;
+    this.#held = new Bitfield(count, store.haveBitfield());
+    this.#book = new HashBook(count, verifyKey);
+    this.#seeder = new Seeder({
+      swarm: this.#swarm,
+      sealed,
+      book: this.#book,
+      announced: this.#held,
+      ciphertext: async (piece) => encryptPiece(contentKey, piece, await store.read(piece)),
+      // Pieces kept from an earlier visit wait for their hashes to come again.
+      servable: (piece) => this.#book.has(piece),
+      onError: (error) => this.#fail(error.message),
+    });
+    this.#downloader = new Downloader({
+      manifest,
+      contentKey,
+      book: this.#book,
+      store,
+      scheduler: new Scheduler(new Bitfield(count, store.haveBitfield())),
+      peers: () => this.#swarm.peers.values(),
+    });
+    this.#downloader.on('stored', (piece) => this.#stored(piece));
+    this.#downloader.on('bad', (peer) => this.#badPiece(peer));
+    this.#downloader.on('error', (error) => this.#fail(error.message));
+    this.#manifest = manifest;
+    this.state.bytes = bytesHeld(manifest, this.#held);
     this.#rate.update(this.state.bytes);
+    for (const peer of this.#swarm.peers.values()) if (peer.open) this.#seeder.greet(peer);
     this.#changed();
   }
 
-  #finish() {
-    clearInterval(this.#ticker);
-    this.#gatherBatch();
-    const file = new Blob(this.#parts, { type: this.#meta.type });
-    this.#parts = [];
-    this.#link.send({ t: 'done', bytes: this.state.bytes });
-    this.#rate.update(this.state.bytes);
-    this.state.savedUrl = save(file, this.#meta.name);
-    // The sender closes the link once it reads 'done'.
-    this.#setPhase('done');
+  #stored(piece) {
+    if (!this.#seeder.announce(piece)) return; // it came from two peers at once
+    this.state.bytes = bytesHeld(this.#manifest, this.#held);
+    this.#changed();
+    // Several files wait for the person to choose: browsers block a burst of downloads.
+    if (this.#held.complete && this.#manifest.files.length === 1) this.save().catch((error) => this.#fail(error.message));
   }
 
-  async #onLinkLost(link, ownerPeer, error) {
-    if (this.#isOver()) return;
-    this.#dropLink();
-    this.#setPhase('connecting');
-    // Did the sender go (then wait for it or report the share's end) or only the link between us?
-    let peers;
-    try {
-      ({ peers } = await this.#signalling.list(this.state.shareId));
-    } catch (listError) {
-      this.#fail(listError.errorCode === ERR_NO_SUCH_SHARE ? SENDER_STOPPED_MESSAGE : listError.message);
-      return;
-    }
-    if (this.#isOver() || this.#link) return; // something else moved on meanwhile
-    if (peers.some((peer) => peer.peer === ownerPeer && peer.role === 'owner')) {
-      // The sender is still listed: either it is leaving right now (the server has not heard
-      // yet) or the path between us broke. A link that worked gets one more try, resuming
-      // where it stopped; a link that never opened, or a second loss, is final.
-      if (!link.opened || this.#retriedPeer === ownerPeer) {
-        this.#fail(error.message);
-        return;
-      }
-      this.#retriedPeer = ownerPeer;
-    }
-    this.#followOwner(peers);
-  }
-
-  // Closes the link to the sender and stops the progress reports that go over it.
-  #dropLink() {
-    clearInterval(this.#ticker);
-    this.#link?.close();
-    this.#link = null;
-    this.#linkPeer = null;
-  }
-
-  #isOver() {
-    return this.state.phase === 'done' || this.state.phase === 'error';
+  #badPiece(peer) {
+    this.state.badPieces += 1;
+    if (peer.bad >= MAX_BAD_PIECES) this.#swarm.ban(peer);
+    this.#changed();
   }
 
   #fail(message) {
-    if (this.#isOver()) return;
-    this.#dropLink();
-    this.#parts = [];
-    this.#batch = [];
-    // Leave the share: the sender then drops us from its list.
-    this.#signalling?.close();
+    if (this.state.phase === 'error') return;
+    this.#leave();
+    this.#store?.close();
     this.state.error = message;
-    this.#setPhase('error');
-  }
-
-  #setPhase(phase) {
-    this.state.phase = phase;
+    this.state.phase = 'error';
     this.#changed();
   }
 
+  // Leaves the share (the sender then drops us from its list) and stops serving.
+  #leave() {
+    clearInterval(this.#ticker);
+    this.#swarm?.close();
+    this.#signalling?.close();
+  }
+
   #changed() {
+    if (this.state.phase !== 'error') this.state.phase = this.#phase();
+    this.#rate.update(this.state.bytes);
     this.state.bytesPerSecond = this.#rate.bytesPerSecond;
-    this.state.secondsLeft = this.#meta ? this.#rate.secondsLeft(this.#meta.size) : null;
+    this.state.secondsLeft = this.#manifest ? this.#rate.secondsLeft(this.#manifest.total) : null;
+    for (const peer of this.#swarm?.peers.values() ?? []) this.#linked.set(peer.id, peer);
+    this.state.peers = [...this.#linked.values()].map((peer) => ({
+      peer: peer.id,
+      role: peer.role,
+      phase: this.#peerPhase(peer),
+      pieces: peer.remote?.count ?? 0,
+      bad: peer.bad,
+      downloadedBytes: peer.downloadedBytes,
+      uploadedBytes: peer.uploadedBytes,
+    }));
     this.emit('change', this.state);
+  }
+
+  #phase() {
+    if (this.#held?.complete) return 'done';
+    const peers = [...(this.#swarm?.peers.values() ?? [])];
+    if (peers.some((peer) => peer.open)) return 'transferring';
+    if (peers.length > 0 || !this.state.peerId || this.#swarm.ownerPresent) return 'connecting';
+    return 'waiting';
+  }
+
+  #peerPhase(peer) {
+    if (this.#swarm.peers.get(peer.id) === peer) return peer.open ? 'open' : 'connecting';
+    return peer.bad >= MAX_BAD_PIECES ? 'banned' : 'gone';
   }
 }
 
-// Saves through a download link; the Blob URL stays valid so the page can offer to save again.
-function save(blob, name) {
-  const url = URL.createObjectURL(blob);
-  const anchor = document.createElement('a');
-  anchor.href = url;
-  anchor.download = name;
-  anchor.click();
-  return url;
+// An error as the person who opened the link should read it.
+function explain(error) {
+  if (error instanceof LinkError || error instanceof IntegrityError) return `This link is incomplete or wrong: ${error.message}`;
+  if (error.errorCode === ERR_NO_SUCH_SHARE) return NO_SUCH_SHARE_MESSAGE;
+  if (error.errorCode === ERR_SHARE_FULL) return SHARE_FULL_MESSAGE;
+  return error.message;
+}
+
+// A shared folder's own name, or a name made from the share id's start.
+function zipName(files) {
+  const tops = new Set(files.map(({ path }) => path.split('/')[0]));
+  const [top] = tops;
+  return tops.size === 1 && files.every(({ path }) => path.includes('/')) ? `${top}.zip` : 'swarmdrop files.zip';
 }

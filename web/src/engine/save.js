@@ -44,5 +44,11 @@ export async function saveAllAsZip(shareId, files, zipName) {
   const ready = new Promise((resolve) => { channel.port1.onmessage = resolve; });
   worker.postMessage({ type: 'zip-job', token, job: { shareId, zipName, files } }, [channel.port2]);
   await ready;
-  clickDownload(`/download/${token}/${encodeURIComponent(zipName)}`, zipName);
+  // A navigation, unlike an <a download> request, goes through the service worker; the worker's
+  // Content-Disposition turns it into a download, and the hidden frame keeps this page in place.
+  const frame = document.createElement('iframe');
+  frame.hidden = true;
+  frame.src = `/download/${token}/${encodeURIComponent(zipName)}`;
+  document.body.append(frame);
+  setTimeout(() => frame.remove(), 60_000);
 }

@@ -1,161 +1,165 @@
-// The sending side: creates a share for one File and serves it to any number of receivers, each
-// over its own PeerLink (docs/protocol.md, part 2).
-import { READ_AHEAD_CHUNKS } from './config.js';
+// The origin of a share: makes its keys and manifest, creates the share (or takes back the one it
+// made before a reload), and seeds: every piece is read, encrypted and hashed when a peer first
+// asks for it, and its signed hash goes to every linked peer (docs/protocol.md parts 2 and 3).
+import { PIECE_SIZE, PROGRESS_INTERVAL_MS } from './config.js';
+import {
+  createShareKeys, encryptPiece, exportSigningKey, importSigningKey, openShareKeys, parseLinkSecret, pieceCount,
+  pieceHash, pieceRange, sealManifest, signHashes, validateManifest,
+} from './content.js';
+import { Bitfield } from './bitfield.js';
 import { Emitter } from './emitter.js';
-import { Signalling } from './signalling.js';
+import { FileSource } from './file-source.js';
+import { HashBook } from './hashes.js';
+import { loadShare, pickKey, saveShare } from './keystore.js';
+import { shareUrl } from './links.js';
+import { bytesHeld } from './pieces.js';
+import { Seeder } from './seeder.js';
+import { PluginError, Signalling } from './signalling.js';
 import { newTransferState } from './state.js';
 import { TransferRate } from './stats.js';
-import { PeerLink } from './transport.js';
-
-// The file could not be read: fatal for the whole share, not only for one receiver.
-class FileReadError extends Error {}
+import { Swarm } from './swarm.js';
 
 /**
- * state: {role: 'owner', shareId, peerId, phase, bytes, total, error, receivers}, where
- * bytes is the sum of what the receivers hold and receivers is a list of
- * {peer, phase: 'connecting'|'transferring'|'done'|'failed', bytes, bytesPerSecond, secondsLeft, error}.
+ * state: {role: 'owner', shareId, peerId, phase, bytes, total, error, link, receivers}, where link
+ * is the share link (with its secret), bytes the sum of what the receivers hold and receivers a
+ * list of {peer, phase: 'connecting'|'transferring'|'done', bytes, bytesPerSecond, secondsLeft}.
  * Phase: 'waiting' (for a file, then for receivers), 'connecting' (creating the share),
  * 'transferring' (at least one receiver is), 'done' (receivers got it, none is transferring), 'error'.
  * Event 'change' (the state) whenever it changes.
  */
 export class Sender extends Emitter {
-  state = { ...newTransferState('owner', 'waiting'), receivers: [] };
-  #file = null;
+  state = { ...newTransferState('owner', 'waiting'), link: null, receivers: [] };
+  #manifest = null;
+  #files = null;
+  #keys = null; // {contentKey, signingKey}
   #signalling = null;
-  #receivers = new Map(); // peer id -> {peer, phase, bytes, rate, error, link, streaming}
+  #swarm = null;
+  #book = null;
+  #seeder = null;
+  #rows = new Map(); // peer id -> {peer, bytes, complete, rate}
+  #ticker = null;
 
-  async share(file) {
-    this.#file = file;
-    this.state.total = file.size;
+  // entries: [{path, file}], the files of the share in order.
+  async share(entries) {
+    this.#files = new FileSource(entries);
+    this.state.total = this.#files.total;
     this.#changed();
     try {
-      await assertReadable(file);
+      await this.#files.check();
+      this.#manifest = validateManifest({
+        v: 1,
+        piece_size: PIECE_SIZE,
+        total: this.#files.total,
+        files: entries.map(({ path, file }) => ({ path, size: file.size, type: file.type })),
+      });
       this.#signalling = await Signalling.connect();
-      this.#listen(this.#signalling);
-      const created = await this.#signalling.create();
-      this.state.shareId = created.share;
-      this.state.peerId = created.peer;
+      this.#signalling.on('share_closed', () => this.#fail('The server closed the share.'));
+      this.#signalling.on('error', (error) => {
+        this.#fail(`${error.message} Sharing stopped; reload the page to share again.`);
+      });
+      this.#swarm = new Swarm({
+        signalling: this.#signalling, asks: false, handle: (peer, message) => this.#handle(peer, message),
+      });
+      this.#swarm.on('change', () => this.#changed());
+      this.#swarm.on('open', (peer) => this.#seeder.greet(peer));
+      this.#swarm.on('error', (error) => this.#fail(error.message));
+      this.#book = new HashBook(pieceCount(this.#manifest.total, this.#manifest.piece_size), null);
+      const key = pickKey(entries);
+      const { linkSecret, shareId, peerId, members, ownerToken } = await this.#claim(key);
+      // In the same task as the join or create answer: no event of the share is missed.
+      Object.assign(this.state, { shareId, peerId, link: shareUrl(shareId, linkSecret) });
+      this.#swarm.start({ shareId, selfId: peerId, members });
+      this.#changed();
+      if (ownerToken) {
+        await saveShare(key, { shareId, ownerToken, linkSecret, signingKey: await exportSigningKey(this.#keys.signingKey) });
+      }
     } catch (error) {
       this.#fail(error.message);
       return;
     }
+    this.#ticker = setInterval(() => this.#changed(), PROGRESS_INTERVAL_MS);
     this.#changed();
   }
 
-  // Our handle is a peer of this one share only, so events need no share id check.
-  #listen(signalling) {
-    signalling.on('peer_joined', ({ peer, role }) => {
-      if (role !== 'receiver') return;
-      this.#receiver(peer);
-      this.#changed();
-    });
-    signalling.on('peer_left', ({ peer }) => this.#onPeerLeft(peer));
-    signalling.on('signal', ({ from, payload }) => this.#onSignal(from, payload));
-    signalling.on('share_closed', () => this.#fail('The server closed the share.'));
-    signalling.on('error', (error) => {
-      this.#fail(`${error.message} Sharing stopped; reload the page to share again.`);
-    });
-  }
-
-  #receiver(peer) {
-    if (!this.#receivers.has(peer)) {
-      this.#receivers.set(peer, {
-        peer, phase: 'connecting', bytes: 0, rate: new TransferRate(), error: null, link: null, streaming: null,
-      });
+  // The share this pick had before a reload, if the server still has it (same keys, same link);
+  // else a new one, with its owner token to keep. The join or create answer is the last thing
+  // awaited here.
+  async #claim(key) {
+    const saved = await loadShare(key);
+    if (saved) {
+      await this.#prepare({ ...parseLinkSecret(saved.linkSecret), signingKey: await importSigningKey(saved.signingKey) });
+      try {
+        const joined = await this.#signalling.join(saved.shareId, saved.ownerToken);
+        return { linkSecret: saved.linkSecret, shareId: joined.share, peerId: joined.peer, members: joined.peers };
+      } catch (error) {
+        if (!(error instanceof PluginError)) throw error; // else it is gone (or open elsewhere): make a new one
+      }
     }
-    return this.#receivers.get(peer);
+    const keys = await createShareKeys();
+    await this.#prepare(keys);
+    const created = await this.#signalling.create();
+    return {
+      linkSecret: keys.linkSecret, shareId: created.share, peerId: created.peer, members: [], ownerToken: created.owner_token,
+    };
   }
 
-  #onSignal(from, payload) {
-    // Every offer starts a new link: a receiver that sends another one gave up on the previous.
-    if (payload?.kind === 'sdp' && payload.sdp?.type === 'offer') {
-      const receiver = this.#receiver(from);
-      this.#disconnect(receiver);
-      receiver.link = this.#openLink(receiver);
-      Object.assign(receiver, { phase: 'connecting', error: null });
-      this.#changed();
+  // The keys, and the seeder that offers the sealed manifest and every piece.
+  async #prepare(keys) {
+    const { contentKey } = await openShareKeys(keys);
+    this.#keys = { contentKey, signingKey: keys.signingKey };
+    const everything = new Bitfield(this.#book.pieceCount);
+    for (let piece = 0; piece < everything.length; piece++) everything.set(piece);
+    this.#seeder = new Seeder({
+      swarm: this.#swarm,
+      sealed: await sealManifest(contentKey, keys.signingKey, this.#manifest),
+      book: this.#book,
+      announced: everything,
+      ciphertext: (piece) => this.#ciphertext(piece),
+      servable: () => true, // it signs each hash the first time it reads the piece
+      onError: (error) => this.#fail(error.message),
+    });
+  }
+
+  // C_i, and the first time, its signed hash to every linked peer (before the piece itself).
+  async #ciphertext(piece) {
+    const { start, end } = pieceRange(this.#manifest, piece);
+    const ciphertext = await encryptPiece(this.#keys.contentKey, piece, await this.#files.read(start, end));
+    if (!this.#book.has(piece)) {
+      const hashes = await pieceHash(ciphertext);
+      const batch = { first: piece, count: 1, hashes, sig: await signHashes(this.#keys.signingKey, piece, hashes) };
+      if (this.#book.add(batch).length > 0) this.#seeder.passOn(batch);
     }
-    this.#receivers.get(from)?.link?.handleSignal(payload);
+    return ciphertext;
   }
 
-  #openLink(receiver) {
-    const link = new PeerLink({
-      initiator: false,
-      sendSignal: (payload) => this.#signalling.signal(this.state.shareId, receiver.peer, payload),
-    });
-    link.on('open', () => {
-      const { name, size, type } = this.#file;
-      link.send({ t: 'meta', name, size, type });
-      receiver.phase = 'transferring';
-      this.#changed();
-    });
-    link.on('message', (message) => this.#onMessage(receiver, message));
-    link.on('lost', (error) => this.#failReceiver(receiver, error.message));
-    return link;
-  }
-
-  #onMessage(receiver, message) {
+  // The origin holds everything: it only listens to what receivers hold and ask for.
+  #handle(peer, message) {
     switch (message.t) {
-      case 'want':
-        this.#stream(receiver, message.offset);
+      case 'have':
+        peer.addHave(message, this.#book.pieceCount);
+        this.#record(peer);
         break;
-      case 'progress':
-        this.#record(receiver, message.bytes);
+      case 'request':
+        this.#seeder.request(peer, message.piece);
         break;
-      case 'done':
-        this.#record(receiver, this.#file.size);
-        receiver.phase = 'done';
-        // Nothing more will flow on this link.
-        this.#disconnect(receiver);
+      case 'cancel':
+        this.#seeder.cancel(peer, message.piece);
         break;
-      // Unknown message types are ignored: a newer receiver may say more than we understand.
+      // Manifests, hashes, refusals and piece data from receivers are nothing the origin needs.
     }
+  }
+
+  #record(peer) {
+    const row = this.#row(peer.id);
+    row.bytes = bytesHeld(this.#manifest, peer.remote);
+    row.complete = peer.remote.complete;
+    row.rate.update(row.bytes);
     this.#changed();
   }
 
-  // Streams the file from `offset`, replacing any stream already running for this receiver.
-  #stream(receiver, offset) {
-    if (!Number.isSafeInteger(offset) || offset < 0 || offset > this.#file.size) {
-      this.#failReceiver(receiver, 'It asked for data outside the file.');
-      return;
-    }
-    receiver.streaming?.abort();
-    const streaming = new AbortController();
-    receiver.streaming = streaming;
-    receiver.link.sendStream(readSlices(this.#file, offset, receiver.link.chunkSize), streaming.signal)
-      .catch((error) => {
-        if (error instanceof FileReadError) this.#fail(error.message);
-        else this.#failReceiver(receiver, `Could not send: ${error.message}`);
-      });
-  }
-
-  // What a receiver says it holds; it only feeds the display.
-  #record(receiver, bytes) {
-    if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes > this.#file.size) return;
-    receiver.bytes = bytes;
-    receiver.rate.update(bytes);
-  }
-
-  #onPeerLeft(peer) {
-    const receiver = this.#receivers.get(peer);
-    if (!receiver) return;
-    this.#disconnect(receiver);
-    // A receiver that got the whole file stays listed, so the sender sees who has it.
-    if (receiver.phase !== 'done') this.#receivers.delete(peer);
-    this.#changed();
-  }
-
-  #failReceiver(receiver, message) {
-    this.#disconnect(receiver);
-    if (receiver.phase === 'done') return;
-    Object.assign(receiver, { phase: 'failed', error: message });
-    this.#changed();
-  }
-
-  #disconnect(receiver) {
-    receiver.streaming?.abort();
-    receiver.link?.close();
-    Object.assign(receiver, { streaming: null, link: null });
+  #row(id) {
+    if (!this.#rows.has(id)) this.#rows.set(id, { peer: id, bytes: 0, complete: false, rate: new TransferRate() });
+    return this.#rows.get(id);
   }
 
   #fail(message) {
@@ -169,66 +173,37 @@ export class Sender extends Emitter {
   // Leaving closes the share at once: receivers hear share_closed instead of waiting out the
   // owner grace period (which is for an owner that may come back, not one that gave up).
   async #closeShare() {
+    clearInterval(this.#ticker);
     const leaving = this.state.shareId && this.#signalling?.leave(this.state.shareId);
-    for (const receiver of this.#receivers.values()) this.#disconnect(receiver);
+    this.#swarm?.close();
     await leaving?.catch(() => {}); // the share is gone either way
     this.#signalling?.close();
   }
 
   #changed() {
-    const receivers = [...this.#receivers.values()];
-    const size = this.#file?.size ?? 0;
-    if (this.state.phase !== 'error') this.state.phase = this.#phase(receivers);
-    this.state.bytes = receivers.reduce((sum, receiver) => sum + receiver.bytes, 0);
-    this.state.receivers = receivers.map(({ peer, phase, bytes, rate, error }) => ({
-      peer, phase, bytes, bytesPerSecond: rate.bytesPerSecond, secondsLeft: rate.secondsLeft(size), error,
+    // A receiver that got everything stays listed after it leaves, so the sender sees who has it.
+    const members = this.#swarm?.members ?? new Map();
+    for (const [id, role] of members) if (role === 'receiver') this.#row(id);
+    for (const [id, row] of this.#rows) if (!members.has(id) && !row.complete) this.#rows.delete(id);
+    const total = this.state.total;
+    this.state.receivers = [...this.#rows.values()].map(({ peer, bytes, complete, rate }) => ({
+      peer,
+      phase: complete ? 'done' : this.#swarm.peers.get(peer)?.open ? 'transferring' : 'connecting',
+      bytes,
+      bytesPerSecond: rate.bytesPerSecond,
+      secondsLeft: rate.secondsLeft(total),
     }));
+    this.state.bytes = this.state.receivers.reduce((sum, receiver) => sum + receiver.bytes, 0);
+    if (this.state.phase !== 'error') this.state.phase = this.#phase();
     this.emit('change', this.state);
   }
 
-  #phase(receivers) {
-    if (!this.#file) return 'waiting';
-    if (!this.state.shareId) return 'connecting';
-    if (receivers.some((receiver) => receiver.phase === 'transferring')) return 'transferring';
-    if (receivers.some((receiver) => receiver.phase === 'done')) return 'done';
+  #phase() {
+    const phases = this.state.receivers.map((receiver) => receiver.phase);
+    if (!this.#files) return 'waiting';
+    if (!this.state.link) return 'connecting';
+    if (phases.includes('transferring')) return 'transferring';
+    if (phases.includes('done')) return 'done';
     return 'waiting';
-  }
-}
-
-async function assertReadable(file) {
-  try {
-    await file.slice(0, 1).arrayBuffer();
-  } catch {
-    throw new Error(`Cannot read “${file.name}”: it may be a folder, or no longer there.`);
-  }
-}
-
-// Reads `file` from `offset` in chunks of `chunkSize`, at most READ_AHEAD_CHUNKS ahead of the
-// consumer: only a few chunks of the file are ever in memory.
-async function* readSlices(file, offset, chunkSize) {
-  const reads = [];
-  let next = offset;
-  const readAhead = () => {
-    while (reads.length < READ_AHEAD_CHUNKS && next < file.size) {
-      const end = Math.min(next + chunkSize, file.size);
-      reads.push(file.slice(next, end).arrayBuffer());
-      next = end;
-    }
-  };
-  try {
-    readAhead();
-    while (reads.length > 0) {
-      let chunk;
-      try {
-        chunk = await reads.shift();
-      } catch (error) {
-        throw new FileReadError(`Could not read “${file.name}” any more (${error.message}). Sharing stopped.`);
-      }
-      readAhead();
-      yield chunk;
-    }
-  } finally {
-    // Reads still in flight when the consumer stops must not become unhandled rejections.
-    for (const read of reads) read.catch(() => {});
   }
 }

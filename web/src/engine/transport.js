@@ -13,7 +13,7 @@ import {
 import { Emitter } from './emitter.js';
 
 /**
- * The joining side (the receiver) is the initiator: it creates the channel and the offer.
+ * The side that asks for the link is the initiator: it creates the channel and the offer.
  * `sendSignal(payload)` must deliver a payload to the other side and return a promise.
  * Events: 'open'; 'message' (a parsed text message, an object with a string `t`);
  * 'data' (an ArrayBuffer); 'lost' (an Error): the link failed or the far end closed it.
@@ -30,6 +30,7 @@ export class PeerLink extends Emitter {
 
   constructor({ initiator, sendSignal }) {
     super();
+    this.initiator = initiator;
     this.#sendSignal = sendSignal;
     this.#pc = new RTCPeerConnection({ iceServers: ICE_SERVERS });
     this.#pc.addEventListener('icecandidate', ({ candidate }) => {
@@ -58,7 +59,7 @@ export class PeerLink extends Emitter {
   }
 
   // Largest binary message this link carries.
-  get chunkSize() {
+  get messageSize() {
     const limit = this.#pc.sctp?.maxMessageSize;
     return limit > 0 ? Math.min(limit, CHUNK_SIZE_CAP) : CHUNK_SIZE_FALLBACK;
   }
@@ -88,18 +89,17 @@ export class PeerLink extends Emitter {
     if (this.#channel?.readyState === 'open') this.#channel.send(JSON.stringify(message));
   }
 
-  // Sends the binary chunks of an async iterable in order while keeping the channel's buffer
-  // between the watermarks (no acknowledgements: SCTP is reliable and ordered). Returns early,
-  // without error, once `signal` aborts or the channel closes.
-  async sendStream(chunks, signal) {
+  // Sends one binary message once the channel's buffer is under the high watermark (no
+  // acknowledgements: SCTP is reliable and ordered). Resolves to false, without sending, if the
+  // channel is closed by then. Callers send one message at a time.
+  async sendBinary(data) {
     const channel = this.#channel;
-    for await (const chunk of chunks) {
-      while (channel.bufferedAmount >= BUFFERED_HIGH_WATERMARK && channel.readyState === 'open' && !signal.aborted) {
-        await this.#bufferDrained(signal);
-      }
-      if (signal.aborted || channel.readyState !== 'open') return;
-      channel.send(chunk);
+    while (channel?.readyState === 'open' && channel.bufferedAmount >= BUFFERED_HIGH_WATERMARK) {
+      await this.#bufferDrained();
     }
+    if (channel?.readyState !== 'open') return false;
+    channel.send(data);
+    return true;
   }
 
   close() {
@@ -174,7 +174,7 @@ export class PeerLink extends Emitter {
     }
   }
 
-  #bufferDrained(signal) {
+  #bufferDrained() {
     return new Promise((resolve) => {
       const stopListening = new AbortController();
       const done = () => {
@@ -184,7 +184,6 @@ export class PeerLink extends Emitter {
       const options = { once: true, signal: stopListening.signal };
       this.#channel.addEventListener('bufferedamountlow', done, options);
       this.#channel.addEventListener('close', done, options);
-      signal.addEventListener('abort', done, options);
     });
   }
 

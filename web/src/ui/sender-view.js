@@ -1,9 +1,9 @@
-// The sender's page: pick or drop a file, then show the link, its QR code and the receivers.
+// The sender's page: pick or drop files or a folder, then show the link, its QR code and the receivers.
 import QRCode from 'qrcode';
-import { shareUrl } from '../engine/links.js';
 import { Sender } from '../engine/sender.js';
 import { renderError, renderProgress, showTemplate } from './dom.js';
 import { describeFile, formatPercent, formatSpeed, formatTimeLeft } from './format.js';
+import { filesFromDrop, filesFromInput } from './pick.js';
 
 const STATUS = {
   connecting: 'Creating the share…',
@@ -29,6 +29,7 @@ export function mountSenderView(root) {
     pick: document.getElementById('pick'),
     dropZone: document.getElementById('drop-zone'),
     fileInput: document.getElementById('file-input'),
+    folderInput: document.getElementById('folder-input'),
     sharing: document.getElementById('sharing'),
     fileName: document.getElementById('file-name'),
     link: document.getElementById('share-link'),
@@ -40,15 +41,17 @@ export function mountSenderView(root) {
     error: document.getElementById('error'),
   };
 
-  const start = (file) => {
-    if (!file || view.pick.hidden) return; // one file per page
+  const start = (entries) => {
+    if (entries.length === 0 || view.pick.hidden) return; // one share per page
     view.pick.hidden = true;
     view.sharing.hidden = false;
-    view.fileName.textContent = describeFile(file.name, file.size);
-    sender.share(file);
+    const size = entries.reduce((sum, { file }) => sum + file.size, 0);
+    view.fileName.textContent = describeFile(entries.length === 1 ? entries[0].path : `${entries.length} files`, size);
+    sender.share(entries);
   };
 
-  view.fileInput.addEventListener('change', () => start(view.fileInput.files[0]));
+  view.fileInput.addEventListener('change', () => start(filesFromInput(view.fileInput)));
+  view.folderInput.addEventListener('change', () => start(filesFromInput(view.folderInput)));
   // Cancelling dragover and drop page-wide allows the drop on the zone, and keeps a file dropped
   // beside it from being opened by the browser in place of this page.
   for (const type of ['dragover', 'drop']) window.addEventListener(type, (event) => event.preventDefault());
@@ -56,7 +59,7 @@ export function mountSenderView(root) {
   view.dropZone.addEventListener('dragleave', () => view.dropZone.classList.remove('dragging'));
   view.dropZone.addEventListener('drop', (event) => {
     view.dropZone.classList.remove('dragging');
-    start(event.dataTransfer.files[0]);
+    filesFromDrop(event.dataTransfer).then(start, (error) => renderError(view.error, `Could not read what was dropped: ${error.message}`));
   });
   view.copy.addEventListener('click', () => copyLink(view));
 
@@ -66,7 +69,7 @@ export function mountSenderView(root) {
 }
 
 function render(view, state) {
-  if (state.shareId && !view.link.href) showLink(view, shareUrl(state.shareId));
+  if (state.link && !view.link.href) showLink(view, state.link);
   view.status.textContent = view.sharing.hidden ? '' : STATUS[state.phase];
   renderError(view.error, state.error);
   renderPeers(view, state);
@@ -137,7 +140,6 @@ function renderPeerRow(row, receiver, total) {
   row.querySelector('.percent').textContent = formatPercent(receiver.bytes, total);
   row.querySelector('.speed').textContent = transferring ? formatSpeed(receiver.bytesPerSecond) : '';
   row.querySelector('.eta').textContent = transferring ? formatTimeLeft(receiver.secondsLeft) : '';
-  row.querySelector('.peer-state').textContent =
-    receiver.phase === 'failed' ? `failed: ${receiver.error}` : PEER_STATE[receiver.phase];
+  row.querySelector('.peer-state').textContent = PEER_STATE[receiver.phase];
   renderProgress(row.querySelector('progress'), receiver.bytes, total, true);
 }

@@ -1,0 +1,77 @@
+// A folder shared as a tree: the receiver gets every file, one at a time or all as a ZIP archive
+// streamed by the service worker, and each arrives intact under its path.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { launchBrowser, randomFile, sha256File, startServer, tempDir } from './harness.mjs';
+
+let server;
+let dir;
+before(async () => {
+  server = await startServer();
+  dir = tempDir();
+});
+after(async () => {
+  await server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+// Python's zipfile, an independent reader: {path: sha256} of every entry, after testzip().
+function zipContents(path) {
+  const script = `
+import hashlib, json, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    assert z.testzip() is None
+    print(json.dumps({i.filename: hashlib.sha256(z.read(i)).hexdigest() for i in z.infolist()}))`;
+  return JSON.parse(execFileSync('python3', ['-c', script, path]).toString());
+}
+
+test('a folder arrives intact, as single files and as a ZIP of the tree', { timeout: 300_000 }, async () => {
+  const album = join(dir, 'album');
+  mkdirSync(join(album, 'day 2'), { recursive: true });
+  const big = await randomFile(album, 'clip.bin', (5 << 20) + 12345); // spans several pieces
+  const note = join(album, 'day 2', 'notes – été.txt');
+  writeFileSync(note, 'swarmdrop keeps the tree\n');
+  writeFileSync(join(album, 'empty.txt'), '');
+  const expected = {
+    'album/clip.bin': big.sha256,
+    'album/day 2/notes – été.txt': await sha256File(note),
+    'album/empty.txt': await sha256File(join(album, 'empty.txt')),
+  };
+
+  const sender = await launchBrowser();
+  const receiver = await launchBrowser();
+  try {
+    await sender.page.goto(server.url);
+    await sender.page.setInputFiles('#folder-input', album);
+    await sender.page.waitForFunction(() => /#/.test(document.querySelector('#share-link')?.href || ''));
+    const link = await sender.page.locator('#share-link').getAttribute('href');
+    assert.match(await sender.page.locator('#file-name').textContent(), /3 files/);
+
+    await receiver.page.goto(link);
+    const saveAll = receiver.page.locator('#save-again', { hasText: 'Save all as ZIP' });
+    await saveAll.waitFor({ timeout: 120_000 });
+    assert.equal(await receiver.page.locator('#files li').count(), 3);
+
+    const zipDownload = receiver.page.waitForEvent('download');
+    await saveAll.click();
+    const zip = await zipDownload;
+    assert.equal(zip.suggestedFilename(), 'album.zip');
+    const zipPath = join(dir, 'received.zip');
+    await zip.saveAs(zipPath);
+    assert.deepEqual(zipContents(zipPath), expected);
+
+    const oneDownload = receiver.page.waitForEvent('download');
+    await receiver.page.locator('#files button[data-path="album/day 2/notes – été.txt"]').click();
+    const one = await oneDownload;
+    assert.equal(one.suggestedFilename(), 'notes – été.txt');
+    const onePath = join(dir, 'one.txt');
+    await one.saveAs(onePath);
+    assert.equal(readFileSync(onePath, 'utf8'), 'swarmdrop keeps the tree\n');
+  } finally {
+    await sender.close();
+    await receiver.close();
+  }
+});

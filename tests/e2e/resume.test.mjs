@@ -1,0 +1,77 @@
+// A reload does not start over: a receiver keeps the pieces it stored and fetches only the rest,
+// and a sender that picks the same file again serves the same link. Real Janus + nginx, one
+// Chromium process per person.
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import {
+  closeAll, launchBrowser, randomFile, receiveFile, sha256File, shareFile, startServer, subDir, tempDir, waitForState,
+  withStates,
+} from './harness.mjs';
+
+const MiB = 1 << 20;
+
+let server;
+let dir;
+before(async () => {
+  server = await startServer();
+  dir = tempDir();
+});
+after(async () => {
+  await server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test('a receiver that reloads half way keeps what it has and fetches only the rest', { timeout: 600_000 }, async (t) => {
+  const file = await randomFile(dir, 'resumed.bin', 64 * MiB);
+  const sender = await launchBrowser();
+  const receiver = await launchBrowser();
+  try {
+    await withStates(t, { sender, receiver }, async () => {
+      const link = await shareFile(sender.page, server.url, file.path);
+      await receiver.page.goto(link);
+      const before = await waitForState(receiver.page, (state, half) => state.bytes >= half, file.size / 2);
+      assert.ok(before.bytes < file.size, 'reloaded before the end');
+
+      const download = receiver.page.waitForEvent('download', { timeout: 300_000 });
+      await receiver.page.reload();
+      // The new page finds on disk what the old one stored.
+      const resumed = await waitForState(receiver.page, (state) => state.fileName !== null && state.bytes > 0);
+      assert.equal(resumed.fileName, 'resumed.bin');
+      assert.ok(resumed.bytes >= before.bytes, `kept ${resumed.bytes} of the ${before.bytes} bytes held before the reload`);
+
+      const saved = join(subDir(dir, 'reloaded'), 'resumed.bin');
+      await (await download).saveAs(saved);
+      assert.equal(await sha256File(saved), file.sha256);
+      const after = await waitForState(receiver.page, (state) => state.phase === 'done');
+      assert.equal(after.bytes, file.size);
+      // Only what was missing came over the network again (give or take the pieces in flight).
+      assert.ok(after.downloadedBytes <= file.size - before.bytes + 8 * MiB,
+        `downloaded ${after.downloadedBytes} bytes after the reload, ${before.bytes} were held before it`);
+      assert.ok(after.downloadedBytes < 0.6 * file.size, `downloaded ${after.downloadedBytes} of ${file.size}`);
+    });
+  } finally {
+    await closeAll([sender, receiver]);
+  }
+});
+
+test('a sender that reloads and picks the same file serves the same link, and its receiver finishes', { timeout: 600_000 }, async (t) => {
+  const file = await randomFile(dir, 'kept link.bin', 48 * MiB);
+  const sender = await launchBrowser();
+  const receiver = await launchBrowser();
+  try {
+    await withStates(t, { sender, receiver }, async () => {
+      const link = await shareFile(sender.page, server.url, file.path);
+      const saved = receiveFile(receiver.page, link, subDir(dir, 'kept'));
+      await waitForState(receiver.page, (state, quarter) => state.bytes >= quarter, file.size / 4);
+
+      // Within the server's grace period for an owner that went away.
+      assert.equal(await shareFile(sender.page, server.url, file.path), link);
+      const { path } = await saved;
+      assert.equal(await sha256File(path), file.sha256);
+    });
+  } finally {
+    await closeAll([sender, receiver]);
+  }
+});

@@ -1,0 +1,81 @@
+// The encrypted swarm (issue 3): the link's key is checked, receivers serve each other and every
+// piece is verified (a peer that damages pieces is caught and routed around). Real Janus + nginx,
+// one Chromium process per person.
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import {
+  closeAll, launchBrowser, randomFile, randomLinkSecret, receiveFile, sha256File, shareFile, startServer, subDir, tempDir, withStates,
+} from './harness.mjs';
+
+const MiB = 1 << 20;
+
+let server;
+let dir;
+before(async () => {
+  server = await startServer();
+  dir = tempDir();
+});
+after(async () => {
+  await server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test('a link with a missing or wrong key says it is incomplete or wrong, with no progress shown', { timeout: 120_000 }, async () => {
+  const file = await randomFile(dir, 'secret plans.bin', 2 * MiB);
+  const sender = await launchBrowser();
+  const receiver = await launchBrowser();
+  try {
+    const link = await shareFile(sender.page, server.url, file.path);
+    const base = link.slice(0, link.indexOf('#'));
+    for (const wrong of [base, `${base}#`, `${base}#${link.slice(link.indexOf('#') + 1, -10)}`, `${base}#${randomLinkSecret()}`]) {
+      await receiver.page.goto('about:blank'); // else a new fragment alone would not load the page again
+      await receiver.page.goto(wrong);
+      const error = receiver.page.locator('#error');
+      await error.waitFor({ state: 'visible', timeout: 30_000 });
+      assert.match(await error.textContent(), /^This link is incomplete or wrong: /, wrong);
+      assert.equal(await receiver.page.locator('#transfer').isHidden(), true, 'no progress bar for a wrong link');
+      const state = await receiver.page.evaluate(() => window.swarmdrop);
+      assert.equal(state.phase, 'error');
+      assert.equal(state.fileName, null, 'nothing of the manifest is shown');
+    }
+  } finally {
+    await closeAll([sender, receiver]);
+  }
+});
+
+test('a receiver of a swarm with a damaging peer refuses its pieces, fetches them elsewhere and gets the file intact', { timeout: 600_000 }, async (t) => {
+  const file = await randomFile(dir, 'swarmed.bin', 32 * MiB);
+  const origin = await launchBrowser();
+  const honest = await launchBrowser();
+  const corrupting = await launchBrowser({ testHooks: { corruptServedPieces: true } });
+  const newcomer = await launchBrowser();
+  try {
+    await withStates(t, { origin, honest, corrupting, newcomer }, async () => {
+      const link = await shareFile(origin.page, server.url, file.path);
+      // Two receivers complete first (the corrupting one only damages what it serves), and stay.
+      for (const [name, receiver] of Object.entries({ honest, corrupting })) {
+        const { path } = await receiveFile(receiver.page, link, subDir(dir, name));
+        assert.equal(await sha256File(path), file.sha256);
+      }
+
+      const { path } = await receiveFile(newcomer.page, link, subDir(dir, 'newcomer'));
+      assert.equal(await sha256File(path), file.sha256);
+      const state = await newcomer.page.evaluate(() => window.swarmdrop);
+      assert.equal(state.phase, 'done');
+      assert.ok(state.badPieces > 0, `bad pieces detected: ${state.badPieces}`);
+      const receivers = state.peers.filter((peer) => peer.role === 'receiver');
+      const damaging = receivers.filter((peer) => peer.bad > 0);
+      assert.equal(damaging.length, 1, `one receiver sent bad pieces: ${JSON.stringify(state.peers)}`);
+      assert.equal(damaging[0].downloadedBytes > 0, true);
+      assert.equal(state.peers.filter((peer) => peer.bad > 0).reduce((sum, peer) => sum + peer.bad, 0), state.badPieces);
+      assert.equal(state.peers.find((peer) => peer.role === 'owner').bad, 0);
+      // Receivers serve each other: the honest one sent the newcomer pieces too.
+      const honestPeer = receivers.find((peer) => peer.bad === 0);
+      assert.ok(honestPeer?.downloadedBytes > 0, `the honest receiver served pieces: ${JSON.stringify(state.peers)}`);
+      await newcomer.page.locator('#bad-pieces').waitFor({ state: 'visible' });
+    });
+  } finally {
+    await closeAll([origin, honest, corrupting, newcomer]);
+  }
+});

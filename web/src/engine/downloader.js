@@ -1,0 +1,133 @@
+// The fetching half of a receiver: keeps every peer's window of requests full (Scheduler),
+// gathers the frames of each piece, and accepts a piece only when SHA-256(C_i) equals its signed
+// hash and it decrypts (docs/protocol.md part 3); then stores its plaintext. A piece that fails is
+// dropped, counted against the peer that sent it, and asked of another peer.
+import { REQUEST_WINDOW } from './config.js';
+import { TAG_LENGTH, decryptPiece, pieceHash, pieceRange } from './content.js';
+import { Emitter } from './emitter.js';
+import { cancelMessage, requestMessage } from './wire.js';
+
+/**
+ * Events: 'stored' (piece index, its plaintext on disk); 'bad' (the Peer that sent a bad piece,
+ * its `bad` count already raised); 'error' (the store failed: StorageError).
+ */
+export class Downloader extends Emitter {
+  #manifest;
+  #contentKey;
+  #book;
+  #store;
+  #scheduler;
+  #peers;
+
+  // peers() -> the swarm's Peers; done: Bitfield of the pieces already held.
+  constructor({ manifest, contentKey, book, store, scheduler, peers }) {
+    super();
+    this.#manifest = manifest;
+    this.#contentKey = contentKey;
+    this.#book = book;
+    this.#store = store;
+    this.#scheduler = scheduler;
+    this.#peers = peers;
+  }
+
+  // Asks peers for pieces until every open peer's window is full or nothing more is wanted of it.
+  fill() {
+    const peers = [...this.#peers()].filter((peer) => peer.open && peer.remote);
+    for (let asked = true; asked && !this.#scheduler.complete;) {
+      asked = false;
+      for (const peer of peers) {
+        if (peer.requested.size >= REQUEST_WINDOW) continue;
+        const piece = this.#scheduler.next(peer);
+        if (piece === null) continue;
+        this.#scheduler.assign(piece, peer);
+        peer.requested.add(piece);
+        peer.send(requestMessage(piece));
+        asked = true;
+      }
+    }
+  }
+
+  // A frame of C_i. Frames of pieces we did not ask this peer for (any more) are ignored.
+  async data(peer, { piece, offset, data }) {
+    if (!peer.requested.has(piece)) return;
+    let entry = peer.incoming.get(piece);
+    if (!entry) {
+      const { start, end } = pieceRange(this.#manifest, piece);
+      entry = { ciphertext: new Uint8Array(end - start + TAG_LENGTH), received: 0 };
+      peer.incoming.set(piece, entry);
+    }
+    if (offset + data.length > entry.ciphertext.length || entry.received + data.length > entry.ciphertext.length) {
+      this.#bad(peer, piece);
+      return;
+    }
+    entry.ciphertext.set(data, offset);
+    entry.received += data.length;
+    if (entry.received === entry.ciphertext.length) await this.#verify(peer, piece, entry.ciphertext);
+  }
+
+  // The peer will not send this piece: ask someone else.
+  rejected(peer, piece) {
+    if (!peer.requested.has(piece)) return;
+    this.#scheduler.avoid(piece, peer);
+    this.#end(peer, piece);
+    this.fill();
+  }
+
+  // The link to `peer` is gone: what it was asked for goes to others.
+  forget(peer) {
+    for (const piece of peer.requested) this.#scheduler.release(piece, peer);
+    peer.requested.clear();
+    peer.incoming.clear();
+    this.fill();
+  }
+
+  async #verify(peer, piece, ciphertext) {
+    peer.incoming.delete(piece);
+    let plaintext;
+    try {
+      if (!this.#book.has(piece) || !equal(await pieceHash(ciphertext), this.#book.get(piece))) {
+        this.#bad(peer, piece);
+        return;
+      }
+      plaintext = await decryptPiece(this.#contentKey, piece, ciphertext);
+    } catch {
+      this.#bad(peer, piece); // IntegrityError: the hash matched but the tag did not
+      return;
+    }
+    if (!peer.requested.has(piece)) return; // it came from another peer meanwhile (endgame)
+    for (const other of this.#scheduler.finish(piece)) {
+      if (other === peer) continue;
+      other.send(cancelMessage(piece));
+      other.incoming.delete(piece);
+      other.requested.delete(piece);
+    }
+    // The request keeps its place in the window until the piece is on disk: memory stays bounded
+    // even when the disk is slower than the network.
+    this.#store.write(piece, plaintext).then(
+      () => {
+        peer.requested.delete(piece);
+        this.emit('stored', piece);
+        this.fill();
+      },
+      (error) => this.emit('error', error),
+    );
+  }
+
+  #bad(peer, piece) {
+    peer.bad += 1;
+    this.#scheduler.avoid(piece, peer);
+    this.#end(peer, piece);
+    this.emit('bad', peer);
+    this.fill();
+  }
+
+  #end(peer, piece) {
+    peer.incoming.delete(piece);
+    peer.requested.delete(piece);
+    this.#scheduler.release(piece, peer);
+  }
+}
+
+function equal(a, b) {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}

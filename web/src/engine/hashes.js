@@ -1,0 +1,59 @@
+// The piece hashes H_i a peer trusts: only from hash batches signed with the link's public key
+// (docs/protocol.md part 3). Keeps the batches themselves too, to pass them on unchanged.
+import { HASH_LENGTH, verifyHashes } from './content.js';
+import { Bitfield } from './bitfield.js';
+import { ProtocolError } from './wire.js';
+
+export class HashBook {
+  #hashes;
+  #known;
+  #verifyKey;
+  batches = []; // {first, count, hashes, sig} in the order they were accepted
+
+  // verifyKey: null for the origin, which only adds batches it signed itself.
+  constructor(pieceCount, verifyKey) {
+    this.pieceCount = pieceCount;
+    this.#hashes = new Uint8Array(pieceCount * HASH_LENGTH);
+    this.#known = new Bitfield(pieceCount);
+    this.#verifyKey = verifyKey;
+  }
+
+  has(index) {
+    return this.#known.has(index);
+  }
+
+  get(index) {
+    return this.#hashes.subarray(index * HASH_LENGTH, (index + 1) * HASH_LENGTH);
+  }
+
+  /**
+   * A batch from a peer. Returns the indices it newly made known ([] when it adds nothing: then
+   * it need not be passed on). Throws ProtocolError when it does not fit the share or its
+   * signature does not verify.
+   */
+  async accept(batch) {
+    const { first, count, hashes, sig } = batch;
+    if (first + count > this.pieceCount) throw new ProtocolError('A hash batch covers pieces the share does not have.');
+    const fresh = [];
+    for (let i = first; i < first + count; i++) if (!this.has(i)) fresh.push(i);
+    if (fresh.length === 0) return [];
+    if (!(await verifyHashes(this.#verifyKey, first, hashes, sig))) {
+      throw new ProtocolError('A hash batch is not signed by the share\'s origin.');
+    }
+    return this.add(batch);
+  }
+
+  // A batch known to be good (signed here, or verified); returns the indices it newly made known.
+  add(batch) {
+    const fresh = [];
+    for (let n = 0; n < batch.count; n++) {
+      const index = batch.first + n;
+      if (this.has(index)) continue;
+      this.#hashes.set(batch.hashes.subarray(n * HASH_LENGTH, (n + 1) * HASH_LENGTH), index * HASH_LENGTH);
+      this.#known.set(index);
+      fresh.push(index);
+    }
+    if (fresh.length > 0) this.batches.push(batch);
+    return fresh;
+  }
+}

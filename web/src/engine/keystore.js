@@ -1,0 +1,49 @@
+// What a sender keeps across a reload, in IndexedDB, per picked file(s): the share id, its owner
+// token, the link secret and the signing key (PKCS#8). Picking the same file again after a reload
+// serves the same link if the share still exists. Best effort: without IndexedDB nothing is kept.
+const DB_NAME = 'swarmdrop-sender';
+const DB_VERSION = 1;
+const STORE_NAME = 'shares';
+
+// The key of a pick: every file's path, size and modification time.
+export function pickKey(entries) {
+  return JSON.stringify(entries.map(({ path, file }) => [path, file.size, file.lastModified]));
+}
+
+// -> {shareId, ownerToken, linkSecret, signingKey} or null
+export async function loadShare(key) {
+  try {
+    return (await request((store) => store.get(key), 'readonly')) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export async function saveShare(key, record) {
+  try {
+    await request((store) => store.put(record, key), 'readwrite');
+  } catch (error) {
+    console.warn('swarmdrop: could not keep the share for a reload:', error);
+  }
+}
+
+async function request(operation, mode) {
+  const db = await new Promise((resolve, reject) => {
+    const opening = indexedDB.open(DB_NAME, DB_VERSION);
+    opening.onupgradeneeded = () => opening.result.createObjectStore(STORE_NAME);
+    opening.onsuccess = () => resolve(opening.result);
+    opening.onerror = () => reject(opening.error);
+  });
+  try {
+    return await new Promise((resolve, reject) => {
+      const transaction = db.transaction(STORE_NAME, mode);
+      const pending = operation(transaction.objectStore(STORE_NAME));
+      // Done once committed, so that a reload right after finds it.
+      transaction.oncomplete = () => resolve(pending.result);
+      transaction.onerror = () => reject(transaction.error);
+      transaction.onabort = () => reject(transaction.error);
+    });
+  } finally {
+    db.close();
+  }
+}

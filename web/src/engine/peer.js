@@ -1,0 +1,83 @@
+// One other member of the share we have a link with: its PeerLink spoken in wire v2, what it
+// announced it holds, what we asked it for, and how it behaved. Its messages are handled one at
+// a time and in order (a hash batch before the piece it covers), even when handling waits.
+import { Bitfield } from './bitfield.js';
+import { Emitter } from './emitter.js';
+import { FRAME_HEADER_BYTES, ProtocolError, decodeFrame, encodeFrame, parseMessage } from './wire.js';
+
+/**
+ * `handle(peer, message)` gets every checked message (wire.parseMessage, or {t:'data', piece,
+ * offset, data} for a frame) and may return a promise; the next message waits for it.
+ * Events: 'open'; 'lost' (an Error, the link is gone); 'fault' (an Error thrown by handle).
+ */
+export class Peer extends Emitter {
+  remote = null; // Bitfield of the pieces it announced, once the piece count is known
+  requested = new Set(); // pieces asked of it and not yet stored, refused or cancelled
+  incoming = new Map(); // piece -> {ciphertext, received}: frames gathered so far
+  bad = 0; // pieces from it that failed verification
+  downloadedBytes = 0; // piece bytes it sent us (counted by the downloading role)
+  uploadedBytes = 0; // piece bytes we sent it
+  open = false;
+  #inbox = Promise.resolve();
+
+  constructor({ id, role, link, handle }) {
+    super();
+    this.id = id;
+    this.role = role;
+    this.link = link;
+    link.on('open', () => {
+      this.open = true;
+      this.emit('open');
+    });
+    link.on('lost', (error) => {
+      this.open = false;
+      this.emit('lost', error);
+    });
+    link.on('message', (message) => this.#enqueue(handle, () => parseMessage(message)));
+    link.on('data', (buffer) => this.#enqueue(handle, () => decodeFrame(buffer)));
+  }
+
+  // A `have` message: the whole bitfield, or pieces to add to it.
+  addHave({ bitfield, pieces }, pieceCount) {
+    if (bitfield) {
+      if (bitfield.length !== Math.ceil(pieceCount / 8)) throw new ProtocolError('A have bitfield has the wrong length.');
+      this.remote = new Bitfield(pieceCount, bitfield);
+      return;
+    }
+    this.remote ??= new Bitfield(pieceCount);
+    for (const piece of pieces) {
+      if (piece >= pieceCount) throw new ProtocolError(`A have names piece ${piece}, which the share does not have.`);
+      this.remote.set(piece);
+    }
+  }
+
+  send(message) {
+    this.link.send(message);
+  }
+
+  // Sends C_i as frames sized to the link, under its flow control. Resolves to false if the link
+  // closed first.
+  async sendPiece(index, ciphertext) {
+    const step = this.link.messageSize - FRAME_HEADER_BYTES;
+    for (let offset = 0; offset < ciphertext.length; offset += step) {
+      const data = ciphertext.subarray(offset, offset + step);
+      if (!(await this.link.sendBinary(encodeFrame(index, offset, data)))) return false;
+      this.uploadedBytes += data.length;
+    }
+    return true;
+  }
+
+  close() {
+    this.open = false;
+    this.link.close();
+  }
+
+  #enqueue(handle, parse) {
+    this.#inbox = this.#inbox
+      .then(() => {
+        const message = parse();
+        return message && this.open && handle(this, message);
+      })
+      .catch((error) => this.emit('fault', error));
+  }
+}

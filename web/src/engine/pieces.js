@@ -1,0 +1,11 @@
+// Byte counts of sets of pieces.
+import { pieceRange } from './content.js';
+
+// Plaintext bytes of the pieces set in `bitfield` (all full-sized but the last).
+export function bytesHeld(manifest, bitfield) {
+  if (bitfield.count === 0) return 0;
+  const last = bitfield.length - 1;
+  const { start, end } = pieceRange(manifest, last);
+  const shortfall = bitfield.has(last) ? manifest.piece_size - (end - start) : 0;
+  return bitfield.count * manifest.piece_size - shortfall;
+}

@@ -1,0 +1,86 @@
+// What a member offers the swarm: the sealed manifest, the signed hash batches it trusts, the
+// pieces it holds (announced in `have`), and the serving of those pieces to peers that ask, one
+// piece at a time per peer, in the order asked. The origin and receivers both seed.
+import { MAX_QUEUED_REQUESTS } from './config.js';
+import { haveBitfieldMessage, havePiecesMessage, hashesMessage, manifestMessage, rejectMessage } from './wire.js';
+
+export class Seeder {
+  #swarm;
+  #sealed;
+  #book;
+  #ciphertext;
+  #servable;
+  #onError;
+  #queues = new Map(); // Peer -> pieces it asked for, not yet started
+
+  /**
+   * announced: Bitfield of the pieces this member holds; ciphertext(index) -> Promise<Uint8Array>
+   * C_i; servable(index): whether a held piece may go out (a receiver needs its signed hash, to
+   * have passed it on first); onError(error) when ciphertext fails (our disk or file, not the
+   * peer's fault).
+   */
+  constructor({ swarm, sealed, book, announced, ciphertext, servable, onError }) {
+    this.#swarm = swarm;
+    this.#sealed = sealed;
+    this.#book = book;
+    this.announced = announced;
+    this.#ciphertext = ciphertext;
+    this.#servable = servable;
+    this.#onError = onError;
+  }
+
+  // What a peer hears first on a new link.
+  greet(peer) {
+    peer.send(manifestMessage(this.#sealed));
+    for (const batch of this.#book.batches) peer.send(hashesMessage(batch));
+    peer.send(haveBitfieldMessage(this.announced));
+  }
+
+  // A batch newly trusted here: every linked peer gets it (but the one it came from).
+  passOn(batch, from = null) {
+    this.#swarm.broadcast(hashesMessage(batch), from);
+  }
+
+  // A piece newly held; returns false if it was already.
+  announce(piece) {
+    if (!this.announced.set(piece)) return false;
+    this.#swarm.broadcast(havePiecesMessage([piece]));
+    return true;
+  }
+
+  request(peer, piece) {
+    const queue = this.#queues.get(peer) ?? [];
+    if (!this.announced.has(piece) || !this.#servable(piece) || queue.length >= MAX_QUEUED_REQUESTS) {
+      peer.send(rejectMessage(piece));
+      return;
+    }
+    queue.push(piece);
+    if (!this.#queues.has(peer)) {
+      this.#queues.set(peer, queue);
+      this.#serve(peer, queue);
+    }
+  }
+
+  // A piece that has started going out is finished anyway.
+  cancel(peer, piece) {
+    const queue = this.#queues.get(peer);
+    const at = queue?.indexOf(piece) ?? -1;
+    if (at >= 0) queue.splice(at, 1);
+  }
+
+  async #serve(peer, queue) {
+    try {
+      while (queue.length > 0 && peer.open) {
+        const piece = queue.shift();
+        const ciphertext = await this.#ciphertext(piece);
+        // Test hook (tests/e2e): a peer that damages every piece it serves.
+        if (globalThis.swarmdropTestHooks?.corruptServedPieces) ciphertext[ciphertext.length >> 1] ^= 0x01;
+        await peer.sendPiece(piece, ciphertext);
+      }
+    } catch (error) {
+      this.#onError(error);
+    } finally {
+      this.#queues.delete(peer);
+    }
+  }
+}

@@ -1,0 +1,166 @@
+// Which members of the share we hold links with (docs/protocol.md part 2, "Connecting"), from the
+// plugin's peer list and events. A receiver asks for links to the owner and to at most
+// MAX_SWARM_LINKS other receivers present when it joined (later ones ask it), and answers offers
+// beyond that with "busy"; the owner asks for none and accepts every offer. A peer that broke
+// the wire protocol or sent too many bad pieces is banned for good.
+import { MAX_SWARM_LINKS } from './config.js';
+import { Emitter } from './emitter.js';
+import { Peer } from './peer.js';
+import { PeerLink } from './transport.js';
+import { ProtocolError } from './wire.js';
+
+/**
+ * Events: 'open' (Peer) a link is ready; 'closed' (Peer) a link is gone, with whatever was asked
+ * of it; 'idle' (Error or null) no link is open or being set up and no member is left to ask
+ * (the last link's failure, if any); 'error' (Error) the role's handler failed, not the peer's
+ * fault; 'change' whenever peers or members change.
+ * handle(peer, message) is the role's handler of every message (see Peer); a ProtocolError it
+ * throws bans the peer.
+ */
+export class Swarm extends Emitter {
+  peers = new Map(); // peer id -> Peer, open or being set up
+  members = new Map(); // peer id -> role, for every other member of the share
+  #signalling;
+  #shareId;
+  #selfId;
+  #asks;
+  #handle;
+  #toAsk = new Set(); // members to ask for a link
+  #retried = new Set(); // members whose link we asked for again once after losing it
+  #banned = new Set();
+  #lastError = null;
+
+  // asks: whether this member asks for links (receivers) or only accepts them (the owner).
+  // Made before joining the share, so that no event of it is missed.
+  constructor({ signalling, asks, handle }) {
+    super();
+    this.#signalling = signalling;
+    this.#asks = asks;
+    this.#handle = handle;
+    signalling.on('peer_joined', ({ peer, role }) => {
+      this.members.set(peer, role);
+      // A receiver that joins asks us; an owner that comes (back) is asked.
+      if (role === 'owner') this.#toAsk.add(peer);
+      this.#topUp();
+    });
+    signalling.on('peer_left', ({ peer }) => {
+      this.members.delete(peer);
+      this.#toAsk.delete(peer);
+      this.#drop(this.peers.get(peer));
+      this.#topUp();
+    });
+    signalling.on('signal', ({ from, payload }) => this.#onSignal(from, payload));
+  }
+
+  // Our share and peer id, and the members present when we joined (the join answer's `peers`).
+  start({ shareId, selfId, members }) {
+    this.#shareId = shareId;
+    this.#selfId = selfId;
+    for (const { peer, role } of members) {
+      this.members.set(peer, role);
+      this.#toAsk.add(peer);
+    }
+    this.#topUp();
+  }
+
+  get ownerPresent() {
+    return [...this.members.values()].includes('owner');
+  }
+
+  broadcast(message, except = null) {
+    for (const peer of this.peers.values()) if (peer.open && peer !== except) peer.send(message);
+  }
+
+  ban(peer) {
+    this.#banned.add(peer.id);
+    this.#toAsk.delete(peer.id);
+    this.#drop(peer);
+    this.#topUp();
+  }
+
+  close() {
+    for (const peer of this.peers.values()) this.#drop(peer);
+  }
+
+  #onSignal(from, payload) {
+    const existing = this.peers.get(from);
+    if (payload?.kind === 'busy') {
+      if (existing?.link.initiator && !existing.open) {
+        this.#drop(existing);
+        this.#topUp();
+      }
+      return;
+    }
+    if (payload?.kind === 'sdp' && payload.sdp?.type === 'offer') {
+      // Both asked at once: the offer of the member with the smaller id goes on.
+      if (existing?.link.initiator && !existing.open && this.#selfId < from) return;
+      if (existing) {
+        this.#drop(existing); // the other side gave up on that link and starts a new one
+      } else if (this.#banned.has(from) || (this.#asks && this.#receiverLinks() >= MAX_SWARM_LINKS)) {
+        this.#sendSignal(from, { kind: 'busy' }).catch(() => {});
+        return;
+      }
+      this.#link(from, false);
+    }
+    this.peers.get(from)?.link.handleSignal(payload);
+  }
+
+  #topUp() {
+    if (this.#asks) {
+      // The owner first: it has every piece.
+      const order = [...this.#toAsk].sort((a, b) => (this.members.get(b) === 'owner') - (this.members.get(a) === 'owner'));
+      for (const id of order) {
+        if (this.peers.has(id) || !this.members.has(id)) continue;
+        if (this.members.get(id) !== 'owner' && this.#receiverLinks() >= MAX_SWARM_LINKS) continue;
+        this.#toAsk.delete(id);
+        this.#link(id, true);
+      }
+    }
+    if (this.peers.size === 0) this.emit('idle', this.#lastError);
+  }
+
+  #receiverLinks() {
+    return [...this.peers.values()].filter((peer) => peer.role !== 'owner').length;
+  }
+
+  #link(id, initiator) {
+    const link = new PeerLink({ initiator, sendSignal: (payload) => this.#sendSignal(id, payload) });
+    const peer = new Peer({ id, role: this.members.get(id) ?? 'receiver', link, handle: this.#handle });
+    peer.on('open', () => {
+      this.emit('open', peer);
+      this.emit('change');
+    });
+    peer.on('lost', (error) => this.#onLost(peer, error));
+    peer.on('fault', (error) => {
+      if (error instanceof ProtocolError) this.ban(peer);
+      else this.emit('error', error);
+    });
+    this.peers.set(id, peer);
+    this.emit('change');
+  }
+
+  #onLost(peer, error) {
+    if (this.peers.get(peer.id) !== peer) return;
+    this.#lastError = error;
+    // A link that worked and that we asked for is asked for once more; one that never opened
+    // (the two browsers cannot reach each other) or broke twice is final.
+    if (peer.link.initiator && peer.link.opened && !this.#retried.has(peer.id)) {
+      this.#retried.add(peer.id);
+      this.#toAsk.add(peer.id);
+    }
+    this.#drop(peer);
+    this.#topUp();
+  }
+
+  #drop(peer) {
+    if (!peer || this.peers.get(peer.id) !== peer) return;
+    this.peers.delete(peer.id);
+    peer.close();
+    this.emit('closed', peer);
+    this.emit('change');
+  }
+
+  #sendSignal(to, payload) {
+    return this.#signalling.signal(this.#shareId, to, payload);
+  }
+}

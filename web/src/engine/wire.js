@@ -1,0 +1,93 @@
+// The peer wire, version 2 (docs/protocol.md part 2): what two browsers say on the `sd` channel.
+// Text messages are JSON objects with a string `t`; binary messages are piece frames. This module
+// builds and checks them; what they mean is up to the swarm, the seeder and the downloader.
+import { HASH_LENGTH, SIGNATURE_LENGTH, fromBase64, toBase64 } from './content.js';
+
+// A frame: u32be piece index, u32be offset in the piece's ciphertext C_i, then the bytes.
+export const FRAME_HEADER_BYTES = 8;
+// A hash batch on the wire covers at most this many pieces (its message stays under 64 KiB).
+const MAX_BATCH_PIECES = 1024;
+// A `have` list names at most this many pieces; more travel as a bitfield.
+const MAX_HAVE_PIECES = 1024;
+const MAX_INDEX = 0xffff_ffff;
+
+/** The other browser broke the wire protocol: the link to it is closed. */
+export class ProtocolError extends Error {
+  name = 'ProtocolError';
+}
+
+export const manifestMessage = (sealed) => ({ t: 'manifest', sealed: toBase64(sealed) });
+export const hashesMessage = ({ first, count, hashes, sig }) =>
+  ({ t: 'hashes', first, count, hashes: toBase64(hashes), sig: toBase64(sig) });
+export const haveBitfieldMessage = (bitfield) => ({ t: 'have', bitfield: toBase64(bitfield.bytes) });
+export const havePiecesMessage = (pieces) => ({ t: 'have', pieces });
+export const requestMessage = (piece) => ({ t: 'request', piece });
+export const cancelMessage = (piece) => ({ t: 'cancel', piece });
+export const rejectMessage = (piece) => ({ t: 'reject', piece });
+
+/**
+ * Checks a text message and decodes its binary members. Returns {t:'manifest', sealed},
+ * {t:'hashes', first, count, hashes, sig}, {t:'have', bitfield} or {t:'have', pieces},
+ * {t:'request'|'cancel'|'reject', piece}; null for a `t` this version does not know (ignored, so
+ * that newer peers can say more). Throws ProtocolError for a known `t` with bad members.
+ * Piece indices are checked against the share's piece count by whoever knows it.
+ */
+export function parseMessage(message) {
+  switch (message.t) {
+    case 'manifest':
+      return { t: 'manifest', sealed: bytes(message.sealed, 'sealed') };
+    case 'hashes': {
+      const count = integer(message.count, 'count', 1, MAX_BATCH_PIECES);
+      const hashes = bytes(message.hashes, 'hashes', count * HASH_LENGTH);
+      return { t: 'hashes', first: index(message.first), count, hashes, sig: bytes(message.sig, 'sig', SIGNATURE_LENGTH) };
+    }
+    case 'have':
+      if (message.bitfield !== undefined) return { t: 'have', bitfield: bytes(message.bitfield, 'bitfield') };
+      if (!Array.isArray(message.pieces) || message.pieces.length > MAX_HAVE_PIECES) {
+        throw new ProtocolError(`"have" needs a bitfield or a list of at most ${MAX_HAVE_PIECES} pieces.`);
+      }
+      return { t: 'have', pieces: message.pieces.map(index) };
+    case 'request':
+    case 'cancel':
+    case 'reject':
+      return { t: message.t, piece: index(message.piece) };
+    default:
+      return null;
+  }
+}
+
+export function encodeFrame(piece, offset, data) {
+  const frame = new Uint8Array(FRAME_HEADER_BYTES + data.length);
+  const view = new DataView(frame.buffer);
+  view.setUint32(0, piece);
+  view.setUint32(4, offset);
+  frame.set(data, FRAME_HEADER_BYTES);
+  return frame;
+}
+
+// -> {t: 'data', piece, offset, data}
+export function decodeFrame(buffer) {
+  if (buffer.byteLength <= FRAME_HEADER_BYTES) throw new ProtocolError('A piece frame is too short.');
+  const view = new DataView(buffer);
+  return { t: 'data', piece: view.getUint32(0), offset: view.getUint32(4), data: new Uint8Array(buffer, FRAME_HEADER_BYTES) };
+}
+
+function index(value) {
+  return integer(value, 'piece index', 0, MAX_INDEX);
+}
+
+function integer(value, what, min, max) {
+  if (!Number.isInteger(value) || value < min || value > max) throw new ProtocolError(`Bad ${what}: ${value}.`);
+  return value;
+}
+
+function bytes(value, what, length = null) {
+  let decoded;
+  try {
+    decoded = fromBase64(value);
+  } catch (error) {
+    throw new ProtocolError(`"${what}" is not base64: ${error.message}`);
+  }
+  if (length !== null && decoded.length !== length) throw new ProtocolError(`"${what}" must be ${length} bytes.`);
+  return decoded;
+}
