@@ -2,21 +2,12 @@
 // streamed by the service worker, and each arrives intact under its path.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { launchBrowser, randomFile, sha256File, startServer, tempDir } from './harness.mjs';
+import { test } from 'node:test';
+import { launchBrowser, randomFile, serverFixture, sha256File } from './harness.mjs';
 
-let server;
-let dir;
-before(async () => {
-  server = await startServer();
-  dir = tempDir();
-});
-after(async () => {
-  await server?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const fixture = serverFixture();
 
 // Python's zipfile, an independent reader: {path: sha256} of every entry, after testzip().
 function zipContents(path) {
@@ -29,7 +20,7 @@ with zipfile.ZipFile(sys.argv[1]) as z:
 }
 
 test('a folder arrives intact, as single files and as a ZIP of the tree', { timeout: 300_000 }, async () => {
-  const album = join(dir, 'album');
+  const album = join(fixture.dir, 'album');
   mkdirSync(join(album, 'day 2'), { recursive: true });
   const big = await randomFile(album, 'clip.bin', (5 << 20) + 12345); // spans several pieces
   const note = join(album, 'day 2', 'notes – été.txt');
@@ -44,7 +35,7 @@ test('a folder arrives intact, as single files and as a ZIP of the tree', { time
   const sender = await launchBrowser();
   const receiver = await launchBrowser();
   try {
-    await sender.page.goto(server.url);
+    await sender.page.goto(fixture.server.url);
     await sender.page.setInputFiles('#folder-input', album);
     await sender.page.waitForFunction(() => /#/.test(document.querySelector('#share-link')?.href || ''));
     const link = await sender.page.locator('#share-link').getAttribute('href');
@@ -59,7 +50,7 @@ test('a folder arrives intact, as single files and as a ZIP of the tree', { time
     await saveAll.click();
     const zip = await zipDownload;
     assert.equal(zip.suggestedFilename(), 'album.zip');
-    const zipPath = join(dir, 'received.zip');
+    const zipPath = join(fixture.dir, 'received.zip');
     await zip.saveAs(zipPath);
     assert.deepEqual(zipContents(zipPath), expected);
 
@@ -67,7 +58,7 @@ test('a folder arrives intact, as single files and as a ZIP of the tree', { time
     await receiver.page.locator('#files button[data-path="album/day 2/notes – été.txt"]').click();
     const one = await oneDownload;
     assert.equal(one.suggestedFilename(), 'notes – été.txt');
-    const onePath = join(dir, 'one.txt');
+    const onePath = join(fixture.dir, 'one.txt');
     await one.saveAs(onePath);
     assert.equal(readFileSync(onePath, 'utf8'), 'swarmdrop keeps the tree\n');
   } finally {

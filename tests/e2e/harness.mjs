@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 import WebSocket from 'ws';
 
@@ -124,6 +125,21 @@ function chromiumPid(tag) {
     }
   }
   return null;
+}
+
+// One server and one scratch folder shared by the tests of a file, removed after them:
+// fixture.server and fixture.dir are set once the file's `before` hook has run.
+export function serverFixture() {
+  const fixture = { server: null, dir: null };
+  before(async () => {
+    fixture.server = await startServer();
+    fixture.dir = tempDir();
+  });
+  after(async () => {
+    await fixture.server?.stop();
+    if (fixture.dir) rmSync(fixture.dir, { recursive: true, force: true });
+  });
+  return fixture;
 }
 
 // One Chromium process per call, as two people on two machines would have, each with a profile

@@ -2,34 +2,24 @@
 // and a sender that picks the same file again serves the same link. Real Janus + nginx, one
 // Chromium process per person.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
-  closeAll, launchBrowser, randomFile, receiveFile, sha256File, shareFile, startServer, subDir, tempDir, waitForState,
+  closeAll, launchBrowser, randomFile, receiveFile, serverFixture, sha256File, shareFile, subDir, waitForState,
   withStates,
 } from './harness.mjs';
 
 const MiB = 1 << 20;
 
-let server;
-let dir;
-before(async () => {
-  server = await startServer();
-  dir = tempDir();
-});
-after(async () => {
-  await server?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const fixture = serverFixture();
 
 test('a receiver that reloads half way keeps what it has and fetches only the rest', { timeout: 600_000 }, async (t) => {
-  const file = await randomFile(dir, 'resumed.bin', 64 * MiB);
+  const file = await randomFile(fixture.dir, 'resumed.bin', 64 * MiB);
   const sender = await launchBrowser();
   const receiver = await launchBrowser();
   try {
     await withStates(t, { sender, receiver }, async () => {
-      const link = await shareFile(sender.page, server.url, file.path);
+      const link = await shareFile(sender.page, fixture.server.url, file.path);
       await receiver.page.goto(link);
       const before = await waitForState(receiver.page, (state, half) => state.bytes >= half, file.size / 2);
       assert.ok(before.bytes < file.size, 'reloaded before the end');
@@ -41,7 +31,7 @@ test('a receiver that reloads half way keeps what it has and fetches only the re
       assert.equal(resumed.fileName, 'resumed.bin');
       assert.ok(resumed.bytes >= before.bytes, `kept ${resumed.bytes} of the ${before.bytes} bytes held before the reload`);
 
-      const saved = join(subDir(dir, 'reloaded'), 'resumed.bin');
+      const saved = join(subDir(fixture.dir, 'reloaded'), 'resumed.bin');
       await (await download).saveAs(saved);
       assert.equal(await sha256File(saved), file.sha256);
       const after = await waitForState(receiver.page, (state) => state.phase === 'done');
@@ -57,17 +47,17 @@ test('a receiver that reloads half way keeps what it has and fetches only the re
 });
 
 test('a sender that reloads and picks the same file serves the same link, and its receiver finishes', { timeout: 600_000 }, async (t) => {
-  const file = await randomFile(dir, 'kept link.bin', 48 * MiB);
+  const file = await randomFile(fixture.dir, 'kept link.bin', 48 * MiB);
   const sender = await launchBrowser();
   const receiver = await launchBrowser();
   try {
     await withStates(t, { sender, receiver }, async () => {
-      const link = await shareFile(sender.page, server.url, file.path);
-      const saved = receiveFile(receiver.page, link, subDir(dir, 'kept'));
+      const link = await shareFile(sender.page, fixture.server.url, file.path);
+      const saved = receiveFile(receiver.page, link, subDir(fixture.dir, 'kept'));
       await waitForState(receiver.page, (state, quarter) => state.bytes >= quarter, file.size / 4);
 
-      // Within the server's grace period for an owner that went away.
-      assert.equal(await shareFile(sender.page, server.url, file.path), link);
+      // Within the fixture.server's grace period for an owner that went away.
+      assert.equal(await shareFile(sender.page, fixture.server.url, file.path), link);
       const { path } = await saved;
       assert.equal(await sha256File(path), file.sha256);
     });

@@ -2,31 +2,22 @@
 // piece is verified (a peer that damages pieces is caught and routed around). Real Janus + nginx,
 // one Chromium process per person.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
-  closeAll, launchBrowser, randomFile, randomLinkSecret, receiveFile, sha256File, shareFile, startServer, subDir, tempDir, withStates,
+  closeAll, launchBrowser, randomFile, randomLinkSecret, receiveFile, serverFixture, sha256File, shareFile, subDir,
+  withStates,
 } from './harness.mjs';
 
 const MiB = 1 << 20;
 
-let server;
-let dir;
-before(async () => {
-  server = await startServer();
-  dir = tempDir();
-});
-after(async () => {
-  await server?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const fixture = serverFixture();
 
 test('a link with a missing or wrong key says it is incomplete or wrong, with no progress shown', { timeout: 120_000 }, async () => {
-  const file = await randomFile(dir, 'secret plans.bin', 2 * MiB);
+  const file = await randomFile(fixture.dir, 'secret plans.bin', 2 * MiB);
   const sender = await launchBrowser();
   const receiver = await launchBrowser();
   try {
-    const link = await shareFile(sender.page, server.url, file.path);
+    const link = await shareFile(sender.page, fixture.server.url, file.path);
     const base = link.slice(0, link.indexOf('#'));
     for (const wrong of [base, `${base}#`, `${base}#${link.slice(link.indexOf('#') + 1, -10)}`, `${base}#${randomLinkSecret()}`]) {
       await receiver.page.goto('about:blank'); // else a new fragment alone would not load the page again
@@ -45,21 +36,21 @@ test('a link with a missing or wrong key says it is incomplete or wrong, with no
 });
 
 test('a receiver of a swarm with a damaging peer refuses its pieces, fetches them elsewhere and gets the file intact', { timeout: 600_000 }, async (t) => {
-  const file = await randomFile(dir, 'swarmed.bin', 32 * MiB);
+  const file = await randomFile(fixture.dir, 'swarmed.bin', 32 * MiB);
   const origin = await launchBrowser();
   const honest = await launchBrowser();
   const corrupting = await launchBrowser({ testHooks: { corruptServedPieces: true } });
   const newcomer = await launchBrowser();
   try {
     await withStates(t, { origin, honest, corrupting, newcomer }, async () => {
-      const link = await shareFile(origin.page, server.url, file.path);
+      const link = await shareFile(origin.page, fixture.server.url, file.path);
       // Two receivers complete first (the corrupting one only damages what it serves), and stay.
       for (const [name, receiver] of Object.entries({ honest, corrupting })) {
-        const { path } = await receiveFile(receiver.page, link, subDir(dir, name));
+        const { path } = await receiveFile(receiver.page, link, subDir(fixture.dir, name));
         assert.equal(await sha256File(path), file.sha256);
       }
 
-      const { path } = await receiveFile(newcomer.page, link, subDir(dir, 'newcomer'));
+      const { path } = await receiveFile(newcomer.page, link, subDir(fixture.dir, 'newcomer'));
       assert.equal(await sha256File(path), file.sha256);
       const state = await newcomer.page.evaluate(() => window.swarmdrop);
       assert.equal(state.phase, 'done');

@@ -2,27 +2,19 @@
 // direct data channel and arrives intact; broken links and departed senders say so.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
-  janusSession, launchBrowser, randomFile, randomLinkSecret, receiveFile, sha256File, shareFile, startServer, tempDir,
+  janusSession, launchBrowser, randomFile, randomLinkSecret, receiveFile, serverFixture, sha256File, shareFile,
+  startServer,
 } from './harness.mjs';
 
-let server;
-let dir;
-before(async () => {
-  server = await startServer();
-  dir = tempDir();
-});
-after(async () => {
-  await server?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const fixture = serverFixture();
 
 // Garbage of every shape, as a hostile client would send it, all at once.
 async function malformedBurst(count) {
-  const attacker = await janusSession(server.wsUrl);
+  const attacker = await janusSession(fixture.server.wsUrl);
   const shapes = [
     () => ({}), () => ({ request: 'join', share: randomBytes(8).toString('hex').toUpperCase() }),
     () => ({ request: 'signal', share: randomBytes(8).toString('hex'), to: 'x', payload: {} }),
@@ -39,16 +31,16 @@ async function malformedBurst(count) {
 
 test('after a burst of malformed requests, a 64 MiB file arrives with the same SHA-256 and progress on both sides', { timeout: 300_000 }, async () => {
   assert.equal(await malformedBurst(600), 600);
-  const file = await randomFile(dir, 'holiday video (final).bin', 64 << 20);
+  const file = await randomFile(fixture.dir, 'holiday video (final).bin', 64 << 20);
   const sender = await launchBrowser();
   const receiver = await launchBrowser();
   try {
-    const link = await shareFile(sender.page, server.url, file.path);
-    assert.match(link, new RegExp(`^${server.url}/s/[0-9a-f]{16}`));
+    const link = await shareFile(sender.page, fixture.server.url, file.path);
+    assert.match(link, new RegExp(`^${fixture.server.url}/s/[0-9a-f]{16}`));
     await sender.page.locator('#qr').waitFor({ state: 'visible' });
 
     // While the transfer runs, the receiver shows a moving progress bar and the sender its row.
-    const saved = receiveFile(receiver.page, link, dir);
+    const saved = receiveFile(receiver.page, link, fixture.dir);
     await receiver.page.waitForFunction(() => {
       const bar = document.querySelector('#progress');
       return bar && bar.value > 0;
@@ -73,7 +65,7 @@ test('after a burst of malformed requests, a 64 MiB file arrives with the same S
 test('a link to a share that does not exist shows a clear error', async () => {
   const receiver = await launchBrowser();
   try {
-    await receiver.page.goto(`${server.url}/s/0123456789abcdef#${randomLinkSecret()}`);
+    await receiver.page.goto(`${fixture.server.url}/s/0123456789abcdef#${randomLinkSecret()}`);
     const error = receiver.page.locator('#error');
     await error.waitFor({ state: 'visible', timeout: 15_000 });
     assert.match(await error.textContent(), /does not lead to a share/);
@@ -85,7 +77,7 @@ test('a link to a share that does not exist shows a clear error', async () => {
 test('a malformed link shows a clear error', async () => {
   const receiver = await launchBrowser();
   try {
-    await receiver.page.goto(`${server.url}/s/not-a-share`);
+    await receiver.page.goto(`${fixture.server.url}/s/not-a-share`);
     const error = receiver.page.locator('#error');
     await error.waitFor({ state: 'visible', timeout: 15_000 });
     assert.ok((await error.textContent()).length > 10);
@@ -95,10 +87,10 @@ test('a malformed link shows a clear error', async () => {
 });
 
 test('a receiver of a departed sender is told it is away, then that the share closed', { timeout: 120_000 }, async () => {
-  const jcfg = join(dir, 'grace.jcfg');
+  const jcfg = join(fixture.dir, 'grace.jcfg');
   writeFileSync(jcfg, 'general: {\n  owner_grace_seconds = 3\n}\n');
   const graceful = await startServer({ pluginJcfg: jcfg });
-  const file = await randomFile(dir, 'small.bin', 1 << 20);
+  const file = await randomFile(fixture.dir, 'small.bin', 1 << 20);
   const sender = await launchBrowser();
   const receiver = await launchBrowser();
   try {
