@@ -66,3 +66,31 @@ test('a folder arrives intact, as single files and as a ZIP of the tree', { time
     await receiver.close();
   }
 });
+
+test('a folder of 1500 files, whose manifest spans several messages, arrives whole', { timeout: 300_000 }, async () => {
+  const many = join(fixture.dir, 'many');
+  mkdirSync(many);
+  const count = 1500;
+  for (let i = 0; i < count; i++) writeFileSync(join(many, `photo number ${String(i).padStart(4, '0')} of the trip.txt`), `${i}\n`);
+  const sender = await launchBrowser();
+  const receiver = await launchBrowser();
+  try {
+    await sender.page.goto(fixture.server.url);
+    await sender.page.setInputFiles('#folder-input', many);
+    await sender.page.waitForFunction(() => /#/.test(document.querySelector('#share-link')?.href || ''));
+    const link = await sender.page.locator('#share-link').getAttribute('href');
+    await receiver.page.goto(link);
+    await receiver.page.locator('#save-again', { hasText: 'Save all as ZIP' }).waitFor({ timeout: 120_000 });
+    assert.equal(await receiver.page.locator('#files li').count(), count);
+    const zipDownload = receiver.page.waitForEvent('download');
+    await receiver.page.locator('#save-again').click();
+    const zipPath = join(fixture.dir, 'many.zip');
+    await (await zipDownload).saveAs(zipPath);
+    const contents = zipContents(zipPath);
+    assert.equal(Object.keys(contents).length, count);
+    assert.ok(contents['many/photo number 1499 of the trip.txt']);
+  } finally {
+    await sender.close();
+    await receiver.close();
+  }
+});

@@ -3,7 +3,7 @@
 // a time and in order (a hash batch before the piece it covers), even when handling waits.
 import { Bitfield } from './bitfield.js';
 import { Emitter } from './emitter.js';
-import { FRAME_HEADER_BYTES, ProtocolError, decodeFrame, encodeFrame, parseMessage } from './wire.js';
+import { FRAME_HEADER_BYTES, ManifestAssembler, ProtocolError, decodeFrame, encodeFrame, parseMessage } from './wire.js';
 
 /**
  * `handle(peer, message)` gets every checked message (wire.parseMessage, or {t:'data', piece,
@@ -19,6 +19,7 @@ export class Peer extends Emitter {
   uploadedBytes = 0; // piece bytes we sent it
   open = false;
   #inbox = Promise.resolve();
+  #manifest = new ManifestAssembler();
 
   constructor({ id, role, link, handle }) {
     super();
@@ -33,7 +34,7 @@ export class Peer extends Emitter {
       this.open = false;
       this.emit('lost', error);
     });
-    link.on('message', (message) => this.#enqueue(handle, () => parseMessage(message)));
+    link.on('message', (message) => this.#enqueue(handle, () => this.#whole(parseMessage(message))));
     link.on('data', (buffer) => this.#enqueue(handle, () => decodeFrame(buffer)));
   }
 
@@ -70,6 +71,13 @@ export class Peer extends Emitter {
   close() {
     this.open = false;
     this.link.close();
+  }
+
+  // Manifest parts reach `handle` as one {t:'manifest', sealed} once the last is in.
+  #whole(message) {
+    if (message?.t !== 'manifest') return message;
+    const sealed = this.#manifest.add(message);
+    return sealed && { t: 'manifest', sealed };
   }
 
   #enqueue(handle, parse) {

@@ -2,7 +2,7 @@
 // pieces it holds (announced in `have`), and the serving of those pieces to peers that ask, one
 // piece at a time per peer, in the order asked. The origin and receivers both seed.
 import { MAX_QUEUED_REQUESTS } from './config.js';
-import { haveBitfieldMessage, havePiecesMessage, hashesMessage, manifestMessage, rejectMessage } from './wire.js';
+import { haveBitfieldMessage, havePiecesMessage, hashesMessage, manifestMessages, rejectMessage } from './wire.js';
 
 export class Seeder {
   #swarm;
@@ -31,7 +31,7 @@ export class Seeder {
 
   // What a peer hears first on a new link.
   greet(peer) {
-    peer.send(manifestMessage(this.#sealed));
+    for (const part of manifestMessages(this.#sealed)) peer.send(part);
     for (const batch of this.#book.batches) peer.send(hashesMessage(batch));
     peer.send(haveBitfieldMessage(this.announced));
   }

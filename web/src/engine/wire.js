@@ -1,7 +1,7 @@
 // The peer wire, version 2 (docs/protocol.md part 2): what two browsers say on the `sd` channel.
 // Text messages are JSON objects with a string `t`; binary messages are piece frames. This module
 // builds and checks them; what they mean is up to the swarm, the seeder and the downloader.
-import { HASH_LENGTH, SIGNATURE_LENGTH, fromBase64, toBase64 } from './content.js';
+import { HASH_LENGTH, SEALED_MANIFEST_MAX_BYTES, SIGNATURE_LENGTH, fromBase64, toBase64 } from './content.js';
 
 // A frame: u32be piece index, u32be offset in the piece's ciphertext C_i, then the bytes.
 export const FRAME_HEADER_BYTES = 8;
@@ -10,13 +10,51 @@ const MAX_BATCH_PIECES = 1024;
 // A `have` list names at most this many pieces; more travel as a bitfield.
 const MAX_HAVE_PIECES = 1024;
 const MAX_INDEX = 0xffff_ffff;
+// A sealed manifest travels in parts of at most this many bytes (60000 base64 characters), so
+// that a folder of thousands of files still fits messages of at most 65535 bytes.
+const MANIFEST_PART_BYTES = 45_000;
+const MAX_MANIFEST_PARTS = Math.ceil(SEALED_MANIFEST_MAX_BYTES / MANIFEST_PART_BYTES);
 
 /** The other browser broke the wire protocol: the link to it is closed. */
 export class ProtocolError extends Error {
   name = 'ProtocolError';
 }
 
-export const manifestMessage = (sealed) => ({ t: 'manifest', sealed: toBase64(sealed) });
+// The sealed manifest as its messages, in order.
+export function manifestMessages(sealed) {
+  const parts = Math.max(1, Math.ceil(sealed.length / MANIFEST_PART_BYTES));
+  return Array.from({ length: parts }, (_, part) => ({
+    t: 'manifest', part, parts, sealed: toBase64(sealed.subarray(part * MANIFEST_PART_BYTES, (part + 1) * MANIFEST_PART_BYTES)),
+  }));
+}
+
+// Joins manifest parts as they arrive in order: feed each one; returns the sealed manifest once
+// the last part is in, null before. Throws ProtocolError for parts out of order or too large.
+export class ManifestAssembler {
+  #parts = [];
+  #count = 0; // how many parts the first one announced
+
+  add({ part, parts, sealed }) {
+    const expected = this.#parts.length;
+    if (part !== expected || (expected > 0 && parts !== this.#count)) {
+      throw new ProtocolError(`Manifest part ${part} of ${parts} came out of order.`);
+    }
+    if (sealed.length > MANIFEST_PART_BYTES || (part < parts - 1 && sealed.length !== MANIFEST_PART_BYTES)) {
+      throw new ProtocolError(`Manifest part ${part} has ${sealed.length} bytes.`);
+    }
+    this.#parts.push(sealed);
+    this.#count = parts;
+    if (part < parts - 1) return null;
+    const whole = new Uint8Array(this.#parts.reduce((sum, p) => sum + p.length, 0));
+    let at = 0;
+    for (const p of this.#parts) {
+      whole.set(p, at);
+      at += p.length;
+    }
+    this.#parts = [];
+    return whole;
+  }
+}
 export const hashesMessage = ({ first, count, hashes, sig }) =>
   ({ t: 'hashes', first, count, hashes: toBase64(hashes), sig: toBase64(sig) });
 export const haveBitfieldMessage = (bitfield) => ({ t: 'have', bitfield: toBase64(bitfield.bytes) });
@@ -26,7 +64,7 @@ export const cancelMessage = (piece) => ({ t: 'cancel', piece });
 export const rejectMessage = (piece) => ({ t: 'reject', piece });
 
 /**
- * Checks a text message and decodes its binary members. Returns {t:'manifest', sealed},
+ * Checks a text message and decodes its binary members. Returns {t:'manifest', part, parts, sealed},
  * {t:'hashes', first, count, hashes, sig}, {t:'have', bitfield} or {t:'have', pieces},
  * {t:'request'|'cancel'|'reject', piece}; null for a `t` this version does not know (ignored, so
  * that newer peers can say more). Throws ProtocolError for a known `t` with bad members.
@@ -34,8 +72,10 @@ export const rejectMessage = (piece) => ({ t: 'reject', piece });
  */
 export function parseMessage(message) {
   switch (message.t) {
-    case 'manifest':
-      return { t: 'manifest', sealed: bytes(message.sealed, 'sealed') };
+    case 'manifest': {
+      const parts = integer(message.parts, 'parts', 1, MAX_MANIFEST_PARTS);
+      return { t: 'manifest', part: integer(message.part, 'part', 0, parts - 1), parts, sealed: bytes(message.sealed, 'sealed') };
+    }
     case 'hashes': {
       const count = integer(message.count, 'count', 1, MAX_BATCH_PIECES);
       const hashes = bytes(message.hashes, 'hashes', count * HASH_LENGTH);
