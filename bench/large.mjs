@@ -13,8 +13,9 @@ const linkMiB = Number(process.argv[3] || 4096);
 const MiB = 1 << 20;
 const fmt = (bytes) => `${(bytes / MiB).toFixed(0)} MiB`;
 
-// Samples fn() every `ms` until stop() and keeps the largest value.
-function peakOf(fn, ms = 250) {
+// Samples fn() every `ms` until stop() and keeps the largest value (reading /proc for every
+// process costs CPU: once a second disturbs the transfer little).
+function peakOf(fn, ms = 1000) {
   let peak = fn();
   const timer = setInterval(() => { peak = Math.max(peak, fn()); }, ms);
   return () => { clearInterval(timer); return Math.max(peak, fn()); };
