@@ -17,10 +17,4 @@ lab addr add 198.18.0.2/24 dev sdlab1
 for dev in lo sdlab0 sdlab1; do lab link set "$dev" up; done
 # Chromium gathers no ICE candidates without a default route; this one leads nowhere outside.
 lab route add default dev sdlab0
-# In the background, so that a signal is handled at once: the command is stopped and the EXIT
-# trap removes the namespace.
-ip netns exec "$ns" "$@" &
-child=$!
-trap 'kill "$child" 2>/dev/null; exit 130' INT
-trap 'kill "$child" 2>/dev/null; exit 143' TERM
-wait "$child"
+ip netns exec "$ns" "$@"
