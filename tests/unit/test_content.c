@@ -88,6 +88,15 @@ static json_t *load_vectors(void)
 	return v;
 }
 
+/* The vectors' Ed25519 seed, public key and content key. */
+static void vector_keys(const json_t *v, uint8_t seed[SD_CONTENT_SEED_LEN], uint8_t pubkey[SD_CONTENT_PUBKEY_LEN],
+                        uint8_t key[SD_CONTENT_KEY_LEN])
+{
+	unhex_exact(vstring(v, "ed25519_seed"), seed, SD_CONTENT_SEED_LEN);
+	unhex_exact(vstring(v, "public_key"), pubkey, SD_CONTENT_PUBKEY_LEN);
+	unhex_exact(vstring(v, "content_key"), key, SD_CONTENT_KEY_LEN);
+}
+
 static const uint8_t test_seed[SD_CONTENT_SEED_LEN] = {7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
                                                        7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7};
 static const uint8_t test_secret[SD_CONTENT_SECRET_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
@@ -150,9 +159,7 @@ static void vectors_keys_and_link(void **state)
 	uint8_t secret[SD_CONTENT_SECRET_LEN], seed[SD_CONTENT_SEED_LEN], pubkey[SD_CONTENT_PUBKEY_LEN],
 	    key[SD_CONTENT_KEY_LEN];
 	unhex_exact(vstring(v, "secret"), secret, sizeof(secret));
-	unhex_exact(vstring(v, "ed25519_seed"), seed, sizeof(seed));
-	unhex_exact(vstring(v, "public_key"), pubkey, sizeof(pubkey));
-	unhex_exact(vstring(v, "content_key"), key, sizeof(key));
+	vector_keys(v, seed, pubkey, key);
 
 	uint8_t got[SD_CONTENT_PUBKEY_LEN];
 	assert_true(sd_content_public_key(seed, got, &err));
@@ -177,9 +184,7 @@ static void vectors_manifest(void **state)
 	json_t *v = load_vectors();
 	sd_content_error err;
 	uint8_t seed[SD_CONTENT_SEED_LEN], pubkey[SD_CONTENT_PUBKEY_LEN], key[SD_CONTENT_KEY_LEN];
-	unhex_exact(vstring(v, "ed25519_seed"), seed, sizeof(seed));
-	unhex_exact(vstring(v, "public_key"), pubkey, sizeof(pubkey));
-	unhex_exact(vstring(v, "content_key"), key, sizeof(key));
+	vector_keys(v, seed, pubkey, key);
 	const char *json = vstring(v, "manifest_json");
 	size_t json_len = strlen(json);
 	size_t want_len;
@@ -253,9 +258,7 @@ static void vectors_pieces_and_hash_batch(void **state)
 	json_t *v = load_vectors();
 	sd_content_error err;
 	uint8_t seed[SD_CONTENT_SEED_LEN], pubkey[SD_CONTENT_PUBKEY_LEN], key[SD_CONTENT_KEY_LEN];
-	unhex_exact(vstring(v, "ed25519_seed"), seed, sizeof(seed));
-	unhex_exact(vstring(v, "public_key"), pubkey, sizeof(pubkey));
-	unhex_exact(vstring(v, "content_key"), key, sizeof(key));
+	vector_keys(v, seed, pubkey, key);
 	uint32_t piece_size = (uint32_t)vinteger(v, "piece_size");
 
 	/* The byte stream: the files' contents in manifest order. */
