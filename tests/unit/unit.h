@@ -14,5 +14,6 @@ int run_request_tests(void);
 int run_registry_tests(void);
 int run_service_tests(void);
 int run_content_tests(void);
+int run_manifest_tests(void);
 
 #endif

@@ -1,0 +1,384 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sd_content.h"
+#include "sd_manifest.h"
+#include "test_support.h"
+#include "unit.h"
+
+/* One file of 5 bytes, for the rule cases. */
+#define FILE_OK "{\"path\":\"a\",\"size\":5,\"type\":\"\"}"
+
+/* ---- Manifest rules ------------------------------------------------------------------------- */
+
+struct manifest_case {
+	const char *json;
+	sd_content_code code; /* SD_CONTENT_OK: accepted */
+	const char *reason;
+};
+
+static const struct manifest_case manifest_cases[] = {
+	{GOOD_MANIFEST, SD_CONTENT_OK, ""},
+	/* Not a JSON object. */
+	{"", SD_CONTENT_E_JSON, "not UTF-8 JSON"},
+	{"{", SD_CONTENT_E_JSON, "not UTF-8 JSON"},
+	{"[]", SD_CONTENT_E_JSON, "not a JSON object"},
+	{"1", SD_CONTENT_E_JSON, "not a JSON object"},
+	{"null", SD_CONTENT_E_JSON, "not a JSON object"},
+	{GOOD_MANIFEST " x", SD_CONTENT_E_JSON, "not UTF-8 JSON"},
+	{"{\"v\":1,\"v\":1,\"piece_size\":16384,\"total\":0,\"files\":[{\"path\":\"a\",\"size\":0,\"type\":\"\"}]}",
+	 SD_CONTENT_E_JSON, "duplicate"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":5,\"type\":\"\",\"type\":\"\"}"), SD_CONTENT_E_JSON, "duplicate"},
+	{WITH_PATH("\xff"), SD_CONTENT_E_JSON, "not UTF-8 JSON"},
+	{WITH_PATH("\xed\xa0\x80"), SD_CONTENT_E_JSON, "not UTF-8 JSON"}, /* a UTF-16 surrogate */
+	{WITH_PATH("\\ud800"), SD_CONTENT_E_JSON, "not UTF-8 JSON"},    /* a lone surrogate escape */
+	{WITH_PATH("\\udc00x"), SD_CONTENT_E_JSON, "not UTF-8 JSON"},
+	{WITH_PATH("a\tb"), SD_CONTENT_E_JSON, "not UTF-8 JSON"},       /* a raw tab inside a string */
+	{"\xef\xbb\xbf" GOOD_MANIFEST, SD_CONTENT_E_JSON, "not UTF-8 JSON"}, /* a byte order mark */
+	/* Exactly the members. */
+	{"{\"v\":1,\"piece_size\":16384,\"total\":5,\"files\":[" FILE_OK "],\"name\":\"x\"}", SD_CONTENT_E_MEMBERS,
+	 "the manifest has an unknown member 'name'"},
+	{"{\"piece_size\":16384,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_MEMBERS, "lacks the member 'v'"},
+	{"{\"v\":1,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_MEMBERS, "lacks the member 'piece_size'"},
+	{"{\"v\":1,\"piece_size\":16384,\"files\":[" FILE_OK "]}", SD_CONTENT_E_MEMBERS, "lacks the member 'total'"},
+	{"{\"v\":1,\"piece_size\":16384,\"total\":5}", SD_CONTENT_E_MEMBERS, "lacks the member 'files'"},
+	{"{}", SD_CONTENT_E_MEMBERS, "lacks the member"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":5,\"type\":\"\",\"mtime\":0}"), SD_CONTENT_E_MEMBERS,
+	 "files[0] has an unknown member 'mtime'"},
+	{WITH_FILES("{\"size\":5,\"type\":\"\"}"), SD_CONTENT_E_MEMBERS, "files[0] lacks the member 'path'"},
+	{WITH_FILES("{\"path\":\"a\",\"type\":\"\"}"), SD_CONTENT_E_MEMBERS, "files[0] lacks the member 'size'"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":5}"), SD_CONTENT_E_MEMBERS, "files[0] lacks the member 'type'"},
+	/* v */
+	{"{\"v\":2,\"piece_size\":16384,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_VERSION, "v is not 1"},
+	{"{\"v\":0,\"piece_size\":16384,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_VERSION, "v is not 1"},
+	{"{\"v\":\"1\",\"piece_size\":16384,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_VERSION, "v is not 1"},
+	{"{\"v\":1.5,\"piece_size\":16384,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_VERSION, "v is not 1"},
+	{"{\"v\":true,\"piece_size\":16384,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_VERSION, "v is not 1"},
+	{"{\"v\":null,\"piece_size\":16384,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_VERSION, "v is not 1"},
+	{"{\"v\":1.0,\"piece_size\":16384,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_OK, ""},
+	/* piece_size */
+	{"{\"v\":1,\"piece_size\":8192,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_PIECE_SIZE, "power of two"},
+	{"{\"v\":1,\"piece_size\":16383,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_PIECE_SIZE, "power of two"},
+	{"{\"v\":1,\"piece_size\":16385,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_PIECE_SIZE, "power of two"},
+	{"{\"v\":1,\"piece_size\":49152,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_PIECE_SIZE, "power of two"},
+	{"{\"v\":1,\"piece_size\":33554432,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_PIECE_SIZE, "power of two"},
+	{"{\"v\":1,\"piece_size\":0,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_PIECE_SIZE, "power of two"},
+	{"{\"v\":1,\"piece_size\":-16384,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_PIECE_SIZE, "power of two"},
+	{"{\"v\":1,\"piece_size\":\"16384\",\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_PIECE_SIZE, "power of two"},
+	{"{\"v\":1,\"piece_size\":16384.5,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_PIECE_SIZE, "power of two"},
+	{"{\"v\":1,\"piece_size\":16777216,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_OK, ""},
+	{"{\"v\":1,\"piece_size\":1048576,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_OK, ""},
+	{"{\"v\":1,\"piece_size\":1.6384e4,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_OK, ""},
+	/* total */
+	{"{\"v\":1,\"piece_size\":16384,\"total\":-1,\"files\":[" FILE_OK "]}", SD_CONTENT_E_TOTAL, "total is not an integer"},
+	{"{\"v\":1,\"piece_size\":16384,\"total\":9007199254740992,\"files\":[" FILE_OK "]}", SD_CONTENT_E_TOTAL,
+	 "from 0 to 2^53 - 1"},
+	{"{\"v\":1,\"piece_size\":16384,\"total\":1e300,\"files\":[" FILE_OK "]}", SD_CONTENT_E_TOTAL, "total is not"},
+	{"{\"v\":1,\"piece_size\":16384,\"total\":\"5\",\"files\":[" FILE_OK "]}", SD_CONTENT_E_TOTAL, "total is not"},
+	{"{\"v\":1,\"piece_size\":16384,\"total\":5.5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_TOTAL, "total is not"},
+	{"{\"v\":1,\"piece_size\":16384,\"total\":9007199254740991,\"files\":[{\"path\":\"a\",\"size\":9007199254740991,"
+	 "\"type\":\"\"}]}",
+	 SD_CONTENT_OK, ""},
+	/* files */
+	{"{\"v\":1,\"piece_size\":16384,\"total\":0,\"files\":[]}", SD_CONTENT_E_FILES, "files has 0 entries, not 1 to 10000"},
+	{"{\"v\":1,\"piece_size\":16384,\"total\":0,\"files\":{}}", SD_CONTENT_E_FILES, "files is not an array"},
+	{"{\"v\":1,\"piece_size\":16384,\"total\":0,\"files\":null}", SD_CONTENT_E_FILES, "files is not an array"},
+	{WITH_FILES(FILE_OK ",\"b\""), SD_CONTENT_E_FILES, "files[1] is not an object"},
+	{WITH_FILES("[]"), SD_CONTENT_E_FILES, "files[0] is not an object"},
+	/* size and the sum */
+	{WITH_FILES("{\"path\":\"a\",\"size\":-1,\"type\":\"\"}"), SD_CONTENT_E_SIZE, "files[0].size is not an integer"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":\"5\",\"type\":\"\"}"), SD_CONTENT_E_SIZE, "files[0].size"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":4.5,\"type\":\"\"}"), SD_CONTENT_E_SIZE, "files[0].size"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":null,\"type\":\"\"}"), SD_CONTENT_E_SIZE, "files[0].size"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":9007199254740992,\"type\":\"\"}"), SD_CONTENT_E_SIZE, "2^53 - 1"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":18446744073709551616,\"type\":\"\"}"), SD_CONTENT_E_JSON, "not UTF-8 JSON"},
+	{"{\"v\":1,\"piece_size\":16384,\"total\":0,\"files\":[{\"path\":\"a\",\"size\":-0,\"type\":\"\"}]}",
+	 SD_CONTENT_OK, ""},
+	{"{\"v\":1,\"piece_size\":16384,\"total\":5e0,\"files\":[{\"path\":\"a\",\"size\":5.0,\"type\":\"\"}]}",
+	 SD_CONTENT_OK, ""},
+	{WITH_FILES("{\"path\":\"a\",\"size\":4,\"type\":\"\"}"), SD_CONTENT_E_SUM, "the sizes add up to 4, not total (5)"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":5,\"type\":\"\"},{\"path\":\"b\",\"size\":1,\"type\":\"\"}"), SD_CONTENT_E_SUM,
+	 "the sizes up to files[1] add up to more than total (5)"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":2,\"type\":\"\"},{\"path\":\"b\",\"size\":0,\"type\":\"\"},"
+	            "{\"path\":\"c\",\"size\":3,\"type\":\"\"}"),
+	 SD_CONTENT_OK, ""},
+	{"{\"v\":1,\"piece_size\":16384,\"total\":9007199254740991,\"files\":[{\"path\":\"a\",\"size\":9007199254740991,"
+	 "\"type\":\"\"},{\"path\":\"b\",\"size\":9007199254740991,\"type\":\"\"}]}",
+	 SD_CONTENT_E_SUM, "more than total"},
+	/* path */
+	{WITH_FILES("{\"path\":5,\"size\":5,\"type\":\"\"}"), SD_CONTENT_E_PATH, "files[0].path is not a string"},
+	{WITH_PATH(""), SD_CONTENT_E_PATH, "files[0].path is empty"},
+	{WITH_PATH("/a"), SD_CONTENT_E_PATH, "starts with '/'"},
+	{WITH_PATH("/"), SD_CONTENT_E_PATH, "starts with '/'"},
+	{WITH_PATH("a/"), SD_CONTENT_E_PATH, "ends with '/'"},
+	{WITH_PATH("a//b"), SD_CONTENT_E_PATH, "has an empty segment"},
+	{WITH_PATH("."), SD_CONTENT_E_PATH, "has a '.' segment"},
+	{WITH_PATH("./a"), SD_CONTENT_E_PATH, "has a '.' segment"},
+	{WITH_PATH("a/./b"), SD_CONTENT_E_PATH, "has a '.' segment"},
+	{WITH_PATH("a/."), SD_CONTENT_E_PATH, "has a '.' segment"},
+	{WITH_PATH(".."), SD_CONTENT_E_PATH, "has a '..' segment"},
+	{WITH_PATH("../a"), SD_CONTENT_E_PATH, "has a '..' segment"},
+	{WITH_PATH("a/../b"), SD_CONTENT_E_PATH, "has a '..' segment"},
+	{WITH_PATH("a/.."), SD_CONTENT_E_PATH, "has a '..' segment"},
+	{WITH_PATH("a\\\\b"), SD_CONTENT_E_PATH, "holds a '\\'"},
+	{WITH_PATH("\\\\a"), SD_CONTENT_E_PATH, "holds a '\\'"},
+	{WITH_PATH("a\\u0000b"), SD_CONTENT_E_PATH, "holds a control character"},
+	{WITH_PATH("a\\nb"), SD_CONTENT_E_PATH, "holds a control character"},
+	{WITH_PATH("a\\tb"), SD_CONTENT_E_PATH, "holds a control character"},
+	{WITH_PATH("a\\u001fb"), SD_CONTENT_E_PATH, "holds a control character"},
+	{WITH_PATH("a\x7f" "b"), SD_CONTENT_E_PATH, "holds a control character"},
+	{WITH_PATH("a\\u0085b"), SD_CONTENT_E_PATH, "holds a control character"},
+	{WITH_PATH("a\xc2\x9f" "b"), SD_CONTENT_E_PATH, "holds a control character"},
+	{WITH_PATH("..."), SD_CONTENT_OK, ""},
+	{WITH_PATH(".a/..b/c.."), SD_CONTENT_OK, ""},
+	{WITH_PATH("dir/sub dir/f\xc3\xbcr \xe6\x97\xa5\xe6\x9c\xac.txt"), SD_CONTENT_OK, ""},
+	{WITH_PATH("a\xc2\xa0" "b"), SD_CONTENT_OK, ""}, /* U+00A0 is not a control character */
+	{WITH_PATH("emoji \xf0\x9f\x98\x80"), SD_CONTENT_OK, ""},
+	{WITH_FILES("{\"path\":\"a/b\",\"size\":2,\"type\":\"\"},{\"path\":\"a/c\",\"size\":3,\"type\":\"\"}"), SD_CONTENT_OK,
+	 ""},
+	{WITH_FILES("{\"path\":\"x\",\"size\":0,\"type\":\"\"},{\"path\":\"a/b\",\"size\":2,\"type\":\"\"},"
+	            "{\"path\":\"a/b\",\"size\":3,\"type\":\"\"}"),
+	 SD_CONTENT_E_DUPLICATE_PATH, "files[1] and files[2] have the same path 'a/b'"},
+	{WITH_FILES("{\"path\":\"A\",\"size\":2,\"type\":\"\"},{\"path\":\"a\",\"size\":3,\"type\":\"\"}"), SD_CONTENT_OK, ""},
+	/* type */
+	{WITH_FILES("{\"path\":\"a\",\"size\":5,\"type\":null}"), SD_CONTENT_E_TYPE, "files[0].type is not a string"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":5,\"type\":[]}"), SD_CONTENT_E_TYPE, "files[0].type is not a string"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":5,"
+	            "\"type\":\"application/vnd.openxmlformats-officedocument.wordprocessingml.document\"}"),
+	 SD_CONTENT_OK, ""},
+};
+
+static void each_manifest_rule_is_checked(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(manifest_cases) / sizeof(manifest_cases[0]); i++) {
+		const struct manifest_case *c = &manifest_cases[i];
+		sd_manifest m;
+		sd_content_error err = {SD_CONTENT_OK, ""};
+		bool ok = sd_manifest_parse((const uint8_t *)c->json, strlen(c->json), &m, &err);
+		if (c->code == SD_CONTENT_OK) {
+			if (!ok)
+				fail_msg("case %zu %s refused: %s", i, c->json, err.message);
+			assert_true(m.file_count >= 1);
+			sd_manifest_clear(&m);
+			continue;
+		}
+		if (ok) {
+			sd_manifest_clear(&m);
+			fail_msg("case %zu %s accepted", i, c->json);
+		}
+		if (err.code != c->code || strstr(err.message, c->reason) == NULL)
+			fail_msg("case %zu %s: got code %d \"%s\", wanted code %d mentioning \"%s\"", i, c->json, err.code,
+			         err.message, c->code, c->reason);
+		assert_null(m.files);
+		assert_int_equal(m.file_count, 0);
+	}
+}
+
+/* Builds {"v":1,...,"files":[...]} with n files named by fmt (which takes the index). */
+static char *manifest_with_files(size_t n, const char *fmt, size_t *len)
+{
+	size_t cap = 128 + n * 64;
+	char *text = malloc(cap);
+	assert_non_null(text);
+	size_t at = (size_t)snprintf(text, cap, "{\"v\":1,\"piece_size\":16384,\"total\":0,\"files\":[");
+	for (size_t i = 0; i < n; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), fmt, i);
+		at += (size_t)snprintf(text + at, cap - at, "%s{\"path\":\"%s\",\"size\":0,\"type\":\"\"}", i > 0 ? "," : "", path);
+		assert_true(at < cap);
+	}
+	at += (size_t)snprintf(text + at, cap - at, "]}");
+	assert_true(at < cap);
+	*len = at;
+	return text;
+}
+
+static void file_count_and_lengths_have_their_limits(void **state)
+{
+	(void)state;
+	sd_content_error err;
+	sd_manifest m;
+	size_t len;
+	char *text = manifest_with_files(SD_CONTENT_FILES_MAX, "dir/file-%zu", &len);
+	assert_true(sd_manifest_parse((const uint8_t *)text, len, &m, &err));
+	assert_int_equal(m.file_count, SD_CONTENT_FILES_MAX);
+	assert_string_equal(m.files[9999].path, "dir/file-9999");
+	sd_manifest_clear(&m);
+	free(text);
+	text = manifest_with_files(SD_CONTENT_FILES_MAX + 1, "f%zu", &len);
+	assert_refused(sd_manifest_parse((const uint8_t *)text, len, &m, &err), err, SD_CONTENT_E_FILES,
+	               "files has 10001 entries, not 1 to 10000");
+	free(text);
+	/* Among 10000 files, a last path equal to the second one (the padding is whitespace between
+	 * the string and the next comma, so the JSON stays valid), and one that only looks alike. */
+	text = manifest_with_files(SD_CONTENT_FILES_MAX, "f%zu", &len);
+	char *last = strstr(text, "\"f9999\"");
+	assert_non_null(last);
+	memcpy(last, "\"f0000\"", 7);
+	assert_true(sd_manifest_parse((const uint8_t *)text, len, &m, &err));
+	sd_manifest_clear(&m);
+	memcpy(last, "\"f1\"   ", 7);
+	assert_refused(sd_manifest_parse((const uint8_t *)text, len, &m, &err), err, SD_CONTENT_E_DUPLICATE_PATH,
+	               "files[1] and files[9999] have the same path 'f1'");
+	free(text);
+
+	/* path: 4096 bytes pass, 4097 do not; type: 255 bytes pass, 256 do not. */
+	char path[SD_CONTENT_PATH_MAX + 2], type[SD_CONTENT_TYPE_MAX + 2];
+	char *json = malloc(SD_CONTENT_PATH_MAX + 512);
+	assert_non_null(json);
+	memset(path, 'p', sizeof(path));
+	memset(type, 't', sizeof(type));
+	for (int extra = 0; extra <= 1; extra++) {
+		int n = snprintf(json, SD_CONTENT_PATH_MAX + 512, WITH_FILES("{\"path\":\"%.*s\",\"size\":5,\"type\":\"\"}"),
+		                 (int)SD_CONTENT_PATH_MAX + extra, path);
+		bool ok = sd_manifest_parse((const uint8_t *)json, (size_t)n, &m, &err);
+		if (extra == 0) {
+			assert_true(ok);
+			assert_int_equal(m.files[0].path_len, SD_CONTENT_PATH_MAX);
+			sd_manifest_clear(&m);
+		} else {
+			assert_false(ok);
+			assert_int_equal(err.code, SD_CONTENT_E_PATH);
+			assert_non_null(strstr(err.message, "files[0].path is over 4096 bytes"));
+		}
+		n = snprintf(json, SD_CONTENT_PATH_MAX + 512, WITH_FILES("{\"path\":\"a\",\"size\":5,\"type\":\"%.*s\"}"),
+		             (int)SD_CONTENT_TYPE_MAX + extra, type);
+		ok = sd_manifest_parse((const uint8_t *)json, (size_t)n, &m, &err);
+		if (extra == 0) {
+			assert_true(ok);
+			assert_int_equal(m.files[0].type_len, SD_CONTENT_TYPE_MAX);
+			sd_manifest_clear(&m);
+		} else {
+			assert_false(ok);
+			assert_int_equal(err.code, SD_CONTENT_E_TYPE);
+			assert_non_null(strstr(err.message, "files[0].type is 256 bytes, over 255"));
+		}
+	}
+	/* Bytes, not characters: 2048 two-byte characters are 4096 bytes; one more is too many. */
+	char *wide = malloc(2 * 2049 + 1);
+	assert_non_null(wide);
+	for (int i = 0; i < 2049; i++)
+		memcpy(wide + 2 * i, "\xc3\xa9", 2);
+	int n = snprintf(json, SD_CONTENT_PATH_MAX + 512, WITH_FILES("{\"path\":\"%.*s\",\"size\":5,\"type\":\"\"}"), 4096,
+	                 wide);
+	assert_true(sd_manifest_parse((const uint8_t *)json, (size_t)n, &m, &err));
+	sd_manifest_clear(&m);
+	n = snprintf(json, SD_CONTENT_PATH_MAX + 512, WITH_FILES("{\"path\":\"%.*s\",\"size\":5,\"type\":\"\"}"), 4098, wide);
+	assert_refused(sd_manifest_parse((const uint8_t *)json, (size_t)n, &m, &err), err, SD_CONTENT_E_PATH,
+	               "over 4096 bytes");
+	free(wide);
+	free(json);
+}
+
+static void a_manifest_over_4_mib_is_refused(void **state)
+{
+	(void)state;
+	sd_content_error err;
+	sd_manifest m;
+	/* GOOD_MANIFEST then spaces: exactly 4 MiB is fine, one byte more is not. */
+	size_t max = SD_CONTENT_MANIFEST_MAX;
+	char *text = malloc(max + 1);
+	assert_non_null(text);
+	memset(text, ' ', max + 1);
+	memcpy(text, GOOD_MANIFEST, strlen(GOOD_MANIFEST));
+	assert_true(sd_manifest_parse((const uint8_t *)text, max, &m, &err));
+	sd_manifest_clear(&m);
+	assert_refused(sd_manifest_parse((const uint8_t *)text, max + 1, &m, &err), err, SD_CONTENT_E_TOO_LARGE,
+	               "4194305 bytes, over 4 MiB");
+
+	/* A sealed manifest too long to hold a 4 MiB manifest is refused before any crypto. */
+	uint8_t key[SD_CONTENT_KEY_LEN] = {0}, pubkey[SD_CONTENT_PUBKEY_LEN] = {0};
+	uint8_t *sealed = calloc(1, max + SD_CONTENT_SEALED_OVERHEAD + 1);
+	assert_non_null(sealed);
+	assert_refused(sd_content_manifest_open(key, pubkey, sealed, max + SD_CONTENT_SEALED_OVERHEAD + 1, &m, &err), err,
+	               SD_CONTENT_E_TOO_LARGE, "over 4 MiB");
+	free(sealed);
+
+	/* A 4 MiB manifest seals and opens. */
+	assert_true(sd_content_derive_key(test_secret, key, &err));
+	sd_content_signer *signer = sd_content_signer_new(test_seed, &err);
+	assert_non_null(signer);
+	sd_content_signer_public_key(signer, pubkey);
+	sealed = malloc(max + SD_CONTENT_SEALED_OVERHEAD);
+	assert_non_null(sealed);
+	size_t sealed_len;
+	assert_true(sd_content_manifest_seal(key, signer, (const uint8_t *)text, max, sealed, max + SD_CONTENT_SEALED_OVERHEAD,
+	                                     &sealed_len, &err));
+	assert_true(sd_content_manifest_open(key, pubkey, sealed, sealed_len, &m, &err));
+	assert_int_equal(m.total, 5);
+	sd_manifest_clear(&m);
+	sd_content_signer_free(signer);
+	free(sealed);
+	free(text);
+}
+
+static void manifest_json_is_written_compact_and_checked(void **state)
+{
+	(void)state;
+	sd_content_error err;
+	sd_manifest_file files[] = {
+		{.path = "docs/r\xc3\xa9sum\xc3\xa9 \"final\".pdf", .type = "application/pdf", .size = 20000},
+		{.path = "empty", .type = "", .size = 0},
+	};
+	files[0].path_len = strlen(files[0].path);
+	files[0].type_len = strlen(files[0].type);
+	files[1].path_len = strlen(files[1].path);
+	sd_manifest m = {.piece_size = 16384, .total = 20000, .file_count = 2, .files = files};
+	char *json;
+	size_t len;
+	assert_true(sd_manifest_to_json(&m, &json, &len, &err));
+	assert_string_equal(json, "{\"v\":1,\"piece_size\":16384,\"total\":20000,\"files\":["
+	                          "{\"path\":\"docs/r\xc3\xa9sum\xc3\xa9 \\\"final\\\".pdf\",\"size\":20000,"
+	                          "\"type\":\"application/pdf\"},{\"path\":\"empty\",\"size\":0,\"type\":\"\"}]}");
+	assert_int_equal(len, strlen(json));
+	sd_manifest back;
+	assert_true(sd_manifest_parse((const uint8_t *)json, len, &back, &err));
+	assert_int_equal(back.files[1].offset, 20000);
+	assert_string_equal(back.files[0].path, files[0].path);
+	sd_manifest_clear(&back);
+	free(json);
+
+	/* Escapes as JSON.stringify writes them: \" \\ \n short, other C0 as lowercase \u00xx, DEL raw. */
+	files[1].type = "x\x01\x1f\x7f\n\\\"\\u";
+	files[1].type_len = strlen(files[1].type);
+	assert_true(sd_manifest_to_json(&m, &json, &len, &err));
+	assert_non_null(strstr(json, "\"type\":\"x\\u0001\\u001f\x7f\\n\\\\\\\"\\\\u\"}"));
+	free(json);
+	files[1].type = "";
+	files[1].type_len = 0;
+
+	/* The rules hold for the writer too. */
+	m.total = 19999;
+	assert_refused(sd_manifest_to_json(&m, &json, &len, &err), err, SD_CONTENT_E_SUM, "more than total (19999)");
+	assert_null(json);
+	m.total = 20000;
+	files[1].path = "a/../b";
+	files[1].path_len = 6;
+	assert_refused(sd_manifest_to_json(&m, &json, &len, &err), err, SD_CONTENT_E_PATH, "files[1].path has a '..'");
+	files[1].path = "x\xff";
+	files[1].path_len = 2;
+	assert_refused(sd_manifest_to_json(&m, &json, &len, &err), err, SD_CONTENT_E_PATH, "not UTF-8");
+	files[1].path = "empty";
+	files[1].path_len = 5;
+	m.piece_size = 1000;
+	assert_refused(sd_manifest_to_json(&m, &json, &len, &err), err, SD_CONTENT_E_PIECE_SIZE, "power of two");
+	m.piece_size = 16384;
+	m.file_count = 0;
+	assert_refused(sd_manifest_to_json(&m, &json, &len, &err), err, SD_CONTENT_E_FILES, "0 entries");
+	m.file_count = 2;
+	m.total = SD_CONTENT_TOTAL_MAX + 1;
+	assert_refused(sd_manifest_to_json(&m, &json, &len, &err), err, SD_CONTENT_E_TOTAL, "2^53 - 1");
+}
+
+int run_manifest_tests(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(each_manifest_rule_is_checked),
+		cmocka_unit_test(file_count_and_lengths_have_their_limits),
+		cmocka_unit_test(a_manifest_over_4_mib_is_refused),
+		cmocka_unit_test(manifest_json_is_written_compact_and_checked),
+	};
+	return cmocka_run_group_tests_name("manifest", tests, NULL, NULL);
+}
