@@ -1,14 +1,19 @@
 // One other member of the share we have a link with: its PeerLink spoken in wire v2, what it
 // announced it holds, what we asked it for, and how it behaved. Its messages are handled one at
 // a time and in order (a hash batch before the piece it covers), even when handling waits.
+// The side that asked for the link speaks first (`hello`, once its channel is open) and the other
+// waits for it: a message that reaches a channel whose open event has not fired yet can be lost.
 import { Bitfield } from './bitfield.js';
 import { Emitter } from './emitter.js';
-import { FRAME_HEADER_BYTES, ManifestAssembler, ProtocolError, decodeFrame, encodeFrame, parseMessage } from './wire.js';
+import {
+  FRAME_HEADER_BYTES, HELLO_MESSAGE, ManifestAssembler, ProtocolError, decodeFrame, encodeFrame, parseMessage,
+} from './wire.js';
 
 /**
  * `handle(peer, message)` gets every checked message (wire.parseMessage, or {t:'data', piece,
  * offset, data} for a frame) and may return a promise; the next message waits for it.
- * Events: 'open'; 'lost' (an Error, the link is gone); 'fault' (an Error thrown by handle).
+ * Events: 'open' (both sides may talk: we sent or got `hello`); 'lost' (an Error, the link is
+ * gone); 'fault' (an Error thrown by handle, or a ProtocolError for a message before `hello`).
  */
 export class Peer extends Emitter {
   remote = null; // Bitfield of the pieces it announced, once the piece count is known
@@ -17,7 +22,8 @@ export class Peer extends Emitter {
   bad = 0; // pieces from it that failed verification
   downloadedBytes = 0; // piece bytes it sent us (counted by the downloading role)
   uploadedBytes = 0; // piece bytes we sent it
-  open = false;
+  open = false; // `hello` went out (we asked for the link) or came in (it asked)
+  #closed = false;
   #inbox = Promise.resolve();
   #manifest = new ManifestAssembler();
 
@@ -27,11 +33,13 @@ export class Peer extends Emitter {
     this.role = role;
     this.link = link;
     link.on('open', () => {
-      this.open = true;
-      this.emit('open');
+      if (!link.initiator) return;
+      link.send(HELLO_MESSAGE);
+      this.#ready();
     });
     link.on('lost', (error) => {
       this.open = false;
+      this.#closed = true;
       this.emit('lost', error);
     });
     link.on('message', (message) => this.#enqueue(handle, () => this.#whole(parseMessage(message))));
@@ -70,6 +78,7 @@ export class Peer extends Emitter {
 
   close() {
     this.open = false;
+    this.#closed = true;
     this.link.close();
   }
 
@@ -80,11 +89,22 @@ export class Peer extends Emitter {
     return sealed && { t: 'manifest', sealed };
   }
 
+  #ready() {
+    this.open = true;
+    this.emit('open');
+  }
+
   #enqueue(handle, parse) {
     this.#inbox = this.#inbox
       .then(() => {
         const message = parse();
-        return message && this.open && handle(this, message);
+        if (!message || this.#closed) return undefined;
+        if (message.t === 'hello') {
+          if (!this.open && !this.link.initiator) this.#ready();
+          return undefined;
+        }
+        if (!this.open) throw new ProtocolError(`A peer sent "${message.t}" before "hello".`);
+        return handle(this, message);
       })
       .catch((error) => this.emit('fault', error));
   }

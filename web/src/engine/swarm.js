@@ -132,8 +132,12 @@ export class Swarm extends Emitter {
     });
     peer.on('lost', (error) => this.#onLost(peer, error));
     peer.on('fault', (error) => {
-      if (error instanceof ProtocolError) this.ban(peer);
-      else this.emit('error', error);
+      if (!(error instanceof ProtocolError)) {
+        this.emit('error', error);
+        return;
+      }
+      console.warn(`swarmdrop: disconnected peer ${peer.id} for good: ${error.message}`);
+      this.ban(peer);
     });
     this.peers.set(id, peer);
     this.emit('change');

@@ -55,6 +55,8 @@ export class ManifestAssembler {
     return whole;
   }
 }
+// The first message on a link, from the side that asked for it (see peer.js).
+export const HELLO_MESSAGE = Object.freeze({ t: 'hello' });
 export const hashesMessage = ({ first, count, hashes, sig }) =>
   ({ t: 'hashes', first, count, hashes: toBase64(hashes), sig: toBase64(sig) });
 export const haveBitfieldMessage = (bitfield) => ({ t: 'have', bitfield: toBase64(bitfield.bytes) });
@@ -64,7 +66,7 @@ export const cancelMessage = (piece) => ({ t: 'cancel', piece });
 export const rejectMessage = (piece) => ({ t: 'reject', piece });
 
 /**
- * Checks a text message and decodes its binary members. Returns {t:'manifest', part, parts, sealed},
+ * Checks a text message and decodes its binary members. Returns {t:'hello'}, {t:'manifest', part, parts, sealed},
  * {t:'hashes', first, count, hashes, sig}, {t:'have', bitfield} or {t:'have', pieces},
  * {t:'request'|'cancel'|'reject', piece}; null for a `t` this version does not know (ignored, so
  * that newer peers can say more). Throws ProtocolError for a known `t` with bad members.
@@ -72,6 +74,8 @@ export const rejectMessage = (piece) => ({ t: 'reject', piece });
  */
 export function parseMessage(message) {
   switch (message.t) {
+    case 'hello':
+      return { t: 'hello' };
     case 'manifest': {
       const parts = integer(message.parts, 'parts', 1, MAX_MANIFEST_PARTS);
       return { t: 'manifest', part: integer(message.part, 'part', 0, parts - 1), parts, sealed: bytes(message.sealed, 'sealed') };
