@@ -2,11 +2,12 @@
 // and a sender that picks the same file again serves the same link. Real Janus + nginx, one
 // Chromium process per person.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
-  closeAll, launchBrowser, randomFile, receiveFile, serverFixture, sha256File, shareFile, subDir, waitForState,
-  withStates,
+  closeAll, janusSession, launchBrowser, randomFile, receiveFile, serverFixture, sha256File, shareFile, startServer,
+  subDir, waitForState, withStates,
 } from './harness.mjs';
 
 const MiB = 1 << 20;
@@ -65,3 +66,53 @@ test('a sender that reloads and picks the same file serves the same link, and it
     await closeAll([sender, receiver]);
   }
 });
+
+// What makes a reloaded receiver useful without the sender: it keeps the signed hashes with the
+// pieces, so it serves at once; and once the share is gone it still shows its files as done.
+test('a reloaded receiver serves a newcomer after the sender left, and shows its files after the share closed', { timeout: 600_000 }, async (t) => {
+  const jcfg = join(fixture.dir, 'grace-20.jcfg');
+  writeFileSync(jcfg, 'general: {\n  owner_grace_seconds = 20\n}\n');
+  const server = await startServer({ pluginJcfg: jcfg });
+  const file = await randomFile(fixture.dir, 'kept hashes.bin', 16 * MiB);
+  const sender = await launchBrowser();
+  const first = await launchBrowser();
+  const newcomer = await launchBrowser();
+  let observer = null;
+  try {
+    await withStates(t, { sender, first, newcomer }, async () => {
+      const link = await shareFile(sender.page, server.url, file.path);
+      const shareId = new URL(link).pathname.split('/').pop();
+      await receiveFile(first.page, link, subDir(fixture.dir, 'first'));
+      await first.page.reload();
+      const reloaded = await waitForState(first.page, (state) => state.phase === 'done' && state.peerId !== null);
+      assert.equal(reloaded.downloadedBytes, 0);
+
+      await sender.close(); // no goodbye: the share stays open for the owner's grace period
+      observer = await janusSession(server.wsUrl);
+      assert.equal((await observer.request({ request: 'join', share: shareId })).swarmdrop, 'joined');
+      const { path } = await receiveFile(newcomer.page, link, subDir(fixture.dir, 'newcomer'));
+      assert.equal(await sha256File(path), file.sha256);
+      const got = await newcomer.page.evaluate(() => window.swarmdrop);
+      assert.deepEqual(got.peers.filter((peer) => peer.downloadedBytes > 0).map((peer) => peer.role), ['receiver']);
+
+      await waitForEvent(observer.events, 'share_closed', 40_000);
+      await first.page.reload();
+      const closed = await waitForState(first.page, (state) => state.phase === 'done');
+      assert.equal(closed.error, null);
+      assert.equal(closed.bytes, file.size);
+      await first.page.locator('#save-again', { hasText: 'Save' }).waitFor();
+    });
+  } finally {
+    observer?.close();
+    await closeAll([sender, first, newcomer]);
+    await server.stop();
+  }
+});
+
+async function waitForEvent(events, name, ms) {
+  const deadline = Date.now() + ms;
+  while (!events.some((event) => event.plugindata?.data?.event === name)) {
+    if (Date.now() > deadline) throw new Error(`no ${name} event in ${ms} ms`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}

@@ -42,6 +42,8 @@ export const MAX_SWARM_LINKS = 6;
 export const REQUEST_WINDOW = 4;
 // Requests one peer may have queued with us; beyond this they are rejected.
 export const MAX_QUEUED_REQUESTS = 16;
+// A peer that refused a piece is asked for it again after this long, if it is still missing.
+export const REJECTED_RETRY_MS = 2_000;
 // Pieces that fail verification before the peer that sent them is disconnected for good.
 export const MAX_BAD_PIECES = 3;
 // Near the end, a piece still in flight may be requested from this many peers at once.

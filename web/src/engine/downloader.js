@@ -2,7 +2,7 @@
 // gathers the frames of each piece, and accepts a piece only when SHA-256(C_i) equals its signed
 // hash and it decrypts (docs/protocol.md part 3); then stores its plaintext. A piece that fails is
 // dropped, counted against the peer that sent it, and asked of another peer.
-import { REQUEST_WINDOW } from './config.js';
+import { REJECTED_RETRY_MS, REQUEST_WINDOW } from './config.js';
 import { TAG_LENGTH, decryptPiece, pieceHash, pieceRange } from './content.js';
 import { Emitter } from './emitter.js';
 import { cancelMessage, requestMessage } from './wire.js';
@@ -65,11 +65,16 @@ export class Downloader extends Emitter {
     if (entry.received === entry.ciphertext.length) await this.#verify(peer, piece, entry.ciphertext);
   }
 
-  // The peer will not send this piece: ask someone else.
+  // The peer will not send this piece now: ask someone else, and it again later (it may get the
+  // piece's hash or room in its queue meanwhile).
   rejected(peer, piece) {
     if (!peer.requested.has(piece)) return;
-    this.#scheduler.avoid(piece, peer);
+    this.#scheduler.pause(piece, peer);
     this.#end(peer, piece);
+    setTimeout(() => {
+      this.#scheduler.resume(piece, peer);
+      this.fill();
+    }, REJECTED_RETRY_MS);
     this.fill();
   }
 

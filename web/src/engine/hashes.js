@@ -1,6 +1,6 @@
 // The piece hashes H_i a peer trusts: only from hash batches signed with the link's public key
 // (docs/protocol.md part 3). Keeps the batches themselves too, to pass them on unchanged.
-import { HASH_LENGTH, verifyHashes } from './content.js';
+import { HASH_LENGTH, SIGNATURE_LENGTH, verifyHashes } from './content.js';
 import { Bitfield } from './bitfield.js';
 import { ProtocolError } from './wire.js';
 
@@ -43,6 +43,11 @@ export class HashBook {
     return this.add(batch);
   }
 
+  // Batches kept on disk by this member after it verified them (see decodeBatches).
+  restore(batches) {
+    for (const batch of batches) if (batch.first + batch.count <= this.pieceCount) this.add(batch);
+  }
+
   // A batch known to be good (signed here, or verified); returns the indices it newly made known.
   add(batch) {
     const fresh = [];
@@ -56,4 +61,34 @@ export class HashBook {
     if (fresh.length > 0) this.batches.push(batch);
     return fresh;
   }
+}
+
+// A batch as a receiver keeps it on disk (opfs.js, hashes.bin), records one after another:
+// u32be first, u32be count, count × 32 bytes of hashes, the 64-byte signature.
+const RECORD_HEADER_BYTES = 8;
+
+export function encodeBatch({ first, count, hashes, sig }) {
+  const record = new Uint8Array(RECORD_HEADER_BYTES + hashes.length + SIGNATURE_LENGTH);
+  const view = new DataView(record.buffer);
+  view.setUint32(0, first);
+  view.setUint32(4, count);
+  record.set(hashes, RECORD_HEADER_BYTES);
+  record.set(sig, RECORD_HEADER_BYTES + hashes.length);
+  return record;
+}
+
+// The records of `bytes` in order; a record cut short (the page closed while writing) ends them.
+export function decodeBatches(bytes) {
+  const batches = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = 0; at + RECORD_HEADER_BYTES <= bytes.length;) {
+    const first = view.getUint32(at);
+    const count = view.getUint32(at + 4);
+    const end = at + RECORD_HEADER_BYTES + count * HASH_LENGTH + SIGNATURE_LENGTH;
+    if (count === 0 || end > bytes.length) break;
+    const hashes = bytes.slice(at + RECORD_HEADER_BYTES, end - SIGNATURE_LENGTH);
+    batches.push({ first, count, hashes, sig: bytes.slice(end - SIGNATURE_LENGTH, end) });
+    at = end;
+  }
+  return batches;
 }

@@ -3,7 +3,10 @@
 //   swarmdrop/<share id>/f<N>       the plaintext of file N of the manifest, at its size
 //   swarmdrop/<share id>/have.bin   bit i (MSB first) set = piece i is written and verified
 //   swarmdrop/<share id>/manifest   the sealed manifest, for a reload before any peer answers
+//   swarmdrop/<share id>/hashes.bin the signed hash batches it accepted (hashes.js, encodeBatch),
+//                                   so that a reload serves its pieces before any peer answers
 export const HAVE_FILE = 'have.bin';
+export const HASHES_FILE = 'hashes.bin';
 export const MANIFEST_FILE = 'manifest';
 
 export function dataFileName(number) {

@@ -47,7 +47,7 @@ export class Receiver extends Emitter {
   #signalling = null;
   #swarm = null;
   #manifest = null;
-  #learning = null; // the first manifest being opened and set up
+  #learning = Promise.resolve(); // manifests are tried one at a time, until one opens
   #store = null;
   #held = null; // Bitfield of the pieces on disk (the seeder announces them)
   #book = null;
@@ -84,14 +84,16 @@ export class Receiver extends Emitter {
         if (error && this.#swarm.ownerPresent && !this.#held?.complete) this.#fail(error.message);
       });
       this.#swarm.on('change', () => this.#changed());
-      this.#swarm.on('error', (error) => this.#fail(error.message));
+      this.#swarm.on('error', (error) => this.#fail(explain(error)));
       if (saved) await this.#learn(saved);
-      if (this.state.phase === 'error') return;
       const joined = await this.#signalling.join(this.state.shareId);
       this.state.peerId = joined.peer;
       this.#swarm.start({ shareId: this.state.shareId, selfId: joined.peer, members: joined.peers });
     } catch (error) {
-      this.#fail(explain(error));
+      // Everything came in an earlier visit: the files are on disk whether the share is still open
+      // or not (only seeding needs it).
+      if (this.#held?.complete) this.#leave();
+      else this.#fail(explain(error));
     }
   }
 
@@ -124,13 +126,15 @@ export class Receiver extends Emitter {
   // One message from a peer (see Peer): everything but the manifest needs the manifest first.
   async #handle(peer, message) {
     if (message.t === 'manifest') {
-      await this.#learn(message.sealed);
+      await this.#learn(message.sealed, peer);
       return;
     }
     if (!this.#manifest) throw new ProtocolError(`A peer sent "${message.t}" before the manifest.`);
     switch (message.t) {
       case 'hashes': {
-        if ((await this.#book.accept(message)).length > 0) this.#seeder.passOn(message, peer);
+        if ((await this.#book.accept(message)).length === 0) break;
+        this.#seeder.passOn(message, peer);
+        this.#store.saveBatch(message).catch((error) => this.#fail(error.message));
         break;
       }
       case 'have':
@@ -154,13 +158,24 @@ export class Receiver extends Emitter {
     }
   }
 
-  // The first manifest that arrives decides: one that does not open means the link is wrong.
-  // Later ones (every peer sends it) wait for it and are not looked at.
-  async #learn(sealed) {
-    this.#learning ??= openManifest(this.#keys.contentKey, this.#keys.verifyKey, sealed)
-      .then((manifest) => this.#setUp(manifest, sealed))
-      .catch((error) => this.#fail(explain(error)));
-    await this.#learning;
+  // The first manifest that opens with the link's keys is the share's; once it is set up, those
+  // that come later (every peer sends it) are not looked at. One from disk (peer null) or from
+  // the owner that does not open means the link is wrong; one from another receiver only that
+  // this receiver is hostile or broken: it is banned (ProtocolError) and the link still works.
+  #learn(sealed, peer = null) {
+    const attempt = this.#learning.then(async () => {
+      if (this.#manifest) return;
+      let manifest;
+      try {
+        manifest = await openManifest(this.#keys.contentKey, this.#keys.verifyKey, sealed);
+      } catch (error) {
+        if (peer?.role === 'receiver') throw new ProtocolError(`Its manifest does not open with this link: ${error.message}`);
+        throw error;
+      }
+      await this.#setUp(manifest, sealed);
+    });
+    this.#learning = attempt.catch(() => {});
+    return attempt;
   }
 
   async #setUp(manifest, sealed) {
@@ -177,13 +192,13 @@ export class Receiver extends Emitter {
     const { contentKey, verifyKey } = this.#keys;
     this.#held = new Bitfield(count, store.haveBitfield());
     this.#book = new HashBook(count, verifyKey);
+    this.#book.restore(store.savedBatches);
     this.#seeder = new Seeder({
       swarm: this.#swarm,
       sealed,
       book: this.#book,
       announced: this.#held,
       ciphertext: async (piece) => encryptPiece(contentKey, piece, await store.read(piece)),
-      // Pieces kept from an earlier visit wait for their hashes to come again.
       servable: (piece) => this.#book.has(piece),
       onError: (error) => this.#fail(error.message),
     });

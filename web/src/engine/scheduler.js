@@ -8,7 +8,8 @@ import { ENDGAME_SOURCES } from './config.js';
 export class Scheduler {
   #done; // Bitfield: pieces held or being stored
   #asked = new Map(); // piece -> Set of Peers it is asked of
-  #avoid = new Map(); // piece -> Set of peer ids not to ask for it (sent it bad, or refused it)
+  #avoid = new Map(); // piece -> Set of peer ids never to ask for it (sent it bad)
+  #paused = new Map(); // piece -> Set of peer ids not to ask for it for now (refused it)
   #cursor = 0; // every piece below it is done
 
   constructor(done) {
@@ -25,7 +26,8 @@ export class Scheduler {
     while (this.#cursor < done.length && done.has(this.#cursor)) this.#cursor += 1;
     let endgame = null;
     for (let piece = this.#cursor; piece < done.length; piece++) {
-      if (done.has(piece) || !peer.remote.has(piece) || this.#avoid.get(piece)?.has(peer.id)) continue;
+      if (done.has(piece) || !peer.remote.has(piece) || this.#avoid.get(piece)?.has(peer.id)
+        || this.#paused.get(piece)?.has(peer.id)) continue;
       const sources = this.#asked.get(piece);
       if (!sources) return piece;
       if (endgame === null && sources.size < ENDGAME_SOURCES && !sources.has(peer)) endgame = piece;
@@ -48,8 +50,18 @@ export class Scheduler {
 
   // Never ask `peer` for this piece again.
   avoid(piece, peer) {
-    if (!this.#avoid.has(piece)) this.#avoid.set(piece, new Set());
-    this.#avoid.get(piece).add(peer.id);
+    addTo(this.#avoid, piece, peer.id);
+  }
+
+  // Do not ask `peer` for this piece until resume().
+  pause(piece, peer) {
+    addTo(this.#paused, piece, peer.id);
+  }
+
+  resume(piece, peer) {
+    const ids = this.#paused.get(piece);
+    ids?.delete(peer.id);
+    if (ids?.size === 0) this.#paused.delete(piece);
   }
 
   // The piece arrived intact; returns the Peers it is still asked of (to cancel there).
@@ -57,7 +69,13 @@ export class Scheduler {
     const sources = this.#asked.get(piece) ?? new Set();
     this.#asked.delete(piece);
     this.#avoid.delete(piece);
+    this.#paused.delete(piece);
     this.#done.set(piece);
     return sources;
   }
+}
+
+function addTo(map, piece, id) {
+  if (!map.has(piece)) map.set(piece, new Set());
+  map.get(piece).add(id);
 }

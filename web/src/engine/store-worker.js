@@ -2,13 +2,14 @@
 // access handles: the main thread's createWritable() copies the whole file on every commit,
 // which is ruinous per piece. Writes the share's folder laid out as opfs.js says.
 // Requests: {id, op, ...}; replies: {id, result} or {id, error: {name, message}}.
-import { HAVE_FILE, MANIFEST_FILE, dataFileName, shareDirectory } from './opfs.js';
+import { HASHES_FILE, HAVE_FILE, MANIFEST_FILE, dataFileName, shareDirectory } from './opfs.js';
 
 let dir = null;
 let layout = null; // {pieceSize, total, files: [{name, start, size}]}
 let have = null; // Uint8Array bitfield
 let held = 0; // bits set in have
 let haveHandle = null;
+let hashesHandle = null; // open until `close`: batches may come after the last piece's write
 let handles = null; // per file FileSystemSyncAccessHandle, null once every piece is held
 
 function pieceCount() {
@@ -53,6 +54,9 @@ const ops = {
     if (haveHandle.getSize() === have.length) haveHandle.read(have, { at: 0 });
     else haveHandle.truncate(have.length);
     held = countHeld();
+    hashesHandle = await (await dir.getFileHandle(HASHES_FILE, { create: true })).createSyncAccessHandle();
+    const hashes = new Uint8Array(hashesHandle.getSize());
+    hashesHandle.read(hashes, { at: 0 });
     if (held === pieceCount()) {
       haveHandle.close();
       haveHandle = null;
@@ -64,7 +68,13 @@ const ops = {
         if (handle.getSize() !== file.size) handle.truncate(file.size);
       }
     }
-    return { have };
+    return { have, hashes };
+  },
+
+  async appendHashes({ record }) {
+    hashesHandle.write(record, { at: hashesHandle.getSize() });
+    hashesHandle.flush();
+    return {};
   },
 
   async write({ index, bytes }) {
@@ -126,6 +136,8 @@ const ops = {
 
   async close() {
     closeHandles();
+    hashesHandle?.close();
+    hashesHandle = null;
     return {};
   },
 };
@@ -140,8 +152,8 @@ function closeHandles() {
 self.onmessage = async ({ data: { id, op, ...args } }) => {
   try {
     const result = await ops[op](args);
-    // Piece bytes move to the page instead of being copied.
-    self.postMessage({ id, result }, result.bytes ? [result.bytes.buffer] : []);
+    // Piece bytes and kept hashes move to the page instead of being copied.
+    self.postMessage({ id, result }, [result.bytes?.buffer, result.hashes?.buffer].filter(Boolean));
   } catch (error) {
     self.postMessage({ id, error: { name: error.name, message: error.message } });
   }

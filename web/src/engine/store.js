@@ -3,6 +3,7 @@
 // size and a reload finds what was stored. Without OPFS (an insecure origin, a browser that
 // refuses it) pieces are held in memory up to MEMORY_STORE_CAP_BYTES.
 import { MEMORY_STORE_CAP_BYTES } from './config.js';
+import { decodeBatches, encodeBatch } from './hashes.js';
 import { storedFile } from './opfs.js';
 
 export class StorageError extends Error {}
@@ -79,7 +80,9 @@ export class PieceStore {
   #have;
   #count;
 
-  constructor(backend, manifest, have) {
+  // savedBatches: the hash batches kept on disk by an earlier visit.
+  constructor(backend, manifest, have, savedBatches = []) {
+    this.savedBatches = savedBatches;
     this.#backend = backend;
     this.#manifest = manifest;
     this.#have = have;
@@ -97,8 +100,8 @@ export class PieceStore {
     }
     const disk = new DiskBackend(shareId);
     try {
-      const { have } = await disk.call('open', { manifest });
-      return new PieceStore(disk, manifest, have);
+      const { have, hashes } = await disk.call('open', { manifest });
+      return new PieceStore(disk, manifest, have, decodeBatches(hashes));
     } catch (error) {
       disk.terminate();
       throw storageError(error);
@@ -128,6 +131,11 @@ export class PieceStore {
 
   async saveManifest(sealed) {
     await this.#backend.call('saveManifest', { sealed }).catch((error) => { throw storageError(error); });
+  }
+
+  // Keeps a verified hash batch for the next visit.
+  async saveBatch(batch) {
+    await this.#backend.call('appendHashes', { record: encodeBatch(batch) }).catch((error) => { throw storageError(error); });
   }
 
   has(index) {

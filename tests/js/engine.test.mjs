@@ -1,0 +1,66 @@
+// Engine modules that need no browser: the hash-batch records kept on disk, the scheduler's
+// refusals, and the link's first message.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Bitfield } from '../../web/src/engine/bitfield.js';
+import { HashBook, decodeBatches, encodeBatch } from '../../web/src/engine/hashes.js';
+import { Scheduler } from '../../web/src/engine/scheduler.js';
+import { ProtocolError, parseMessage } from '../../web/src/engine/wire.js';
+
+const batch = (first, count, fill) => ({
+  first, count, hashes: new Uint8Array(count * 32).fill(fill), sig: new Uint8Array(64).fill(fill + 1),
+});
+
+test('hash batch records round-trip in order, and a record cut short ends them', () => {
+  const batches = [batch(0, 1, 1), batch(5, 3, 7), batch(1, 1, 9)];
+  const bytes = Buffer.concat(batches.map(encodeBatch));
+  assert.deepEqual(decodeBatches(new Uint8Array(bytes)), batches);
+  assert.deepEqual(decodeBatches(new Uint8Array(bytes.subarray(0, bytes.length - 1))), batches.slice(0, 2));
+  assert.deepEqual(decodeBatches(new Uint8Array(bytes.subarray(0, 5))), []);
+  assert.deepEqual(decodeBatches(new Uint8Array(0)), []);
+  // A zero count is never written: whatever follows it is not trusted either.
+  const zero = encodeBatch(batch(0, 1, 1));
+  zero[7] = 0;
+  assert.deepEqual(decodeBatches(zero), []);
+});
+
+test('restored batches make their pieces known; those outside the share are skipped', () => {
+  const book = new HashBook(4, null);
+  book.restore([batch(0, 2, 3), batch(3, 2, 4), batch(1, 1, 5)]);
+  assert.deepEqual([0, 1, 2, 3].map((i) => book.has(i)), [true, true, false, false]);
+  assert.equal(book.get(1)[0], 3); // the first batch for a piece wins
+  assert.equal(book.batches.length, 1);
+});
+
+function peerWith(id, pieces, count) {
+  const remote = new Bitfield(count);
+  for (const piece of pieces) remote.set(piece);
+  return { id, remote, requested: new Set() };
+}
+
+test('a piece a peer refused is asked of another peer, and of that one again after resume', () => {
+  const scheduler = new Scheduler(new Bitfield(2));
+  const a = peerWith('a', [0, 1], 2);
+  const b = peerWith('b', [0], 2);
+  scheduler.pause(0, a);
+  assert.equal(scheduler.next(a), 1);
+  assert.equal(scheduler.next(b), 0);
+  scheduler.resume(0, b); // resuming a peer that was not paused changes nothing
+  scheduler.resume(0, a);
+  assert.equal(scheduler.next(a), 0);
+});
+
+test('a piece a peer sent bad is never asked of it again', () => {
+  const scheduler = new Scheduler(new Bitfield(1));
+  const a = peerWith('a', [0], 1);
+  scheduler.avoid(0, a);
+  scheduler.resume(0, a);
+  assert.equal(scheduler.next(a), null);
+});
+
+test('hello is the only member-less message; unknown types are ignored', () => {
+  assert.deepEqual(parseMessage({ t: 'hello' }), { t: 'hello' });
+  assert.deepEqual(parseMessage({ t: 'hello', extra: 1 }), { t: 'hello' });
+  assert.equal(parseMessage({ t: 'from-the-future' }), null);
+  assert.throws(() => parseMessage({ t: 'request', piece: -1 }), ProtocolError);
+});
