@@ -15,6 +15,10 @@ static const struct limit_spec {
 	{"max_shares_per_handle", offsetof(sd_limits, max_shares_per_handle), 8, 1, 1000},
 	{"max_signal_bytes", offsetof(sd_limits, max_signal_bytes), 16384, 256, 65536},
 	{"owner_grace_seconds", offsetof(sd_limits, owner_grace_seconds), 30, 0, 86400},
+	{"relay_window_kib", offsetof(sd_limits, relay_window_kib), 1024, 64, 16384},
+	{"relay_share_quota_mib", offsetof(sd_limits, relay_share_quota_mib), 0, 0, 16777216},
+	{"relay_client_quota_mib", offsetof(sd_limits, relay_client_quota_mib), 0, 0, 16777216},
+	{"relay_client_rate_kib", offsetof(sd_limits, relay_client_rate_kib), 0, 0, 10485760},
 };
 
 #define LIMIT_FIELD(limits, spec) ((unsigned *)((char *)(limits) + (spec)->offset))

@@ -11,6 +11,11 @@ typedef struct sd_limits {
 	unsigned max_shares_per_handle; /* shares one Janus handle can be a peer of */
 	unsigned max_signal_bytes;      /* compact JSON size of one signal payload */
 	unsigned owner_grace_seconds;   /* how long a share outlives its owner's lost handle */
+	/* The relay (sd_relay.h); 0 means no limit for the quotas and the rate. */
+	unsigned relay_window_kib;       /* KiB one member may have in flight to one other */
+	unsigned relay_share_quota_mib;  /* MiB relayed for one share */
+	unsigned relay_client_quota_mib; /* MiB one client (Janus handle) may send through the relay */
+	unsigned relay_client_rate_kib;  /* KiB/s one client may send through the relay */
 } sd_limits;
 
 typedef enum {

@@ -25,6 +25,13 @@ typedef enum {
 	SD_ERR_BAD_OWNER_TOKEN = 452,
 	SD_ERR_UNKNOWN_FIELD = 453,
 	SD_ERR_SELF_SIGNAL = 454,
+	/* The relay (sd_relay.h): a relayed message refused, for one target or for all. */
+	SD_ERR_RELAY_MALFORMED = 455,   /* not a relay frame */
+	SD_ERR_RELAY_NOT_ATTACHED = 456, /* the source is not this client's relay endpoint */
+	SD_ERR_RELAY_NO_TARGET = 457,   /* the target is not a relayed member of the share */
+	SD_ERR_RELAY_WINDOW = 458,      /* more in flight to the target than the window allows */
+	SD_ERR_RELAY_SHARE_QUOTA = 459, /* the share used its relay quota */
+	SD_ERR_RELAY_CLIENT_QUOTA = 460, /* the client used its relay quota */
 	SD_ERR_INTERNAL = 499,
 } sd_error_code;
 

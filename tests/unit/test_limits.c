@@ -13,6 +13,10 @@ static void defaults_are_the_documented_ones(void **state)
 	assert_int_equal(l.max_shares_per_handle, 8);
 	assert_int_equal(l.max_signal_bytes, 16384);
 	assert_int_equal(l.owner_grace_seconds, 30);
+	assert_int_equal(l.relay_window_kib, 1024);
+	assert_int_equal(l.relay_share_quota_mib, 0);
+	assert_int_equal(l.relay_client_quota_mib, 0);
+	assert_int_equal(l.relay_client_rate_kib, 0);
 }
 
 static void a_valid_value_is_taken(void **state)

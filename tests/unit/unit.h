@@ -15,5 +15,6 @@ int run_registry_tests(void);
 int run_service_tests(void);
 int run_content_tests(void);
 int run_manifest_tests(void);
+int run_relay_tests(void);
 
 #endif

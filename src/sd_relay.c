@@ -1,0 +1,390 @@
+#include "sd_relay.h"
+
+#include <string.h>
+
+typedef struct endpoint endpoint;
+
+/* Relayed bytes of one share while it has endpoints (its quota), and its endpoints. */
+typedef struct share_use {
+	char id[SD_SHARE_ID_LEN + 1];
+	guint64 bytes;
+	GPtrArray *endpoints;
+} share_use;
+
+/* One client's relayed upload (its quota), its rate budget, and its endpoints. */
+typedef struct client_use {
+	void *client;
+	guint64 bytes;
+	double tokens; /* bytes it may be credited now under the rate cap */
+	gint64 refilled_at;
+	GPtrArray *endpoints;
+} client_use;
+
+/* What one sender sent one target: in flight until the target drains, then owed until the
+ * sender's rate cap lets it be credited back. The sender counts both as not yet credited. */
+typedef struct flow {
+	endpoint *from;
+	guint64 in_flight;
+	guint64 owed;
+} flow;
+
+struct endpoint {
+	client_use *client;
+	share_use *share;
+	char peer[SD_PEER_ID_LEN + 1];
+	guint8 id[SD_RELAY_ID_BYTES];
+	GPtrArray *flows_in; /* flow*, one per sender that sent it something */
+};
+
+struct sd_relay {
+	GMutex mutex;
+	guint64 window, share_quota, client_quota, rate; /* bytes, bytes per second; 0 = no limit */
+	GHashTable *shares;                               /* share id -> share_use* */
+	GHashTable *clients;                              /* client -> client_use* */
+	guint endpoints;
+};
+
+#define KiB 1024ull
+#define MiB (1024ull * 1024ull)
+
+static void share_use_free(gpointer data)
+{
+	share_use *share = data;
+	g_ptr_array_unref(share->endpoints);
+	g_free(share);
+}
+
+static void client_use_free(gpointer data)
+{
+	client_use *client = data;
+	g_ptr_array_unref(client->endpoints);
+	g_free(client);
+}
+
+sd_relay *sd_relay_new(const sd_limits *limits)
+{
+	sd_relay *relay = g_new0(sd_relay, 1);
+	g_mutex_init(&relay->mutex);
+	relay->window = limits->relay_window_kib * KiB;
+	relay->share_quota = limits->relay_share_quota_mib * MiB;
+	relay->client_quota = limits->relay_client_quota_mib * MiB;
+	relay->rate = limits->relay_client_rate_kib * KiB;
+	relay->shares = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, share_use_free);
+	relay->clients = g_hash_table_new_full(NULL, NULL, NULL, client_use_free);
+	return relay;
+}
+
+static void endpoint_free(endpoint *ep)
+{
+	g_ptr_array_unref(ep->flows_in);
+	g_free(ep);
+}
+
+void sd_relay_free(sd_relay *relay)
+{
+	if (relay == NULL)
+		return;
+	GHashTableIter it;
+	gpointer value;
+	g_hash_table_iter_init(&it, relay->shares);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		share_use *share = value;
+		for (guint i = 0; i < share->endpoints->len; i++)
+			endpoint_free(g_ptr_array_index(share->endpoints, i));
+	}
+	g_hash_table_destroy(relay->shares);
+	g_hash_table_destroy(relay->clients);
+	g_mutex_clear(&relay->mutex);
+	g_free(relay);
+}
+
+static guint8 hex_value(char c)
+{
+	return (guint8)(c <= '9' ? c - '0' : c - 'a' + 10);
+}
+
+static void id_from_hex(const char *hex, guint8 *id)
+{
+	for (size_t i = 0; i < SD_RELAY_ID_BYTES; i++)
+		id[i] = (guint8)(hex_value(hex[2 * i]) << 4 | hex_value(hex[2 * i + 1]));
+}
+
+static void id_to_hex(const guint8 *id, char *hex)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < SD_RELAY_ID_BYTES; i++) {
+		hex[2 * i] = digits[id[i] >> 4];
+		hex[2 * i + 1] = digits[id[i] & 15];
+	}
+	hex[SD_PEER_ID_LEN] = '\0';
+}
+
+static endpoint *find_in(GPtrArray *endpoints, const guint8 *id)
+{
+	for (guint i = 0; i < endpoints->len; i++) {
+		endpoint *ep = g_ptr_array_index(endpoints, i);
+		if (memcmp(ep->id, id, SD_RELAY_ID_BYTES) == 0)
+			return ep;
+	}
+	return NULL;
+}
+
+bool sd_relay_attach(sd_relay *relay, void *client, const char *share_id, const char *peer_id, sd_error *err)
+{
+	if (!sd_is_hex_id(share_id, SD_SHARE_ID_LEN) || !sd_is_hex_id(peer_id, SD_PEER_ID_LEN))
+		return sd_fail(err, SD_ERR_INVALID_FIELD, "not a share id and peer id");
+	guint8 id[SD_RELAY_ID_BYTES];
+	id_from_hex(peer_id, id);
+	g_mutex_lock(&relay->mutex);
+	share_use *share = g_hash_table_lookup(relay->shares, share_id);
+	if (share != NULL && find_in(share->endpoints, id) != NULL) {
+		g_mutex_unlock(&relay->mutex);
+		return sd_fail(err, SD_ERR_ALREADY_JOINED, "member %s already uses the relay", peer_id);
+	}
+	if (share == NULL) {
+		share = g_new0(share_use, 1);
+		g_strlcpy(share->id, share_id, sizeof(share->id));
+		share->endpoints = g_ptr_array_new();
+		g_hash_table_insert(relay->shares, share->id, share);
+	}
+	client_use *owner = g_hash_table_lookup(relay->clients, client);
+	if (owner == NULL) {
+		owner = g_new0(client_use, 1);
+		owner->client = client;
+		owner->tokens = (double)relay->rate;
+		owner->endpoints = g_ptr_array_new();
+		g_hash_table_insert(relay->clients, client, owner);
+	}
+	endpoint *ep = g_new0(endpoint, 1);
+	ep->client = owner;
+	ep->share = share;
+	g_strlcpy(ep->peer, peer_id, sizeof(ep->peer));
+	memcpy(ep->id, id, sizeof(id));
+	ep->flows_in = g_ptr_array_new_with_free_func(g_free);
+	g_ptr_array_add(share->endpoints, ep);
+	g_ptr_array_add(owner->endpoints, ep);
+	relay->endpoints++;
+	g_mutex_unlock(&relay->mutex);
+	return true;
+}
+
+/* Removes ep, and every flow it sent, from the relay; frees it. The share's use goes with its
+ * last endpoint. Called with the mutex held. */
+static void remove_endpoint(sd_relay *relay, endpoint *ep)
+{
+	share_use *share = ep->share;
+	g_ptr_array_remove(share->endpoints, ep);
+	g_ptr_array_remove(ep->client->endpoints, ep);
+	for (guint i = 0; i < share->endpoints->len; i++) {
+		GPtrArray *flows = ((endpoint *)g_ptr_array_index(share->endpoints, i))->flows_in;
+		for (guint f = 0; f < flows->len; f++) {
+			if (((flow *)g_ptr_array_index(flows, f))->from == ep) {
+				g_ptr_array_remove_index_fast(flows, f);
+				break;
+			}
+		}
+	}
+	if (share->endpoints->len == 0)
+		g_hash_table_remove(relay->shares, share->id);
+	endpoint_free(ep);
+	relay->endpoints--;
+}
+
+void sd_relay_detach(sd_relay *relay, void *client, const char *peer_id)
+{
+	if (!sd_is_hex_id(peer_id, SD_PEER_ID_LEN))
+		return;
+	guint8 id[SD_RELAY_ID_BYTES];
+	id_from_hex(peer_id, id);
+	g_mutex_lock(&relay->mutex);
+	client_use *owner = g_hash_table_lookup(relay->clients, client);
+	endpoint *ep = owner != NULL ? find_in(owner->endpoints, id) : NULL;
+	if (ep != NULL)
+		remove_endpoint(relay, ep);
+	g_mutex_unlock(&relay->mutex);
+}
+
+void sd_relay_client_gone(sd_relay *relay, void *client)
+{
+	g_mutex_lock(&relay->mutex);
+	client_use *owner = g_hash_table_lookup(relay->clients, client);
+	while (owner != NULL && owner->endpoints->len > 0)
+		remove_endpoint(relay, g_ptr_array_index(owner->endpoints, owner->endpoints->len - 1));
+	g_hash_table_remove(relay->clients, client);
+	g_mutex_unlock(&relay->mutex);
+}
+
+static flow *flow_from(endpoint *target, endpoint *from, bool create)
+{
+	for (guint i = 0; i < target->flows_in->len; i++) {
+		flow *f = g_ptr_array_index(target->flows_in, i);
+		if (f->from == from)
+			return f;
+	}
+	if (!create)
+		return NULL;
+	flow *f = g_new0(flow, 1);
+	f->from = from;
+	g_ptr_array_add(target->flows_in, f);
+	return f;
+}
+
+static void refuse(sd_relay_route *route, const guint8 *id, int code, const char *why)
+{
+	char peer[SD_PEER_ID_LEN + 1];
+	id_to_hex(id, peer);
+	g_strlcpy(route->refused[route->n_refused].peer, peer, sizeof(route->refused[0].peer));
+	sd_fail(&route->refused[route->n_refused].error, code, "%s: %s", peer, why);
+	route->n_refused++;
+}
+
+bool sd_relay_route_message(sd_relay *relay, void *client, const guint8 *message, size_t length, guint8 *out,
+                            sd_relay_route *route, sd_error *err)
+{
+	memset(route, 0, sizeof(*route));
+	const size_t count_at = 1 + SD_RELAY_ID_BYTES;
+	if (length < SD_RELAY_IN_HEADER(1) + 1 || length > SD_RELAY_MAX_MESSAGE || message[0] > 1)
+		return sd_fail(err, SD_ERR_RELAY_MALFORMED, "not a relay frame (%zu bytes)", length);
+	const guint n = message[count_at];
+	if (n == 0 || n > SD_RELAY_MAX_TARGETS || length <= SD_RELAY_IN_HEADER(n))
+		return sd_fail(err, SD_ERR_RELAY_MALFORMED, "a relay frame names 1 to %d targets, then data",
+		               SD_RELAY_MAX_TARGETS);
+	const size_t payload = length - SD_RELAY_IN_HEADER(n);
+	route->out_length = SD_RELAY_OUT_HEADER + payload;
+
+	g_mutex_lock(&relay->mutex);
+	client_use *owner = g_hash_table_lookup(relay->clients, client);
+	endpoint *source = owner != NULL ? find_in(owner->endpoints, message + 1) : NULL;
+	if (source == NULL) {
+		g_mutex_unlock(&relay->mutex);
+		return sd_fail(err, SD_ERR_RELAY_NOT_ATTACHED, "the source is not a member of yours that uses the relay");
+	}
+	if (relay->client_quota != 0 && owner->bytes + length > relay->client_quota) {
+		g_mutex_unlock(&relay->mutex);
+		return sd_fail(err, SD_ERR_RELAY_CLIENT_QUOTA, "this client sent its %llu MiB through the relay",
+		               (unsigned long long)(relay->client_quota / MiB));
+	}
+	endpoint *chosen[SD_RELAY_MAX_TARGETS];
+	guint n_chosen = 0;
+	for (guint t = 0; t < n; t++) {
+		const guint8 *id = message + count_at + 1 + SD_RELAY_ID_BYTES * t;
+		endpoint *target = find_in(source->share->endpoints, id);
+		flow *f = target != NULL ? flow_from(target, source, false) : NULL;
+		bool repeated = false;
+		for (guint c = 0; c < n_chosen; c++)
+			repeated = repeated || chosen[c] == target;
+		if (target == NULL || target == source || repeated)
+			refuse(route, id, SD_ERR_RELAY_NO_TARGET, "not another member of the share on the relay");
+		else if (f != NULL && f->in_flight + f->owed + route->out_length > relay->window)
+			refuse(route, id, SD_ERR_RELAY_WINDOW, "more in flight than the relay window allows");
+		else
+			chosen[n_chosen++] = target;
+	}
+	share_use *share = source->share;
+	if (relay->share_quota != 0 && share->bytes + route->out_length * n_chosen > relay->share_quota) {
+		g_mutex_unlock(&relay->mutex);
+		return sd_fail(err, SD_ERR_RELAY_SHARE_QUOTA, "this share used its %llu MiB of relay",
+		               (unsigned long long)(relay->share_quota / MiB));
+	}
+	owner->bytes += length;
+	share->bytes += route->out_length * n_chosen;
+	for (guint c = 0; c < n_chosen; c++) {
+		flow_from(chosen[c], source, true)->in_flight += route->out_length;
+		route->targets[route->n_targets++] = chosen[c]->client->client;
+	}
+	g_mutex_unlock(&relay->mutex);
+
+	out[0] = message[0];
+	memcpy(out + 1, message + 1, SD_RELAY_ID_BYTES);
+	memcpy(out + SD_RELAY_OUT_HEADER, message + SD_RELAY_IN_HEADER(n), payload);
+	return true;
+}
+
+/* Refills the sender's budget for the time since its last refill: at most one second's worth. */
+static void refill(const sd_relay *relay, client_use *sender, gint64 now_us)
+{
+	if (relay->rate == 0)
+		return;
+	double earned = (double)relay->rate * (double)(now_us - sender->refilled_at) / G_USEC_PER_SEC;
+	sender->tokens = MIN((double)relay->rate, sender->tokens + MAX(earned, 0.0));
+	sender->refilled_at = now_us;
+}
+
+/* Credits what flow f owes to target as far as its sender's budget goes. */
+static void pay(const sd_relay *relay, endpoint *target, flow *f, gint64 now_us, GArray *credits)
+{
+	client_use *sender = f->from->client;
+	guint64 amount = f->owed;
+	if (relay->rate != 0) {
+		refill(relay, sender, now_us);
+		amount = MIN(amount, (guint64)sender->tokens);
+		sender->tokens -= (double)amount;
+	}
+	if (amount == 0)
+		return;
+	f->owed -= amount;
+	sd_relay_credit credit = {.client = sender->client, .bytes = amount};
+	g_strlcpy(credit.from, f->from->peer, sizeof(credit.from));
+	g_strlcpy(credit.to, target->peer, sizeof(credit.to));
+	g_array_append_val(credits, credit);
+}
+
+void sd_relay_drained(sd_relay *relay, void *client, gint64 now_us, GArray *credits)
+{
+	g_mutex_lock(&relay->mutex);
+	client_use *owner = g_hash_table_lookup(relay->clients, client);
+	for (guint e = 0; owner != NULL && e < owner->endpoints->len; e++) {
+		endpoint *target = g_ptr_array_index(owner->endpoints, e);
+		for (guint i = 0; i < target->flows_in->len; i++) {
+			flow *f = g_ptr_array_index(target->flows_in, i);
+			f->owed += f->in_flight;
+			f->in_flight = 0;
+			pay(relay, target, f, now_us, credits);
+		}
+	}
+	g_mutex_unlock(&relay->mutex);
+}
+
+void sd_relay_tick(sd_relay *relay, gint64 now_us, GArray *credits)
+{
+	g_mutex_lock(&relay->mutex);
+	GHashTableIter it;
+	gpointer value;
+	g_hash_table_iter_init(&it, relay->shares);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		GPtrArray *endpoints = ((share_use *)value)->endpoints;
+		for (guint e = 0; e < endpoints->len; e++) {
+			endpoint *target = g_ptr_array_index(endpoints, e);
+			for (guint i = 0; i < target->flows_in->len; i++) {
+				flow *f = g_ptr_array_index(target->flows_in, i);
+				if (f->owed > 0)
+					pay(relay, target, f, now_us, credits);
+			}
+		}
+	}
+	g_mutex_unlock(&relay->mutex);
+}
+
+guint64 sd_relay_in_flight(sd_relay *relay, void *client)
+{
+	guint64 total = 0;
+	g_mutex_lock(&relay->mutex);
+	client_use *owner = g_hash_table_lookup(relay->clients, client);
+	for (guint e = 0; owner != NULL && e < owner->endpoints->len; e++) {
+		GPtrArray *flows = ((endpoint *)g_ptr_array_index(owner->endpoints, e))->flows_in;
+		for (guint i = 0; i < flows->len; i++) {
+			flow *f = g_ptr_array_index(flows, i);
+			total += f->in_flight + f->owed;
+		}
+	}
+	g_mutex_unlock(&relay->mutex);
+	return total;
+}
+
+guint sd_relay_endpoint_count(sd_relay *relay)
+{
+	g_mutex_lock(&relay->mutex);
+	guint count = relay->endpoints;
+	g_mutex_unlock(&relay->mutex);
+	return count;
+}

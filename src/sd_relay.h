@@ -1,0 +1,78 @@
+/* sd_relay: the relay of peer-wire messages between members of a share whose browsers cannot
+ * reach each other (docs/protocol.md part 4). Owns the relay endpoints (a member whose client
+ * opened a data channel to the server), the credit accounting that bounds what is in flight to
+ * each target, the byte quotas and the rate cap. Free of Janus: clients are opaque pointers.
+ * Thread-safe (one mutex): routing runs on the sending client's thread, draining on the
+ * target's, attaching on the plugin's worker. */
+#ifndef SD_RELAY_H
+#define SD_RELAY_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "sd_ids.h"
+#include "sd_limits.h"
+#include "sd_request.h"
+
+#define SD_RELAY_MAX_TARGETS 8
+#define SD_RELAY_ID_BYTES (SD_PEER_ID_LEN / 2)
+/* In: kind, source id, target count, target ids. Out: kind, source id. */
+#define SD_RELAY_IN_HEADER(targets) (2 + SD_RELAY_ID_BYTES + SD_RELAY_ID_BYTES * (targets))
+#define SD_RELAY_OUT_HEADER (1 + SD_RELAY_ID_BYTES)
+/* Janus drops a data-channel message of 65536 bytes (its length is a uint16). */
+#define SD_RELAY_MAX_MESSAGE 65535
+
+typedef struct sd_relay sd_relay;
+
+/* What became of one relayed message. out (a buffer as long as the message in) holds the message
+ * for the targets, out_length bytes; each of targets gets it. refused lists the targets that do
+ * not (peer id and why). */
+typedef struct sd_relay_route {
+	void *targets[SD_RELAY_MAX_TARGETS];
+	guint n_targets;
+	struct {
+		char peer[SD_PEER_ID_LEN + 1];
+		sd_error error;
+	} refused[SD_RELAY_MAX_TARGETS];
+	guint n_refused;
+	size_t out_length;
+} sd_relay_route;
+
+/* Bytes a target took in, to tell the client that sent them: it may send that much more. */
+typedef struct sd_relay_credit {
+	void *client;                    /* the sender's */
+	char from[SD_PEER_ID_LEN + 1];   /* its member id */
+	char to[SD_PEER_ID_LEN + 1];     /* the target's member id */
+	guint64 bytes;
+} sd_relay_credit;
+
+sd_relay *sd_relay_new(const sd_limits *limits);
+void sd_relay_free(sd_relay *relay);
+
+/* Makes member peer_id of share_id, held by client, a relay endpoint. False with err set if
+ * it already is one. */
+bool sd_relay_attach(sd_relay *relay, void *client, const char *share_id, const char *peer_id, sd_error *err);
+/* The member left its share: it neither sends nor receives through the relay any more. */
+void sd_relay_detach(sd_relay *relay, void *client, const char *peer_id);
+/* The client's data channel or handle is gone: every endpoint of it goes. */
+void sd_relay_client_gone(sd_relay *relay, void *client);
+
+/* Checks one message (binary) that client sent and prepares it for its targets in out. Returns
+ * false, with err set, when nothing goes anywhere (a malformed frame, a source that is not
+ * client's endpoint, a quota used up); true otherwise, with route->refused listing the targets
+ * left out (unknown, or whose window is full). */
+bool sd_relay_route_message(sd_relay *relay, void *client, const guint8 *message, size_t length, guint8 *out,
+                            sd_relay_route *route, sd_error *err);
+
+/* client's data channel drained (everything it was sent was taken in): appends to credits
+ * (an array of sd_relay_credit) what each sender may send again, as far as the rate cap allows
+ * at now_us; the rest is owed and paid by sd_relay_tick. */
+void sd_relay_drained(sd_relay *relay, void *client, gint64 now_us, GArray *credits);
+/* Pays owed credits the rate cap allows by now_us. */
+void sd_relay_tick(sd_relay *relay, gint64 now_us, GArray *credits);
+
+/* Bytes in flight to client's endpoints, and the number of endpoints (for tests and metrics). */
+guint64 sd_relay_in_flight(sd_relay *relay, void *client);
+guint sd_relay_endpoint_count(sd_relay *relay);
+
+#endif

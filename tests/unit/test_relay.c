@@ -1,0 +1,327 @@
+#include <string.h>
+
+#include "sd_relay.h"
+#include "unit.h"
+
+/* Three clients (opaque pointers), members A, B, C of one share and D of another. */
+static int client_a, client_b, client_c, client_d;
+#define SHARE "0123456789abcdef"
+#define OTHER_SHARE "fedcba9876543210"
+#define A "aaaaaaaaaaaa"
+#define B "bbbbbbbbbbbb"
+#define C "cccccccccccc"
+#define D "dddddddddddd"
+
+typedef struct fixture {
+	sd_relay *relay;
+	guint8 out[SD_RELAY_MAX_MESSAGE];
+	sd_relay_route route;
+	sd_error err;
+	GArray *credits;
+} fixture;
+
+static sd_relay *relay_with(unsigned window_kib, unsigned share_mib, unsigned client_mib, unsigned rate_kib)
+{
+	sd_limits limits;
+	sd_limits_default(&limits);
+	limits.relay_window_kib = window_kib;
+	limits.relay_share_quota_mib = share_mib;
+	limits.relay_client_quota_mib = client_mib;
+	limits.relay_client_rate_kib = rate_kib;
+	sd_relay *relay = sd_relay_new(&limits);
+	sd_error err;
+	assert_true(sd_relay_attach(relay, &client_a, SHARE, A, &err));
+	assert_true(sd_relay_attach(relay, &client_b, SHARE, B, &err));
+	assert_true(sd_relay_attach(relay, &client_c, SHARE, C, &err));
+	assert_true(sd_relay_attach(relay, &client_d, OTHER_SHARE, D, &err));
+	return relay;
+}
+
+static fixture *fixture_with(sd_relay *relay)
+{
+	fixture *fx = g_new0(fixture, 1);
+	fx->relay = relay;
+	fx->credits = g_array_new(FALSE, TRUE, sizeof(sd_relay_credit));
+	return fx;
+}
+
+static int set_up(void **state)
+{
+	*state = fixture_with(relay_with(64, 0, 0, 0));
+	return 0;
+}
+
+static int tear_down(void **state)
+{
+	fixture *fx = *state;
+	sd_relay_free(fx->relay);
+	g_array_unref(fx->credits);
+	g_free(fx);
+	return 0;
+}
+
+static void put_id(guint8 *at, const char *hex)
+{
+	for (int i = 0; i < SD_RELAY_ID_BYTES; i++) {
+		unsigned byte;
+		sscanf(hex + 2 * i, "%2x", &byte);
+		at[i] = (guint8)byte;
+	}
+}
+
+/* A relay frame from `from` to the targets (a NULL-terminated list) with `payload` bytes of 0x5a;
+ * returns its length. */
+static size_t frame(guint8 *buf, guint8 kind, const char *from, const char *const *targets, size_t payload)
+{
+	guint n = 0;
+	while (targets[n] != NULL)
+		n++;
+	buf[0] = kind;
+	put_id(buf + 1, from);
+	buf[1 + SD_RELAY_ID_BYTES] = (guint8)n;
+	for (guint t = 0; t < n; t++)
+		put_id(buf + SD_RELAY_IN_HEADER(t), targets[t]);
+	memset(buf + SD_RELAY_IN_HEADER(n), 0x5a, payload);
+	return SD_RELAY_IN_HEADER(n) + payload;
+}
+
+static bool send_from(fixture *fx, void *client, const char *from, const char *const *targets, size_t payload)
+{
+	static guint8 in[SD_RELAY_MAX_MESSAGE + 16];
+	size_t length = frame(in, 1, from, targets, payload);
+	return sd_relay_route_message(fx->relay, client, in, length, fx->out, &fx->route, &fx->err);
+}
+
+static void attaching_checks_ids_and_refuses_a_member_twice(void **state)
+{
+	fixture *fx = *state;
+	assert_false(sd_relay_attach(fx->relay, &client_a, SHARE, A, &fx->err));
+	assert_int_equal(fx->err.code, SD_ERR_ALREADY_JOINED);
+	assert_false(sd_relay_attach(fx->relay, &client_a, SHARE, "AAAAAAAAAAAA", &fx->err));
+	assert_int_equal(fx->err.code, SD_ERR_INVALID_FIELD);
+	assert_false(sd_relay_attach(fx->relay, &client_a, "short", A, &fx->err));
+	assert_int_equal(sd_relay_endpoint_count(fx->relay), 4);
+}
+
+static void malformed_frames_are_refused_whole(void **state)
+{
+	fixture *fx = *state;
+	guint8 in[SD_RELAY_MAX_MESSAGE + 16];
+	const char *to_b[] = {B, NULL};
+	size_t good = frame(in, 0, A, to_b, 10);
+	struct {
+		size_t length;
+		guint8 kind, count;
+	} cases[] = {
+		{0, 0, 1},                         /* empty */
+		{SD_RELAY_IN_HEADER(1), 0, 1},     /* no data */
+		{good, 2, 1},                      /* unknown kind */
+		{good, 0, 0},                      /* no target */
+		{good, 0, SD_RELAY_MAX_TARGETS + 1}, /* too many targets */
+		{good, 0, 3},                      /* targets run past the end */
+		{SD_RELAY_MAX_MESSAGE + 1, 0, 1},  /* larger than Janus carries */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		frame(in, cases[i].kind, A, to_b, sizeof(in) - SD_RELAY_IN_HEADER(1));
+		in[1 + SD_RELAY_ID_BYTES] = cases[i].count;
+		if (cases[i].count == 3)
+			cases[i].length = SD_RELAY_IN_HEADER(3);
+		fx->err.code = 0;
+		assert_false(sd_relay_route_message(fx->relay, &client_a, in, cases[i].length, fx->out, &fx->route, &fx->err));
+		if (fx->err.code != SD_ERR_RELAY_MALFORMED)
+			fail_msg("case %zu: code %d (%s)", i, fx->err.code, fx->err.message);
+	}
+	assert_int_equal(sd_relay_in_flight(fx->relay, &client_b), 0);
+}
+
+static void only_the_clients_own_members_can_send(void **state)
+{
+	fixture *fx = *state;
+	const char *to_b[] = {B, NULL};
+	assert_false(send_from(fx, &client_c, A, to_b, 100)); /* C speaking as A */
+	assert_int_equal(fx->err.code, SD_ERR_RELAY_NOT_ATTACHED);
+	int stranger;
+	assert_false(send_from(fx, &stranger, A, to_b, 100));
+	assert_int_equal(fx->err.code, SD_ERR_RELAY_NOT_ATTACHED);
+}
+
+static void one_upload_fans_out_to_every_target(void **state)
+{
+	fixture *fx = *state;
+	const char *to_bc[] = {B, C, NULL};
+	assert_true(send_from(fx, &client_a, A, to_bc, 1000));
+	assert_int_equal(fx->route.n_targets, 2);
+	assert_ptr_equal(fx->route.targets[0], &client_b);
+	assert_ptr_equal(fx->route.targets[1], &client_c);
+	assert_int_equal(fx->route.n_refused, 0);
+	assert_int_equal(fx->route.out_length, SD_RELAY_OUT_HEADER + 1000);
+	assert_int_equal(fx->out[0], 1);
+	guint8 a_id[SD_RELAY_ID_BYTES];
+	put_id(a_id, A);
+	assert_memory_equal(fx->out + 1, a_id, SD_RELAY_ID_BYTES);
+	assert_int_equal(fx->out[SD_RELAY_OUT_HEADER], 0x5a);
+	assert_int_equal(fx->out[fx->route.out_length - 1], 0x5a);
+	assert_int_equal(sd_relay_in_flight(fx->relay, &client_b), fx->route.out_length);
+	assert_int_equal(sd_relay_in_flight(fx->relay, &client_c), fx->route.out_length);
+}
+
+static void unknown_self_repeated_and_foreign_targets_are_left_out(void **state)
+{
+	fixture *fx = *state;
+	const char *targets[] = {"012345678901", A, B, B, D, NULL};
+	assert_true(send_from(fx, &client_a, A, targets, 10));
+	assert_int_equal(fx->route.n_targets, 1);
+	assert_ptr_equal(fx->route.targets[0], &client_b);
+	assert_int_equal(fx->route.n_refused, 4);
+	for (guint i = 0; i < fx->route.n_refused; i++)
+		assert_int_equal(fx->route.refused[i].error.code, SD_ERR_RELAY_NO_TARGET);
+	assert_string_equal(fx->route.refused[3].peer, D);
+}
+
+static void a_full_window_holds_one_target_back_until_it_drains(void **state)
+{
+	fixture *fx = *state;
+	const char *to_bc[] = {B, C, NULL};
+	const size_t payload = 20000;
+	guint64 sent = 0;
+	for (int i = 0; i < 3; i++) {
+		assert_true(send_from(fx, &client_a, A, to_bc, payload));
+		assert_int_equal(fx->route.n_targets, 2);
+		sent += fx->route.out_length;
+	}
+	/* The fourth would pass 64 KiB in flight to both. C drains; B does not. */
+	sd_relay_drained(fx->relay, &client_c, 0, fx->credits);
+	assert_int_equal(fx->credits->len, 1);
+	sd_relay_credit *credit = &g_array_index(fx->credits, sd_relay_credit, 0);
+	assert_ptr_equal(credit->client, &client_a);
+	assert_string_equal(credit->from, A);
+	assert_string_equal(credit->to, C);
+	assert_int_equal(credit->bytes, sent);
+	assert_true(send_from(fx, &client_a, A, to_bc, payload));
+	assert_int_equal(fx->route.n_targets, 1);
+	assert_ptr_equal(fx->route.targets[0], &client_c);
+	assert_int_equal(fx->route.refused[0].error.code, SD_ERR_RELAY_WINDOW);
+	assert_string_equal(fx->route.refused[0].peer, B);
+	assert_int_equal(sd_relay_in_flight(fx->relay, &client_b), sent);
+	/* A drain with nothing in flight credits nothing. */
+	g_array_set_size(fx->credits, 0);
+	sd_relay_drained(fx->relay, &client_d, 0, fx->credits);
+	assert_int_equal(fx->credits->len, 0);
+}
+
+static void a_stalled_target_never_holds_more_than_the_window(void **state)
+{
+	fixture *fx = *state;
+	const char *to_bc[] = {B, C, NULL};
+	guint64 to_c = 0;
+	for (int i = 0; i < 1000; i++) {
+		assert_true(send_from(fx, &client_a, A, to_bc, 30000));
+		to_c += fx->route.out_length;
+		assert_true(sd_relay_in_flight(fx->relay, &client_b) <= 64 * 1024);
+		sd_relay_drained(fx->relay, &client_c, 0, fx->credits);
+	}
+	guint64 credited = 0;
+	for (guint i = 0; i < fx->credits->len; i++)
+		credited += g_array_index(fx->credits, sd_relay_credit, i).bytes;
+	assert_int_equal(credited, to_c);
+	assert_int_equal(to_c, 1000 * (SD_RELAY_OUT_HEADER + 30000));
+}
+
+static void quotas_refuse_with_their_own_codes(void **state)
+{
+	(void)state;
+	fixture *fx = fixture_with(relay_with(16384, 0, 1, 0));
+	const char *to_b[] = {B, NULL};
+	size_t sent = 0;
+	while (send_from(fx, &client_a, A, to_b, 60000)) {
+		sent += SD_RELAY_IN_HEADER(1) + 60000;
+		sd_relay_drained(fx->relay, &client_b, 0, fx->credits);
+	}
+	assert_int_equal(fx->err.code, SD_ERR_RELAY_CLIENT_QUOTA);
+	assert_true(sent <= 1024 * 1024 && sent + SD_RELAY_IN_HEADER(1) + 60000 > 1024 * 1024);
+	/* Another client still sends. */
+	const char *to_a[] = {A, NULL};
+	assert_true(send_from(fx, &client_c, C, to_a, 60000));
+	void **state_of_fx = (void **)&fx;
+	tear_down(state_of_fx);
+
+	fx = fixture_with(relay_with(16384, 1, 0, 0));
+	const char *to_bc[] = {B, C, NULL};
+	while (send_from(fx, &client_a, A, to_bc, 60000)) {
+		sd_relay_drained(fx->relay, &client_b, 0, fx->credits);
+		sd_relay_drained(fx->relay, &client_c, 0, fx->credits);
+	}
+	assert_int_equal(fx->err.code, SD_ERR_RELAY_SHARE_QUOTA);
+	/* Another share is not affected. */
+	assert_true(sd_relay_attach(fx->relay, &client_b, OTHER_SHARE, "eeeeeeeeeeee", &fx->err));
+	const char *to_d[] = {D, NULL};
+	assert_true(send_from(fx, &client_b, "eeeeeeeeeeee", to_d, 60000));
+	tear_down(state_of_fx);
+}
+
+static void the_rate_cap_pays_credits_as_time_passes(void **state)
+{
+	(void)state;
+	fixture *fx = fixture_with(relay_with(1024, 0, 0, 64)); /* 64 KiB/s */
+	const char *to_b[] = {B, NULL};
+	guint64 sent = 0;
+	for (int i = 0; i < 5; i++) {
+		assert_true(send_from(fx, &client_a, A, to_b, 40000));
+		sent += fx->route.out_length;
+	}
+	const gint64 t0 = 1000 * G_USEC_PER_SEC;
+	sd_relay_drained(fx->relay, &client_b, t0, fx->credits);
+	assert_int_equal(g_array_index(fx->credits, sd_relay_credit, 0).bytes, 64 * 1024); /* a second's burst */
+	assert_int_equal(sd_relay_in_flight(fx->relay, &client_b), sent - 64 * 1024);
+	guint64 paid = 64 * 1024;
+	for (gint64 t = t0 + G_USEC_PER_SEC / 2; paid < sent; t += G_USEC_PER_SEC / 2) {
+		g_array_set_size(fx->credits, 0);
+		sd_relay_tick(fx->relay, t, fx->credits);
+		assert_int_equal(fx->credits->len, 1);
+		guint64 bytes = g_array_index(fx->credits, sd_relay_credit, 0).bytes;
+		assert_true(bytes <= 32 * 1024);
+		paid += bytes;
+	}
+	assert_int_equal(paid, sent);
+	assert_int_equal(sd_relay_in_flight(fx->relay, &client_b), 0);
+	void **state_of_fx = (void **)&fx;
+	tear_down(state_of_fx);
+}
+
+static void members_that_go_take_their_flows_with_them(void **state)
+{
+	fixture *fx = *state;
+	const char *to_bc[] = {B, C, NULL};
+	assert_true(send_from(fx, &client_a, A, to_bc, 5000));
+	sd_relay_detach(fx->relay, &client_a, A);
+	assert_int_equal(sd_relay_in_flight(fx->relay, &client_b), 0);
+	sd_relay_drained(fx->relay, &client_b, 0, fx->credits);
+	assert_int_equal(fx->credits->len, 0); /* nobody left to credit */
+	const char *to_a[] = {A, NULL};
+	assert_true(send_from(fx, &client_b, B, to_a, 10));
+	assert_int_equal(fx->route.n_targets, 0);
+	assert_int_equal(fx->route.refused[0].error.code, SD_ERR_RELAY_NO_TARGET);
+	sd_relay_detach(fx->relay, &client_b, "not an id");
+	sd_relay_client_gone(fx->relay, &client_c);
+	sd_relay_client_gone(fx->relay, &client_c);
+	assert_int_equal(sd_relay_endpoint_count(fx->relay), 2);
+	assert_false(send_from(fx, &client_c, C, to_a, 10));
+	assert_int_equal(fx->err.code, SD_ERR_RELAY_NOT_ATTACHED);
+}
+
+int run_relay_tests(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(attaching_checks_ids_and_refuses_a_member_twice, set_up, tear_down),
+		cmocka_unit_test_setup_teardown(malformed_frames_are_refused_whole, set_up, tear_down),
+		cmocka_unit_test_setup_teardown(only_the_clients_own_members_can_send, set_up, tear_down),
+		cmocka_unit_test_setup_teardown(one_upload_fans_out_to_every_target, set_up, tear_down),
+		cmocka_unit_test_setup_teardown(unknown_self_repeated_and_foreign_targets_are_left_out, set_up, tear_down),
+		cmocka_unit_test_setup_teardown(a_full_window_holds_one_target_back_until_it_drains, set_up, tear_down),
+		cmocka_unit_test_setup_teardown(a_stalled_target_never_holds_more_than_the_window, set_up, tear_down),
+		cmocka_unit_test(quotas_refuse_with_their_own_codes),
+		cmocka_unit_test(the_rate_cap_pays_credits_as_time_passes),
+		cmocka_unit_test_setup_teardown(members_that_go_take_their_flows_with_them, set_up, tear_down),
+	};
+	return cmocka_run_group_tests_name("relay", tests, NULL, NULL);
+}
