@@ -38,6 +38,7 @@ struct endpoint {
 
 struct sd_relay {
 	GMutex mutex;
+	sd_relay_hooks hooks;
 	guint64 window, share_quota, client_quota, rate; /* bytes, bytes per second; 0 = no limit */
 	GHashTable *shares;                               /* share id -> share_use* */
 	GHashTable *clients;                              /* client -> client_use* */
@@ -61,9 +62,16 @@ static void client_use_free(gpointer data)
 	g_free(client);
 }
 
-sd_relay *sd_relay_new(const sd_limits *limits)
+static void no_reference(void *client)
+{
+	(void)client;
+}
+
+sd_relay *sd_relay_new(const sd_limits *limits, const sd_relay_hooks *hooks)
 {
 	sd_relay *relay = g_new0(sd_relay, 1);
+	relay->hooks.retain = hooks != NULL && hooks->retain != NULL ? hooks->retain : no_reference;
+	relay->hooks.release = hooks != NULL && hooks->release != NULL ? hooks->release : no_reference;
 	g_mutex_init(&relay->mutex);
 	relay->window = limits->relay_window_kib * KiB;
 	relay->share_quota = limits->relay_share_quota_mib * MiB;
@@ -89,8 +97,11 @@ void sd_relay_free(sd_relay *relay)
 	g_hash_table_iter_init(&it, relay->shares);
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		share_use *share = value;
-		for (guint i = 0; i < share->endpoints->len; i++)
-			endpoint_free(g_ptr_array_index(share->endpoints, i));
+		for (guint i = 0; i < share->endpoints->len; i++) {
+			endpoint *ep = g_ptr_array_index(share->endpoints, i);
+			relay->hooks.release(ep->client->client);
+			endpoint_free(ep);
+		}
 	}
 	g_hash_table_destroy(relay->shares);
 	g_hash_table_destroy(relay->clients);
@@ -164,6 +175,7 @@ bool sd_relay_attach(sd_relay *relay, void *client, const char *share_id, const 
 	g_ptr_array_add(share->endpoints, ep);
 	g_ptr_array_add(owner->endpoints, ep);
 	relay->endpoints++;
+	relay->hooks.retain(client);
 	g_mutex_unlock(&relay->mutex);
 	return true;
 }
@@ -186,21 +198,22 @@ static void remove_endpoint(sd_relay *relay, endpoint *ep)
 	}
 	if (share->endpoints->len == 0)
 		g_hash_table_remove(relay->shares, share->id);
+	relay->hooks.release(ep->client->client);
 	endpoint_free(ep);
 	relay->endpoints--;
 }
 
-void sd_relay_detach(sd_relay *relay, void *client, const char *peer_id)
+void sd_relay_detach(sd_relay *relay, void *client, const char *share_id)
 {
-	if (!sd_is_hex_id(peer_id, SD_PEER_ID_LEN))
-		return;
-	guint8 id[SD_RELAY_ID_BYTES];
-	id_from_hex(peer_id, id);
 	g_mutex_lock(&relay->mutex);
 	client_use *owner = g_hash_table_lookup(relay->clients, client);
-	endpoint *ep = owner != NULL ? find_in(owner->endpoints, id) : NULL;
-	if (ep != NULL)
-		remove_endpoint(relay, ep);
+	for (guint i = 0; owner != NULL && i < owner->endpoints->len; i++) {
+		endpoint *ep = g_ptr_array_index(owner->endpoints, i);
+		if (strcmp(ep->share->id, share_id) == 0) {
+			remove_endpoint(relay, ep);
+			break;
+		}
+	}
 	g_mutex_unlock(&relay->mutex);
 }
 
@@ -291,6 +304,7 @@ bool sd_relay_route_message(sd_relay *relay, void *client, const guint8 *message
 	for (guint c = 0; c < n_chosen; c++) {
 		flow_from(chosen[c], source, true)->in_flight += route->out_length;
 		route->targets[route->n_targets++] = chosen[c]->client->client;
+		relay->hooks.retain(chosen[c]->client->client);
 	}
 	g_mutex_unlock(&relay->mutex);
 
@@ -327,6 +341,7 @@ static void pay(const sd_relay *relay, endpoint *target, flow *f, gint64 now_us,
 	g_strlcpy(credit.from, f->from->peer, sizeof(credit.from));
 	g_strlcpy(credit.to, target->peer, sizeof(credit.to));
 	g_array_append_val(credits, credit);
+	relay->hooks.retain(sender->client);
 }
 
 void sd_relay_drained(sd_relay *relay, void *client, gint64 now_us, GArray *credits)

@@ -46,14 +46,22 @@ typedef struct sd_relay_credit {
 	guint64 bytes;
 } sd_relay_credit;
 
-sd_relay *sd_relay_new(const sd_limits *limits);
+/* The relay holds a reference on each client it has an endpoint of, and hands one to the caller
+ * with every client it returns (route targets, credit senders): the caller releases those once
+ * it has sent to them. NULL hooks for clients that need no references (tests). */
+typedef struct sd_relay_hooks {
+	void (*retain)(void *client);
+	void (*release)(void *client);
+} sd_relay_hooks;
+
+sd_relay *sd_relay_new(const sd_limits *limits, const sd_relay_hooks *hooks);
 void sd_relay_free(sd_relay *relay);
 
 /* Makes member peer_id of share_id, held by client, a relay endpoint. False with err set if
  * it already is one. */
 bool sd_relay_attach(sd_relay *relay, void *client, const char *share_id, const char *peer_id, sd_error *err);
-/* The member left its share: it neither sends nor receives through the relay any more. */
-void sd_relay_detach(sd_relay *relay, void *client, const char *peer_id);
+/* client's member of share_id left it: it neither sends nor receives through the relay any more. */
+void sd_relay_detach(sd_relay *relay, void *client, const char *share_id);
 /* The client's data channel or handle is gone: every endpoint of it goes. */
 void sd_relay_client_gone(sd_relay *relay, void *client);
 

@@ -28,6 +28,8 @@ static const struct request_spec {
 	{"leave", SD_REQ_LEAVE, F_SHARE, 0},
 	{"list", SD_REQ_LIST, F_SHARE, 0},
 	{"signal", SD_REQ_SIGNAL, F_SHARE | F_TO | F_PAYLOAD, 0},
+	{"relay", SD_REQ_RELAY, F_SHARE, 0},
+	{"relay_answer", SD_REQ_RELAY_ANSWER, 0, 0},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))

@@ -46,7 +46,15 @@ bool sd_fail(sd_error *err, int code, const char *fmt, ...) __attribute__((forma
 /* The error as the response body {"swarmdrop":"error","error_code":N,"error":"..."} (new reference). */
 json_t *sd_error_json(const sd_error *err);
 
-typedef enum { SD_REQ_CREATE, SD_REQ_JOIN, SD_REQ_LEAVE, SD_REQ_LIST, SD_REQ_SIGNAL } sd_request_kind;
+typedef enum {
+	SD_REQ_CREATE,
+	SD_REQ_JOIN,
+	SD_REQ_LEAVE,
+	SD_REQ_LIST,
+	SD_REQ_SIGNAL,
+	SD_REQ_RELAY,        /* use the relay for a share (docs/protocol.md part 4) */
+	SD_REQ_RELAY_ANSWER, /* carries the JSEP answer to the relay's offer */
+} sd_request_kind;
 
 typedef struct sd_request {
 	sd_request_kind kind;

@@ -161,6 +161,9 @@ static json_t *dispatch(sd_service *svc, void *client, const sd_request *req, sd
 {
 	if (req->kind == SD_REQ_CREATE)
 		return handle_create(svc, client, err);
+	/* The answer itself went to Janus's core with the message; nothing to check here. */
+	if (req->kind == SD_REQ_RELAY_ANSWER)
+		return json_pack("{s:s}", "swarmdrop", "relay_answered");
 	sd_share *share = sd_registry_find_share(svc->reg, req->share);
 	if (share == NULL) {
 		sd_fail(err, SD_ERR_NO_SUCH_SHARE, "no share %s: it never existed or its owner stopped sharing", req->share);
@@ -178,6 +181,9 @@ static json_t *dispatch(sd_service *svc, void *client, const sd_request *req, sd
 	case SD_REQ_LIST:
 		return json_pack("{s:s, s:s, s:o}", "swarmdrop", "peers", "share", share->id, "peers", peer_list(share, NULL));
 	case SD_REQ_SIGNAL: return handle_signal(svc, self, req, err);
+	/* The plugin sets up the data channel and makes the member a relay endpoint. */
+	case SD_REQ_RELAY:
+		return json_pack("{s:s, s:s, s:s}", "swarmdrop", "relay", "share", share->id, "peer", self->id);
 	default: sd_fail(err, SD_ERR_INTERNAL, "request kind %d has no handler", (int)req->kind); return NULL;
 	}
 }

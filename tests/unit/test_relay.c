@@ -20,6 +20,23 @@ typedef struct fixture {
 	GArray *credits;
 } fixture;
 
+/* References the relay holds and hands out, per client: every one must come back. */
+static GHashTable *references;
+
+static void retain(void *client)
+{
+	g_hash_table_insert(references, client, GINT_TO_POINTER(GPOINTER_TO_INT(g_hash_table_lookup(references, client)) + 1));
+}
+
+static void release(void *client)
+{
+	int held = GPOINTER_TO_INT(g_hash_table_lookup(references, client));
+	assert_true(held > 0);
+	g_hash_table_insert(references, client, GINT_TO_POINTER(held - 1));
+}
+
+static const sd_relay_hooks counting = {retain, release};
+
 static sd_relay *relay_with(unsigned window_kib, unsigned share_mib, unsigned client_mib, unsigned rate_kib)
 {
 	sd_limits limits;
@@ -28,7 +45,9 @@ static sd_relay *relay_with(unsigned window_kib, unsigned share_mib, unsigned cl
 	limits.relay_share_quota_mib = share_mib;
 	limits.relay_client_quota_mib = client_mib;
 	limits.relay_client_rate_kib = rate_kib;
-	sd_relay *relay = sd_relay_new(&limits);
+	if (references == NULL)
+		references = g_hash_table_new(NULL, NULL); /* for the whole run */
+	sd_relay *relay = sd_relay_new(&limits, &counting);
 	sd_error err;
 	assert_true(sd_relay_attach(relay, &client_a, SHARE, A, &err));
 	assert_true(sd_relay_attach(relay, &client_b, SHARE, B, &err));
@@ -51,12 +70,35 @@ static int set_up(void **state)
 	return 0;
 }
 
+/* What the caller does with the references credits hand it. */
+static void clear_credits(fixture *fx)
+{
+	for (guint i = 0; i < fx->credits->len; i++)
+		release(g_array_index(fx->credits, sd_relay_credit, i).client);
+	g_array_set_size(fx->credits, 0);
+}
+
+/* ... and a route's targets. */
+static void give_back(fixture *fx)
+{
+	for (guint i = 0; i < fx->route.n_targets; i++)
+		release(fx->route.targets[i]);
+	fx->route.n_targets = 0;
+	clear_credits(fx);
+}
+
 static int tear_down(void **state)
 {
 	fixture *fx = *state;
+	give_back(fx);
 	sd_relay_free(fx->relay);
 	g_array_unref(fx->credits);
 	g_free(fx);
+	GHashTableIter it;
+	gpointer held;
+	g_hash_table_iter_init(&it, references);
+	while (g_hash_table_iter_next(&it, NULL, &held))
+		assert_int_equal(GPOINTER_TO_INT(held), 0);
 	return 0;
 }
 
@@ -88,6 +130,8 @@ static size_t frame(guint8 *buf, guint8 kind, const char *from, const char *cons
 static bool send_from(fixture *fx, void *client, const char *from, const char *const *targets, size_t payload)
 {
 	static guint8 in[SD_RELAY_MAX_MESSAGE + 16];
+	for (guint i = 0; i < fx->route.n_targets; i++)
+		release(fx->route.targets[i]);
 	size_t length = frame(in, 1, from, targets, payload);
 	return sd_relay_route_message(fx->relay, client, in, length, fx->out, &fx->route, &fx->err);
 }
@@ -204,7 +248,7 @@ static void a_full_window_holds_one_target_back_until_it_drains(void **state)
 	assert_string_equal(fx->route.refused[0].peer, B);
 	assert_int_equal(sd_relay_in_flight(fx->relay, &client_b), sent);
 	/* A drain with nothing in flight credits nothing. */
-	g_array_set_size(fx->credits, 0);
+	clear_credits(fx);
 	sd_relay_drained(fx->relay, &client_d, 0, fx->credits);
 	assert_int_equal(fx->credits->len, 0);
 }
@@ -275,7 +319,7 @@ static void the_rate_cap_pays_credits_as_time_passes(void **state)
 	assert_int_equal(sd_relay_in_flight(fx->relay, &client_b), sent - 64 * 1024);
 	guint64 paid = 64 * 1024;
 	for (gint64 t = t0 + G_USEC_PER_SEC / 2; paid < sent; t += G_USEC_PER_SEC / 2) {
-		g_array_set_size(fx->credits, 0);
+		clear_credits(fx);
 		sd_relay_tick(fx->relay, t, fx->credits);
 		assert_int_equal(fx->credits->len, 1);
 		guint64 bytes = g_array_index(fx->credits, sd_relay_credit, 0).bytes;
@@ -293,7 +337,7 @@ static void members_that_go_take_their_flows_with_them(void **state)
 	fixture *fx = *state;
 	const char *to_bc[] = {B, C, NULL};
 	assert_true(send_from(fx, &client_a, A, to_bc, 5000));
-	sd_relay_detach(fx->relay, &client_a, A);
+	sd_relay_detach(fx->relay, &client_a, SHARE);
 	assert_int_equal(sd_relay_in_flight(fx->relay, &client_b), 0);
 	sd_relay_drained(fx->relay, &client_b, 0, fx->credits);
 	assert_int_equal(fx->credits->len, 0); /* nobody left to credit */
@@ -301,7 +345,7 @@ static void members_that_go_take_their_flows_with_them(void **state)
 	assert_true(send_from(fx, &client_b, B, to_a, 10));
 	assert_int_equal(fx->route.n_targets, 0);
 	assert_int_equal(fx->route.refused[0].error.code, SD_ERR_RELAY_NO_TARGET);
-	sd_relay_detach(fx->relay, &client_b, "not an id");
+	sd_relay_detach(fx->relay, &client_b, OTHER_SHARE); /* not a member there */
 	sd_relay_client_gone(fx->relay, &client_c);
 	sd_relay_client_gone(fx->relay, &client_c);
 	assert_int_equal(sd_relay_endpoint_count(fx->relay), 2);

@@ -302,6 +302,26 @@ static void a_gone_client_leaves_every_share(void **state)
 	assert_int_equal(fx->events->len, 2);
 }
 
+static void relay_names_the_callers_member(void **state)
+{
+	fixture *fx = *state;
+	share_ids ids = create_share(fx, &alice);
+	char *bob_peer = join(fx, &bob, ids.share);
+	json_t *r = call(fx, &bob, "{s:s, s:s}", "request", "relay", "share", ids.share);
+	assert_string_equal(str(r, "swarmdrop"), "relay");
+	assert_string_equal(str(r, "share"), ids.share);
+	assert_string_equal(str(r, "peer"), bob_peer);
+	json_decref(r);
+	assert_error(call(fx, &carol, "{s:s, s:s}", "request", "relay", "share", ids.share), SD_ERR_NOT_JOINED);
+	assert_error(call(fx, &bob, "{s:s, s:s}", "request", "relay", "share", "0000000000000000"), SD_ERR_NO_SUCH_SHARE);
+	assert_error(call(fx, &bob, "{s:s}", "request", "relay"), SD_ERR_MISSING_FIELD);
+	r = call(fx, &carol, "{s:s}", "request", "relay_answer");
+	assert_string_equal(str(r, "swarmdrop"), "relay_answered");
+	json_decref(r);
+	assert_error(call(fx, &carol, "{s:s, s:s}", "request", "relay_answer", "share", ids.share), SD_ERR_UNKNOWN_FIELD);
+	g_free(bob_peer);
+}
+
 int run_service_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +336,7 @@ int run_service_tests(void)
 		cmocka_unit_test_setup_teardown(lost_owner_closes_the_share_after_grace, setup, teardown),
 		cmocka_unit_test_setup_teardown(without_grace_a_lost_owner_closes_at_once, setup_no_grace, teardown),
 		cmocka_unit_test_setup_teardown(a_gone_client_leaves_every_share, setup, teardown),
+		cmocka_unit_test_setup_teardown(relay_names_the_callers_member, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("service", tests, NULL, NULL);
 }
