@@ -1,0 +1,167 @@
+// The plugin's relay at the frame level (docs/protocol.md part 4), below the browser client:
+// real Janus, real Chromium pages speaking the relay protocol by hand over their data channels.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { closeAll, launchBrowser, startServer } from './harness.mjs';
+
+let server;
+const browsers = [];
+before(async () => { server = await startServer(); });
+after(async () => {
+  await closeAll(browsers);
+  await server?.stop();
+});
+
+// A page with its own Janus session that creates (share null) or joins a share, asks for the
+// relay, answers the plugin's offer and waits for "ready". Leaves window.relay in the page:
+// {dc, texts, frames} (the plugin's text messages, parsed, and the binary frames it delivered).
+async function relayMember(share) {
+  const browser = await launchBrowser();
+  browsers.push(browser);
+  await browser.page.goto(server.url);
+  const joined = await browser.page.evaluate(async (shareId) => {
+    const ws = new WebSocket(`ws://${location.host}/janus`, 'janus-protocol');
+    await new Promise((res) => ws.addEventListener('open', res, { once: true }));
+    let counter = 0;
+    const waiting = new Map();
+    ws.addEventListener('message', ({ data }) => {
+      const message = JSON.parse(data);
+      if (message.janus !== 'ack') waiting.get(message.transaction)?.(message);
+    });
+    const send = (body) => new Promise((res) => {
+      const transaction = String(++counter);
+      waiting.set(transaction, res);
+      ws.send(JSON.stringify({ ...body, transaction }));
+    });
+    const session = (await send({ janus: 'create' })).data.id;
+    const handle = (await send({ janus: 'attach', session_id: session, plugin: 'janus.plugin.swarmdrop' })).data.id;
+    const request = (body, jsep) => send({ janus: 'message', session_id: session, handle_id: handle, body, jsep });
+    setInterval(() => send({ janus: 'keepalive', session_id: session }), 20_000);
+    const member = (await request(shareId ? { request: 'join', share: shareId } : { request: 'create' })).plugindata.data;
+    const offered = await request({ request: 'relay', share: member.share });
+    const pc = new RTCPeerConnection();
+    await pc.setRemoteDescription(offered.jsep);
+    const dc = pc.createDataChannel('sd');
+    dc.binaryType = 'arraybuffer';
+    const relay = { dc, texts: [], frames: [], window: offered.plugindata.data.window };
+    dc.addEventListener('message', ({ data }) => {
+      if (typeof data === 'string') relay.texts.push(JSON.parse(data));
+      else relay.frames.push(new Uint8Array(data));
+    });
+    window.relay = relay;
+    await pc.setLocalDescription(await pc.createAnswer());
+    if (pc.iceGatheringState !== 'complete') {
+      await new Promise((res) => pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && res()));
+    }
+    await request({ request: 'relay_answer' }, pc.localDescription.toJSON());
+    for (const start = Date.now(); !relay.texts.some((t) => t.t === 'ready'); await new Promise((res) => setTimeout(res, 20))) {
+      if (Date.now() - start > 20_000) throw new Error('no "ready" from the relay');
+    }
+    return { share: member.share, peer: member.peer, ready: relay.texts.find((t) => t.t === 'ready') };
+  }, share);
+  return { ...joined, page: browser.page };
+}
+
+// In the page: sends `count` frames of `size` bytes to `targets`, never more than the window in
+// flight to any (counting the plugin's credits); resolves when all are credited or `ms` passed.
+function sendFrames(member, targets, count, size, ms = 30_000) {
+  return member.page.evaluate(async ({ from, to, count, size, ms }) => {
+    const id = (hex) => Uint8Array.from(hex.match(/../g), (byte) => parseInt(byte, 16));
+    const { dc, texts } = window.relay;
+    const creditedTo = (target) => texts.filter((t) => t.t === 'credit' && t.to === target).reduce((sum, t) => sum + t.bytes, 0);
+    const credited = () => to.reduce((sum, target) => sum + creditedTo(target), 0);
+    const out = 7 + size;
+    for (let n = 0; n < count; n++) {
+      // Each target has its own window.
+      while (to.some((target) => n * out - creditedTo(target) + out > window.relay.window)) {
+        await new Promise((res) => setTimeout(res, 5));
+      }
+      const frame = new Uint8Array(8 + 6 * to.length + size);
+      frame[0] = 1;
+      frame.set(id(from), 1);
+      frame[7] = to.length;
+      to.forEach((target, i) => frame.set(id(target), 8 + 6 * i));
+      frame.fill(n & 0xff, 8 + 6 * to.length);
+      dc.send(frame);
+    }
+    for (const start = Date.now(); credited() < count * out * to.length && Date.now() - start < ms;) {
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    return { credited: credited(), refused: texts.filter((t) => t.t === 'refused') };
+  }, { from: member.peer, to: targets.map((t) => t.peer), count, size, ms });
+}
+
+// In the page: waits until `count` frames arrived, then describes them.
+function received(member, count) {
+  return member.page.evaluate(async (want) => {
+    for (const start = Date.now(); window.relay.frames.length < want && Date.now() - start < 30_000;) {
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    const { frames } = window.relay;
+    return {
+      count: frames.length,
+      bytes: frames.reduce((sum, f) => sum + f.length, 0),
+      source: Array.from(frames[0]?.subarray(1, 7) ?? [], (b) => b.toString(16).padStart(2, '0')).join(''),
+      inOrder: frames.every((f, n) => f[0] === 1 && f[7] === (n & 0xff) && f[f.length - 1] === (n & 0xff)),
+    };
+  }, count);
+}
+
+test('relayed frames reach every target once, in order, under the credit window', { timeout: 180_000 }, async () => {
+  const owner = await relayMember(null);
+  assert.deepEqual(owner.ready.peers, [owner.peer]);
+  const one = await relayMember(owner.share);
+  const two = await relayMember(owner.share);
+  // 200 frames to one target, then 100 to both at once (one upload, two copies).
+  const alone = await sendFrames(owner, [one], 200, 60_000);
+  assert.deepEqual(alone.refused, []);
+  assert.equal(alone.credited, 200 * 60_007);
+  const first = await received(one, 200);
+  assert.deepEqual(first, { count: 200, bytes: 200 * 60_007, source: owner.peer, inOrder: true });
+  const fanned = await sendFrames(two, [owner, one], 100, 30_000);
+  assert.deepEqual(fanned.refused, []);
+  for (const target of [owner, one]) {
+    const got = await target.page.evaluate(() => window.relay.frames.length);
+    assert.ok(got >= (target === one ? 200 : 0));
+  }
+  const toOwner = await received(owner, 100);
+  assert.equal(toOwner.count, 100);
+  assert.equal(toOwner.source, two.peer);
+  assert.ok(toOwner.inOrder);
+});
+
+test('bad frames are refused with their codes and the relay keeps working', { timeout: 120_000 }, async () => {
+  const owner = await relayMember(null);
+  const other = await relayMember(owner.share);
+  const refusals = await owner.page.evaluate(async ({ from, to }) => {
+    const id = (hex) => Uint8Array.from(hex.match(/../g), (byte) => parseInt(byte, 16));
+    const { dc, texts } = window.relay;
+    const refused = () => texts.filter((t) => t.t === 'refused');
+    dc.send('not binary');
+    dc.send(new Uint8Array([1, 2, 3]));
+    const stranger = new Uint8Array(8 + 6 + 4);
+    stranger[0] = 0;
+    stranger.set(id('0123456789ab'), 1); // not our member
+    stranger[7] = 1;
+    stranger.set(id(to), 8);
+    dc.send(stranger);
+    const unknownTarget = new Uint8Array(8 + 12 + 4);
+    unknownTarget[0] = 0;
+    unknownTarget.set(id(from), 1);
+    unknownTarget[7] = 2;
+    unknownTarget.set(id('ba9876543210'), 8);
+    unknownTarget.set(id(to), 14);
+    dc.send(unknownTarget);
+    for (const start = Date.now(); refused().length < 4 && Date.now() - start < 10_000;) {
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    return refused().map(({ to: target, error_code: code }) => ({ to: target, code }));
+  }, { from: owner.peer, to: other.peer });
+  assert.deepEqual(refusals, [
+    { to: null, code: 455 }, { to: null, code: 455 }, { to: null, code: 456 }, { to: 'ba9876543210', code: 457 },
+  ]);
+  // The frame with one unknown target still reached the known one.
+  assert.equal((await received(other, 1)).count, 1);
+  // Credits count the 11-byte frame above too.
+  assert.equal((await sendFrames(owner, [other], 20, 1000)).credited, 20 * 1007 + 11);
+});
