@@ -1,5 +1,5 @@
 // A small client for the Janus WebSocket API: one session, plugin handles, plugin messages.
-// Only what swarmdrop needs: no media, no JSEP; the plugin only relays our own signalling.
+// Only what swarmdrop needs: no media; JSEP only for the relay's data channel to the plugin.
 import { JANUS_KEEPALIVE_MS, JANUS_SUBPROTOCOL, JANUS_WS_PATH, REQUEST_TIMEOUT_MS } from './config.js';
 import { Emitter } from './emitter.js';
 
@@ -52,12 +52,15 @@ export class JanusClient extends Emitter {
     return answer.data.id;
   }
 
-  // Sends `body` to the plugin behind `handleId`; resolves with the plugin's answer
-  // (plugindata.data), whether the plugin answers at once or later as an event.
-  async message(handleId, body) {
-    const answer = await this.#request({ janus: 'message', handle_id: handleId, body }, true);
+  // Sends `body` (and a JSEP, if given) to the plugin behind `handleId`; resolves with the
+  // plugin's answer {data: plugindata.data, jsep}, whether the plugin answers at once or later as
+  // an event. Janus puts a JSEP the plugin sends beside plugindata.
+  async message(handleId, body, jsep = null) {
+    const message = { janus: 'message', handle_id: handleId, body };
+    if (jsep) message.jsep = jsep;
+    const answer = await this.#request(message, true);
     if (!answer.plugindata) throw new Error('The signalling server answered without plugin data.');
-    return answer.plugindata.data;
+    return { data: answer.plugindata.data, jsep: answer.jsep ?? null };
   }
 
   close() {
@@ -127,7 +130,8 @@ export class JanusClient extends Emitter {
       case 'detached':
         this.#lose(new Error('The signalling server dropped our plugin handle.'));
         break;
-      // Anything else (webrtcup, media, hangup, slowlink) is about media we never negotiate.
+      // Anything else (webrtcup, media, hangup, slowlink): the relay's RTCPeerConnection sees
+      // for itself whether it works.
     }
   }
 

@@ -1,4 +1,4 @@
-// The janus.plugin.swarmdrop requests and events (docs/protocol.md, part 1).
+// The janus.plugin.swarmdrop requests and events (docs/protocol.md, part 1; the relay's, part 4).
 import { PLUGIN_NAME } from './config.js';
 import { Emitter } from './emitter.js';
 import { JanusClient } from './janus.js';
@@ -73,16 +73,33 @@ export class Signalling extends Emitter {
     return this.#request({ request: 'signal', share, to, payload }, 'signalled');
   }
 
+  // Makes our member of `share` a relay endpoint -> {share, peer, window, ready?, jsep?}: the
+  // first time on this handle with the plugin's JSEP offer for the relay's data channel.
+  async relay(share) {
+    const { data, jsep } = await this.#exchange({ request: 'relay', share }, 'relay');
+    return jsep ? { ...data, jsep } : data;
+  }
+
+  // Our JSEP answer to the relay's offer.
+  async relayAnswer(jsep) {
+    await this.#exchange({ request: 'relay_answer' }, 'relay_answered', jsep);
+  }
+
   close() {
     this.#janus.close();
   }
 
   async #request(body, expectedAnswer) {
-    const data = await this.#janus.message(this.#handleId, body);
+    return (await this.#exchange(body, expectedAnswer)).data;
+  }
+
+  async #exchange(body, expectedAnswer, jsep = null) {
+    const answer = await this.#janus.message(this.#handleId, body, jsep);
+    const { data } = answer;
     if (data?.swarmdrop === 'error') throw new PluginError(data.error_code, data.error);
     if (data?.swarmdrop !== expectedAnswer) {
       throw new Error(`The signalling server gave an unexpected answer to "${body.request}".`);
     }
-    return data;
+    return answer;
   }
 }
