@@ -30,6 +30,17 @@ export const CHUNK_SIZE_FALLBACK = 16 * KiB;
 export const BUFFERED_HIGH_WATERMARK = 4 * MiB;
 export const BUFFERED_LOW_WATERMARK = 1 * MiB;
 
+// The relay through the server (docs/protocol.md part 4), for members that cannot reach each other.
+// Our answer to the server's offer goes with the candidates gathered by then (Janus does not
+// wait for trickled ones); host candidates take milliseconds, an unreachable STUN server longer.
+export const RELAY_GATHERING_TIMEOUT_MS = 5_000;
+// The asker repeats its probe this often until the other member answers (it may not have joined
+// the relay yet), within LINK_OPEN_TIMEOUT_MS.
+export const RELAY_PROBE_INTERVAL_MS = 250;
+// Messages one relayed link may hold while its credit window is full; beyond, the link is lost
+// rather than memory growing (text messages are small and a piece waits for its frames to go).
+export const RELAY_QUEUE_CAP_BYTES = 4 * MiB;
+
 // Content. Bytes of plaintext per piece (a power of two, docs/protocol.md part 3): the unit that is
 // hashed, verified, stored and requested.
 export const PIECE_SIZE = 1 * MiB;

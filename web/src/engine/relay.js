@@ -1,0 +1,351 @@
+// The relay through the plugin (docs/protocol.md part 4): one data-channel-only RTCPeerConnection
+// to Janus per page carries the peer wire (part 2, unchanged) to every member we cannot reach
+// directly. The plugin sees member ids, sizes and ciphertext, never a key.
+import {
+  BUFFERED_HIGH_WATERMARK, BUFFERED_LOW_WATERMARK, DATA_CHANNEL_LABEL, ICE_SERVERS, LINK_OPEN_TIMEOUT_MS,
+  RELAY_GATHERING_TIMEOUT_MS, RELAY_PROBE_INTERVAL_MS, RELAY_QUEUE_CAP_BYTES,
+} from './config.js';
+import { Emitter } from './emitter.js';
+import {
+  CreditWindow, KIND_BINARY, KIND_TEXT, RELAY_MESSAGE_MAX, RELAY_PROBE_TYPE, decodeRelayFrame, encodeRelayFrame,
+  relayedBytes,
+} from './relay-wire.js';
+
+// The plugin's refusal for a target that is not (yet) a relay endpoint of the share.
+const ERR_NOT_AN_ENDPOINT = 457;
+const PROBE = new TextEncoder().encode(JSON.stringify({ t: RELAY_PROBE_TYPE }));
+
+/**
+ * Our side of the relay, made on first use and shared by every RelayLink of the page.
+ * link({shareId, remoteId, initiator}) -> RelayLink. Once its connection to the server is lost,
+ * every link through it is lost and new ones fail at once.
+ */
+export class RelayChannel {
+  #signalling;
+  #pc = null;
+  #channel = null; // ours, for sending; the plugin may also open channels of its own to us
+  #endpoints = new Map(); // share id -> Promise<{peer, window}>, once the endpoint is usable
+  #readyPeers = new Set(); // our member ids the plugin said are usable
+  #waiting = new Set(); // {peer, resolve, reject}: endpoints waiting for `ready`
+  #links = new Map(); // remote member id -> RelayLink
+  #windows = new Map(); // remote member id -> CreditWindow: outlives a link, the bytes may not be credited yet
+  #error = null;
+
+  constructor(signalling) {
+    this.#signalling = signalling;
+  }
+
+  link({ shareId, remoteId, initiator }) {
+    this.#links.get(remoteId)?.close(); // frames from that member now belong to the new link
+    const link = new RelayLink({ relay: this, shareId, remoteId, initiator });
+    this.#links.set(remoteId, link);
+    return link;
+  }
+
+  close() {
+    this.#lose(new Error('The relay was closed.'));
+  }
+
+  // For RelayLink: our endpoint in the share, once usable -> {peer, window}.
+  endpoint(shareId) {
+    if (!this.#endpoints.has(shareId)) this.#endpoints.set(shareId, this.#attach(shareId));
+    return this.#endpoints.get(shareId);
+  }
+
+  // For RelayLink: whether a frame may go now (the channel is open and its buffer not full).
+  get writable() {
+    return this.#channel?.readyState === 'open' && this.#channel.bufferedAmount < BUFFERED_HIGH_WATERMARK;
+  }
+
+  // For RelayLink: sends one frame; the caller checked `writable` and the window.
+  transmit(frame) {
+    this.#channel.send(frame);
+  }
+
+  // For RelayLink: the credit window towards a member.
+  window(remoteId, size) {
+    if (!this.#windows.has(remoteId)) this.#windows.set(remoteId, new CreditWindow(size));
+    return this.#windows.get(remoteId);
+  }
+
+  // For RelayLink: it is closed.
+  forget(link) {
+    if (this.#links.get(link.remoteId) === link) this.#links.delete(link.remoteId);
+  }
+
+  async #attach(shareId) {
+    if (this.#error) throw this.#error;
+    const answer = await this.#signalling.relay(shareId);
+    if (answer.jsep) await this.#accept(answer.jsep);
+    else if (!this.#pc) throw new Error('The server offered no relay connection.');
+    // A window that cannot hold our largest frame would stall the link for good.
+    if (!(answer.window >= relayedBytes(RELAY_MESSAGE_MAX))) throw new Error(`The relay’s window (${answer.window}) is too small.`);
+    if (answer.ready) this.#readyPeers.add(answer.peer);
+    if (!this.#readyPeers.has(answer.peer)) {
+      await new Promise((resolve, reject) => this.#waiting.add({ peer: answer.peer, resolve, reject }));
+    }
+    return { peer: answer.peer, window: answer.window };
+  }
+
+  // The plugin's offer: our answer carries every candidate (see RELAY_GATHERING_TIMEOUT_MS).
+  async #accept(offer) {
+    const first = !this.#pc;
+    if (first) {
+      this.#pc = new RTCPeerConnection({ iceServers: ICE_SERVERS });
+      this.#pc.addEventListener('connectionstatechange', () => {
+        if (this.#pc.connectionState === 'failed') this.#lose(new Error('Lost the connection to the server’s relay.'));
+      });
+      // The plugin may send on a channel it opens itself (e.g. before ours reached it).
+      this.#pc.addEventListener('datachannel', ({ channel }) => {
+        if (channel.label === DATA_CHANNEL_LABEL) this.#listen(channel);
+      });
+    }
+    await this.#pc.setRemoteDescription(offer);
+    if (first) {
+      this.#channel = this.#pc.createDataChannel(DATA_CHANNEL_LABEL, { ordered: true });
+      this.#channel.bufferedAmountLowThreshold = BUFFERED_LOW_WATERMARK;
+      this.#channel.addEventListener('open', () => this.#pumpAll());
+      this.#channel.addEventListener('bufferedamountlow', () => this.#pumpAll());
+      this.#listen(this.#channel);
+    }
+    await this.#pc.setLocalDescription();
+    await gathered(this.#pc);
+    await this.#signalling.relayAnswer({ type: 'answer', sdp: this.#pc.localDescription.sdp, trickle: false });
+  }
+
+  #listen(channel) {
+    channel.binaryType = 'arraybuffer';
+    channel.addEventListener('message', ({ data }) => this.#onMessage(data));
+    channel.addEventListener('close', () => this.#lose(new Error('The server closed its relay.')));
+  }
+
+  #onMessage(data) {
+    if (this.#error) return;
+    if (typeof data !== 'string') {
+      let frame;
+      try {
+        frame = decodeRelayFrame(data);
+      } catch (error) {
+        this.#lose(new Error(`The server’s relay sent something else than a relay frame: ${error.message}`));
+        return;
+      }
+      // A frame from a member we hold no link with (not yet, or no more) is not for us to read.
+      this.#links.get(frame.source)?.deliver(frame.kind, frame.message);
+      return;
+    }
+    let message;
+    try {
+      message = JSON.parse(data);
+    } catch {
+      message = null;
+    }
+    switch (message?.t) {
+      case 'ready':
+        this.#ready(message.peers);
+        break;
+      case 'credit':
+        this.#windows.get(message.to)?.credit(message.bytes);
+        this.#links.get(message.to)?.pump();
+        break;
+      case 'refused':
+        this.#refused(message);
+        break;
+      default:
+        console.warn('swarmdrop: ignored a message from the server’s relay:', data);
+    }
+  }
+
+  #ready(peers) {
+    for (const peer of Array.isArray(peers) ? peers : []) this.#readyPeers.add(peer);
+    for (const waiter of this.#waiting) {
+      if (!this.#readyPeers.has(waiter.peer)) continue;
+      this.#waiting.delete(waiter);
+      waiter.resolve();
+    }
+    this.#pumpAll();
+  }
+
+  #refused({ to, error_code: code, error }) {
+    const reason = `The server’s relay refused a message (${code}: ${error}).`;
+    if (to === null || to === undefined) {
+      // The whole frame: a quota is used up, or our endpoint is gone; nothing more goes through.
+      this.#lose(new Error(reason));
+      return;
+    }
+    if (code === ERR_NOT_AN_ENDPOINT) this.#windows.get(to)?.reset();
+    this.#links.get(to)?.refused(code, new Error(reason));
+  }
+
+  #pumpAll() {
+    for (const link of this.#links.values()) link.pump();
+  }
+
+  #lose(error) {
+    if (this.#error) return;
+    this.#error = error;
+    for (const waiter of this.#waiting) waiter.reject(error);
+    this.#waiting.clear();
+    for (const link of [...this.#links.values()]) link.lose(error);
+    this.#pc?.close();
+  }
+}
+
+/**
+ * A link to one member through the relay, with PeerLink's interface (see transport.js): the
+ * initiator asks for it; 'open' once the other member's RelayLink answered our probe (asker) or
+ * its first message came (the other side); 'message' (an object with a string `t`), 'data' (an
+ * ArrayBuffer), 'lost' (an Error). Nothing is emitted after close().
+ */
+export class RelayLink extends Emitter {
+  path = 'relay';
+  #relay;
+  #endpoint = null; // {peer, window}: our member's, once usable
+  #queue = []; // {kind, bytes, resolve?}: messages waiting for credit or the channel's buffer
+  #queuedBytes = 0;
+  #opened = false;
+  #closed = false;
+  #openTimer;
+  #probeTimer = null;
+
+  constructor({ relay, shareId, remoteId, initiator }) {
+    super();
+    this.#relay = relay;
+    this.remoteId = remoteId;
+    this.initiator = initiator;
+    this.#openTimer = setTimeout(() => {
+      this.lose(new Error('Could not reach the other browser through the server’s relay in time.'));
+    }, LINK_OPEN_TIMEOUT_MS);
+    relay.endpoint(shareId).then((endpoint) => {
+      this.#endpoint = endpoint;
+      if (initiator) this.#probe();
+      this.pump();
+    }, (error) => this.lose(new Error(`Could not use the server’s relay: ${error.message}`)));
+  }
+
+  get opened() {
+    return this.#opened;
+  }
+
+  // The relay frame for one target, header included, stays within 65535 bytes.
+  get messageSize() {
+    return RELAY_MESSAGE_MAX;
+  }
+
+  // Nothing to negotiate with the other browser: the relay is set up with the server.
+  handleSignal() {}
+
+  // Sends a text message (an object, as JSON), after what is already waiting. Dropped if the link
+  // is not open (as PeerLink does).
+  send(message) {
+    if (this.#opened) this.#enqueue(KIND_TEXT, new TextEncoder().encode(JSON.stringify(message)));
+  }
+
+  // Sends one binary message; resolves once it is handed to the channel, or to false if the link
+  // closed first. Callers send one message at a time.
+  sendBinary(data) {
+    if (!this.#opened || this.#closed) return Promise.resolve(false);
+    return new Promise((resolve) => this.#enqueue(KIND_BINARY, data, resolve));
+  }
+
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#openTimer);
+    clearTimeout(this.#probeTimer);
+    for (const { resolve } of this.#queue) resolve?.(false);
+    this.#queue = [];
+    this.#relay.forget(this);
+  }
+
+  // For RelayChannel: a frame from the other member.
+  deliver(kind, message) {
+    if (this.#closed) return;
+    this.#open();
+    if (kind === KIND_BINARY) {
+      this.emit('data', message);
+      return;
+    }
+    let parsed;
+    try {
+      parsed = JSON.parse(new TextDecoder().decode(message));
+    } catch {
+      parsed = null;
+    }
+    if (typeof parsed?.t !== 'string') {
+      this.lose(new Error('The other browser sent a malformed message.'));
+    } else if (parsed.t === RELAY_PROBE_TYPE) {
+      if (!this.initiator) this.#enqueue(KIND_TEXT, PROBE);
+    } else {
+      this.emit('message', parsed);
+    }
+  }
+
+  // For RelayChannel: the plugin refused a frame of ours to the other member.
+  refused(code, error) {
+    // Before it answered, the other member may not have reached the relay yet: the probe repeats.
+    if (code === ERR_NOT_AN_ENDPOINT && !this.#opened) return;
+    this.lose(code === ERR_NOT_AN_ENDPOINT
+      ? new Error('The other browser left the server’s relay.')
+      : error);
+  }
+
+  // For RelayChannel: sends what waits, while the credit window and the channel's buffer allow.
+  pump() {
+    if (this.#closed || !this.#endpoint) return;
+    const window = this.#relay.window(this.remoteId, this.#endpoint.window);
+    while (this.#queue.length > 0) {
+      const { kind, bytes, resolve } = this.#queue[0];
+      const relayed = relayedBytes(bytes.length);
+      if (!window.fits(relayed) || !this.#relay.writable) return;
+      this.#relay.transmit(encodeRelayFrame(kind, this.#endpoint.peer, [this.remoteId], bytes));
+      window.spend(relayed);
+      this.#queue.shift();
+      this.#queuedBytes -= bytes.length;
+      resolve?.(true);
+    }
+  }
+
+  lose(error) {
+    if (this.#closed) return;
+    this.close();
+    this.emit('lost', error);
+  }
+
+  #probe() {
+    if (this.#opened || this.#closed) return;
+    if (this.#queue.length === 0) this.#enqueue(KIND_TEXT, PROBE);
+    this.#probeTimer = setTimeout(() => this.#probe(), RELAY_PROBE_INTERVAL_MS);
+  }
+
+  #open() {
+    if (this.#opened) return;
+    this.#opened = true;
+    clearTimeout(this.#openTimer);
+    clearTimeout(this.#probeTimer);
+    this.emit('open');
+  }
+
+  #enqueue(kind, bytes, resolve = null) {
+    if (this.#queuedBytes + bytes.length > RELAY_QUEUE_CAP_BYTES) {
+      resolve?.(false);
+      this.lose(new Error('The server’s relay does not take what we send the other browser fast enough.'));
+      return;
+    }
+    this.#queue.push({ kind, bytes, resolve });
+    this.#queuedBytes += bytes.length;
+    this.pump();
+  }
+}
+
+// Resolves once ICE gathering completed, or after RELAY_GATHERING_TIMEOUT_MS.
+function gathered(pc) {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, RELAY_GATHERING_TIMEOUT_MS);
+    pc.addEventListener('icegatheringstatechange', () => {
+      if (pc.iceGatheringState !== 'complete') return;
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
