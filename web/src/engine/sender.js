@@ -22,7 +22,8 @@ import { Swarm } from './swarm.js';
 /**
  * state: {role: 'owner', shareId, peerId, phase, bytes, total, error, link, receivers}, where link
  * is the share link (with its secret), bytes the sum of what the receivers hold and receivers a
- * list of {peer, phase: 'connecting'|'transferring'|'done', bytes, bytesPerSecond, secondsLeft}.
+ * list of {peer, phase: 'connecting'|'transferring'|'done', path: 'direct'|'relay'|null (how we are, or
+ * were last, linked to it; null before any link), bytes, bytesPerSecond, secondsLeft}.
  * Phase: 'waiting' (for a file, then for receivers), 'connecting' (creating the share),
  * 'transferring' (at least one receiver is), 'done' (receivers got it, none is transferring), 'error'.
  * Event 'change' (the state) whenever it changes.
@@ -36,7 +37,7 @@ export class Sender extends Emitter {
   #swarm = null;
   #book = null;
   #seeder = null;
-  #rows = new Map(); // peer id -> {peer, bytes, complete, rate}
+  #rows = new Map(); // peer id -> {peer, bytes, complete, rate, path}
   #ticker = null;
 
   // entries: [{path, file}], the files of the share in order.
@@ -158,7 +159,7 @@ export class Sender extends Emitter {
   }
 
   #row(id) {
-    if (!this.#rows.has(id)) this.#rows.set(id, { peer: id, bytes: 0, complete: false, rate: new TransferRate() });
+    if (!this.#rows.has(id)) this.#rows.set(id, { peer: id, bytes: 0, complete: false, rate: new TransferRate(), path: null });
     return this.#rows.get(id);
   }
 
@@ -185,10 +186,12 @@ export class Sender extends Emitter {
     const members = this.#swarm?.members ?? new Map();
     for (const [id, role] of members) if (role === 'receiver') this.#row(id);
     for (const [id, row] of this.#rows) if (!members.has(id) && !row.complete) this.#rows.delete(id);
+    for (const [id, peer] of this.#swarm?.peers ?? []) if (this.#rows.has(id)) this.#rows.get(id).path = peer.link.path;
     const total = this.state.total;
-    this.state.receivers = [...this.#rows.values()].map(({ peer, bytes, complete, rate }) => ({
+    this.state.receivers = [...this.#rows.values()].map(({ peer, bytes, complete, rate, path }) => ({
       peer,
       phase: complete ? 'done' : this.#swarm.peers.get(peer)?.open ? 'transferring' : 'connecting',
+      path,
       bytes,
       bytesPerSecond: rate.bytesPerSecond,
       secondsLeft: rate.secondsLeft(total),

@@ -2,12 +2,18 @@
 // plugin's peer list and events. A receiver asks for links to the owner and to at most
 // MAX_SWARM_LINKS other receivers present when it joined (later ones ask it), and answers offers
 // beyond that with "busy"; the owner asks for none and accepts every offer. A peer that broke
-// the wire protocol or sent too many bad pieces is banned for good.
+// the wire protocol or sent too many bad pieces is banned for good. A member our direct link to
+// never opened is asked again through the server's relay (docs/protocol.md part 4).
 import { MAX_SWARM_LINKS } from './config.js';
 import { Emitter } from './emitter.js';
 import { Peer } from './peer.js';
+import { RelayChannel } from './relay.js';
 import { PeerLink } from './transport.js';
 import { ProtocolError } from './wire.js';
+
+// Relay-only: no direct link is tried or accepted, so the other browsers never learn our
+// addresses. Set by a test or the page before links are made.
+const relayOnly = () => globalThis.swarmdropRelayOnly === true;
 
 /**
  * Events: 'open' (Peer) a link is ready; 'closed' (Peer) a link is gone, with whatever was asked
@@ -28,6 +34,8 @@ export class Swarm extends Emitter {
   #toAsk = new Set(); // members to ask for a link
   #retried = new Set(); // members whose link we asked for again once after losing it
   #banned = new Set();
+  #viaRelay = new Set(); // members our direct link to never opened
+  #relay = null; // RelayChannel, made when a link first needs it
   #lastError = null;
 
   // asks: whether this member asks for links (receivers) or only accepts them (the owner).
@@ -80,6 +88,7 @@ export class Swarm extends Emitter {
 
   close() {
     for (const peer of this.peers.values()) this.#drop(peer);
+    this.#relay?.close();
   }
 
   #onSignal(from, payload) {
@@ -91,7 +100,11 @@ export class Swarm extends Emitter {
       }
       return;
     }
-    if (payload?.kind === 'sdp' && payload.sdp?.type === 'offer') {
+    // {kind:'relay'}: the asker's direct link to us never opened; it asks again through the relay.
+    const relayed = payload?.kind === 'relay';
+    if (relayed || (payload?.kind === 'sdp' && payload.sdp?.type === 'offer')) {
+      // Relay-only: a direct offer goes unanswered; the asker falls back to the relay when it times out.
+      if (!relayed && relayOnly()) return;
       // Both asked at once: the offer of the member with the smaller id goes on.
       if (existing?.link.initiator && !existing.open && this.#selfId < from) return;
       if (existing) {
@@ -100,7 +113,7 @@ export class Swarm extends Emitter {
         this.#sendSignal(from, { kind: 'busy' }).catch(() => {});
         return;
       }
-      this.#link(from, false);
+      this.#link(from, false, relayed);
     }
     this.peers.get(from)?.link.handleSignal(payload);
   }
@@ -113,7 +126,7 @@ export class Swarm extends Emitter {
         if (this.peers.has(id) || !this.members.has(id)) continue;
         if (this.members.get(id) !== 'owner' && this.#receiverLinks() >= MAX_SWARM_LINKS) continue;
         this.#toAsk.delete(id);
-        this.#link(id, true);
+        this.#link(id, true, relayOnly() || this.#viaRelay.has(id));
       }
     }
     if (this.peers.size === 0) this.emit('idle', this.#lastError);
@@ -123,8 +136,10 @@ export class Swarm extends Emitter {
     return [...this.peers.values()].filter((peer) => peer.role !== 'owner').length;
   }
 
-  #link(id, initiator) {
-    const link = new PeerLink({ initiator, sendSignal: (payload) => this.#sendSignal(id, payload) });
+  #link(id, initiator, relayed) {
+    const link = relayed
+      ? this.#relayLink(id, initiator)
+      : new PeerLink({ initiator, sendSignal: (payload) => this.#sendSignal(id, payload) });
     const peer = new Peer({ id, role: this.members.get(id) ?? 'receiver', link, handle: this.#handle });
     peer.on('open', () => {
       this.emit('open', peer);
@@ -143,12 +158,27 @@ export class Swarm extends Emitter {
     this.emit('change');
   }
 
+  // The asker tells the other member first, so that it sets up its side of the relayed link.
+  #relayLink(id, initiator) {
+    this.#relay ??= new RelayChannel(this.#signalling);
+    const link = this.#relay.link({ shareId: this.#shareId, remoteId: id, initiator });
+    if (initiator) {
+      this.#sendSignal(id, { kind: 'relay' }).catch((error) => {
+        link.lose(new Error(`Could not reach the other browser through the server: ${error.message}`));
+      });
+    }
+    return link;
+  }
+
   #onLost(peer, error) {
     if (this.peers.get(peer.id) !== peer) return;
     this.#lastError = error;
-    // A link that worked and that we asked for is asked for once more; one that never opened
-    // (the two browsers cannot reach each other) or broke twice is final.
-    if (peer.link.initiator && peer.link.opened && !this.#retried.has(peer.id)) {
+    // A direct link we asked for that never opened (the two browsers cannot reach each other) is
+    // asked for through the relay; a link that worked is asked for once more; else it is final.
+    if (peer.link.initiator && !peer.link.opened && peer.link.path === 'direct') {
+      this.#viaRelay.add(peer.id);
+      this.#toAsk.add(peer.id);
+    } else if (peer.link.initiator && peer.link.opened && !this.#retried.has(peer.id)) {
       this.#retried.add(peer.id);
       this.#toAsk.add(peer.id);
     }

@@ -20,6 +20,7 @@ import { Emitter } from './emitter.js';
  * Nothing is emitted after close().
  */
 export class PeerLink extends Emitter {
+  path = 'direct'; // as opposed to RelayLink's 'relay'
   #pc;
   #channel = null;
   #sendSignal;

@@ -21,6 +21,7 @@ export function mountReceiverView(root, shareId, linkSecret) {
     speed: document.getElementById('speed'),
     eta: document.getElementById('eta'),
     status: document.getElementById('status'),
+    path: document.getElementById('path'),
     badPieces: document.getElementById('bad-pieces'),
     files: document.getElementById('files'),
     saveAgain: document.getElementById('save-again'),
@@ -48,6 +49,7 @@ function render(view, state) {
   view.speed.textContent = transferring ? formatSpeed(state.bytesPerSecond) : '';
   view.eta.textContent = transferring ? formatTimeLeft(state.secondsLeft) : '';
   view.status.textContent = done ? doneStatus(state) : STATUS[state.phase];
+  renderPath(view.path, state.peers);
   view.badPieces.hidden = state.badPieces === 0;
   view.badPieces.textContent = `${state.badPieces} damaged ${state.badPieces === 1 ? 'piece was' : 'pieces were'} `
     + 'refused and fetched again from another peer.';
@@ -56,6 +58,16 @@ function render(view, state) {
   view.saveAgain.textContent = several ? 'Save all as ZIP' : state.saved ? 'Save again' : 'Save';
   renderFiles(view.files, several && done ? state.files : []);
   renderError(view.error, state.error);
+}
+
+// Whether the bytes come straight from the other browsers or via the server's relay.
+function renderPath(element, peers) {
+  const open = peers.filter((peer) => peer.phase === 'open');
+  const relayed = open.filter((peer) => peer.path === 'relay').length;
+  element.hidden = relayed === 0;
+  element.textContent = relayed === open.length
+    ? 'Via the server’s relay: the browsers could not connect directly. Still end-to-end encrypted.'
+    : `${relayed} of ${open.length} connections go via the server’s relay (still end-to-end encrypted).`;
 }
 
 function doneStatus(state) {

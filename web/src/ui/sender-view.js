@@ -140,6 +140,7 @@ function renderPeerRow(row, receiver, total) {
   row.querySelector('.percent').textContent = formatPercent(receiver.bytes, total);
   row.querySelector('.speed').textContent = transferring ? formatSpeed(receiver.bytesPerSecond) : '';
   row.querySelector('.eta').textContent = transferring ? formatTimeLeft(receiver.secondsLeft) : '';
-  row.querySelector('.peer-state').textContent = PEER_STATE[receiver.phase];
+  const via = receiver.path === 'relay' && receiver.phase !== 'done' ? 'via the server’s relay' : '';
+  row.querySelector('.peer-state').textContent = [PEER_STATE[receiver.phase], via].filter(Boolean).join(', ');
   renderProgress(row.querySelector('progress'), receiver.bytes, total, true);
 }
