@@ -1,0 +1,80 @@
+// The relay through the plugin (docs/protocol.md part 4), with the real Janus: browsers that do
+// not (or cannot) reach each other get the file through the server, intact.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import {
+  closeAll, launchBrowser, randomFile, receiveFile, serverFixture, sha256File, shareFile, subDir, waitForState,
+  withStates,
+} from './harness.mjs';
+
+const fixture = serverFixture();
+
+// A browser whose pages count the RTCPeerConnections they make. relayOnly: never a direct link.
+// unreachable: remote ICE candidates are dropped, so direct links never open (the relay's
+// candidates come in the server's SDP, not through addIceCandidate).
+async function countingBrowser({ relayOnly = false, unreachable = false } = {}) {
+  const browser = await launchBrowser();
+  await browser.context.addInitScript(({ only, blocked }) => {
+    if (only) globalThis.swarmdropRelayOnly = true;
+    if (blocked) RTCPeerConnection.prototype.addIceCandidate = async () => {};
+    const Native = RTCPeerConnection;
+    globalThis.peerConnectionsMade = 0;
+    globalThis.RTCPeerConnection = class extends Native {
+      constructor(...args) {
+        super(...args);
+        globalThis.peerConnectionsMade += 1;
+      }
+    };
+  }, { only: relayOnly, blocked: unreachable });
+  return browser;
+}
+
+// The engine states, and on failure the end of the Janus log, in the test's diagnostics.
+async function withDiagnostics(t, browsers, body) {
+  try {
+    await withStates(t, browsers, body);
+  } catch (error) {
+    t.diagnostic(`janus log:\n${readFileSync(fixture.server.janusLog, 'utf8').split('\n').slice(-40).join('\n')}`);
+    throw error;
+  }
+}
+
+async function transfer(t, { name, size, sender, receiver }) {
+  const file = await randomFile(fixture.dir, name, size);
+  await withDiagnostics(t, { sender, receiver }, async () => {
+    const link = await shareFile(sender.page, fixture.server.url, file.path);
+    const saved = await receiveFile(receiver.page, link, subDir(fixture.dir, `saved-${name}`));
+    assert.equal(await sha256File(saved.path), file.sha256);
+    const got = await waitForState(receiver.page, (s) => s.phase === 'done');
+    assert.equal(got.bytes, size);
+    assert.deepEqual(got.peers.map(({ role, path }) => ({ role, path })), [{ role: 'owner', path: 'relay' }]);
+    const sent = await waitForState(sender.page, (s) => s.receivers.length === 1 && s.receivers[0].phase === 'done');
+    assert.equal(sent.receivers[0].path, 'relay');
+    await receiver.page.locator('#path', { hasText: 'relay' }).waitFor();
+  });
+}
+
+test('relay-only: a 16 MiB file goes through the plugin, SHA-256 equal, and no direct connection is made', { timeout: 300_000 }, async (t) => {
+  const sender = await countingBrowser({ relayOnly: true });
+  const receiver = await countingBrowser({ relayOnly: true });
+  try {
+    await transfer(t, { name: 'relayed.bin', size: 16 << 20, sender, receiver });
+    // Each page's only RTCPeerConnection is its one to the server.
+    for (const browser of [sender, receiver]) assert.equal(await browser.page.evaluate(() => globalThis.peerConnectionsMade), 1);
+  } finally {
+    await closeAll([sender, receiver]);
+  }
+});
+
+test('browsers that cannot reach each other fall back to the relay once the direct link fails', { timeout: 300_000 }, async (t) => {
+  const sender = await countingBrowser({ unreachable: true });
+  const receiver = await countingBrowser({ unreachable: true });
+  try {
+    await transfer(t, { name: 'fallback.bin', size: 4 << 20, sender, receiver });
+    // The direct attempt and the relay on each side.
+    for (const browser of [sender, receiver]) assert.equal(await browser.page.evaluate(() => globalThis.peerConnectionsMade), 2);
+  } finally {
+    await closeAll([sender, receiver]);
+  }
+});
