@@ -48,6 +48,7 @@ export class RelayChannel {
 
   // For RelayLink: our endpoint in the share, once usable -> {peer, window}.
   endpoint(shareId) {
+    if (this.#error) return Promise.reject(this.#error);
     if (!this.#endpoints.has(shareId)) this.#endpoints.set(shareId, this.#attach(shareId));
     return this.#endpoints.get(shareId);
   }
@@ -74,7 +75,6 @@ export class RelayChannel {
   }
 
   async #attach(shareId) {
-    if (this.#error) throw this.#error;
     const answer = await this.#signalling.relay(shareId);
     if (answer.jsep) await this.#accept(answer.jsep);
     else if (!this.#pc) throw new Error('The server offered no relay connection.');

@@ -1,0 +1,166 @@
+// RelayChannel and RelayLink against a fake RTCPeerConnection and a fake plugin: the probe before
+// `open`, refusals, the credit window and the order of what goes out.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const ME = '0123456789ab';
+const OTHER = 'a1b2c3d4e5f6';
+const WINDOW = 70_000; // room for one largest frame, not two
+
+class FakeChannel extends EventTarget {
+  readyState = 'connecting';
+  bufferedAmount = 0;
+  sent = [];
+
+  send(data) {
+    this.sent.push(data);
+  }
+
+  close() {}
+}
+
+globalThis.RTCPeerConnection = class extends EventTarget {
+  iceGatheringState = 'complete';
+  localDescription = { sdp: 'v=0 our answer' };
+
+  async setRemoteDescription() {}
+
+  async setLocalDescription() {}
+
+  createDataChannel() {
+    this.channel = new FakeChannel();
+    pcs.push(this);
+    return this.channel;
+  }
+
+  close() {}
+};
+const pcs = [];
+const { RelayChannel } = await import('../../web/src/engine/relay.js');
+
+function fakeSignalling() {
+  const calls = [];
+  return {
+    calls,
+    async relay(share) {
+      calls.push(['relay', share]);
+      return { share, peer: ME, window: WINDOW, jsep: { type: 'offer', sdp: 'v=0 offer' } };
+    },
+    async relayAnswer(jsep) {
+      calls.push(['relay_answer', jsep]);
+    },
+  };
+}
+
+// From the plugin: a text message, or a frame from `source` (kind 0 with a JSON object).
+const fromPlugin = (channel, data) => channel.dispatchEvent(Object.assign(new Event('message'), { data }));
+const textFrom = (source, message) => {
+  const json = new TextEncoder().encode(JSON.stringify(message));
+  const frame = new Uint8Array(7 + json.length);
+  frame.set([0, ...Buffer.from(source, 'hex')]);
+  frame.set(json, 7);
+  return frame.buffer;
+};
+// What we sent: {kind, source, targets, body} (body decoded as JSON for kind 0, its length else).
+const decodeSent = (frame) => ({
+  kind: frame[0],
+  source: Buffer.from(frame.subarray(1, 7)).toString('hex'),
+  targets: frame[7],
+  target: Buffer.from(frame.subarray(8, 14)).toString('hex'),
+  body: frame[0] === 0 ? JSON.parse(new TextDecoder().decode(frame.subarray(14))) : frame.length - 14,
+});
+
+async function readyChannel(initiator) {
+  const signalling = fakeSignalling();
+  const relay = new RelayChannel(signalling);
+  const link = relay.link({ shareId: 'f'.repeat(16), remoteId: OTHER, initiator });
+  const events = [];
+  for (const type of ['open', 'message', 'data', 'lost']) link.on(type, (value) => events.push([type, value]));
+  await sleep(0);
+  const { channel } = pcs.at(-1);
+  channel.readyState = 'open';
+  channel.dispatchEvent(new Event('open'));
+  fromPlugin(channel, JSON.stringify({ t: 'ready', peers: [ME] }));
+  await sleep(0);
+  return { signalling, relay, link, channel, events };
+}
+
+test('the asker answers the offer without trickle, probes until the other member answers, then opens', async () => {
+  const { signalling, relay, link, channel, events } = await readyChannel(true);
+  assert.deepEqual(signalling.calls[1], ['relay_answer', { type: 'answer', sdp: 'v=0 our answer', trickle: false }]);
+  assert.deepEqual(decodeSent(channel.sent[0]), { kind: 0, source: ME, targets: 1, target: OTHER, body: { t: 'relay_probe' } });
+  // Not on the relay yet: the probe repeats, the link waits.
+  fromPlugin(channel, JSON.stringify({ t: 'refused', to: OTHER, error_code: 457, error: 'not an endpoint' }));
+  await sleep(300);
+  assert.ok(channel.sent.length >= 2);
+  assert.deepEqual(events, []);
+  assert.equal(link.opened, false);
+  fromPlugin(channel, textFrom(OTHER, { t: 'relay_probe' }));
+  assert.deepEqual(events, [['open', undefined]]);
+  const probes = channel.sent.length;
+  await sleep(300);
+  assert.equal(channel.sent.length, probes); // no more probes once open
+  link.send({ t: 'hello' });
+  assert.deepEqual(decodeSent(channel.sent.at(-1)).body, { t: 'hello' });
+  fromPlugin(channel, textFrom(OTHER, { t: 'have', pieces: [1] }));
+  assert.deepEqual(events.at(-1), ['message', { t: 'have', pieces: [1] }]);
+  relay.close();
+});
+
+test('the other side answers each probe and opens on the first; probes never reach the peer wire', async () => {
+  const { relay, link, channel, events } = await readyChannel(false);
+  assert.equal(channel.sent.length, 0);
+  fromPlugin(channel, textFrom(OTHER, { t: 'relay_probe' }));
+  fromPlugin(channel, textFrom(OTHER, { t: 'relay_probe' }));
+  assert.deepEqual(events, [['open', undefined]]);
+  assert.equal(link.opened, true);
+  assert.deepEqual(channel.sent.map((frame) => decodeSent(frame).body), [{ t: 'relay_probe' }, { t: 'relay_probe' }]);
+  relay.close();
+});
+
+test('frames wait for credit in order; a refusal other than 457 loses the link with a clear error', async () => {
+  const { relay, link, channel, events } = await readyChannel(false);
+  fromPlugin(channel, textFrom(OTHER, { t: 'relay_probe' }));
+  channel.sent.length = 0;
+  const big = new Uint8Array(link.messageSize);
+  assert.equal(await link.sendBinary(big), true);
+  let second = null;
+  link.sendBinary(big).then((sent) => { second = sent; });
+  link.send({ t: 'have', pieces: [2] }); // behind the waiting frame
+  await sleep(0);
+  assert.equal(channel.sent.length, 1);
+  assert.equal(second, null);
+  fromPlugin(channel, JSON.stringify({ t: 'credit', from: ME, to: OTHER, bytes: 7 + link.messageSize }));
+  await sleep(0);
+  assert.equal(second, true);
+  assert.deepEqual(channel.sent.map((frame) => decodeSent(frame).body), [link.messageSize, link.messageSize, { t: 'have', pieces: [2] }]);
+  // The channel's own buffer holds frames back too.
+  fromPlugin(channel, JSON.stringify({ t: 'credit', from: ME, to: OTHER, bytes: 10 * WINDOW }));
+  channel.bufferedAmount = 4 << 20;
+  link.send({ t: 'have', pieces: [3] });
+  assert.equal(channel.sent.length, 3);
+  channel.bufferedAmount = 0;
+  channel.dispatchEvent(new Event('bufferedamountlow'));
+  assert.equal(channel.sent.length, 4);
+  fromPlugin(channel, JSON.stringify({ t: 'refused', to: OTHER, error_code: 458, error: 'window' }));
+  assert.equal(events.at(-1)[0], 'lost');
+  assert.match(events.at(-1)[1].message, /relay refused a message \(458: window\)/);
+  assert.equal(await link.sendBinary(big), false);
+  relay.close();
+});
+
+test('once open, 457 means the other member left the relay; losing the channel loses every link', async () => {
+  const first = await readyChannel(false);
+  fromPlugin(first.channel, textFrom(OTHER, { t: 'relay_probe' }));
+  fromPlugin(first.channel, JSON.stringify({ t: 'refused', to: OTHER, error_code: 457, error: 'gone' }));
+  assert.match(first.events.at(-1)[1].message, /left the server’s relay/);
+  first.relay.close();
+
+  const second = await readyChannel(false);
+  second.channel.dispatchEvent(new Event('close'));
+  assert.match(second.events.at(-1)[1].message, /closed its relay/);
+  const late = second.relay.link({ shareId: 'f'.repeat(16), remoteId: 'bbbbbbbbbbbb', initiator: true });
+  const lost = await new Promise((resolve) => late.on('lost', resolve));
+  assert.match(lost.message, /Could not use the server’s relay/);
+});
