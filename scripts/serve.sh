@@ -79,6 +79,7 @@ trap 'exit 143' TERM
 
 janus -C "$state/janus/janus.jcfg" -F "$state/janus" -P "$state/plugins" -o -L "$state/janus.log" -N >"$state/janus.stdout" 2>&1 &
 pids+=($!)
+echo "$!" >"$state/janus.pid"
 nginx -p "$state" -e "$state/nginx-error.log" -c "$state/nginx.conf" &
 pids+=($!)
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing and builds (scripts/setup.sh), then the cmocka unit
-# tests (make check, under AddressSanitizer), the JavaScript unit tests (tests/js) and the end-to-end tests (node's test runner driving
-# real Janus, nginx and Chromium, inside a network namespace: scripts/in-netns.sh).
+# tests (make check, under AddressSanitizer), the JavaScript unit tests (tests/js), the end-to-end
+# tests (node's test runner driving real Janus, nginx and Chromium, inside a network namespace:
+# scripts/in-netns.sh) and, as root, the NAT lab (tests/lab: browsers behind symmetric NATs).
 # Ends with the line "N passed, N failed".
 set -uo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -30,21 +31,32 @@ else
 	echo "unit tests did not build"; failed=$((failed + 1))
 fi
 
-echo "== JavaScript unit tests (node)"
-js_log=$(mktemp)
-node --test --test-reporter=tap tests/js/ >"$js_log" 2>&1
-grep -E '^(not )?ok ' "$js_log" || true
-count "$js_log" 's/^# pass ([0-9]+)$/\1/p' 's/^# (fail|cancelled) ([0-9]+)$/\2/p'
-grep -q '^# pass' "$js_log" || { cat "$js_log"; failed=$((failed + 1)); }
-rm -f "$js_log"
+# Runs node's test runner (the command after the title) and tallies its TAP summary.
+node_tests() {
+	local title=$1 log
+	shift
+	echo "== $title"
+	log=$(mktemp)
+	"$@" 2>&1 | tee "$log" | grep -E '^(not )?ok ' || true
+	count "$log" 's/^# pass ([0-9]+)$/\1/p' 's/^# (fail|cancelled) ([0-9]+)$/\2/p'
+	if ! grep -q '^# pass' "$log"; then
+		echo "the test runner did not finish; log: $log"
+		failed=$((failed + 1))
+	elif grep -q '^not ok' "$log"; then
+		echo "failures in $log"
+	else
+		rm -f "$log"
+	fi
+}
 
-echo "== end-to-end tests (Janus + nginx + Chromium)"
-e2e_log=$(mktemp)
-"$top/scripts/in-netns.sh" node --test --test-concurrency=1 --test-reporter=tap tests/e2e/ 2>&1 | tee "$e2e_log" |
-	grep -E '^(not )?ok ' || true
-count "$e2e_log" 's/^# pass ([0-9]+)$/\1/p' 's/^# (fail|cancelled) ([0-9]+)$/\2/p'
-grep -q '^# pass' "$e2e_log" || { echo "the end-to-end runner did not finish; log: $e2e_log"; failed=$((failed + 1)); }
-grep -q '^not ok' "$e2e_log" && echo "failures in $e2e_log" || rm -f "$e2e_log"
+node_tests "JavaScript unit tests (node)" node --test --test-reporter=tap tests/js/
+node_tests "end-to-end tests (Janus + nginx + Chromium)" \
+	"$top/scripts/in-netns.sh" node --test --test-concurrency=1 --test-reporter=tap tests/e2e/
+if [[ $(id -u) -eq 0 ]]; then
+	node_tests "NAT lab (symmetric NATs, the relay)" node --test --test-concurrency=1 --test-reporter=tap tests/lab/
+else
+	echo "== NAT lab skipped: it needs root (network namespaces)"
+fi
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -3,7 +3,9 @@
 // processes through playwright-core, and makes test files.
 import { spawn } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  createReadStream, createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -47,8 +49,9 @@ async function freePort() {
   });
 }
 
-// Starts Janus + nginx on free ports. `pluginJcfg` overrides the plugin's limits file.
-export async function startServer({ pluginJcfg } = {}) {
+// Starts Janus + nginx on free ports. `pluginJcfg` overrides the plugin's limits file. `netns`:
+// run them in that network namespace, the web app on `host` (an address of that namespace).
+export async function startServer({ pluginJcfg, netns, host } = {}) {
   const [httpPort, wsPort] = [await freePort(), await freePort()];
   const stateDir = tempDir('swarmdrop-state-');
   const env = {
@@ -58,7 +61,10 @@ export async function startServer({ pluginJcfg } = {}) {
     SWARMDROP_STATE_DIR: stateDir,
   };
   if (pluginJcfg) env.SWARMDROP_PLUGIN_JCFG = pluginJcfg;
-  const child = spawn(join(repoRoot, 'scripts/serve.sh'), [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (host) env.SWARMDROP_HTTP_BIND = host;
+  const serve = join(repoRoot, 'scripts/serve.sh');
+  const [command, args] = netns ? ['ip', ['netns', 'exec', netns, serve]] : [serve, []];
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise((res) => child.on('exit', (code, signal) => res({ code, signal })));
   await new Promise((res, rej) => {
@@ -71,10 +77,13 @@ export async function startServer({ pluginJcfg } = {}) {
     child.stderr.on('data', onData);
     exited.then(({ code }) => { clearTimeout(timer); rej(new Error(`server exited (${code}):\n${output}`)); });
   });
+  const origin = `${host ?? 'localhost'}:${httpPort}`;
   return {
-    url: `http://localhost:${httpPort}`,
-    wsUrl: `ws://localhost:${httpPort}/janus`,
+    url: `http://${origin}`,
+    wsUrl: `ws://${origin}/janus`,
     stateDir,
+    // Janus's own memory (its pid file is written by scripts/serve.sh).
+    janusMemory: () => treeMemory(Number(readFileSync(join(stateDir, 'janus.pid'), 'utf8'))),
     janusLog: join(stateDir, 'janus.log'),
     alive: () => child.exitCode === null && child.signalCode === null,
     async stop() {
@@ -147,12 +156,21 @@ export function serverFixture() {
 // files in memory). memory() is the memory of the whole browser (all its processes); an unknown
 // switch tags the instance to find it. `testHooks` becomes globalThis.swarmdropTestHooks in every
 // page before its scripts run.
-export async function launchBrowser({ testHooks } = {}) {
+//
+// netns: run Chromium in that network namespace (the NAT lab); serverUrl: an http origin other
+// than localhost that the page must treat as secure (WebCrypto and OPFS need a secure context).
+export async function launchBrowser({ testHooks, netns, serverUrl } = {}) {
   const tag = randomBytes(6).toString('hex');
   const args = [...chromiumArgs, `--swarmdrop-instance=${tag}`];
+  if (serverUrl) args.push(`--unsafely-treat-insecure-origin-as-secure=${serverUrl}`);
   const profile = tempDir('swarmdrop-profile-');
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: chromiumPath, headless: true, args, acceptDownloads: true,
+  let executablePath = chromiumPath;
+  if (netns) {
+    executablePath = join(profile, 'chromium-in-netns');
+    writeFileSync(executablePath, `#!/bin/sh\nexec ip netns exec ${netns} ${chromiumPath} "$@"\n`, { mode: 0o755 });
+  }
+  const context = await chromium.launchPersistentContext(join(profile, 'data'), {
+    executablePath, headless: true, args, acceptDownloads: true,
   });
   if (testHooks) await context.addInitScript((hooks) => { globalThis.swarmdropTestHooks = hooks; }, testHooks);
   const page = context.pages()[0] ?? await context.newPage();
@@ -167,6 +185,25 @@ export async function launchBrowser({ testHooks } = {}) {
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+// Makes the browser's pages count the RTCPeerConnections they create (peerConnectionsMade).
+// relayOnly: never a direct link; unreachable: remote ICE candidates are dropped, so direct links
+// never open (the relay's candidates come in the server's SDP, not through addIceCandidate).
+export async function watchPeerConnections(browser, { relayOnly = false, unreachable = false } = {}) {
+  await browser.context.addInitScript(({ only, blocked }) => {
+    if (only) globalThis.swarmdropRelayOnly = true;
+    if (blocked) RTCPeerConnection.prototype.addIceCandidate = async () => {};
+    const Native = RTCPeerConnection;
+    globalThis.peerConnectionsMade = 0;
+    globalThis.RTCPeerConnection = class extends Native {
+      constructor(...args) {
+        super(...args);
+        globalThis.peerConnectionsMade += 1;
+      }
+    };
+  }, { only: relayOnly, blocked: unreachable });
+  return browser;
 }
 
 // Closes every browser even if one close fails.

@@ -5,30 +5,12 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import {
   closeAll, launchBrowser, randomFile, receiveFile, serverFixture, sha256File, shareFile, subDir, waitForState,
-  withStates,
+  watchPeerConnections, withStates,
 } from './harness.mjs';
 
 const fixture = serverFixture();
 
-// A browser whose pages count the RTCPeerConnections they make. relayOnly: never a direct link.
-// unreachable: remote ICE candidates are dropped, so direct links never open (the relay's
-// candidates come in the server's SDP, not through addIceCandidate).
-async function countingBrowser({ relayOnly = false, unreachable = false } = {}) {
-  const browser = await launchBrowser();
-  await browser.context.addInitScript(({ only, blocked }) => {
-    if (only) globalThis.swarmdropRelayOnly = true;
-    if (blocked) RTCPeerConnection.prototype.addIceCandidate = async () => {};
-    const Native = RTCPeerConnection;
-    globalThis.peerConnectionsMade = 0;
-    globalThis.RTCPeerConnection = class extends Native {
-      constructor(...args) {
-        super(...args);
-        globalThis.peerConnectionsMade += 1;
-      }
-    };
-  }, { only: relayOnly, blocked: unreachable });
-  return browser;
-}
+const countingBrowser = async (options) => watchPeerConnections(await launchBrowser(), options);
 
 // The engine states, and on failure the end of the Janus log, in the test's diagnostics.
 async function withDiagnostics(t, browsers, body) {
