@@ -1,40 +1,29 @@
 // The relay where it is needed: browsers behind symmetric NATs (tests/lab/nat-lab.sh), Janus and
 // nginx on the "internet" side. Needs root; builds the lab and removes it afterwards.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  closeAll, launchBrowser, randomFile, receiveFile, repoRoot, sha256File, shareFile, startServer, subDir, tempDir,
-  waitForState, watchPeerConnections, withStates,
+  closeAll, randomFile, receiveFile, sha256File, shareFile, subDir, tempDir, waitForState, withStates,
 } from '../e2e/harness.mjs';
+import { startLab } from './lab.mjs';
 
 const MiB = 1 << 20;
-const lab = `sd${process.pid % 100000}`;
-const labScript = join(repoRoot, 'tests/lab/nat-lab.sh');
-const nat = (...args) => execFileSync(labScript, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+let lab;
 let server;
 let dir;
 
 before(async () => {
-  nat('up', lab);
-  // The lab goes even if the run is interrupted.
-  for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => { nat('down', lab); process.exit(1); });
-  server = await startServer({ netns: `${lab}-wan`, host: '198.18.0.1' });
+  lab = await startLab();
+  server = lab.server;
   dir = tempDir('swarmdrop-nat-');
 });
 
 after(async () => {
-  await server?.stop();
-  nat('down', lab);
+  await lab?.stop();
 });
 
-// A browser on a lab host (pub, hA, hB) that counts its RTCPeerConnections.
-async function browserOn(node, options = {}) {
-  const browser = await launchBrowser({ netns: `${lab}-${node}`, serverUrl: server.url });
-  return watchPeerConnections(browser, options);
-}
+const browserOn = (node, options) => lab.browserOn(node, options);
 
 async function withJanusLog(t, browsers, body) {
   try {
@@ -94,7 +83,7 @@ test('a receiver stalled mid-transfer leaves Janus memory bounded while another 
       await stalled.page.goto(link);
       await waitForState(stalled.page, (s) => s.bytes >= 4 * 1024 * 1024);
       // Its network stops dead: router A forwards nothing more in either direction.
-      nat('exec', lab, 'rA', 'iptables', '-I', 'FORWARD', '-j', 'DROP');
+      lab.exec('rA', 'iptables', '-I', 'FORWARD', '-j', 'DROP');
       let peak = 0;
       const sampler = setInterval(() => { peak = Math.max(peak, server.janusMemory()); }, 500);
       try {
