@@ -60,3 +60,19 @@ test('browsers that cannot reach each other fall back to the relay once the dire
     await closeAll([sender, receiver]);
   }
 });
+
+test('the relay-only option is kept in the browser and applies to the engine', { timeout: 60_000 }, async () => {
+  const browser = await launchBrowser();
+  try {
+    await browser.page.goto(fixture.server.url);
+    const option = browser.page.locator('#relay-only');
+    assert.equal(await option.isChecked(), false);
+    assert.equal(await browser.page.evaluate(() => globalThis.swarmdropRelayOnly), false);
+    await option.check();
+    await browser.page.reload();
+    assert.equal(await browser.page.locator('#relay-only').isChecked(), true);
+    assert.equal(await browser.page.evaluate(() => globalThis.swarmdropRelayOnly), true);
+  } finally {
+    await browser.close();
+  }
+});

@@ -3,8 +3,10 @@
 import './style.css';
 import { linkSecretFromHash, shareIdFromPath } from './engine/links.js';
 import { mountReceiverView } from './ui/receiver-view.js';
+import { mountRelayOption } from './ui/relay-option.js';
 import { mountSenderView } from './ui/sender-view.js';
 
+mountRelayOption(document.getElementById('relay-only'));
 const app = document.getElementById('app');
 const shareId = shareIdFromPath(location.pathname);
 const engine = shareId === null
