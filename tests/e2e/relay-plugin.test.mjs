@@ -2,23 +2,32 @@
 // real Janus, real Chromium pages speaking the relay protocol by hand over their data channels.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { closeAll, launchBrowser, startServer } from './harness.mjs';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { closeAll, launchBrowser, startServer, tempDir } from './harness.mjs';
 
 let server;
+let quotaServer; // relay_client_quota_mib = 1
 const browsers = [];
-before(async () => { server = await startServer(); });
+before(async () => {
+  server = await startServer();
+  const dir = tempDir('swarmdrop-quota-');
+  writeFileSync(join(dir, 'quota.jcfg'), 'general: {\n  relay_client_quota_mib = 1\n}\n');
+  quotaServer = await startServer({ pluginJcfg: join(dir, 'quota.jcfg') });
+});
 after(async () => {
   await closeAll(browsers);
   await server?.stop();
+  await quotaServer?.stop();
 });
 
 // A page with its own Janus session that creates (share null) or joins a share, asks for the
 // relay, answers the plugin's offer and waits for "ready". Leaves window.relay in the page:
 // {dc, texts, frames} (the plugin's text messages, parsed, and the binary frames it delivered).
-async function relayMember(share) {
+async function relayMember(share, on = server) {
   const browser = await launchBrowser();
   browsers.push(browser);
-  await browser.page.goto(server.url);
+  await browser.page.goto(on.url);
   const joined = await browser.page.evaluate(async (shareId) => {
     const ws = new WebSocket(`ws://${location.host}/janus`, 'janus-protocol');
     await new Promise((res) => ws.addEventListener('open', res, { once: true }));
@@ -71,9 +80,14 @@ function sendFrames(member, targets, count, size, ms = 30_000) {
     const creditedTo = (target) => texts.filter((t) => t.t === 'credit' && t.to === target).reduce((sum, t) => sum + t.bytes, 0);
     const credited = () => to.reduce((sum, target) => sum + creditedTo(target), 0);
     const out = 7 + size;
+    // A frame refused in this call (for that target, or whole) will never be credited: it is settled too.
+    const since = texts.length;
+    const refusals = () => texts.slice(since).filter((t) => t.t === 'refused');
+    const refusedFor = (target) => refusals().filter((t) => t.to === target || t.to === null).length;
+    const settled = (target) => creditedTo(target) + out * refusedFor(target);
     for (let n = 0; n < count; n++) {
       // Each target has its own window.
-      while (to.some((target) => n * out - creditedTo(target) + out > window.relay.window)) {
+      while (to.some((target) => n * out - settled(target) + out > window.relay.window)) {
         await new Promise((res) => setTimeout(res, 5));
       }
       const frame = new Uint8Array(8 + 6 * to.length + size);
@@ -84,10 +98,10 @@ function sendFrames(member, targets, count, size, ms = 30_000) {
       frame.fill(n & 0xff, 8 + 6 * to.length);
       dc.send(frame);
     }
-    for (const start = Date.now(); credited() < count * out * to.length && Date.now() - start < ms;) {
+    for (const start = Date.now(); to.some((target) => settled(target) < count * out) && Date.now() - start < ms;) {
       await new Promise((res) => setTimeout(res, 20));
     }
-    return { credited: credited(), refused: texts.filter((t) => t.t === 'refused') };
+    return { credited: credited(), refused: refusals() };
   }, { from: member.peer, to: targets.map((t) => t.peer), count, size, ms });
 }
 
@@ -164,4 +178,15 @@ test('bad frames are refused with their codes and the relay keeps working', { ti
   assert.equal((await received(other, 1)).count, 1);
   // Credits count the 11-byte frame above too.
   assert.equal((await sendFrames(owner, [other], 20, 1000)).credited, 20 * 1007 + 11);
+});
+
+test('a client past its relay quota is refused with 460 and says so; the other one still sends', { timeout: 120_000 }, async () => {
+  const owner = await relayMember(null, quotaServer);
+  const other = await relayMember(owner.share, quotaServer);
+  const sent = await sendFrames(owner, [other], 40, 60_000, 10_000); // 2.4 MB > 1 MiB
+  assert.ok(sent.refused.length > 0);
+  assert.deepEqual([...new Set(sent.refused.map((r) => r.error_code))], [460]);
+  assert.match(sent.refused[0].error, /1 MiB/);
+  assert.equal(sent.credited, 17 * 60_007); // what fitted in the quota went through
+  assert.equal((await sendFrames(other, [owner], 5, 1000)).credited, 5 * 1007);
 });
