@@ -40,7 +40,7 @@ async function timeTransfer(file, via, receiverCount) {
       if ((await sha256File(path)) !== file.sha256) throw new Error(`${via}: a receiver's file differs`);
     }
     const paths = await Promise.all(receivers.map((r) => waitForState(r.page, (s) => s.phase === 'done')));
-    const expected = via === 'plugin' ? 'relay' : 'direct'; // a TURN-relayed link is a direct PeerLink
+    const expected = via === 'plugin' ? 'relay' : 'turn';
     if (!paths.every((s) => s.peers.every((p) => p.path === expected))) throw new Error(`${via}: a link took another path`);
     return seconds;
   } finally {

@@ -56,6 +56,8 @@ test('after a burst of malformed requests, a 64 MiB file arrives with the same S
     const state = await receiver.page.evaluate(() => window.swarmdrop);
     assert.equal(state.bytes, file.size);
     assert.equal(state.total, file.size);
+    // Two browsers on one network: a direct connection between their own addresses.
+    assert.deepEqual(state.peers.map((peer) => peer.path), ['lan']);
   } finally {
     await sender.close();
     await receiver.close();

@@ -63,6 +63,7 @@ test('a browser on the public side and one behind a NAT connect directly', { tim
       const { path } = await receiveFile(receiver.page, link, subDir(dir, 'direct'));
       assert.equal(await sha256File(path), file.sha256);
       const got = await waitForState(receiver.page, (s) => s.phase === 'done');
+      // Across the NAT, not on one network, not relayed.
       assert.deepEqual(got.peers.map(({ path: via }) => via), ['direct']);
       assert.equal(await receiver.page.evaluate(() => globalThis.peerConnectionsMade), 1);
     });

@@ -32,8 +32,8 @@ const SHARE_FULL_MESSAGE = 'This share has as many receivers as it can take; try
  * in this page load, badPieces the pieces that failed verification, files the manifest's
  * [{path, size, type}], saved whether this page started saving them, and peers one entry per peer
  * linked in this page load:
- * {peer, role, phase: 'connecting'|'open'|'gone'|'banned', path: 'direct'|'relay' (through the
- * server's relay), pieces, bad, downloadedBytes, uploadedBytes}.
+ * {peer, role, phase: 'connecting'|'open'|'gone'|'banned', path: 'lan'|'direct'|'turn'|'relay'
+ * (PeerLink's path; relay: the server's relay), pieces, bad, downloadedBytes, uploadedBytes}.
  * Phase: 'connecting', 'waiting' (no sender and no other receiver to fetch from at the moment),
  * 'transferring', 'done' (every piece held; saved if it completed in this page load), 'error'.
  * Event 'change' (the state) whenever it changes, and every PROGRESS_INTERVAL_MS until an error.

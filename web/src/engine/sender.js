@@ -22,7 +22,7 @@ import { Swarm } from './swarm.js';
 /**
  * state: {role: 'owner', shareId, peerId, phase, bytes, total, error, link, receivers}, where link
  * is the share link (with its secret), bytes the sum of what the receivers hold and receivers a
- * list of {peer, phase: 'connecting'|'transferring'|'done', path: 'direct'|'relay'|null (how we are, or
+ * list of {peer, phase: 'connecting'|'transferring'|'done', path: 'lan'|'direct'|'turn'|'relay'|null (see PeerLink; how we are, or
  * were last, linked to it; null before any link), bytes, bytesPerSecond, secondsLeft}.
  * Phase: 'waiting' (for a file, then for receivers), 'connecting' (creating the share),
  * 'transferring' (at least one receiver is), 'done' (receivers got it, none is transferring), 'error'.

@@ -20,7 +20,9 @@ import { Emitter } from './emitter.js';
  * Nothing is emitted after close().
  */
 export class PeerLink extends Emitter {
-  path = 'direct'; // as opposed to RelayLink's 'relay'
+  // How the bytes go, known once open (RelayLink's is 'relay'): 'lan' (both sides' own addresses,
+  // in one /24 or /64), 'direct' (across networks or NATs), 'turn' (through a TURN server).
+  path = 'direct';
   #pc;
   #channel = null;
   #sendSignal;
@@ -115,11 +117,12 @@ export class PeerLink extends Emitter {
     this.#channel = channel;
     channel.binaryType = 'arraybuffer';
     channel.bufferedAmountLowThreshold = BUFFERED_LOW_WATERMARK;
-    const onOpen = () => {
+    const onOpen = async () => {
       if (this.#opened || this.#closed) return;
       this.#opened = true;
       clearTimeout(this.#openTimer);
-      this.emit('open');
+      this.path = await this.#selectedPath();
+      if (!this.#closed) this.emit('open');
     };
     channel.addEventListener('open', onOpen);
     // A channel announced by the other side may already be open when we get it.
@@ -175,6 +178,21 @@ export class PeerLink extends Emitter {
     }
   }
 
+  // The kind of path ICE chose, from the selected candidate pair's two candidates.
+  async #selectedPath() {
+    try {
+      const stats = await this.#pc.getStats();
+      const transport = [...stats.values()].find((s) => s.type === 'transport' && s.selectedCandidatePairId);
+      const pair = transport && stats.get(transport.selectedCandidatePairId);
+      const ends = [stats.get(pair?.localCandidateId), stats.get(pair?.remoteCandidateId)];
+      if (ends.some((end) => end?.candidateType === 'relay')) return 'turn';
+      const local = ends.every((end) => end?.candidateType === 'host') && sameNetwork(ends[0].address, ends[1].address);
+      return local ? 'lan' : 'direct';
+    } catch {
+      return 'direct'; // the stats are only for display
+    }
+  }
+
   #bufferDrained() {
     return new Promise((resolve) => {
       const stopListening = new AbortController();
@@ -198,4 +216,10 @@ export class PeerLink extends Emitter {
     this.close();
     this.emit('lost', error);
   }
+}
+
+// Whether two addresses share their /24 (IPv4) or /64 (IPv6): a guess at "one local network".
+function sameNetwork(a = '', b = '') {
+  const prefix = (address) => (address.includes(':') ? address.split(':').slice(0, 4) : address.split('.').slice(0, 3)).join('|');
+  return a !== '' && prefix(a) === prefix(b);
 }
