@@ -243,7 +243,12 @@ static json_t *relay_requested(swarmdrop_session *session, json_t *response)
 			JANUS_LOG(LOG_WARN, "[%s] relay: %s\n", SWARMDROP_PACKAGE, err.message);
 		json_object_set_new(response, "ready", json_true());
 	} else {
-		g_ptr_array_add(session->relay_waiting, g_strdup_printf("%s/%s", share, peer));
+		/* At most one entry per member (a handle has few): repeated requests add nothing. */
+		char *member = g_strdup_printf("%s/%s", share, peer);
+		if (g_ptr_array_find_with_equal_func(session->relay_waiting, member, g_str_equal, NULL))
+			g_free(member);
+		else
+			g_ptr_array_add(session->relay_waiting, member);
 		if (!session->relay_offered) {
 			session->relay_offered = TRUE;
 			jsep = relay_offer();
