@@ -164,3 +164,24 @@ test('once open, 457 means the other member left the relay; losing the channel l
   const lost = await new Promise((resolve) => late.on('lost', resolve));
   assert.match(lost.message, /Could not use the server’s relay/);
 });
+
+test('a binary message waiting for several members goes out once, to all of them (fan-out)', async () => {
+  const { relay, link, channel } = await readyChannel(false);
+  const third = 'c0ffee123456';
+  const other = relay.link({ shareId: 'f'.repeat(16), remoteId: third, initiator: false });
+  await sleep(0);
+  // Both answer their askers' first messages, so both are open.
+  fromPlugin(channel, textFrom(OTHER, { t: 'hello' }));
+  fromPlugin(channel, textFrom(third, { t: 'hello' }));
+  channel.sent.length = 0;
+  channel.readyState = 'open';
+  channel.bufferedAmount = 8 << 20; // over the high watermark: both messages wait in their queues
+  const piece = new Uint8Array(40_000).fill(7);
+  const sent = [link.sendBinary(piece), other.sendBinary(piece.slice()), link.sendBinary(new Uint8Array(10).fill(1))];
+  channel.bufferedAmount = 0;
+  channel.dispatchEvent(new Event('bufferedamountlow'));
+  assert.deepEqual(await Promise.all(sent), [true, true, true]);
+  const frames = channel.sent.map((frame) => ({ targets: frame[7], length: frame.length }));
+  // One frame to both (8 + 2·6 header bytes), then the message only one of them waits for.
+  assert.deepEqual(frames, [{ targets: 2, length: 20 + 40_000 }, { targets: 1, length: 14 + 10 }]);
+});

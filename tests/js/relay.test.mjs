@@ -17,12 +17,13 @@ test('a frame for the plugin: kind, our id, target count, target ids, then the m
   ]);
   assert.equal(sendHeaderBytes(2), 20);
   assert.equal(sendHeaderBytes(1), 14); // 65535 − 8 − 6·N bytes of message
-  assert.equal(RELAY_MESSAGE_MAX, 65_535 - 14);
+  assert.equal(RELAY_MESSAGE_MAX, 65_535 - 8 - 6 * 8); // fits a frame to 8 targets
 });
 
 test('the largest message fits 65535 bytes; anything larger, a bad id or target count is refused', () => {
-  assert.equal(encodeRelayFrame(KIND_TEXT, me, [other], new Uint8Array(RELAY_MESSAGE_MAX)).length, RELAY_FRAME_MAX);
-  assert.throws(() => encodeRelayFrame(KIND_TEXT, me, [other], new Uint8Array(RELAY_MESSAGE_MAX + 1)), RangeError);
+  const eight = Array.from({ length: 8 }, (_, i) => `${i}`.repeat(12));
+  assert.equal(encodeRelayFrame(KIND_TEXT, me, eight, new Uint8Array(RELAY_MESSAGE_MAX)).length, RELAY_FRAME_MAX);
+  assert.throws(() => encodeRelayFrame(KIND_TEXT, me, eight, new Uint8Array(RELAY_MESSAGE_MAX + 1)), RangeError);
   assert.throws(() => encodeRelayFrame(KIND_TEXT, 'ABCDEF012345', [other], new Uint8Array(1)), RangeError);
   assert.throws(() => encodeRelayFrame(KIND_TEXT, me, [], new Uint8Array(1)), RangeError);
   assert.throws(() => encodeRelayFrame(KIND_TEXT, me, Array(9).fill(other), new Uint8Array(1)), RangeError);

@@ -8,10 +8,12 @@ export const KIND_BINARY = 1;
 const ID_BYTES = 6;
 // Largest relay frame: Janus drops a data-channel message of 65536 bytes.
 export const RELAY_FRAME_MAX = 65_535;
+// Targets one frame may name: the plugin copies it to each (fan-out).
+export const RELAY_MAX_TARGETS = 8;
 // Client to plugin: kind, our member id, target count, the target ids.
 export const sendHeaderBytes = (targets) => 2 + ID_BYTES * (1 + targets);
-// Largest peer-wire message a frame to one target holds.
-export const RELAY_MESSAGE_MAX = RELAY_FRAME_MAX - sendHeaderBytes(1);
+// Largest peer-wire message: it fits a frame to as many targets as a frame names.
+export const RELAY_MESSAGE_MAX = RELAY_FRAME_MAX - sendHeaderBytes(RELAY_MAX_TARGETS);
 // Plugin to client: kind, the sender's member id.
 const RECEIVE_HEADER_BYTES = 1 + ID_BYTES;
 // What the plugin counts against a window for a message: the frame the target gets.
@@ -29,7 +31,9 @@ export class RelayFrameError extends Error {
 
 // A frame for the plugin: `message` (Uint8Array) from member `source` to each of `targets`.
 export function encodeRelayFrame(kind, source, targets, message) {
-  if (targets.length < 1 || targets.length > 8) throw new RangeError(`A relay frame has 1 to 8 targets, not ${targets.length}.`);
+  if (targets.length < 1 || targets.length > RELAY_MAX_TARGETS) {
+    throw new RangeError(`A relay frame has 1 to ${RELAY_MAX_TARGETS} targets, not ${targets.length}.`);
+  }
   const header = sendHeaderBytes(targets.length);
   if (header + message.length > RELAY_FRAME_MAX) throw new RangeError(`A relay frame holds at most ${RELAY_FRAME_MAX - header} bytes.`);
   const frame = new Uint8Array(header + message.length);

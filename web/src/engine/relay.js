@@ -7,8 +7,8 @@ import {
 } from './config.js';
 import { Emitter } from './emitter.js';
 import {
-  CreditWindow, KIND_BINARY, KIND_TEXT, RELAY_MESSAGE_MAX, RELAY_PROBE_TYPE, decodeRelayFrame, encodeRelayFrame,
-  relayedBytes,
+  CreditWindow, KIND_BINARY, KIND_TEXT, RELAY_MAX_TARGETS, RELAY_MESSAGE_MAX, RELAY_PROBE_TYPE, decodeRelayFrame,
+  encodeRelayFrame, relayedBytes,
 } from './relay-wire.js';
 
 // The plugin's refusal for a target that is not (yet) a relay endpoint of the share.
@@ -67,6 +67,17 @@ export class RelayChannel {
   window(remoteId, size) {
     if (!this.#windows.has(remoteId)) this.#windows.set(remoteId, new CreditWindow(size));
     return this.#windows.get(remoteId);
+  }
+
+  // For RelayLink: other links whose next message is the same binary frame as `head` (a seeder
+  // serving one piece to several members) and may go now: one upload, copied by the plugin.
+  sameFrameAt(link, head) {
+    const along = [];
+    for (const other of this.#links.values()) {
+      if (along.length === RELAY_MAX_TARGETS - 1) break;
+      if (other !== link && other.heads(head)) along.push(other);
+    }
+    return along;
   }
 
   // For RelayLink: it is closed.
@@ -289,20 +300,25 @@ export class RelayLink extends Emitter {
       : error);
   }
 
-  // For RelayChannel: sends what waits, while the credit window and the channel's buffer allow.
+  // For RelayChannel: sends what waits, while the credit window and the channel's buffer allow;
+  // a binary message waiting at the head of other links too goes once to all of them.
   pump() {
     if (this.#closed || !this.#endpoint) return;
-    const window = this.#relay.window(this.remoteId, this.#endpoint.window);
     while (this.#queue.length > 0) {
-      const { kind, bytes, resolve } = this.#queue[0];
-      const relayed = relayedBytes(bytes.length);
-      if (!window.fits(relayed) || !this.#relay.writable) return;
-      this.#relay.transmit(encodeRelayFrame(kind, this.#endpoint.peer, [this.remoteId], bytes));
-      window.spend(relayed);
-      this.#queue.shift();
-      this.#queuedBytes -= bytes.length;
-      resolve?.(true);
+      const { kind, bytes } = this.#queue[0];
+      if (!this.#fits(bytes.length) || !this.#relay.writable) return;
+      const links = [this, ...(kind === KIND_BINARY ? this.#relay.sameFrameAt(this, this.#queue[0]) : [])];
+      this.#relay.transmit(encodeRelayFrame(kind, this.#endpoint.peer, links.map((link) => link.remoteId), bytes));
+      for (const link of links) link.#sent();
     }
+  }
+
+  // For RelayChannel: whether our next message is the binary message `head` of another link of
+  // the same member, and may go now.
+  heads(head) {
+    const next = this.#queue[0];
+    return !this.#closed && this.#endpoint?.peer === head.from && next?.kind === KIND_BINARY
+      && this.#fits(next.bytes.length) && sameBytes(next.bytes, head.bytes);
   }
 
   lose(error) {
@@ -325,13 +341,29 @@ export class RelayLink extends Emitter {
     this.emit('open');
   }
 
+  #window() {
+    return this.#relay.window(this.remoteId, this.#endpoint.window);
+  }
+
+  #fits(length) {
+    return this.#window().fits(relayedBytes(length));
+  }
+
+  // The head of the queue went out.
+  #sent() {
+    const { bytes, resolve } = this.#queue.shift();
+    this.#window().spend(relayedBytes(bytes.length));
+    this.#queuedBytes -= bytes.length;
+    resolve?.(true);
+  }
+
   #enqueue(kind, bytes, resolve = null) {
     if (this.#queuedBytes + bytes.length > RELAY_QUEUE_CAP_BYTES) {
       resolve?.(false);
       this.lose(new Error('The server’s relay does not take what we send the other browser fast enough.'));
       return;
     }
-    this.#queue.push({ kind, bytes, resolve });
+    this.#queue.push({ kind, bytes, resolve, from: this.#endpoint?.peer });
     this.#queuedBytes += bytes.length;
     this.pump();
   }
@@ -348,4 +380,10 @@ function gathered(pc) {
       resolve();
     });
   });
+}
+
+function sameBytes(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
