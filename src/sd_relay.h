@@ -79,7 +79,7 @@ void sd_relay_drained(sd_relay *relay, void *client, gint64 now_us, GArray *cred
 /* Pays owed credits the rate cap allows by now_us. */
 void sd_relay_tick(sd_relay *relay, gint64 now_us, GArray *credits);
 
-/* Bytes in flight to client's endpoints, and the number of endpoints (for tests and metrics). */
+/* Bytes in flight to client's endpoints, and the number of endpoints: what the tests observe. */
 guint64 sd_relay_in_flight(sd_relay *relay, void *client);
 guint sd_relay_endpoint_count(sd_relay *relay);
 

@@ -260,8 +260,9 @@ export async function waitForState(page, predicate, arg = null, { timeout = 120_
 }
 
 // Runs `body`; if it fails, the engine state (window.swarmdrop) of every page goes to the test's
-// diagnostics. browsers: {name: launchBrowser() result}.
-export async function withStates(t, browsers, body) {
+// diagnostics, and with `server` (a startServer() result) the end of the Janus log.
+// browsers: {name: launchBrowser() result}.
+export async function withStates(t, browsers, body, { server } = {}) {
   try {
     await body();
   } catch (error) {
@@ -269,6 +270,7 @@ export async function withStates(t, browsers, body) {
       const state = await browser.page.evaluate(() => window.swarmdrop).catch((e) => e.message);
       t.diagnostic(`${name}: ${JSON.stringify(state)}`);
     }
+    if (server) t.diagnostic(`janus log:\n${readFileSync(server.janusLog, 'utf8').split('\n').slice(-40).join('\n')}`);
     throw error;
   }
 }
@@ -289,12 +291,19 @@ export async function janusSession(wsUrl) {
   await new Promise((res, rej) => { ws.once('open', res); ws.once('error', rej); });
   const waiting = new Map();
   const events = [];
+  const watchers = new Set(); // {accepts(msg), resolve}: waiting for an event
   let counter = 0;
   ws.on('message', (raw) => {
     const msg = JSON.parse(raw.toString());
     if (msg.janus === 'ack') return;
     const pending = msg.transaction && waiting.get(msg.transaction);
-    if (pending) { waiting.delete(msg.transaction); pending(msg); } else events.push(msg);
+    if (pending) {
+      waiting.delete(msg.transaction);
+      pending(msg);
+      return;
+    }
+    events.push(msg);
+    for (const watcher of watchers) if (watcher.accepts(msg)) watcher.resolve(msg);
   });
   const send = (body) => new Promise((res) => {
     const transaction = `t${++counter}`;
@@ -307,6 +316,24 @@ export async function janusSession(wsUrl) {
   const handleId = attached.data.id;
   return {
     events,
+    // The first plugin event named `name` (and, if given, accepted by `filter(data)`), received
+    // already or within `ms`; resolves to the whole Janus message.
+    pluginEvent(name, { filter = () => true, ms = 5000 } = {}) {
+      const accepts = (msg) => msg.plugindata?.data?.event === name && filter(msg.plugindata.data);
+      const seen = events.find(accepts);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const watcher = {
+          accepts,
+          resolve: (msg) => { clearTimeout(timer); watchers.delete(watcher); resolve(msg); },
+        };
+        const timer = setTimeout(() => {
+          watchers.delete(watcher);
+          reject(new Error(`no ${name} event in ${ms} ms: ${JSON.stringify(events)}`));
+        }, ms);
+        watchers.add(watcher);
+      });
+    },
     // Sends a plugin message; resolves to the plugin's response data, or the Janus error.
     async request(body) {
       const reply = await send({ janus: 'message', session_id: sessionId, handle_id: handleId, body });

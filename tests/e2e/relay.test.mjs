@@ -1,7 +1,6 @@
 // The relay through the plugin (docs/protocol.md part 4), with the real Janus: browsers that do
 // not (or cannot) reach each other get the file through the server, intact.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import {
   closeAll, launchBrowser, randomFile, receiveFile, serverFixture, sha256File, shareFile, subDir, waitForState,
@@ -12,19 +11,9 @@ const fixture = serverFixture();
 
 const countingBrowser = async (options) => watchPeerConnections(await launchBrowser(), options);
 
-// The engine states, and on failure the end of the Janus log, in the test's diagnostics.
-async function withDiagnostics(t, browsers, body) {
-  try {
-    await withStates(t, browsers, body);
-  } catch (error) {
-    t.diagnostic(`janus log:\n${readFileSync(fixture.server.janusLog, 'utf8').split('\n').slice(-40).join('\n')}`);
-    throw error;
-  }
-}
-
 async function transfer(t, { name, size, sender, receiver }) {
   const file = await randomFile(fixture.dir, name, size);
-  await withDiagnostics(t, { sender, receiver }, async () => {
+  await withStates(t, { sender, receiver }, async () => {
     const link = await shareFile(sender.page, fixture.server.url, file.path);
     const saved = await receiveFile(receiver.page, link, subDir(fixture.dir, `saved-${name}`));
     assert.equal(await sha256File(saved.path), file.sha256);
@@ -34,7 +23,7 @@ async function transfer(t, { name, size, sender, receiver }) {
     const sent = await waitForState(sender.page, (s) => s.receivers.length === 1 && s.receivers[0].phase === 'done');
     assert.equal(sent.receivers[0].path, 'relay');
     await receiver.page.locator('#path', { hasText: 'relay' }).waitFor();
-  });
+  }, { server: fixture.server });
 }
 
 test('relay-only: a 16 MiB file goes through the plugin, SHA-256 equal, and no direct connection is made', { timeout: 300_000 }, async (t) => {

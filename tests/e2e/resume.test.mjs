@@ -95,7 +95,7 @@ test('a reloaded receiver serves a newcomer after the sender left, and shows its
       const got = await newcomer.page.evaluate(() => window.swarmdrop);
       assert.deepEqual(got.peers.filter((peer) => peer.downloadedBytes > 0).map((peer) => peer.role), ['receiver']);
 
-      await waitForEvent(observer.events, 'share_closed', 40_000);
+      await observer.pluginEvent('share_closed', { ms: 40_000 });
       await first.page.reload();
       const closed = await waitForState(first.page, (state) => state.phase === 'done');
       assert.equal(closed.error, null);
@@ -108,11 +108,3 @@ test('a reloaded receiver serves a newcomer after the sender left, and shows its
     await server.stop();
   }
 });
-
-async function waitForEvent(events, name, ms) {
-  const deadline = Date.now() + ms;
-  while (!events.some((event) => event.plugindata?.data?.event === name)) {
-    if (Date.now() > deadline) throw new Error(`no ${name} event in ${ms} ms`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
-}

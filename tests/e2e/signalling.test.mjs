@@ -10,17 +10,6 @@ let server;
 before(async () => { server = await startServer(); });
 after(async () => { await server?.stop(); });
 
-const waitFor = async (events, predicate, ms = 5000) => {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const found = events.find(predicate);
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`no matching event in ${ms} ms: ${JSON.stringify(events)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
-const pluginEvent = (name) => (e) => e.plugindata?.data?.event === name;
-
 test('create, join, list, signal, leave deliver the documented events', async () => {
   const owner = await janusSession(server.wsUrl);
   const receiver = await janusSession(server.wsUrl);
@@ -33,7 +22,7 @@ test('create, join, list, signal, leave deliver the documented events', async ()
     const joined = await receiver.request({ request: 'join', share: created.share });
     assert.equal(joined.swarmdrop, 'joined');
     assert.deepEqual(joined.peers, [{ peer: created.peer, role: 'owner' }]);
-    const announced = await waitFor(owner.events, pluginEvent('peer_joined'));
+    const announced = await owner.pluginEvent('peer_joined');
     assert.equal(announced.plugindata.data.peer, joined.peer);
 
     const listed = await owner.request({ request: 'list', share: created.share });
@@ -42,17 +31,17 @@ test('create, join, list, signal, leave deliver the documented events', async ()
     const payload = { kind: 'sdp', sdp: { type: 'offer', sdp: 'v=0\r\n' } };
     const signalled = await receiver.request({ request: 'signal', share: created.share, to: created.peer, payload });
     assert.equal(signalled.swarmdrop, 'signalled');
-    const delivered = await waitFor(owner.events, pluginEvent('signal'));
+    const delivered = await owner.pluginEvent('signal');
     assert.equal(delivered.plugindata.data.from, joined.peer);
     assert.deepEqual(delivered.plugindata.data.payload, payload);
 
     assert.equal((await receiver.request({ request: 'leave', share: created.share })).swarmdrop, 'left');
-    const left = await waitFor(owner.events, pluginEvent('peer_left'));
+    const left = await owner.pluginEvent('peer_left');
     assert.equal(left.plugindata.data.peer, joined.peer);
 
     await receiver.request({ request: 'join', share: created.share });
     assert.equal((await owner.request({ request: 'leave', share: created.share })).swarmdrop, 'left');
-    const closed = await waitFor(receiver.events, pluginEvent('share_closed'));
+    const closed = await receiver.pluginEvent('share_closed');
     assert.equal(closed.plugindata.data.reason, 'owner_left');
   } finally {
     owner.close();
@@ -67,12 +56,12 @@ test('an owner whose connection drops can take the share back with its token', a
     const created = await owner.request({ request: 'create' });
     await receiver.request({ request: 'join', share: created.share });
     owner.close(); // the WebSocket goes: Janus destroys the session and its handle
-    const left = await waitFor(receiver.events, pluginEvent('peer_left'));
+    const left = await receiver.pluginEvent('peer_left');
     assert.equal(left.plugindata.data.peer, created.peer);
     const back = await janusSession(server.wsUrl);
     const rejoined = await back.request({ request: 'join', share: created.share, owner_token: created.owner_token });
     assert.equal(rejoined.role, 'owner');
-    await waitFor(receiver.events, (e) => pluginEvent('peer_joined')(e) && e.plugindata.data.role === 'owner');
+    await receiver.pluginEvent('peer_joined', { filter: (data) => data.role === 'owner' });
     back.close();
   } finally {
     receiver.close();

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import { Bitfield } from '../../web/src/engine/bitfield.js';
 import { HashBook, decodeBatches, encodeBatch } from '../../web/src/engine/hashes.js';
 import { Scheduler } from '../../web/src/engine/scheduler.js';
-import { ProtocolError, parseMessage } from '../../web/src/engine/wire.js';
+import { sameBytes } from '../../web/src/engine/content.js';
+import { ProtocolError, parseMessage, readTextMessage } from '../../web/src/engine/wire.js';
 
 const batch = (first, count, fill) => ({
   first, count, hashes: new Uint8Array(count * 32).fill(fill), sig: new Uint8Array(64).fill(fill + 1),
@@ -63,4 +64,16 @@ test('hello is the only member-less message; unknown types are ignored', () => {
   assert.deepEqual(parseMessage({ t: 'hello', extra: 1 }), { t: 'hello' });
   assert.equal(parseMessage({ t: 'from-the-future' }), null);
   assert.throws(() => parseMessage({ t: 'request', piece: -1 }), ProtocolError);
+});
+
+test('a text message is a JSON object with a string t, or nothing', () => {
+  assert.deepEqual(readTextMessage('{"t":"have","pieces":[1]}'), { t: 'have', pieces: [1] });
+  for (const text of ['', 'not json', '7', 'null', '[]', '{"t":1}', '{"type":"have"}']) assert.equal(readTextMessage(text), null, text);
+});
+
+test('sameBytes compares length and every byte', () => {
+  assert.ok(sameBytes(new Uint8Array([1, 2, 3]), Uint8Array.of(1, 2, 3)));
+  assert.ok(!sameBytes(new Uint8Array([1, 2, 3]), Uint8Array.of(1, 2, 4)));
+  assert.ok(!sameBytes(new Uint8Array([1, 2]), Uint8Array.of(1, 2, 0)));
+  assert.ok(sameBytes(new Uint8Array(0), new Uint8Array(0)));
 });

@@ -1,7 +1,6 @@
 // The relay where it is needed: browsers behind symmetric NATs (tests/lab/nat-lab.sh), Janus and
 // nginx on the "internet" side. Needs root; builds the lab and removes it afterwards.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import {
   closeAll, randomFile, receiveFile, sha256File, shareFile, subDir, tempDir, waitForState, withStates,
@@ -25,51 +24,41 @@ after(async () => {
 
 const browserOn = (node, options) => lab.browserOn(node, options);
 
-async function withJanusLog(t, browsers, body) {
+// A file from a browser on lab host `from` to one on `to`: SHA-256 checked; resolves to the
+// receiver's final state and how many RTCPeerConnections its page made.
+async function transfer(t, { name, from, to }) {
+  const file = await randomFile(dir, name, 8 * MiB);
+  const sender = await browserOn(from);
+  const receiver = await browserOn(to);
   try {
-    await withStates(t, browsers, body);
-  } catch (error) {
-    t.diagnostic(`janus log:\n${readFileSync(server.janusLog, 'utf8').split('\n').slice(-30).join('\n')}`);
-    throw error;
+    let result;
+    await withStates(t, { sender, receiver }, async () => {
+      const link = await shareFile(sender.page, server.url, file.path);
+      const { path } = await receiveFile(receiver.page, link, subDir(dir, name));
+      assert.equal(await sha256File(path), file.sha256);
+      result = {
+        state: await waitForState(receiver.page, (s) => s.phase === 'done'),
+        peerConnections: await receiver.page.evaluate(() => globalThis.peerConnectionsMade),
+      };
+    }, { server });
+    return result;
+  } finally {
+    await closeAll([sender, receiver]);
   }
 }
 
 test('two browsers behind symmetric NATs: the direct attempt fails and the file comes through the relay', { timeout: 300_000 }, async (t) => {
-  const file = await randomFile(dir, 'natted.bin', 8 * MiB);
-  const sender = await browserOn('hA');
-  const receiver = await browserOn('hB');
-  try {
-    await withJanusLog(t, { sender, receiver }, async () => {
-      const link = await shareFile(sender.page, server.url, file.path);
-      const { path } = await receiveFile(receiver.page, link, subDir(dir, 'natted'));
-      assert.equal(await sha256File(path), file.sha256);
-      const got = await waitForState(receiver.page, (s) => s.phase === 'done');
-      assert.deepEqual(got.peers.map(({ role, path: via }) => ({ role, via })), [{ role: 'owner', via: 'relay' }]);
-      // A direct RTCPeerConnection was tried, then the one to the server's relay.
-      assert.equal(await receiver.page.evaluate(() => globalThis.peerConnectionsMade), 2);
-    });
-  } finally {
-    await closeAll([sender, receiver]);
-  }
+  const { state, peerConnections } = await transfer(t, { name: 'natted.bin', from: 'hA', to: 'hB' });
+  assert.deepEqual(state.peers.map(({ role, path: via }) => ({ role, via })), [{ role: 'owner', via: 'relay' }]);
+  // A direct RTCPeerConnection was tried, then the one to the server's relay.
+  assert.equal(peerConnections, 2);
 });
 
 test('a browser on the public side and one behind a NAT connect directly', { timeout: 300_000 }, async (t) => {
-  const file = await randomFile(dir, 'direct.bin', 8 * MiB);
-  const sender = await browserOn('pub');
-  const receiver = await browserOn('hA');
-  try {
-    await withJanusLog(t, { sender, receiver }, async () => {
-      const link = await shareFile(sender.page, server.url, file.path);
-      const { path } = await receiveFile(receiver.page, link, subDir(dir, 'direct'));
-      assert.equal(await sha256File(path), file.sha256);
-      const got = await waitForState(receiver.page, (s) => s.phase === 'done');
-      // Across the NAT, not on one network, not relayed.
-      assert.deepEqual(got.peers.map(({ path: via }) => via), ['direct']);
-      assert.equal(await receiver.page.evaluate(() => globalThis.peerConnectionsMade), 1);
-    });
-  } finally {
-    await closeAll([sender, receiver]);
-  }
+  const { state, peerConnections } = await transfer(t, { name: 'direct.bin', from: 'pub', to: 'hA' });
+  // Across the NAT, not on one network, not relayed.
+  assert.deepEqual(state.peers.map(({ path: via }) => via), ['direct']);
+  assert.equal(peerConnections, 1);
 });
 
 test('a receiver stalled mid-transfer leaves Janus memory bounded while another receiver finishes', { timeout: 420_000 }, async (t) => {
@@ -78,7 +67,7 @@ test('a receiver stalled mid-transfer leaves Janus memory bounded while another 
   const stalled = await browserOn('hA', { relayOnly: true });
   const healthy = await browserOn('hB', { relayOnly: true });
   try {
-    await withJanusLog(t, { sender, stalled, healthy }, async () => {
+    await withStates(t, { sender, stalled, healthy }, async () => {
       const before = server.janusMemory();
       const link = await shareFile(sender.page, server.url, file.path);
       await stalled.page.goto(link);
@@ -99,7 +88,7 @@ test('a receiver stalled mid-transfer leaves Janus memory bounded while another 
       assert.ok(growth < 24 * MiB, `Janus grew by ${Math.round(growth / MiB)} MiB`);
       const stuck = await stalled.page.evaluate(() => window.swarmdrop);
       assert.ok(stuck.bytes < file.size, 'the stalled receiver did not finish');
-    });
+    }, { server });
   } finally {
     await closeAll([sender, stalled, healthy]);
   }

@@ -436,6 +436,14 @@ function decodeBase64(text, alphabet, padded) {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
+// Whether two byte arrays hold the same bytes (a piece's hash against its signed one, a frame
+// against another).
+export function sameBytes(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 // 4-byte big-endian domain, then the 8-byte big-endian counter.
 function nonce(domain, counter) {
   const iv = new Uint8Array(12);

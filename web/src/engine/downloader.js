@@ -3,7 +3,7 @@
 // hash and it decrypts (docs/protocol.md part 3); then stores its plaintext. A piece that fails is
 // dropped, counted against the peer that sent it, and asked of another peer.
 import { REJECTED_RETRY_MS, REQUEST_WINDOW } from './config.js';
-import { TAG_LENGTH, decryptPiece, pieceHash, pieceRange } from './content.js';
+import { TAG_LENGTH, decryptPiece, pieceHash, pieceRange, sameBytes } from './content.js';
 import { Emitter } from './emitter.js';
 import { cancelMessage, requestMessage } from './wire.js';
 
@@ -90,7 +90,7 @@ export class Downloader extends Emitter {
     peer.incoming.delete(piece);
     let plaintext;
     try {
-      if (!this.#book.has(piece) || !equal(await pieceHash(ciphertext), this.#book.get(piece))) {
+      if (!this.#book.has(piece) || !sameBytes(await pieceHash(ciphertext), this.#book.get(piece))) {
         this.#bad(peer, piece);
         return;
       }
@@ -131,8 +131,4 @@ export class Downloader extends Emitter {
     peer.requested.delete(piece);
     this.#scheduler.release(piece, peer);
   }
-}
-
-function equal(a, b) {
-  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }

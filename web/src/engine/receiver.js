@@ -131,6 +131,7 @@ export class Receiver extends Emitter {
       return;
     }
     if (!this.#manifest) throw new ProtocolError(`A peer sent "${message.t}" before the manifest.`);
+    if (this.#seeder.take(peer, message)) return;
     switch (message.t) {
       case 'hashes': {
         if ((await this.#book.accept(message)).length === 0) break;
@@ -141,12 +142,6 @@ export class Receiver extends Emitter {
       case 'have':
         peer.addHave(message, this.#book.pieceCount);
         this.#downloader.fill();
-        break;
-      case 'request':
-        this.#seeder.request(peer, message.piece);
-        break;
-      case 'cancel':
-        this.#seeder.cancel(peer, message.piece);
         break;
       case 'reject':
         this.#downloader.rejected(peer, message.piece);

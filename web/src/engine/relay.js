@@ -10,6 +10,8 @@ import {
   CreditWindow, KIND_BINARY, KIND_TEXT, RELAY_MAX_TARGETS, RELAY_MESSAGE_MAX, RELAY_PROBE_TYPE, decodeRelayFrame,
   encodeRelayFrame, relayedBytes,
 } from './relay-wire.js';
+import { sameBytes } from './content.js';
+import { readTextMessage } from './wire.js';
 
 // The plugin's refusal for a target that is not (yet) a relay endpoint of the share.
 const ERR_NOT_AN_ENDPOINT = 457;
@@ -144,12 +146,7 @@ export class RelayChannel {
       this.#links.get(frame.source)?.deliver(frame.kind, frame.message);
       return;
     }
-    let message;
-    try {
-      message = JSON.parse(data);
-    } catch {
-      message = null;
-    }
+    const message = readTextMessage(data);
     switch (message?.t) {
       case 'ready':
         this.#ready(message.peers);
@@ -276,13 +273,8 @@ export class RelayLink extends Emitter {
       this.emit('data', message);
       return;
     }
-    let parsed;
-    try {
-      parsed = JSON.parse(new TextDecoder().decode(message));
-    } catch {
-      parsed = null;
-    }
-    if (typeof parsed?.t !== 'string') {
+    const parsed = readTextMessage(new TextDecoder().decode(message));
+    if (parsed === null) {
       this.lose(new Error('The other browser sent a malformed message.'));
     } else if (parsed.t === RELAY_PROBE_TYPE) {
       if (!this.initiator) this.#enqueue(KIND_TEXT, PROBE);
@@ -380,10 +372,4 @@ function gathered(pc) {
       resolve();
     });
   });
-}
-
-function sameBytes(a, b) {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -48,7 +48,15 @@ export class Seeder {
     return true;
   }
 
-  request(peer, piece) {
+  // A peer's `request` or `cancel`, the messages that are the seeder's; returns whether it was one.
+  take(peer, message) {
+    if (message.t === 'request') this.#request(peer, message.piece);
+    else if (message.t === 'cancel') this.#cancel(peer, message.piece);
+    else return false;
+    return true;
+  }
+
+  #request(peer, piece) {
     const queue = this.#queues.get(peer) ?? [];
     if (!this.announced.has(piece) || !this.#servable(piece) || queue.length >= MAX_QUEUED_REQUESTS) {
       peer.send(rejectMessage(piece));
@@ -62,7 +70,7 @@ export class Seeder {
   }
 
   // A piece that has started going out is finished anyway.
-  cancel(peer, piece) {
+  #cancel(peer, piece) {
     const queue = this.#queues.get(peer);
     const at = queue?.indexOf(piece) ?? -1;
     if (at >= 0) queue.splice(at, 1);

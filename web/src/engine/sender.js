@@ -134,19 +134,12 @@ export class Sender extends Emitter {
   }
 
   // The origin holds everything: it only listens to what receivers hold and ask for.
+  // Manifests, hashes, refusals and piece data from receivers are nothing the origin needs.
   #handle(peer, message) {
-    switch (message.t) {
-      case 'have':
-        peer.addHave(message, this.#book.pieceCount);
-        this.#record(peer);
-        break;
-      case 'request':
-        this.#seeder.request(peer, message.piece);
-        break;
-      case 'cancel':
-        this.#seeder.cancel(peer, message.piece);
-        break;
-      // Manifests, hashes, refusals and piece data from receivers are nothing the origin needs.
+    if (this.#seeder.take(peer, message)) return;
+    if (message.t === 'have') {
+      peer.addHave(message, this.#book.pieceCount);
+      this.#record(peer);
     }
   }
 

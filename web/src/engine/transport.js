@@ -11,6 +11,7 @@ import {
   LINK_OPEN_TIMEOUT_MS,
 } from './config.js';
 import { Emitter } from './emitter.js';
+import { readTextMessage } from './wire.js';
 
 /**
  * The side that asks for the link is the initiator: it creates the channel and the offer.
@@ -139,13 +140,8 @@ export class PeerLink extends Emitter {
       this.emit('data', data);
       return;
     }
-    let message;
-    try {
-      message = JSON.parse(data);
-    } catch {
-      message = null;
-    }
-    if (typeof message?.t !== 'string') {
+    const message = readTextMessage(data);
+    if (message === null) {
       this.#lose(new Error('The other browser sent a malformed message.'));
       return;
     }

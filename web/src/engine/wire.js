@@ -55,6 +55,17 @@ export class ManifestAssembler {
     return whole;
   }
 }
+// A text message as sent: a JSON object with a string `t`; null when it is not one.
+export function readTextMessage(text) {
+  let message;
+  try {
+    message = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  return typeof message?.t === 'string' ? message : null;
+}
+
 // The first message on a link, from the side that asked for it (see peer.js).
 export const HELLO_MESSAGE = Object.freeze({ t: 'hello' });
 export const hashesMessage = ({ first, count, hashes, sig }) =>
