@@ -34,7 +34,7 @@ async function transfer(t, { name, from, to }) {
     let result;
     await withStates(t, { sender, receiver }, async () => {
       const link = await shareFile(sender.page, server.url, file.path);
-      const { path } = await receiveFile(receiver.page, link, subDir(dir, name));
+      const { path } = await receiveFile(receiver.page, link, subDir(dir, `saved-${name}`));
       assert.equal(await sha256File(path), file.sha256);
       result = {
         state: await waitForState(receiver.page, (s) => s.phase === 'done'),
