@@ -29,6 +29,7 @@
 #define SD_CONTENT_FILES_MAX 10000u
 #define SD_CONTENT_PATH_MAX 4096u              /* bytes of UTF-8 */
 #define SD_CONTENT_TYPE_MAX 255u               /* bytes of UTF-8 */
+#define SD_CONTENT_FRAGMENTS_MAX 100000u       /* entries of a file's optional fragment index */
 #define SD_CONTENT_MANIFEST_MAX 4194304u       /* bytes of manifest JSON, 4 MiB */
 /* A sealed manifest is the ciphertext, the GCM tag, then the signature. */
 #define SD_CONTENT_SEALED_OVERHEAD (SD_CONTENT_TAG_LEN + SD_CONTENT_SIG_LEN)
@@ -56,6 +57,7 @@ typedef enum {
 	SD_CONTENT_E_PATH,           /* a path that breaks a path rule (the reason names which) */
 	SD_CONTENT_E_DUPLICATE_PATH, /* two files with the same path */
 	SD_CONTENT_E_TYPE,           /* a type that is not a string of at most 255 bytes */
+	SD_CONTENT_E_FRAGMENTS,      /* a file's fragment index that breaks a rule (the reason names which) */
 } sd_content_code;
 
 typedef struct sd_content_error {

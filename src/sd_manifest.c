@@ -31,18 +31,19 @@ static bool json_uint(const json_t *value, uint64_t max, uint64_t *out)
 }
 
 enum { M_V = 1 << 0, M_PIECE_SIZE = 1 << 1, M_TOTAL = 1 << 2, M_FILES = 1 << 3 };
-enum { F_PATH = 1 << 0, F_SIZE = 1 << 1, F_TYPE = 1 << 2 };
+enum { F_PATH = 1 << 0, F_SIZE = 1 << 1, F_TYPE = 1 << 2, F_FRAGMENTS = 1 << 3 };
 
 static const struct member {
 	const char *name;
 	unsigned bit;
 } manifest_members[] = {{"v", M_V}, {"piece_size", M_PIECE_SIZE}, {"total", M_TOTAL}, {"files", M_FILES}},
-  file_members[] = {{"path", F_PATH}, {"size", F_SIZE}, {"type", F_TYPE}};
+  file_members[] = {{"path", F_PATH}, {"size", F_SIZE}, {"type", F_TYPE}, {"fragments", F_FRAGMENTS}};
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Checks that object has exactly the members of the table; where names the object in reasons. */
-static bool check_members(json_t *object, const struct member *members, size_t n, const char *where,
+/* Checks that object has exactly the members of the table, but those whose bit is in optional
+ * may be missing; where names the object in reasons. */
+static bool check_members(json_t *object, const struct member *members, size_t n, unsigned optional, const char *where,
                           sd_content_error *err)
 {
 	unsigned seen = 0;
@@ -58,7 +59,7 @@ static bool check_members(json_t *object, const struct member *members, size_t n
 		seen |= bit;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (!(seen & members[i].bit))
+		if (!(seen & members[i].bit) && !(optional & members[i].bit))
 			return sd_content_fail(err, SD_CONTENT_E_MEMBERS, "%s lacks the member '%s'", where, members[i].name);
 	return true;
 }
@@ -106,13 +107,66 @@ static char *memdup0(const char *s, size_t len)
 	return copy;
 }
 
+/* The checks of the fragment index (docs/protocol.md, "The manifest") over n entries;
+ * shared by the parser and the writer. */
+static bool check_fragments(const sd_manifest_fragment *fragments, size_t n, uint64_t size, const char *where,
+                            sd_content_error *err)
+{
+	if (n == 0 || n > SD_CONTENT_FRAGMENTS_MAX)
+		return sd_content_fail(err, SD_CONTENT_E_FRAGMENTS, "%s.fragments has %zu entries, not 1 to %u", where, n,
+		                       SD_CONTENT_FRAGMENTS_MAX);
+	for (size_t k = 0; k < n; k++) {
+		const sd_manifest_fragment *f = &fragments[k];
+		if (f->time_ms > SD_CONTENT_TOTAL_MAX || f->offset > SD_CONTENT_TOTAL_MAX)
+			return sd_content_fail(err, SD_CONTENT_E_FRAGMENTS, "%s.fragments[%zu] is not two integers from 0 to 2^53 - 1",
+			                       where, k);
+		if (k == 0 && f->offset == 0)
+			return sd_content_fail(err, SD_CONTENT_E_FRAGMENTS, "%s.fragments[0] has offset 0: the init segment comes first",
+			                       where);
+		if (k > 0 && f->time_ms < f[-1].time_ms)
+			return sd_content_fail(err, SD_CONTENT_E_FRAGMENTS, "%s.fragments[%zu].time_ms goes back (%llu after %llu)", where,
+			                       k, (unsigned long long)f->time_ms, (unsigned long long)f[-1].time_ms);
+		if (k > 0 && f->offset <= f[-1].offset)
+			return sd_content_fail(err, SD_CONTENT_E_FRAGMENTS, "%s.fragments[%zu].offset does not increase (%llu after %llu)",
+			                       where, k, (unsigned long long)f->offset, (unsigned long long)f[-1].offset);
+		if (f->offset >= size)
+			return sd_content_fail(err, SD_CONTENT_E_FRAGMENTS, "%s.fragments[%zu].offset %llu is not inside the file (%llu bytes)",
+			                       where, k, (unsigned long long)f->offset, (unsigned long long)size);
+	}
+	return true;
+}
+
+/* Reads the "fragments" member (an array of [time_ms, offset]) into file, then checks it. */
+static bool take_fragments(const json_t *value, const char *where, sd_manifest_file *file, sd_content_error *err)
+{
+	if (!json_is_array(value))
+		return sd_content_fail(err, SD_CONTENT_E_FRAGMENTS, "%s.fragments is not an array", where);
+	size_t n = json_array_size(value);
+	if (n == 0 || n > SD_CONTENT_FRAGMENTS_MAX)
+		return sd_content_fail(err, SD_CONTENT_E_FRAGMENTS, "%s.fragments has %zu entries, not 1 to %u", where, n,
+		                       SD_CONTENT_FRAGMENTS_MAX);
+	file->fragments = calloc(n, sizeof(*file->fragments));
+	if (file->fragments == NULL)
+		return sd_content_fail(err, SD_CONTENT_E_MEMORY, "out of memory for %s.fragments", where);
+	file->fragment_count = n;
+	for (size_t k = 0; k < n; k++) {
+		const json_t *pair = json_array_get(value, k);
+		if (!json_is_array(pair) || json_array_size(pair) != 2 ||
+		    !json_uint(json_array_get(pair, 0), SD_CONTENT_TOTAL_MAX, &file->fragments[k].time_ms) ||
+		    !json_uint(json_array_get(pair, 1), SD_CONTENT_TOTAL_MAX, &file->fragments[k].offset))
+			return sd_content_fail(err, SD_CONTENT_E_FRAGMENTS,
+			                       "%s.fragments[%zu] is not [time_ms, offset], two integers from 0 to 2^53 - 1", where, k);
+	}
+	return check_fragments(file->fragments, n, file->size, where, err);
+}
+
 static bool take_file(json_t *entry, size_t i, sd_manifest_file *file, sd_content_error *err)
 {
 	char where[32];
 	snprintf(where, sizeof(where), "files[%zu]", i);
 	if (!json_is_object(entry))
 		return sd_content_fail(err, SD_CONTENT_E_FILES, "%s is not an object", where);
-	if (!check_members(entry, file_members, COUNT(file_members), where, err))
+	if (!check_members(entry, file_members, COUNT(file_members), F_FRAGMENTS, where, err))
 		return false;
 
 	const json_t *path = json_object_get(entry, "path");
@@ -139,7 +193,8 @@ static bool take_file(json_t *entry, size_t i, sd_manifest_file *file, sd_conten
 		return sd_content_fail(err, SD_CONTENT_E_MEMORY, "out of memory for %s", where);
 	file->path_len = path_len;
 	file->type_len = type_len;
-	return true;
+	const json_t *fragments = json_object_get(entry, "fragments");
+	return fragments == NULL || take_fragments(fragments, where, file, err);
 }
 
 static int compare_paths(const void *a, const void *b)
@@ -180,7 +235,7 @@ static bool take_manifest(json_t *root, sd_manifest *m, sd_content_error *err)
 {
 	if (!json_is_object(root))
 		return sd_content_fail(err, SD_CONTENT_E_JSON, "the manifest is not a JSON object");
-	if (!check_members(root, manifest_members, COUNT(manifest_members), "the manifest", err))
+	if (!check_members(root, manifest_members, COUNT(manifest_members), 0, "the manifest", err))
 		return false;
 
 	uint64_t v = 0, piece_size = 0, total = 0;
@@ -251,13 +306,28 @@ void sd_manifest_clear(sd_manifest *manifest)
 	for (size_t i = 0; i < manifest->file_count && manifest->files != NULL; i++) {
 		free(manifest->files[i].path);
 		free(manifest->files[i].type);
+		free(manifest->files[i].fragments);
 	}
 	free(manifest->files);
 	memset(manifest, 0, sizeof(*manifest));
 }
 
-/* Appends {"path","size","type"} of file to array; false when jansson runs out of memory or a
- * string is not UTF-8 (json_stringn returns NULL and json_object_set_new refuses NULL). */
+/* [[time_ms, offset], ...] of a file, or NULL when memory runs out. */
+static json_t *fragments_json(const sd_manifest_file *file)
+{
+	json_t *array = json_array();
+	for (size_t k = 0; array != NULL && k < file->fragment_count; k++) {
+		json_t *pair = json_pack("[II]", (json_int_t)file->fragments[k].time_ms, (json_int_t)file->fragments[k].offset);
+		if (pair == NULL || json_array_append_new(array, pair) != 0) {
+			json_decref(array);
+			array = NULL;
+		}
+	}
+	return array;
+}
+
+/* Appends {"path","size","type"[,"fragments"]} of file to array; false when jansson runs out of
+ * memory or a string is not UTF-8 (json_stringn returns NULL and json_object_set_new refuses NULL). */
 static bool append_file(json_t *array, const sd_manifest_file *file)
 {
 	json_t *entry = json_object();
@@ -265,7 +335,8 @@ static bool append_file(json_t *array, const sd_manifest_file *file)
 		return false;
 	if (json_object_set_new(entry, "path", json_stringn(file->path, file->path_len)) != 0 ||
 	    json_object_set_new(entry, "size", json_integer((json_int_t)file->size)) != 0 ||
-	    json_object_set_new(entry, "type", json_stringn(file->type, file->type_len)) != 0) {
+	    json_object_set_new(entry, "type", json_stringn(file->type, file->type_len)) != 0 ||
+	    (file->fragment_count > 0 && json_object_set_new(entry, "fragments", fragments_json(file)) != 0)) {
 		json_decref(entry);
 		return false;
 	}
@@ -307,6 +378,15 @@ bool sd_manifest_to_json(const sd_manifest *m, char **json, size_t *json_len, sd
 			return sd_content_fail(err, SD_CONTENT_E_SIZE, "files[%zu].size is not an integer from 0 to 2^53 - 1", i);
 		if (m->files[i].path == NULL || m->files[i].type == NULL)
 			return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "files[%zu] has no path or type text", i);
+		if (m->files[i].fragment_count > 0) {
+			char where[32];
+			snprintf(where, sizeof(where), "files[%zu]", i);
+			if (m->files[i].fragments == NULL)
+				return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "%s has a fragment count but no fragments", where);
+			/* Before json_integer, which takes a signed long long. */
+			if (!check_fragments(m->files[i].fragments, m->files[i].fragment_count, m->files[i].size, where, err))
+				return false;
+		}
 	}
 
 	json_t *root = json_object();

@@ -10,6 +10,13 @@
 
 #include "sd_content.h"
 
+/* One entry of a file's fragment index (fragmented MP4): the fragment starts at byte offset of
+ * the file and at presentation time time_ms. Bytes [0, first offset) are the init segment. */
+typedef struct sd_manifest_fragment {
+	uint64_t time_ms;
+	uint64_t offset;
+} sd_manifest_fragment;
+
 typedef struct sd_manifest_file {
 	char *path;       /* UTF-8, NUL-terminated; path_len bytes (a path holds no NUL) */
 	size_t path_len;
@@ -17,6 +24,11 @@ typedef struct sd_manifest_file {
 	size_t type_len;
 	uint64_t size;
 	uint64_t offset;  /* where the file starts in the piece stream (sum of the sizes before it) */
+	/* The optional "fragments" member: fragment_count entries (0: none, fragments NULL), times
+	 * non-decreasing, offsets strictly increasing, above 0 and below size. Owned by the manifest
+	 * (freed by sd_manifest_clear) when parsed; sd_manifest_to_json only reads it. */
+	sd_manifest_fragment *fragments;
+	size_t fragment_count;
 } sd_manifest_file;
 
 typedef struct sd_manifest {
@@ -35,8 +47,8 @@ void sd_manifest_clear(sd_manifest *manifest);
 
 /* The compact JSON of a manifest (the origin's side), members in the order of the format and
  * byte for byte what JSON.stringify writes for them, checked by sd_manifest_parse before it is
- * returned. piece_size, total and the files' path, type
- * and size are read; offsets are ignored. *json is malloc'd and NUL-terminated; free() it. */
+ * returned. piece_size, total and the files' path, type,
+ * size and fragments (written after type when fragment_count > 0) are read; offsets are ignored. *json is malloc'd and NUL-terminated; free() it. */
 bool sd_manifest_to_json(const sd_manifest *manifest, char **json, size_t *json_len, sd_content_error *err);
 
 #endif

@@ -593,6 +593,47 @@ describe('every manifest rule', () => {
     assert.ok(validateManifest(oneType('')));
   });
 
+  test('a file may have a fragment index: 1 to 100000 [time_ms, offset], in order, inside the file', () => {
+    const video = (fragments, size = 1000) => ({
+      v: 1, piece_size: 16384, total: size, files: [{ path: 'v.mp4', size, type: 'video/mp4; codecs="avc1.64001f, mp4a.40.2"', fragments }],
+    });
+    const good = video([[0, 100], [2000, 400], [2000, 600], [4000, 999]]);
+    const checked = validateManifest(good);
+    assert.deepEqual(checked.files[0].fragments, [[0, 100], [2000, 400], [2000, 600], [4000, 999]]);
+    // Member order path, size, type, fragments whatever the input's, and integers by value.
+    const shuffled = { v: 1, piece_size: 16384, total: 1000, files: [{ fragments: [[0.0, 1e2]], type: '', size: 1000, path: 'v.mp4' }] };
+    assert.equal(JSON.stringify(validateManifest(shuffled)),
+      '{"v":1,"piece_size":16384,"total":1000,"files":[{"path":"v.mp4","size":1000,"type":"","fragments":[[0,100]]}]}');
+    // Without the member nothing changes (the vectors stay as they are).
+    assert.equal(Object.hasOwn(validateManifest(base()).files[0], 'fragments'), false);
+    assert.equal(validateManifest(video([[Number.MAX_SAFE_INTEGER, 1]], 2)).files[0].fragments[0][0], Number.MAX_SAFE_INTEGER);
+    const many = Array.from({ length: 100000 }, (_, k) => [k * 40, k + 1]);
+    assert.equal(validateManifest(video(many, 200000)).files[0].fragments.length, 100000);
+    refused(video([...many, [4_000_000, 100001]], 200000), /"fragments" must have 1 to 100000 entries/);
+    refused(video([]), /"fragments" must have 1 to 100000 entries/);
+    for (const fragments of [null, {}, 'x', 5, { 0: [0, 1] }]) refused(video(fragments), /"fragments" must be an array/);
+    for (const entry of [[0], [0, 1, 2], {}, null, 5, '0,1']) refused(video([entry]), /fragment 0 must be an array of two integers/);
+    for (const time of [-1, 1.5, '0', null, 2 ** 53, NaN]) refused(video([[time, 1]]), /fragment 0: time_ms must be an integer/);
+    for (const offset of [-1, 1.5, '1', null, 2 ** 53]) refused(video([[0, offset]]), /fragment 0: offset must be an integer/);
+    refused(video([[0, 0]]), /first offset must be above 0/);
+    refused(video([[0, 100], [1000, 100]]), /fragment 1: offsets must increase \(100 after 100\)/);
+    refused(video([[0, 100], [1000, 50]]), /offsets must increase/);
+    refused(video([[2000, 100], [1000, 200]]), /fragment 1: time_ms goes back \(1000 after 2000\)/);
+    refused(video([[0, 100], [10, 1000]]), /offset 1000 is not inside the file \(1000 bytes\)/);
+    refused(video([[0, 1]], 0), /not inside the file/);
+  });
+
+  test('openManifest takes a fragment index and refuses a bad one', async () => {
+    const json = '{"v":1,"piece_size":16384,"total":10,"files":[{"path":"v.mp4","size":10,"type":"video/mp4","fragments":[[0,4],[40,7]]}]}';
+    const opened = await openManifest(contentKey, verifyKey, await sealRaw(encoder.encode(json)));
+    assert.deepEqual(opened.files[0].fragments, [[0, 4], [40, 7]]);
+    assert.equal(new TextDecoder().decode(manifestBytes(opened)), json);
+    await assert.rejects(openManifest(contentKey, verifyKey, await sealRaw(encoder.encode(json.replace('[40,7]', '[40,4]')))),
+      /offsets must increase/);
+    await assert.rejects(openManifest(contentKey, verifyKey, await sealRaw(encoder.encode(json.replace('[[0,4]', '[[0,4],[0,4]').replace(',[[0,4]', ',[[0,4]')))),
+      ManifestError);
+  });
+
   test('the manifest is at most 4 MiB', () => {
     // 10000 paths of 430 bytes: about 4.5 MB of JSON.
     const files = Array.from({ length: 10000 }, (_, i) => ({ path: String(i).padStart(430, 'p'), size: 0, type: '' }));

@@ -147,6 +147,31 @@ static const struct manifest_case manifest_cases[] = {
 	{WITH_FILES("{\"path\":\"a\",\"size\":5,"
 	            "\"type\":\"application/vnd.openxmlformats-officedocument.wordprocessingml.document\"}"),
 	 SD_CONTENT_OK, ""},
+	/* fragments (optional): [[time_ms, offset], ...], offsets inside the 5-byte file */
+#define WITH_FRAGMENTS(f) WITH_FILES("{\"path\":\"a\",\"size\":5,\"type\":\"video/mp4\",\"fragments\":" f "}")
+	{WITH_FRAGMENTS("[[0,1]]"), SD_CONTENT_OK, ""},
+	{WITH_FRAGMENTS("[[0,1],[40,2],[40,3],[80,4]]"), SD_CONTENT_OK, ""},
+	{WITH_FRAGMENTS("[[0.0,1e0]]"), SD_CONTENT_OK, ""},
+	{WITH_FRAGMENTS("[[9007199254740991,4]]"), SD_CONTENT_OK, ""},
+	{WITH_FRAGMENTS("[]"), SD_CONTENT_E_FRAGMENTS, "files[0].fragments has 0 entries, not 1 to 100000"},
+	{WITH_FRAGMENTS("null"), SD_CONTENT_E_FRAGMENTS, "files[0].fragments is not an array"},
+	{WITH_FRAGMENTS("{}"), SD_CONTENT_E_FRAGMENTS, "files[0].fragments is not an array"},
+	{WITH_FRAGMENTS("[[0]]"), SD_CONTENT_E_FRAGMENTS, "files[0].fragments[0] is not [time_ms, offset]"},
+	{WITH_FRAGMENTS("[[0,1,2]]"), SD_CONTENT_E_FRAGMENTS, "fragments[0] is not [time_ms, offset]"},
+	{WITH_FRAGMENTS("[5]"), SD_CONTENT_E_FRAGMENTS, "fragments[0] is not [time_ms, offset]"},
+	{WITH_FRAGMENTS("[{\"t\":0}]"), SD_CONTENT_E_FRAGMENTS, "fragments[0] is not [time_ms, offset]"},
+	{WITH_FRAGMENTS("[[0,1],[-1,2]]"), SD_CONTENT_E_FRAGMENTS, "fragments[1] is not [time_ms, offset]"},
+	{WITH_FRAGMENTS("[[0.5,1]]"), SD_CONTENT_E_FRAGMENTS, "fragments[0] is not"},
+	{WITH_FRAGMENTS("[[\"0\",1]]"), SD_CONTENT_E_FRAGMENTS, "fragments[0] is not"},
+	{WITH_FRAGMENTS("[[9007199254740992,1]]"), SD_CONTENT_E_FRAGMENTS, "2^53 - 1"},
+	{WITH_FRAGMENTS("[[0,0]]"), SD_CONTENT_E_FRAGMENTS, "fragments[0] has offset 0: the init segment comes first"},
+	{WITH_FRAGMENTS("[[0,2],[40,2]]"), SD_CONTENT_E_FRAGMENTS, "fragments[1].offset does not increase (2 after 2)"},
+	{WITH_FRAGMENTS("[[0,3],[40,2]]"), SD_CONTENT_E_FRAGMENTS, "does not increase"},
+	{WITH_FRAGMENTS("[[80,1],[40,2]]"), SD_CONTENT_E_FRAGMENTS, "fragments[1].time_ms goes back (40 after 80)"},
+	{WITH_FRAGMENTS("[[0,1],[40,5]]"), SD_CONTENT_E_FRAGMENTS, "fragments[1].offset 5 is not inside the file (5 bytes)"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":5,\"type\":\"\",\"fragments\":[[0,1]],\"fragments\":[[0,1]]}"), SD_CONTENT_E_JSON,
+	 "duplicate"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":5,\"fragments\":[[0,1]]}"), SD_CONTENT_E_MEMBERS, "files[0] lacks the member 'type'"},
 };
 
 static void each_manifest_rule_is_checked(void **state)
@@ -372,6 +397,90 @@ static void manifest_json_is_written_compact_and_checked(void **state)
 	assert_refused(sd_manifest_to_json(&m, &json, &len, &err), err, SD_CONTENT_E_TOTAL, "2^53 - 1");
 }
 
+/* n fragments [[k * 40, k + 1], ...] in a file of n + 1 bytes, written by sd_manifest_to_json. */
+static char *fragmented_json(size_t n, size_t *len, sd_content_error *err, bool *ok)
+{
+	sd_manifest_fragment *fragments = malloc((n > 0 ? n : 1) * sizeof(*fragments));
+	assert_non_null(fragments);
+	for (size_t k = 0; k < n; k++)
+		fragments[k] = (sd_manifest_fragment){.time_ms = k * 40, .offset = k + 1};
+	sd_manifest_file file = {.path = "v.mp4", .path_len = 5, .type = "video/mp4", .type_len = 9, .size = n + 1,
+	                         .fragments = fragments, .fragment_count = n};
+	sd_manifest m = {.piece_size = 16384, .total = n + 1, .file_count = 1, .files = &file};
+	char *json = NULL;
+	*ok = sd_manifest_to_json(&m, &json, len, err);
+	free(fragments);
+	return json;
+}
+
+static void fragment_index_is_parsed_written_and_limited(void **state)
+{
+	(void)state;
+	sd_content_error err;
+	sd_manifest m;
+	/* Written after type, compact, as JSON.stringify writes the browser's manifest. */
+	sd_manifest_fragment fragments[] = {{0, 1259}, {2000, 202665}, {4000, 417022}};
+	sd_manifest_file files[] = {
+		{.path = "a.txt", .path_len = 5, .type = "", .type_len = 0, .size = 3},
+		{.path = "v.mp4", .type = "video/mp4; codecs=\"avc1.64001f, mp4a.40.2\"", .size = 500000,
+		 .fragments = fragments, .fragment_count = 3},
+	};
+	files[1].path_len = strlen(files[1].path);
+	files[1].type_len = strlen(files[1].type);
+	sd_manifest in = {.piece_size = 1048576, .total = 500003, .file_count = 2, .files = files};
+	char *json;
+	size_t len;
+	assert_true(sd_manifest_to_json(&in, &json, &len, &err));
+	assert_string_equal(json, "{\"v\":1,\"piece_size\":1048576,\"total\":500003,\"files\":["
+	                          "{\"path\":\"a.txt\",\"size\":3,\"type\":\"\"},"
+	                          "{\"path\":\"v.mp4\",\"size\":500000,\"type\":\"video/mp4; codecs=\\\"avc1.64001f, mp4a.40.2\\\"\","
+	                          "\"fragments\":[[0,1259],[2000,202665],[4000,417022]]}]}");
+	assert_true(sd_manifest_parse((const uint8_t *)json, len, &m, &err));
+	assert_int_equal(m.files[0].fragment_count, 0);
+	assert_null(m.files[0].fragments);
+	assert_int_equal(m.files[1].fragment_count, 3);
+	assert_int_equal(m.files[1].fragments[1].time_ms, 2000);
+	assert_int_equal(m.files[1].fragments[2].offset, 417022);
+	/* And back to the same bytes. */
+	char *again;
+	size_t again_len;
+	assert_true(sd_manifest_to_json(&m, &again, &again_len, &err));
+	assert_int_equal(again_len, len);
+	assert_memory_equal(again, json, len);
+	free(again);
+	sd_manifest_clear(&m);
+	free(json);
+
+	/* The writer checks the index before writing a number. */
+	fragments[1].offset = 1259;
+	assert_refused(sd_manifest_to_json(&in, &json, &len, &err), err, SD_CONTENT_E_FRAGMENTS,
+	               "files[1].fragments[1].offset does not increase");
+	fragments[1].offset = 202665;
+	fragments[2].time_ms = UINT64_MAX;
+	assert_refused(sd_manifest_to_json(&in, &json, &len, &err), err, SD_CONTENT_E_FRAGMENTS, "2^53 - 1");
+	fragments[2].time_ms = 4000;
+	fragments[2].offset = 500000;
+	assert_refused(sd_manifest_to_json(&in, &json, &len, &err), err, SD_CONTENT_E_FRAGMENTS, "not inside the file");
+	fragments[2].offset = 417022;
+	files[1].fragments = NULL;
+	assert_refused(sd_manifest_to_json(&in, &json, &len, &err), err, SD_CONTENT_E_ARGUMENT, "no fragments");
+
+	/* 100000 entries pass (and parse back), 100001 do not. */
+	bool ok;
+	json = fragmented_json(SD_CONTENT_FRAGMENTS_MAX, &len, &err, &ok);
+	assert_true(ok);
+	assert_true(sd_manifest_parse((const uint8_t *)json, len, &m, &err));
+	assert_int_equal(m.files[0].fragment_count, SD_CONTENT_FRAGMENTS_MAX);
+	assert_int_equal(m.files[0].fragments[99999].offset, 100000);
+	sd_manifest_clear(&m);
+	free(json);
+	json = fragmented_json(SD_CONTENT_FRAGMENTS_MAX + 1, &len, &err, &ok);
+	assert_false(ok);
+	assert_null(json);
+	assert_int_equal(err.code, SD_CONTENT_E_FRAGMENTS);
+	assert_non_null(strstr(err.message, "100001 entries, not 1 to 100000"));
+}
+
 int run_manifest_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -379,6 +488,7 @@ int run_manifest_tests(void)
 		cmocka_unit_test(file_count_and_lengths_have_their_limits),
 		cmocka_unit_test(a_manifest_over_4_mib_is_refused),
 		cmocka_unit_test(manifest_json_is_written_compact_and_checked),
+		cmocka_unit_test(fragment_index_is_parsed_written_and_limited),
 	};
 	return cmocka_run_group_tests_name("manifest", tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@ export const PIECE_SIZE_MAX = 16 * MiB;
 export const MAX_FILES = 10_000;
 export const MAX_PATH_BYTES = 4096;
 export const MAX_TYPE_BYTES = 255;
+export const MAX_FRAGMENTS = 100_000; // entries of a file's optional fragment index
 export const MANIFEST_MAX_BYTES = 4 * MiB; // the manifest JSON
 export const SEALED_MANIFEST_MAX_BYTES = MANIFEST_MAX_BYTES + TAG_LENGTH + SIGNATURE_LENGTH;
 
@@ -211,7 +212,8 @@ export function pieceRange(manifest, index) {
 
 /**
  * Checks every rule of the manifest; returns a copy with its members in the canonical order
- * (v, piece_size, total, files; path, size, type), which is what sealManifest serializes.
+ * (v, piece_size, total, files; path, size, type, and fragments where a file has them), which is
+ * what sealManifest serializes.
  */
 export function validateManifest(value) {
   if (!isPlainObject(value)) throw new ManifestError('The manifest must be a JSON object.');
@@ -239,7 +241,7 @@ export function validateManifest(value) {
   value.files.forEach((file, i) => {
     const where = `File ${i}`;
     if (!isPlainObject(file)) throw new ManifestError(`${where} must be a JSON object.`);
-    exactMembers(file, ['path', 'size', 'type'], where);
+    exactMembers(file, ['path', 'size', 'type'], where, ['fragments']);
     checkPath(file.path, where);
     if (paths.has(file.path)) throw new ManifestError(`${where}: the path "${file.path}" appears twice.`);
     paths.add(file.path);
@@ -254,7 +256,9 @@ export function validateManifest(value) {
     // Each size is a safe integer, so a sum past 2^53 - 1 shows as one (it cannot round back down).
     sum += file.size;
     if (sum > Number.MAX_SAFE_INTEGER) throw new ManifestError('The file sizes add up to more than 2^53 - 1.');
-    files.push({ path: file.path, size: file.size, type: file.type });
+    const entry = { path: file.path, size: file.size, type: file.type };
+    if (Object.hasOwn(file, 'fragments')) entry.fragments = checkFragments(file.fragments, file.size, where);
+    files.push(entry);
   });
   if (sum !== value.total) {
     throw new ManifestError(`The file sizes add up to ${sum}, not to "total" (${value.total}).`);
@@ -510,10 +514,44 @@ function repeatedMember(text) {
   return null;
 }
 
-function exactMembers(object, names, where) {
+// A file's fragment index (docs/protocol.md part 3): [[time_ms, offset], ...], 1 to MAX_FRAGMENTS
+// entries, times non-decreasing, offsets strictly increasing from above 0 and below the file's size.
+// Returns a copy.
+function checkFragments(fragments, size, where) {
+  if (!Array.isArray(fragments)) throw new ManifestError(`${where}: "fragments" must be an array.`);
+  if (fragments.length < 1 || fragments.length > MAX_FRAGMENTS) {
+    throw new ManifestError(`${where}: "fragments" must have 1 to ${MAX_FRAGMENTS} entries.`);
+  }
+  const copy = [];
+  let lastTime = 0;
+  let lastOffset = 0;
+  fragments.forEach((fragment, k) => {
+    const at = `${where}: fragment ${k}`;
+    if (!Array.isArray(fragment) || fragment.length !== 2) {
+      throw new ManifestError(`${at} must be an array of two integers [time_ms, offset].`);
+    }
+    const [time, offset] = fragment;
+    if (!Number.isSafeInteger(time) || time < 0) throw new ManifestError(`${at}: time_ms must be an integer from 0 to 2^53 - 1.`);
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new ManifestError(`${at}: offset must be an integer from 0 to 2^53 - 1.`);
+    if (time < lastTime) throw new ManifestError(`${at}: time_ms goes back (${time} after ${lastTime}).`);
+    if (offset <= lastOffset) {
+      throw new ManifestError(k === 0
+        ? `${at}: the first offset must be above 0 (the init segment comes first).`
+        : `${at}: offsets must increase (${offset} after ${lastOffset}).`);
+    }
+    if (offset >= size) throw new ManifestError(`${at}: offset ${offset} is not inside the file (${size} bytes).`);
+    lastTime = time;
+    lastOffset = offset;
+    copy.push([time, offset]);
+  });
+  return copy;
+}
+
+// `optional`: names that may be there too.
+function exactMembers(object, names, where, optional = []) {
   const keys = Object.keys(object);
   for (const key of keys) {
-    if (!names.includes(key)) throw new ManifestError(`${where} has an unknown member "${key}".`);
+    if (!names.includes(key) && !optional.includes(key)) throw new ManifestError(`${where} has an unknown member "${key}".`);
   }
   for (const name of names) {
     if (!Object.hasOwn(object, name)) throw new ManifestError(`${where} lacks the member "${name}".`);
