@@ -77,3 +77,63 @@ test('sameBytes compares length and every byte', () => {
   assert.ok(!sameBytes(new Uint8Array([1, 2]), Uint8Array.of(1, 2, 0)));
   assert.ok(sameBytes(new Uint8Array(0), new Uint8Array(0)));
 });
+
+test('the scheduler asks for the lowest missing piece at or after its focus first, then the rest', () => {
+  const done = new Bitfield(10);
+  done.set(0);
+  const scheduler = new Scheduler(done);
+  const a = peerWith('a', [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 10);
+  const b = peerWith('b', [1, 2, 3, 6], 10);
+  assert.equal(scheduler.focus, 0);
+  assert.equal(scheduler.next(a), 1); // no focus: lowest missing first
+  scheduler.setFocus(5);
+  assert.equal(scheduler.focus, 5);
+  assert.equal(scheduler.next(a), 5);
+  scheduler.assign(5, a);
+  assert.equal(scheduler.next(a), 6);
+  assert.equal(scheduler.next(b), 6); // b lacks 5: its first piece at or after the focus
+  scheduler.assign(6, b);
+  scheduler.finish(5);
+  scheduler.finish(6);
+  assert.equal(scheduler.next(b), 1); // nothing b has past the focus: the rest, from the start
+  for (const piece of [7, 8, 9]) {
+    assert.equal(scheduler.next(a), piece);
+    scheduler.assign(piece, a);
+    scheduler.finish(piece);
+  }
+  assert.equal(scheduler.next(a), 1); // past the end: back to the lowest missing
+  scheduler.setFocus(2);
+  assert.equal(scheduler.next(a), 2);
+  scheduler.setFocus(1000); // clamped to the end: the plain order
+  assert.equal(scheduler.next(a), 1);
+  scheduler.setFocus(0);
+  assert.equal(scheduler.next(a), 1);
+  // The endgame still works with a focus: every missing piece asked, an idle peer doubles one.
+  const all = new Scheduler(new Bitfield(3));
+  const c = peerWith('c', [0, 1, 2], 3);
+  const d = peerWith('d', [0, 1, 2], 3);
+  all.setFocus(2);
+  assert.deepEqual([0, 1, 2].map(() => { const p = all.next(c); all.assign(p, c); c.requested.add(p); return p; }), [2, 0, 1]);
+  assert.equal(all.next(d), 2);
+  assert.deepEqual(all.askedOf(c).sort(), [0, 1, 2]);
+});
+
+test('moving the downloader\'s focus cancels requests far from it that have no bytes yet, and asks for those at it', async () => {
+  const { Downloader } = await import('../../web/src/engine/downloader.js');
+  const count = 40;
+  const scheduler = new Scheduler(new Bitfield(count));
+  const sent = [];
+  const peer = { ...peerWith('a', Array.from({ length: count }, (_, i) => i), count), open: true, incoming: new Map(), send: (m) => sent.push(m) };
+  const downloader = new Downloader({ manifest: null, contentKey: null, book: null, store: null, scheduler, peers: () => [peer] });
+  downloader.fill();
+  assert.deepEqual([...peer.requested], [0, 1, 2, 3]);
+  peer.incoming.set(1, { received: 10 }); // piece 1 is on its way: kept
+  sent.length = 0;
+  downloader.focus(30, 8);
+  assert.deepEqual(sent.filter((m) => m.t === 'cancel').map((m) => m.piece), [0, 2, 3]);
+  assert.deepEqual(sent.filter((m) => m.t === 'request').map((m) => m.piece), [30, 31, 32]);
+  assert.deepEqual([...peer.requested].sort((x, y) => x - y), [1, 30, 31, 32]);
+  sent.length = 0;
+  downloader.focus(30, 8); // the same focus: nothing changes
+  assert.equal(sent.length, 0);
+});

@@ -70,3 +70,17 @@ export const SHARE_PATH_PREFIX = '/s/';
 // Storage. Where the browser has no Origin Private File System (or it is refused), received
 // pieces are held in memory up to this many bytes; a larger share is refused with a clear error.
 export const MEMORY_STORE_CAP_BYTES = 512 * MiB;
+
+// Fragmented MP4 (mp4.js): the sender indexes a dropped file's fragments within these bounds, or
+// shares it as a plain file: top-level boxes looked at (a reading of a few bytes each), the
+// largest moov or moof read whole. No time limit: the same file must give the same manifest.
+export const FMP4_SCAN_MAX_BOXES = 250_000;
+export const FMP4_SCAN_MAX_HEADER_BYTES = 4 * MiB;
+
+// The player (player.js): media appended at most this far ahead of the playhead, and media
+// further behind it removed (seconds); where the scheduler's focus moves, requests made to peers
+// for pieces before it or more than PLAYER_KEEP_REQUESTS_AHEAD pieces past it, none of whose bytes
+// came yet, are cancelled so the pieces at the playhead come first.
+export const PLAYER_AHEAD_SECONDS = 40;
+export const PLAYER_BEHIND_SECONDS = 30;
+export const PLAYER_KEEP_REQUESTS_AHEAD = 8;

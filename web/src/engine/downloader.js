@@ -2,7 +2,7 @@
 // gathers the frames of each piece, and accepts a piece only when SHA-256(C_i) equals its signed
 // hash and it decrypts (docs/protocol.md part 3); then stores its plaintext. A piece that fails is
 // dropped, counted against the peer that sent it, and asked of another peer.
-import { REJECTED_RETRY_MS, REQUEST_WINDOW } from './config.js';
+import { PLAYER_KEEP_REQUESTS_AHEAD, REJECTED_RETRY_MS, REQUEST_WINDOW } from './config.js';
 import { TAG_LENGTH, decryptPiece, pieceHash, pieceRange, sameBytes } from './content.js';
 import { Emitter } from './emitter.js';
 import { cancelMessage, requestMessage } from './wire.js';
@@ -45,6 +45,22 @@ export class Downloader extends Emitter {
         asked = true;
       }
     }
+  }
+
+  // Pieces from `piece` on are wanted first (a player's playhead; Scheduler.setFocus). Requests for
+  // pieces before it, or `keepAhead` or more past it, none of whose bytes came yet, are cancelled
+  // (and asked for again in their turn), so that the pieces at the focus are not queued behind them.
+  focus(piece, keepAhead = PLAYER_KEEP_REQUESTS_AHEAD) {
+    if (piece === this.#scheduler.focus) return;
+    this.#scheduler.setFocus(piece);
+    for (const peer of this.#peers()) {
+      for (const asked of this.#scheduler.askedOf(peer)) {
+        if ((asked >= piece && asked < piece + keepAhead) || peer.incoming.has(asked)) continue;
+        peer.send(cancelMessage(asked));
+        this.#end(peer, asked);
+      }
+    }
+    this.fill();
   }
 
   // A frame of C_i. Frames of pieces we did not ask this peer for (any more) are ignored.

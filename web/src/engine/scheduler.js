@@ -1,5 +1,6 @@
-// Which piece to ask which peer for next. The lowest missing piece first, so that a share fills
-// from its start; each call serves one peer, and the downloader calls it for its peers in turns,
+// Which piece to ask which peer for next. The lowest missing piece at or after the focus first
+// (0 unless a player moved it to where it plays), then the rest from the start, so that a share
+// fills from its start, or from the playhead; each call serves one peer, and the downloader calls it for its peers in turns,
 // so neighbouring pieces spread over every peer that has them. At the end, when every missing
 // piece is already asked of someone, a peer left with nothing to do gets one of them too
 // (endgame), so that a slow peer does not hold up the last pieces.
@@ -11,6 +12,8 @@ export class Scheduler {
   #avoid = new Map(); // piece -> Set of peer ids never to ask for it (sent it bad)
   #paused = new Map(); // piece -> Set of peer ids not to ask for it for now (refused it)
   #cursor = 0; // every piece below it is done
+  #focus = 0; // pieces from here on come first
+  #focusCursor = 0; // every piece from the focus to below it is done
 
   constructor(done) {
     this.#done = done;
@@ -20,20 +23,50 @@ export class Scheduler {
     return this.#done.complete;
   }
 
+  get focus() {
+    return this.#focus;
+  }
+
+  // Pieces from `piece` on (up to the end) are asked for before those below it; 0 is the plain order.
+  setFocus(piece) {
+    const focus = Math.min(Math.max(0, Math.trunc(piece) || 0), this.#done.length);
+    if (focus === this.#focus) return;
+    this.#focus = focus;
+    this.#focusCursor = focus;
+  }
+
   // The piece to ask `peer` for next (it must have announced it), or null.
   next(peer) {
     const done = this.#done;
     while (this.#cursor < done.length && done.has(this.#cursor)) this.#cursor += 1;
-    let endgame = null;
-    for (let piece = this.#cursor; piece < done.length; piece++) {
+    while (this.#focusCursor < done.length && done.has(this.#focusCursor)) this.#focusCursor += 1;
+    const found = { endgame: null };
+    const first = Math.max(this.#cursor, this.#focusCursor);
+    const piece = this.#scan(peer, first, done.length, found) ?? this.#scan(peer, this.#cursor, Math.min(first, done.length), found);
+    if (piece !== null) return piece;
+    const missing = done.length - done.count;
+    return this.#asked.size === missing && peer.requested.size === 0 ? found.endgame : null;
+  }
+
+  // The first piece in [from, to) nobody is asked for that `peer` can give; notes in found.endgame
+  // the first one it could give as a second source.
+  #scan(peer, from, to, found) {
+    const done = this.#done;
+    for (let piece = from; piece < to; piece++) {
       if (done.has(piece) || !peer.remote.has(piece) || this.#avoid.get(piece)?.has(peer.id)
         || this.#paused.get(piece)?.has(peer.id)) continue;
       const sources = this.#asked.get(piece);
       if (!sources) return piece;
-      if (endgame === null && sources.size < ENDGAME_SOURCES && !sources.has(peer)) endgame = piece;
+      if (found.endgame === null && sources.size < ENDGAME_SOURCES && !sources.has(peer)) found.endgame = piece;
     }
-    const missing = done.length - done.count;
-    return this.#asked.size === missing && peer.requested.size === 0 ? endgame : null;
+    return null;
+  }
+
+  // Pieces asked of `peer`, for the downloader to cancel those far from a new focus.
+  askedOf(peer) {
+    const pieces = [];
+    for (const [piece, sources] of this.#asked) if (sources.has(peer)) pieces.push(piece);
+    return pieces;
   }
 
   assign(piece, peer) {

@@ -11,6 +11,7 @@ import { Emitter } from './emitter.js';
 import { FileSource } from './file-source.js';
 import { HashBook } from './hashes.js';
 import { loadShare, pickKey, saveShare } from './keystore.js';
+import { scanFragmentedMp4 } from './mp4.js';
 import { shareUrl } from './links.js';
 import { bytesHeld } from './pieces.js';
 import { Seeder } from './seeder.js';
@@ -51,7 +52,7 @@ export class Sender extends Emitter {
         v: 1,
         piece_size: PIECE_SIZE,
         total: this.#files.total,
-        files: entries.map(({ path, file }) => ({ path, size: file.size, type: file.type })),
+        files: await Promise.all(entries.map(({ path, file }) => fileEntry(path, file))),
       });
       this.#signalling = await Signalling.connect();
       this.#signalling.on('share_closed', () => this.#fail('The server closed the share.'));
@@ -202,4 +203,17 @@ export class Sender extends Emitter {
     if (phases.includes('done')) return 'done';
     return 'waiting';
   }
+}
+
+const MP4_NAME = /\.(mp4|m4v|m4a|mov|cmfv|cmfa|mp4v)$/i;
+
+// A file's manifest entry: a fragmented MP4 gets its fragment index and the MSE type with its
+// codecs (docs/protocol.md part 3), so that receivers can play it while it downloads; anything
+// else, or an MP4 the scan cannot index, is a plain file with the browser's type.
+async function fileEntry(path, file) {
+  const entry = { path, size: file.size, type: file.type };
+  if (!MP4_NAME.test(path) && !/^(video|audio)\/mp4$/i.test(file.type)) return entry;
+  const scanned = await scanFragmentedMp4(file).catch(() => null);
+  if (!scanned) return entry;
+  return { ...entry, type: scanned.type ?? file.type, fragments: scanned.fragments };
 }
