@@ -5,6 +5,7 @@
 #define SD_REGISTRY_H
 
 #include <glib.h>
+#include <stdbool.h>
 
 #include "sd_ids.h"
 #include "sd_limits.h"
@@ -17,6 +18,7 @@ typedef struct sd_share sd_share;
 typedef struct sd_peer {
 	char id[SD_PEER_ID_LEN + 1];
 	sd_role role;
+	bool relay_only; /* reachable through the relay only (the server, as the origin of what it publishes) */
 	void *client;
 	sd_share *share;
 } sd_peer;

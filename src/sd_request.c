@@ -4,18 +4,31 @@
 #include <stdio.h>
 #include <string.h>
 
-enum field_bit { F_SHARE = 1 << 0, F_TO = 1 << 1, F_OWNER_TOKEN = 1 << 2, F_PAYLOAD = 1 << 3 };
+enum field_bit {
+	F_SHARE = 1 << 0,
+	F_TO = 1 << 1,
+	F_OWNER_TOKEN = 1 << 2,
+	F_PAYLOAD = 1 << 3,
+	F_ADMIN_KEY = 1 << 4,
+	F_PATH = 1 << 5,
+	F_TRANSCODE_AUDIO = 1 << 6,
+};
+enum field_type { T_HEX, T_OBJECT, T_TEXT, T_BOOLEAN };
 
-/* A hex field's length, or 0 for the payload object. */
+/* A hex field's exact length, a text field's largest. */
 static const struct field_spec {
 	const char *name;
 	unsigned bit;
-	size_t hex_len;
+	enum field_type type;
+	size_t len;
 } field_specs[] = {
-	{"share", F_SHARE, SD_SHARE_ID_LEN},
-	{"to", F_TO, SD_PEER_ID_LEN},
-	{"owner_token", F_OWNER_TOKEN, SD_TOKEN_LEN},
-	{"payload", F_PAYLOAD, 0},
+	{"share", F_SHARE, T_HEX, SD_SHARE_ID_LEN},
+	{"to", F_TO, T_HEX, SD_PEER_ID_LEN},
+	{"owner_token", F_OWNER_TOKEN, T_HEX, SD_TOKEN_LEN},
+	{"payload", F_PAYLOAD, T_OBJECT, 0},
+	{"admin_key", F_ADMIN_KEY, T_TEXT, SD_ADMIN_KEY_MAX},
+	{"path", F_PATH, T_TEXT, SD_MEDIA_PATH_MAX},
+	{"transcode_audio", F_TRANSCODE_AUDIO, T_BOOLEAN, 0},
 };
 
 static const struct request_spec {
@@ -30,6 +43,8 @@ static const struct request_spec {
 	{"signal", SD_REQ_SIGNAL, F_SHARE | F_TO | F_PAYLOAD, 0},
 	{"relay", SD_REQ_RELAY, F_SHARE, 0},
 	{"relay_answer", SD_REQ_RELAY_ANSWER, 0, 0},
+	{"publish", SD_REQ_PUBLISH, F_ADMIN_KEY | F_PATH, F_TRANSCODE_AUDIO},
+	{"unpublish", SD_REQ_UNPUBLISH, F_ADMIN_KEY | F_SHARE, 0},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -70,7 +85,13 @@ static char *hex_slot(sd_request *req, unsigned bit)
 static bool take_field(const struct field_spec *spec, const json_t *value, size_t max_signal_bytes,
                        sd_request *req, sd_error *err)
 {
-	if (spec->hex_len == 0) {
+	if (spec->type == T_BOOLEAN) {
+		if (!json_is_boolean(value))
+			return sd_fail(err, SD_ERR_INVALID_FIELD, "'%s' must be true or false", spec->name);
+		req->transcode_audio = json_is_true(value);
+		return true;
+	}
+	if (spec->type == T_OBJECT) {
 		if (!json_is_object(value))
 			return sd_fail(err, SD_ERR_INVALID_FIELD, "'%s' must be a JSON object", spec->name);
 		/* json_dumpb with no buffer returns the compact size without allocating. */
@@ -84,11 +105,19 @@ static bool take_field(const struct field_spec *spec, const json_t *value, size_
 	if (!json_is_string(value))
 		return sd_fail(err, SD_ERR_INVALID_FIELD, "'%s' must be a string", spec->name);
 	const char *text = json_string_value(value);
+	size_t len = json_string_length(value);
+	if (spec->type == T_TEXT) {
+		/* An embedded NUL would make the text end early where C reads it. */
+		if (len == 0 || len > spec->len || strlen(text) != len)
+			return sd_fail(err, SD_ERR_INVALID_FIELD, "'%s' must be 1 to %zu bytes of text without NUL", spec->name,
+			               spec->len);
+		*(spec->bit == F_PATH ? &req->path : &req->admin_key) = text;
+		return true;
+	}
 	/* The length check catches an embedded NUL that would pass as a shorter string. */
-	if (json_string_length(value) != spec->hex_len || !sd_is_hex_id(text, spec->hex_len))
-		return sd_fail(err, SD_ERR_INVALID_FIELD, "'%s' must be %zu lowercase hex characters", spec->name,
-		               spec->hex_len);
-	memcpy(hex_slot(req, spec->bit), text, spec->hex_len + 1);
+	if (len != spec->len || !sd_is_hex_id(text, spec->len))
+		return sd_fail(err, SD_ERR_INVALID_FIELD, "'%s' must be %zu lowercase hex characters", spec->name, spec->len);
+	memcpy(hex_slot(req, spec->bit), text, spec->len + 1);
 	return true;
 }
 

@@ -32,6 +32,12 @@ typedef enum {
 	SD_ERR_RELAY_WINDOW = 458,      /* more in flight to the target than the window allows */
 	SD_ERR_RELAY_SHARE_QUOTA = 459, /* the share used its relay quota */
 	SD_ERR_RELAY_CLIENT_QUOTA = 460, /* the client used its relay quota */
+	/* Publishing media from the server's disk (sd_publish.h, docs/protocol.md part 5). */
+	SD_ERR_PUBLISH_OFF = 461,      /* the .jcfg sets no media_folder or admin_key */
+	SD_ERR_ADMIN_KEY = 462,        /* the admin_key is wrong */
+	SD_ERR_MEDIA_PATH = 463,       /* the path is not a readable regular file inside the media folder */
+	SD_ERR_NOT_STREAMABLE = 464,   /* the file cannot be remuxed for browsers (the probe's reason) */
+	SD_ERR_NOT_PUBLISHED = 465,    /* unpublish: the share is not one the server publishes */
 	SD_ERR_INTERNAL = 499,
 } sd_error_code;
 
@@ -54,7 +60,12 @@ typedef enum {
 	SD_REQ_SIGNAL,
 	SD_REQ_RELAY,        /* use the relay for a share (docs/protocol.md part 4) */
 	SD_REQ_RELAY_ANSWER, /* carries the JSEP answer to the relay's offer */
+	SD_REQ_PUBLISH,      /* the operator publishes a file of the media folder (docs/protocol.md part 5) */
+	SD_REQ_UNPUBLISH,    /* the operator closes a published share */
 } sd_request_kind;
+
+#define SD_ADMIN_KEY_MAX 256 /* bytes of an admin_key field */
+#define SD_MEDIA_PATH_MAX 4096 /* bytes of a publish path */
 
 typedef struct sd_request {
 	sd_request_kind kind;
@@ -62,6 +73,9 @@ typedef struct sd_request {
 	char to[SD_PEER_ID_LEN + 1];            /* signal only */
 	char owner_token[SD_TOKEN_LEN + 1];     /* join only; "" when absent */
 	const json_t *payload;                  /* signal only; borrowed from the body */
+	const char *admin_key;                  /* publish, unpublish; borrowed from the body */
+	const char *path;                       /* publish; borrowed from the body */
+	bool transcode_audio;                   /* publish; false when absent */
 } sd_request;
 
 /* Checks body against the request it names: known request, no unknown field, every required

@@ -49,23 +49,31 @@ static void broadcast(sd_service *svc, const sd_share *share, const sd_peer *ski
 	json_decref(event);
 }
 
+/* What others learn of a peer: its id, its role and, for one reachable through the relay only,
+ * "relay": true. Added to into. */
+static json_t *describe_peer(json_t *into, const sd_peer *peer)
+{
+	json_object_set_new(into, "peer", json_string(peer->id));
+	json_object_set_new(into, "role", json_string(sd_role_name(peer->role)));
+	if (peer->relay_only)
+		json_object_set_new(into, "relay", json_true());
+	return into;
+}
+
 static json_t *peer_list(const sd_share *share, const sd_peer *skip)
 {
 	json_t *list = json_array();
 	for (guint i = 0; i < share->peers->len; i++) {
 		sd_peer *peer = g_ptr_array_index(share->peers, i);
 		if (peer != skip)
-			json_array_append_new(list, json_pack("{s:s, s:s}", "peer", peer->id, "role", sd_role_name(peer->role)));
+			json_array_append_new(list, describe_peer(json_object(), peer));
 	}
 	return list;
 }
 
 static void announce_join(sd_service *svc, const sd_peer *peer)
 {
-	json_t *event = event_new("peer_joined", peer->share);
-	json_object_set_new(event, "peer", json_string(peer->id));
-	json_object_set_new(event, "role", json_string(sd_role_name(peer->role)));
-	broadcast(svc, peer->share, peer, event);
+	broadcast(svc, peer->share, peer, describe_peer(event_new("peer_joined", peer->share), peer));
 }
 
 /* Removes peer and tells the rest of its share. */
@@ -157,13 +165,9 @@ static json_t *handle_signal(sd_service *svc, sd_peer *self, const sd_request *r
 	return json_pack("{s:s, s:s, s:s}", "swarmdrop", "signalled", "share", self->share->id, "to", target->id);
 }
 
-static json_t *dispatch(sd_service *svc, void *client, const sd_request *req, sd_error *err)
+/* A request about a share the client is (join: will be) a member of. */
+static json_t *member_request(sd_service *svc, void *client, const sd_request *req, sd_error *err)
 {
-	if (req->kind == SD_REQ_CREATE)
-		return handle_create(svc, client, err);
-	/* The answer itself went to Janus's core with the message; nothing to check here. */
-	if (req->kind == SD_REQ_RELAY_ANSWER)
-		return json_pack("{s:s}", "swarmdrop", "relay_answered");
 	sd_share *share = sd_registry_find_share(svc->reg, req->share);
 	if (share == NULL) {
 		sd_fail(err, SD_ERR_NO_SUCH_SHARE, "no share %s: it never existed or its owner stopped sharing", req->share);
@@ -188,6 +192,31 @@ static json_t *dispatch(sd_service *svc, void *client, const sd_request *req, sd
 	}
 }
 
+/* Publishing is the plugin's (sd_publish.h): the checked fields go back to it. */
+static json_t *operator_request(sd_service *svc, const sd_request *req, sd_error *err)
+{
+	if (req->kind == SD_REQ_PUBLISH)
+		return json_pack("{s:s, s:s, s:s, s:b}", "swarmdrop", "publish", "admin_key", req->admin_key, "path",
+		                 req->path, "transcode_audio", req->transcode_audio);
+	if (sd_registry_find_share(svc->reg, req->share) == NULL) {
+		sd_fail(err, SD_ERR_NO_SUCH_SHARE, "no share %s", req->share);
+		return NULL;
+	}
+	return json_pack("{s:s, s:s, s:s}", "swarmdrop", "unpublish", "admin_key", req->admin_key, "share", req->share);
+}
+
+static json_t *dispatch(sd_service *svc, void *client, const sd_request *req, sd_error *err)
+{
+	switch (req->kind) {
+	case SD_REQ_CREATE: return handle_create(svc, client, err);
+	/* The answer itself went to Janus's core with the message; nothing to check here. */
+	case SD_REQ_RELAY_ANSWER: return json_pack("{s:s}", "swarmdrop", "relay_answered");
+	case SD_REQ_PUBLISH:
+	case SD_REQ_UNPUBLISH: return operator_request(svc, req, err);
+	default: return member_request(svc, client, req, err);
+	}
+}
+
 json_t *sd_service_handle(sd_service *svc, void *client, const json_t *body)
 {
 	sd_request req;
@@ -196,6 +225,24 @@ json_t *sd_service_handle(sd_service *svc, void *client, const json_t *body)
 	if (sd_request_parse(body, svc->limits.max_signal_bytes, &req, &err))
 		response = dispatch(svc, client, &req, &err);
 	return response != NULL ? response : sd_error_json(&err);
+}
+
+json_t *sd_service_create_relay_only(sd_service *svc, void *client)
+{
+	sd_error err;
+	json_t *response = handle_create(svc, client, &err);
+	if (response == NULL)
+		return sd_error_json(&err);
+	sd_share *share = sd_registry_find_share(svc->reg, json_string_value(json_object_get(response, "share")));
+	sd_share_owner(share)->relay_only = true;
+	return response;
+}
+
+void sd_service_close_share(sd_service *svc, const char *share_id, const char *reason)
+{
+	sd_share *share = sd_registry_find_share(svc->reg, share_id);
+	if (share != NULL)
+		close_share(svc, share, sd_share_owner(share), reason);
 }
 
 void sd_service_client_gone(sd_service *svc, void *client, gint64 now_us)

@@ -21,6 +21,11 @@ void sd_service_free(sd_service *svc);
 /* Handles one request body; returns the response (new reference), an error body on failure. */
 json_t *sd_service_handle(sd_service *svc, void *client, const json_t *body);
 
+/* A new share whose owner, client, is reachable through the relay only: the server as the origin
+ * of a file it publishes (docs/protocol.md part 5). The response of `create`, or an error body. */
+json_t *sd_service_create_relay_only(sd_service *svc, void *client);
+/* Closes share_id (if it exists): every peer but its owner gets share_closed with reason. */
+void sd_service_close_share(sd_service *svc, const char *share_id, const char *reason);
 /* The client is gone: it leaves every share. Shares it owned wait for the owner's return. */
 void sd_service_client_gone(sd_service *svc, void *client, gint64 now_us);
 

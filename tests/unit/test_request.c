@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <string.h>
 
 #include "sd_request.h"
@@ -52,6 +53,45 @@ static void signal_keeps_payload_and_target(void **state)
 	assert_string_equal(req.to, PEER);
 	assert_ptr_equal(req.payload, json_object_get(body, "payload"));
 	json_decref(body);
+}
+
+static void operator_requests_take_their_text_fields(void **state)
+{
+	(void)state;
+	sd_request req;
+	sd_error err;
+	/* The text fields are borrowed from the body. */
+	json_t *body = json_pack("{s:s, s:s, s:s}", "request", "publish", "admin_key", "k", "path", "a/b.mkv");
+	assert_true(sd_request_parse(body, 1024, &req, &err));
+	assert_int_equal(req.kind, SD_REQ_PUBLISH);
+	assert_string_equal(req.admin_key, "k");
+	assert_string_equal(req.path, "a/b.mkv");
+	assert_false(req.transcode_audio);
+	json_decref(body);
+	assert_int_equal(
+		parse_code("{\"request\":\"publish\",\"admin_key\":\"k\",\"path\":\"x\",\"transcode_audio\":true}", &req), 0);
+	assert_true(req.transcode_audio);
+	assert_int_equal(parse_code("{\"request\":\"unpublish\",\"admin_key\":\"k\",\"share\":\"" SHARE "\"}", &req), 0);
+	assert_int_equal(req.kind, SD_REQ_UNPUBLISH);
+
+	assert_int_equal(parse_code("{\"request\":\"publish\",\"path\":\"x\"}", NULL), SD_ERR_MISSING_FIELD);
+	assert_int_equal(parse_code("{\"request\":\"unpublish\",\"admin_key\":\"k\"}", NULL), SD_ERR_MISSING_FIELD);
+	assert_int_equal(parse_code("{\"request\":\"publish\",\"admin_key\":\"\",\"path\":\"x\"}", NULL),
+	                 SD_ERR_INVALID_FIELD);
+	assert_int_equal(parse_code("{\"request\":\"publish\",\"admin_key\":7,\"path\":\"x\"}", NULL), SD_ERR_INVALID_FIELD);
+	assert_int_equal(parse_code("{\"request\":\"publish\",\"admin_key\":\"k\",\"path\":\"x\\u0000y\"}", NULL),
+	                 SD_ERR_INVALID_FIELD);
+	assert_int_equal(
+		parse_code("{\"request\":\"publish\",\"admin_key\":\"k\",\"path\":\"x\",\"transcode_audio\":1}", NULL),
+		SD_ERR_INVALID_FIELD);
+	assert_int_equal(parse_code("{\"request\":\"join\",\"share\":\"" SHARE "\",\"path\":\"x\"}", NULL),
+	                 SD_ERR_UNKNOWN_FIELD);
+	/* Longer than SD_MEDIA_PATH_MAX. */
+	char long_path[SD_MEDIA_PATH_MAX + 100];
+	int n = snprintf(long_path, sizeof(long_path), "{\"request\":\"publish\",\"admin_key\":\"k\",\"path\":\"");
+	memset(long_path + n, 'a', SD_MEDIA_PATH_MAX + 1);
+	strcpy(long_path + n + SD_MEDIA_PATH_MAX + 1, "\"}");
+	assert_int_equal(parse_code(long_path, NULL), SD_ERR_INVALID_FIELD);
 }
 
 static void bodies_that_are_not_objects_are_refused(void **state)
@@ -162,6 +202,7 @@ int run_request_tests(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(each_request_parses),
 		cmocka_unit_test(signal_keeps_payload_and_target),
+		cmocka_unit_test(operator_requests_take_their_text_fields),
 		cmocka_unit_test(bodies_that_are_not_objects_are_refused),
 		cmocka_unit_test(unknown_or_missing_request_is_refused),
 		cmocka_unit_test(missing_fields_are_named),

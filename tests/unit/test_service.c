@@ -322,6 +322,45 @@ static void relay_names_the_callers_member(void **state)
 	g_free(bob_peer);
 }
 
+static void a_relay_only_owner_is_listed_as_such_and_its_share_closes_on_demand(void **state)
+{
+	fixture *fx = *state;
+	json_t *created = sd_service_create_relay_only(fx->svc, &alice);
+	assert_string_equal(str(created, "swarmdrop"), "created");
+	char *share = g_strdup(str(created, "share")), *owner = g_strdup(str(created, "peer"));
+	json_decref(created);
+	json_t *r = call(fx, &bob, "{s:s, s:s}", "request", "join", "share", share);
+	json_t *listed = json_array_get(json_object_get(r, "peers"), 0);
+	assert_string_equal(str(listed, "peer"), owner);
+	assert_string_equal(str(listed, "role"), "owner");
+	assert_true(json_is_true(json_object_get(listed, "relay")));
+	json_decref(r);
+	/* An ordinary member is not marked. */
+	json_t *joined = event_at(fx, 0, &alice, "peer_joined");
+	assert_null(json_object_get(joined, "relay"));
+
+	/* publish and unpublish come back to the plugin checked, never handled here. */
+	r = call(fx, &carol, "{s:s, s:s, s:s}", "request", "publish", "admin_key", "k", "path", "m.mkv");
+	assert_string_equal(str(r, "swarmdrop"), "publish");
+	assert_string_equal(str(r, "path"), "m.mkv");
+	json_decref(r);
+	r = call(fx, &carol, "{s:s, s:s, s:s}", "request", "unpublish", "admin_key", "k", "share", share);
+	assert_string_equal(str(r, "swarmdrop"), "unpublish");
+	json_decref(r);
+	assert_error(call(fx, &carol, "{s:s, s:s, s:s}", "request", "unpublish", "admin_key", "k", "share", "0000000000000000"),
+	             SD_ERR_NO_SUCH_SHARE);
+
+	drop_events(fx);
+	sd_service_close_share(fx->svc, share, "unpublished");
+	assert_int_equal(fx->events->len, 1); /* bob hears it; the owner is the one closing */
+	assert_string_equal(str(event_at(fx, 0, &bob, "share_closed"), "reason"), "unpublished");
+	assert_int_equal(sd_service_share_count(fx->svc), 0);
+	sd_service_close_share(fx->svc, share, "unpublished"); /* gone: nothing happens */
+	assert_int_equal(fx->events->len, 1);
+	g_free(share);
+	g_free(owner);
+}
+
 int run_service_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,6 +376,8 @@ int run_service_tests(void)
 		cmocka_unit_test_setup_teardown(without_grace_a_lost_owner_closes_at_once, setup_no_grace, teardown),
 		cmocka_unit_test_setup_teardown(a_gone_client_leaves_every_share, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_names_the_callers_member, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_relay_only_owner_is_listed_as_such_and_its_share_closes_on_demand, setup,
+		                                teardown),
 	};
 	return cmocka_run_group_tests_name("service", tests, NULL, NULL);
 }

@@ -16,5 +16,6 @@ int run_service_tests(void);
 int run_content_tests(void);
 int run_manifest_tests(void);
 int run_relay_tests(void);
+int run_seed_tests(void);
 
 #endif

@@ -1,0 +1,60 @@
+/* sd_seed: the server as the origin of a share it publishes (docs/protocol.md part 5). Speaks the
+ * peer wire of part 2 to each viewer through the relay of part 4, as a browser origin would:
+ * answers relay probes, waits for `hello`, greets (manifest, hash batches, `have`), serves the
+ * pieces asked of it from the prepared file, encrypting each as it goes out. Owns the prepared
+ * content (sd_seed_content) and one small state per viewer: requests waiting (at most
+ * SD_SEED_MAX_QUEUED), the piece going out, the bytes in flight in the relay (never more than the
+ * relay window). Free of Janus: frames go out through a send callback. Thread-safe (one mutex):
+ * the relay delivers on the viewers' threads, the content arrives from the publishing job. */
+#ifndef SD_SEED_H
+#define SD_SEED_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sd_content.h"
+#include "sd_ids.h"
+
+/* Requests a viewer may have waiting; beyond them it gets `reject` (part 2, MAX_QUEUED_REQUESTS). */
+#define SD_SEED_MAX_QUEUED 16
+
+/* What a published share serves: built once the remux is done, never changed afterwards. */
+typedef struct sd_seed_content sd_seed_content;
+
+/* Takes fd (the prepared file, read with pread; closed by _free). sealed is the sealed manifest,
+ * hashes the piece_count * 32 bytes of piece hashes; signs the hash batches with signer. */
+sd_seed_content *sd_seed_content_new(int fd, uint64_t total, uint32_t piece_size,
+                                     const uint8_t key[SD_CONTENT_KEY_LEN], const sd_content_signer *signer,
+                                     const uint8_t *sealed, size_t sealed_len, const uint8_t *hashes,
+                                     sd_content_error *err);
+void sd_seed_content_free(sd_seed_content *content); /* NULL is fine */
+
+/* Hands one relay frame (client to plugin, docs/protocol.md part 4) to the relay. Returns 0 when
+ * it went to its target, or the refusal code (SD_ERR_RELAY_*) when it did not; the seed forgets
+ * a viewer the relay no longer knows (457). Called with the seed's lock held: it must not call
+ * back into the seed. */
+typedef int (*sd_seed_send_fn)(void *opaque, const guint8 *frame, size_t length);
+
+typedef struct sd_seed sd_seed;
+
+/* The origin, member peer_id of its share, with window bytes in flight allowed per viewer. */
+sd_seed *sd_seed_new(const char *peer_id, guint64 window, sd_seed_send_fn send, void *opaque);
+void sd_seed_free(sd_seed *seed); /* frees its content too */
+
+/* The content is ready: viewers that said hello are greeted now, later ones at their hello. */
+void sd_seed_set_content(sd_seed *seed, sd_seed_content *content);
+bool sd_seed_has_content(sd_seed *seed);
+
+/* A message the relay delivers to the seed's endpoint: a relayed frame (binary: kind, source,
+ * message) or one of the plugin's own text messages (credit, refused). Anything malformed is
+ * dropped; a viewer that breaks the peer wire is ignored from then on. */
+void sd_seed_deliver(sd_seed *seed, const guint8 *message, size_t length, bool binary);
+
+/* Member peer_id left the share. */
+void sd_seed_forget(sd_seed *seed, const char *peer_id);
+
+/* Viewers the seed holds state for (tests, query_session). */
+guint sd_seed_viewer_count(sd_seed *seed);
+
+#endif
