@@ -10,6 +10,7 @@ import { Downloader } from './downloader.js';
 import { Emitter } from './emitter.js';
 import { HashBook } from './hashes.js';
 import { bytesHeld } from './pieces.js';
+import { Player, playableFile } from './player.js';
 import { saveAllAsZip, saveFile } from './save.js';
 import { Scheduler } from './scheduler.js';
 import { Seeder } from './seeder.js';
@@ -33,7 +34,10 @@ const SHARE_FULL_MESSAGE = 'This share has as many receivers as it can take; try
  * [{path, size, type}], saved whether this page started saving them, and peers one entry per peer
  * linked in this page load:
  * {peer, role, phase: 'connecting'|'open'|'gone'|'banned', path: 'lan'|'direct'|'turn'|'relay'
- * (PeerLink's path; relay: the server's relay), pieces, bad, downloadedBytes, uploadedBytes}.
+ * (PeerLink's path; relay: the server's relay), pieces, bad, downloadedBytes, uploadedBytes}, and
+ * player null, or for a share whose first fragmented MP4 can be played while it downloads
+ * (player.js) {path, type, currentTime, buffered, fragment, error} (error set, and no playing, when
+ * this browser cannot play it); the view then calls play(video).
  * Phase: 'connecting', 'waiting' (no sender and no other receiver to fetch from at the moment),
  * 'transferring', 'done' (every piece held; saved if it completed in this page load), 'error'.
  * Event 'change' (the state) whenever it changes, and every PROGRESS_INTERVAL_MS until an error.
@@ -42,6 +46,7 @@ export class Receiver extends Emitter {
   state = {
     ...newTransferState('receiver', 'connecting'),
     fileName: null, files: [], saved: false, bytesPerSecond: 0, secondsLeft: null, badPieces: 0, downloadedBytes: 0, peers: [],
+    player: null,
   };
   #linkSecret;
   #keys = null; // {contentKey, verifyKey}
@@ -54,6 +59,7 @@ export class Receiver extends Emitter {
   #book = null;
   #seeder = null;
   #downloader = null;
+  #player = null;
   #linked = new Map(); // peer id -> the latest Peer linked with it
   #rate = new TransferRate();
   #ticker = null;
@@ -110,6 +116,12 @@ export class Receiver extends Emitter {
     }
     this.state.saved = true;
     this.#changed();
+  }
+
+  // Plays the share's fragmented MP4 into `video` (an HTMLVideoElement) while it downloads, once
+  // state.player is set without an error; the pieces at the playhead are fetched first.
+  play(video) {
+    this.#player?.attach(video);
   }
 
   // Our handle is a peer of this one share only, so events need no share id check.
@@ -206,6 +218,18 @@ export class Receiver extends Emitter {
       scheduler: new Scheduler(new Bitfield(count, store.haveBitfield())),
       peers: () => this.#swarm.peers.values(),
     });
+    const playable = playableFile(manifest);
+    if (playable && !playable.error) {
+      this.#player = new Player({
+        file: playable.file,
+        fileStart: playable.fileStart,
+        pieceSize: manifest.piece_size,
+        source: { has: (piece) => store.has(piece), read: (piece) => store.read(piece) },
+        focus: (piece) => this.#downloader.focus(piece),
+      });
+    }
+    this.state.player = this.#player?.state
+      ?? (playable && { path: playable.file.path, type: playable.file.type, currentTime: 0, buffered: [], fragment: 0, error: playable.error });
     this.#downloader.on('stored', (piece) => this.#stored(piece));
     this.#downloader.on('bad', (peer) => this.#badPiece(peer));
     this.#downloader.on('error', (error) => this.#fail(error.message));
@@ -217,6 +241,7 @@ export class Receiver extends Emitter {
   }
 
   #stored(piece) {
+    this.#player?.pieceStored(piece);
     if (!this.#seeder.announce(piece)) return; // it came from two peers at once
     this.state.bytes = bytesHeld(this.#manifest, this.#held);
     this.#changed();

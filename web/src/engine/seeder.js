@@ -79,10 +79,16 @@ export class Seeder {
   async #serve(peer, queue) {
     try {
       while (queue.length > 0 && peer.open) {
+        // Test hook (tests/e2e): a slow uplink, this page's pieces at most this many bytes a
+        // second; a piece waits for its turn in the queue, where a cancel can still take it out.
+        const rate = globalThis.swarmdropTestHooks?.seedBytesPerSecond;
+        if (rate > 0) await uplinkTurn();
+        if (queue.length === 0 || !peer.open) break;
         const piece = queue.shift();
         const ciphertext = await this.#ciphertext(piece);
         // Test hook (tests/e2e): a peer that damages every piece it serves.
         if (globalThis.swarmdropTestHooks?.corruptServedPieces) ciphertext[ciphertext.length >> 1] ^= 0x01;
+        if (rate > 0) uplinkFreeAt = Math.max(performance.now(), uplinkFreeAt) + (ciphertext.length / rate) * 1000;
         await peer.sendPiece(piece, ciphertext);
       }
     } catch (error) {
@@ -90,5 +96,13 @@ export class Seeder {
     } finally {
       this.#queues.delete(peer);
     }
+  }
+}
+
+// The test hook's uplink: a piece goes out once those before it had their share of time.
+let uplinkFreeAt = 0;
+async function uplinkTurn() {
+  for (let wait = uplinkFreeAt - performance.now(); wait > 0; wait = uplinkFreeAt - performance.now()) {
+    await new Promise((resolve) => setTimeout(resolve, wait));
   }
 }

@@ -26,6 +26,8 @@ export function mountReceiverView(root, shareId, linkSecret) {
     files: document.getElementById('files'),
     saveAgain: document.getElementById('save-again'),
     error: document.getElementById('error'),
+    player: document.getElementById('player'),
+    playerError: document.getElementById('player-error'),
   };
   const save = (path) => receiver.save(path).catch((error) => renderError(view.error, error.message));
   view.saveAgain.addEventListener('click', () => save());
@@ -33,7 +35,15 @@ export function mountReceiverView(root, shareId, linkSecret) {
     const row = event.target.closest('button[data-path]');
     if (row) save(row.dataset.path);
   });
-  receiver.on('change', (state) => render(view, state));
+  receiver.on('change', (state) => {
+    render(view, state);
+    // A video the browser can play shows as soon as the manifest is known, and plays while it
+    // downloads.
+    if (state.player && !state.player.error && view.player.hidden) {
+      view.player.hidden = false;
+      receiver.play(view.player);
+    }
+  });
   receiver.start();
   return receiver;
 }
@@ -58,6 +68,7 @@ function render(view, state) {
   view.saveAgain.textContent = several ? 'Save all as ZIP' : state.saved ? 'Save again' : 'Save';
   renderFiles(view.files, several && done ? state.files : []);
   renderError(view.error, state.error);
+  renderError(view.playerError, state.player?.error ?? null);
 }
 
 // Whether the bytes come straight from the other browsers or via the server's relay.
