@@ -137,3 +137,23 @@ test('moving the downloader\'s focus cancels requests far from it that have no b
   downloader.focus(30, 8); // the same focus: nothing changes
   assert.equal(sent.length, 0);
 });
+
+test('the player takes the first file with a fragment index, if this browser\'s MSE takes its type', async () => {
+  const { playableFile } = await import('../../web/src/engine/player.js');
+  const manifest = {
+    files: [
+      { path: 'notes.txt', size: 10, type: 'text/plain' },
+      { path: 'a.mp4', size: 100, type: 'video/mp4; codecs="avc1.64001e"', fragments: [[0, 10]] },
+      { path: 'b.mp4', size: 100, type: 'video/mp4; codecs="hvc1.1.6.L93.B0"', fragments: [[0, 10]] },
+    ],
+  };
+  const yes = { isTypeSupported: (type) => type.includes('avc1') };
+  const chosen = playableFile(manifest, yes);
+  assert.equal(chosen.file.path, 'a.mp4');
+  assert.equal(chosen.fileStart, 10);
+  assert.equal(chosen.error, null);
+  const no = playableFile(manifest, { isTypeSupported: () => false });
+  assert.match(no.error, /cannot play “a\.mp4” \(video\/mp4; codecs="avc1\.64001e"\) while it downloads/);
+  assert.match(playableFile(manifest, undefined).error, /no Media Source Extensions/);
+  assert.equal(playableFile({ files: [manifest.files[0]] }, yes), null);
+});
