@@ -4,8 +4,15 @@
  * janus_echotest.c: a refcount per session, the table holds one reference, each queued message
  * another, the relay one per endpoint and one per client it hands out. Relayed data does not go
  * through the worker: it is routed on the sending handle's own thread (sd_relay is thread-safe).
- * docs/protocol.md describes the requests (part 1) and the relay (part 4). */
+ * Media the operator publishes (sd_publish, sd_seed) is prepared on a thread pool of its own, and
+ * the server joins its share as a relay-only member: a session without a Janus handle whose relay
+ * messages go to its sd_seed instead of a data channel.
+ * docs/protocol.md describes the requests (part 1), the relay (part 4) and publishing (part 5). */
+#include <errno.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <apierror.h>
 #include <debug.h>
@@ -15,7 +22,9 @@
 #include <plugins/plugin.h>
 
 #include "sd_limits.h"
+#include "sd_publish.h"
 #include "sd_relay.h"
+#include "sd_seed.h"
 #include "sd_service.h"
 
 #define SWARMDROP_VERSION 1
@@ -77,7 +86,8 @@ janus_plugin *create(void)
 }
 
 typedef struct swarmdrop_session {
-	janus_plugin_session *handle;
+	janus_plugin_session *handle; /* NULL for the server's own member of a published share */
+	sd_seed *seed;                /* that member's origin; NULL for a Janus handle */
 	volatile gint destroyed;
 	janus_mutex relay_mutex; /* guards the three fields below */
 	gboolean relay_offered;  /* the data-channel offer went out (until the PeerConnection hangs up) */
@@ -86,14 +96,35 @@ typedef struct swarmdrop_session {
 	janus_refcount ref;
 } swarmdrop_session;
 
-typedef enum { MESSAGE_REQUEST, MESSAGE_GONE, MESSAGE_EXIT } swarmdrop_message_kind;
+typedef enum { MESSAGE_REQUEST, MESSAGE_GONE, MESSAGE_UNPUBLISH, MESSAGE_EXIT } swarmdrop_message_kind;
 
 typedef struct swarmdrop_message {
 	swarmdrop_message_kind kind;
 	swarmdrop_session *session; /* holds a reference */
 	char *transaction;
-	json_t *body;
+	json_t *body;     /* MESSAGE_UNPUBLISH: {"share", "reason"} */
 } swarmdrop_message;
+
+/* A file the operator published: its share, whose owner is the server (seed). */
+typedef struct swarmdrop_published {
+	char *source;                 /* real path in the media folder */
+	char *output;                 /* the remuxed file in the cache folder */
+	gint64 source_size, source_mtime;
+	gboolean transcode_audio;
+	char share[SD_SHARE_ID_LEN + 1];
+	char link[SD_CONTENT_LINK_LEN + 1];
+	swarmdrop_session *seed;      /* holds a reference */
+	swarmdrop_session *publisher; /* told how the preparation goes; a reference until it ends */
+	volatile gint state;          /* PUBLISH_PREPARING, _READY, _FAILED */
+	volatile gint cancelled;
+	gint64 last_progress;
+	sd_publish_job job;
+	janus_refcount ref;           /* the table's, the job's */
+} swarmdrop_published;
+
+enum { PUBLISH_PREPARING, PUBLISH_READY, PUBLISH_FAILED };
+/* Preparation progress events go to the publisher at most this often. */
+#define SWARMDROP_PROGRESS_US (G_USEC_PER_SEC / 2)
 
 static janus_callbacks *gateway;
 static volatile gint initialized, stopping;
@@ -105,14 +136,30 @@ static swarmdrop_message exit_message = {.kind = MESSAGE_EXIT};
 static sd_service *service; /* worker thread only, after init */
 static sd_relay *relay;     /* any thread */
 static guint64 relay_window_bytes;
+static sd_publish_config publishing;
+static GHashTable *published; /* source path -> swarmdrop_published* (a reference); worker thread only */
+static GThreadPool *preparers; /* one thread: remuxing takes a core, signalling goes on */
 
 static void session_free(const janus_refcount *ref)
 {
 	swarmdrop_session *session = janus_refcount_containerof(ref, swarmdrop_session, ref);
-	session->handle->plugin_handle = NULL;
-	janus_refcount_decrease(&session->handle->ref);
+	if (session->handle != NULL) {
+		session->handle->plugin_handle = NULL;
+		janus_refcount_decrease(&session->handle->ref);
+	}
+	sd_seed_free(session->seed);
 	g_ptr_array_unref(session->relay_waiting);
 	g_free(session);
+}
+
+static swarmdrop_session *session_new(janus_plugin_session *handle)
+{
+	swarmdrop_session *session = g_new0(swarmdrop_session, 1);
+	session->handle = handle;
+	janus_mutex_init(&session->relay_mutex);
+	session->relay_waiting = g_ptr_array_new_with_free_func(g_free);
+	janus_refcount_init(&session->ref, session_free);
+	return session;
 }
 
 static void message_free(swarmdrop_message *msg)
@@ -131,18 +178,24 @@ static void emit_event(void *client, json_t *event, void *user_data)
 {
 	(void)user_data;
 	swarmdrop_session *session = client;
-	if (g_strcmp0(json_string_value(json_object_get(event, "event")), "share_closed") == 0)
+	const char *name = json_string_value(json_object_get(event, "event"));
+	if (g_strcmp0(name, "share_closed") == 0)
 		sd_relay_detach(relay, session, json_string_value(json_object_get(event, "share")));
-	if (g_atomic_int_get(&session->destroyed))
+	if (session->seed != NULL && g_strcmp0(name, "peer_left") == 0)
+		sd_seed_forget(session->seed, json_string_value(json_object_get(event, "peer")));
+	/* The server's own member hears nothing else: viewers reach it through the relay only. */
+	if (g_atomic_int_get(&session->destroyed) || session->seed != NULL)
 		return;
 	int rc = gateway->push_event(session->handle, &swarmdrop_plugin, NULL, event, NULL);
 	if (rc != JANUS_OK)
 		JANUS_LOG(LOG_WARN, "[%s] event not delivered (%d)\n", SWARMDROP_PACKAGE, rc);
 }
 
-static void load_limits(const char *config_path, sd_limits *limits)
+/* The .jcfg's general category: the limits (sd_limits) and the publishing settings (sd_publish). */
+static void load_config(const char *config_path, sd_limits *limits)
 {
 	sd_limits_default(limits);
+	sd_publish_config_init(&publishing);
 	char *file = g_strdup_printf("%s/%s.jcfg", config_path, SWARMDROP_PACKAGE);
 	janus_config *config = janus_config_parse(file);
 	if (config == NULL) {
@@ -155,8 +208,15 @@ static void load_limits(const char *config_path, sd_limits *limits)
 	for (GList *it = items; it != NULL; it = it->next) {
 		janus_config_item *item = it->data;
 		char why[256];
-		if (item->name != NULL && sd_limits_set(limits, item->name, item->value, why, sizeof(why)) != SD_LIMIT_OK)
+		bool bad;
+		if (item->name == NULL)
+			continue;
+		if (sd_publish_config_set(&publishing, item->name, item->value, why, sizeof(why), &bad)) {
+			if (bad)
+				JANUS_LOG(LOG_WARN, "[%s] %s: %s\n", SWARMDROP_PACKAGE, file, why);
+		} else if (sd_limits_set(limits, item->name, item->value, why, sizeof(why)) != SD_LIMIT_OK) {
 			JANUS_LOG(LOG_WARN, "[%s] %s: %s\n", SWARMDROP_PACKAGE, file, why);
+		}
 	}
 	g_list_free(items);
 	janus_config_destroy(config);
@@ -166,6 +226,13 @@ static void load_limits(const char *config_path, sd_limits *limits)
 	          "owner_grace_seconds=%u\n",
 	          SWARMDROP_PACKAGE, limits->max_shares, limits->max_peers_per_share, limits->max_shares_per_handle,
 	          limits->max_signal_bytes, limits->owner_grace_seconds);
+	if (publishing.media_folder != NULL && publishing.admin_key != NULL) {
+		if (g_mkdir_with_parents(publishing.cache_folder, 0700) != 0)
+			JANUS_LOG(LOG_WARN, "[%s] cannot make the cache folder %s: %s\n", SWARMDROP_PACKAGE, publishing.cache_folder,
+			          g_strerror(errno));
+		JANUS_LOG(LOG_INFO, "[%s] publishing from %s (remuxed files in %s)\n", SWARMDROP_PACKAGE,
+		          publishing.media_folder, publishing.cache_folder);
+	}
 }
 
 static void relay_retain(void *client)
@@ -178,11 +245,22 @@ static void relay_release(void *client)
 	janus_refcount_decrease(&((swarmdrop_session *)client)->ref);
 }
 
-/* One message on session's relay channel: binary (a relayed frame) or text (the plugin's own). */
+static void relay_pay(GArray *credits);
+
+/* One message on session's relay channel: binary (a relayed frame) or text (the plugin's own).
+ * The server's own member takes it in at once, so whoever sent it is credited at once. */
 static void relay_send(swarmdrop_session *session, const void *buffer, size_t length, gboolean binary)
 {
 	if (g_atomic_int_get(&session->destroyed) || length == 0 || length > SD_RELAY_MAX_MESSAGE)
 		return;
+	if (session->seed != NULL) {
+		sd_seed_deliver(session->seed, buffer, length, binary);
+		GArray *credits = g_array_new(FALSE, FALSE, sizeof(sd_relay_credit));
+		sd_relay_drained(relay, session, g_get_monotonic_time(), credits);
+		relay_pay(credits);
+		g_array_unref(credits);
+		return;
+	}
 	janus_plugin_data packet = {
 		.label = SWARMDROP_RELAY_LABEL, .binary = binary, .buffer = (char *)buffer, .length = (uint16_t)length};
 	gateway->relay_data(session->handle, &packet);
@@ -215,6 +293,22 @@ static void relay_pay(GArray *credits)
 		relay_release(credit->client);
 	}
 	g_array_set_size(credits, 0);
+}
+
+/* The seed's frames go into the relay as if its member's data channel had sent them. */
+static int seed_send(void *opaque, const guint8 *frame, size_t length)
+{
+	/* Not the buffer of swarmdrop_incoming_data: a seed sends while that one is in use. */
+	static _Thread_local guint8 out[SD_RELAY_MAX_MESSAGE];
+	sd_relay_route route;
+	sd_error err;
+	if (!sd_relay_route_message(relay, opaque, frame, length, out, &route, &err))
+		return err.code;
+	for (guint i = 0; i < route.n_targets; i++) {
+		relay_send(route.targets[i], out, route.out_length, TRUE);
+		relay_release(route.targets[i]);
+	}
+	return route.n_refused > 0 ? route.refused[0].error.code : 0;
 }
 
 /* The relay's data-channel-only offer (the core adds ICE and DTLS), as in janus_textroom.c. */
@@ -258,6 +352,191 @@ static json_t *relay_requested(swarmdrop_session *session, json_t *response)
 	return jsep;
 }
 
+/* ---- Publishing (sd_publish, sd_seed) ----------------------------------------------------------- */
+
+static void published_free(const janus_refcount *ref)
+{
+	swarmdrop_published *entry = janus_refcount_containerof(ref, swarmdrop_published, ref);
+	if (entry->publisher != NULL)
+		janus_refcount_decrease(&entry->publisher->ref);
+	janus_refcount_decrease(&entry->seed->ref);
+	OPENSSL_cleanse(&entry->job, sizeof(entry->job));
+	g_free(entry->source);
+	g_free(entry->output);
+	g_free(entry);
+}
+
+static void published_unref(gpointer entry)
+{
+	janus_refcount_decrease(&((swarmdrop_published *)entry)->ref);
+}
+
+/* Tells the operator's session that published the file how it is coming along (takes event). */
+static void publish_event(swarmdrop_published *entry, const char *name, json_t *event)
+{
+	json_object_set_new(event, "swarmdrop", json_string("event"));
+	json_object_set_new(event, "event", json_string(name));
+	json_object_set_new(event, "share", json_string(entry->share));
+	swarmdrop_session *publisher = entry->publisher;
+	if (publisher != NULL && !g_atomic_int_get(&publisher->destroyed))
+		gateway->push_event(publisher->handle, &swarmdrop_plugin, NULL, event, NULL);
+	json_decref(event);
+}
+
+static bool publish_progress(void *opaque, const char *stage, double fraction)
+{
+	swarmdrop_published *entry = opaque;
+	if (g_atomic_int_get(&stopping) || g_atomic_int_get(&entry->cancelled))
+		return false;
+	gint64 now = g_get_monotonic_time();
+	if (now - entry->last_progress >= SWARMDROP_PROGRESS_US) {
+		entry->last_progress = now;
+		publish_event(entry, "publish_progress", json_pack("{s:s, s:f}", "stage", stage, "progress", fraction));
+	}
+	return true;
+}
+
+/* On the preparers' thread: remux, hash, seal; then the seed serves, or the share goes. */
+static void publish_prepare(gpointer data, gpointer user_data)
+{
+	(void)user_data;
+	swarmdrop_published *entry = data;
+	gint64 started = g_get_monotonic_time();
+	sd_error err;
+	sd_seed_content *content = sd_publish_prepare(&entry->job, &err);
+	double seconds = (double)(g_get_monotonic_time() - started) / G_USEC_PER_SEC;
+	if (content != NULL) {
+		sd_seed_set_content(entry->seed->seed, content);
+		g_atomic_int_set(&entry->state, PUBLISH_READY);
+		JANUS_LOG(LOG_INFO, "[%s] published %s as share %s (prepared in %.1f s)\n", SWARMDROP_PACKAGE, entry->source,
+		          entry->share, seconds);
+		publish_event(entry, "published", json_pack("{s:f}", "seconds", seconds));
+	} else {
+		g_atomic_int_set(&entry->state, PUBLISH_FAILED);
+		JANUS_LOG(LOG_WARN, "[%s] cannot publish %s: %s\n", SWARMDROP_PACKAGE, entry->source, err.message);
+		publish_event(entry, "publish_failed", json_pack("{s:i, s:s}", "error_code", err.code, "error", err.message));
+		/* The share goes on the worker thread, which owns the service. */
+		if (!g_atomic_int_get(&stopping)) {
+			swarmdrop_message *msg = g_new0(swarmdrop_message, 1);
+			msg->kind = MESSAGE_UNPUBLISH;
+			msg->body = json_pack("{s:s, s:s}", "share", entry->share, "reason", "publish_failed");
+			g_async_queue_push(messages, msg);
+		}
+	}
+	janus_refcount_decrease(&entry->publisher->ref);
+	entry->publisher = NULL;
+	janus_refcount_decrease(&entry->ref);
+}
+
+static swarmdrop_published *published_share(const char *share)
+{
+	GHashTableIter it;
+	gpointer entry;
+	g_hash_table_iter_init(&it, published);
+	while (g_hash_table_iter_next(&it, NULL, &entry))
+		if (strcmp(((swarmdrop_published *)entry)->share, share) == 0)
+			return entry;
+	return NULL;
+}
+
+/* Closes a published share: viewers hear share_closed, the server's member and its file go. */
+static void unpublish(swarmdrop_published *entry, const char *reason)
+{
+	g_atomic_int_set(&entry->cancelled, 1);
+	sd_service_close_share(service, entry->share, reason);
+	sd_relay_client_gone(relay, entry->seed);
+	g_atomic_int_set(&entry->seed->destroyed, 1);
+	unlink(entry->output);
+	g_hash_table_remove(published, entry->source);
+}
+
+/* A new share for source (taken) with the server as its origin, and its preparation queued. */
+static swarmdrop_published *publish_start(swarmdrop_session *publisher, char *source, const struct stat *st,
+                                          gboolean transcode_audio, sd_error *err)
+{
+	swarmdrop_published *entry = g_new0(swarmdrop_published, 1);
+	janus_refcount_init(&entry->ref, published_free);
+	entry->source = source;
+	entry->source_size = st->st_size;
+	entry->source_mtime = st->st_mtime;
+	entry->transcode_audio = transcode_audio;
+	entry->seed = session_new(NULL);
+	json_t *created = sd_service_create_relay_only(service, entry->seed);
+	const char *share = json_string_value(json_object_get(created, "share"));
+	const char *peer = json_string_value(json_object_get(created, "peer"));
+	bool ok = share != NULL;
+	if (!ok) {
+		sd_fail(err, (int)json_integer_value(json_object_get(created, "error_code")), "%s",
+		        json_string_value(json_object_get(created, "error")));
+	} else {
+		g_strlcpy(entry->share, share, sizeof(entry->share));
+		entry->seed->seed = sd_seed_new(peer, relay_window_bytes, seed_send, entry->seed);
+		entry->output = g_strdup_printf("%s/%s.mp4", publishing.cache_folder, entry->share);
+		entry->job = (sd_publish_job){.source = entry->source, .output = entry->output,
+		                              .transcode_audio = transcode_audio, .progress = publish_progress, .opaque = entry};
+		ok = sd_relay_attach(relay, entry->seed, share, peer, err) && sd_publish_job_keys(&entry->job, entry->link, err);
+		if (!ok) {
+			sd_service_close_share(service, entry->share, "publish_failed");
+			sd_relay_client_gone(relay, entry->seed);
+		}
+	}
+	json_decref(created);
+	if (!ok) {
+		janus_refcount_decrease(&entry->ref);
+		return NULL;
+	}
+	janus_refcount_increase(&publisher->ref);
+	entry->publisher = publisher;
+	g_hash_table_insert(published, entry->source, entry);
+	janus_refcount_increase(&entry->ref);
+	g_thread_pool_push(preparers, entry, NULL);
+	return entry;
+}
+
+/* `publish` (checked by the service): the share of that file, prepared now or reused. */
+static json_t *publish_requested(swarmdrop_session *session, const json_t *request)
+{
+	sd_error err;
+	char *source = NULL;
+	struct stat st;
+	if (!sd_publish_check(&publishing, json_string_value(json_object_get(request, "admin_key")),
+	                      json_string_value(json_object_get(request, "path")), &source, &err))
+		return sd_error_json(&err);
+	if (stat(source, &st) != 0) {
+		sd_fail(&err, SD_ERR_MEDIA_PATH, "%s: %s", source, g_strerror(errno));
+		g_free(source);
+		return sd_error_json(&err);
+	}
+	gboolean transcode_audio = json_is_true(json_object_get(request, "transcode_audio"));
+	swarmdrop_published *entry = g_hash_table_lookup(published, source);
+	/* A second viewer, or a second publish of the same file, reuses the first remux. */
+	if (entry != NULL && (entry->source_size != st.st_size || entry->source_mtime != st.st_mtime ||
+	                      entry->transcode_audio != transcode_audio || g_atomic_int_get(&entry->state) == PUBLISH_FAILED))
+		unpublish(entry, "unpublished");
+	else if (entry != NULL)
+		g_clear_pointer(&source, g_free);
+	if (source != NULL && (entry = publish_start(session, source, &st, transcode_audio, &err)) == NULL)
+		return sd_error_json(&err);
+	return json_pack("{s:s, s:s, s:s, s:b}", "swarmdrop", "published", "share", entry->share, "link", entry->link,
+	                 "ready", g_atomic_int_get(&entry->state) == PUBLISH_READY);
+}
+
+static json_t *unpublish_requested(const json_t *request)
+{
+	sd_error err;
+	const char *share = json_string_value(json_object_get(request, "share"));
+	swarmdrop_published *entry = NULL;
+	if (sd_publish_check_key(&publishing, json_string_value(json_object_get(request, "admin_key")), &err) &&
+	    (entry = published_share(share)) == NULL)
+		sd_fail(&err, SD_ERR_NOT_PUBLISHED, "share %s is not one the server publishes", share);
+	if (entry == NULL)
+		return sd_error_json(&err);
+	unpublish(entry, "unpublished");
+	return json_pack("{s:s, s:s}", "swarmdrop", "unpublished", "share", share);
+}
+
+/* ---- The worker ------------------------------------------------------------------------------------ */
+
 static void handle_request(swarmdrop_message *msg)
 {
 	swarmdrop_session *session = msg->session;
@@ -273,6 +552,16 @@ static void handle_request(swarmdrop_message *msg)
 		jsep = relay_requested(session, response);
 	else if (g_strcmp0(outcome, "left") == 0)
 		sd_relay_detach(relay, session, json_string_value(json_object_get(response, "share")));
+	/* The service checked the operator's request; the answer is publishing's. */
+	json_t *operator = NULL;
+	if (g_strcmp0(outcome, "publish") == 0)
+		operator = publish_requested(session, response);
+	else if (g_strcmp0(outcome, "unpublish") == 0)
+		operator = unpublish_requested(response);
+	if (operator != NULL) {
+		json_decref(response);
+		response = operator;
+	}
 	gateway->push_event(session->handle, &swarmdrop_plugin, msg->transaction, response, jsep);
 	json_decref(response);
 	json_decref(jsep);
@@ -292,6 +581,11 @@ static gpointer worker_main(gpointer data)
 			handle_request(msg);
 		else if (msg != NULL && msg->kind == MESSAGE_GONE)
 			sd_service_client_gone(service, msg->session, now);
+		else if (msg != NULL && msg->kind == MESSAGE_UNPUBLISH) {
+			swarmdrop_published *entry = published_share(json_string_value(json_object_get(msg->body, "share")));
+			if (entry != NULL)
+				unpublish(entry, json_string_value(json_object_get(msg->body, "reason")));
+		}
 		message_free(msg);
 		if (now >= next_tick) {
 			sd_service_expire(service, now);
@@ -309,7 +603,7 @@ static int swarmdrop_init(janus_callbacks *callback, const char *config_path)
 	if (g_atomic_int_get(&stopping) || callback == NULL || config_path == NULL)
 		return -1;
 	sd_limits limits;
-	load_limits(config_path, &limits);
+	load_config(config_path, &limits);
 	gateway = callback;
 	sessions = g_hash_table_new_full(NULL, NULL, NULL, NULL);
 	messages = g_async_queue_new_full((GDestroyNotify)message_free);
@@ -317,11 +611,18 @@ static int swarmdrop_init(janus_callbacks *callback, const char *config_path)
 	static const sd_relay_hooks hooks = {relay_retain, relay_release};
 	relay = sd_relay_new(&limits, &hooks);
 	relay_window_bytes = (guint64)limits.relay_window_kib * 1024;
+	published = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, published_unref);
 	GError *error = NULL;
-	worker = g_thread_try_new("swarmdrop worker", worker_main, NULL, &error);
+	preparers = g_thread_pool_new(publish_prepare, NULL, 1, FALSE, &error);
+	if (error == NULL)
+		worker = g_thread_try_new("swarmdrop worker", worker_main, NULL, &error);
 	if (error != NULL) {
-		JANUS_LOG(LOG_FATAL, "[%s] cannot start the worker thread: %s\n", SWARMDROP_PACKAGE, error->message);
+		JANUS_LOG(LOG_FATAL, "[%s] cannot start the worker threads: %s\n", SWARMDROP_PACKAGE, error->message);
 		g_error_free(error);
+		if (preparers != NULL)
+			g_thread_pool_free(preparers, TRUE, TRUE);
+		g_hash_table_destroy(published);
+		sd_publish_config_clear(&publishing);
 		sd_relay_free(relay);
 		sd_service_free(service);
 		g_async_queue_unref(messages);
@@ -341,6 +642,19 @@ static void swarmdrop_destroy(void)
 	g_async_queue_push(messages, &exit_message);
 	g_thread_join(worker);
 	worker = NULL;
+	/* A preparation under way sees `stopping` at its next progress call and gives up. */
+	g_thread_pool_free(preparers, FALSE, TRUE);
+	preparers = NULL;
+	GHashTableIter it;
+	gpointer entry;
+	g_hash_table_iter_init(&it, published);
+	while (g_hash_table_iter_next(&it, NULL, &entry)) {
+		unlink(((swarmdrop_published *)entry)->output);
+		sd_relay_client_gone(relay, ((swarmdrop_published *)entry)->seed);
+	}
+	g_hash_table_destroy(published);
+	published = NULL;
+	sd_publish_config_clear(&publishing);
 	/* Janus destroys every session before it unloads plugins, so the table is empty here. */
 	janus_mutex_lock(&sessions_mutex);
 	g_hash_table_destroy(sessions);
@@ -381,11 +695,7 @@ static void swarmdrop_create_session(janus_plugin_session *handle, int *error)
 		*error = -1;
 		return;
 	}
-	swarmdrop_session *session = g_new0(swarmdrop_session, 1);
-	session->handle = handle;
-	janus_mutex_init(&session->relay_mutex);
-	session->relay_waiting = g_ptr_array_new_with_free_func(g_free);
-	janus_refcount_init(&session->ref, session_free);
+	swarmdrop_session *session = session_new(handle);
 	handle->plugin_handle = session;
 	janus_mutex_lock(&sessions_mutex);
 	g_hash_table_insert(sessions, handle, session);

@@ -13,6 +13,9 @@
 #   SWARMDROP_STATE_DIR [build/run]  rendered configs, logs, pid files
 #   SWARMDROP_PLUGIN_JCFG [conf/janus.plugin.swarmdrop.jcfg]  the plugin's limits
 #   SWARMDROP_DEBUG_LEVEL [4]        Janus log level (0-7)
+#   SWARMDROP_MEDIA_FOLDER [none]    a folder whose files the operator may publish
+#                                    (scripts/swarmdrop-publish); its admin key is made on first
+#                                    use and kept in STATE_DIR/admin_key
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -22,6 +25,7 @@ ws_port=${SWARMDROP_WS_PORT:-8188}
 state=${SWARMDROP_STATE_DIR:-$top/build/run}
 plugin_jcfg=${SWARMDROP_PLUGIN_JCFG:-$top/conf/janus.plugin.swarmdrop.jcfg}
 debug_level=${SWARMDROP_DEBUG_LEVEL:-4}
+media_folder=${SWARMDROP_MEDIA_FOLDER:-}
 tls=${SWARMDROP_TLS:-0}
 
 die() { echo "serve: $*" >&2; exit 1; }
@@ -36,6 +40,18 @@ state=$(cd "$state" && pwd)
 # Janus loads every .so of its plugins folder: give it a folder holding only ours.
 ln -sf "$top/plugins/.libs/libjanus_swarmdrop.so" "$state/plugins/libjanus_swarmdrop.so"
 cp "$plugin_jcfg" "$state/janus/janus.plugin.swarmdrop.jcfg"
+if [[ -n $media_folder ]]; then
+	[[ -d $media_folder ]] || die "no media folder $media_folder"
+	media_folder=$(cd "$media_folder" && pwd)
+	[[ $media_folder != *[\"\|\&\\]* ]] || die "the media folder's path must not hold \", |, & or a backslash"
+	if [[ ! -s $state/admin_key ]]; then
+		(umask 077 && openssl rand -hex 24 >"$state/admin_key") || die "could not make an admin key with openssl"
+	fi
+	# The publishing keys go first in the general category; the rest of the file is the operator's.
+	sed -i "0,/^general: {/s||general: {\n\tmedia_folder = \"$media_folder\"\n\tadmin_key = \"$(cat "$state/admin_key")\"\n\tcache_folder = \"$state/cache\"|" \
+		"$state/janus/janus.plugin.swarmdrop.jcfg"
+	chmod 600 "$state/janus/janus.plugin.swarmdrop.jcfg"
+fi
 
 scheme=http listen_ssl=""
 : >"$state/tls.conf"
@@ -101,6 +117,7 @@ host=$http_bind
 [[ $host == 127.0.0.1 ]] && host=localhost
 [[ $host == 0.0.0.0 ]] && host=$(hostname -I 2>/dev/null | awk '{print $1}')
 echo "swarmdrop is running: open $scheme://${host:-localhost}:$http_port/  (logs in $state; Ctrl-C stops)"
+[[ -z $media_folder ]] || echo "publishing from $media_folder: scripts/swarmdrop-publish --web $scheme://${host:-localhost}:$http_port FILE"
 
 # Either process ending ends both.
 wait -n "${pids[@]}"

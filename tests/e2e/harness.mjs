@@ -51,7 +51,8 @@ async function freePort() {
 
 // Starts Janus + nginx on free ports. `pluginJcfg` overrides the plugin's limits file. `netns`:
 // run them in that network namespace, the web app on `host` (an address of that namespace).
-export async function startServer({ pluginJcfg, netns, host } = {}) {
+// media: a folder the operator may publish from (scripts/serve.sh makes the admin key, adminKey).
+export async function startServer({ pluginJcfg, netns, host, media } = {}) {
   const [httpPort, wsPort] = [await freePort(), await freePort()];
   const stateDir = tempDir('swarmdrop-state-');
   const env = {
@@ -62,6 +63,7 @@ export async function startServer({ pluginJcfg, netns, host } = {}) {
   };
   if (pluginJcfg) env.SWARMDROP_PLUGIN_JCFG = pluginJcfg;
   if (host) env.SWARMDROP_HTTP_BIND = host;
+  if (media) env.SWARMDROP_MEDIA_FOLDER = media;
   const serve = join(repoRoot, 'scripts/serve.sh');
   const [command, args] = netns ? ['ip', ['netns', 'exec', netns, serve]] : [serve, []];
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -82,6 +84,7 @@ export async function startServer({ pluginJcfg, netns, host } = {}) {
     url: `http://${origin}`,
     wsUrl: `ws://${origin}/janus`,
     stateDir,
+    adminKey: media ? readFileSync(join(stateDir, 'admin_key'), 'utf8').trim() : null,
     // Janus's own memory (its pid file is written by scripts/serve.sh).
     janusMemory: () => treeMemory(Number(readFileSync(join(stateDir, 'janus.pid'), 'utf8'))),
     janusLog: join(stateDir, 'janus.log'),
@@ -262,6 +265,29 @@ export async function waitForState(page, predicate, arg = null, { timeout = 120_
 // Runs `body`; if it fails, the engine state (window.swarmdrop) of every page goes to the test's
 // diagnostics, and with `server` (a startServer() result) the end of the Janus log.
 // browsers: {name: launchBrowser() result}.
+// Waits until the page's player is past `seconds` and returns what the state said at that very
+// moment (the snapshot is taken inside the same predicate): {currentTime, bytes, total, buffered}.
+export async function playingPast(page, seconds, timeout) {
+  await waitForState(page, (s, at) => {
+    const video = document.querySelector('#player');
+    if (!(s.player && s.player.currentTime > at && video.currentTime > at)) return false;
+    window.playedAt = { currentTime: s.player.currentTime, bytes: s.bytes, total: s.total, buffered: s.player.buffered };
+    return true;
+  }, seconds, { timeout });
+  return page.evaluate(() => window.playedAt);
+}
+
+// Starts the page's player muted, so that it may play without a click.
+export async function startPlayer(page) {
+  const video = page.locator('#player');
+  await video.waitFor({ state: 'visible', timeout: 60_000 });
+  await page.evaluate(() => {
+    const player = document.querySelector('#player');
+    player.muted = true;
+    player.play().catch(() => {});
+  });
+}
+
 export async function withStates(t, browsers, body, { server } = {}) {
   try {
     await body();

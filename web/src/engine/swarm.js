@@ -3,7 +3,9 @@
 // MAX_SWARM_LINKS other receivers present when it joined (later ones ask it), and answers offers
 // beyond that with "busy"; the owner asks for none and accepts every offer. A peer that broke
 // the wire protocol or sent too many bad pieces is banned for good. A member our direct link to
-// never opened is asked again through the server's relay (docs/protocol.md part 4).
+// never opened is asked again through the server's relay (docs/protocol.md part 4), and a member
+// the plugin lists with "relay": true (the server itself, as the origin of media it publishes,
+// part 5) is only ever asked through it.
 import { MAX_SWARM_LINKS } from './config.js';
 import { Emitter } from './emitter.js';
 import { Peer } from './peer.js';
@@ -45,8 +47,8 @@ export class Swarm extends Emitter {
     this.#signalling = signalling;
     this.#asks = asks;
     this.#handle = handle;
-    signalling.on('peer_joined', ({ peer, role }) => {
-      this.members.set(peer, role);
+    signalling.on('peer_joined', ({ peer, role, relay }) => {
+      this.#addMember(peer, role, relay);
       // A receiver that joins asks us; an owner that comes (back) is asked.
       if (role === 'owner') this.#toAsk.add(peer);
       this.#topUp();
@@ -64,11 +66,16 @@ export class Swarm extends Emitter {
   start({ shareId, selfId, members }) {
     this.#shareId = shareId;
     this.#selfId = selfId;
-    for (const { peer, role } of members) {
-      this.members.set(peer, role);
+    for (const { peer, role, relay } of members) {
+      this.#addMember(peer, role, relay);
       this.#toAsk.add(peer);
     }
     this.#topUp();
+  }
+
+  #addMember(peer, role, relayOnlyMember) {
+    this.members.set(peer, role);
+    if (relayOnlyMember === true) this.#viaRelay.add(peer);
   }
 
   get ownerPresent() {

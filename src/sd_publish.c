@@ -1,0 +1,277 @@
+#include "sd_publish.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include "sd_manifest.h"
+#include "sd_remux.h"
+
+#define PIECE_SIZE_MIN (256u * 1024)
+#define PIECES_MAX 65536u
+
+void sd_publish_config_init(sd_publish_config *config)
+{
+	memset(config, 0, sizeof(*config));
+	config->cache_folder = g_build_filename(g_get_tmp_dir(), "swarmdrop-cache", NULL);
+}
+
+void sd_publish_config_clear(sd_publish_config *config)
+{
+	g_free(config->media_folder);
+	if (config->admin_key != NULL)
+		OPENSSL_cleanse(config->admin_key, strlen(config->admin_key));
+	g_free(config->admin_key);
+	g_free(config->cache_folder);
+	memset(config, 0, sizeof(*config));
+}
+
+static void replace(char **slot, const char *value)
+{
+	g_free(*slot);
+	*slot = value != NULL ? g_strdup(value) : NULL;
+}
+
+bool sd_publish_config_set(sd_publish_config *config, const char *key, const char *value, char *why,
+                           size_t why_size, bool *bad)
+{
+	*bad = false;
+	bool folder = strcmp(key, "media_folder") == 0 || strcmp(key, "cache_folder") == 0;
+	if (!folder && strcmp(key, "admin_key") != 0)
+		return false;
+	if (folder && (value == NULL || !g_path_is_absolute(value))) {
+		*bad = true;
+		g_snprintf(why, why_size, "%s must be an absolute path", key);
+	} else if (!folder && (value == NULL || strlen(value) < SD_PUBLISH_ADMIN_KEY_MIN)) {
+		*bad = true;
+		g_snprintf(why, why_size, "admin_key must be at least %d characters: publishing stays off",
+		           SD_PUBLISH_ADMIN_KEY_MIN);
+	} else if (strcmp(key, "media_folder") == 0) {
+		replace(&config->media_folder, value);
+	} else if (strcmp(key, "cache_folder") == 0) {
+		replace(&config->cache_folder, value);
+	} else {
+		replace(&config->admin_key, value);
+	}
+	return true;
+}
+
+/* Keys of different lengths must not leak their length through timing: compare digests. */
+static bool same_key(const char *a, const char *b)
+{
+	unsigned char da[32], db[32];
+	unsigned int la = 0, lb = 0;
+	if (!EVP_Digest(a, strlen(a), da, &la, EVP_sha256(), NULL) || !EVP_Digest(b, strlen(b), db, &lb, EVP_sha256(), NULL))
+		return false;
+	return la == lb && CRYPTO_memcmp(da, db, la) == 0;
+}
+
+bool sd_publish_check_key(const sd_publish_config *config, const char *admin_key, sd_error *err)
+{
+	if (config->media_folder == NULL || config->admin_key == NULL)
+		return sd_fail(err, SD_ERR_PUBLISH_OFF, "publishing is off: the plugin's .jcfg sets no media_folder and admin_key");
+	if (admin_key == NULL || !same_key(admin_key, config->admin_key))
+		return sd_fail(err, SD_ERR_ADMIN_KEY, "wrong admin_key");
+	return true;
+}
+
+bool sd_publish_check(const sd_publish_config *config, const char *admin_key, const char *path, char **resolved,
+                      sd_error *err)
+{
+	*resolved = NULL;
+	if (!sd_publish_check_key(config, admin_key, err))
+		return false;
+	if (path == NULL || *path == '\0' || g_path_is_absolute(path))
+		return sd_fail(err, SD_ERR_MEDIA_PATH, "path must be relative to the media folder");
+	gchar **parts = g_strsplit(path, "/", -1);
+	bool dots = false;
+	for (gchar **part = parts; *part != NULL; part++)
+		dots = dots || strcmp(*part, "..") == 0;
+	g_strfreev(parts);
+	if (dots)
+		return sd_fail(err, SD_ERR_MEDIA_PATH, "path must not contain '..'");
+	char *folder = realpath(config->media_folder, NULL);
+	if (folder == NULL)
+		return sd_fail(err, SD_ERR_MEDIA_PATH, "the media folder %s: %s", config->media_folder, g_strerror(errno));
+	char *joined = g_build_filename(folder, path, NULL);
+	char *real = realpath(joined, NULL);
+	int saved = errno;
+	g_free(joined);
+	size_t n = strlen(folder);
+	struct stat st;
+	bool ok = false;
+	if (real == NULL)
+		sd_fail(err, SD_ERR_MEDIA_PATH, "no file %s in the media folder (%s)", path, g_strerror(saved));
+	else if (strncmp(real, folder, n) != 0 || real[n] != '/')
+		sd_fail(err, SD_ERR_MEDIA_PATH, "%s leads outside the media folder", path);
+	else if (stat(real, &st) != 0 || !S_ISREG(st.st_mode))
+		sd_fail(err, SD_ERR_MEDIA_PATH, "%s is not a regular file", path);
+	else if (access(real, R_OK) != 0)
+		sd_fail(err, SD_ERR_MEDIA_PATH, "%s cannot be read: %s", path, g_strerror(errno));
+	else
+		ok = true;
+	free(folder);
+	if (ok)
+		*resolved = g_strdup(real);
+	free(real);
+	return ok;
+}
+
+bool sd_publish_job_keys(sd_publish_job *job, char link[SD_CONTENT_LINK_LEN + 1], sd_error *err)
+{
+	sd_content_error cerr;
+	uint8_t pubkey[SD_CONTENT_PUBKEY_LEN];
+	if (!sd_content_random(job->secret, sizeof(job->secret), &cerr) ||
+	    !sd_content_random(job->signing_seed, sizeof(job->signing_seed), &cerr) ||
+	    !sd_content_public_key(job->signing_seed, pubkey, &cerr) ||
+	    !sd_content_link_encode(job->secret, pubkey, link, SD_CONTENT_LINK_LEN + 1, &cerr))
+		return sd_fail(err, SD_ERR_INTERNAL, "keys: %s", cerr.message);
+	return true;
+}
+
+uint32_t sd_publish_piece_size(uint64_t total)
+{
+	uint32_t size = PIECE_SIZE_MIN;
+	while (size < SD_CONTENT_PIECE_MAX && (total + size - 1) / size > PIECES_MAX)
+		size *= 2;
+	return size;
+}
+
+static bool remux_progress(void *opaque, double done, double total)
+{
+	const sd_publish_job *job = opaque;
+	return job->progress == NULL || job->progress(job->opaque, "remux", total > 0 ? MIN(done / total, 1.0) : 0);
+}
+
+/* The name viewers see: the source's, as an .mp4. */
+static char *published_name(const char *source)
+{
+	char *base = g_path_get_basename(source);
+	char *dot = strrchr(base, '.');
+	if (dot != NULL && dot != base)
+		*dot = '\0';
+	char *name = g_strconcat(base, ".mp4", NULL);
+	g_free(base);
+	/* The manifest's path rules: no control characters, no backslash. */
+	for (char *c = name; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f || *c == '\\')
+			*c = '_';
+	return name;
+}
+
+/* Reads, encrypts and hashes every piece of fd: hashes gets count * 32 bytes. */
+static bool hash_pieces(const sd_publish_job *job, const uint8_t key[SD_CONTENT_KEY_LEN], int fd, uint64_t total,
+                        uint32_t piece_size, uint8_t *hashes, sd_error *err)
+{
+	uint64_t count;
+	sd_content_error cerr;
+	if (!sd_content_piece_count(total, piece_size, &count, &cerr))
+		return sd_fail(err, SD_ERR_INTERNAL, "%s", cerr.message);
+	uint8_t *buffer = g_malloc((size_t)piece_size + SD_CONTENT_TAG_LEN);
+	bool ok = true;
+	for (uint64_t i = 0; ok && i < count; i++) {
+		uint64_t offset;
+		size_t len, cipher_len;
+		ok = sd_content_piece_range(total, piece_size, i, &offset, &len, &cerr);
+		for (size_t got = 0; ok && got < len;) {
+			ssize_t n = pread(fd, buffer + got, len - got, (off_t)(offset + got));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				sd_content_fail(&cerr, SD_CONTENT_E_ARGUMENT, "reading the remuxed file: %s",
+				                n < 0 ? g_strerror(errno) : "it is shorter than written");
+				ok = false;
+			}
+			got += n > 0 ? (size_t)n : 0;
+		}
+		ok = ok &&
+		     sd_content_piece_encrypt(key, i, buffer, len, buffer, (size_t)piece_size + SD_CONTENT_TAG_LEN, &cipher_len,
+		                              &cerr) &&
+		     sd_content_piece_hash(buffer, cipher_len, hashes + i * SD_CONTENT_HASH_LEN, &cerr);
+		if (ok && job->progress != NULL && i % 64 == 63 && !job->progress(job->opaque, "hash", (double)(i + 1) / count)) {
+			sd_content_fail(&cerr, SD_CONTENT_E_ARGUMENT, "cancelled");
+			ok = false;
+		}
+	}
+	g_free(buffer);
+	return ok || sd_fail(err, SD_ERR_INTERNAL, "hashing: %s", cerr.message);
+}
+
+/* The sealed manifest of the one remuxed file. */
+static uint8_t *seal_manifest(const char *source, const uint8_t key[SD_CONTENT_KEY_LEN],
+                              const sd_content_signer *signer, const sd_remux_output *media, uint32_t piece_size,
+                              size_t *sealed_len, sd_error *err)
+{
+	sd_manifest_file file = {
+		.path = published_name(source), .type = (char *)media->mime, .size = media->size,
+		.fragments = g_new(sd_manifest_fragment, media->n_fragments), .fragment_count = media->n_fragments};
+	file.path_len = strlen(file.path);
+	file.type_len = strlen(file.type);
+	for (size_t i = 0; i < media->n_fragments; i++)
+		file.fragments[i] = (sd_manifest_fragment){media->fragments[i].time_ms, media->fragments[i].offset};
+	sd_manifest manifest = {.piece_size = piece_size, .total = media->size, .file_count = 1, .files = &file};
+	sd_content_error cerr;
+	char *json = NULL;
+	size_t json_len = 0;
+	uint8_t *sealed = NULL;
+	if (sd_manifest_to_json(&manifest, &json, &json_len, &cerr)) {
+		sealed = g_malloc(json_len + SD_CONTENT_SEALED_OVERHEAD);
+		if (!sd_content_manifest_seal(key, signer, (const uint8_t *)json, json_len, sealed,
+		                              json_len + SD_CONTENT_SEALED_OVERHEAD, sealed_len, &cerr))
+			g_clear_pointer(&sealed, g_free);
+	}
+	if (sealed == NULL)
+		sd_fail(err, SD_ERR_INTERNAL, "manifest: %s", cerr.message);
+	free(json);
+	g_free(file.path);
+	g_free(file.fragments);
+	return sealed;
+}
+
+sd_seed_content *sd_publish_prepare(const sd_publish_job *job, sd_error *err)
+{
+	sd_remux_output media = {0};
+	char why[256];
+	sd_remux_options options = {.transcode_audio = job->transcode_audio, .progress = remux_progress, .opaque = (void *)job};
+	if (!sd_remux_file(job->source, job->output, &options, &media, why, sizeof(why))) {
+		sd_fail(err, SD_ERR_NOT_STREAMABLE, "%s", why);
+		return NULL;
+	}
+	sd_seed_content *content = NULL;
+	sd_content_error cerr;
+	uint32_t piece_size = sd_publish_piece_size(media.size);
+	uint64_t count = (media.size + piece_size - 1) / piece_size;
+	uint8_t *hashes = g_malloc(MAX(count, 1) * SD_CONTENT_HASH_LEN);
+	sd_content_signer *signer = sd_content_signer_new(job->signing_seed, &cerr);
+	int fd = open(job->output, O_RDONLY | O_CLOEXEC);
+	size_t sealed_len = 0;
+	uint8_t *sealed = NULL;
+	uint8_t key[SD_CONTENT_KEY_LEN];
+	if (signer == NULL || !sd_content_derive_key(job->secret, key, &cerr))
+		sd_fail(err, SD_ERR_INTERNAL, "keys: %s", cerr.message);
+	else if (fd < 0)
+		sd_fail(err, SD_ERR_INTERNAL, "%s: %s", job->output, g_strerror(errno));
+	else if (hash_pieces(job, key, fd, media.size, piece_size, hashes, err) &&
+	         (sealed = seal_manifest(job->source, key, signer, &media, piece_size, &sealed_len, err)) != NULL &&
+	         (content = sd_seed_content_new(fd, media.size, piece_size, key, signer,
+	                                        sealed, sealed_len, hashes, &cerr)) == NULL)
+		sd_fail(err, SD_ERR_INTERNAL, "%s", cerr.message);
+	if (content == NULL) {
+		if (fd >= 0)
+			close(fd);
+		unlink(job->output);
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	g_free(sealed);
+	g_free(hashes);
+	sd_content_signer_free(signer);
+	sd_remux_output_clear(&media);
+	return content;
+}
