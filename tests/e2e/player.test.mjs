@@ -7,7 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { launchBrowser, serverFixture, shareFile, waitForState, withStates } from './harness.mjs';
+import {
+  launchBrowser, playingPast, serverFixture, shareFile, startPlayer, waitForState, withStates,
+} from './harness.mjs';
 
 const fixture = serverFixture();
 
@@ -20,18 +22,6 @@ function makeVideo(path) {
     '-x264-params', 'nal-hrd=cbr', '-c:a', 'aac', '-movflags', 'frag_keyframe+empty_moov+default_base_moof', path,
   ]);
   return statSync(path).size;
-}
-
-// Waits until the receiver's player is past `seconds` and returns what the state said at that
-// very moment (the snapshot is taken inside the same predicate).
-async function playingPast(page, seconds, timeout) {
-  await waitForState(page, (s, at) => {
-    const video = document.querySelector('#player');
-    if (!(s.player && s.player.currentTime > at && video.currentTime > at)) return false;
-    window.playedAt = { currentTime: s.player.currentTime, bytes: s.bytes, total: s.total, buffered: s.player.buffered };
-    return true;
-  }, seconds, { timeout });
-  return page.evaluate(() => window.playedAt);
 }
 
 test('a fragmented MP4 plays while it downloads, and a seek to 30 s plays without waiting for the rest', { timeout: 300_000 }, async (t) => {
@@ -54,12 +44,7 @@ test('a fragmented MP4 plays while it downloads, and a seek to 30 s plays withou
       assert.equal(known.files[0].fragments.length, 20);
       assert.ok(known.bytes < known.total, 'the video shows before the file is here');
 
-      // Muted, so that the page may start it without a click.
-      await receiver.page.evaluate(() => {
-        const player = document.querySelector('#player');
-        player.muted = true;
-        player.play().catch(() => {});
-      });
+      await startPlayer(receiver.page);
       const early = await playingPast(receiver.page, 3, 60_000);
       t.diagnostic(`played past 3 s with ${early.bytes} of ${early.total} bytes`);
       assert.equal(early.total, size);
