@@ -1,0 +1,98 @@
+/* sd_probe: what a media file is and what it takes to play it in a browser through Media Source
+ * Extensions. Owns the opening of an input with libavformat, the description of its container and
+ * streams, the verdict for each stream and for the file (as_is, remux to fragmented MP4,
+ * transcode, unsupported, with a one-line reason), and the MSE MIME type with RFC 6381 codec
+ * strings of what sd_remux would write, read from the codec configuration boxes of a real MP4
+ * init segment (the same parser reads sd_remux's output). Built on FFmpeg 5.1 (libavformat,
+ * libavcodec, libavutil) and jansson; no global state (libav's log level is the caller's).
+ *
+ * Functions that can fail return false and write a one-line reason into err (err_size bytes,
+ * always NUL-terminated). The probe struct owns its stream array; free it with sd_probe_clear. */
+#ifndef SD_PROBE_H
+#define SD_PROBE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct AVFormatContext;
+
+typedef enum {
+	SD_VERDICT_AS_IS = 0,     /* already MSE-playable: fragmented MP4 or WebM with MSE codecs */
+	SD_VERDICT_REMUX,         /* sd_remux makes a playable fragmented MP4 (copying the streams) */
+	SD_VERDICT_TRANSCODE,     /* a kept stream must be transcoded first (the reason says which) */
+	SD_VERDICT_UNSUPPORTED,   /* nothing playable in it */
+	SD_VERDICT_DROP,          /* streams only: left out of the output (subtitles, extra tracks...) */
+} sd_probe_verdict;
+
+/* "as_is", "remux", "transcode", "unsupported", "drop". */
+const char *sd_probe_verdict_name(sd_probe_verdict verdict);
+
+#define SD_PROBE_REASON_MAX 192
+#define SD_PROBE_MIME_MAX 256
+
+typedef struct sd_probe_stream {
+	int index;                 /* in the input */
+	char type[16];             /* video, audio, subtitle, data, attachment, unknown */
+	char codec[32];            /* libavcodec's short name, "unknown" if none */
+	char profile[48];          /* "" if unknown */
+	int width, height;         /* video; 0 otherwise */
+	double fps;                /* video, average frame rate; 0 if unknown */
+	int sample_rate, channels; /* audio; 0 otherwise */
+	char language[16];         /* the stream's language tag, "" if none */
+	char codec_string[64];     /* RFC 6381, of this stream in the remux output; "" if not output */
+	sd_probe_verdict verdict;  /* as_is or remux (kept), transcode, unsupported, drop */
+	char reason[SD_PROBE_REASON_MAX]; /* why, for transcode, unsupported and drop; "" otherwise */
+	bool audio_transcodable;   /* audio sd_remux can transcode to AAC when asked (transcode_audio) */
+} sd_probe_stream;
+
+typedef struct sd_probe {
+	char format[64];           /* libavformat's demuxer name, e.g. "matroska,webm" */
+	double duration;           /* seconds; 0 if unknown */
+	sd_probe_stream *streams;  /* malloc'd, n_streams entries */
+	size_t n_streams;
+	int video_index, audio_index; /* the input streams the output keeps, -1 for none */
+	sd_probe_verdict verdict;  /* as_is, remux, transcode or unsupported */
+	char reason[SD_PROBE_REASON_MAX]; /* for transcode and unsupported */
+	/* Only audio stands in the way and sd_remux transcodes it to AAC with transcode_audio. */
+	bool audio_transcode;
+	/* What sd_remux writes: video/mp4 or audio/mp4 with codecs="..."; with audio_transcode, the
+	 * output of a remux with transcode_audio. "" when the file cannot be remuxed. */
+	char mime[SD_PROBE_MIME_MAX];
+	/* For as_is files, the type to append them under unchanged (video/webm; codecs="vp9, opus"). */
+	char as_is_mime[SD_PROBE_MIME_MAX];
+} sd_probe;
+
+/* Opens path with libavformat, reads its stream information and fills probe. Fails (with a
+ * one-line reason) for a file that cannot be opened or is not a media file libavformat knows;
+ * a file it knows but cannot play is a success with verdict unsupported or transcode. */
+bool sd_probe_file(const char *path, sd_probe *probe, char *err, size_t err_size);
+
+/* The same over an input the caller opened (avformat_open_input and avformat_find_stream_info
+ * done); reads nothing but a few header bytes through ic->pb, whose position it restores. */
+bool sd_probe_input(struct AVFormatContext *ic, sd_probe *probe, char *err, size_t err_size);
+
+void sd_probe_clear(sd_probe *probe); /* frees the streams; NULL and a cleared probe are fine */
+
+/* {"format","duration","verdict","reason"?,"audio_transcode","mime","as_is_mime"?,
+ *  "streams":[{"index","type","codec","profile"?,"width","height","fps","sample_rate",
+ *  "channels","language"?,"codec_string"?,"verdict","reason"?}]}; NULL only when out of memory. */
+json_t *sd_probe_to_json(const sd_probe *probe);
+
+/* The codec strings of every track of an MP4 init segment (ftyp + moov), in track order, as a
+ * MIME type: video/mp4 when a video track is there, else audio/mp4. Knows avc1/avc3 (avcC),
+ * hvc1/hev1 (hvcC), vp09 (vpcC), av01 (av1C), mp4a (esds: AAC object type from the
+ * AudioSpecificConfig, or the MPEG audio object type), Opus, fLaC, ac-3, ec-3. Fails for a
+ * malformed segment or a track whose sample entry it does not know. */
+bool sd_probe_mime_from_init(const uint8_t *init, size_t len, char *mime, size_t mime_size, char *err,
+                             size_t err_size);
+
+/* Opens libavformat's input for path with the options sd_probe and sd_remux use. On failure ic is
+ * NULL and err says why (no such file, not a media file, truncated). */
+bool sd_probe_open(const char *path, struct AVFormatContext **ic, char *err, size_t err_size);
+
+/* Formats a libav error code for a reason ("End of file", "Invalid data found ..."). */
+void sd_probe_av_error(int code, char *buf, size_t size);
+
+#endif
