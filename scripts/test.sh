@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing and builds (scripts/setup.sh), then the cmocka unit
-# tests (make check, under AddressSanitizer), the JavaScript unit tests (tests/js), the end-to-end
+# tests (make check, under AddressSanitizer), the media fuzz harness (tests/fuzz, 45 s), the
+# JavaScript unit tests (tests/js), the end-to-end
 # tests (node's test runner driving real Janus, nginx and Chromium, inside a network namespace:
 # scripts/in-netns.sh) and, as root, the NAT lab (tests/lab: browsers behind symmetric NATs).
 # Ends with the line "N passed, N failed".
@@ -29,6 +30,13 @@ if [[ -f $unit_log ]]; then
 	grep -q 'AddressSanitizer\|runtime error' "$unit_log" && { echo "sanitizer report in $unit_log"; failed=$((failed + 1)); }
 else
 	echo "unit tests did not build"; failed=$((failed + 1))
+fi
+
+echo "== fuzz (libFuzzer over the media probe and remux, 45 s)"
+if command -v clang >/dev/null; then
+	if tests/fuzz/run.sh 45; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+else
+	echo "fuzz skipped: clang is missing"
 fi
 
 # Runs node's test runner (the command after the title) and tallies its TAP summary.
