@@ -17,6 +17,7 @@ int run_content_tests(void);
 int run_manifest_tests(void);
 int run_relay_tests(void);
 int run_seed_tests(void);
+int run_publish_tests(void);
 int run_media_tests(void);
 
 #endif
