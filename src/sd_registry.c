@@ -69,7 +69,8 @@ static bool client_has_room(sd_registry *reg, const void *client, sd_error *err)
 	return true;
 }
 
-sd_peer *sd_registry_add_peer(sd_registry *reg, sd_share *share, void *client, sd_role role, sd_error *err)
+sd_peer *sd_registry_add_peer(sd_registry *reg, sd_share *share, void *client, sd_role role, const char *wanted_id,
+                              sd_error *err)
 {
 	if (share->peers->len >= reg->limits.max_peers_per_share) {
 		sd_fail(err, SD_ERR_SHARE_FULL, "the share has its %u peers already", reg->limits.max_peers_per_share);
@@ -78,7 +79,9 @@ sd_peer *sd_registry_add_peer(sd_registry *reg, sd_share *share, void *client, s
 	if (!client_has_room(reg, client, err))
 		return NULL;
 	sd_peer *peer = g_new0(sd_peer, 1);
-	if (!new_unique_id(peer->id, SD_PEER_ID_LEN, peer_id_taken, share)) {
+	if (wanted_id != NULL && sd_is_hex_id(wanted_id, SD_PEER_ID_LEN) && !peer_id_taken(share, wanted_id)) {
+		memcpy(peer->id, wanted_id, SD_PEER_ID_LEN + 1);
+	} else if (!new_unique_id(peer->id, SD_PEER_ID_LEN, peer_id_taken, share)) {
 		g_free(peer);
 		sd_fail(err, SD_ERR_INTERNAL, "no random peer id could be made");
 		return NULL;
@@ -96,7 +99,10 @@ sd_peer *sd_registry_add_peer(sd_registry *reg, sd_share *share, void *client, s
 	return peer;
 }
 
-sd_peer *sd_registry_create_share(sd_registry *reg, void *client, sd_error *err)
+/* A new share with client as its owner: with a fresh id and token, or with the ones given (a
+ * share restored after a restart). */
+static sd_peer *add_share(sd_registry *reg, void *client, const char *id, const char *token, const char *owner_id,
+                          sd_error *err)
 {
 	if (g_hash_table_size(reg->shares) >= reg->limits.max_shares) {
 		sd_fail(err, SD_ERR_SERVER_FULL, "the server holds its %u shares already", reg->limits.max_shares);
@@ -106,17 +112,39 @@ sd_peer *sd_registry_create_share(sd_registry *reg, void *client, sd_error *err)
 		return NULL;
 	sd_share *share = g_new0(sd_share, 1);
 	share->peers = g_ptr_array_new_with_free_func(g_free);
-	if (!new_unique_id(share->id, SD_SHARE_ID_LEN, share_id_taken, reg->shares) ||
-	    !sd_random_hex(share->owner_token, SD_TOKEN_LEN)) {
+	if (id != NULL) {
+		memcpy(share->id, id, SD_SHARE_ID_LEN + 1);
+		memcpy(share->owner_token, token, SD_TOKEN_LEN + 1);
+	} else if (!new_unique_id(share->id, SD_SHARE_ID_LEN, share_id_taken, reg->shares) ||
+	           !sd_random_hex(share->owner_token, SD_TOKEN_LEN)) {
 		share_free(share);
 		sd_fail(err, SD_ERR_INTERNAL, "no random share id could be made");
 		return NULL;
 	}
 	g_hash_table_insert(reg->shares, share->id, share);
-	sd_peer *owner = sd_registry_add_peer(reg, share, client, SD_ROLE_OWNER, err);
+	sd_peer *owner = sd_registry_add_peer(reg, share, client, SD_ROLE_OWNER, owner_id, err);
 	if (owner == NULL)
 		g_hash_table_remove(reg->shares, share->id);
 	return owner;
+}
+
+sd_peer *sd_registry_create_share(sd_registry *reg, void *client, sd_error *err)
+{
+	return add_share(reg, client, NULL, NULL, NULL, err);
+}
+
+sd_peer *sd_registry_restore_share(sd_registry *reg, const char *share_id, const char *owner_token, void *client,
+                                   const char *owner_id, sd_error *err)
+{
+	if (!sd_is_hex_id(share_id, SD_SHARE_ID_LEN) || !sd_is_hex_id(owner_token, SD_TOKEN_LEN)) {
+		sd_fail(err, SD_ERR_INVALID_FIELD, "a restored share needs a share id and an owner token");
+		return NULL;
+	}
+	if (share_id_taken(reg->shares, share_id)) {
+		sd_fail(err, SD_ERR_INTERNAL, "share %s exists", share_id);
+		return NULL;
+	}
+	return add_share(reg, client, share_id, owner_token, owner_id, err);
 }
 
 static void forget_client_peer(sd_registry *reg, sd_peer *peer)

@@ -39,8 +39,15 @@ const char *sd_role_name(sd_role role);
 
 /* A new share with client as its owner peer; NULL with err set when a limit is reached. */
 sd_peer *sd_registry_create_share(sd_registry *reg, void *client, sd_error *err);
-/* Adds client to share with role; NULL with err set when a limit is reached. */
-sd_peer *sd_registry_add_peer(sd_registry *reg, sd_share *share, void *client, sd_role role, sd_error *err);
+/* A share that existed before the server restarted, back with its id and owner token and client
+ * as its owner; NULL with err set when a limit is reached or the id is in use. */
+sd_peer *sd_registry_restore_share(sd_registry *reg, const char *share_id, const char *owner_token, void *client,
+                                   const char *owner_id, sd_error *err);
+/* Adds client to share with role; NULL with err set when a limit is reached. The peer gets
+ * wanted_id if it is a peer id no one in the share has (a member coming back after the server
+ * restarted), else a random one. */
+sd_peer *sd_registry_add_peer(sd_registry *reg, sd_share *share, void *client, sd_role role, const char *wanted_id,
+                              sd_error *err);
 /* Frees the peer; the share stays, even empty. */
 void sd_registry_remove_peer(sd_registry *reg, sd_peer *peer);
 /* Frees the share and every peer in it. */

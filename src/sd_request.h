@@ -72,6 +72,7 @@ typedef struct sd_request {
 	char share[SD_SHARE_ID_LEN + 1];        /* "" when the request takes none */
 	char to[SD_PEER_ID_LEN + 1];            /* signal only */
 	char owner_token[SD_TOKEN_LEN + 1];     /* join only; "" when absent */
+	char peer[SD_PEER_ID_LEN + 1];          /* join only: the id the caller had before; "" when absent */
 	const json_t *payload;                  /* signal only; borrowed from the body */
 	const char *admin_key;                  /* publish, unpublish; borrowed from the body */
 	const char *path;                       /* publish; borrowed from the body */

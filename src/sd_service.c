@@ -126,7 +126,7 @@ static json_t *handle_join(sd_service *svc, void *client, sd_share *share, const
 		}
 		role = SD_ROLE_OWNER;
 	}
-	sd_peer *peer = sd_registry_add_peer(svc->reg, share, client, role, err);
+	sd_peer *peer = sd_registry_add_peer(svc->reg, share, client, role, req->peer[0] != '\0' ? req->peer : NULL, err);
 	if (peer == NULL)
 		return NULL;
 	if (role == SD_ROLE_OWNER)
@@ -134,6 +134,18 @@ static json_t *handle_join(sd_service *svc, void *client, sd_share *share, const
 	announce_join(svc, peer);
 	return json_pack("{s:s, s:s, s:s, s:s, s:o}", "swarmdrop", "joined", "share", share->id, "peer", peer->id,
 	                 "role", sd_role_name(role), "peers", peer_list(share, peer));
+}
+
+/* An owner coming back with its token to a share the server does not hold (it restarted, or the
+ * share closed a moment ago): the share is made again under its id, with no other member yet. */
+static json_t *handle_restore(sd_service *svc, void *client, const sd_request *req, sd_error *err)
+{
+	sd_peer *owner = sd_registry_restore_share(svc->reg, req->share, req->owner_token, client,
+	                                           req->peer[0] != '\0' ? req->peer : NULL, err);
+	if (owner == NULL)
+		return NULL;
+	return json_pack("{s:s, s:s, s:s, s:s, s:[], s:b}", "swarmdrop", "joined", "share", owner->share->id, "peer",
+	                 owner->id, "role", "owner", "peers", "restored", 1);
 }
 
 static json_t *handle_leave(sd_service *svc, sd_peer *self)
@@ -169,6 +181,8 @@ static json_t *handle_signal(sd_service *svc, sd_peer *self, const sd_request *r
 static json_t *member_request(sd_service *svc, void *client, const sd_request *req, sd_error *err)
 {
 	sd_share *share = sd_registry_find_share(svc->reg, req->share);
+	if (share == NULL && req->kind == SD_REQ_JOIN && req->owner_token[0] != '\0')
+		return handle_restore(svc, client, req, err);
 	if (share == NULL) {
 		sd_fail(err, SD_ERR_NO_SUCH_SHARE, "no share %s: it never existed or its owner stopped sharing", req->share);
 		return NULL;

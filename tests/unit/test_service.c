@@ -269,8 +269,11 @@ static void lost_owner_closes_the_share_after_grace(void **state)
 	sd_service_expire(fx->svc, 1000000 + 30 * G_USEC_PER_SEC);
 	assert_int_equal(sd_service_share_count(fx->svc), 0);
 	assert_string_equal(str(event_at(fx, 0, &bob, "share_closed"), "reason"), "owner_gone");
-	assert_error(call(fx, &alice, "{s:s, s:s, s:s}", "request", "join", "share", ids.share, "owner_token", ids.token),
-	             SD_ERR_NO_SUCH_SHARE);
+	assert_error(call(fx, &bob, "{s:s, s:s}", "request", "join", "share", ids.share), SD_ERR_NO_SUCH_SHARE);
+	/* The owner coming back later with its token makes it again (as after a server restart). */
+	json_t *r = call(fx, &alice, "{s:s, s:s, s:s}", "request", "join", "share", ids.share, "owner_token", ids.token);
+	assert_true(json_is_true(json_object_get(r, "restored")));
+	json_decref(r);
 }
 
 static void without_grace_a_lost_owner_closes_at_once(void **state)
@@ -361,6 +364,34 @@ static void a_relay_only_owner_is_listed_as_such_and_its_share_closes_on_demand(
 	g_free(owner);
 }
 
+static void after_a_restart_the_owner_brings_its_share_back(void **state)
+{
+	fixture *fx = *state;
+	const char *share = "0123456789abcdef", *token = "00112233445566778899aabbccddeeff";
+	/* Receivers that come first find nothing: they ask again later. */
+	assert_error(call(fx, &bob, "{s:s, s:s, s:s}", "request", "join", "share", share, "peer", "bbbbbbbbbbbb"),
+	             SD_ERR_NO_SUCH_SHARE);
+	json_t *r = call(fx, &alice, "{s:s, s:s, s:s, s:s}", "request", "join", "share", share, "owner_token", token, "peer",
+	                 "aaaaaaaaaaaa");
+	assert_string_equal(str(r, "swarmdrop"), "joined");
+	assert_string_equal(str(r, "role"), "owner");
+	assert_string_equal(str(r, "peer"), "aaaaaaaaaaaa");
+	assert_true(json_is_true(json_object_get(r, "restored")));
+	assert_int_equal(json_array_size(json_object_get(r, "peers")), 0);
+	json_decref(r);
+	r = call(fx, &bob, "{s:s, s:s, s:s}", "request", "join", "share", share, "peer", "bbbbbbbbbbbb");
+	assert_string_equal(str(r, "peer"), "bbbbbbbbbbbb");
+	assert_string_equal(str(r, "role"), "receiver");
+	assert_null(json_object_get(r, "restored"));
+	json_decref(r);
+	/* The token is the share's now: another one cannot take it as owner. */
+	assert_error(call(fx, &carol, "{s:s, s:s, s:s}", "request", "join", "share", share, "owner_token",
+	                  "ffffffffffffffffffffffffffffffff"),
+	             SD_ERR_BAD_OWNER_TOKEN);
+	assert_error(call(fx, &carol, "{s:s, s:s, s:s}", "request", "join", "share", share, "peer", "xyz"),
+	             SD_ERR_INVALID_FIELD);
+}
+
 int run_service_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -376,6 +407,7 @@ int run_service_tests(void)
 		cmocka_unit_test_setup_teardown(without_grace_a_lost_owner_closes_at_once, setup_no_grace, teardown),
 		cmocka_unit_test_setup_teardown(a_gone_client_leaves_every_share, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_names_the_callers_member, setup, teardown),
+		cmocka_unit_test_setup_teardown(after_a_restart_the_owner_brings_its_share_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_relay_only_owner_is_listed_as_such_and_its_share_closes_on_demand, setup,
 		                                teardown),
 	};
