@@ -66,19 +66,31 @@ export async function startServer({ pluginJcfg, netns, host, media } = {}) {
   if (media) env.SWARMDROP_MEDIA_FOLDER = media;
   const serve = join(repoRoot, 'scripts/serve.sh');
   const [command, args] = netns ? ['ip', ['netns', 'exec', netns, serve]] : [serve, []];
-  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const exited = new Promise((res) => child.on('exit', (code, signal) => res({ code, signal })));
-  await new Promise((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`server did not start in 60 s:\n${output}`)), 60_000);
-    const onData = (chunk) => {
-      output += chunk;
-      if (output.includes('swarmdrop is running')) { clearTimeout(timer); res(); }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    exited.then(({ code }) => { clearTimeout(timer); rej(new Error(`server exited (${code}):\n${output}`)); });
-  });
+  // scripts/serve.sh until it says it is running: {child, exited}.
+  const launch = async () => {
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const exited = new Promise((res) => child.on('exit', (code, signal) => res({ code, signal })));
+    await new Promise((res, rej) => {
+      const timer = setTimeout(() => rej(new Error(`server did not start in 60 s:\n${output}`)), 60_000);
+      const onData = (chunk) => {
+        output += chunk;
+        if (output.includes('swarmdrop is running')) { clearTimeout(timer); res(); }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      exited.then(({ code }) => { clearTimeout(timer); rej(new Error(`server exited (${code}):\n${output}`)); });
+    });
+    return { child, exited };
+  };
+  let running = await launch();
+  const isRunning = () => running.child.exitCode === null && running.child.signalCode === null;
+  const stopServe = async () => {
+    if (isRunning()) {
+      running.child.kill('SIGTERM');
+      await running.exited;
+    }
+  };
   const origin = `${host ?? 'localhost'}:${httpPort}`;
   return {
     url: `http://${origin}`,
@@ -88,12 +100,15 @@ export async function startServer({ pluginJcfg, netns, host, media } = {}) {
     // Janus's own memory (its pid file is written by scripts/serve.sh).
     janusMemory: () => treeMemory(Number(readFileSync(join(stateDir, 'janus.pid'), 'utf8'))),
     janusLog: join(stateDir, 'janus.log'),
-    alive: () => child.exitCode === null && child.signalCode === null,
+    alive: isRunning,
+    // Janus and nginx stop and start again on the same ports, as after a crash or an upgrade:
+    // the plugin forgets every share.
+    async restart() {
+      await stopServe();
+      running = await launch();
+    },
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await stopServe();
       rmSync(stateDir, { recursive: true, force: true });
     },
   };

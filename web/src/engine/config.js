@@ -12,6 +12,17 @@ export const PLUGIN_NAME = 'janus.plugin.swarmdrop';
 export const JANUS_KEEPALIVE_MS = 25_000;
 // How long a Janus request (including the plugin's asynchronous answer) may take.
 export const REQUEST_TIMEOUT_MS = 15_000;
+// A lost connection to the server (it restarted, the network went) is tried again after these
+// pauses (the last one repeats) for this long; links between browsers carry on meanwhile.
+export const RECONNECT_DELAYS_MS = [500, 1_000, 2_000, 4_000];
+export const RECONNECT_WINDOW_MS = 120_000;
+// After reconnecting, a receiver asks for its share again this often while the server does not
+// have it back yet (its owner has not come back either), for at most this long.
+export const REJOIN_INTERVAL_MS = 1_000;
+export const REJOIN_WINDOW_MS = 60_000;
+// A receiver left with no link while the sender is a member fails after this long, unless the
+// connection to the server was lost meanwhile (the relayed links go a moment before it notices).
+export const IDLE_FAILURE_DELAY_MS = 3_000;
 
 // WebRTC. Empty means host candidates only: enough on one network. A deployment or a test may set
 // window.swarmdropIceServers (an RTCIceServer[]) before the page's script runs to add STUN/TURN.

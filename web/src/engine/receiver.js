@@ -1,7 +1,9 @@
 // A receiver of a share: opens the link's keys, learns the manifest (kept from an earlier visit,
 // or from the first peer that sends it), fetches the missing pieces from the owner and other
 // receivers, keeps them on disk, re-serves them, and saves the files when all are there.
-import { MAX_BAD_PIECES, PROGRESS_INTERVAL_MS } from './config.js';
+import {
+  IDLE_FAILURE_DELAY_MS, MAX_BAD_PIECES, PROGRESS_INTERVAL_MS, REJOIN_INTERVAL_MS, REJOIN_WINDOW_MS,
+} from './config.js';
 import {
   IntegrityError, LinkError, encryptPiece, openManifest, openShareKeys, parseLinkSecret, pieceCount,
 } from './content.js';
@@ -14,7 +16,7 @@ import { Player, playableFile } from './player.js';
 import { saveAllAsZip, saveFile } from './save.js';
 import { Scheduler } from './scheduler.js';
 import { Seeder } from './seeder.js';
-import { ERR_NO_SUCH_SHARE, ERR_SHARE_FULL, SHARE_ID_PATTERN, Signalling } from './signalling.js';
+import { ERR_NO_SUCH_SHARE, ERR_SHARE_FULL, PluginError, SHARE_ID_PATTERN, Signalling } from './signalling.js';
 import { newTransferState } from './state.js';
 import { TransferRate } from './stats.js';
 import { PieceStore } from './store.js';
@@ -87,8 +89,15 @@ export class Receiver extends Emitter {
       this.#swarm.on('open', (peer) => this.#seeder?.greet(peer));
       this.#swarm.on('closed', (peer) => this.#downloader?.forget(peer));
       this.#swarm.on('idle', (error) => {
-        // The sender is there but cannot be reached, and nobody else can help.
-        if (error && this.#swarm.ownerPresent && !this.#held?.complete) this.#fail(error.message);
+        // The sender is there but cannot be reached, and nobody else can help. A server that goes
+        // away takes the relayed links with it a moment before the signalling notices: once it
+        // did, joining again asks every member anew.
+        if (!error) return;
+        setTimeout(() => {
+          if (this.#swarm.idle && !this.state.reconnecting && this.#swarm.ownerPresent && !this.#held?.complete) {
+            this.#fail(error.message);
+          }
+        }, IDLE_FAILURE_DELAY_MS);
       });
       this.#swarm.on('change', () => this.#changed());
       this.#swarm.on('error', (error) => this.#fail(explain(error)));
@@ -128,6 +137,41 @@ export class Receiver extends Emitter {
   #listen(signalling) {
     signalling.on('share_closed', () => this.#end(SENDER_STOPPED_MESSAGE));
     signalling.on('error', (error) => this.#end(error.message));
+    signalling.on('reconnecting', () => {
+      this.state.reconnecting = true;
+      this.#changed();
+    });
+    signalling.on('reconnected', () => this.#rejoin());
+  }
+
+  // The server is back (it restarted, or our connection to it was lost) and forgot us: we join
+  // again under the same member id. A restarted server has the share again only once its owner
+  // came back, so "no such share" is asked again for a while before it means the sender left.
+  async #rejoin() {
+    const deadline = Date.now() + REJOIN_WINDOW_MS;
+    for (;;) {
+      try {
+        const joined = await this.#signalling.join(this.state.shareId, null, this.state.peerId);
+        this.state.peerId = joined.peer;
+        this.state.reconnecting = false;
+        this.state.reconnections += 1;
+        this.#swarm.rejoin({ selfId: joined.peer, members: joined.peers });
+        this.#changed();
+        return;
+      } catch (error) {
+        // Lost again: the next 'reconnected' comes back here.
+        if (!(error instanceof PluginError)) return;
+        if (error.errorCode !== ERR_NO_SUCH_SHARE) {
+          this.#fail(explain(error));
+          return;
+        }
+        if (Date.now() > deadline) {
+          this.#end(SENDER_STOPPED_MESSAGE);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, REJOIN_INTERVAL_MS));
+      }
+    }
   }
 
   // The share or the server is gone: an error, unless every piece is here (then only seeding ends).

@@ -44,6 +44,11 @@ export class RelayChannel {
     return link;
   }
 
+  // The connection to the server's relay is gone (or was closed): a new RelayChannel is needed.
+  get lost() {
+    return this.#error !== null;
+  }
+
   close() {
     this.#lose(new Error('The relay was closed.'));
   }

@@ -1,7 +1,7 @@
 // The origin of a share: makes its keys and manifest, creates the share (or takes back the one it
 // made before a reload), and seeds: every piece is read, encrypted and hashed when a peer first
 // asks for it, and its signed hash goes to every linked peer (docs/protocol.md parts 2 and 3).
-import { PIECE_SIZE, PROGRESS_INTERVAL_MS } from './config.js';
+import { PIECE_SIZE, PROGRESS_INTERVAL_MS, REJOIN_INTERVAL_MS, REJOIN_WINDOW_MS } from './config.js';
 import {
   createShareKeys, encryptPiece, exportSigningKey, importSigningKey, openShareKeys, parseLinkSecret, pieceCount,
   pieceHash, pieceRange, sealManifest, signHashes, validateManifest,
@@ -15,7 +15,7 @@ import { scanFragmentedMp4 } from './mp4.js';
 import { shareUrl } from './links.js';
 import { bytesHeld } from './pieces.js';
 import { Seeder } from './seeder.js';
-import { PluginError, Signalling } from './signalling.js';
+import { ERR_BAD_OWNER_TOKEN, PluginError, Signalling } from './signalling.js';
 import { newTransferState } from './state.js';
 import { TransferRate } from './stats.js';
 import { Swarm } from './swarm.js';
@@ -35,6 +35,7 @@ export class Sender extends Emitter {
   #files = null;
   #keys = null; // {contentKey, signingKey}
   #signalling = null;
+  #ownerToken = null;
   #swarm = null;
   #book = null;
   #seeder = null;
@@ -59,6 +60,11 @@ export class Sender extends Emitter {
       this.#signalling.on('error', (error) => {
         this.#fail(`${error.message} Sharing stopped; reload the page to share again.`);
       });
+      this.#signalling.on('reconnecting', () => {
+        this.state.reconnecting = true;
+        this.#changed();
+      });
+      this.#signalling.on('reconnected', () => this.#rejoin());
       this.#swarm = new Swarm({
         signalling: this.#signalling, asks: false, handle: (peer, message) => this.#handle(peer, message),
       });
@@ -67,12 +73,13 @@ export class Sender extends Emitter {
       this.#swarm.on('error', (error) => this.#fail(error.message));
       this.#book = new HashBook(pieceCount(this.#manifest.total, this.#manifest.piece_size), null);
       const key = pickKey(entries);
-      const { linkSecret, shareId, peerId, members, ownerToken } = await this.#claim(key);
+      const { linkSecret, shareId, peerId, members, ownerToken, created } = await this.#claim(key);
       // In the same task as the join or create answer: no event of the share is missed.
       Object.assign(this.state, { shareId, peerId, link: shareUrl(shareId, linkSecret) });
+      this.#ownerToken = ownerToken;
       this.#swarm.start({ shareId, selfId: peerId, members });
       this.#changed();
-      if (ownerToken) {
+      if (created) {
         await saveShare(key, { shareId, ownerToken, linkSecret, signingKey: await exportSigningKey(this.#keys.signingKey) });
       }
     } catch (error) {
@@ -92,7 +99,9 @@ export class Sender extends Emitter {
       await this.#prepare({ ...parseLinkSecret(saved.linkSecret), signingKey: await importSigningKey(saved.signingKey) });
       try {
         const joined = await this.#signalling.join(saved.shareId, saved.ownerToken);
-        return { linkSecret: saved.linkSecret, shareId: joined.share, peerId: joined.peer, members: joined.peers };
+        return {
+          linkSecret: saved.linkSecret, shareId: joined.share, peerId: joined.peer, members: joined.peers, ownerToken: saved.ownerToken,
+        };
       } catch (error) {
         if (!(error instanceof PluginError)) throw error; // else it is gone (or open elsewhere): make a new one
       }
@@ -102,7 +111,34 @@ export class Sender extends Emitter {
     const created = await this.#signalling.create();
     return {
       linkSecret: keys.linkSecret, shareId: created.share, peerId: created.peer, members: [], ownerToken: created.owner_token,
+      created: true,
     };
+  }
+
+  // The server is back (it restarted, or our connection to it was lost) and forgot us: we take
+  // our share again with its owner token, under the same member id; a restarted server makes it
+  // again. While the server has not yet noticed that our old connection is gone, it still sees
+  // us as the owner present ("bad owner token"): that is asked again for a while.
+  async #rejoin() {
+    const deadline = Date.now() + REJOIN_WINDOW_MS;
+    for (;;) {
+      try {
+        const joined = await this.#signalling.join(this.state.shareId, this.#ownerToken, this.state.peerId);
+        this.state.peerId = joined.peer;
+        this.state.reconnecting = false;
+        this.state.reconnections += 1;
+        this.#swarm.rejoin({ selfId: joined.peer, members: joined.peers });
+        this.#changed();
+        return;
+      } catch (error) {
+        if (!(error instanceof PluginError)) return; // lost again: the next 'reconnected' comes back here
+        if (error.errorCode !== ERR_BAD_OWNER_TOKEN || Date.now() > deadline) {
+          this.#fail(`${error.message} Sharing stopped; reload the page to share again.`);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, REJOIN_INTERVAL_MS));
+      }
+    }
   }
 
   // The keys, and the seeder that offers the sealed manifest and every piece.

@@ -1,11 +1,12 @@
 // The janus.plugin.swarmdrop requests and events (docs/protocol.md, part 1; the relay's, part 4).
-import { PLUGIN_NAME } from './config.js';
+import { PLUGIN_NAME, RECONNECT_DELAYS_MS, RECONNECT_WINDOW_MS } from './config.js';
 import { Emitter } from './emitter.js';
 import { JanusClient } from './janus.js';
 
 // Plugin error codes the client reacts to; the others are shown with the plugin's own words.
 export const ERR_NO_SUCH_SHARE = 445;
 export const ERR_SHARE_FULL = 449;
+export const ERR_BAD_OWNER_TOKEN = 452;
 
 // Identifier formats, checked before a share id from a URL is sent anywhere.
 export const SHARE_ID_PATTERN = /^[0-9a-f]{16}$/;
@@ -21,31 +22,62 @@ export class PluginError extends Error {
 
 /**
  * A Janus session with one handle on the swarmdrop plugin. Events, each with the plugin's data
- * object: 'peer_joined', 'peer_left', 'share_closed', 'signal'; and 'error' (an Error) when the
- * connection to the server is lost.
+ * object: 'peer_joined', 'peer_left', 'share_closed', 'signal'. When the connection to the server
+ * is lost (the server restarted, the network went), 'reconnecting' (the Error), then attempts to
+ * connect again for RECONNECT_WINDOW_MS: 'reconnected' with a new session (the plugin forgot
+ * ours: join again), or 'error' (the Error) when it gives up. Requests fail meanwhile.
  */
 export class Signalling extends Emitter {
-  #janus;
-  #handleId;
+  #janus = null;
+  #handleId = null;
+  #closed = false;
+  #connect;
 
-  static async connect() {
-    const janus = await JanusClient.connect();
+  // connect: () => Promise<JanusClient>, for tests.
+  static async connect(connect = () => JanusClient.connect()) {
+    const signalling = new Signalling(connect);
+    await signalling.#open();
+    return signalling;
+  }
+
+  constructor(connect) {
+    super();
+    this.#connect = connect;
+  }
+
+  async #open() {
+    const janus = await this.#connect();
+    let handleId;
     try {
-      return new Signalling(janus, await janus.attach(PLUGIN_NAME));
+      handleId = await janus.attach(PLUGIN_NAME);
     } catch (error) {
       janus.close();
       throw error;
     }
-  }
-
-  constructor(janus, handleId) {
-    super();
-    this.#janus = janus;
-    this.#handleId = handleId;
     janus.on('pluginevent', ({ handleId: from, data }) => {
       if (from === handleId && data?.swarmdrop === 'event') this.emit(data.event, data);
     });
-    janus.on('error', (error) => this.emit('error', error));
+    janus.on('error', (error) => this.#lost(janus, error));
+    this.#janus = janus;
+    this.#handleId = handleId;
+  }
+
+  async #lost(janus, error) {
+    if (this.#closed || janus !== this.#janus) return;
+    this.emit('reconnecting', error);
+    const deadline = Date.now() + RECONNECT_WINDOW_MS;
+    for (let attempt = 0; Date.now() < deadline; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, RECONNECT_DELAYS_MS[Math.min(attempt, RECONNECT_DELAYS_MS.length - 1)]));
+      if (this.#closed) return;
+      try {
+        await this.#open();
+        this.emit('reconnected');
+        return;
+      } catch {
+        // the server is not back yet
+      }
+    }
+    this.emit('error', error);
   }
 
   // -> {share, peer, owner_token}
@@ -53,10 +85,12 @@ export class Signalling extends Emitter {
     return this.#request({ request: 'create' }, 'created');
   }
 
-  // -> {share, peer, role, peers: [{peer, role}]}
-  join(share, ownerToken) {
+  // -> {share, peer, role, peers: [{peer, role, relay?}], restored?}. peer: the id we had before
+  // the connection was lost, to keep if we can.
+  join(share, ownerToken, peer) {
     const body = { request: 'join', share };
     if (ownerToken) body.owner_token = ownerToken;
+    if (peer) body.peer = peer;
     return this.#request(body, 'joined');
   }
 
@@ -86,7 +120,8 @@ export class Signalling extends Emitter {
   }
 
   close() {
-    this.#janus.close();
+    this.#closed = true;
+    this.#janus?.close();
   }
 
   async #request(body, expectedAnswer) {

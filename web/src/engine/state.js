@@ -1,5 +1,10 @@
 // The engine state both sides publish (the UI renders it; window.swarmdrop mirrors it for tests).
-// phase: 'connecting' | 'waiting' | 'transferring' | 'done' | 'error'.
+// phase: 'connecting' | 'waiting' | 'transferring' | 'done' | 'error'. reconnecting: the connection
+// to the server was lost and is being made again (links between browsers carry on);
+// reconnections: how often it was made again and the share joined again.
 export function newTransferState(role, phase) {
-  return { role, shareId: null, peerId: null, phase, bytes: 0, total: 0, error: null };
+  return { role, shareId: null, peerId: null, phase, bytes: 0, total: 0, error: null, reconnecting: false, reconnections: 0 };
 }
+
+// The text shown while the connection to the server is being made again.
+export const RECONNECTING_STATUS = 'Reconnecting to the server…';

@@ -78,6 +78,29 @@ export class Swarm extends Emitter {
     if (relayOnlyMember === true) this.#viaRelay.add(peer);
   }
 
+  // We joined the share again after the server forgot us (it restarted): the members it lists
+  // now, plus those our links to are still open (they are joining again too). The server's relay
+  // went with the old connection: relayed links are asked for again through a new one.
+  rejoin({ selfId, members }) {
+    this.#selfId = selfId;
+    const oldRelay = this.#relay;
+    this.#relay = null; // the links it loses are asked for again through a new one
+    oldRelay?.close();
+    this.#retried.clear();
+    const linked = new Map([...this.peers.values()].map((peer) => [peer.id, peer.role]));
+    this.members = new Map([...linked].filter(([id]) => this.members.has(id)));
+    for (const { peer, role, relay } of members) {
+      this.#addMember(peer, role, relay);
+      this.#toAsk.add(peer);
+    }
+    this.#topUp();
+    this.emit('change');
+  }
+
+  get idle() {
+    return this.peers.size === 0;
+  }
+
   get ownerPresent() {
     return [...this.members.values()].includes('owner');
   }
@@ -167,7 +190,7 @@ export class Swarm extends Emitter {
 
   // The asker tells the other member first, so that it sets up its side of the relayed link.
   #relayLink(id, initiator) {
-    this.#relay ??= new RelayChannel(this.#signalling);
+    if (!this.#relay || this.#relay.lost) this.#relay = new RelayChannel(this.#signalling);
     const link = this.#relay.link({ shareId: this.#shareId, remoteId: id, initiator });
     if (initiator) {
       this.#sendSignal(id, { kind: 'relay' }).catch((error) => {

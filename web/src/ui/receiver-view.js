@@ -1,5 +1,6 @@
 // The receiver's page: what is coming, how far, how fast, and how it ended.
 import { Receiver } from '../engine/receiver.js';
+import { RECONNECTING_STATUS } from '../engine/state.js';
 import { renderError, renderProgress, showTemplate } from './dom.js';
 import { describeFile, formatSpeed, formatTimeLeft } from './format.js';
 
@@ -58,7 +59,7 @@ function render(view, state) {
   renderProgress(view.progress, state.bytes, state.total, known);
   view.speed.textContent = transferring ? formatSpeed(state.bytesPerSecond) : '';
   view.eta.textContent = transferring ? formatTimeLeft(state.secondsLeft) : '';
-  view.status.textContent = done ? doneStatus(state) : STATUS[state.phase];
+  view.status.textContent = state.reconnecting ? RECONNECTING_STATUS : done ? doneStatus(state) : STATUS[state.phase];
   renderPath(view.path, state.peers);
   view.badPieces.hidden = state.badPieces === 0;
   view.badPieces.textContent = `${state.badPieces} damaged ${state.badPieces === 1 ? 'piece was' : 'pieces were'} `

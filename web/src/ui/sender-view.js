@@ -1,6 +1,7 @@
 // The sender's page: pick or drop files or a folder, then show the link, its QR code and the receivers.
 import QRCode from 'qrcode';
 import { Sender } from '../engine/sender.js';
+import { RECONNECTING_STATUS } from '../engine/state.js';
 import { renderError, renderProgress, showTemplate } from './dom.js';
 import { describeFile, formatPercent, formatSpeed, formatTimeLeft } from './format.js';
 import { filesFromDrop, filesFromInput } from './pick.js';
@@ -70,7 +71,7 @@ export function mountSenderView(root) {
 
 function render(view, state) {
   if (state.link && !view.link.href) showLink(view, state.link);
-  view.status.textContent = view.sharing.hidden ? '' : STATUS[state.phase];
+  view.status.textContent = view.sharing.hidden ? '' : state.reconnecting ? RECONNECTING_STATUS : STATUS[state.phase];
   renderError(view.error, state.error);
   renderPeers(view, state);
 }
