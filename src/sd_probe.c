@@ -14,8 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static bool fail(char *err, size_t err_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static bool fail(char *err, size_t err_size, const char *fmt, ...)
+bool sd_media_fail(char *err, size_t err_size, const char *fmt, ...)
 {
 	if (err && err_size) {
 		va_list ap;
@@ -51,28 +50,28 @@ bool sd_probe_open(const char *path, AVFormatContext **icp, char *err, size_t er
 	*icp = NULL;
 	struct stat sb;
 	if (stat(path, &sb) != 0)
-		return fail(err, err_size, "%s: %s", path, strerror(errno));
+		return sd_media_fail(err, err_size, "%s: %s", path, strerror(errno));
 	if (!S_ISREG(sb.st_mode))
-		return fail(err, err_size, "%s: not a regular file", path);
+		return sd_media_fail(err, err_size, "%s: not a regular file", path);
 	if (sb.st_size == 0)
-		return fail(err, err_size, "%s: empty file (0 bytes)", path);
+		return sd_media_fail(err, err_size, "%s: empty file (0 bytes)", path);
 
 	AVFormatContext *ic = NULL;
 	char why[128];
 	int ret = avformat_open_input(&ic, path, NULL, NULL);
 	if (ret < 0) {
 		sd_probe_av_error(ret, why, sizeof why);
-		return fail(err, err_size, "%s: not a media file libavformat can read (%s)", path, why);
+		return sd_media_fail(err, err_size, "%s: not a media file libavformat can read (%s)", path, why);
 	}
 	ret = avformat_find_stream_info(ic, NULL);
 	if (ret < 0) {
 		avformat_close_input(&ic);
 		sd_probe_av_error(ret, why, sizeof why);
-		return fail(err, err_size, "%s: cannot read its stream information, truncated or corrupt (%s)", path, why);
+		return sd_media_fail(err, err_size, "%s: cannot read its stream information, truncated or corrupt (%s)", path, why);
 	}
 	if (ic->nb_streams == 0) {
 		avformat_close_input(&ic);
-		return fail(err, err_size, "%s: no streams in it", path);
+		return sd_media_fail(err, err_size, "%s: no streams in it", path);
 	}
 	*icp = ic;
 	return true;
@@ -294,7 +293,7 @@ static bool add_init_stream(AVFormatContext *oc, const AVStream *in, bool transc
 {
 	AVStream *st = avformat_new_stream(oc, NULL);
 	if (!st)
-		return fail(err, err_size, "out of memory");
+		return sd_media_fail(err, err_size, "out of memory");
 	const AVCodecParameters *ip = in->codecpar;
 	AVCodecParameters *op = st->codecpar;
 	int ret;
@@ -303,9 +302,9 @@ static bool add_init_stream(AVFormatContext *oc, const AVStream *in, bool transc
 		op->codec_id = AV_CODEC_ID_AAC;
 		op->sample_rate = ip->sample_rate;
 		if ((ret = av_channel_layout_copy(&op->ch_layout, &ip->ch_layout)) < 0)
-			return fail(err, err_size, "out of memory");
+			return sd_media_fail(err, err_size, "out of memory");
 	} else if ((ret = avcodec_parameters_copy(op, ip)) < 0) {
-		return fail(err, err_size, "out of memory");
+		return sd_media_fail(err, err_size, "out of memory");
 	}
 	op->codec_tag = 0;
 	st->time_base = op->codec_type == AVMEDIA_TYPE_AUDIO && op->sample_rate > 0 ? (AVRational){1, op->sample_rate}
@@ -316,11 +315,11 @@ static bool add_init_stream(AVFormatContext *oc, const AVStream *in, bool transc
 		uint8_t asc[5];
 		int n = make_asc(aot, op->sample_rate, op->ch_layout.nb_channels, asc);
 		if (n < 0)
-			return fail(err, err_size, "AAC with %d channels and object type %d has no MP4 configuration",
+			return sd_media_fail(err, err_size, "AAC with %d channels and object type %d has no MP4 configuration",
 			            op->ch_layout.nb_channels, aot);
 		op->extradata = av_mallocz((size_t)n + AV_INPUT_BUFFER_PADDING_SIZE);
 		if (!op->extradata)
-			return fail(err, err_size, "out of memory");
+			return sd_media_fail(err, err_size, "out of memory");
 		memcpy(op->extradata, asc, (size_t)n);
 		op->extradata_size = n;
 	}
@@ -339,7 +338,7 @@ static bool would_be_mime(AVFormatContext *ic, const sd_probe *probe, char *mime
 	char why[128];
 	int ret = avformat_alloc_output_context2(&oc, NULL, "mp4", NULL);
 	if (ret < 0 || !oc)
-		return fail(err, err_size, "cannot make an MP4 muxer");
+		return sd_media_fail(err, err_size, "cannot make an MP4 muxer");
 	if (probe->video_index >= 0 &&
 	    !add_init_stream(oc, ic->streams[probe->video_index], false, err, err_size))
 		goto out;
@@ -348,7 +347,7 @@ static bool would_be_mime(AVFormatContext *ic, const sd_probe *probe, char *mime
 	                     probe->streams[probe->audio_index].verdict == SD_VERDICT_TRANSCODE, err, err_size))
 		goto out;
 	if ((ret = avio_open_dyn_buf(&dyn)) < 0) {
-		fail(err, err_size, "out of memory");
+		sd_media_fail(err, err_size, "out of memory");
 		goto out;
 	}
 	oc->pb = dyn;
@@ -358,7 +357,7 @@ static bool would_be_mime(AVFormatContext *ic, const sd_probe *probe, char *mime
 	av_dict_free(&opts);
 	if (ret < 0) {
 		sd_probe_av_error(ret, why, sizeof why);
-		fail(err, err_size, "the MP4 muxer refuses these streams (%s)", why);
+		sd_media_fail(err, err_size, "the MP4 muxer refuses these streams (%s)", why);
 		goto out;
 	}
 	avio_flush(dyn);
@@ -404,10 +403,10 @@ bool sd_probe_input(AVFormatContext *ic, sd_probe *probe, char *err, size_t err_
 	memset(probe, 0, sizeof *probe);
 	probe->video_index = probe->audio_index = -1;
 	if (!ic || ic->nb_streams == 0)
-		return fail(err, err_size, "no streams in the input");
+		return sd_media_fail(err, err_size, "no streams in the input");
 	probe->streams = calloc(ic->nb_streams, sizeof *probe->streams);
 	if (!probe->streams)
-		return fail(err, err_size, "out of memory");
+		return sd_media_fail(err, err_size, "out of memory");
 	probe->n_streams = ic->nb_streams;
 	snprintf(probe->format, sizeof probe->format, "%s", ic->iformat && ic->iformat->name ? ic->iformat->name : "unknown");
 	probe->duration = ic->duration > 0 ? (double)ic->duration / AV_TIME_BASE : 0;
@@ -847,7 +846,7 @@ bool sd_probe_mime_from_init(const uint8_t *init, size_t len, char *mime, size_t
 {
 	span file = {init, len}, moov, trak;
 	if (!init || !find_child(file, MKBETAG('m', 'o', 'o', 'v'), &moov))
-		return fail(err, err_size, "the init segment has no moov box");
+		return sd_media_fail(err, err_size, "the init segment has no moov box");
 	char codecs[SD_PROBE_MIME_MAX] = "";
 	size_t used = 0;
 	bool any_video = false, bad = false;
@@ -859,27 +858,27 @@ bool sd_probe_mime_from_init(const uint8_t *init, size_t len, char *mime, size_t
 			continue;
 		span stsd;
 		if (!find_path(trak, "mdia/minf/stbl/stsd", &stsd) || stsd.len < 8 || AV_RB32(stsd.p + 4) < 1)
-			return fail(err, err_size, "track %d of the init segment has no sample description", tracks + 1);
+			return sd_media_fail(err, err_size, "track %d of the init segment has no sample description", tracks + 1);
 		span entries = {stsd.p + 8, stsd.len - 8}, entry;
 		uint32_t etype;
 		bool ebad = false, is_video;
 		char one[64];
 		if (!next_box(&entries, &etype, &entry, &ebad) || !entry_string(etype, entry, one, sizeof one, &is_video))
-			return fail(err, err_size, "track %d of the init segment has a sample entry without a known codec string",
+			return sd_media_fail(err, err_size, "track %d of the init segment has a sample entry without a known codec string",
 			            tracks + 1);
 		any_video |= is_video;
 		int n = snprintf(codecs + used, sizeof codecs - used, "%s%s", tracks ? ", " : "", one);
 		if (n < 0 || (size_t)n >= sizeof codecs - used)
-			return fail(err, err_size, "too many tracks in the init segment");
+			return sd_media_fail(err, err_size, "too many tracks in the init segment");
 		used += (size_t)n;
 		tracks++;
 	}
 	if (bad)
-		return fail(err, err_size, "malformed box in the init segment's moov");
+		return sd_media_fail(err, err_size, "malformed box in the init segment's moov");
 	if (tracks == 0)
-		return fail(err, err_size, "the init segment has no track");
+		return sd_media_fail(err, err_size, "the init segment has no track");
 	int n = snprintf(mime, mime_size, "%s/mp4; codecs=\"%s\"", any_video ? "video" : "audio", codecs);
 	if (n < 0 || (size_t)n >= mime_size)
-		return fail(err, err_size, "the MIME type is too long");
+		return sd_media_fail(err, err_size, "the MIME type is too long");
 	return true;
 }

@@ -94,5 +94,8 @@ bool sd_probe_open(const char *path, struct AVFormatContext **ic, char *err, siz
 
 /* Formats a libav error code for a reason ("End of file", "Invalid data found ..."). */
 void sd_probe_av_error(int code, char *buf, size_t size);
+/* Writes a printf-style one-line reason into err (err_size bytes; NULL is fine); returns false.
+ * Shared by the media modules (sd_probe, sd_remux). */
+bool sd_media_fail(char *err, size_t err_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

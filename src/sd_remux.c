@@ -59,18 +59,6 @@ typedef struct remux {
 	char err[192];
 } remux;
 
-static bool fail(char *err, size_t err_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static bool fail(char *err, size_t err_size, const char *fmt, ...)
-{
-	if (err && err_size) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, err_size, fmt, ap);
-		va_end(ap);
-	}
-	return false;
-}
-
 /* Records the first reason only: later failures are consequences. */
 static bool rfail(remux *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static bool rfail(remux *r, const char *fmt, ...)
@@ -587,14 +575,14 @@ static bool allowed(const sd_probe *probe, const sd_remux_options *opts, char *e
 	const sd_probe_stream *v = probe->video_index >= 0 ? &probe->streams[probe->video_index] : NULL;
 	const sd_probe_stream *a = probe->audio_index >= 0 ? &probe->streams[probe->audio_index] : NULL;
 	if (!v && !a)
-		return fail(err, err_size, "%s", probe->reason[0] ? probe->reason : "no playable audio or video stream");
+		return sd_media_fail(err, err_size, "%s", probe->reason[0] ? probe->reason : "no playable audio or video stream");
 	if (v && v->verdict != SD_VERDICT_REMUX && v->verdict != SD_VERDICT_AS_IS)
-		return fail(err, err_size, "%s", v->reason);
+		return sd_media_fail(err, err_size, "%s", v->reason);
 	if (a && a->verdict != SD_VERDICT_REMUX && a->verdict != SD_VERDICT_AS_IS &&
 	    !(a->verdict == SD_VERDICT_TRANSCODE && a->audio_transcodable && opts->transcode_audio))
-		return fail(err, err_size, "%s", a->reason);
+		return sd_media_fail(err, err_size, "%s", a->reason);
 	if (probe->verdict == SD_VERDICT_UNSUPPORTED)
-		return fail(err, err_size, "%s", probe->reason);
+		return sd_media_fail(err, err_size, "%s", probe->reason);
 	return true;
 }
 
@@ -606,9 +594,9 @@ bool sd_remux_input(AVFormatContext *ic, const sd_probe *probe, sd_remux_sink si
 		opts = &defaults;
 	memset(out, 0, sizeof *out);
 	if (!ic || !probe || !sink)
-		return fail(err, err_size, "sd_remux_input: missing argument");
+		return sd_media_fail(err, err_size, "sd_remux_input: missing argument");
 	if (probe->n_streams != ic->nb_streams)
-		return fail(err, err_size, "sd_remux_input: the probe is of another input");
+		return sd_media_fail(err, err_size, "sd_remux_input: the probe is of another input");
 	if (!allowed(probe, opts, err, err_size))
 		return false;
 
@@ -701,7 +689,7 @@ bool sd_remux_input(AVFormatContext *ic, const sd_probe *probe, sd_remux_sink si
 out:
 	if (!ok) {
 		memset(out->mime, 0, sizeof out->mime);
-		fail(err, err_size, "%s", r.err[0] ? r.err : "remux failed");
+		sd_media_fail(err, err_size, "%s", r.err[0] ? r.err : "remux failed");
 	}
 	remux_free(&r);
 	return ok;
@@ -736,12 +724,12 @@ bool sd_remux_file(const char *in_path, const char *out_path, const sd_remux_opt
 {
 	memset(out, 0, sizeof *out);
 	if (!in_path || !out_path)
-		return fail(err, err_size, "sd_remux_file: missing path");
+		return sd_media_fail(err, err_size, "sd_remux_file: missing path");
 	bool to_stdout = strcmp(out_path, "-") == 0;
 	struct stat in_sb, out_sb;
 	if (!to_stdout && stat(in_path, &in_sb) == 0 && stat(out_path, &out_sb) == 0 && in_sb.st_dev == out_sb.st_dev &&
 	    in_sb.st_ino == out_sb.st_ino)
-		return fail(err, err_size, "%s: the output would overwrite the input", out_path);
+		return sd_media_fail(err, err_size, "%s: the output would overwrite the input", out_path);
 
 	AVFormatContext *ic = NULL;
 	sd_probe probe;
@@ -759,19 +747,19 @@ bool sd_remux_file(const char *in_path, const char *out_path, const sd_remux_opt
 	if (ok && !to_stdout) {
 		sink.fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (sink.fd < 0)
-			ok = fail(err, err_size, "%s: %s", out_path, strerror(errno));
+			ok = sd_media_fail(err, err_size, "%s: %s", out_path, strerror(errno));
 	}
 	if (ok) {
 		char why[192];
 		ok = sd_remux_input(ic, &probe, write_fd, &sink, opts, out, why, sizeof why);
 		if (!ok && sink.error)
-			fail(err, err_size, "%s: write failed: %s", out_path, strerror(sink.error));
+			sd_media_fail(err, err_size, "%s: write failed: %s", out_path, strerror(sink.error));
 		else if (!ok)
-			fail(err, err_size, "%s", why);
+			sd_media_fail(err, err_size, "%s", why);
 	}
 	if (!to_stdout && sink.fd >= 0) {
 		if (close(sink.fd) != 0 && ok) {
-			ok = fail(err, err_size, "%s: %s", out_path, strerror(errno));
+			ok = sd_media_fail(err, err_size, "%s: %s", out_path, strerror(errno));
 			sd_remux_output_clear(out);
 		}
 		if (!ok)

@@ -1,9 +1,7 @@
 // A receiver of a share: opens the link's keys, learns the manifest (kept from an earlier visit,
 // or from the first peer that sends it), fetches the missing pieces from the owner and other
 // receivers, keeps them on disk, re-serves them, and saves the files when all are there.
-import {
-  IDLE_FAILURE_DELAY_MS, MAX_BAD_PIECES, PROGRESS_INTERVAL_MS, REJOIN_INTERVAL_MS, REJOIN_WINDOW_MS,
-} from './config.js';
+import { IDLE_FAILURE_DELAY_MS, MAX_BAD_PIECES, PROGRESS_INTERVAL_MS } from './config.js';
 import {
   IntegrityError, LinkError, encryptPiece, openManifest, openShareKeys, parseLinkSecret, pieceCount,
 } from './content.js';
@@ -16,8 +14,8 @@ import { Player, playableFile } from './player.js';
 import { saveAllAsZip, saveFile } from './save.js';
 import { Scheduler } from './scheduler.js';
 import { Seeder } from './seeder.js';
-import { ERR_NO_SUCH_SHARE, ERR_SHARE_FULL, PluginError, SHARE_ID_PATTERN, Signalling } from './signalling.js';
-import { newTransferState } from './state.js';
+import { ERR_NO_SUCH_SHARE, ERR_SHARE_FULL, SHARE_ID_PATTERN, Signalling, joinAgain } from './signalling.js';
+import { newTransferState, rejoined } from './state.js';
 import { TransferRate } from './stats.js';
 import { PieceStore } from './store.js';
 import { Swarm } from './swarm.js';
@@ -148,29 +146,15 @@ export class Receiver extends Emitter {
   // again under the same member id. A restarted server has the share again only once its owner
   // came back, so "no such share" is asked again for a while before it means the sender left.
   async #rejoin() {
-    const deadline = Date.now() + REJOIN_WINDOW_MS;
-    for (;;) {
-      try {
-        const joined = await this.#signalling.join(this.state.shareId, null, this.state.peerId);
-        this.state.peerId = joined.peer;
-        this.state.reconnecting = false;
-        this.state.reconnections += 1;
-        this.#swarm.rejoin({ selfId: joined.peer, members: joined.peers });
-        this.#changed();
-        return;
-      } catch (error) {
-        // Lost again: the next 'reconnected' comes back here.
-        if (!(error instanceof PluginError)) return;
-        if (error.errorCode !== ERR_NO_SUCH_SHARE) {
-          this.#fail(explain(error));
-          return;
-        }
-        if (Date.now() > deadline) {
-          this.#end(SENDER_STOPPED_MESSAGE);
-          return;
-        }
-        await new Promise((resolve) => setTimeout(resolve, REJOIN_INTERVAL_MS));
-      }
+    try {
+      const joined = await joinAgain(this.#signalling, {
+        share: this.state.shareId, peer: this.state.peerId, retryCode: ERR_NO_SUCH_SHARE,
+      });
+      if (joined) rejoined(this.state, this.#swarm, joined);
+      this.#changed();
+    } catch (error) {
+      if (error.errorCode === ERR_NO_SUCH_SHARE) this.#end(SENDER_STOPPED_MESSAGE);
+      else this.#fail(explain(error));
     }
   }
 

@@ -1,7 +1,7 @@
 // The origin of a share: makes its keys and manifest, creates the share (or takes back the one it
 // made before a reload), and seeds: every piece is read, encrypted and hashed when a peer first
 // asks for it, and its signed hash goes to every linked peer (docs/protocol.md parts 2 and 3).
-import { PIECE_SIZE, PROGRESS_INTERVAL_MS, REJOIN_INTERVAL_MS, REJOIN_WINDOW_MS } from './config.js';
+import { PIECE_SIZE, PROGRESS_INTERVAL_MS } from './config.js';
 import {
   createShareKeys, encryptPiece, exportSigningKey, importSigningKey, openShareKeys, parseLinkSecret, pieceCount,
   pieceHash, pieceRange, sealManifest, signHashes, validateManifest,
@@ -15,8 +15,8 @@ import { scanFragmentedMp4 } from './mp4.js';
 import { shareUrl } from './links.js';
 import { bytesHeld } from './pieces.js';
 import { Seeder } from './seeder.js';
-import { ERR_BAD_OWNER_TOKEN, PluginError, Signalling } from './signalling.js';
-import { newTransferState } from './state.js';
+import { ERR_BAD_OWNER_TOKEN, PluginError, Signalling, joinAgain } from './signalling.js';
+import { newTransferState, rejoined } from './state.js';
 import { TransferRate } from './stats.js';
 import { Swarm } from './swarm.js';
 
@@ -120,24 +120,14 @@ export class Sender extends Emitter {
   // again. While the server has not yet noticed that our old connection is gone, it still sees
   // us as the owner present ("bad owner token"): that is asked again for a while.
   async #rejoin() {
-    const deadline = Date.now() + REJOIN_WINDOW_MS;
-    for (;;) {
-      try {
-        const joined = await this.#signalling.join(this.state.shareId, this.#ownerToken, this.state.peerId);
-        this.state.peerId = joined.peer;
-        this.state.reconnecting = false;
-        this.state.reconnections += 1;
-        this.#swarm.rejoin({ selfId: joined.peer, members: joined.peers });
-        this.#changed();
-        return;
-      } catch (error) {
-        if (!(error instanceof PluginError)) return; // lost again: the next 'reconnected' comes back here
-        if (error.errorCode !== ERR_BAD_OWNER_TOKEN || Date.now() > deadline) {
-          this.#fail(`${error.message} Sharing stopped; reload the page to share again.`);
-          return;
-        }
-        await new Promise((resolve) => setTimeout(resolve, REJOIN_INTERVAL_MS));
-      }
+    try {
+      const joined = await joinAgain(this.#signalling, {
+        share: this.state.shareId, ownerToken: this.#ownerToken, peer: this.state.peerId, retryCode: ERR_BAD_OWNER_TOKEN,
+      });
+      if (joined) rejoined(this.state, this.#swarm, joined);
+      this.#changed();
+    } catch (error) {
+      this.#fail(`${error.message} Sharing stopped; reload the page to share again.`);
     }
   }
 

@@ -1,5 +1,7 @@
 // The janus.plugin.swarmdrop requests and events (docs/protocol.md, part 1; the relay's, part 4).
-import { PLUGIN_NAME, RECONNECT_DELAYS_MS, RECONNECT_WINDOW_MS } from './config.js';
+import {
+  PLUGIN_NAME, RECONNECT_DELAYS_MS, RECONNECT_WINDOW_MS, REJOIN_INTERVAL_MS, REJOIN_WINDOW_MS,
+} from './config.js';
 import { Emitter } from './emitter.js';
 import { JanusClient } from './janus.js';
 
@@ -31,6 +33,7 @@ export class Signalling extends Emitter {
   #janus = null;
   #handleId = null;
   #closed = false;
+  #reconnecting = false;
   #connect;
 
   // connect: () => Promise<JanusClient>, for tests.
@@ -63,7 +66,16 @@ export class Signalling extends Emitter {
   }
 
   async #lost(janus, error) {
-    if (this.#closed || janus !== this.#janus) return;
+    if (this.#closed || janus !== this.#janus || this.#reconnecting) return;
+    this.#reconnecting = true;
+    try {
+      await this.#reconnect(error);
+    } finally {
+      this.#reconnecting = false;
+    }
+  }
+
+  async #reconnect(error) {
     this.emit('reconnecting', error);
     const deadline = Date.now() + RECONNECT_WINDOW_MS;
     for (let attempt = 0; Date.now() < deadline; attempt++) {
@@ -136,5 +148,25 @@ export class Signalling extends Emitter {
       throw new Error(`The signalling server gave an unexpected answer to "${body.request}".`);
     }
     return answer;
+  }
+}
+
+/**
+ * Joins `share` again after the connection to the server was made again, under member id `peer`
+ * (and as the owner with `ownerToken`), asking again every REJOIN_INTERVAL_MS for up to
+ * REJOIN_WINDOW_MS while the plugin answers `retryCode` (the share is not back yet, or the server
+ * still sees our old connection). Resolves to the join answer, or null when the connection was
+ * lost again (the next 'reconnected' starts over); rejects with any other PluginError.
+ */
+export async function joinAgain(signalling, { share, ownerToken = null, peer, retryCode }) {
+  const deadline = Date.now() + REJOIN_WINDOW_MS;
+  for (;;) {
+    try {
+      return await signalling.join(share, ownerToken, peer);
+    } catch (error) {
+      if (!(error instanceof PluginError)) return null;
+      if (error.errorCode !== retryCode || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, REJOIN_INTERVAL_MS));
+    }
   }
 }

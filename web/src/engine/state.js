@@ -8,3 +8,11 @@ export function newTransferState(role, phase) {
 
 // The text shown while the connection to the server is being made again.
 export const RECONNECTING_STATUS = 'Reconnecting to the server…';
+
+// After joining the share again (signalling.joinAgain): the state and the swarm take the answer.
+export function rejoined(state, swarm, joined) {
+  state.peerId = joined.peer;
+  state.reconnecting = false;
+  state.reconnections += 1;
+  swarm.rejoin({ selfId: joined.peer, members: joined.peers });
+}
