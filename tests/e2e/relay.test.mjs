@@ -22,6 +22,11 @@ async function transfer(t, { name, size, sender, receiver }) {
     assert.deepEqual(got.peers.map(({ role, path }) => ({ role, path })), [{ role: 'owner', path: 'relay' }]);
     const sent = await waitForState(sender.page, (s) => s.receivers.length === 1 && s.receivers[0].phase === 'done');
     assert.equal(sent.receivers[0].path, 'relay');
+    // Counted by path on both sides: every piece byte went through the relay.
+    assert.equal(got.paths.relay.links, 1);
+    assert.ok(got.paths.relay.received >= size, JSON.stringify(got.paths));
+    assert.deepEqual(Object.keys(got.paths), ['relay']);
+    assert.ok(sent.paths.relay.sent >= size, JSON.stringify(sent.paths));
     await receiver.page.locator('#path', { hasText: 'relay' }).waitFor();
   }, { server: fixture.server });
 }

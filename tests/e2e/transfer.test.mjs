@@ -58,6 +58,9 @@ test('after a burst of malformed requests, a 64 MiB file arrives with the same S
     assert.equal(state.total, file.size);
     // Two browsers on one network: a direct connection between their own addresses.
     assert.deepEqual(state.peers.map((peer) => peer.path), ['lan']);
+    assert.deepEqual(Object.keys(state.paths), ['lan']);
+    assert.equal(state.paths.lan.links, 1);
+    assert.ok(state.paths.lan.received >= file.size, JSON.stringify(state.paths));
   } finally {
     await sender.close();
     await receiver.close();

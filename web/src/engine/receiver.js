@@ -315,6 +315,7 @@ export class Receiver extends Emitter {
       downloadedBytes: peer.downloadedBytes,
       uploadedBytes: peer.uploadedBytes,
     }));
+    this.state.paths = this.#swarm?.pathMetrics() ?? {};
     this.emit('change', this.state);
   }
 

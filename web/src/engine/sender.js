@@ -217,6 +217,7 @@ export class Sender extends Emitter {
       secondsLeft: rate.secondsLeft(total),
     }));
     this.state.bytes = this.state.receivers.reduce((sum, receiver) => sum + receiver.bytes, 0);
+    this.state.paths = this.#swarm?.pathMetrics() ?? {};
     if (this.state.phase !== 'error') this.state.phase = this.#phase();
     this.emit('change', this.state);
   }

@@ -1,9 +1,12 @@
 // The engine state both sides publish (the UI renders it; window.swarmdrop mirrors it for tests).
 // phase: 'connecting' | 'waiting' | 'transferring' | 'done' | 'error'. reconnecting: the connection
 // to the server was lost and is being made again (links between browsers carry on);
-// reconnections: how often it was made again and the share joined again.
+// reconnections: how often it was made again and the share joined again. paths: the links by
+// path, {lan|direct|turn|relay: {links, sent, received}} (Swarm.pathMetrics).
 export function newTransferState(role, phase) {
-  return { role, shareId: null, peerId: null, phase, bytes: 0, total: 0, error: null, reconnecting: false, reconnections: 0 };
+  return {
+    role, shareId: null, peerId: null, phase, bytes: 0, total: 0, error: null, reconnecting: false, reconnections: 0, paths: {},
+  };
 }
 
 // The text shown while the connection to the server is being made again.

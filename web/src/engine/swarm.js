@@ -39,6 +39,7 @@ export class Swarm extends Emitter {
   #viaRelay = new Set(); // members our direct link to never opened
   #relay = null; // RelayChannel, made when a link first needs it
   #lastError = null;
+  #byPath = new Map(); // link path -> {links, sent, received}: links opened, piece bytes of links closed
 
   // asks: whether this member asks for links (receivers) or only accepts them (the owner).
   // Made before joining the share, so that no event of it is missed.
@@ -95,6 +96,25 @@ export class Swarm extends Emitter {
     }
     this.#topUp();
     this.emit('change');
+  }
+
+  // How this page's links went, by path ('lan', 'direct', 'turn', 'relay'): {links opened, piece
+  // bytes sent and received}, over the page's life (the metrics of docs/protocol.md part 4).
+  pathMetrics() {
+    const metrics = {};
+    for (const [path, totals] of this.#byPath) metrics[path] = { ...totals };
+    for (const peer of this.peers.values()) {
+      if (!peer.open) continue;
+      const totals = metrics[peer.link.path] ??= { links: 0, sent: 0, received: 0 };
+      totals.sent += peer.uploadedBytes;
+      totals.received += peer.downloadedBytes;
+    }
+    return metrics;
+  }
+
+  #pathTotals(path) {
+    if (!this.#byPath.has(path)) this.#byPath.set(path, { links: 0, sent: 0, received: 0 });
+    return this.#byPath.get(path);
   }
 
   get idle() {
@@ -172,6 +192,7 @@ export class Swarm extends Emitter {
       : new PeerLink({ initiator, sendSignal: (payload) => this.#sendSignal(id, payload) });
     const peer = new Peer({ id, role: this.members.get(id) ?? 'receiver', link, handle: this.#handle });
     peer.on('open', () => {
+      this.#pathTotals(peer.link.path).links += 1;
       this.emit('open', peer);
       this.emit('change');
     });
@@ -219,6 +240,9 @@ export class Swarm extends Emitter {
   #drop(peer) {
     if (!peer || this.peers.get(peer.id) !== peer) return;
     this.peers.delete(peer.id);
+    const totals = this.#pathTotals(peer.link.path);
+    totals.sent += peer.uploadedBytes;
+    totals.received += peer.downloadedBytes;
     peer.close();
     this.emit('closed', peer);
     this.emit('change');
