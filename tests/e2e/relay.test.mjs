@@ -2,6 +2,7 @@
 // not (or cannot) reach each other get the file through the server, intact.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { LINK_OPEN_TIMEOUT_MS } from '../../web/src/engine/config.js';
 import {
   closeAll, launchBrowser, randomFile, receiveFile, serverFixture, sha256File, shareFile, subDir, waitForState,
   watchPeerConnections, withStates,
@@ -50,6 +51,23 @@ test('browsers that cannot reach each other fall back to the relay once the dire
     await transfer(t, { name: 'fallback.bin', size: 4 << 20, sender, receiver });
     // The direct attempt and the relay on each side.
     for (const browser of [sender, receiver]) assert.equal(await browser.page.evaluate(() => globalThis.peerConnectionsMade), 2);
+  } finally {
+    await closeAll([sender, receiver]);
+  }
+});
+
+test('a relay-only sender tells a receiver that offers a direct link to use the relay, which it does at once', { timeout: 300_000 }, async (t) => {
+  const sender = await countingBrowser({ relayOnly: true });
+  const receiver = await countingBrowser();
+  try {
+    const started = Date.now();
+    await transfer(t, { name: 'mixed.bin', size: 4 << 20, sender, receiver });
+    const seconds = (Date.now() - started) / 1000;
+    t.diagnostic(`shared and received in ${seconds.toFixed(1)} s`);
+    // Without "use_relay" the receiver would wait for its direct attempt to time out first.
+    assert.ok(seconds * 1000 < LINK_OPEN_TIMEOUT_MS, `${seconds} s: the receiver waited for the direct attempt to time out`);
+    assert.equal(await receiver.page.evaluate(() => globalThis.peerConnectionsMade), 2); // the offer, the relay
+    assert.equal(await sender.page.evaluate(() => globalThis.peerConnectionsMade), 1); // the relay only
   } finally {
     await closeAll([sender, receiver]);
   }

@@ -143,8 +143,14 @@ export class Swarm extends Emitter {
 
   #onSignal(from, payload) {
     const existing = this.peers.get(from);
-    if (payload?.kind === 'busy') {
-      if (existing?.link.initiator && !existing.open) {
+    // {kind:'busy'}: ask another member. {kind:'use_relay'}: the other member takes no direct
+    // link (relay-only): ask it again through the relay at once.
+    if (payload?.kind === 'busy' || payload?.kind === 'use_relay') {
+      if (existing?.link.initiator && !existing.open && existing.link.path !== 'relay') {
+        if (payload.kind === 'use_relay') {
+          this.#viaRelay.add(from);
+          this.#toAsk.add(from);
+        }
         this.#drop(existing);
         this.#topUp();
       }
@@ -153,8 +159,11 @@ export class Swarm extends Emitter {
     // {kind:'relay'}: the asker's direct link to us never opened; it asks again through the relay.
     const relayed = payload?.kind === 'relay';
     if (relayed || (payload?.kind === 'sdp' && payload.sdp?.type === 'offer')) {
-      // Relay-only: a direct offer goes unanswered; the asker falls back to the relay when it times out.
-      if (!relayed && relayOnly()) return;
+      // Relay-only: a direct offer is answered "use the relay".
+      if (!relayed && relayOnly()) {
+        this.#sendSignal(from, { kind: 'use_relay' }).catch(() => {});
+        return;
+      }
       // Both asked at once: the offer of the member with the smaller id goes on.
       if (existing?.link.initiator && !existing.open && this.#selfId < from) return;
       if (existing) {
@@ -240,9 +249,11 @@ export class Swarm extends Emitter {
   #drop(peer) {
     if (!peer || this.peers.get(peer.id) !== peer) return;
     this.peers.delete(peer.id);
-    const totals = this.#pathTotals(peer.link.path);
-    totals.sent += peer.uploadedBytes;
-    totals.received += peer.downloadedBytes;
+    if (peer.link.opened) {
+      const totals = this.#pathTotals(peer.link.path);
+      totals.sent += peer.uploadedBytes;
+      totals.received += peer.downloadedBytes;
+    }
     peer.close();
     this.emit('closed', peer);
     this.emit('change');
