@@ -49,8 +49,10 @@ export const RELAY_GATHERING_TIMEOUT_MS = 5_000;
 // the relay yet), within LINK_OPEN_TIMEOUT_MS.
 export const RELAY_PROBE_INTERVAL_MS = 250;
 // Messages one relayed link may hold while its credit window is full; beyond, the link is lost
-// rather than memory growing (text messages are small and a piece waits for its frames to go).
-export const RELAY_QUEUE_CAP_BYTES = 4 * MiB;
+// rather than memory growing. A piece waits for its frames to go, so what waits is text: at most
+// a greeting, whose largest is the largest manifest (4 MiB, 5.4 MiB in base64 parts) and the hash
+// batches of a share of ~150 000 pieces (6.4 MiB).
+export const RELAY_QUEUE_CAP_BYTES = 12 * MiB;
 
 // Content. Bytes of plaintext per piece (a power of two, docs/protocol.md part 3): the unit that is
 // hashed, verified, stored and requested.
