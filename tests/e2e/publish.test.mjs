@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import {
-  janusSession, launchBrowser, playingPast, repoRoot, startPlayer, startServer, tempDir, waitForState, withStates,
+  closeAll, janusSession, launchBrowser, playingPast, repoRoot, startPlayer, startServer, tempDir, waitForState, withStates,
 } from './harness.mjs';
 
 const run = promisify(execFile);
@@ -59,6 +59,7 @@ test('a published Matroska file plays from the plugin while it downloads, and af
   t.diagnostic(published.stderr.trim());
 
   const viewer = await launchBrowser();
+  const browsers = [viewer];
   try {
     await withStates(t, { viewer }, async () => {
       await viewer.page.goto(link);
@@ -92,6 +93,20 @@ test('a published Matroska file plays from the plugin while it downloads, and af
       const [remuxed] = readdirSync(join(server.stateDir, 'cache'));
       assert.equal(done.bytes, readFileSync(join(server.stateDir, 'cache', remuxed)).length);
 
+      // A second viewer gets most of it from the first (a direct link), not from the capped server.
+      const second = await launchBrowser();
+      browsers.push(second);
+      await second.page.goto(link);
+      await startPlayer(second.page);
+      const fromSwarm = await waitForState(second.page, (s) => s.phase === 'done', null, { timeout: 120_000 });
+      const bySource = Object.fromEntries(fromSwarm.peers.map((peer) => [peer.role, peer.downloadedBytes]));
+      t.diagnostic(`second viewer: ${JSON.stringify(fromSwarm.paths)}`);
+      assert.ok(bySource.receiver > bySource.owner, `from the first viewer ${bySource.receiver} B, from the server ${bySource.owner} B`);
+      assert.equal(fromSwarm.player.error, null);
+      // Playing on does not cancel and fetch again what is on its way: little is received twice.
+      const received = Object.values(fromSwarm.paths).reduce((sum, path) => sum + path.received, 0);
+      assert.ok(received < 1.25 * fromSwarm.total, `${received} bytes received for ${fromSwarm.total}`);
+
       // Unpublished: the viewer hears the share is gone, the remuxed file goes.
       const share = link.split('/s/')[1].split('#')[0];
       const closed = await publishCommand('--unpublish', share);
@@ -99,7 +114,7 @@ test('a published Matroska file plays from the plugin while it downloads, and af
       assert.equal(existsSync(join(server.stateDir, 'cache', remuxed)), false);
     }, { server });
   } finally {
-    await viewer.close();
+    await closeAll(browsers);
   }
 });
 

@@ -136,6 +136,11 @@ test('moving the downloader\'s focus cancels requests far from it that have no b
   sent.length = 0;
   downloader.focus(30, 8); // the same focus: nothing changes
   assert.equal(sent.length, 0);
+  downloader.focus(33, 8); // playing on: a small step forward cancels nothing
+  assert.equal(sent.filter((m) => m.t === 'cancel').length, 0);
+  assert.deepEqual([...peer.requested].sort((x, y) => x - y), [1, 30, 31, 32]);
+  downloader.focus(10, 8); // a seek back: the requests far from it go
+  assert.deepEqual(sent.filter((m) => m.t === 'cancel').map((m) => m.piece), [30, 31, 32]);
 });
 
 test('the player takes the first file with a fragment index, if this browser\'s MSE takes its type', async () => {

@@ -47,12 +47,20 @@ export class Downloader extends Emitter {
     }
   }
 
-  // Pieces from `piece` on are wanted first (a player's playhead; Scheduler.setFocus). Requests for
-  // pieces before it, or `keepAhead` or more past it, none of whose bytes came yet, are cancelled
-  // (and asked for again in their turn), so that the pieces at the focus are not queued behind them.
+  // Pieces from `piece` on are wanted first (a player's playhead; Scheduler.setFocus). When the
+  // focus jumps (a seek: backwards, or `keepAhead` pieces or more forwards), requests for pieces
+  // before it, or `keepAhead` or more past it, none of whose bytes came yet, are cancelled (and
+  // asked for again in their turn), so that the pieces at the focus are not queued behind them.
+  // Playing on moves the focus a little at a time: what is asked stays asked, since the frames
+  // of a cancelled piece may already be on their way and would be wasted.
   focus(piece, keepAhead = PLAYER_KEEP_REQUESTS_AHEAD) {
-    if (piece === this.#scheduler.focus) return;
+    const previous = this.#scheduler.focus;
+    if (piece === previous) return;
     this.#scheduler.setFocus(piece);
+    if (piece > previous && piece < previous + keepAhead) {
+      this.fill();
+      return;
+    }
     for (const peer of this.#peers()) {
       for (const asked of this.#scheduler.askedOf(peer)) {
         if ((asked >= piece && asked < piece + keepAhead) || peer.incoming.has(asked)) continue;
