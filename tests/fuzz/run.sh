@@ -16,11 +16,12 @@ clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-san
 	"$work/fuzz_probe.c" "$top/src/sd_probe.c" "$top/src/sd_remux.c" -o "$work/fuzz_probe" \
 	$(pkg-config --libs libavformat libavcodec libavutil jansson)
 
-# The seed corpus: every fixture (good and broken); libFuzzer adds what it finds to it.
+# The seed corpus: every fixture (good and broken) and every input an earlier run caught
+# (regressions/); libFuzzer adds what it finds to it.
 mkdir -p "$work/corpus"
-cp "$fixtures"/* "$work/corpus/"
+cp "$fixtures"/* "$work/regressions"/* "$work/corpus/"
 log=$(mktemp)
-if "$work/fuzz_probe" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 -max_len=65536 \
+if ASAN_OPTIONS=fast_unwind_on_malloc=0 LSAN_OPTIONS=suppressions=$work/lsan.supp "$work/fuzz_probe" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 -max_len=65536 \
 	-print_final_stats=1 "$work/corpus" >"$log" 2>&1; then
 	runs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)/\1/p' "$log")
 	echo "fuzz: ok, ${runs:-?} executions in $seconds s"
