@@ -29,6 +29,9 @@ function makeMovie(path) {
 
 before(async () => {
   makeMovie(join(media, 'movie.mkv'));
+  // About 250 MB, the same clip over and over: its preparation takes a while.
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-stream_loop', '24', '-i', join(media, 'movie.mkv'), '-c', 'copy',
+    join(media, 'big.mkv')]);
   writeFileSync(join(media, 'notes.mkv'), 'not a video at all\n');
   mkdirSync(join(media, 'sub'));
   symlinkSync('/etc/passwd', join(media, 'sub', 'escape.mkv'));
@@ -118,7 +121,7 @@ test('a published Matroska file plays from the plugin while it downloads, and af
   }
 });
 
-test('wrong operator requests are refused with their codes, and a file that is no video fails clearly', { timeout: 60_000 }, async () => {
+test('operator requests: wrong ones get their codes, a large file is prepared while signalling goes on, a file that is no video fails clearly', { timeout: 180_000 }, async () => {
   const operator = await janusSession(server.wsUrl);
   try {
     const publish = (fields) => operator.request({ request: 'publish', admin_key: server.adminKey, ...fields });
@@ -139,6 +142,20 @@ test('wrong operator requests are refused with their codes, and a file that is n
     }
     assert.equal((await operator.request({ request: 'unpublish', admin_key: server.adminKey, share: '0123456789abcdef' }))
       .error_code, 445);
+
+    // A large file is prepared on the plugin's own thread: signalling answers meanwhile, and the
+    // operator hears how it goes.
+    const big = await publish({ path: 'big.mkv' });
+    assert.equal(big.swarmdrop, 'published');
+    assert.equal(big.ready, false);
+    const other = await janusSession(server.wsUrl);
+    const created = await other.request({ request: 'create' });
+    assert.equal(created.swarmdrop, 'created');
+    const preparedYet = operator.events.some((e) => e.plugindata?.data?.event === 'published' && e.plugindata.data.share === big.share);
+    assert.equal(preparedYet, false, 'signalling waited for the remux');
+    other.close();
+    await operator.pluginEvent('publish_progress', { filter: (e) => e.share === big.share, ms: 60_000 });
+    await operator.pluginEvent('published', { filter: (e) => e.share === big.share, ms: 120_000 });
 
     // Not a video: the link comes, then publish_failed with the probe's reason, and the share goes.
     const answer = await publish({ path: 'notes.mkv' });

@@ -26,10 +26,10 @@ const browserOn = (node, options) => lab.browserOn(node, options);
 
 // A file from a browser on lab host `from` to one on `to`: SHA-256 checked; resolves to the
 // receiver's final state and how many RTCPeerConnections its page made.
-async function transfer(t, { name, from, to }) {
+async function transfer(t, { name, from, to, relayOnly = false }) {
   const file = await randomFile(dir, name, 8 * MiB);
-  const sender = await browserOn(from);
-  const receiver = await browserOn(to);
+  const sender = await browserOn(from, { relayOnly });
+  const receiver = await browserOn(to, { relayOnly });
   try {
     let result;
     await withStates(t, { sender, receiver }, async () => {
@@ -59,6 +59,14 @@ test('a browser on the public side and one behind a NAT connect directly', { tim
   // Across the NAT, not on one network, not relayed.
   assert.deepEqual(state.peers.map(({ path: via }) => via), ['direct']);
   assert.equal(peerConnections, 1);
+});
+
+test('relay-only between the public side and a NAT: the file goes through the plugin, no direct pair is tried', { timeout: 300_000 }, async (t) => {
+  const { state, peerConnections } = await transfer(t, { name: 'relay-only.bin', from: 'pub', to: 'hA', relayOnly: true });
+  // These two could connect directly (the test above): relay-only keeps their addresses apart.
+  assert.deepEqual(state.peers.map(({ path: via }) => via), ['relay']);
+  assert.deepEqual(Object.keys(state.paths), ['relay']);
+  assert.equal(peerConnections, 1); // the one to the server's relay
 });
 
 test('a receiver stalled mid-transfer leaves Janus memory bounded while another receiver finishes', { timeout: 420_000 }, async (t) => {
