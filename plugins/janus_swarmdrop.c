@@ -230,6 +230,10 @@ static void load_config(const char *config_path, sd_limits *limits)
 		if (g_mkdir_with_parents(publishing.cache_folder, 0700) != 0)
 			JANUS_LOG(LOG_WARN, "[%s] cannot make the cache folder %s: %s\n", SWARMDROP_PACKAGE, publishing.cache_folder,
 			          g_strerror(errno));
+		unsigned stale = sd_publish_clean_cache(&publishing);
+		if (stale > 0)
+			JANUS_LOG(LOG_INFO, "[%s] removed %u remuxed files an earlier run left in %s\n", SWARMDROP_PACKAGE, stale,
+			          publishing.cache_folder);
 		JANUS_LOG(LOG_INFO, "[%s] publishing from %s (remuxed files in %s)\n", SWARMDROP_PACKAGE,
 		          publishing.media_folder, publishing.cache_folder);
 	}

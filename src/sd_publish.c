@@ -11,6 +11,7 @@
 
 #include <glib.h>
 
+#include "sd_ids.h"
 #include "sd_manifest.h"
 #include "sd_remux.h"
 
@@ -61,6 +62,27 @@ bool sd_publish_config_set(sd_publish_config *config, const char *key, const cha
 		replace(&config->admin_key, value);
 	}
 	return true;
+}
+
+unsigned sd_publish_clean_cache(const sd_publish_config *config)
+{
+	GDir *dir = config->cache_folder != NULL ? g_dir_open(config->cache_folder, 0, NULL) : NULL;
+	if (dir == NULL)
+		return 0;
+	unsigned removed = 0;
+	const char *name;
+	while ((name = g_dir_read_name(dir)) != NULL) {
+		char id[SD_SHARE_ID_LEN + 1];
+		g_strlcpy(id, name, sizeof(id));
+		if (strlen(name) != SD_SHARE_ID_LEN + 4 || !sd_is_hex_id(id, SD_SHARE_ID_LEN) ||
+		    strcmp(name + SD_SHARE_ID_LEN, ".mp4") != 0)
+			continue;
+		char *path = g_build_filename(config->cache_folder, name, NULL);
+		removed += unlink(path) == 0;
+		g_free(path);
+	}
+	g_dir_close(dir);
+	return removed;
 }
 
 /* Keys of different lengths must not leak their length through timing: compare digests. */

@@ -31,6 +31,10 @@ void sd_publish_config_clear(sd_publish_config *config);
 bool sd_publish_config_set(sd_publish_config *config, const char *key, const char *value, char *why,
                            size_t why_size, bool *bad);
 
+/* Removes the remuxed files a plugin that stopped without cleaning up left in the cache folder
+ * (named <share id>.mp4: published shares do not outlive the plugin). Returns how many. */
+unsigned sd_publish_clean_cache(const sd_publish_config *config);
+
 /* Checks a publish request: publishing is on (461), the admin key matches (462, compared in
  * constant time), path is relative, free of "..", and names a regular file inside the media
  * folder once symbolic links are resolved (463). On success *resolved is the file's real path

@@ -256,6 +256,28 @@ static void a_cancelled_preparation_leaves_nothing(void **state)
 	g_free(output);
 }
 
+static void the_cache_loses_only_what_an_earlier_run_left(void **state)
+{
+	fixture *f = *state;
+	bool bad;
+	char why[256];
+	assert_true(sd_publish_config_set(&f->config, "cache_folder", f->cache, why, sizeof(why), &bad));
+	const char *names[] = {"0123456789abcdef.mp4", "fedcba9876543210.mp4", "notes.mp4", "0123456789ABCDEF.mp4",
+	                       "0123456789abcdef.mkv", "0123456789abcdef.mp4.part"};
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		char *path = g_build_filename(f->cache, names[i], NULL);
+		g_file_set_contents(path, "x", 1, NULL);
+		g_free(path);
+	}
+	assert_int_equal(sd_publish_clean_cache(&f->config), 2);
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		char *path = g_build_filename(f->cache, names[i], NULL);
+		assert_int_equal(g_file_test(path, G_FILE_TEST_EXISTS), i >= 2);
+		g_free(path);
+	}
+	assert_int_equal(sd_publish_clean_cache(&f->config), 0);
+}
+
 int run_publish_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -267,6 +289,7 @@ int run_publish_tests(void)
 		                                tear_down),
 		cmocka_unit_test_setup_teardown(a_file_that_is_no_video_fails_and_leaves_nothing, set_up, tear_down),
 		cmocka_unit_test_setup_teardown(a_cancelled_preparation_leaves_nothing, set_up, tear_down),
+		cmocka_unit_test_setup_teardown(the_cache_loses_only_what_an_earlier_run_left, set_up, tear_down),
 	};
 	return cmocka_run_group_tests_name("publish", tests, NULL, NULL);
 }
