@@ -162,3 +162,39 @@ test('the player takes the first file with a fragment index, if this browser\'s 
   assert.match(playableFile(manifest, undefined).error, /no Media Source Extensions/);
   assert.equal(playableFile({ files: [manifest.files[0]] }, yes), null);
 });
+
+test('the origin refuses a piece once to a peer while it went to another linked member, then serves it', async () => {
+  const { Seeder } = await import('../../web/src/engine/seeder.js');
+  const everything = new Bitfield(4);
+  for (let i = 0; i < 4; i++) everything.set(i);
+  const peer = (id) => ({
+    id, open: true, sent: [], pieces: [],
+    send(message) { this.sent.push(message); },
+    async sendPiece(piece) { this.pieces.push(piece); },
+  });
+  const [a, b] = [peer('a'), peer('b')];
+  const seeder = (spread) => new Seeder({
+    swarm: { broadcast() {} }, sealed: new Uint8Array(1), book: { batches: [] }, announced: everything,
+    ciphertext: async () => new Uint8Array(8), servable: () => true, onError: (error) => { throw error; }, spread,
+  });
+  const origin = seeder(true);
+  origin.take(a, { t: 'request', piece: 0 });
+  origin.take(b, { t: 'request', piece: 0 }); // went to a: b should fetch it from a
+  origin.take(b, { t: 'request', piece: 1 }); // nobody has it yet: served
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.deepEqual(a.pieces, [0]);
+  assert.deepEqual(b.pieces, [1]);
+  assert.deepEqual(b.sent, [{ t: 'reject', piece: 0 }]);
+  origin.take(b, { t: 'request', piece: 0 }); // asked again (a was no help): served
+  a.open = false;
+  origin.take(b, { t: 'request', piece: 1 }); // b's own piece again: never refused
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.deepEqual(b.pieces, [1, 0, 1]);
+  // A receiver seeding others never refuses for this.
+  const [c, d] = [peer('c'), peer('d')];
+  const receiver = seeder(false);
+  receiver.take(c, { t: 'request', piece: 2 });
+  receiver.take(d, { t: 'request', piece: 2 });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.deepEqual([c.pieces, d.pieces, d.sent], [[2], [2], []]);
+});

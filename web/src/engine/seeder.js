@@ -12,14 +12,18 @@ export class Seeder {
   #servable;
   #onError;
   #queues = new Map(); // Peer -> pieces it asked for, not yet started
+  #spread; // the origin: spread its upload over the swarm (see #elsewhere)
+  #sentTo = new Map(); // piece -> Set of Peers it went (or is going) to, when spreading
+  #spreadRefused = new WeakMap(); // Peer -> Set of pieces refused it once to spread the upload
 
   /**
    * announced: Bitfield of the pieces this member holds; ciphertext(index) -> Promise<Uint8Array>
    * C_i; servable(index): whether a held piece may go out (a receiver needs its signed hash, to
    * have passed it on first); onError(error) when ciphertext fails (our disk or file, not the
-   * peer's fault).
+   * peer's fault). spread: this is the origin, whose uplink should carry each piece about once.
    */
-  constructor({ swarm, sealed, book, announced, ciphertext, servable, onError }) {
+  constructor({ swarm, sealed, book, announced, ciphertext, servable, onError, spread = false }) {
+    this.#spread = spread;
     this.#swarm = swarm;
     this.#sealed = sealed;
     this.#book = book;
@@ -58,7 +62,8 @@ export class Seeder {
 
   #request(peer, piece) {
     const queue = this.#queues.get(peer) ?? [];
-    if (!this.announced.has(piece) || !this.#servable(piece) || queue.length >= MAX_QUEUED_REQUESTS) {
+    if (!this.announced.has(piece) || !this.#servable(piece) || queue.length >= MAX_QUEUED_REQUESTS
+      || this.#elsewhere(peer, piece)) {
       peer.send(rejectMessage(piece));
       return;
     }
@@ -67,6 +72,24 @@ export class Seeder {
       this.#queues.set(peer, queue);
       this.#serve(peer, queue);
     }
+  }
+
+  // The origin refuses a piece once to a peer when it already went, or is going, to another
+  // member still linked: the peer asks that member instead (it pauses the piece for the origin,
+  // REJECTED_RETRY_MS), so receivers that all ask for the same pieces at first end up fetching
+  // different ones from the origin and the rest from each other. Asked again, it is served.
+  #elsewhere(peer, piece) {
+    if (!this.#spread) return false;
+    const others = [...(this.#sentTo.get(piece) ?? [])].filter((other) => other !== peer && other.open);
+    const refused = this.#spreadRefused.get(peer) ?? new Set();
+    if (others.length === 0 || refused.has(piece)) {
+      if (!this.#sentTo.has(piece)) this.#sentTo.set(piece, new Set());
+      this.#sentTo.get(piece).add(peer);
+      return false;
+    }
+    refused.add(piece);
+    this.#spreadRefused.set(peer, refused);
+    return true;
   }
 
   // A piece that has started going out is finished anyway.

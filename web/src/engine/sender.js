@@ -145,6 +145,7 @@ export class Sender extends Emitter {
       ciphertext: (piece) => this.#ciphertext(piece),
       servable: () => true, // it signs each hash the first time it reads the piece
       onError: (error) => this.#fail(error.message),
+      spread: true,
     });
   }
 
