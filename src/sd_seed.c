@@ -421,14 +421,6 @@ void sd_seed_set_content(sd_seed *seed, sd_seed_content *content)
 	g_mutex_unlock(&seed->mutex);
 }
 
-bool sd_seed_has_content(sd_seed *seed)
-{
-	g_mutex_lock(&seed->mutex);
-	bool ready = seed->content != NULL;
-	g_mutex_unlock(&seed->mutex);
-	return ready;
-}
-
 void sd_seed_forget(sd_seed *seed, const char *peer_id)
 {
 	g_mutex_lock(&seed->mutex);

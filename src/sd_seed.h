@@ -44,7 +44,6 @@ void sd_seed_free(sd_seed *seed); /* frees its content too */
 
 /* The content is ready: viewers that said hello are greeted now, later ones at their hello. */
 void sd_seed_set_content(sd_seed *seed, sd_seed_content *content);
-bool sd_seed_has_content(sd_seed *seed);
 
 /* A message the relay delivers to the seed's endpoint: a relayed frame (binary: kind, source,
  * message) or one of the plugin's own text messages (credit, refused). Anything malformed is
@@ -54,7 +53,7 @@ void sd_seed_deliver(sd_seed *seed, const guint8 *message, size_t length, bool b
 /* Member peer_id left the share. */
 void sd_seed_forget(sd_seed *seed, const char *peer_id);
 
-/* Viewers the seed holds state for (tests, query_session). */
+/* Viewers the seed holds state for. */
 guint sd_seed_viewer_count(sd_seed *seed);
 
 #endif
