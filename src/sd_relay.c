@@ -114,13 +114,13 @@ static guint8 hex_value(char c)
 	return (guint8)(c <= '9' ? c - '0' : c - 'a' + 10);
 }
 
-static void id_from_hex(const char *hex, guint8 *id)
+void sd_relay_id_from_hex(const char *hex, guint8 id[SD_RELAY_ID_BYTES])
 {
 	for (size_t i = 0; i < SD_RELAY_ID_BYTES; i++)
 		id[i] = (guint8)(hex_value(hex[2 * i]) << 4 | hex_value(hex[2 * i + 1]));
 }
 
-static void id_to_hex(const guint8 *id, char *hex)
+void sd_relay_id_to_hex(const guint8 id[SD_RELAY_ID_BYTES], char hex[SD_PEER_ID_LEN + 1])
 {
 	static const char digits[] = "0123456789abcdef";
 	for (size_t i = 0; i < SD_RELAY_ID_BYTES; i++) {
@@ -145,7 +145,7 @@ bool sd_relay_attach(sd_relay *relay, void *client, const char *share_id, const 
 	if (!sd_is_hex_id(share_id, SD_SHARE_ID_LEN) || !sd_is_hex_id(peer_id, SD_PEER_ID_LEN))
 		return sd_fail(err, SD_ERR_INVALID_FIELD, "not a share id and peer id");
 	guint8 id[SD_RELAY_ID_BYTES];
-	id_from_hex(peer_id, id);
+	sd_relay_id_from_hex(peer_id, id);
 	g_mutex_lock(&relay->mutex);
 	share_use *share = g_hash_table_lookup(relay->shares, share_id);
 	if (share != NULL && find_in(share->endpoints, id) != NULL) {
@@ -245,7 +245,7 @@ static flow *flow_from(endpoint *target, endpoint *from, bool create)
 static void refuse(sd_relay_route *route, const guint8 *id, int code, const char *why)
 {
 	char peer[SD_PEER_ID_LEN + 1];
-	id_to_hex(id, peer);
+	sd_relay_id_to_hex(id, peer);
 	g_strlcpy(route->refused[route->n_refused].peer, peer, sizeof(route->refused[0].peer));
 	sd_fail(&route->refused[route->n_refused].error, code, "%s: %s", peer, why);
 	route->n_refused++;

@@ -22,6 +22,10 @@
 /* Janus drops a data-channel message of 65536 bytes (its length is a uint16). */
 #define SD_RELAY_MAX_MESSAGE 65535
 
+/* A member id (lowercase hex, checked by the caller) as the bytes frames carry, and back. */
+void sd_relay_id_from_hex(const char *hex, guint8 id[SD_RELAY_ID_BYTES]);
+void sd_relay_id_to_hex(const guint8 id[SD_RELAY_ID_BYTES], char hex[SD_PEER_ID_LEN + 1]);
+
 typedef struct sd_relay sd_relay;
 
 /* What became of one relayed message. out (a buffer as long as the message in) holds the message

@@ -54,12 +54,6 @@ struct sd_seed {
 	guint8 frame[SD_RELAY_MAX_MESSAGE];
 };
 
-static void id_to_bytes(const char *id, guint8 bytes[SD_RELAY_ID_BYTES])
-{
-	for (int i = 0; i < SD_RELAY_ID_BYTES; i++)
-		bytes[i] = (guint8)(g_ascii_xdigit_value(id[2 * i]) << 4 | g_ascii_xdigit_value(id[2 * i + 1]));
-}
-
 /* ---- Content ------------------------------------------------------------------------------------ */
 
 static void add_message(GPtrArray *greeting, json_t *message)
@@ -336,8 +330,7 @@ static void take_text(sd_seed *seed, viewer *v, const guint8 *text, size_t len)
 static viewer *viewer_of(sd_seed *seed, const guint8 id_bytes[SD_RELAY_ID_BYTES], bool create)
 {
 	char id[SD_PEER_ID_LEN + 1];
-	for (int i = 0; i < SD_RELAY_ID_BYTES; i++)
-		g_snprintf(id + 2 * i, 3, "%02x", id_bytes[i]);
+	sd_relay_id_to_hex(id_bytes, id);
 	viewer *v = g_hash_table_lookup(seed->viewers, id);
 	if (v == NULL && create) {
 		v = g_new0(viewer, 1);
@@ -386,7 +379,7 @@ sd_seed *sd_seed_new(const char *peer_id, guint64 window, sd_seed_send_fn send, 
 	sd_seed *seed = g_new0(sd_seed, 1);
 	g_mutex_init(&seed->mutex);
 	g_strlcpy(seed->id, peer_id, sizeof(seed->id));
-	id_to_bytes(peer_id, seed->id_bytes);
+	sd_relay_id_from_hex(peer_id, seed->id_bytes);
 	seed->window = window;
 	seed->send = send;
 	seed->opaque = opaque;

@@ -4,7 +4,6 @@
  * viewer that breaks the wire gets. */
 #include <glib.h>
 #include <jansson.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -52,8 +51,7 @@ static int fake_relay(void *opaque, const guint8 *frame, size_t length)
 		return f->refuse;
 	sent *s = g_new0(sent, 1);
 	s->kind = frame[0];
-	for (int i = 0; i < SD_RELAY_ID_BYTES; i++)
-		g_snprintf(s->target + 2 * i, 3, "%02x", frame[2 + SD_RELAY_ID_BYTES + i]);
+	sd_relay_id_to_hex(frame + 2 + SD_RELAY_ID_BYTES, s->target);
 	s->message = g_byte_array_new();
 	g_byte_array_append(s->message, frame + SD_RELAY_IN_HEADER(1), (guint)(length - SD_RELAY_IN_HEADER(1)));
 	g_ptr_array_add(f->sent, s);
@@ -66,8 +64,7 @@ static void from_viewer(fixture *f, const char *text)
 	size_t len = strlen(text);
 	guint8 *frame = g_malloc(SD_RELAY_OUT_HEADER + len);
 	frame[0] = 0;
-	for (int i = 0; i < SD_RELAY_ID_BYTES; i++)
-		sscanf(VIEWER_ID + 2 * i, "%2hhx", &frame[1 + i]);
+	sd_relay_id_from_hex(VIEWER_ID, frame + 1);
 	memcpy(frame + SD_RELAY_OUT_HEADER, text, len);
 	sd_seed_deliver(f->seed, frame, SD_RELAY_OUT_HEADER + len, true);
 	g_free(frame);
