@@ -77,3 +77,27 @@ test('joinAgain asks again while the share is not back, and stops at any other r
   assert.equal(await joinAgain(cut, { share: '0123456789abcdef', peer: 'bbbbbbbbbbbb', retryCode: 445 }), null);
   for (const s of [signalling, refusing, cut]) s.close();
 });
+
+test('a signalling closed while it connects again stays closed', async () => {
+  let finishConnecting;
+  const sessions = [];
+  const signalling = await Signalling.connect(async () => {
+    const janus = new FakeJanus(joinedAnswer);
+    janus.closed = false;
+    janus.close = () => { janus.closed = true; };
+    sessions.push(janus);
+    if (sessions.length > 1) await new Promise((resolve) => { finishConnecting = resolve; });
+    return janus;
+  });
+  const seen = [];
+  for (const name of ['reconnected', 'error']) signalling.on(name, () => seen.push(name));
+  const reconnecting = new Promise((resolve) => signalling.on('reconnecting', resolve));
+  sessions[0].lose();
+  await reconnecting;
+  while (!finishConnecting) await new Promise((resolve) => setImmediate(resolve)); // the new session is being made
+  signalling.close();
+  finishConnecting();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(seen, []);
+  assert.equal(sessions[1].closed, true);
+});

@@ -61,6 +61,11 @@ export class Signalling extends Emitter {
       if (from === handleId && data?.swarmdrop === 'event') this.emit(data.event, data);
     });
     janus.on('error', (error) => this.#lost(janus, error));
+    // Closed while this session was being made (a reconnection): it is not ours to keep.
+    if (this.#closed) {
+      janus.close();
+      throw new Error('The connection to the signalling server was closed.');
+    }
     this.#janus = janus;
     this.#handleId = handleId;
   }
@@ -86,6 +91,7 @@ export class Signalling extends Emitter {
         this.emit('reconnected');
         return;
       } catch {
+        if (this.#closed) return;
         // the server is not back yet
       }
     }
