@@ -23,11 +23,17 @@ count() { # adds "$1" lines' numbers to the tallies: $2 is the passed pattern, $
 
 echo "== unit tests (cmocka, AddressSanitizer)"
 make -s check >/dev/null 2>&1
+unit_status=$?
 unit_log=tests/unit/unit_tests.log
 if [[ -f $unit_log ]]; then
 	grep -E '^\[ +(OK|FAILED|PASSED|ERROR) +\]' "$unit_log" | grep -v ' OK ' || true
+	failed_before=$failed
 	count "$unit_log" 's/^\[  PASSED  \] ([0-9]+) test.*/\1/p' 's/^\[  (FAILED|ERROR)  \] ([0-9]+) test.*/\2/p'
 	grep -q 'AddressSanitizer\|runtime error' "$unit_log" && { echo "sanitizer report in $unit_log"; failed=$((failed + 1)); }
+	# A failure the log does not show (the binary crashed, or lost its output) still fails.
+	if ((unit_status != 0 && failed == failed_before)); then
+		echo "make check failed without a failure in $unit_log"; failed=$((failed + 1))
+	fi
 else
 	echo "unit tests did not build"; failed=$((failed + 1))
 fi

@@ -743,7 +743,7 @@ bool sd_remux_file(const char *in_path, const char *out_path, const sd_remux_opt
 	if (!opts)
 		opts = &defaults;
 	bool ok = allowed(&probe, opts, err, err_size);
-	fd_sink sink = {.fd = 1};
+	fd_sink sink = {.fd = to_stdout ? 1 : -1}; /* stdout only when asked: never closed here */
 	if (ok && !to_stdout) {
 		sink.fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (sink.fd < 0)

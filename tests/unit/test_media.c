@@ -7,6 +7,7 @@
 #include <libavformat/avformat.h>
 #include <libavutil/log.h>
 #include <math.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -373,6 +374,7 @@ static void test_refusals(void **state)
 		assert_false(sd_remux_file(fixture(names[i]), out, NULL, &r, err, sizeof err));
 		assert_string_equal(err, p.reason); /* fails with the verdict's reason */
 		assert_false(exists(out));
+		assert_true(fcntl(STDOUT_FILENO, F_GETFD) != -1); /* a refusal leaves the process's stdout open */
 		sd_probe_clear(&p);
 	}
 	/* the output may not be the input */
