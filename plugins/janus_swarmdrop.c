@@ -259,6 +259,8 @@ static void relay_send(swarmdrop_session *session, const void *buffer, size_t le
 		return;
 	if (session->seed != NULL) {
 		sd_seed_deliver(session->seed, buffer, length, binary);
+		if (!binary)
+			return; /* the plugin's own message (a credit): nothing relayed to pay for */
 		GArray *credits = g_array_new(FALSE, FALSE, sizeof(sd_relay_credit));
 		sd_relay_drained(relay, session, g_get_monotonic_time(), credits);
 		relay_pay(credits);

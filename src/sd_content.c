@@ -4,7 +4,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -376,6 +378,30 @@ crypto_error:
 }
 
 /* ---- Pieces ------------------------------------------------------------------------------------ */
+
+bool sd_content_piece_from_file(int fd, uint64_t total, uint32_t piece_size, const uint8_t key[SD_CONTENT_KEY_LEN],
+                                uint64_t index, uint8_t *out, size_t out_size, size_t *out_len, sd_content_error *err)
+{
+	uint64_t offset;
+	size_t len;
+	if (!sd_content_piece_range(total, piece_size, index, &offset, &len, err))
+		return false;
+	if (out == NULL || out_size < len)
+		return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "no room for piece %llu", (unsigned long long)index);
+	for (size_t got = 0; got < len;) {
+		ssize_t n = pread(fd, out + got, len - got, (off_t)(offset + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "reading piece %llu: %s", (unsigned long long)index,
+			                       strerror(errno));
+		if (n == 0)
+			return sd_content_fail(err, SD_CONTENT_E_TRUNCATED, "piece %llu: the file is shorter than the share",
+			                       (unsigned long long)index);
+		got += (size_t)n;
+	}
+	return sd_content_piece_encrypt(key, index, out, len, out, out_size, out_len, err);
+}
 
 bool sd_content_is_piece_size(uint64_t piece_size)
 {

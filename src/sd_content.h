@@ -117,6 +117,12 @@ bool sd_content_piece_encrypt(const uint8_t key[SD_CONTENT_KEY_LEN], uint64_t in
 bool sd_content_piece_decrypt(const uint8_t key[SD_CONTENT_KEY_LEN], uint64_t index, const uint8_t *cipher,
                               size_t cipher_len, uint8_t *out, size_t out_size, size_t *out_len,
                               sd_content_error *err);
+/* C_i of a share whose piece stream is the file fd (read with pread, so threads may share fd):
+ * reads piece index and encrypts it into out (out_size >= piece_size + 16). Fails with
+ * SD_CONTENT_E_TRUNCATED when the file is shorter than total. */
+bool sd_content_piece_from_file(int fd, uint64_t total, uint32_t piece_size, const uint8_t key[SD_CONTENT_KEY_LEN],
+                                uint64_t index, uint8_t *out, size_t out_size, size_t *out_len, sd_content_error *err);
+
 /* True for the piece sizes the format allows: a power of two from 16 KiB to 16 MiB. */
 bool sd_content_is_piece_size(uint64_t piece_size);
 

@@ -199,23 +199,9 @@ static bool hash_pieces(const sd_publish_job *job, const uint8_t key[SD_CONTENT_
 	uint8_t *buffer = g_malloc((size_t)piece_size + SD_CONTENT_TAG_LEN);
 	bool ok = true;
 	for (uint64_t i = 0; ok && i < count; i++) {
-		uint64_t offset;
-		size_t len, cipher_len;
-		ok = sd_content_piece_range(total, piece_size, i, &offset, &len, &cerr);
-		for (size_t got = 0; ok && got < len;) {
-			ssize_t n = pread(fd, buffer + got, len - got, (off_t)(offset + got));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				sd_content_fail(&cerr, SD_CONTENT_E_ARGUMENT, "reading the remuxed file: %s",
-				                n < 0 ? g_strerror(errno) : "it is shorter than written");
-				ok = false;
-			}
-			got += n > 0 ? (size_t)n : 0;
-		}
-		ok = ok &&
-		     sd_content_piece_encrypt(key, i, buffer, len, buffer, (size_t)piece_size + SD_CONTENT_TAG_LEN, &cipher_len,
-		                              &cerr) &&
+		size_t cipher_len;
+		ok = sd_content_piece_from_file(fd, total, piece_size, key, i, buffer, (size_t)piece_size + SD_CONTENT_TAG_LEN,
+		                                &cipher_len, &cerr) &&
 		     sd_content_piece_hash(buffer, cipher_len, hashes + i * SD_CONTENT_HASH_LEN, &cerr);
 		if (ok && job->progress != NULL && i % 64 == 63 && !job->progress(job->opaque, "hash", (double)(i + 1) / count)) {
 			sd_content_fail(&cerr, SD_CONTENT_E_ARGUMENT, "cancelled");

@@ -44,8 +44,7 @@ typedef struct viewer {
 
 struct sd_seed {
 	GMutex mutex;
-	char id[SD_PEER_ID_LEN + 1];
-	guint8 id_bytes[SD_RELAY_ID_BYTES];
+	guint8 id_bytes[SD_RELAY_ID_BYTES]; /* our member id, as frames carry it */
 	guint64 window;
 	sd_seed_send_fn send;
 	void *opaque;
@@ -185,25 +184,11 @@ static void send_json(sd_seed *seed, viewer *v, json_t *message, bool *gone)
 /* Reads and encrypts piece index into v->piece. */
 static bool load_piece(sd_seed_content *content, viewer *v, guint32 index)
 {
-	uint64_t offset;
-	size_t len;
 	sd_content_error err;
-	if (!sd_content_piece_range(content->total, content->piece_size, index, &offset, &len, &err))
-		return false;
 	if (v->piece == NULL)
 		v->piece = g_malloc((size_t)content->piece_size + SD_CONTENT_TAG_LEN);
-	for (size_t got = 0; got < len;) {
-		ssize_t n = pread(content->fd, v->piece + got, len - got, (off_t)(offset + got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			g_warning("swarmdrop seed: cannot read piece %u: %s", index, n < 0 ? g_strerror(errno) : "file shrank");
-			return false;
-		}
-		got += (size_t)n;
-	}
-	if (!sd_content_piece_encrypt(content->key, index, v->piece, len, v->piece,
-	                              (size_t)content->piece_size + SD_CONTENT_TAG_LEN, &v->piece_len, &err)) {
+	if (!sd_content_piece_from_file(content->fd, content->total, content->piece_size, content->key, index, v->piece,
+	                                (size_t)content->piece_size + SD_CONTENT_TAG_LEN, &v->piece_len, &err)) {
 		g_warning("swarmdrop seed: %s", err.message);
 		return false;
 	}
@@ -266,6 +251,18 @@ static void ban(viewer *v, const char *why)
 	v->sending = false;
 }
 
+/* hello: a link opens. A viewer that set its relay up again (after a lost connection) says it
+ * again: what the seed had for its old link is void, and the relay forgot what was in flight. */
+static void open_link(viewer *v)
+{
+	v->open = true;
+	v->greeted = 0;
+	v->in_flight = 0;
+	v->queued = 0;
+	v->rejected = 0;
+	v->sending = false;
+}
+
 /* A piece index from a request or cancel, or -1. */
 static gint64 piece_of(sd_seed *seed, json_t *message)
 {
@@ -304,6 +301,8 @@ static void take_cancel(sd_seed *seed, viewer *v, json_t *message)
 /* A peer-wire text message from viewer v (docs/protocol.md part 2). */
 static void take_text(sd_seed *seed, viewer *v, const guint8 *text, size_t len)
 {
+	if (v->banned)
+		return;
 	json_t *message = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, NULL);
 	const char *type = json_string_value(json_object_get(message, "t"));
 	bool gone = false;
@@ -314,7 +313,7 @@ static void take_text(sd_seed *seed, viewer *v, const guint8 *text, size_t len)
 	else if (!v->open && strcmp(type, "hello") != 0)
 		ban(v, "a message before hello");
 	else if (strcmp(type, "hello") == 0)
-		v->open = true;
+		open_link(v);
 	else if (strcmp(type, "request") == 0)
 		take_request(seed, v, message);
 	else if (strcmp(type, "cancel") == 0)
@@ -327,12 +326,12 @@ static void take_text(sd_seed *seed, viewer *v, const guint8 *text, size_t len)
 		pump(seed, v);
 }
 
-static viewer *viewer_of(sd_seed *seed, const guint8 id_bytes[SD_RELAY_ID_BYTES], bool create)
+static viewer *viewer_of(sd_seed *seed, const guint8 id_bytes[SD_RELAY_ID_BYTES])
 {
 	char id[SD_PEER_ID_LEN + 1];
 	sd_relay_id_to_hex(id_bytes, id);
 	viewer *v = g_hash_table_lookup(seed->viewers, id);
-	if (v == NULL && create) {
+	if (v == NULL) {
 		v = g_new0(viewer, 1);
 		memcpy(v->id, id, sizeof(id));
 		memcpy(v->id_bytes, id_bytes, SD_RELAY_ID_BYTES);
@@ -341,7 +340,7 @@ static viewer *viewer_of(sd_seed *seed, const guint8 id_bytes[SD_RELAY_ID_BYTES]
 	return v;
 }
 
-/* The plugin's own messages to the seed's endpoint: credits and refusals. */
+/* The plugin's own messages to the seed's endpoint: credits (refusals come back from send). */
 static void take_plugin_text(sd_seed *seed, const guint8 *text, size_t len)
 {
 	json_t *message = json_loadb((const char *)text, len, 0, NULL);
@@ -352,8 +351,6 @@ static void take_plugin_text(sd_seed *seed, const guint8 *text, size_t len)
 		json_int_t bytes = json_integer_value(json_object_get(message, "bytes"));
 		v->in_flight -= MIN(v->in_flight, (guint64)MAX(bytes, 0));
 		pump(seed, v);
-	} else if (v != NULL && g_strcmp0(type, "refused") == 0) {
-		g_hash_table_remove(seed->viewers, to);
 	}
 	json_decref(message);
 }
@@ -364,7 +361,7 @@ void sd_seed_deliver(sd_seed *seed, const guint8 *message, size_t length, bool b
 	if (!binary) {
 		take_plugin_text(seed, message, length);
 	} else if (length > SD_RELAY_OUT_HEADER && message[0] == KIND_TEXT) {
-		take_text(seed, viewer_of(seed, message + 1, true), message + SD_RELAY_OUT_HEADER,
+		take_text(seed, viewer_of(seed, message + 1), message + SD_RELAY_OUT_HEADER,
 		          length - SD_RELAY_OUT_HEADER);
 	}
 	/* Binary peer-wire frames (pieces) to the origin are ignored: it holds everything. */
@@ -378,7 +375,6 @@ sd_seed *sd_seed_new(const char *peer_id, guint64 window, sd_seed_send_fn send, 
 	g_return_val_if_fail(sd_is_hex_id(peer_id, SD_PEER_ID_LEN) && send != NULL, NULL);
 	sd_seed *seed = g_new0(sd_seed, 1);
 	g_mutex_init(&seed->mutex);
-	g_strlcpy(seed->id, peer_id, sizeof(seed->id));
 	sd_relay_id_from_hex(peer_id, seed->id_bytes);
 	seed->window = window;
 	seed->send = send;

@@ -46,7 +46,7 @@ void sd_seed_free(sd_seed *seed); /* frees its content too */
 void sd_seed_set_content(sd_seed *seed, sd_seed_content *content);
 
 /* A message the relay delivers to the seed's endpoint: a relayed frame (binary: kind, source,
- * message) or one of the plugin's own text messages (credit, refused). Anything malformed is
+ * message) or one of the plugin's own text messages (credit). Anything malformed is
  * dropped; a viewer that breaks the peer wire is ignored from then on. */
 void sd_seed_deliver(sd_seed *seed, const guint8 *message, size_t length, bool binary);
 

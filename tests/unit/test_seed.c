@@ -325,13 +325,29 @@ static void a_viewer_that_breaks_the_wire_is_ignored(void **state)
 		sd_seed_forget(f->seed, VIEWER_ID);
 		g_ptr_array_set_size(f->sent, 0);
 	}
-	/* Malformed deliveries change nothing: short frames, piece frames, plugin text that is not JSON. */
+	/* A banned viewer is not even answered any more. */
+	from_viewer(f, "not json");
+	from_viewer(f, "{\"t\":\"relay_probe\"}");
+	assert_int_equal(f->sent->len, 0);
+	sd_seed_forget(f->seed, VIEWER_ID);
+
+	/* Malformed deliveries change nothing for a viewer that is served: short frames, piece
+	 * frames, plugin text that is not JSON or names no viewer. */
+	from_viewer(f, "{\"t\":\"hello\"}");
+	guint greeting = f->sent->len;
+	assert_true(greeting > 0);
 	sd_seed_deliver(f->seed, (const guint8 *)"\0ab", 3, true);
-	sd_seed_deliver(f->seed, (const guint8 *)"\1abcdefgh", 9, true);
+	guint8 piece_frame[SD_RELAY_OUT_HEADER + 16] = {1};
+	sd_relay_id_from_hex(VIEWER_ID, piece_frame + 1);
+	sd_seed_deliver(f->seed, piece_frame, sizeof(piece_frame), true);
 	sd_seed_deliver(f->seed, (const guint8 *)"{{", 2, false);
 	const char *foreign = "{\"t\":\"credit\",\"to\":\"zz\",\"bytes\":1}";
 	sd_seed_deliver(f->seed, (const guint8 *)foreign, strlen(foreign), false);
-	assert_int_equal(f->sent->len, 0);
+	assert_int_equal(f->sent->len, greeting);
+	from_viewer(f, "{\"t\":\"request\",\"piece\":3}");
+	GByteArray *piece = piece_sent(f, 3, greeting);
+	assert_int_equal(piece->len, 100 + SD_CONTENT_TAG_LEN); /* still served */
+	g_byte_array_unref(piece);
 }
 
 static void a_viewer_the_relay_no_longer_knows_is_forgotten(void **state)
@@ -344,9 +360,32 @@ static void a_viewer_the_relay_no_longer_knows_is_forgotten(void **state)
 	f->refuse = 0;
 	from_viewer(f, "{\"t\":\"hello\"}");
 	assert_int_equal(sd_seed_viewer_count(f->seed), 1);
-	const char *refused = "{\"t\":\"refused\",\"to\":\"" VIEWER_ID "\",\"error_code\":457,\"error\":\"gone\"}";
-	sd_seed_deliver(f->seed, (const guint8 *)refused, strlen(refused), false);
-	assert_int_equal(sd_seed_viewer_count(f->seed), 0);
+}
+
+static void a_viewer_that_sets_its_relay_up_again_is_greeted_and_served_again(void **state)
+{
+	fixture *f = *state;
+	sd_seed_free(f->seed);
+	f->seed = sd_seed_new(SEED_ID, 20000, fake_relay, f); /* a window of one piece */
+	sd_seed_set_content(f->seed, make_content(f));
+	from_viewer(f, "{\"t\":\"hello\"}");
+	guint greeting = f->sent->len;
+	from_viewer(f, "{\"t\":\"request\",\"piece\":0}");
+	from_viewer(f, "{\"t\":\"request\",\"piece\":1}");
+	/* Its connection went with everything in flight, so no credit will come: it says hello anew. */
+	g_ptr_array_set_size(f->sent, 0);
+	from_viewer(f, "{\"t\":\"hello\"}");
+	assert_int_equal(f->sent->len, greeting);
+	json_t *m;
+	assert_string_equal(type_of(g_ptr_array_index(f->sent, 0), &m), "manifest");
+	json_decref(m);
+	from_viewer(f, "{\"t\":\"request\",\"piece\":2}");
+	GByteArray *piece = piece_sent(f, 2, greeting);
+	assert_int_equal(piece->len, PIECE + SD_CONTENT_TAG_LEN);
+	g_byte_array_unref(piece);
+	GByteArray *old = piece_sent(f, 1, greeting); /* the old link's requests are void */
+	assert_int_equal(old->len, 0);
+	g_byte_array_unref(old);
 }
 
 int run_seed_tests(void)
@@ -358,6 +397,8 @@ int run_seed_tests(void)
 		cmocka_unit_test_setup_teardown(requests_beyond_the_queue_are_rejected, set_up, tear_down),
 		cmocka_unit_test_setup_teardown(a_viewer_that_breaks_the_wire_is_ignored, set_up, tear_down),
 		cmocka_unit_test_setup_teardown(a_viewer_the_relay_no_longer_knows_is_forgotten, set_up, tear_down),
+		cmocka_unit_test_setup_teardown(a_viewer_that_sets_its_relay_up_again_is_greeted_and_served_again, set_up,
+		                                tear_down),
 	};
 	return cmocka_run_group_tests_name("seed", tests, NULL, NULL);
 }
