@@ -1,6 +1,7 @@
 // Shared by the end-to-end tests and the benchmarks: starts the real stack (scripts/serve.sh:
 // Janus with the plugin, nginx with the built web app), launches Debian's Chromium as separate
 // processes through playwright-core, and makes test files.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import {
@@ -277,9 +278,6 @@ export async function waitForState(page, predicate, arg = null, { timeout = 120_
   return page.evaluate(() => window.swarmdrop);
 }
 
-// Runs `body`; if it fails, the engine state (window.swarmdrop) of every page goes to the test's
-// diagnostics, and with `server` (a startServer() result) the end of the Janus log.
-// browsers: {name: launchBrowser() result}.
 // Waits until the page's player is past `seconds` and returns what the state said at that very
 // moment (the snapshot is taken inside the same predicate): {currentTime, bytes, total, buffered}.
 export async function playingPast(page, seconds, timeout) {
@@ -290,6 +288,19 @@ export async function playingPast(page, seconds, timeout) {
     return true;
   }, seconds, { timeout });
   return page.evaluate(() => window.playedAt);
+}
+
+// The page's video plays past 3 s, then, after a seek to 30 s, past 30.5 s, each before the whole
+// file is there (the test fails otherwise); resolves to both playingPast snapshots.
+export async function playsWhileDownloading(t, page, { timeout = 60_000 } = {}) {
+  const early = await playingPast(page, 3, timeout);
+  t.diagnostic(`played past 3 s with ${early.bytes} of ${early.total} bytes`);
+  assert.ok(early.bytes < early.total, `played past 3 s only once the whole file was there (${early.bytes} bytes)`);
+  await page.evaluate(() => { document.querySelector('#player').currentTime = 30; });
+  const late = await playingPast(page, 30.5, timeout);
+  t.diagnostic(`played past 30.5 s with ${late.bytes} of ${late.total} bytes; buffered ${JSON.stringify(late.buffered)}`);
+  assert.ok(late.bytes < late.total, `played past 30.5 s only once the whole file was there (${late.bytes} bytes)`);
+  return { early, late };
 }
 
 // Starts the page's player muted, so that it may play without a click.
@@ -303,6 +314,9 @@ export async function startPlayer(page) {
   });
 }
 
+// Runs `body`; if it fails, the engine state (window.swarmdrop) of every page goes to the test's
+// diagnostics, and with `server` (a startServer() result) the end of the Janus log.
+// browsers: {name: launchBrowser() result}.
 export async function withStates(t, browsers, body, { server } = {}) {
   try {
     await body();

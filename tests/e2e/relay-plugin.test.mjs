@@ -134,10 +134,14 @@ test('relayed frames reach every target once, in order, under the credit window'
   assert.deepEqual(first, { count: 200, bytes: 200 * 60_007, source: owner.peer, inOrder: true });
   const fanned = await sendFrames(two, [owner, one], 100, 30_000);
   assert.deepEqual(fanned.refused, []);
-  for (const target of [owner, one]) {
-    const got = await target.page.evaluate(() => window.relay.frames.length);
-    assert.ok(got >= (target === one ? 200 : 0));
-  }
+  assert.equal(fanned.credited, 2 * 100 * 30_007); // each target took in its copy
+  // One's copies follow its first 200 frames: from two, in order.
+  await received(one, 300);
+  const copies = await one.page.evaluate(() => window.relay.frames.slice(200).map((f) => ({
+    length: f.length, source: Array.from(f.subarray(1, 7), (b) => b.toString(16).padStart(2, '0')).join(''), fill: f[7],
+  })));
+  assert.equal(copies.length, 100);
+  copies.forEach((copy, n) => assert.deepEqual(copy, { length: 30_007, source: two.peer, fill: n }));
   const toOwner = await received(owner, 100);
   assert.equal(toOwner.count, 100);
   assert.equal(toOwner.source, two.peer);

@@ -167,34 +167,45 @@ test('the origin refuses a piece once to a peer while it went to another linked 
   const { Seeder } = await import('../../web/src/engine/seeder.js');
   const everything = new Bitfield(4);
   for (let i = 0; i < 4; i++) everything.set(i);
-  const peer = (id) => ({
-    id, open: true, sent: [], pieces: [],
-    send(message) { this.sent.push(message); },
-    async sendPiece(piece) { this.pieces.push(piece); },
+  // A peer whose sendPiece settles `served` once it has `expect` pieces.
+  const peer = (id) => {
+    const p = { id, open: true, sent: [], pieces: [], waiting: null };
+    p.send = (message) => p.sent.push(message);
+    p.sendPiece = async (piece) => {
+      p.pieces.push(piece);
+      if (p.waiting && p.pieces.length >= p.waiting.count) p.waiting.resolve();
+    };
+    p.served = (count) => new Promise((resolve) => {
+      p.waiting = { count, resolve };
+      if (p.pieces.length >= count) resolve();
+    });
+    return p;
+  };
+  const seeder = (spread, members) => new Seeder({
+    swarm: { broadcast() {}, peers: new Map(members.map((m) => [m.id, m])) }, sealed: new Uint8Array(1),
+    book: { batches: [] }, announced: everything, ciphertext: async () => new Uint8Array(8), servable: () => true,
+    onError: (error) => { throw error; }, spread,
   });
   const [a, b] = [peer('a'), peer('b')];
-  const seeder = (spread) => new Seeder({
-    swarm: { broadcast() {} }, sealed: new Uint8Array(1), book: { batches: [] }, announced: everything,
-    ciphertext: async () => new Uint8Array(8), servable: () => true, onError: (error) => { throw error; }, spread,
-  });
-  const origin = seeder(true);
+  const origin = seeder(true, [a, b]);
   origin.take(a, { t: 'request', piece: 0 });
   origin.take(b, { t: 'request', piece: 0 }); // went to a: b should fetch it from a
   origin.take(b, { t: 'request', piece: 1 }); // nobody has it yet: served
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  await Promise.all([a.served(1), b.served(1)]);
   assert.deepEqual(a.pieces, [0]);
   assert.deepEqual(b.pieces, [1]);
   assert.deepEqual(b.sent, [{ t: 'reject', piece: 0 }]);
   origin.take(b, { t: 'request', piece: 0 }); // asked again (a was no help): served
   a.open = false;
   origin.take(b, { t: 'request', piece: 1 }); // b's own piece again: never refused
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  await b.served(3);
   assert.deepEqual(b.pieces, [1, 0, 1]);
+  assert.equal(b.sent.length, 1);
   // A receiver seeding others never refuses for this.
   const [c, d] = [peer('c'), peer('d')];
-  const receiver = seeder(false);
+  const receiver = seeder(false, [c, d]);
   receiver.take(c, { t: 'request', piece: 2 });
   receiver.take(d, { t: 'request', piece: 2 });
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  await Promise.all([c.served(1), d.served(1)]);
   assert.deepEqual([c.pieces, d.pieces, d.sent], [[2], [2], []]);
 });

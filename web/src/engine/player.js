@@ -42,7 +42,7 @@ const MEDIA_ERRORS = {
  * state: {path, type, currentTime, buffered: [[start, end], ...] (seconds), fragment (the next one
  * to append), error (a message, or null)}, updated in place.
  * source: {has(piece), read(piece) -> Promise<Uint8Array> the piece's plaintext};
- * focus(piece): the download should fetch from this piece on first.
+ * focus(piece, keepAhead): the download should fetch from this piece on first (Downloader.focus).
  */
 export class Player {
   state;
@@ -288,7 +288,7 @@ export class Player {
     if (this.state.error) return;
     this.state.error = message;
     this.#stopped = true;
-    this.#focus(0); // the download goes back to its plain order
+    this.#focus(0, Infinity); // the download goes back to its plain order, keeping what it asked for
   }
 
   #publish() {

@@ -63,6 +63,7 @@ export class Receiver extends Emitter {
   #linked = new Map(); // peer id -> the latest Peer linked with it
   #rate = new TransferRate();
   #ticker = null;
+  #idleTimer = null; // a failure pending while no link is left (see start)
 
   constructor(shareId, linkSecret) {
     super();
@@ -91,7 +92,8 @@ export class Receiver extends Emitter {
         // away takes the relayed links with it a moment before the signalling notices: once it
         // did, joining again asks every member anew.
         if (!error) return;
-        setTimeout(() => {
+        clearTimeout(this.#idleTimer);
+        this.#idleTimer = setTimeout(() => {
           if (this.#swarm.idle && !this.state.reconnecting && this.#swarm.ownerPresent && !this.#held?.complete) {
             this.#fail(error.message);
           }
@@ -253,7 +255,7 @@ export class Receiver extends Emitter {
         fileStart: playable.fileStart,
         pieceSize: manifest.piece_size,
         source: { has: (piece) => store.has(piece), read: (piece) => store.read(piece) },
-        focus: (piece) => this.#downloader.focus(piece),
+        focus: (piece, keepAhead) => this.#downloader.focus(piece, keepAhead),
       });
     }
     this.state.player = this.#player?.state
@@ -286,6 +288,7 @@ export class Receiver extends Emitter {
   #fail(message) {
     if (this.state.phase === 'error') return;
     this.#leave();
+    this.#player?.close(); // before the store it reads from
     this.#store?.close();
     this.state.error = message;
     this.state.phase = 'error';
@@ -295,6 +298,7 @@ export class Receiver extends Emitter {
   // Leaves the share (the sender then drops us from its list) and stops serving.
   #leave() {
     clearInterval(this.#ticker);
+    clearTimeout(this.#idleTimer);
     this.#swarm?.close();
     this.#signalling?.close();
   }

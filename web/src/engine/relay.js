@@ -15,7 +15,9 @@ import { readTextMessage } from './wire.js';
 
 // The plugin's refusal for a target that is not (yet) a relay endpoint of the share.
 const ERR_NOT_AN_ENDPOINT = 457;
-const PROBE = new TextEncoder().encode(JSON.stringify({ t: RELAY_PROBE_TYPE }));
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const PROBE = encoder.encode(JSON.stringify({ t: RELAY_PROBE_TYPE }));
 
 /**
  * Our side of the relay, made on first use and shared by every RelayLink of the page.
@@ -250,7 +252,7 @@ export class RelayLink extends Emitter {
   // Sends a text message (an object, as JSON), after what is already waiting. Dropped if the link
   // is not open (as PeerLink does).
   send(message) {
-    if (this.#opened) this.#enqueue(KIND_TEXT, new TextEncoder().encode(JSON.stringify(message)));
+    if (this.#opened && !this.#closed) this.#enqueue(KIND_TEXT, encoder.encode(JSON.stringify(message)));
   }
 
   // Sends one binary message; resolves once it is handed to the channel, or to false if the link
@@ -278,7 +280,7 @@ export class RelayLink extends Emitter {
       this.emit('data', message);
       return;
     }
-    const parsed = readTextMessage(new TextDecoder().decode(message));
+    const parsed = readTextMessage(decoder.decode(message));
     if (parsed === null) {
       this.lose(new Error('The other browser sent a malformed message.'));
     } else if (parsed.t === RELAY_PROBE_TYPE) {

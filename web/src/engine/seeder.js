@@ -13,7 +13,7 @@ export class Seeder {
   #onError;
   #queues = new Map(); // Peer -> pieces it asked for, not yet started
   #spread; // the origin: spread its upload over the swarm (see #elsewhere)
-  #sentTo = new Map(); // piece -> Set of Peers it went (or is going) to, when spreading
+  #sentTo = new Map(); // piece -> Set of the peer ids it went (or is going) to, when spreading
   #spreadRefused = new WeakMap(); // Peer -> Set of pieces refused it once to spread the upload
 
   /**
@@ -80,15 +80,15 @@ export class Seeder {
   // different ones from the origin and the rest from each other. Asked again, it is served.
   #elsewhere(peer, piece) {
     if (!this.#spread) return false;
-    const others = [...(this.#sentTo.get(piece) ?? [])].filter((other) => other !== peer && other.open);
+    const sentTo = this.#sentTo.get(piece) ?? new Set();
     const refused = this.#spreadRefused.get(peer) ?? new Set();
-    if (others.length === 0 || refused.has(piece)) {
-      if (!this.#sentTo.has(piece)) this.#sentTo.set(piece, new Set());
-      this.#sentTo.get(piece).add(peer);
+    let elsewhere = false;
+    for (const id of sentTo) elsewhere ||= id !== peer.id && this.#swarm.peers.get(id)?.open === true;
+    if (!elsewhere || refused.has(piece)) {
+      this.#sentTo.set(piece, sentTo.add(peer.id));
       return false;
     }
-    refused.add(piece);
-    this.#spreadRefused.set(peer, refused);
+    this.#spreadRefused.set(peer, refused.add(piece));
     return true;
   }
 
