@@ -43,6 +43,11 @@ const char *sd_probe_verdict_name(sd_probe_verdict verdict)
 	return "unsupported";
 }
 
+uint32_t sd_probe_mp4_tag(const AVCodecParameters *par)
+{
+	return par->codec_id == AV_CODEC_ID_HEVC ? MKTAG('h', 'v', 'c', '1') : 0;
+}
+
 /* ---- Opening ---------------------------------------------------------------------------------- */
 
 bool sd_probe_open(const char *path, AVFormatContext **icp, char *err, size_t err_size)
@@ -136,21 +141,28 @@ static sd_probe_verdict video_verdict(const AVFormatContext *ic, const AVStream 
 	const AVCodecParameters *par = st->codecpar;
 	switch (par->codec_id) {
 	case AV_CODEC_ID_H264:
-		if (is_format(ic, "h264")) {
-			snprintf(reason, size, "raw H.264 has no timestamps: transcode it (or mux it into MP4 with a frame rate)");
+	case AV_CODEC_ID_HEVC: {
+		const char *name = par->codec_id == AV_CODEC_ID_H264 ? "H.264" : "HEVC";
+		if (is_format(ic, "h264") || is_format(ic, "hevc")) {
+			snprintf(reason, size, "raw %s has no timestamps: transcode it (or mux it into MP4 with a frame rate)", name);
 			return SD_VERDICT_TRANSCODE;
 		}
 		if (is_format(ic, "avi") && par->video_delay > 0) {
 			snprintf(reason, size, "AVI with B-frames loses presentation order: transcode the video");
 			return SD_VERDICT_TRANSCODE;
 		}
+		/* hvc1's hvcC holds the parameter sets, made from the extradata: hvcC, or Annex B from
+		 * MPEG-TS, which the MP4 muxer converts (and the packets with it; sets repeated in band
+		 * stay in the samples, as with ffmpeg -tag:v hvc1). */
+		if (par->codec_id == AV_CODEC_ID_HEVC && par->extradata_size == 0) {
+			snprintf(reason, size, "HEVC without its parameter sets in the stream information: no hvcC can be made");
+			return SD_VERDICT_UNSUPPORTED;
+		}
 		return SD_VERDICT_REMUX;
+	}
 	case AV_CODEC_ID_VP9:
 	case AV_CODEC_ID_AV1:
 		return SD_VERDICT_REMUX;
-	case AV_CODEC_ID_HEVC:
-		snprintf(reason, size, "HEVC is not playable in Chromium: transcode the video to H.264");
-		return SD_VERDICT_TRANSCODE;
 	case AV_CODEC_ID_MPEG4:
 		snprintf(reason, size, "MPEG-4 Part 2 video is not playable through MSE: transcode the video to H.264");
 		return SD_VERDICT_TRANSCODE;
@@ -306,7 +318,7 @@ static bool add_init_stream(AVFormatContext *oc, const AVStream *in, bool transc
 	} else if ((ret = avcodec_parameters_copy(op, ip)) < 0) {
 		return sd_media_fail(err, err_size, "out of memory");
 	}
-	op->codec_tag = 0;
+	op->codec_tag = sd_probe_mp4_tag(op);
 	st->time_base = op->codec_type == AVMEDIA_TYPE_AUDIO && op->sample_rate > 0 ? (AVRational){1, op->sample_rate}
 	                                                                             : in->time_base;
 	if (op->codec_id == AV_CODEC_ID_AAC && op->extradata_size == 0) {
@@ -765,7 +777,7 @@ static bool hvcc_string(const char *entry, span c, char *out, size_t size)
 	while (last >= 0 && c.p[6 + last] == 0)
 		last--;
 	for (int i = 0; i <= last && n > 0 && (size_t)n < size; i++)
-		n += snprintf(out + n, size - (size_t)n, ".%X", c.p[6 + i]);
+		n += snprintf(out + n, size - (size_t)n, ".%02X", c.p[6 + i]);
 	return n > 0 && (size_t)n < size;
 }
 

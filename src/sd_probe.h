@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct AVCodecParameters;
 struct AVFormatContext;
 
 typedef enum {
@@ -91,6 +92,11 @@ bool sd_probe_mime_from_init(const uint8_t *init, size_t len, char *mime, size_t
 /* Opens libavformat's input for path with the options sd_probe and sd_remux use. On failure ic is
  * NULL and err says why (no such file, not a media file, truncated). */
 bool sd_probe_open(const char *path, struct AVFormatContext **ic, char *err, size_t err_size);
+
+/* The MP4 sample entry (AVCodecParameters.codec_tag) sd_remux writes for a copied stream: hvc1
+ * for HEVC, whose parameter sets then sit in the hvcC as Safari and TV browsers want (the
+ * muxer's default is hev1); 0, the muxer's own choice, for every other codec. */
+uint32_t sd_probe_mp4_tag(const struct AVCodecParameters *par);
 
 /* Formats a libav error code for a reason ("End of file", "Invalid data found ..."). */
 void sd_probe_av_error(int code, char *buf, size_t size);

@@ -148,7 +148,7 @@ static bool add_copy_stream(remux *r, int in_index, int *out_index)
 	int ret = avcodec_parameters_copy(st->codecpar, in->codecpar);
 	if (ret < 0)
 		return rfail_av(r, "copying stream parameters", ret);
-	st->codecpar->codec_tag = 0;
+	st->codecpar->codec_tag = sd_probe_mp4_tag(st->codecpar);
 	st->time_base = in->time_base;
 	const AVDictionaryEntry *lang = av_dict_get(in->metadata, "language", NULL, 0);
 	if (lang && av_dict_set(&st->metadata, "language", lang->value, 0) < 0)

@@ -2,9 +2,11 @@
  * Source Extensions, and its fragment index. Owns the output side: the MP4 muxer (libavformat's,
  * movflags frag_keyframe+delay_moov+default_base_moof: tracks keep their source timing, so audio
  * and video stay in sync), a write-only AVIOContext that hands bytes on as they come (file,
- * stdout or the caller's sink) and notes where each fragment's moof starts, the ADTS-to-MP4 fix for
- * AAC, and the optional transcode of non-MSE audio (MP3, AC-3, ...) to AAC with libavcodec. Video
- * is never transcoded: a file whose video needs it fails with the verdict's reason (sd_probe.h).
+ * stdout or the caller's sink) and notes where each fragment's moof starts, HEVC as hvc1 (its
+ * parameter sets in the hvcC; the muxer converts Annex B input from MPEG-TS), the ADTS-to-MP4 fix
+ * for AAC, and the optional transcode of non-MSE audio (MP3, AC-3, ...) to AAC with libavcodec.
+ * Video is never transcoded: a file whose video needs it fails with the verdict's reason
+ * (sd_probe.h).
  *
  * Fragments start on video keyframes and last about 2 s (at least 1.9 s, more when keyframes are
  * rarer); audio-only files are cut every 2 s. Memory is bounded by one fragment plus libav's

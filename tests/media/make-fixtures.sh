@@ -40,8 +40,16 @@ ff "${V[@]}" "${A48[@]}" "${X264[@]}" -c:a ac3 -b:a 96k mkv_h264_ac3.mkv &
 wait
 ff "${A[@]}" "${AAC[@]}" audio_aac.m4a &
 ff "${A[@]}" "${AAC[@]}" -f adts audio_adts.aac &
-ff -f lavfi -i testsrc2=size=160x120:rate=25:duration=2 -c:v libx265 -preset ultrafast -x265-params log-level=error \
-	-pix_fmt yuv420p hevc.mkv &
+# HEVC: closed GOPs, so that every keyframe is an IDR a fragment can start on.
+X265=(-c:v libx265 -preset ultrafast -x265-params log-level=error:keyint=25:min-keyint=25:scenecut=0:open-gop=0
+	-pix_fmt yuv420p)
+ff "${V[@]}" "${A[@]}" "${X265[@]}" "${AAC[@]}" mkv_hevc_aac.mkv &
+ff "${V[@]}" "${A[@]}" "${X265[@]}" "${AAC[@]}" mp4_hevc_moov_end.mp4 & # ffmpeg's default sample entry: hev1
+wait
+# The same HEVC in MPEG-TS (Annex B: no hvcC in the input), fragmented MP4 (hev1) and raw.
+ff -i mkv_hevc_aac.mkv -c copy ts_hevc_adts.ts &
+ff -i mkv_hevc_aac.mkv -c copy -movflags frag_keyframe+empty_moov+default_base_moof fmp4_hevc_aac.mp4 &
+ff -i mkv_hevc_aac.mkv -map 0:v -c copy -f hevc raw.hevc &
 wait
 # AV1 only when this ffmpeg has libaom's encoder; the tests skip it visibly otherwise.
 encoders=$(ffmpeg -hide_banner -encoders 2>/dev/null)

@@ -8,6 +8,7 @@
 #include <libavutil/log.h>
 #include <math.h>
 #include <fcntl.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,37 @@ static void expected_avc1(const AVCodecParameters *par, char *out, size_t size)
 			return;
 		}
 	fail_msg("no SPS in the H.264 extradata");
+}
+
+/* The hvc1 string (ISO/IEC 14496-15 annex E) from an hvcC: profile space and profile, the
+ * compatibility flags bit-reversed in hex, tier and level, then the six constraint bytes without
+ * the zero ones at the end. */
+static void expected_hvc1(const uint8_t *c, int n, char *out, size_t size)
+{
+	assert_true(n >= 23);
+	assert_int_equal(c[0], 1); /* configurationVersion: an hvcC, not Annex B */
+	uint32_t flags = (uint32_t)c[2] << 24 | (uint32_t)c[3] << 16 | (uint32_t)c[4] << 8 | c[5], reversed = 0;
+	for (int bit = 0; bit < 32; bit++)
+		if (flags & (1u << bit))
+			reversed |= 1u << (31 - bit);
+	const char *space = (const char *[]){"", "A", "B", "C"}[c[1] >> 6];
+	int len = snprintf(out, size, "hvc1.%s%d.%X.%c%d", space, c[1] & 0x1f, reversed, (c[1] & 0x20) ? 'H' : 'L', c[12]);
+	int keep = 6;
+	while (keep > 0 && c[6 + keep - 1] == 0)
+		keep--;
+	for (int i = 0; i < keep; i++)
+		len += snprintf(out + len, size - (size_t)len, ".%02X", c[6 + i]);
+	assert_true((size_t)len < size);
+}
+
+static void assert_hvc1_form(const char *codec)
+{
+	regex_t re;
+	assert_int_equal(regcomp(&re, "^hvc1\\.[ABC]?[0-9]+\\.[0-9A-F]+\\.[LH][0-9]+(\\.[0-9A-F]{2})*$", REG_EXTENDED | REG_NOSUB), 0);
+	int match = regexec(&re, codec, 0, NULL, 0);
+	regfree(&re);
+	if (match != 0)
+		fail_msg("\"%s\" is not an hvc1 codec string", codec);
 }
 
 static AVFormatContext *open_input(const char *path)
@@ -157,6 +189,37 @@ static void test_codec_strings_vp9_av1_opus(void **state)
 	probe_ok("webm_av1_opus.webm", &p);
 	assert_string_equal(p.mime, want);
 	sd_probe_clear(&p);
+}
+
+/* HEVC remuxes as hvc1 with the string of its hvcC: the input's own in Matroska and MP4 (where
+ * ffmpeg wrote hev1), the Matroska one for the same stream in MPEG-TS (Annex B, no hvcC). */
+static void test_codec_strings_hevc(void **state)
+{
+	(void)state;
+	static const char *names[] = {"mkv_hevc_aac.mkv", "mp4_hevc_moov_end.mp4", "ts_hevc_adts.ts"};
+	char hvc1[64] = "";
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		AVFormatContext *ic = open_input(fixture(names[i]));
+		int v = first_of(ic, AVMEDIA_TYPE_VIDEO);
+		const AVCodecParameters *par = ic->streams[v]->codecpar;
+		assert_int_equal(par->codec_id, AV_CODEC_ID_HEVC);
+		if (strcmp(ic->iformat->name, "mpegts") == 0)
+			assert_int_not_equal(par->extradata[0], 1); /* Annex B: the string is the Matroska file's */
+		else
+			expected_hvc1(par->extradata, par->extradata_size, hvc1, sizeof hvc1);
+		avformat_close_input(&ic);
+		assert_hvc1_form(hvc1);
+
+		sd_probe p;
+		probe_ok(names[i], &p);
+		char want[128];
+		snprintf(want, sizeof want, "video/mp4; codecs=\"%s, mp4a.40.2\"", hvc1);
+		if (strcmp(p.mime, want) != 0)
+			fail_msg("%s: mime %s, wanted %s", names[i], p.mime, want);
+		assert_string_equal(p.streams[v].codec_string, hvc1);
+		assert_int_equal(p.streams[v].verdict, SD_VERDICT_REMUX);
+		sd_probe_clear(&p);
+	}
 }
 
 /* Builds a box: 32-bit size, type, body. Returns the bytes written into out. */
@@ -253,11 +316,15 @@ static void test_verdicts(void **state)
 		{"audio_adts.aac", SD_VERDICT_REMUX, NULL, false},
 		{"truncated.mkv", SD_VERDICT_REMUX, NULL, false}, /* its header is whole: the remux finds out */
 		{"fmp4_h264_aac.mp4", SD_VERDICT_AS_IS, NULL, false},
+		{"mkv_hevc_aac.mkv", SD_VERDICT_REMUX, NULL, false},
+		{"mp4_hevc_moov_end.mp4", SD_VERDICT_REMUX, NULL, false},
+		{"ts_hevc_adts.ts", SD_VERDICT_REMUX, NULL, false},
+		{"fmp4_hevc_aac.mp4", SD_VERDICT_AS_IS, NULL, false},
 		{"webm_vp9_opus.webm", SD_VERDICT_AS_IS, NULL, false},
 		{"webm_av1_opus.webm", SD_VERDICT_AS_IS, NULL, false},
 		{"avi_h264_bframes.avi", SD_VERDICT_TRANSCODE, "AVI with B-frames loses presentation order", false},
 		{"raw.h264", SD_VERDICT_TRANSCODE, "raw H.264 has no timestamps", false},
-		{"hevc.mkv", SD_VERDICT_TRANSCODE, "HEVC is not playable in Chromium", false},
+		{"raw.hevc", SD_VERDICT_TRANSCODE, "raw HEVC has no timestamps", false},
 		{"mpeg4_part2.avi", SD_VERDICT_TRANSCODE, "MPEG-4 Part 2 video is not playable through MSE", false},
 		{"mkv_h264_mp3.mkv", SD_VERDICT_TRANSCODE, "MP3 audio cannot go in MP4 for Chromium: transcode to AAC (--transcode-audio)", true},
 		{"mkv_h264_ac3.mkv", SD_VERDICT_TRANSCODE, "AC-3 audio is not playable in Chromium", true},
@@ -363,7 +430,7 @@ static void test_broken_inputs(void **state)
 static void test_refusals(void **state)
 {
 	(void)state;
-	static const char *names[] = {"hevc.mkv", "mpeg4_part2.avi", "raw.h264", "avi_h264_bframes.avi",
+	static const char *names[] = {"raw.hevc", "mpeg4_part2.avi", "raw.h264", "avi_h264_bframes.avi",
 	                              "mkv_h264_mp3.mkv"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		sd_probe p;
@@ -414,6 +481,54 @@ static double start_seconds(const AVFormatContext *ic, int index)
 	const AVStream *st = ic->streams[index];
 	assert_true(st->start_time != AV_NOPTS_VALUE);
 	return st->start_time * av_q2d(st->time_base);
+}
+
+/* An hvcC that carries the parameter sets, as hvc1 requires: a VPS, an SPS and a PPS. (Its
+ * array_completeness bits are the input's: libavformat copies an hvcC as it is.) */
+static void assert_hvcc_parameter_sets(const uint8_t *c, int n)
+{
+	assert_true(n >= 23 && c[0] == 1);
+	int pos = 23, found = 0;
+	for (int a = 0; a < c[22]; a++) {
+		assert_true(pos + 3 <= n);
+		int type = c[pos] & 0x3f, nalus = c[pos + 1] << 8 | c[pos + 2];
+		if (type >= 32 && type <= 34 && nalus > 0)
+			found |= 1 << (type - 32);
+		pos += 3;
+		for (int i = 0; i < nalus; i++) {
+			assert_true(pos + 2 <= n);
+			pos += 2 + (c[pos] << 8 | c[pos + 1]);
+		}
+		assert_true(pos <= n);
+	}
+	assert_int_equal(found, 7);
+}
+
+/* A decoder for a stream of the output that stops at the first damaged frame (AV_EF_EXPLODE):
+ * the samples are what the sample entry says (length-prefixed NAL units for avc1 and hvc1). */
+static AVCodecContext *strict_decoder(const AVCodecParameters *par)
+{
+	const AVCodec *dec = avcodec_find_decoder(par->codec_id);
+	assert_non_null(dec);
+	AVCodecContext *ctx = avcodec_alloc_context3(dec);
+	assert_non_null(ctx);
+	assert_true(avcodec_parameters_to_context(ctx, par) >= 0);
+	ctx->err_recognition = AV_EF_EXPLODE;
+	assert_int_equal(avcodec_open2(ctx, dec, NULL), 0);
+	return ctx;
+}
+
+/* Sends a packet (NULL: the end) and counts the frames that come out. */
+static void decode_counting(AVCodecContext *ctx, const AVPacket *pkt, AVFrame *frame, size_t *frames)
+{
+	int ret = avcodec_send_packet(ctx, pkt);
+	if (ret < 0)
+		fail_msg("the %s decoder refuses a packet of the output: %s", ctx->codec->name, av_err2str(ret));
+	while ((ret = avcodec_receive_frame(ctx, frame)) >= 0) {
+		(*frames)++;
+		av_frame_unref(frame);
+	}
+	assert_true(ret == AVERROR(EAGAIN) || ret == AVERROR_EOF);
 }
 
 static void check_remux(const char *name, bool transcode_audio)
@@ -483,6 +598,17 @@ static void check_remux(const char *name, bool transcode_audio)
 		if (fabs(out_off - in_off) >= frame)
 			fail_msg("%s: A/V start offset %.4f s in the output, %.4f s in the input", name, out_off, in_off);
 	}
+	/* HEVC comes out as hvc1, its parameter sets in the hvcC whose string the MIME type gives */
+	if (ov >= 0 && ic->streams[ov]->codecpar->codec_id == AV_CODEC_ID_HEVC) {
+		const AVCodecParameters *par = ic->streams[ov]->codecpar;
+		assert_int_equal(par->codec_tag, MKTAG('h', 'v', 'c', '1'));
+		assert_hvcc_parameter_sets(par->extradata, par->extradata_size);
+		char hvc1[64], want[80];
+		expected_hvc1(par->extradata, par->extradata_size, hvc1, sizeof hvc1);
+		snprintf(want, sizeof want, "codecs=\"%s,", hvc1);
+		if (!strstr(r.mime, want))
+			fail_msg("%s: mime %s, the output's hvcC says %s", name, r.mime, hvc1);
+	}
 	double in_duration = (double)in->duration / AV_TIME_BASE;
 	if (fabs(r.duration - in_duration) > 0.2)
 		fail_msg("%s: duration %.3f s, the input's %.3f s", name, r.duration, in_duration);
@@ -494,6 +620,10 @@ static void check_remux(const char *name, bool transcode_audio)
 	double *frag_start = calloc(r.n_fragments, sizeof *frag_start);
 	assert_non_null(frag_start);
 	int key_track = ov >= 0 ? ov : oa;
+	AVCodecContext *video_dec = ov >= 0 ? strict_decoder(ic->streams[ov]->codecpar) : NULL;
+	AVFrame *frame_out = av_frame_alloc();
+	assert_non_null(frame_out);
+	size_t video_packets = 0, video_frames = 0;
 	while (av_read_frame(ic, pkt) >= 0) {
 		int s = pkt->stream_index;
 		assert_true(s == 0 || s == 1);
@@ -510,10 +640,21 @@ static void check_remux(const char *name, bool transcode_audio)
 				fail_msg("%s: fragment %zu starts with a video frame that is not a keyframe", name, frag);
 			frag_start[frag] = pkt->pts * av_q2d(ic->streams[s]->time_base);
 		}
+		if (s == ov) {
+			video_packets++;
+			decode_counting(video_dec, pkt, frame_out, &video_frames);
+		}
 		packets++;
 		av_packet_unref(pkt);
 	}
 	assert_true(packets > 50);
+	if (video_dec) {
+		decode_counting(video_dec, NULL, frame_out, &video_frames);
+		if (video_frames != video_packets)
+			fail_msg("%s: %zu video packets decode to %zu frames", name, video_packets, video_frames);
+		avcodec_free_context(&video_dec);
+	}
+	av_frame_free(&frame_out);
 	assert_int_equal(frag + 1, r.n_fragments); /* every fragment held samples */
 	for (size_t i = 0; i + 1 < r.n_fragments; i++) {
 		double len = frag_start[i + 1] - frag_start[i];
@@ -540,6 +681,10 @@ static void test_remux_ts_adts(void **state) { (void)state; check_remux("ts_h264
 static void test_remux_flv(void **state) { (void)state; check_remux("flv_h264_aac.flv", false); }
 static void test_remux_avi(void **state) { (void)state; check_remux("avi_h264.avi", false); }
 static void test_remux_fmp4(void **state) { (void)state; check_remux("fmp4_h264_aac.mp4", false); }
+static void test_remux_hevc_mkv(void **state) { (void)state; check_remux("mkv_hevc_aac.mkv", false); }
+static void test_remux_hevc_mp4_moov_end(void **state) { (void)state; check_remux("mp4_hevc_moov_end.mp4", false); }
+static void test_remux_hevc_ts(void **state) { (void)state; check_remux("ts_hevc_adts.ts", false); }
+static void test_remux_hevc_fmp4(void **state) { (void)state; check_remux("fmp4_hevc_aac.mp4", false); }
 static void test_remux_webm_vp9(void **state) { (void)state; check_remux("webm_vp9_opus.webm", false); }
 static void test_remux_webm_av1(void **state) { (void)state; check_remux("webm_av1_opus.webm", false); }
 static void test_remux_audio_m4a(void **state) { (void)state; check_remux("audio_aac.m4a", false); }
@@ -600,6 +745,7 @@ int run_media_tests(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_codec_strings_h264_aac),
 		cmocka_unit_test(test_codec_strings_vp9_av1_opus),
+		cmocka_unit_test(test_codec_strings_hevc),
 		cmocka_unit_test(test_mime_from_init),
 		cmocka_unit_test(test_verdicts),
 		cmocka_unit_test(test_dropped_streams),
@@ -613,6 +759,10 @@ int run_media_tests(void)
 		cmocka_unit_test(test_remux_flv),
 		cmocka_unit_test(test_remux_avi),
 		cmocka_unit_test(test_remux_fmp4),
+		cmocka_unit_test(test_remux_hevc_mkv),
+		cmocka_unit_test(test_remux_hevc_mp4_moov_end),
+		cmocka_unit_test(test_remux_hevc_ts),
+		cmocka_unit_test(test_remux_hevc_fmp4),
 		cmocka_unit_test(test_remux_webm_vp9),
 		cmocka_unit_test(test_remux_webm_av1),
 		cmocka_unit_test(test_remux_audio_m4a),
