@@ -1,7 +1,14 @@
-// The service worker's one job: stream "save all" as a ZIP archive straight from the pieces on
-// disk (OPFS), so a share of any size downloads without passing through memory. The page hands
-// it a job (which files, in which OPFS folder) and then navigates a link to /download/<token>/;
-// every other request goes to the network untouched.
+// The service worker: two kinds of responses built from what a page of this app holds, so that
+// nothing passes through memory whole.
+// - /download/<token>/: "save all" as a ZIP archive streamed from the pieces on disk (OPFS). The
+//   page hands it a job (which files, in which OPFS folder), then navigates a frame there.
+// - /stream/<share id>/<file number>/<name>: a share's file for the browser's own player (video,
+//   audio, picture), answering HTTP Range requests. The bytes come from the page that holds the
+//   share (stream-server.js): the one that asked first, else any other page of this app, so a
+//   second tab plays from the first. Nothing is kept here between requests, so a worker the
+//   browser stopped and started again answers the next request as well as the first.
+// Every other request goes to the network untouched.
+import { STREAM_OPEN_TIMEOUT_MS, STREAM_PATH_PREFIX } from './engine/config.js';
 import { storedFile } from './engine/opfs.js';
 import { zipStream } from './engine/zip.js';
 
@@ -11,6 +18,7 @@ const jobs = new Map(); // token -> {shareId, zipName, files: [{path, size}] in 
 self.addEventListener('install', () => self.skipWaiting());
 self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
 
+// 'keepalive' needs no answer: receiving it is what keeps this worker running while a page streams.
 self.addEventListener('message', (event) => {
   const { type, token, job } = event.data ?? {};
   if (type !== 'zip-job' || typeof token !== 'string') return;
@@ -20,20 +28,78 @@ self.addEventListener('message', (event) => {
 
 self.addEventListener('fetch', (event) => {
   const url = new URL(event.request.url);
-  if (url.origin !== self.location.origin || !url.pathname.startsWith(DOWNLOAD_PREFIX)) return;
+  if (url.origin !== self.location.origin) return;
+  if (url.pathname.startsWith(STREAM_PATH_PREFIX)) event.respondWith(stream(event, url));
+  else if (url.pathname.startsWith(DOWNLOAD_PREFIX)) event.respondWith(zipDownload(url));
+});
+
+function zipDownload(url) {
   const token = url.pathname.slice(DOWNLOAD_PREFIX.length).split('/')[0];
   const job = jobs.get(token);
-  if (!job) {
-    event.respondWith(new Response('This download has expired: go back to the page and save again.',
-      { status: 404, headers: { 'Content-Type': 'text/plain; charset=utf-8' } }));
-    return;
-  }
+  if (!job) return textResponse(404, 'This download has expired: go back to the page and save again.');
   jobs.delete(token);
   const entries = job.files.map(({ path, size }, number) => ({ path, size, open: () => storedFile(job.shareId, number) }));
-  event.respondWith(new Response(zipStream(entries), {
+  return new Response(zipStream(entries), {
     headers: {
       'Content-Type': 'application/zip',
       'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(job.zipName)}`,
     },
-  }));
-});
+  });
+}
+
+async function stream(event, url) {
+  const [shareId, file] = url.pathname.slice(STREAM_PATH_PREFIX.length).split('/');
+  const request = { type: 'stream-open', shareId, file, range: event.request.headers.get('Range'), method: event.request.method };
+  const pages = await self.clients.matchAll({ type: 'window' });
+  pages.sort((a, b) => (b.id === event.clientId) - (a.id === event.clientId));
+  for (const page of pages) {
+    const channel = new MessageChannel();
+    const head = await firstMessage(channel.port1, () => page.postMessage(request, [channel.port2]));
+    if (head?.type === 'head') return respond(head, channel.port1, event.request.method);
+    channel.port1.close();
+  }
+  return textResponse(404, 'No page of swarmdrop holds this file: open its share link again.');
+}
+
+// The port's first message, or null after STREAM_OPEN_TIMEOUT_MS (a page that is not listening).
+function firstMessage(port, send) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), STREAM_OPEN_TIMEOUT_MS);
+    port.onmessage = ({ data }) => {
+      clearTimeout(timer);
+      resolve(data);
+    };
+    send();
+  });
+}
+
+// The page's answer as a Response whose body asks the page for one chunk per pull.
+function respond({ status, headers }, port, method) {
+  // Nothing to send: the page closed the port after the head.
+  if (status === 416 || method === 'HEAD' || headers['Content-Length'] === '0') return new Response(null, { status, headers });
+  let delivered = null; // resolves the pull waiting for the page's next message
+  const body = new ReadableStream({
+    start(controller) {
+      port.onmessage = ({ data }) => {
+        if (data.type === 'chunk') controller.enqueue(new Uint8Array(data.bytes));
+        else if (data.type === 'end') controller.close();
+        else controller.error(new Error(data.message ?? 'the page stopped streaming'));
+        if (data.type !== 'chunk') port.close();
+        delivered?.();
+      };
+    },
+    pull() {
+      port.postMessage({ type: 'pull' });
+      return new Promise((resolve) => { delivered = resolve; });
+    },
+    cancel() {
+      port.postMessage({ type: 'cancel' });
+      port.close();
+    },
+  });
+  return new Response(body, { status, headers });
+}
+
+function textResponse(status, text) {
+  return new Response(text, { status, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
+}

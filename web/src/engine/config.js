@@ -97,3 +97,26 @@ export const FMP4_SCAN_MAX_HEADER_BYTES = 4 * MiB;
 export const PLAYER_AHEAD_SECONDS = 40;
 export const PLAYER_BEHIND_SECONDS = 30;
 export const PLAYER_KEEP_REQUESTS_AHEAD = 8;
+
+// Streaming (stream-server.js, sw.js): a share's files are served at /stream/<share id>/<file
+// number>/<name> by the service worker, which asks the page holding the share for the bytes of
+// each HTTP range. A response sends at most one piece per pull of the browser's media stack, so
+// what is in flight stays at a piece or two per response whatever the file's size.
+export const STREAM_PATH_PREFIX = '/stream/';
+// Responses a page serves at once; opening one more ends the least recently read (Firefox's
+// service worker never says that the player dropped a response, so they are not all ended).
+export const MAX_OPEN_STREAMS = 8;
+// A response not read for this long is ended, and its bytes stop being urgent.
+export const STREAM_IDLE_MS = 120_000;
+// While it streams, the page wakes the service worker this often: Firefox stops one that has
+// been idle for ~30 s, even with a response open.
+export const STREAM_KEEPALIVE_MS = 10_000;
+// How long the service worker waits for a page's answer before trying the next page.
+export const STREAM_OPEN_TIMEOUT_MS = 5_000;
+// What the media sniffer (sniff.js) reads: the head of a file (the signature, Matroska's
+// tracks, Ogg's codec headers) and at most this much of an MP4's moov (a long film's is a few MB).
+export const SNIFF_HEAD_BYTES = 64 * KiB;
+export const SNIFF_MAX_MOOV_BYTES = 32 * MiB;
+// Files of a share whose type is sniffed (the first ones, in manifest order); the others are
+// offered for saving only.
+export const SNIFF_MAX_FILES = 64;

@@ -61,13 +61,27 @@ export class Downloader extends Emitter {
       this.fill();
       return;
     }
+    this.#cancelQueued((asked) => asked >= piece && asked < piece + keepAhead);
+    this.fill();
+  }
+
+  // Cancels the requests none of whose bytes came yet, but those `keep(piece)` says to keep.
+  #cancelQueued(keep) {
     for (const peer of this.#peers()) {
       for (const asked of this.#scheduler.askedOf(peer)) {
-        if ((asked >= piece && asked < piece + keepAhead) || peer.incoming.has(asked)) continue;
+        if (keep(asked) || peer.incoming.has(asked)) continue;
         peer.send(cancelMessage(asked));
         this.#end(peer, asked);
       }
     }
+  }
+
+  // These pieces are wanted before any other (Scheduler.want): requests queued with peers, none
+  // of whose bytes came yet, are cancelled (and asked again in their turn) so that these are not
+  // queued behind them.
+  want(pieces) {
+    this.#scheduler.want(pieces);
+    this.#cancelQueued((asked) => pieces.includes(asked));
     this.fill();
   }
 

@@ -108,7 +108,7 @@ async function scan(blob) {
 }
 
 // Children of a box's payload: [{type, body}] (body a subarray); malformed sizes fail.
-function children(bytes) {
+export function boxChildren(bytes) {
   const out = [];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let at = 0; at + 8 <= bytes.length;) {
@@ -129,8 +129,8 @@ function children(bytes) {
   return out;
 }
 
-function child(bytes, type) {
-  return children(bytes).find((box) => box.type === type)?.body ?? null;
+export function boxChild(bytes, type) {
+  return boxChildren(bytes).find((box) => box.type === type)?.body ?? null;
 }
 
 function viewOf(bytes) {
@@ -139,7 +139,7 @@ function viewOf(bytes) {
 
 // The first track's id and timescale, the codecs of every track, and whether there is video.
 function parseMoov(moov) {
-  const boxes = children(moov);
+  const boxes = boxChildren(moov);
   if (!boxes.some((box) => box.type === 'mvex')) fail('moov without mvex: not fragmented');
   const traks = boxes.filter((box) => box.type === 'trak');
   if (traks.length === 0) fail('no track');
@@ -148,18 +148,18 @@ function parseMoov(moov) {
   let video = false;
   let known = true;
   for (const { body } of traks) {
-    const tkhd = child(body, 'tkhd');
-    const mdia = child(body, 'mdia');
-    const mdhd = mdia && child(mdia, 'mdhd');
+    const tkhd = boxChild(body, 'tkhd');
+    const mdia = boxChild(body, 'mdia');
+    const mdhd = mdia && boxChild(mdia, 'mdhd');
     if (!tkhd || !mdhd || tkhd.length < 24 || mdhd.length < 24) fail('a track without tkhd or mdhd');
     const id = viewOf(tkhd).getUint32(tkhd[0] === 1 ? 20 : 12);
     const timescale = viewOf(mdhd).getUint32(mdhd[0] === 1 ? 20 : 12);
     if (timescale === 0) fail('a timescale of 0');
     track ??= { id, timescale };
-    const hdlr = child(mdia, 'hdlr');
+    const hdlr = boxChild(mdia, 'hdlr');
     const handler = hdlr && hdlr.length >= 12 ? decoder.decode(hdlr.subarray(8, 12)) : '';
     if (handler === 'vide') video = true;
-    const stsd = child(child(child(mdia, 'minf') ?? new Uint8Array(0), 'stbl') ?? new Uint8Array(0), 'stsd');
+    const stsd = boxChild(boxChild(boxChild(mdia, 'minf') ?? new Uint8Array(0), 'stbl') ?? new Uint8Array(0), 'stsd');
     const codec = stsd && stsd.length > 8 ? codecOf(stsd.subarray(8)) : null;
     if (codec) codecs.push(codec);
     else known = false;
@@ -171,23 +171,23 @@ const hex2 = (n) => n.toString(16).padStart(2, '0');
 const dec2 = (n) => String(n).padStart(2, '0');
 
 // RFC 6381 codecs of the first sample entry in an stsd's entries, or null when not cheap to tell.
-function codecOf(entries) {
-  const [entry] = children(entries);
+export function codecOf(entries) {
+  const [entry] = boxChildren(entries);
   if (!entry) return null;
   const { type, body } = entry;
   // A visual sample entry has 78 bytes before its boxes, an audio one 28.
   if (type === 'avc1' || type === 'avc3') {
-    const avcC = child(body.subarray(78), 'avcC');
+    const avcC = boxChild(body.subarray(78), 'avcC');
     if (!avcC || avcC.length < 4) return null;
     return `${type}.${hex2(avcC[1])}${hex2(avcC[2])}${hex2(avcC[3])}`;
   }
   if (type === 'vp09') {
-    const vpcC = child(body.subarray(78), 'vpcC');
+    const vpcC = boxChild(body.subarray(78), 'vpcC');
     if (!vpcC || vpcC.length < 7) return null;
     return `vp09.${dec2(vpcC[4])}.${dec2(vpcC[5])}.${dec2(vpcC[6] >> 4)}`;
   }
   if (type === 'av01') {
-    const av1C = child(body.subarray(78), 'av1C');
+    const av1C = boxChild(body.subarray(78), 'av1C');
     if (!av1C || av1C.length < 3) return null;
     const profile = av1C[1] >> 5;
     const level = av1C[1] & 31;
@@ -196,12 +196,33 @@ function codecOf(entries) {
     return `av01.${profile}.${dec2(level)}${tier}.${dec2(bits)}`;
   }
   if (type === 'mp4a') {
-    const esds = child(body.subarray(28), 'esds');
+    const esds = boxChild(body.subarray(28), 'esds');
     return esds && esds.length > 4 ? mp4aCodec(esds.subarray(4)) : null;
+  }
+  if (type === 'hvc1' || type === 'hev1') {
+    const hvcC = boxChild(body.subarray(78), 'hvcC');
+    return hvcC && hvcC.length >= 13 ? hevcCodec(type, hvcC) : type;
   }
   if (type === 'Opus') return 'opus';
   if (type === 'fLaC') return 'flac';
+  if (type === 'ac-3' || type === 'ec-3') return type;
+  if (type === 'mp4v') return 'mp4v.20';
   return null;
+}
+
+// hvc1.P.C.TL.B (ISO/IEC 14496-15 annex E) from an HEVCDecoderConfigurationRecord: profile
+// space and profile, the compatibility flags bit-reversed, tier and level, constraint bytes
+// without the trailing zero ones.
+function hevcCodec(type, hvcC) {
+  const space = ['', 'A', 'B', 'C'][hvcC[1] >> 6];
+  const tier = hvcC[1] & 0x20 ? 'H' : 'L';
+  let flags = viewOf(hvcC).getUint32(2);
+  let reversed = 0;
+  for (let i = 0; i < 32; i++, flags >>>= 1) reversed = ((reversed << 1) | (flags & 1)) >>> 0;
+  const constraints = [...hvcC.subarray(6, 12)];
+  while (constraints.length > 0 && constraints.at(-1) === 0) constraints.pop();
+  return [`${type}`, `${space}${hvcC[1] & 31}`, reversed.toString(16).toUpperCase(), `${tier}${hvcC[12]}`,
+    ...constraints.map((b) => b.toString(16).toUpperCase().padStart(2, '0'))].join('.');
 }
 
 // mp4a.OO[.A] from an ES_Descriptor: the decoder config's object type, and for AAC (0x40) the
@@ -242,11 +263,11 @@ function mp4aCodec(bytes) {
 
 // The first track's baseMediaDecodeTime in a moof's payload, in ms; null if the moof has none.
 function fragmentTime(moof, track) {
-  for (const { type, body } of children(moof)) {
+  for (const { type, body } of boxChildren(moof)) {
     if (type !== 'traf') continue;
-    const tfhd = child(body, 'tfhd');
+    const tfhd = boxChild(body, 'tfhd');
     if (!tfhd || tfhd.length < 8 || viewOf(tfhd).getUint32(4) !== track.id) continue;
-    const tfdt = child(body, 'tfdt');
+    const tfdt = boxChild(body, 'tfdt');
     if (!tfdt || tfdt.length < 8) fail('a traf without tfdt');
     const view = viewOf(tfdt);
     const base = tfdt[0] === 1 ? (tfdt.length >= 12 ? view.getBigUint64(4) : fail('a short tfdt')) : BigInt(view.getUint32(4));

@@ -1,19 +1,24 @@
 // A receiver of a share: opens the link's keys, learns the manifest (kept from an earlier visit,
 // or from the first peer that sends it), fetches the missing pieces from the owner and other
 // receivers, keeps them on disk, re-serves them, and saves the files when all are there.
-import { IDLE_FAILURE_DELAY_MS, MAX_BAD_PIECES, PROGRESS_INTERVAL_MS } from './config.js';
+import { IDLE_FAILURE_DELAY_MS, MAX_BAD_PIECES, PROGRESS_INTERVAL_MS, SNIFF_MAX_FILES } from './config.js';
 import {
   IntegrityError, LinkError, encryptPiece, openManifest, openShareKeys, parseLinkSecret, pieceCount,
 } from './content.js';
 import { Bitfield } from './bitfield.js';
 import { Downloader } from './downloader.js';
 import { Emitter } from './emitter.js';
+import { FileBytes, PiecesMissing } from './file-bytes.js';
 import { HashBook } from './hashes.js';
+import { MseFeeder } from './mse-feeder.js';
 import { bytesHeld } from './pieces.js';
-import { Player, playableFile } from './player.js';
+import { Player, streamUrl } from './player.js';
 import { saveAllAsZip, saveFile } from './save.js';
 import { Scheduler } from './scheduler.js';
 import { Seeder } from './seeder.js';
+import { controllingWorker } from './service-worker.js';
+import { mediaType, playability, sniffMedia } from './sniff.js';
+import { StreamServer } from './stream-server.js';
 import { ERR_NO_SUCH_SHARE, ERR_SHARE_FULL, SHARE_ID_PATTERN, Signalling, joinAgain } from './signalling.js';
 import { newTransferState, rejoined } from './state.js';
 import { TransferRate } from './stats.js';
@@ -34,10 +39,13 @@ const SHARE_FULL_MESSAGE = 'This share has as many receivers as it can take; try
  * [{path, size, type}], saved whether this page started saving them, and peers one entry per peer
  * linked in this page load:
  * {peer, role, phase: 'connecting'|'open'|'gone'|'banned', path: 'lan'|'direct'|'turn'|'relay'
- * (PeerLink's path; relay: the server's relay), pieces, bad, downloadedBytes, uploadedBytes}, and
- * player null, or for a share whose first fragmented MP4 can be played while it downloads
- * (player.js) {path, type, currentTime, buffered, fragment, error} (error set, and no playing, when
- * this browser cannot play it); the view then calls play(video).
+ * (PeerLink's path; relay: the server's relay), pieces, bad, downloadedBytes, uploadedBytes};
+ * media: one entry per file, in manifest order, once the manifest is known: {file, path, size,
+ * status: 'checking' (its first bytes, or an MP4's index, are not here yet) | 'known' |
+ * 'unchecked' (past SNIFF_MAX_FILES), kind: 'video'|'audio'|'image'|null (not media), container,
+ * type (the sniffed MIME type with codecs), playable (this browser's answer), reason, codec (why
+ * not: sniff.js playability)}; streams: the streaming responses open; and player: null, or the
+ * state of the file being played (player.js), after play(file, element).
  * Phase: 'connecting', 'waiting' (no sender and no other receiver to fetch from at the moment),
  * 'transferring', 'done' (every piece held; saved if it completed in this page load), 'error'.
  * Event 'change' (the state) whenever it changes, and every PROGRESS_INTERVAL_MS until an error.
@@ -46,7 +54,7 @@ export class Receiver extends Emitter {
   state = {
     ...newTransferState('receiver', 'connecting'),
     fileName: null, files: [], saved: false, bytesPerSecond: 0, secondsLeft: null, badPieces: 0, downloadedBytes: 0, peers: [],
-    player: null,
+    media: [], streams: 0, player: null,
   };
   #linkSecret;
   #keys = null; // {contentKey, verifyKey}
@@ -60,6 +68,9 @@ export class Receiver extends Emitter {
   #seeder = null;
   #downloader = null;
   #player = null;
+  #streams = null; // StreamServer, once the manifest is known
+  #streaming = null; // Promise<boolean>: whether the service worker can stream to this page
+  #sniffing = new Map(); // file number -> the pieces its sniff waits for
   #linked = new Map(); // peer id -> the latest Peer linked with it
   #rate = new TransferRate();
   #ticker = null;
@@ -80,6 +91,7 @@ export class Receiver extends Emitter {
         return;
       }
       this.#keys = await openShareKeys(parseLinkSecret(this.#linkSecret));
+      this.#listenForStreams();
       // From an earlier visit: the file's name and what is on disk show before any peer answers.
       const saved = await PieceStore.savedManifest(this.state.shareId);
       this.#signalling = await Signalling.connect();
@@ -127,10 +139,37 @@ export class Receiver extends Emitter {
     this.#changed();
   }
 
-  // Plays the share's fragmented MP4 into `video` (an HTMLVideoElement) while it downloads, once
-  // state.player is set without an error; the pieces at the playhead are fetched first.
-  play(video) {
-    this.#player?.attach(video);
+  // Plays file `number` of the share into `element` (a <video> or <audio>, an <img> for a
+  // picture) while it downloads, in place of what played before; the bytes it waits for are
+  // fetched first. An indexed fragmented MP4 through Media Source Extensions, anything else
+  // through the service worker; without one, it fails with code 'no-streaming'.
+  async play(number, element) {
+    const media = this.state.media[number];
+    if (!media || media.kind === null || this.state.phase === 'error') return;
+    this.#player?.close();
+    const file = this.#manifest.files[number];
+    const base = { file: number, path: file.path, kind: media.kind ?? 'video', type: media.type };
+    let player;
+    // A fragmented MP4 with its index in the manifest goes through MSE even where the service
+    // worker could stream it: the browser's own demuxer (FFmpeg's, in Chromium) reads every moof of
+    // a seekable fragmented MP4 before it plays, which over a swarm means the whole download.
+    if (file.fragments && globalThis.MediaSource?.isTypeSupported(file.type)) {
+      const feeder = new MseFeeder({
+        bytes: new FileBytes(this.#manifest, number, this.#store), type: file.type,
+        focus: (piece, keepAhead) => this.#downloader.focus(piece, keepAhead),
+      });
+      player = new Player({ ...base, type: file.type, feeder });
+    } else if (await this.#streaming) {
+      player = new Player({ ...base, url: streamUrl(this.state.shareId, number, file.path) });
+    } else {
+      player = new Player(base);
+      player.fail({ code: 'no-streaming' });
+    }
+    this.#player = player;
+    this.state.player = player.state;
+    if (media.playable === false) this.#cannotPlay(media);
+    player.attach(element);
+    this.#changed();
   }
 
   // Our handle is a peer of this one share only, so events need no share id check.
@@ -248,18 +287,14 @@ export class Receiver extends Emitter {
       scheduler: new Scheduler(new Bitfield(count, store.haveBitfield())),
       peers: () => this.#swarm.peers.values(),
     });
-    const playable = playableFile(manifest);
-    if (playable && !playable.error) {
-      this.#player = new Player({
-        file: playable.file,
-        fileStart: playable.fileStart,
-        pieceSize: manifest.piece_size,
-        source: { has: (piece) => store.has(piece), read: (piece) => store.read(piece) },
-        focus: (piece, keepAhead) => this.#downloader.focus(piece, keepAhead),
-      });
-    }
-    this.state.player = this.#player?.state
-      ?? (playable && { path: playable.file.path, type: playable.file.type, currentTime: 0, buffered: [], fragment: 0, error: playable.error });
+    this.#streams = new StreamServer({
+      shareId: this.state.shareId,
+      manifest,
+      store,
+      focus: (piece) => this.#downloader.focus(piece),
+      typeOf: (number) => this.state.media[number]?.type ?? null,
+      keepalive: () => navigator.serviceWorker?.controller?.postMessage({ type: 'keepalive' }),
+    });
     this.#downloader.on('stored', (piece) => this.#stored(piece));
     this.#downloader.on('bad', (peer) => this.#badPiece(peer));
     this.#downloader.on('error', (error) => this.#fail(error.message));
@@ -267,11 +302,65 @@ export class Receiver extends Emitter {
     this.state.bytes = bytesHeld(manifest, this.#held);
     this.#rate.update(this.state.bytes);
     for (const peer of this.#swarm.peers.values()) if (peer.open) this.#seeder.greet(peer);
+    this.state.media = manifest.files.map(({ path, size }, number) => ({
+      file: number, path, size, status: number < SNIFF_MAX_FILES ? 'checking' : 'unchecked',
+      kind: null, container: null, type: null, playable: null, reason: null, codec: null,
+    }));
+    for (let number = 0; number < Math.min(manifest.files.length, SNIFF_MAX_FILES); number++) this.#sniff(number);
     this.#changed();
+  }
+
+  // Answers the service worker's requests for this share's files (stream-server.js); a request
+  // that comes before the manifest is known is refused (the page has nothing to play yet).
+  #listenForStreams() {
+    if (!('serviceWorker' in navigator)) {
+      this.#streaming = Promise.resolve(false);
+      return;
+    }
+    navigator.serviceWorker.addEventListener('message', (event) => {
+      const [port] = event.ports;
+      if (event.data?.type !== 'stream-open' || !port) return;
+      if (this.#streams && this.state.phase !== 'error') this.#streams.open(event.data, port);
+      else port.postMessage({ type: 'refused' });
+    });
+    navigator.serviceWorker.startMessages();
+    this.#streaming = controllingWorker().then(() => true, () => false);
+  }
+
+  // What file `number` is, from its first bytes (sniff.js); the pieces it needs first are wanted
+  // before all others, and it is tried again when they are here.
+  async #sniff(number) {
+    let found;
+    try {
+      found = await sniffMedia(new FileBytes(this.#manifest, number, this.#store));
+    } catch (error) {
+      if (!(error instanceof PiecesMissing)) {
+        this.#fail(error.message); // the store failed
+        return;
+      }
+      this.#sniffing.set(number, error.pieces);
+      this.#downloader.want(error.pieces);
+      return;
+    }
+    this.#sniffing.delete(number);
+    const verdict = playability(found, (type) => document.createElement(found.kind === 'audio' ? 'audio' : 'video').canPlayType(type));
+    const media = Object.assign(this.state.media[number], {
+      status: 'known', kind: found.kind, container: found.container, type: mediaType(found),
+      playable: verdict.playable, reason: verdict.reason ?? null, codec: verdict.codec ?? null,
+    });
+    if (this.#player?.state.file === number && !media.playable) this.#cannotPlay(media);
+    this.#changed();
+  }
+
+  // The file being played turned out to be one this browser cannot play.
+  #cannotPlay(media) {
+    this.#player.fail({ code: media.reason, kind: media.kind, codec: media.codec, container: media.container });
   }
 
   #stored(piece) {
     this.#player?.pieceStored(piece);
+    this.#streams.pieceStored(piece);
+    for (const [number, pieces] of this.#sniffing) if (pieces.includes(piece)) this.#sniff(number);
     if (!this.#seeder.announce(piece)) return; // it came from two peers at once
     this.state.bytes = bytesHeld(this.#manifest, this.#held);
     this.#changed();
@@ -289,6 +378,7 @@ export class Receiver extends Emitter {
     if (this.state.phase === 'error') return;
     this.#leave();
     this.#player?.close(); // before the store it reads from
+    this.#streams?.close();
     this.#store?.close();
     this.state.error = message;
     this.state.phase = 'error';
@@ -320,6 +410,7 @@ export class Receiver extends Emitter {
       uploadedBytes: peer.uploadedBytes,
     }));
     this.state.paths = this.#swarm?.pathMetrics() ?? {};
+    this.state.streams = this.#streams?.openStreams ?? 0;
     this.emit('change', this.state);
   }
 

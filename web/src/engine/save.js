@@ -1,6 +1,6 @@
 // Saving what a receiver holds: one file straight from its disk-backed File, or every file of
 // the share as one ZIP archive streamed by the service worker (sw.js) from the same files.
-const SERVICE_WORKER_URL = '/sw.js';
+import { ServiceWorkerError, controllingWorker } from './service-worker.js';
 
 export class SaveError extends Error {}
 
@@ -23,22 +23,15 @@ function clickDownload(href, name) {
   a.remove();
 }
 
-async function controllingWorker() {
-  if (!('serviceWorker' in navigator)) {
-    throw new SaveError('This browser cannot stream a ZIP archive here (no service workers): save the files one by one.');
-  }
-  await navigator.serviceWorker.register(SERVICE_WORKER_URL, { type: 'module', scope: '/' });
-  await navigator.serviceWorker.ready;
-  if (!navigator.serviceWorker.controller) {
-    // The worker claims open pages when it activates; wait for that on a first visit.
-    await new Promise((resolve) => navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true }));
-  }
-  return navigator.serviceWorker.controller;
-}
-
 // files: the manifest's [{path, size}], all held in the share's store.
 export async function saveAllAsZip(shareId, files, zipName) {
-  const worker = await controllingWorker();
+  let worker;
+  try {
+    worker = await controllingWorker();
+  } catch (error) {
+    if (error instanceof ServiceWorkerError) throw new SaveError('This browser cannot stream a ZIP archive here (no service workers): save the files one by one.');
+    throw error;
+  }
   const token = crypto.randomUUID();
   const channel = new MessageChannel();
   const ready = new Promise((resolve) => { channel.port1.onmessage = resolve; });

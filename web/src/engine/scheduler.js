@@ -1,4 +1,5 @@
-// Which piece to ask which peer for next. The lowest missing piece at or after the focus first
+// Which piece to ask which peer for next. Pieces someone waits for right now (want: the head of
+// a file being sniffed, an MP4's index at its end) before all others; then the lowest missing piece at or after the focus first
 // (0 unless a player moved it to where it plays), then the rest from the start, so that a share
 // fills from its start, or from the playhead; each call serves one peer, and the downloader calls it for its peers in turns,
 // so neighbouring pieces spread over every peer that has them. At the end, when every missing
@@ -14,6 +15,7 @@ export class Scheduler {
   #cursor = 0; // every piece below it is done
   #focus = 0; // pieces from here on come first
   #focusCursor = 0; // every piece from the focus to below it is done
+  #wanted = new Set(); // pieces to ask for before any other, in the order wanted
 
   constructor(done) {
     this.#done = done;
@@ -35,9 +37,18 @@ export class Scheduler {
     this.#focusCursor = focus;
   }
 
+  // These pieces are asked for before any other (until they are done).
+  want(pieces) {
+    for (const piece of pieces) if (piece >= 0 && piece < this.#done.length && !this.#done.has(piece)) this.#wanted.add(piece);
+  }
+
   // The piece to ask `peer` for next (it must have announced it), or null.
   next(peer) {
     const done = this.#done;
+    for (const piece of this.#wanted) {
+      if (done.has(piece)) this.#wanted.delete(piece);
+      else if (!this.#asked.has(piece) && this.#askable(piece, peer)) return piece;
+    }
     while (this.#cursor < done.length && done.has(this.#cursor)) this.#cursor += 1;
     while (this.#focusCursor < done.length && done.has(this.#focusCursor)) this.#focusCursor += 1;
     const found = { endgame: null };
@@ -53,13 +64,16 @@ export class Scheduler {
   #scan(peer, from, to, found) {
     const done = this.#done;
     for (let piece = from; piece < to; piece++) {
-      if (done.has(piece) || !peer.remote.has(piece) || this.#avoid.get(piece)?.has(peer.id)
-        || this.#paused.get(piece)?.has(peer.id)) continue;
+      if (done.has(piece) || !this.#askable(piece, peer)) continue;
       const sources = this.#asked.get(piece);
       if (!sources) return piece;
       if (found.endgame === null && sources.size < ENDGAME_SOURCES && !sources.has(peer)) found.endgame = piece;
     }
     return null;
+  }
+
+  #askable(piece, peer) {
+    return peer.remote.has(piece) && !this.#avoid.get(piece)?.has(peer.id) && !this.#paused.get(piece)?.has(peer.id);
   }
 
   // Pieces asked of `peer`, for the downloader to cancel those far from a new focus.

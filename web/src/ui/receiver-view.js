@@ -1,8 +1,10 @@
-// The receiver's page: what is coming, how far, how fast, and how it ended.
+// The receiver's page: what is coming, how far, how fast, how it ended, and a player for each
+// file the browser can play (video, audio, pictures) while it downloads.
 import { Receiver } from '../engine/receiver.js';
 import { RECONNECTING_STATUS } from '../engine/state.js';
 import { renderError, renderProgress, showTemplate } from './dom.js';
 import { describeFile, formatSpeed, formatTimeLeft } from './format.js';
+import { cannotPlayNote, playerErrorText } from './media-words.js';
 
 const STATUS = {
   connecting: 'Connecting…',
@@ -10,6 +12,9 @@ const STATUS = {
   transferring: 'Receiving…',
   error: '', // the error box says it
 };
+
+// Keys of a keyboard or a TV remote while something plays: seconds a seek key moves.
+const SEEK_KEY_SECONDS = 10;
 
 // Returns the Receiver engine the page drives.
 export function mountReceiverView(root, shareId, linkSecret) {
@@ -27,22 +32,43 @@ export function mountReceiverView(root, shareId, linkSecret) {
     files: document.getElementById('files'),
     saveAgain: document.getElementById('save-again'),
     error: document.getElementById('error'),
+    stage: document.getElementById('stage'),
     player: document.getElementById('player'),
+    picture: document.getElementById('picture'),
+    nowPlaying: document.getElementById('now-playing'),
+    fullscreen: document.getElementById('fullscreen'),
     playerError: document.getElementById('player-error'),
+    media: document.getElementById('media'),
   };
   const save = (path) => receiver.save(path).catch((error) => renderError(view.error, error.message));
+  const play = (number) => {
+    const { kind } = receiver.state.media[number];
+    view.player.hidden = kind === 'image';
+    view.picture.hidden = kind !== 'image';
+    view.stage.hidden = false;
+    if (kind === 'image') view.player.pause();
+    receiver.play(number, kind === 'image' ? view.picture : view.player);
+  };
   view.saveAgain.addEventListener('click', () => save());
-  view.files.addEventListener('click', (event) => {
-    const row = event.target.closest('button[data-path]');
-    if (row) save(row.dataset.path);
-  });
+  for (const list of [view.files, view.media]) {
+    list.addEventListener('click', (event) => {
+      const button = event.target.closest('button[data-path]');
+      if (!button) return;
+      if (button.dataset.action === 'play') play(Number(button.dataset.file));
+      else save(button.dataset.path);
+    });
+  }
+  view.fullscreen.addEventListener('click', () => toggleFullscreen(view.stage));
+  document.addEventListener('keydown', (event) => mediaKeys(event, view));
+  let chosen = false;
   receiver.on('change', (state) => {
     render(view, state);
-    // A video the browser can play shows as soon as the manifest is known, and plays while it
-    // downloads.
-    if (state.player && !state.player.error && view.player.hidden) {
-      view.player.hidden = false;
-      receiver.play(view.player);
+    // The first file the browser can play shows as soon as it is known, and plays while it
+    // downloads; the others wait for their play button.
+    const first = !chosen && state.media.find((media) => media.playable);
+    if (first) {
+      chosen = true;
+      play(first.file);
     }
   });
   receiver.start();
@@ -68,8 +94,10 @@ function render(view, state) {
   view.saveAgain.hidden = !done;
   view.saveAgain.textContent = several ? 'Save all as ZIP' : state.saved ? 'Save again' : 'Save';
   renderFiles(view.files, several && done ? state.files : []);
+  renderMedia(view.media, state);
+  view.nowPlaying.textContent = state.player ? state.player.path : '';
   renderError(view.error, state.error);
-  renderError(view.playerError, state.player?.error ?? null);
+  renderError(view.playerError, playerErrorText(state.player?.error ?? null));
 }
 
 // Whether the bytes come straight from the other browsers or via the server's relay.
@@ -89,6 +117,16 @@ function doneStatus(state) {
     : `Done: “${state.fileName}” is all here; save it with the button below.`;
 }
 
+function button(action, path, label, file = null) {
+  const element = document.createElement('button');
+  element.type = 'button';
+  element.dataset.action = action;
+  element.dataset.path = path;
+  if (file !== null) element.dataset.file = String(file);
+  element.textContent = label;
+  return element;
+}
+
 // One row per file of a share of several, each with its own save button; built once.
 function renderFiles(list, files) {
   list.hidden = files.length === 0;
@@ -97,11 +135,71 @@ function renderFiles(list, files) {
     const row = document.createElement('li');
     const name = document.createElement('span');
     name.textContent = describeFile(path, size);
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.dataset.path = path;
-    button.textContent = 'Save';
-    row.append(name, button);
+    row.append(name, button('save', path, 'Save'));
     return row;
   }));
+}
+
+// The media files (once sniffed): a play button for those this browser plays, a note for those it
+// cannot. Shown when there is a choice to make or something to say: several media files, or one
+// that cannot play.
+function renderMedia(list, state) {
+  const media = state.media.filter((entry) => entry.kind);
+  list.hidden = !(media.length > 1 || media.some((entry) => entry.playable === false));
+  if (list.hidden) return;
+  const key = media.map((entry) => `${entry.file}:${entry.playable}:${state.player?.file === entry.file}:${state.phase === 'done'}`).join();
+  if (list.dataset.key === key) return;
+  list.dataset.key = key;
+  list.replaceChildren(...media.map((entry) => {
+    const row = document.createElement('li');
+    row.dataset.file = String(entry.file);
+    if (state.player?.file === entry.file) row.dataset.playing = '';
+    const name = document.createElement('span');
+    name.textContent = describeFile(entry.path, entry.size);
+    row.append(name);
+    if (entry.playable) row.append(button('play', entry.path, entry.kind === 'image' ? 'Show' : 'Play', entry.file));
+    if (state.phase === 'done') row.append(button('save', entry.path, 'Save'));
+    const note = cannotPlayNote(entry);
+    if (note) {
+      const text = document.createElement('span');
+      text.className = 'note';
+      text.textContent = note;
+      row.append(text);
+    }
+    return row;
+  }));
+}
+
+function toggleFullscreen(stage) {
+  if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+  else stage.requestFullscreen?.().catch(() => {});
+}
+
+// Space plays or pauses, the arrows seek, F goes full screen: what a keyboard and a TV remote
+// offer. Keys typed into a form control keep their own meaning.
+function mediaKeys(event, view) {
+  if (view.stage.hidden || event.ctrlKey || event.altKey || event.metaKey) return;
+  if (event.target.closest?.('input, textarea, select, button, video') && event.key === ' ') return;
+  const video = view.player;
+  const playing = !video.hidden;
+  switch (event.key) {
+    case ' ':
+    case 'MediaPlayPause':
+      if (!playing) return;
+      if (video.paused) video.play().catch(() => {});
+      else video.pause();
+      break;
+    case 'ArrowLeft':
+    case 'ArrowRight':
+      if (!playing) return;
+      video.currentTime = Math.max(0, video.currentTime + (event.key === 'ArrowLeft' ? -SEEK_KEY_SECONDS : SEEK_KEY_SECONDS));
+      break;
+    case 'f':
+    case 'F':
+      toggleFullscreen(view.stage);
+      break;
+    default:
+      return;
+  }
+  event.preventDefault();
 }
