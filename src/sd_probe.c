@@ -84,36 +84,55 @@ bool sd_probe_open(const char *path, AVFormatContext **icp, char *err, size_t er
 
 /* ---- Sniffing the container's first bytes ----------------------------------------------------- */
 
-/* True when the top-level boxes of an ISO BMFF file reach a moof before any mdat. */
-static bool sniff_fragmented_mp4(AVIOContext *pb)
+/* The offset of the first moof of an ISO BMFF file when its top-level boxes reach one before
+ * any mdat (a fragmented MP4: what comes before is its init segment), else 0. */
+static int64_t first_moof(AVIOContext *pb)
 {
 	int64_t pos = 0;
 	for (int i = 0; i < 64; i++) {
 		if (avio_seek(pb, pos, SEEK_SET) != pos)
-			return false;
+			return 0;
 		uint8_t head[16];
 		if (avio_read(pb, head, 8) != 8)
-			return false;
+			return 0;
 		uint64_t size = AV_RB32(head);
 		uint32_t type = AV_RB32(head + 4);
 		if (type == MKBETAG('m', 'o', 'o', 'f'))
-			return true;
+			return pos;
 		if (type == MKBETAG('m', 'd', 'a', 't'))
-			return false;
+			return 0;
 		if (size == 1) {
 			if (avio_read(pb, head + 8, 8) != 8)
-				return false;
+				return 0;
 			size = AV_RB64(head + 8);
 			if (size < 16)
-				return false;
+				return 0;
 		} else if (size < 8) {
-			return false; /* 0 = to the end of the file: nothing after it */
+			return 0; /* 0 = to the end of the file: nothing after it */
 		}
 		if (size > (uint64_t)INT64_MAX - (uint64_t)pos)
-			return false;
+			return 0;
 		pos += (int64_t)size;
 	}
-	return false;
+	return 0;
+}
+
+/* The MIME type of a fragmented MP4 played as it is, from the codec strings of its own init
+ * segment: its sample entries may not be the ones the remux writes (hev1, avc3). False when the
+ * file is not a fragmented MP4 or its init segment is too large or holds a codec
+ * sd_probe_mime_from_init does not know: then it is remuxed. */
+static bool fragmented_mp4_mime(AVIOContext *pb, char *mime, size_t size)
+{
+	int64_t init_len = first_moof(pb);
+	if (init_len <= 0 || init_len > SD_PROBE_INIT_MAX || avio_seek(pb, 0, SEEK_SET) != 0)
+		return false;
+	uint8_t *init = av_malloc((size_t)init_len);
+	if (!init)
+		return false;
+	bool ok = avio_read(pb, init, (int)init_len) == init_len &&
+	          sd_probe_mime_from_init(init, (size_t)init_len, mime, size, NULL, 0);
+	av_free(init);
+	return ok;
 }
 
 /* True when the EBML header's DocType is "webm". */
@@ -488,7 +507,8 @@ bool sd_probe_input(AVFormatContext *ic, sd_probe *probe, char *err, size_t err_
 		const char *ac = a ? avcodec_get_name(ic->streams[a->index]->codecpar->codec_id) : NULL;
 		bool webm_codecs = (!v || !strcmp(vc, "vp8") || !strcmp(vc, "vp9") || !strcmp(vc, "av1")) &&
 		                   (!a || !strcmp(ac, "opus") || !strcmp(ac, "vorbis"));
-		if (probe->verdict == SD_VERDICT_REMUX && strstr(probe->format, "mp4") && sniff_fragmented_mp4(ic->pb))
+		if (probe->verdict == SD_VERDICT_REMUX && strstr(probe->format, "mp4") &&
+		    fragmented_mp4_mime(ic->pb, probe->as_is_mime, sizeof probe->as_is_mime))
 			probe->verdict = SD_VERDICT_AS_IS;
 		else if ((probe->verdict == SD_VERDICT_REMUX || (v && !strcmp(vc, "vp8"))) && webm_codecs &&
 		         !strcmp(probe->format, "matroska,webm") && sniff_webm(ic->pb)) {
@@ -534,8 +554,6 @@ bool sd_probe_input(AVFormatContext *ic, sd_probe *probe, char *err, size_t err_
 				snprintf(probe->streams[a->index].codec_string, sizeof probe->streams[0].codec_string, "%s", tok);
 		}
 	}
-	if (probe->verdict == SD_VERDICT_AS_IS && !probe->as_is_mime[0])
-		snprintf(probe->as_is_mime, sizeof probe->as_is_mime, "%s", probe->mime);
 	return true;
 }
 

@@ -32,6 +32,7 @@ const char *sd_probe_verdict_name(sd_probe_verdict verdict);
 
 #define SD_PROBE_REASON_MAX 192
 #define SD_PROBE_MIME_MAX 256
+#define SD_PROBE_INIT_MAX (4u << 20) /* the largest MP4 init segment read or written */
 
 typedef struct sd_probe_stream {
 	int index;                 /* in the input */
@@ -61,7 +62,8 @@ typedef struct sd_probe {
 	/* What sd_remux writes: video/mp4 or audio/mp4 with codecs="..."; with audio_transcode, the
 	 * output of a remux with transcode_audio. "" when the file cannot be remuxed. */
 	char mime[SD_PROBE_MIME_MAX];
-	/* For as_is files, the type to append them under unchanged (video/webm; codecs="vp9, opus"). */
+	/* For as_is files, the type to append them under unchanged (video/webm; codecs="vp9, opus"),
+	 * read from a fragmented MP4's own init segment. */
 	char as_is_mime[SD_PROBE_MIME_MAX];
 } sd_probe;
 

@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #define IO_BUFFER_SIZE 65536
-#define INIT_MAX (4u << 20)         /* an init segment larger than this is refused */
 #define QUEUE_MAX_PACKETS 4096      /* packets held back until the header can be written */
 #define QUEUE_MAX_BYTES (64u << 20)
 #define MIN_FRAG_US "1900000"       /* video: cut at the first keyframe 1.9 s into a fragment */
@@ -111,7 +110,7 @@ static int on_write(void *opaque, uint8_t *buf, int size, enum AVIODataMarkerTyp
 		r->in_fragments = true;
 	}
 	if (!r->in_fragments) {
-		if (r->init_len + (size_t)size > INIT_MAX) {
+		if (r->init_len + (size_t)size > SD_PROBE_INIT_MAX) {
 			r->init_too_big = true;
 		} else {
 			uint8_t *grown = av_realloc(r->init, r->init_len + (size_t)size);
@@ -663,7 +662,7 @@ bool sd_remux_input(AVFormatContext *ic, const sd_probe *probe, sd_remux_sink si
 		goto out;
 	}
 	if (r.init_too_big) {
-		rfail(&r, "the init segment is larger than %u bytes", INIT_MAX);
+		rfail(&r, "the init segment is larger than %u bytes", SD_PROBE_INIT_MAX);
 		goto out;
 	}
 	if (r.bad_moof || r.n_frags == 0) {

@@ -69,10 +69,10 @@ static void expected_avc1(const AVCodecParameters *par, char *out, size_t size)
 	fail_msg("no SPS in the H.264 extradata");
 }
 
-/* The hvc1 string (ISO/IEC 14496-15 annex E) from an hvcC: profile space and profile, the
- * compatibility flags bit-reversed in hex, tier and level, then the six constraint bytes without
- * the zero ones at the end. */
-static void expected_hvc1(const uint8_t *c, int n, char *out, size_t size)
+/* The hvc1 or hev1 string (ISO/IEC 14496-15 annex E) from an hvcC: profile space and profile,
+ * the compatibility flags bit-reversed in hex, tier and level, then the six constraint bytes
+ * without the zero ones at the end. */
+static void expected_hevc(const char *entry, const uint8_t *c, int n, char *out, size_t size)
 {
 	assert_true(n >= 23);
 	assert_int_equal(c[0], 1); /* configurationVersion: an hvcC, not Annex B */
@@ -81,7 +81,7 @@ static void expected_hvc1(const uint8_t *c, int n, char *out, size_t size)
 		if (flags & (1u << bit))
 			reversed |= 1u << (31 - bit);
 	const char *space = (const char *[]){"", "A", "B", "C"}[c[1] >> 6];
-	int len = snprintf(out, size, "hvc1.%s%d.%X.%c%d", space, c[1] & 0x1f, reversed, (c[1] & 0x20) ? 'H' : 'L', c[12]);
+	int len = snprintf(out, size, "%s.%s%d.%X.%c%d", entry, space, c[1] & 0x1f, reversed, (c[1] & 0x20) ? 'H' : 'L', c[12]);
 	int keep = 6;
 	while (keep > 0 && c[6 + keep - 1] == 0)
 		keep--;
@@ -142,6 +142,8 @@ static void test_codec_strings_h264_aac(void **state)
 		probe_ok(names[i], &p);
 		if (strcmp(p.mime, want) != 0)
 			fail_msg("%s: mime %s, wanted %s", names[i], p.mime, want);
+		if (p.verdict == SD_VERDICT_AS_IS) /* its own init segment: avc1 as well */
+			assert_string_equal(p.as_is_mime, want);
 		assert_string_equal(p.streams[v].codec_string, avc);
 		sd_probe_clear(&p);
 	}
@@ -206,7 +208,7 @@ static void test_codec_strings_hevc(void **state)
 		if (strcmp(ic->iformat->name, "mpegts") == 0)
 			assert_int_not_equal(par->extradata[0], 1); /* Annex B: the string is the Matroska file's */
 		else
-			expected_hvc1(par->extradata, par->extradata_size, hvc1, sizeof hvc1);
+			expected_hevc("hvc1", par->extradata, par->extradata_size, hvc1, sizeof hvc1);
 		avformat_close_input(&ic);
 		assert_hvc1_form(hvc1);
 
@@ -220,6 +222,24 @@ static void test_codec_strings_hevc(void **state)
 		assert_int_equal(p.streams[v].verdict, SD_VERDICT_REMUX);
 		sd_probe_clear(&p);
 	}
+
+	/* A fragmented MP4 ffmpeg wrote is played as it is, under its own sample entry (hev1); a
+	 * remux would write hvc1. */
+	AVFormatContext *ic = open_input(fixture("fmp4_hevc_aac.mp4"));
+	const AVCodecParameters *par = ic->streams[first_of(ic, AVMEDIA_TYPE_VIDEO)]->codecpar;
+	assert_int_equal(par->codec_tag, MKTAG('h', 'e', 'v', '1'));
+	char hev1[64], want[128];
+	expected_hevc("hev1", par->extradata, par->extradata_size, hev1, sizeof hev1);
+	expected_hevc("hvc1", par->extradata, par->extradata_size, hvc1, sizeof hvc1);
+	avformat_close_input(&ic);
+	sd_probe p;
+	probe_ok("fmp4_hevc_aac.mp4", &p);
+	assert_int_equal(p.verdict, SD_VERDICT_AS_IS);
+	snprintf(want, sizeof want, "video/mp4; codecs=\"%s, mp4a.40.2\"", hev1);
+	assert_string_equal(p.as_is_mime, want);
+	snprintf(want, sizeof want, "video/mp4; codecs=\"%s, mp4a.40.2\"", hvc1);
+	assert_string_equal(p.mime, want);
+	sd_probe_clear(&p);
 }
 
 /* Builds a box: 32-bit size, type, body. Returns the bytes written into out. */
@@ -604,7 +624,7 @@ static void check_remux(const char *name, bool transcode_audio)
 		assert_int_equal(par->codec_tag, MKTAG('h', 'v', 'c', '1'));
 		assert_hvcc_parameter_sets(par->extradata, par->extradata_size);
 		char hvc1[64], want[80];
-		expected_hvc1(par->extradata, par->extradata_size, hvc1, sizeof hvc1);
+		expected_hevc("hvc1", par->extradata, par->extradata_size, hvc1, sizeof hvc1);
 		snprintf(want, sizeof want, "codecs=\"%s,", hvc1);
 		if (!strstr(r.mime, want))
 			fail_msg("%s: mime %s, the output's hvcC says %s", name, r.mime, hvc1);
