@@ -357,10 +357,11 @@ static bool add_init_stream(AVFormatContext *oc, const AVStream *in, bool transc
 	return true;
 }
 
-/* Writes the init segment the remux would start with (codec configuration only: empty_moov) and
- * reads the codec strings back from it. */
-static bool would_be_mime(AVFormatContext *ic, const sd_probe *probe, char *mime, size_t mime_size, char *err,
-                          size_t err_size)
+/* Writes the init segment of an MP4 with these input streams (either may be NULL) as the remux
+ * would start it (codec configuration only: empty_moov; the audio as the AAC encoder's output
+ * with audio_to_aac) and reads the codec strings back from it. */
+static bool init_mime(const AVStream *video, const AVStream *audio, bool audio_to_aac, char *mime, size_t mime_size,
+                      char *err, size_t err_size)
 {
 	AVFormatContext *oc = NULL;
 	AVIOContext *dyn = NULL;
@@ -370,12 +371,9 @@ static bool would_be_mime(AVFormatContext *ic, const sd_probe *probe, char *mime
 	int ret = avformat_alloc_output_context2(&oc, NULL, "mp4", NULL);
 	if (ret < 0 || !oc)
 		return sd_media_fail(err, err_size, "cannot make an MP4 muxer");
-	if (probe->video_index >= 0 &&
-	    !add_init_stream(oc, ic->streams[probe->video_index], false, err, err_size))
+	if (video && !add_init_stream(oc, video, false, err, err_size))
 		goto out;
-	if (probe->audio_index >= 0 &&
-	    !add_init_stream(oc, ic->streams[probe->audio_index],
-	                     probe->streams[probe->audio_index].verdict == SD_VERDICT_TRANSCODE, err, err_size))
+	if (audio && !add_init_stream(oc, audio, audio_to_aac, err, err_size))
 		goto out;
 	if ((ret = avio_open_dyn_buf(&dyn)) < 0) {
 		sd_media_fail(err, err_size, "out of memory");
@@ -383,7 +381,11 @@ static bool would_be_mime(AVFormatContext *ic, const sd_probe *probe, char *mime
 	}
 	oc->pb = dyn;
 	AVDictionary *opts = NULL;
-	av_dict_set(&opts, "movflags", "frag_keyframe+empty_moov+default_base_moof", 0);
+	if (av_dict_set(&opts, "movflags", "frag_keyframe+empty_moov+default_base_moof", 0) < 0) {
+		av_dict_free(&opts);
+		sd_media_fail(err, err_size, "out of memory");
+		goto out;
+	}
 	ret = avformat_write_header(oc, &opts);
 	av_dict_free(&opts);
 	if (ret < 0) {
@@ -404,6 +406,22 @@ out:
 	}
 	avformat_free_context(oc);
 	return ok;
+}
+
+/* A stream's own codec string, as its copy into MP4 carries it, whatever its verdict: a player
+ * with decoders Chromium lacks (a TV's AC-3, an MPEG-4 Part 2 one) can judge it. Left "" when the
+ * MP4 muxer takes no such stream (VP8, Vorbis, PCM...). */
+static void own_codec_string(const AVStream *st, sd_probe_stream *s)
+{
+	char mime[SD_PROBE_MIME_MAX];
+	enum AVCodecID id = st->codecpar->codec_id;
+	bool video = st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO;
+	const char *q; /* video/mp4; codecs="..." */
+	if (init_mime(video ? st : NULL, video ? NULL : st, false, mime, sizeof mime, NULL, 0) &&
+	    (q = strchr(mime, '"')))
+		snprintf(s->codec_string, sizeof s->codec_string, "%.*s", (int)strcspn(q + 1, "\""), q + 1);
+	else if (id == AV_CODEC_ID_AC3 || id == AV_CODEC_ID_EAC3) /* the muxer makes their box from a packet */
+		snprintf(s->codec_string, sizeof s->codec_string, "%s", id == AV_CODEC_ID_AC3 ? "ac-3" : "ec-3");
 }
 
 /* ---- The probe ---------------------------------------------------------------------------------- */
@@ -454,10 +472,12 @@ bool sd_probe_input(AVFormatContext *ic, sd_probe *probe, char *err, size_t err_
 				snprintf(s->reason, sizeof s->reason, "cover art: left out");
 			} else {
 				s->verdict = video_verdict(ic, st, s->reason, sizeof s->reason);
+				own_codec_string(st, s);
 			}
 			break;
 		case AVMEDIA_TYPE_AUDIO:
 			s->verdict = audio_verdict(st, &s->audio_transcodable, s->reason, sizeof s->reason);
+			own_codec_string(st, s);
 			break;
 		case AVMEDIA_TYPE_SUBTITLE:
 			s->verdict = SD_VERDICT_DROP;
@@ -530,28 +550,15 @@ bool sd_probe_input(AVFormatContext *ic, sd_probe *probe, char *err, size_t err_
 	                  a->audio_transcodable);
 	if (remuxable) {
 		char why[SD_PROBE_REASON_MAX];
-		if (!would_be_mime(ic, probe, probe->mime, sizeof probe->mime, why, sizeof why)) {
+		const AVStream *vs = v ? ic->streams[v->index] : NULL, *as = a ? ic->streams[a->index] : NULL;
+		if (!init_mime(vs, as, a && a->verdict == SD_VERDICT_TRANSCODE, probe->mime, sizeof probe->mime, why,
+		               sizeof why)) {
 			probe->mime[0] = '\0';
 			if (probe->verdict == SD_VERDICT_REMUX || probe->audio_transcode) {
 				probe->verdict = SD_VERDICT_UNSUPPORTED;
 				probe->audio_transcode = false;
 				snprintf(probe->reason, sizeof probe->reason, "%s", why);
 			}
-		} else {
-			/* per-stream codec strings, in output order: video first */
-			const char *q = strchr(probe->mime, '"');
-			char list[SD_PROBE_MIME_MAX];
-			snprintf(list, sizeof list, "%s", q ? q + 1 : "");
-			char *end = strchr(list, '"');
-			if (end)
-				*end = '\0';
-			char *save = NULL, *tok = strtok_r(list, ", ", &save);
-			if (v && tok) {
-				snprintf(probe->streams[v->index].codec_string, sizeof probe->streams[0].codec_string, "%s", tok);
-				tok = strtok_r(NULL, ", ", &save);
-			}
-			if (a && tok)
-				snprintf(probe->streams[a->index].codec_string, sizeof probe->streams[0].codec_string, "%s", tok);
 		}
 	}
 	return true;
@@ -732,7 +739,9 @@ static bool read_descriptor(span *s, uint8_t *tag, span *body)
 	return true;
 }
 
-static bool esds_string(span esds, char *out, size_t size)
+/* The ObjectTypeIndication of an esds box's DecoderConfigDescriptor, and its
+ * DecoderSpecificInfo (empty when it has none). */
+static bool esds_config(span esds, uint8_t *oti, span *dsi)
 {
 	if (esds.len < 4)
 		return false;
@@ -756,13 +765,26 @@ static bool esds_string(span esds, char *out, size_t size)
 	span inner = {es.p + skip, es.len - skip};
 	if (!read_descriptor(&inner, &tag, &dc) || tag != 0x04 || dc.len < 13)
 		return false;
-	uint8_t oti = dc.p[0];
+	*oti = dc.p[0];
+	span dsi_walk = {dc.p + 13, dc.len - 13};
+	if (!read_descriptor(&dsi_walk, &tag, dsi) || tag != 0x05)
+		*dsi = (span){NULL, 0};
+	return true;
+}
+
+/* mp4a.40.AOT for AAC, the object type read from the AudioSpecificConfig; mp4a.OTI for other
+ * audio (MP3: mp4a.6b). */
+static bool mp4a_string(span esds, char *out, size_t size)
+{
+	uint8_t oti;
+	span dsi;
+	if (!esds_config(esds, &oti, &dsi))
+		return false;
 	if (oti != 0x40) {
 		snprintf(out, size, "mp4a.%02x", oti);
 		return true;
 	}
-	span dsi_walk = {dc.p + 13, dc.len - 13}, dsi;
-	if (!read_descriptor(&dsi_walk, &tag, &dsi) || tag != 0x05 || dsi.len < 1)
+	if (dsi.len < 1)
 		return false;
 	int aot = dsi.p[0] >> 3;
 	if (aot == 31) {
@@ -771,6 +793,22 @@ static bool esds_string(span esds, char *out, size_t size)
 		aot = 32 + ((dsi.p[0] & 7) << 3 | dsi.p[1] >> 5);
 	}
 	snprintf(out, size, "mp4a.40.%d", aot);
+	return true;
+}
+
+/* mp4v.20.PL for MPEG-4 Part 2: PL, in decimal (RFC 6381 3.3), is the profile_and_level_indication
+ * of the visual object sequence header that starts its DecoderSpecificInfo; mp4v.OTI for other
+ * video (MPEG-2 Main: mp4v.61). */
+static bool mp4v_string(span esds, char *out, size_t size)
+{
+	uint8_t oti;
+	span dsi;
+	if (!esds_config(esds, &oti, &dsi))
+		return false;
+	if (oti == 0x20 && dsi.len >= 5 && AV_RB32(dsi.p) == 0x1B0)
+		snprintf(out, size, "mp4v.20.%u", dsi.p[4]);
+	else
+		snprintf(out, size, "mp4v.%02x", oti);
 	return true;
 }
 
@@ -812,6 +850,7 @@ static bool entry_string(uint32_t type, span entry, char *out, size_t size, bool
 	case MKBETAG('h', 'e', 'v', '1'):
 	case MKBETAG('v', 'p', '0', '9'):
 	case MKBETAG('a', 'v', '0', '1'):
+	case MKBETAG('m', 'p', '4', 'v'):
 		*is_video = true;
 		if (entry.len < 78)
 			return false;
@@ -857,8 +896,10 @@ static bool entry_string(uint32_t type, span entry, char *out, size_t size, bool
 		snprintf(out, size, "av01.%u.%02u%c.%02u", profile, level, tier ? 'H' : 'M', depth);
 		return true;
 	}
+	case MKBETAG('m', 'p', '4', 'v'):
+		return find_child(kids, MKBETAG('e', 's', 'd', 's'), &box) && mp4v_string(box, out, size);
 	case MKBETAG('m', 'p', '4', 'a'):
-		return find_child(kids, MKBETAG('e', 's', 'd', 's'), &box) && esds_string(box, out, size);
+		return find_child(kids, MKBETAG('e', 's', 'd', 's'), &box) && mp4a_string(box, out, size);
 	case MKBETAG('O', 'p', 'u', 's'):
 		snprintf(out, size, "opus");
 		return true;

@@ -2,9 +2,10 @@
  * Extensions. Owns the opening of an input with libavformat, the description of its container and
  * streams, the verdict for each stream and for the file (as_is, remux to fragmented MP4,
  * transcode, unsupported, with a one-line reason), and the MSE MIME type with RFC 6381 codec
- * strings of what sd_remux would write, read from the codec configuration boxes of a real MP4
- * init segment (the same parser reads sd_remux's output). Built on FFmpeg 5.1 (libavformat,
- * libavcodec, libavutil) and jansson; no global state (libav's log level is the caller's).
+ * strings of what sd_remux would write (and of every audio and video stream), read from the
+ * codec configuration boxes of a real MP4 init segment (the same parser reads sd_remux's output).
+ * Built on FFmpeg 5.1 (libavformat, libavcodec, libavutil) and jansson; no global state (libav's
+ * log level is the caller's).
  *
  * Functions that can fail return false and write a one-line reason into err (err_size bytes,
  * always NUL-terminated). The probe struct owns its stream array; free it with sd_probe_clear. */
@@ -43,7 +44,11 @@ typedef struct sd_probe_stream {
 	double fps;                /* video, average frame rate; 0 if unknown */
 	int sample_rate, channels; /* audio; 0 otherwise */
 	char language[16];         /* the stream's language tag, "" if none */
-	char codec_string[64];     /* RFC 6381, of this stream in the remux output; "" if not output */
+	/* RFC 6381, of this stream as a copy into MP4 carries it (read back from a one-track init
+	 * segment; ac-3, ec-3), whatever its verdict: hvc1.1.6.L93.B0, mp4v.20.9, mp4a.6b. "" for
+	 * what MP4 cannot hold (VP8, PCM, subtitles...). For audio the remux transcodes, the file's
+	 * mime has the AAC string instead. */
+	char codec_string[64];
 	sd_probe_verdict verdict;  /* as_is or remux (kept), transcode, unsupported, drop */
 	char reason[SD_PROBE_REASON_MAX]; /* why, for transcode, unsupported and drop; "" otherwise */
 	bool audio_transcodable;   /* audio sd_remux can transcode to AAC when asked (transcode_audio) */
@@ -85,9 +90,10 @@ json_t *sd_probe_to_json(const sd_probe *probe);
 
 /* The codec strings of every track of an MP4 init segment (ftyp + moov), in track order, as a
  * MIME type: video/mp4 when a video track is there, else audio/mp4. Knows avc1/avc3 (avcC),
- * hvc1/hev1 (hvcC), vp09 (vpcC), av01 (av1C), mp4a (esds: AAC object type from the
- * AudioSpecificConfig, or the MPEG audio object type), Opus, fLaC, ac-3, ec-3. Fails for a
- * malformed segment or a track whose sample entry it does not know. */
+ * hvc1/hev1 (hvcC), vp09 (vpcC), av01 (av1C), mp4v (esds: MPEG-4 Part 2's profile and level,
+ * or the object type), mp4a (esds: AAC object type from the AudioSpecificConfig, or the object
+ * type), Opus, fLaC, ac-3, ec-3. Fails for a malformed segment or a track whose sample entry it
+ * does not know. */
 bool sd_probe_mime_from_init(const uint8_t *init, size_t len, char *mime, size_t mime_size, char *err,
                              size_t err_size);
 

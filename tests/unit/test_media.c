@@ -242,6 +242,83 @@ static void test_codec_strings_hevc(void **state)
 	sd_probe_clear(&p);
 }
 
+/* The codec string of a stream copied into MP4, from its own parameters: avc1 and hvc1 from
+ * their configuration (raw HEVC's is Annex B: its string is the Matroska file's, the same
+ * stream), MPEG-4 Part 2's profile and level (decimal) from its visual object sequence header,
+ * MPEG audio's object type (6b: MPEG-1, 69: MPEG-2 rates), AAC's object type. */
+static void expected_own_string(const AVCodecParameters *par, char *out, size_t size)
+{
+	const uint8_t *x = par->extradata;
+	switch (par->codec_id) {
+	case AV_CODEC_ID_H264:
+		expected_avc1(par, out, size);
+		return;
+	case AV_CODEC_ID_HEVC: {
+		AVFormatContext *ic = open_input(fixture("mkv_hevc_aac.mkv"));
+		const AVCodecParameters *mkv = ic->streams[first_of(ic, AVMEDIA_TYPE_VIDEO)]->codecpar;
+		expected_hevc("hvc1", mkv->extradata, mkv->extradata_size, out, size);
+		avformat_close_input(&ic);
+		return;
+	}
+	case AV_CODEC_ID_MPEG4:
+		for (int i = 0; i + 4 < par->extradata_size; i++)
+			if (x[i] == 0 && x[i + 1] == 0 && x[i + 2] == 1 && x[i + 3] == 0xb0) {
+				snprintf(out, size, "mp4v.20.%u", x[i + 4]);
+				return;
+			}
+		fail_msg("no visual object sequence header in the MPEG-4 extradata");
+		return;
+	case AV_CODEC_ID_MP3:
+		snprintf(out, size, "mp4a.%s", par->sample_rate >= 32000 ? "6b" : "69");
+		return;
+	case AV_CODEC_ID_AC3:
+		snprintf(out, size, "ac-3");
+		return;
+	case AV_CODEC_ID_AAC:
+		snprintf(out, size, "mp4a.40.%d", par->profile + 1);
+		return;
+	default:
+		fail_msg("no expected string for %s", avcodec_get_name(par->codec_id));
+	}
+}
+
+/* Every audio and video stream names its own codec, also under a transcode verdict (a player with
+ * other decoders can judge it); the file's MIME type names what the remux writes. */
+static void test_codec_strings_of_every_stream(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name, *mime; /* "" when the file cannot be remuxed */
+	} cases[] = {
+		{"mpeg4_part2.avi", ""},
+		{"mkv_h264_mp3.mkv", "mp4a.40.2\""}, /* transcoded to AAC */
+		{"mkv_h264_ac3.mkv", "mp4a.40.2\""},
+		{"avi_h264_bframes.avi", ""},
+		{"raw.h264", ""},
+		{"raw.hevc", ""},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		sd_probe p;
+		probe_ok(cases[i].name, &p);
+		assert_int_equal(p.verdict, SD_VERDICT_TRANSCODE);
+		AVFormatContext *ic = open_input(fixture(cases[i].name));
+		assert_int_equal(ic->nb_streams, p.n_streams);
+		int transcoded = 0;
+		for (unsigned s = 0; s < ic->nb_streams; s++) {
+			char want[64];
+			expected_own_string(ic->streams[s]->codecpar, want, sizeof want);
+			if (strcmp(p.streams[s].codec_string, want) != 0)
+				fail_msg("%s stream %u: \"%s\", wanted \"%s\"", cases[i].name, s, p.streams[s].codec_string, want);
+			transcoded += p.streams[s].verdict == SD_VERDICT_TRANSCODE;
+		}
+		assert_true(transcoded > 0);
+		if (cases[i].mime[0] ? !strstr(p.mime, cases[i].mime) : p.mime[0] != '\0')
+			fail_msg("%s: mime \"%s\"", cases[i].name, p.mime);
+		avformat_close_input(&ic);
+		sd_probe_clear(&p);
+	}
+}
+
 /* Builds a box: 32-bit size, type, body. Returns the bytes written into out. */
 static size_t box(uint8_t *out, const char *type, const uint8_t *body, size_t len)
 {
@@ -766,6 +843,7 @@ int run_media_tests(void)
 		cmocka_unit_test(test_codec_strings_h264_aac),
 		cmocka_unit_test(test_codec_strings_vp9_av1_opus),
 		cmocka_unit_test(test_codec_strings_hevc),
+		cmocka_unit_test(test_codec_strings_of_every_stream),
 		cmocka_unit_test(test_mime_from_init),
 		cmocka_unit_test(test_verdicts),
 		cmocka_unit_test(test_dropped_streams),
