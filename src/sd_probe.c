@@ -50,6 +50,50 @@ uint32_t sd_probe_mp4_tag(const AVCodecParameters *par)
 
 /* ---- Opening ---------------------------------------------------------------------------------- */
 
+/* Text-mode art (ANSI and ASCII art, BinText, XBin, iCE Draw): libavformat shows it as video, but
+ * it is text, not media. Its demuxers make their one stream in their header. Returns the codec's
+ * name, or NULL for anything else. */
+static const char *text_art(const AVFormatContext *ic)
+{
+	for (unsigned i = 0; i < ic->nb_streams; i++) {
+		enum AVCodecID id = ic->streams[i]->codecpar->codec_id;
+		if (id == AV_CODEC_ID_ANSI || id == AV_CODEC_ID_BINTEXT || id == AV_CODEC_ID_XBIN || id == AV_CODEC_ID_IDF) {
+			const AVCodecDescriptor *d = avcodec_descriptor_get(id);
+			return d && d->long_name ? d->long_name : avcodec_get_name(id);
+		}
+	}
+	return NULL;
+}
+
+/* Fails when only the file's name points to a format. An extension match alone scores
+ * AVPROBE_SCORE_EXTENSION, so a demuxer chosen with no more may have been chosen by the name
+ * alone (200 kB of random bytes named x.bin open as BinText, as GSM audio named x.gsm): then the
+ * first bytes, probed again without the name, must match some format (not always the same one: a
+ * JPEG named .jpg is image2 by its name, jpeg_pipe by its bytes). */
+static bool bytes_match_a_format(const char *path, const AVFormatContext *ic, char *err, size_t err_size)
+{
+	if (ic->probe_score > AVPROBE_SCORE_EXTENSION)
+		return true;
+	char why[128];
+	AVIOContext *pb = NULL;
+	int ret = avio_open(&pb, path, AVIO_FLAG_READ);
+	if (ret < 0) {
+		sd_probe_av_error(ret, why, sizeof why);
+		return sd_media_fail(err, err_size, "%s: %s", path, why);
+	}
+	const AVInputFormat *fmt = NULL;
+	ret = av_probe_input_buffer2(pb, &fmt, "", NULL, 0, 0);
+	avio_closep(&pb);
+	if (ret == AVERROR_INVALIDDATA)
+		return sd_media_fail(err, err_size, "%s: not a media file (only its name points to libavformat's %s demuxer; its bytes match no format)",
+		                     path, ic->iformat->name);
+	if (ret < 0) {
+		sd_probe_av_error(ret, why, sizeof why);
+		return sd_media_fail(err, err_size, "%s: %s", path, why);
+	}
+	return true;
+}
+
 bool sd_probe_open(const char *path, AVFormatContext **icp, char *err, size_t err_size)
 {
 	*icp = NULL;
@@ -67,6 +111,15 @@ bool sd_probe_open(const char *path, AVFormatContext **icp, char *err, size_t er
 	if (ret < 0) {
 		sd_probe_av_error(ret, why, sizeof why);
 		return sd_media_fail(err, err_size, "%s: not a media file libavformat can read (%s)", path, why);
+	}
+	if (!bytes_match_a_format(path, ic, err, err_size)) {
+		avformat_close_input(&ic);
+		return false;
+	}
+	const char *art = text_art(ic);
+	if (art) {
+		avformat_close_input(&ic);
+		return sd_media_fail(err, err_size, "%s: not a media file (libavformat reads it as text-mode art: %s)", path, art);
 	}
 	ret = avformat_find_stream_info(ic, NULL);
 	if (ret < 0) {
@@ -453,6 +506,9 @@ bool sd_probe_input(AVFormatContext *ic, sd_probe *probe, char *err, size_t err_
 	probe->video_index = probe->audio_index = -1;
 	if (!ic || ic->nb_streams == 0)
 		return sd_media_fail(err, err_size, "no streams in the input");
+	const char *art = text_art(ic);
+	if (art)
+		return sd_media_fail(err, err_size, "not a media file (libavformat reads it as text-mode art: %s)", art);
 	probe->streams = calloc(ic->nb_streams, sizeof *probe->streams);
 	if (!probe->streams)
 		return sd_media_fail(err, err_size, "out of memory");

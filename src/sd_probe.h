@@ -73,12 +73,14 @@ typedef struct sd_probe {
 } sd_probe;
 
 /* Opens path with libavformat, reads its stream information and fills probe. Fails (with a
- * one-line reason) for a file that cannot be opened or is not a media file libavformat knows;
- * a file it knows but cannot play is a success with verdict unsupported or transcode. */
+ * one-line reason) for a file that cannot be opened or is not a media file libavformat knows
+ * (see sd_probe_open); a file it knows but cannot play is a success with verdict unsupported or
+ * transcode. */
 bool sd_probe_file(const char *path, sd_probe *probe, char *err, size_t err_size);
 
 /* The same over an input the caller opened (avformat_open_input and avformat_find_stream_info
- * done); reads nothing but a few header bytes through ic->pb, whose position it restores. */
+ * done); reads nothing but a few header bytes through ic->pb, whose position it restores. Fails
+ * for text-mode art as sd_probe_open does. */
 bool sd_probe_input(struct AVFormatContext *ic, sd_probe *probe, char *err, size_t err_size);
 
 void sd_probe_clear(sd_probe *probe); /* frees the streams; NULL and a cleared probe are fine */
@@ -98,7 +100,10 @@ bool sd_probe_mime_from_init(const uint8_t *init, size_t len, char *mime, size_t
                              size_t err_size);
 
 /* Opens libavformat's input for path with the options sd_probe and sd_remux use. On failure ic is
- * NULL and err says why (no such file, not a media file, truncated). */
+ * NULL and err says why (no such file, not a media file, truncated). "Not a media file" also
+ * covers what libavformat would open but is none: text-mode art (ANSI art, a .txt file, BinText,
+ * XBin, iCE Draw) and a file whose name alone points to a format: its bytes, probed without the
+ * name, match none (random bytes named x.gsm, headerless raw data such as PCM named .sw). */
 bool sd_probe_open(const char *path, struct AVFormatContext **ic, char *err, size_t err_size);
 
 /* The MP4 sample entry (AVCodecParameters.codec_tag) sd_remux writes for a copied stream: hvc1

@@ -28,8 +28,9 @@ static void usage(FILE *to)
 	      "  -v, --verbose      let libav log its warnings on stderr\n"
 	      "  -h, --help         this text\n"
 	      "\n"
-	      "Exit codes: 0 done; 1 the file cannot be read, or its verdict refuses the remux (the\n"
-	      "reason is on stderr); 2 bad usage.\n",
+	      "Exit codes: 0 done; 1 the file cannot be read or is not media (text, or bytes only its\n"
+	      "name gives a format), or its verdict refuses the remux (the reason is on stderr); 2 bad\n"
+	      "usage.\n",
 	      to);
 }
 

@@ -70,6 +70,14 @@ noise() { head -c "$1" /dev/zero | openssl enc -aes-128-ctr -nosalt -K "$2" -iv 
 noise 65536 01 >random.bin
 : >empty.mp4
 { head -c 32 mp4_moov_end.mp4; noise 4096 02; } >garbage_header.mp4
+# Not media, though libavformat opens them: random bytes of a size BinText takes for a picture
+# when they are named .bin, random bytes named for headerless GSM audio, a text file and ANSI art
+# named .txt (the tty demuxer's), and an XBin picture (text-mode art with a header of its own).
+noise 200000 03 >random_200k.bin
+noise 4096 04 >random.gsm
+for i in $(seq 20); do echo "Line $i of a plain text file: not media, though its name is one a demuxer takes."; done >text.txt
+for i in $(seq 40); do printf '\033[1;3%dm ANSI art, row %d \033[0m\033[44m ### ### \033[0m\r\n' $((i % 8)) "$i"; done >ansi_art.txt
+{ printf 'XBIN\032\120\000\031\000\020\000'; for _ in $(seq 2000); do printf 'A\037'; done; } >art.xb
 
 rm -rf "$out"
 mv "$out.tmp" "$out"

@@ -499,6 +499,12 @@ static void test_broken_inputs(void **state)
 		{"empty.mp4", "empty file", "empty file"},
 		{"garbage_header.mp4", "not a media file", "not a media file"},
 		{"no-such-file.mkv", "No such file", "No such file"},
+		/* libavformat opens these, but by their names alone, or as text */
+		{"random_200k.bin", "not a media file (only its name", "not a media file"},
+		{"random.gsm", "not a media file (only its name", "not a media file"},
+		{"text.txt", "not a media file (libavformat reads it as text-mode art", "not a media file"},
+		{"ansi_art.txt", "not a media file (libavformat reads it as text-mode art", "not a media file"},
+		{"art.xb", "not a media file (libavformat reads it as text-mode art", "not a media file"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		sd_probe p;
@@ -521,6 +527,23 @@ static void test_broken_inputs(void **state)
 			fail_msg("%s: remux %d \"%s\"", cases[i].name, ok, err);
 		assert_null(r.fragments);
 		assert_false(exists(out)); /* no partial output left */
+	}
+}
+
+/* sd_probe_input refuses text-mode art in an input the caller opened, as sd_probe_open does (a
+ * match by name alone it cannot see: it has no file name). */
+static void test_text_art_opened_by_the_caller(void **state)
+{
+	(void)state;
+	static const char *names[] = {"random_200k.bin", "text.txt", "ansi_art.txt", "art.xb"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		AVFormatContext *ic = open_input(fixture(names[i]));
+		sd_probe p;
+		char err[256] = "";
+		if (sd_probe_input(ic, &p, err, sizeof err) || !strstr(err, "not a media file (libavformat reads it as text-mode art"))
+			fail_msg("%s: \"%s\"", names[i], err);
+		assert_null(p.streams);
+		avformat_close_input(&ic);
 	}
 }
 
@@ -848,6 +871,7 @@ int run_media_tests(void)
 		cmocka_unit_test(test_verdicts),
 		cmocka_unit_test(test_dropped_streams),
 		cmocka_unit_test(test_broken_inputs),
+		cmocka_unit_test(test_text_art_opened_by_the_caller),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_remux_mkv),
