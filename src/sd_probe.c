@@ -1005,7 +1005,10 @@ bool sd_probe_mime_from_init(const uint8_t *init, size_t len, char *mime, size_t
 	if (tracks == 0)
 		return sd_media_fail(err, err_size, "the init segment has no track");
 	int n = snprintf(mime, mime_size, "%s/mp4; codecs=\"%s\"", any_video ? "video" : "audio", codecs);
-	if (n < 0 || (size_t)n >= mime_size)
+	if (n < 0 || (size_t)n >= mime_size) {
+		if (mime_size)
+			mime[0] = '\0'; /* not a cut one */
 		return sd_media_fail(err, err_size, "the MIME type is too long");
+	}
 	return true;
 }

@@ -388,6 +388,11 @@ static void test_mime_from_init(void **state)
 	for (size_t cut = 0; cut < n; cut++)
 		assert_false(sd_probe_mime_from_init(buf, cut, mime, sizeof mime, err, sizeof err));
 	assert_false(sd_probe_mime_from_init(NULL, 0, mime, sizeof mime, err, sizeof err));
+	/* a MIME type that does not fit is not left cut */
+	n = make_mp4a_init(buf, lc, sizeof lc);
+	char small[20];
+	assert_false(sd_probe_mime_from_init(buf, n, small, sizeof small, err, sizeof err));
+	assert_string_equal(small, "");
 }
 
 /* ---- Verdicts --------------------------------------------------------------------------------- */
