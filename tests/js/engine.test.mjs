@@ -143,24 +143,39 @@ test('moving the downloader\'s focus cancels requests far from it that have no b
   assert.deepEqual(sent.filter((m) => m.t === 'cancel').map((m) => m.piece), [30, 31, 32]);
 });
 
-test('the player takes the first file with a fragment index, if this browser\'s MSE takes its type', async () => {
-  const { playableFile } = await import('../../web/src/engine/player.js');
-  const manifest = {
-    files: [
-      { path: 'notes.txt', size: 10, type: 'text/plain' },
-      { path: 'a.mp4', size: 100, type: 'video/mp4; codecs="avc1.64001e"', fragments: [[0, 10]] },
-      { path: 'b.mp4', size: 100, type: 'video/mp4; codecs="hvc1.1.6.L93.B0"', fragments: [[0, 10]] },
-    ],
-  };
-  const yes = { isTypeSupported: (type) => type.includes('avc1') };
-  const chosen = playableFile(manifest, yes);
-  assert.equal(chosen.file.path, 'a.mp4');
-  assert.equal(chosen.fileStart, 10);
-  assert.equal(chosen.error, null);
-  const no = playableFile(manifest, { isTypeSupported: () => false });
-  assert.match(no.error, /cannot play “a\.mp4” \(video\/mp4; codecs="avc1\.64001e"\) while it downloads/);
-  assert.match(playableFile(manifest, undefined).error, /no Media Source Extensions/);
-  assert.equal(playableFile({ files: [manifest.files[0]] }, yes), null);
+test('wanted pieces are asked for before the focus and the plain order; done ones are skipped', () => {
+  const done = new Bitfield(10);
+  done.set(8);
+  const scheduler = new Scheduler(done);
+  const a = peerWith('a', [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 10);
+  const b = peerWith('b', [0, 1, 2, 3, 4, 5, 6, 7, 8], 10); // lacks 9
+  scheduler.setFocus(4);
+  scheduler.want([9, 8, 2, -1, 10]); // 8 is done; -1 and 10 are outside the share
+  assert.equal(scheduler.next(a), 9); // the first wanted, before the focus
+  assert.equal(scheduler.next(b), 2); // b lacks 9: the next wanted it has
+  scheduler.assign(9, a);
+  assert.equal(scheduler.next(a), 2); // 9 is asked already: the next wanted
+  scheduler.assign(2, b);
+  assert.equal(scheduler.next(a), 4); // every wanted piece asked: the focus
+  assert.equal(scheduler.next(b), 4);
+  scheduler.release(2, b); // a wanted piece whose request ended comes back first
+  assert.equal(scheduler.next(a), 2);
+  scheduler.finish(2);
+  scheduler.finish(9);
+  assert.equal(scheduler.next(a), 4); // done wanted pieces are dropped
+  scheduler.want([9, 2]); // already done: not wanted again
+  assert.equal(scheduler.next(a), 4);
+  scheduler.setFocus(0);
+  scheduler.want([7, 3]);
+  assert.equal(scheduler.next(a), 7); // in the order wanted, not the piece order
+  scheduler.assign(7, a);
+  assert.equal(scheduler.next(a), 3);
+  scheduler.assign(3, a);
+  assert.equal(scheduler.next(a), 0); // then the plain order
+  scheduler.pause(0, b);
+  scheduler.want([0]);
+  assert.equal(scheduler.next(b), 1); // b may not be asked for the wanted 0 now: the plain order
+  assert.equal(scheduler.next(a), 0);
 });
 
 test('the origin refuses a piece once to a peer while it went to another linked member, then serves it', async () => {

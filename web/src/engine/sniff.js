@@ -42,6 +42,9 @@ async function isoBmff(head, bytes) {
   if (['heic', 'heix', 'mif1', 'msf1'].includes(brand)) return image('heic', 'image/heic');
   const container = brand === 'qt  ' ? 'quicktime' : 'mp4';
   const moov = await findMoov(bytes);
+  // Without an ftyp, only a moov found by walking sound boxes makes it a (QuickTime) movie: text
+  // that says "free" or "skip" at bytes 4-8 is not one.
+  if (first !== 'ftyp' && !moov) return null;
   const tracks = moov ? mp4Tracks(moov) : [];
   const kind = !moov ? (brand === 'M4A ' ? 'audio' : 'video') : tracks.some((t) => t.kind === 'video') ? 'video' : 'audio';
   // Browsers play QuickTime files with MP4 codecs as MP4.
@@ -214,6 +217,8 @@ const IMAGES = [
 
 async function images(head) {
   const found = IMAGES.find(([signature]) => startsWith(head, signature));
+  // "BM" alone begins many a text: a bitmap also has four reserved zero bytes at 6-10.
+  if (found?.[1] === 'bmp' && !startsWith(head, [0, 0, 0, 0], 6)) return null;
   return found ? image(found[1], found[2]) : null;
 }
 

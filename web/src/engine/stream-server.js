@@ -49,8 +49,8 @@ export class StreamServer {
 
   // A request forwarded by the service worker: {shareId, file, range, method}, and its port.
   open({ shareId, file, range, method }, port) {
-    const number = Number(file);
-    if (shareId !== this.#shareId || !Number.isInteger(number) || number < 0 || number >= this.#manifest.files.length) {
+    const number = /^\d{1,9}$/.test(file) ? Number(file) : -1;
+    if (shareId !== this.#shareId || number < 0 || number >= this.#manifest.files.length) {
       port.postMessage({ type: 'refused' });
       port.close();
       return;
@@ -131,7 +131,11 @@ export class StreamServer {
   // Ends a stream: cleanly at its end, with an error otherwise.
   #end(stream, error = null) {
     if (!stream || !this.#streams.delete(stream)) return;
-    if (this.#recent === stream) this.#recent = null;
+    if (this.#recent === stream) {
+      // The stream read last before it steers now (its pull may be waiting already).
+      this.#recent = this.#mostRecent();
+      this.#steer();
+    }
     try {
       stream.port.postMessage(error ? { type: 'error', message: error } : { type: 'end' });
       stream.port.close();
@@ -148,6 +152,12 @@ export class StreamServer {
     let oldest = null;
     for (const stream of this.#streams) if (!oldest || stream.readAt < oldest.readAt) oldest = stream;
     return oldest;
+  }
+
+  #mostRecent() {
+    let newest = null;
+    for (const stream of this.#streams) if (!newest || stream.readAt > newest.readAt) newest = stream;
+    return newest;
   }
 
   #tick() {
