@@ -1,6 +1,7 @@
 // Shared by the end-to-end tests and the benchmarks: starts the real stack (scripts/serve.sh:
 // Janus with the plugin, nginx with the built web app), launches Debian's Chromium as separate
-// processes through playwright-core, and makes test files.
+// processes through playwright-core (and Debian's Firefox ESR through puppeteer-core), and makes
+// test files.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -10,14 +11,17 @@ import {
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
+import puppeteer from 'puppeteer-core';
 import WebSocket from 'ws';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 const chromiumPath = process.env.SWARMDROP_CHROMIUM || '/usr/bin/chromium';
+const firefoxPath = process.env.SWARMDROP_FIREFOX || '/usr/bin/firefox-esr';
 const chromiumArgs = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
@@ -201,6 +205,75 @@ export async function launchBrowser({ testHooks, netns, serverUrl } = {}) {
     memory: () => (pid ? treeMemory(pid) : 0),
     async close() {
       await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+// Debian's Firefox ESR, headless, driven by puppeteer-core over WebDriver BiDi (playwright-core
+// drives only its own patched Firefox; puppeteer-core never downloads a browser), with a fresh
+// profile. Same shape as launchBrowser: page is a small playwright-like face of puppeteer's page
+// (what the helpers of this file call), so shareFile, waitForState, playingPast, startPlayer and
+// withStates take either; raw is puppeteer's own page. With `log` (e.g. console.error), what
+// Firefox prints goes there line by line, the console of its pages and service workers included;
+// `prefs`: more Firefox preferences.
+export async function launchFirefox({ testHooks, log = null, prefs = {} } = {}) {
+  const profile = tempDir('swarmdrop-firefox-');
+  const browser = await puppeteer.launch({
+    browser: 'firefox',
+    executablePath: firefoxPath,
+    headless: true,
+    userDataDir: join(profile, 'data'),
+    extraPrefsFirefox: {
+      // WebRTC between local processes: loopback candidates, plain host addresses (no mDNS).
+      'media.peerconnection.ice.loopback': true,
+      'media.peerconnection.ice.obfuscate_host_addresses': false,
+      // Service workers, also on http://localhost.
+      'dom.serviceWorkers.enabled': true,
+      'dom.serviceWorkers.testing.enabled': true,
+      // Plays without a click, like Chromium's headless mode.
+      'media.autoplay.default': 0,
+      // A download (the saved file) goes to the profile without asking.
+      'browser.download.folderList': 2,
+      'browser.download.dir': join(profile, 'downloads'),
+      'browser.download.useDownloadDir': true,
+      'browser.download.always_ask_before_handling_new_types': false,
+      // The console of pages and workers on stdout (for `log`).
+      'devtools.console.stdout.content': Boolean(log),
+      ...prefs,
+    },
+  });
+  const raw = (await browser.pages())[0] ?? await browser.newPage();
+  if (testHooks) await raw.evaluateOnNewDocument((hooks) => { globalThis.swarmdropTestHooks = hooks; }, testHooks);
+  // Firefox reports every streamed response the player drops (a seek) as a failed interception
+  // with an empty URL (its body copy ends aborted: FetchEventOpChild's BodyComplete): expected.
+  raw.on('pageerror', (err) => {
+    if (!err.message.startsWith('Failed to load ‘’. A ServiceWorker intercepted the request')) console.error(`[firefox page error] ${err.message}`);
+  });
+  if (log) {
+    for (const output of [browser.process().stdout, browser.process().stderr]) {
+      createInterface({ input: output }).on('line', (line) => log(`[firefox] ${line}`));
+    }
+  }
+  const page = {
+    goto: (url) => raw.goto(url),
+    evaluate: (fn, arg) => raw.evaluate(fn, arg),
+    // playwright's (fn, arg, {timeout, polling}); puppeteer's (fn, {timeout, polling}, ...args).
+    waitForFunction: (fn, arg, { timeout = 30_000, polling = 'raf' } = {}) => raw.waitForFunction(fn, { timeout, polling }, arg),
+    setInputFiles: async (selector, path) => (await raw.waitForSelector(selector)).uploadFile(path),
+    locator: (selector) => ({
+      waitFor: ({ state = 'visible', timeout = 30_000 } = {}) => raw.waitForSelector(selector, { visible: state === 'visible', timeout }),
+      getAttribute: (name) => raw.$eval(selector, (element, n) => element.getAttribute(n), name),
+    }),
+  };
+  return {
+    browser,
+    raw,
+    page,
+    context: { addInitScript: (fn, arg) => raw.evaluateOnNewDocument(fn, arg) },
+    memory: () => treeMemory(browser.process()?.pid ?? 0),
+    async close() {
+      await browser.close();
       rmSync(profile, { recursive: true, force: true });
     },
   };
