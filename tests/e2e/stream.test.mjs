@@ -207,3 +207,31 @@ test('a second viewer plays from the first once the sender is gone; a complete r
     await closeAll([sender, first, second]);
   }
 });
+
+test('a second tab of the same share plays its files through the first', { timeout: 180_000 }, async (t) => {
+  const path = clips()('index-last.mp4');
+  const sender = await shapedSender(path);
+  const receiver = await launchBrowser();
+  try {
+    const tab = { page: await receiver.context.newPage() };
+    await withStates(t, { sender, receiver, tab }, async () => {
+      const link = await shareFile(sender.page, fixture.server.url, path);
+      await receiver.page.goto(link);
+      await waitForState(receiver.page, (s) => s.player !== null);
+      // This tab cannot open the share's store, which the first one holds: it plays through it.
+      await tab.page.goto(link);
+      const second = await waitForState(tab.page, (s) => s.phase === 'elsewhere' && s.player !== null);
+      assert.equal(second.player.via, 'stream');
+      assert.match(second.media[0].type, /^video\/mp4; codecs="avc1\.[0-9a-f]{6}, mp4a\.40\.2"$/);
+      assert.match(await tab.page.locator('#status').innerText(), /open in another tab/);
+      await startPlayer(tab.page);
+      await playingPast(tab.page, 3, 60_000);
+      const first = await receiver.page.evaluate(() => window.swarmdrop);
+      t.diagnostic(`the second tab played past 3 s with ${first.bytes} of ${first.total} bytes in the first`);
+      assert.ok(first.bytes < first.total / 2, `played only once the first tab had ${first.bytes} bytes`);
+      assert.equal(first.phase, 'transferring');
+    }, { server: fixture.server });
+  } finally {
+    await closeAll([sender, receiver]);
+  }
+});

@@ -1098,3 +1098,23 @@ test('stream server: a stream not read for STREAM_IDLE_MS is ended; the service 
     t.done();
   }
 });
+
+test('stream server: a request from a new run of the service worker ends the streams of the one before', async () => {
+  const t = serverFor({ held: [0, 1, 2, 3, 4, 5, 6, 7, 8] });
+  try {
+    const old = t.open({ file: '0', range: 'bytes=0-', run: 'first' });
+    assert.equal((await old.next()).type, 'head');
+    const same = t.open({ file: '0', range: 'bytes=16-', run: 'first' });
+    assert.equal((await same.next()).type, 'head');
+    assert.equal(t.server.openStreams, 2);
+    const fresh = t.open({ file: '0', range: 'bytes=32-', run: 'second' });
+    assert.equal((await fresh.next()).type, 'head');
+    assert.equal((await old.next()).type, 'error');
+    assert.equal((await same.next()).type, 'error');
+    assert.equal(t.server.openStreams, 1);
+    fresh.send({ type: 'pull' });
+    assert.equal((await fresh.next()).type, 'chunk');
+  } finally {
+    t.done();
+  }
+});

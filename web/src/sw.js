@@ -13,6 +13,9 @@ import { storedFile } from './engine/opfs.js';
 import { zipStream } from './engine/zip.js';
 
 const DOWNLOAD_PREFIX = '/download/';
+// This run of the worker: a page ends the streams it opened for an earlier run, which the browser
+// stopped (Firefox does after ~30 s without an event) without cancelling them.
+const WORKER_RUN = crypto.randomUUID();
 const jobs = new Map(); // token -> {shareId, zipName, files: [{path, size}] in manifest order}
 
 self.addEventListener('install', () => self.skipWaiting());
@@ -49,7 +52,9 @@ function zipDownload(url) {
 
 async function stream(event, url) {
   const [shareId, file] = url.pathname.slice(STREAM_PATH_PREFIX.length).split('/');
-  const request = { type: 'stream-open', shareId, file, range: event.request.headers.get('Range'), method: event.request.method };
+  const request = {
+    type: 'stream-open', shareId, file, range: event.request.headers.get('Range'), method: event.request.method, run: WORKER_RUN,
+  };
   const pages = await self.clients.matchAll({ type: 'window' });
   pages.sort((a, b) => (b.id === event.clientId) - (a.id === event.clientId));
   for (const page of pages) {

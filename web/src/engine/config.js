@@ -103,8 +103,8 @@ export const PLAYER_KEEP_REQUESTS_AHEAD = 8;
 // each HTTP range. A response sends at most one piece per pull of the browser's media stack, so
 // what is in flight stays at a piece or two per response whatever the file's size.
 export const STREAM_PATH_PREFIX = '/stream/';
-// Responses a page serves at once; opening one more ends the least recently read (Firefox's
-// service worker never says that the player dropped a response, so they are not all ended).
+// Responses a page serves at once; opening one more ends the least recently read. A response
+// whose end nobody reports (a dropped one whose cancel was lost) cannot outlive this cap.
 export const MAX_OPEN_STREAMS = 8;
 // A response not read for this long is ended, and its bytes stop being urgent.
 export const STREAM_IDLE_MS = 120_000;

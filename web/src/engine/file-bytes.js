@@ -1,7 +1,8 @@
 // The bytes of one file of a share, read from the verified plaintext pieces in the piece store.
 // A share is its files one after the other, cut into pieces of piece_size bytes (docs/protocol.md
 // part 3): this is the one place that maps a file's byte offsets to pieces, for the streaming
-// server, the media sniffer and the Media Source player.
+// server, the media sniffer and the Media Source player. A tab whose share is open in another
+// tab reads through that tab instead (StreamedFileBytes), with the same read(from, to).
 
 // Bytes asked for that are not all held yet: `pieces` are the missing ones (ascending).
 export class PiecesMissing extends Error {
@@ -59,5 +60,25 @@ export class FileBytes {
   async readChunk(from, max) {
     const pieceEnd = (this.pieceAt(from) + 1) * this.pieceSize - this.start;
     return this.read(from, Math.min(pieceEnd, from + max, this.size));
+  }
+}
+
+// The bytes of one file as another tab of this browser serves them at its streaming URL (the
+// service worker asks that tab): a read waits until that tab has them, and its download fetches
+// them first. For a tab that cannot open the share's store because another one has it.
+export class StreamedFileBytes {
+  constructor(manifest, number, url) {
+    this.number = number;
+    this.file = manifest.files[number];
+    this.size = this.file.size;
+    this.url = url;
+  }
+
+  async read(from, to) {
+    const end = Math.min(to, this.size);
+    if (end <= from) return new Uint8Array(0);
+    const response = await fetch(this.url, { headers: { Range: `bytes=${from}-${end - 1}` } });
+    if (response.status !== 206) throw new Error(`the tab that has this share answered ${response.status}`);
+    return new Uint8Array(await response.arrayBuffer());
   }
 }

@@ -6,15 +6,8 @@
 //   Extensions (mse-feeder.js).
 // The player reports what goes wrong as codes; the page words them (ui/). It never stops the
 // download: a file it cannot play can still be saved.
-import { STREAM_PATH_PREFIX } from './config.js';
-
 // HTMLMediaElement's MediaError codes.
 const MEDIA_ERROR_CODES = { 1: 'aborted', 2: 'network', 3: 'decode', 4: 'unsupported' };
-
-// The URL at which the service worker streams file `number` of the share.
-export function streamUrl(shareId, number, path) {
-  return `${STREAM_PATH_PREFIX}${shareId}/${number}/${encodeURIComponent(path.split('/').pop())}`;
-}
 
 /**
  * state: {file (its number in the manifest), path, kind ('video'|'audio'|'image'), type, via

@@ -8,17 +8,17 @@ import {
 import { Bitfield } from './bitfield.js';
 import { Downloader } from './downloader.js';
 import { Emitter } from './emitter.js';
-import { FileBytes, PiecesMissing } from './file-bytes.js';
+import { FileBytes, PiecesMissing, StreamedFileBytes } from './file-bytes.js';
 import { HashBook } from './hashes.js';
 import { MseFeeder } from './mse-feeder.js';
 import { bytesHeld } from './pieces.js';
-import { Player, streamUrl } from './player.js';
+import { Player } from './player.js';
 import { saveAllAsZip, saveFile } from './save.js';
 import { Scheduler } from './scheduler.js';
 import { Seeder } from './seeder.js';
 import { controllingWorker } from './service-worker.js';
 import { mediaType, playability, sniffMedia } from './sniff.js';
-import { StreamServer } from './stream-server.js';
+import { StreamServer, streamUrl } from './stream-server.js';
 import { ERR_NO_SUCH_SHARE, ERR_SHARE_FULL, SHARE_ID_PATTERN, Signalling, joinAgain } from './signalling.js';
 import { newTransferState, rejoined } from './state.js';
 import { TransferRate } from './stats.js';
@@ -47,7 +47,9 @@ const SHARE_FULL_MESSAGE = 'This share has as many receivers as it can take; try
  * not: sniff.js playability)}; streams: the streaming responses open; and player: null, or the
  * state of the file being played (player.js), after play(file, element).
  * Phase: 'connecting', 'waiting' (no sender and no other receiver to fetch from at the moment),
- * 'transferring', 'done' (every piece held; saved if it completed in this page load), 'error'.
+ * 'transferring', 'done' (every piece held; saved if it completed in this page load),
+ * 'elsewhere' (another tab of this browser has the share: this one only plays its files, through
+ * that tab), 'error'.
  * Event 'change' (the state) whenever it changes, and every PROGRESS_INTERVAL_MS until an error.
  */
 export class Receiver extends Emitter {
@@ -71,6 +73,7 @@ export class Receiver extends Emitter {
   #streams = null; // StreamServer, once the manifest is known
   #streaming = null; // Promise<boolean>: whether the service worker can stream to this page
   #sniffing = new Map(); // file number -> the pieces its sniff waits for
+  #elsewhere = false; // another tab of this browser has the share: this one plays through it
   #linked = new Map(); // peer id -> the latest Peer linked with it
   #rate = new TransferRate();
   #ticker = null;
@@ -114,6 +117,7 @@ export class Receiver extends Emitter {
       this.#swarm.on('change', () => this.#changed());
       this.#swarm.on('error', (error) => this.#fail(explain(error)));
       if (saved) await this.#learn(saved);
+      if (this.#elsewhere) return;
       const joined = await this.#signalling.join(this.state.shareId);
       this.state.peerId = joined.peer;
       this.#swarm.start({ shareId: this.state.shareId, selfId: joined.peer, members: joined.peers });
@@ -155,8 +159,8 @@ export class Receiver extends Emitter {
     // a seekable fragmented MP4 before it plays, which over a swarm means the whole download.
     if (file.fragments && globalThis.MediaSource?.isTypeSupported(file.type)) {
       const feeder = new MseFeeder({
-        bytes: new FileBytes(this.#manifest, number, this.#store), type: file.type,
-        focus: (piece, keepAhead) => this.#downloader.focus(piece, keepAhead),
+        bytes: this.#bytesOf(number), type: file.type,
+        focus: (piece, keepAhead) => this.#downloader?.focus(piece, keepAhead),
       });
       player = new Player({ ...base, type: file.type, feeder });
     } else if (await this.#streaming) {
@@ -262,7 +266,16 @@ export class Receiver extends Emitter {
       total: manifest.total,
     });
     this.#changed();
-    const store = await PieceStore.open(this.state.shareId, manifest);
+    let store;
+    try {
+      store = await PieceStore.open(this.state.shareId, manifest);
+    } catch (error) {
+      if (error.code === 'in-use' && await this.#streaming) {
+        this.#playFromOtherTab(manifest);
+        return;
+      }
+      throw error;
+    }
     this.#store = store;
     await store.saveManifest(sealed);
     const count = pieceCount(manifest.total, manifest.piece_size);
@@ -302,12 +315,33 @@ export class Receiver extends Emitter {
     this.state.bytes = bytesHeld(manifest, this.#held);
     this.#rate.update(this.state.bytes);
     for (const peer of this.#swarm.peers.values()) if (peer.open) this.#seeder.greet(peer);
-    this.state.media = manifest.files.map(({ path, size }, number) => ({
+    this.#listMedia();
+  }
+
+  // Another tab of this browser has the share's store open, and downloads it: this one leaves
+  // the swarm and plays the share's files through that tab (the service worker asks it).
+  #playFromOtherTab(manifest) {
+    this.#elsewhere = true;
+    this.#manifest = manifest;
+    this.#leave();
+    this.#listMedia();
+  }
+
+  // Every file's media entry, and their sniffing (the first SNIFF_MAX_FILES).
+  #listMedia() {
+    const { files } = this.#manifest;
+    this.state.media = files.map(({ path, size }, number) => ({
       file: number, path, size, status: number < SNIFF_MAX_FILES ? 'checking' : 'unchecked',
       kind: null, container: null, type: null, playable: null, reason: null, codec: null,
     }));
-    for (let number = 0; number < Math.min(manifest.files.length, SNIFF_MAX_FILES); number++) this.#sniff(number);
+    for (let number = 0; number < Math.min(files.length, SNIFF_MAX_FILES); number++) this.#sniff(number);
     this.#changed();
+  }
+
+  // File `number`'s bytes: from this tab's store, or through the tab that has the share.
+  #bytesOf(number) {
+    if (!this.#elsewhere) return new FileBytes(this.#manifest, number, this.#store);
+    return new StreamedFileBytes(this.#manifest, number, streamUrl(this.state.shareId, number, this.#manifest.files[number].path));
   }
 
   // Answers the service worker's requests for this share's files (stream-server.js); a request
@@ -332,10 +366,10 @@ export class Receiver extends Emitter {
   async #sniff(number) {
     let found;
     try {
-      found = await sniffMedia(new FileBytes(this.#manifest, number, this.#store));
+      found = await sniffMedia(this.#bytesOf(number));
     } catch (error) {
       if (!(error instanceof PiecesMissing)) {
-        this.#fail(error.message); // the store failed
+        this.#fail(error.message); // the store failed, or the tab that has the share is gone
         return;
       }
       this.#sniffing.set(number, error.pieces);
@@ -415,6 +449,7 @@ export class Receiver extends Emitter {
   }
 
   #phase() {
+    if (this.#elsewhere) return 'elsewhere';
     if (this.#held?.complete) return 'done';
     const peers = [...(this.#swarm?.peers.values() ?? [])];
     if (peers.some((peer) => peer.open)) return 'transferring';

@@ -6,7 +6,13 @@ import { MEMORY_STORE_CAP_BYTES } from './config.js';
 import { decodeBatches, encodeBatch } from './hashes.js';
 import { storedFile } from './opfs.js';
 
-export class StorageError extends Error {}
+// code: 'in-use' when another tab of this browser has the share's store open, else 'failed'.
+export class StorageError extends Error {
+  constructor(message, code = 'failed') {
+    super(message);
+    this.code = code;
+  }
+}
 
 const MiB = 1024 * 1024;
 
@@ -60,7 +66,7 @@ function storageError(error) {
     return new StorageError('The browser ran out of storage space for this share. Free some disk space and reload.');
   }
   if (error.name === 'NoModificationAllowedError') {
-    return new StorageError('This share is already open in another tab of this browser.');
+    return new StorageError('This share is already open in another tab of this browser.', 'in-use');
   }
   return new StorageError(`Could not store the data on disk: ${error.message}`);
 }

@@ -11,9 +11,14 @@
 // headers} (alone when there is no body: 416, HEAD, an empty range), then {type: 'chunk', bytes
 // (ArrayBuffer, transferred)}, {type: 'end'} or {type: 'error', message}; {type: 'refused'} is the
 // only answer to a share or file this page does not serve.
-import { MAX_OPEN_STREAMS, PIECE_SIZE, STREAM_IDLE_MS, STREAM_KEEPALIVE_MS } from './config.js';
+import { MAX_OPEN_STREAMS, PIECE_SIZE, STREAM_IDLE_MS, STREAM_KEEPALIVE_MS, STREAM_PATH_PREFIX } from './config.js';
 import { FileBytes, PiecesMissing } from './file-bytes.js';
 import { parseRange, rangeHeaders } from './ranges.js';
+
+// The URL at which the service worker streams file `number` of the share.
+export function streamUrl(shareId, number, path) {
+  return `${STREAM_PATH_PREFIX}${shareId}/${number}/${encodeURIComponent(path.split('/').pop())}`;
+}
 
 export class StreamServer {
   #shareId;
@@ -47,8 +52,9 @@ export class StreamServer {
     return this.#streams.size;
   }
 
-  // A request forwarded by the service worker: {shareId, file, range, method}, and its port.
-  open({ shareId, file, range, method }, port) {
+  // A request forwarded by the service worker: {shareId, file, range, method, run (the worker's
+  // run: streams of an earlier run, one the browser stopped, are ended)}, and its port.
+  open({ shareId, file, range, method, run }, port) {
     const number = /^\d{1,9}$/.test(file) ? Number(file) : -1;
     if (shareId !== this.#shareId || number < 0 || number >= this.#manifest.files.length) {
       port.postMessage({ type: 'refused' });
@@ -62,8 +68,9 @@ export class StreamServer {
       port.close(); // the head says there is no body (sw.js)
       return;
     }
+    for (const stream of this.#streams) if (stream.run !== run) this.#end(stream, 'the service worker was restarted');
     if (this.#streams.size >= MAX_OPEN_STREAMS) this.#end(this.#leastRecent(), 'too many open streams');
-    const stream = { port, bytes, position: answer.start, end: answer.end, waiting: null, reading: false, pulls: 0, readAt: this.#now() };
+    const stream = { port, run, bytes, position: answer.start, end: answer.end, waiting: null, reading: false, pulls: 0, readAt: this.#now() };
     this.#streams.add(stream);
     port.onmessage = ({ data }) => {
       if (data?.type === 'pull') {

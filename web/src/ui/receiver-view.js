@@ -10,6 +10,7 @@ const STATUS = {
   connecting: 'Connecting…',
   waiting: 'The sender is away; waiting for them to come back.',
   transferring: 'Receiving…',
+  elsewhere: 'This share is open in another tab of this browser: it downloads there, and its files play here too.',
   error: '', // the error box says it
 };
 
@@ -82,6 +83,8 @@ function render(view, state) {
   // A link that led nowhere shows its message alone, no progress bar.
   view.transfer.hidden = !known && state.phase === 'error';
   view.fileName.textContent = known ? describeFile(state.fileName, state.total) : 'Waiting for the file’s details…';
+  // The tab that has the share shows how far it is.
+  view.progress.hidden = state.phase === 'elsewhere';
   renderProgress(view.progress, state.bytes, state.total, known);
   view.speed.textContent = transferring ? formatSpeed(state.bytesPerSecond) : '';
   view.eta.textContent = transferring ? formatTimeLeft(state.secondsLeft) : '';
