@@ -362,7 +362,7 @@ export class Receiver extends Emitter {
   }
 
   // What file `number` is, from its first bytes (sniff.js); the pieces it needs first are wanted
-  // before all others, and it is tried again when they are here.
+  // before all others, and it is tried again when they are all here.
   async #sniff(number) {
     let found;
     try {
@@ -394,7 +394,9 @@ export class Receiver extends Emitter {
   #stored(piece) {
     this.#player?.pieceStored(piece);
     this.#streams.pieceStored(piece);
-    for (const [number, pieces] of this.#sniffing) if (pieces.includes(piece)) this.#sniff(number);
+    for (const [number, pieces] of this.#sniffing) {
+      if (pieces.includes(piece) && pieces.every((wanted) => this.#store.has(wanted))) this.#sniff(number);
+    }
     if (!this.#seeder.announce(piece)) return; // it came from two peers at once
     this.state.bytes = bytesHeld(this.#manifest, this.#held);
     this.#changed();

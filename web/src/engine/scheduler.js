@@ -1,10 +1,11 @@
 // Which piece to ask which peer for next. Pieces someone waits for right now (want: the head of
-// a file being sniffed, an MP4's index at its end) before all others; then the lowest missing piece at or after the focus first
-// (0 unless a player moved it to where it plays), then the rest from the start, so that a share
-// fills from its start, or from the playhead; each call serves one peer, and the downloader calls it for its peers in turns,
-// so neighbouring pieces spread over every peer that has them. At the end, when every missing
-// piece is already asked of someone, a peer left with nothing to do gets one of them too
-// (endgame), so that a slow peer does not hold up the last pieces.
+// a file being sniffed, an MP4's index at its end) before all others; then the lowest missing
+// piece at or after the focus (0 unless a player moved it to where it plays), then the rest from
+// the start, so that a share fills from its start, or from the playhead; each call serves one
+// peer, and the downloader calls it for its peers in turns, so neighbouring pieces spread over
+// every peer that has them. At the end, when every missing piece is already asked of someone, a
+// peer left with nothing to do gets one of them too (endgame), so that a slow peer does not hold
+// up the last pieces.
 import { ENDGAME_SOURCES } from './config.js';
 
 export class Scheduler {
