@@ -35,7 +35,7 @@ import {
   toBase64,
   validateManifest,
   verifyHashes,
-} from '../../web/src/engine/content.js';
+} from '../../web/src/engine/transfer/content.js';
 
 const vectors = JSON.parse(readFileSync(new URL('../vectors/content-v1.json', import.meta.url), 'utf8'));
 const subtle = globalThis.crypto.subtle;

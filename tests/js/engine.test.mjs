@@ -2,11 +2,11 @@
 // refusals, and the link's first message.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Bitfield } from '../../web/src/engine/bitfield.js';
-import { HashBook, decodeBatches, encodeBatch } from '../../web/src/engine/hashes.js';
-import { Scheduler } from '../../web/src/engine/scheduler.js';
-import { sameBytes } from '../../web/src/engine/content.js';
-import { ProtocolError, parseMessage, readTextMessage } from '../../web/src/engine/wire.js';
+import { Bitfield } from '../../web/src/engine/transfer/bitfield.js';
+import { HashBook, decodeBatches, encodeBatch } from '../../web/src/engine/transfer/hashes.js';
+import { Scheduler } from '../../web/src/engine/transfer/scheduler.js';
+import { sameBytes } from '../../web/src/engine/transfer/content.js';
+import { ProtocolError, parseMessage, readTextMessage } from '../../web/src/engine/net/wire.js';
 
 const batch = (first, count, fill) => ({
   first, count, hashes: new Uint8Array(count * 32).fill(fill), sig: new Uint8Array(64).fill(fill + 1),
@@ -119,7 +119,7 @@ test('the scheduler asks for the lowest missing piece at or after its focus firs
 });
 
 test('moving the downloader\'s focus cancels requests far from it that have no bytes yet, and asks for those at it', async () => {
-  const { Downloader } = await import('../../web/src/engine/downloader.js');
+  const { Downloader } = await import('../../web/src/engine/transfer/downloader.js');
   const count = 40;
   const scheduler = new Scheduler(new Bitfield(count));
   const sent = [];
@@ -179,7 +179,7 @@ test('wanted pieces are asked for before the focus and the plain order; done one
 });
 
 test('the origin refuses a piece once to a peer while it went to another linked member, then serves it', async () => {
-  const { Seeder } = await import('../../web/src/engine/seeder.js');
+  const { Seeder } = await import('../../web/src/engine/transfer/seeder.js');
   const everything = new Bitfield(4);
   for (let i = 0; i < 4; i++) everything.set(i);
   // A peer whose sendPiece settles `served` once it has `expect` pieces.

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fragmentAt, fragmentRange, scanFragmentedMp4 } from '../../web/src/engine/mp4.js';
+import { fragmentAt, fragmentRange, scanFragmentedMp4 } from '../../web/src/engine/media/mp4.js';
 
 let dir;
 const made = {};

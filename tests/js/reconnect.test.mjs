@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Emitter } from '../../web/src/engine/emitter.js';
-import { PluginError, Signalling, joinAgain } from '../../web/src/engine/signalling.js';
+import { PluginError, Signalling, joinAgain } from '../../web/src/engine/net/signalling.js';
 
 // A Janus session that answers the plugin with `answer(body)` and can be cut off.
 class FakeJanus extends Emitter {

@@ -37,7 +37,7 @@ globalThis.RTCPeerConnection = class extends EventTarget {
   close() {}
 };
 const pcs = [];
-const { RelayChannel } = await import('../../web/src/engine/relay.js');
+const { RelayChannel } = await import('../../web/src/engine/net/relay.js');
 
 function fakeSignalling() {
   const calls = [];

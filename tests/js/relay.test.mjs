@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import {
   CreditWindow, KIND_BINARY, KIND_TEXT, RELAY_FRAME_MAX, RELAY_MESSAGE_MAX, RelayFrameError, decodeRelayFrame,
   encodeRelayFrame, relayedBytes, sendHeaderBytes,
-} from '../../web/src/engine/relay-wire.js';
+} from '../../web/src/engine/net/relay-wire.js';
 
 const me = '0123456789ab';
 const other = 'a1b2c3d4e5f6';

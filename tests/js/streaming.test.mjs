@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { MAX_OPEN_STREAMS, SNIFF_HEAD_BYTES, SNIFF_MAX_MOOV_BYTES, STREAM_IDLE_MS, STREAM_KEEPALIVE_MS } from '../../web/src/engine/config.js';
-import { FileBytes, PiecesMissing } from '../../web/src/engine/file-bytes.js';
-import { parseRange, rangeHeaders } from '../../web/src/engine/ranges.js';
-import { mediaType, playability, sniffMedia } from '../../web/src/engine/sniff.js';
-import { StreamServer } from '../../web/src/engine/stream-server.js';
+import { FileBytes, PiecesMissing } from '../../web/src/engine/media/file-bytes.js';
+import { parseRange, rangeHeaders } from '../../web/src/engine/media/ranges.js';
+import { mediaType, playability, sniffMedia } from '../../web/src/engine/media/sniff.js';
+import { StreamServer } from '../../web/src/engine/media/stream-server.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { crc32, zipStream } from '../../web/src/engine/zip.js';
+import { crc32, zipStream } from '../../web/src/engine/store/zip.js';
 
 async function collect(stream) {
   const parts = [];

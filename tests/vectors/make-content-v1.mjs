@@ -14,7 +14,7 @@ import {
   sealManifest,
   signHashes,
   signingKeyFromSeed,
-} from '../../web/src/engine/content.js';
+} from '../../web/src/engine/transfer/content.js';
 
 const hex = (bytes) => Buffer.from(bytes).toString('hex');
 const range = (from, count) => Uint8Array.from({ length: count }, (_, i) => from + i);

@@ -9,8 +9,8 @@
 //   browser stopped and started again answers the next request as well as the first.
 // Every other request goes to the network untouched.
 import { STREAM_OPEN_TIMEOUT_MS, STREAM_PATH_PREFIX } from './engine/config.js';
-import { storedFile } from './engine/opfs.js';
-import { zipStream } from './engine/zip.js';
+import { storedFile } from './engine/store/opfs.js';
+import { zipStream } from './engine/store/zip.js';
 
 const DOWNLOAD_PREFIX = '/download/';
 // This run of the worker: a page ends the streams it opened for an earlier run, which the browser

@@ -4,27 +4,27 @@
 import { IDLE_FAILURE_DELAY_MS, MAX_BAD_PIECES, PROGRESS_INTERVAL_MS, SNIFF_MAX_FILES } from './config.js';
 import {
   IntegrityError, LinkError, encryptPiece, openManifest, openShareKeys, parseLinkSecret, pieceCount,
-} from './content.js';
-import { Bitfield } from './bitfield.js';
-import { Downloader } from './downloader.js';
+} from './transfer/content.js';
+import { Bitfield } from './transfer/bitfield.js';
+import { Downloader } from './transfer/downloader.js';
 import { Emitter } from './emitter.js';
-import { FileBytes, PiecesMissing, StreamedFileBytes } from './file-bytes.js';
-import { HashBook } from './hashes.js';
-import { MseFeeder } from './mse-feeder.js';
-import { bytesHeld } from './pieces.js';
-import { Player } from './player.js';
-import { saveAllAsZip, saveFile } from './save.js';
-import { Scheduler } from './scheduler.js';
-import { Seeder } from './seeder.js';
+import { FileBytes, PiecesMissing, StreamedFileBytes } from './media/file-bytes.js';
+import { HashBook } from './transfer/hashes.js';
+import { MseFeeder } from './media/mse-feeder.js';
+import { bytesHeld } from './transfer/pieces.js';
+import { Player } from './media/player.js';
+import { saveAllAsZip, saveFile } from './store/save.js';
+import { Scheduler } from './transfer/scheduler.js';
+import { Seeder } from './transfer/seeder.js';
 import { controllingWorker } from './service-worker.js';
-import { mediaType, playability, sniffMedia } from './sniff.js';
-import { StreamServer, streamUrl } from './stream-server.js';
-import { ERR_NO_SUCH_SHARE, ERR_SHARE_FULL, SHARE_ID_PATTERN, Signalling, joinAgain } from './signalling.js';
+import { mediaType, playability, sniffMedia } from './media/sniff.js';
+import { StreamServer, streamUrl } from './media/stream-server.js';
+import { ERR_NO_SUCH_SHARE, ERR_SHARE_FULL, SHARE_ID_PATTERN, Signalling, joinAgain } from './net/signalling.js';
 import { newTransferState, rejoined } from './state.js';
-import { TransferRate } from './stats.js';
-import { PieceStore } from './store.js';
-import { Swarm } from './swarm.js';
-import { ProtocolError } from './wire.js';
+import { TransferRate } from './transfer/stats.js';
+import { PieceStore } from './store/store.js';
+import { Swarm } from './net/swarm.js';
+import { ProtocolError } from './net/wire.js';
 
 export const NO_SUCH_SHARE_MESSAGE =
   'This link does not lead to a share: it never existed or its sender has stopped sharing.';

@@ -5,20 +5,20 @@ import { PIECE_SIZE, PROGRESS_INTERVAL_MS } from './config.js';
 import {
   createShareKeys, encryptPiece, exportSigningKey, importSigningKey, openShareKeys, parseLinkSecret, pieceCount,
   pieceHash, pieceRange, sealManifest, signHashes, validateManifest,
-} from './content.js';
-import { Bitfield } from './bitfield.js';
+} from './transfer/content.js';
+import { Bitfield } from './transfer/bitfield.js';
 import { Emitter } from './emitter.js';
-import { FileSource } from './file-source.js';
-import { HashBook } from './hashes.js';
-import { loadShare, pickKey, saveShare } from './keystore.js';
-import { scanFragmentedMp4 } from './mp4.js';
+import { FileSource } from './transfer/file-source.js';
+import { HashBook } from './transfer/hashes.js';
+import { loadShare, pickKey, saveShare } from './transfer/keystore.js';
+import { scanFragmentedMp4 } from './media/mp4.js';
 import { shareUrl } from './links.js';
-import { bytesHeld } from './pieces.js';
-import { Seeder } from './seeder.js';
-import { ERR_BAD_OWNER_TOKEN, PluginError, Signalling, joinAgain } from './signalling.js';
+import { bytesHeld } from './transfer/pieces.js';
+import { Seeder } from './transfer/seeder.js';
+import { ERR_BAD_OWNER_TOKEN, PluginError, Signalling, joinAgain } from './net/signalling.js';
 import { newTransferState, rejoined } from './state.js';
-import { TransferRate } from './stats.js';
-import { Swarm } from './swarm.js';
+import { TransferRate } from './transfer/stats.js';
+import { Swarm } from './net/swarm.js';
 
 /**
  * state: {role: 'owner', shareId, peerId, phase, bytes, total, error, link, receivers}, where link

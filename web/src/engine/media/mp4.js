@@ -4,8 +4,8 @@
 // whole), never the file; bounded in boxes and bytes, not in time: the same file must always give
 // the same manifest (a sender that resumes its share seals it again under the same key and nonce).
 // Anything unexpected means "not a fragmented MP4 we can index": it is then shared as a plain file.
-import { FMP4_SCAN_MAX_BOXES, FMP4_SCAN_MAX_HEADER_BYTES } from './config.js';
-import { MAX_FRAGMENTS } from './content.js';
+import { FMP4_SCAN_MAX_BOXES, FMP4_SCAN_MAX_HEADER_BYTES } from '../config.js';
+import { MAX_FRAGMENTS } from '../transfer/content.js';
 
 const decoder = new TextDecoder('latin1');
 

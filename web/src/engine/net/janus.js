@@ -1,7 +1,7 @@
 // A small client for the Janus WebSocket API: one session, plugin handles, plugin messages.
 // Only what swarmdrop needs: no media; JSEP only for the relay's data channel to the plugin.
-import { JANUS_KEEPALIVE_MS, JANUS_SUBPROTOCOL, JANUS_WS_PATH, REQUEST_TIMEOUT_MS } from './config.js';
-import { Emitter } from './emitter.js';
+import { JANUS_KEEPALIVE_MS, JANUS_SUBPROTOCOL, JANUS_WS_PATH, REQUEST_TIMEOUT_MS } from '../config.js';
+import { Emitter } from '../emitter.js';
 
 // Same origin as the page: nginx (or the Vite dev server) forwards the path to Janus.
 export function janusUrl() {

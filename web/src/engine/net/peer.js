@@ -3,8 +3,8 @@
 // a time and in order (a hash batch before the piece it covers), even when handling waits.
 // The side that asked for the link speaks first (`hello`, once its channel is open) and the other
 // waits for it: a message that reaches a channel whose open event has not fired yet can be lost.
-import { Bitfield } from './bitfield.js';
-import { Emitter } from './emitter.js';
+import { Bitfield } from '../transfer/bitfield.js';
+import { Emitter } from '../emitter.js';
 import {
   FRAME_HEADER_BYTES, HELLO_MESSAGE, ManifestAssembler, ProtocolError, decodeFrame, encodeFrame, parseMessage,
 } from './wire.js';

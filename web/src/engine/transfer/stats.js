@@ -1,6 +1,6 @@
 // Transfer speed over a sliding window, and the time left at that speed. Used by both sides: the
 // receiver feeds it the bytes it holds, the sender the bytes each receiver reports.
-import { SPEED_WINDOW_MS } from './config.js';
+import { SPEED_WINDOW_MS } from '../config.js';
 
 export class TransferRate {
   #windowMs;

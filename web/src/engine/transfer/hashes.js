@@ -2,7 +2,7 @@
 // (docs/protocol.md part 3). Keeps the batches themselves too, to pass them on unchanged.
 import { HASH_LENGTH, SIGNATURE_LENGTH, verifyHashes } from './content.js';
 import { Bitfield } from './bitfield.js';
-import { ProtocolError } from './wire.js';
+import { ProtocolError } from '../net/wire.js';
 
 export class HashBook {
   #hashes;

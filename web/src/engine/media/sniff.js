@@ -7,7 +7,7 @@
 // sniffMedia reads through `bytes.read(from, to)` (FileBytes): a read of pieces not held yet
 // throws PiecesMissing, and the caller tries again once they are here. Reads are a few header
 // bytes at a time, plus an MP4's moov up to SNIFF_MAX_MOOV_BYTES.
-import { SNIFF_HEAD_BYTES, SNIFF_MAX_MOOV_BYTES } from './config.js';
+import { SNIFF_HEAD_BYTES, SNIFF_MAX_MOOV_BYTES } from '../config.js';
 import { boxChild, boxChildren, codecOf } from './mp4.js';
 
 const latin1 = new TextDecoder('latin1');

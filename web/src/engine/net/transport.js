@@ -9,8 +9,8 @@ import {
   DATA_CHANNEL_LABEL,
   ICE_SERVERS,
   LINK_OPEN_TIMEOUT_MS,
-} from './config.js';
-import { Emitter } from './emitter.js';
+} from '../config.js';
+import { Emitter } from '../emitter.js';
 import { readTextMessage } from './wire.js';
 
 /**

@@ -1,8 +1,8 @@
 // What a member offers the swarm: the sealed manifest, the signed hash batches it trusts, the
 // pieces it holds (announced in `have`), and the serving of those pieces to peers that ask, one
 // piece at a time per peer, in the order asked. The origin and receivers both seed.
-import { MAX_QUEUED_REQUESTS } from './config.js';
-import { haveBitfieldMessage, havePiecesMessage, hashesMessage, manifestMessages, rejectMessage } from './wire.js';
+import { MAX_QUEUED_REQUESTS } from '../config.js';
+import { haveBitfieldMessage, havePiecesMessage, hashesMessage, manifestMessages, rejectMessage } from '../net/wire.js';
 
 export class Seeder {
   #swarm;

@@ -6,8 +6,8 @@
 // never opened is asked again through the server's relay (docs/protocol.md part 4), and a member
 // the plugin lists with "relay": true (the server itself, as the origin of media it publishes,
 // part 5) is only ever asked through it.
-import { MAX_SWARM_LINKS } from './config.js';
-import { Emitter } from './emitter.js';
+import { MAX_SWARM_LINKS } from '../config.js';
+import { Emitter } from '../emitter.js';
 import { Peer } from './peer.js';
 import { RelayChannel } from './relay.js';
 import { PeerLink } from './transport.js';

@@ -1,7 +1,7 @@
 // The peer wire, version 2 (docs/protocol.md part 2): what two browsers say on the `sd` channel.
 // Text messages are JSON objects with a string `t`; binary messages are piece frames. This module
 // builds and checks them; what they mean is up to the swarm, the seeder and the downloader.
-import { HASH_LENGTH, SEALED_MANIFEST_MAX_BYTES, SIGNATURE_LENGTH, fromBase64, toBase64 } from './content.js';
+import { HASH_LENGTH, SEALED_MANIFEST_MAX_BYTES, SIGNATURE_LENGTH, fromBase64, toBase64 } from '../transfer/content.js';
 
 // A frame: u32be piece index, u32be offset in the piece's ciphertext C_i, then the bytes.
 export const FRAME_HEADER_BYTES = 8;

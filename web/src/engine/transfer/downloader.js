@@ -2,10 +2,10 @@
 // gathers the frames of each piece, and accepts a piece only when SHA-256(C_i) equals its signed
 // hash and it decrypts (docs/protocol.md part 3); then stores its plaintext. A piece that fails is
 // dropped, counted against the peer that sent it, and asked of another peer.
-import { PLAYER_KEEP_REQUESTS_AHEAD, REJECTED_RETRY_MS, REQUEST_WINDOW } from './config.js';
+import { PLAYER_KEEP_REQUESTS_AHEAD, REJECTED_RETRY_MS, REQUEST_WINDOW } from '../config.js';
 import { TAG_LENGTH, decryptPiece, pieceHash, pieceRange, sameBytes } from './content.js';
-import { Emitter } from './emitter.js';
-import { cancelMessage, requestMessage } from './wire.js';
+import { Emitter } from '../emitter.js';
+import { cancelMessage, requestMessage } from '../net/wire.js';
 
 /**
  * Events: 'stored' (piece index, its plaintext on disk); 'bad' (the Peer that sent a bad piece,

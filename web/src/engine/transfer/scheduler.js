@@ -6,7 +6,7 @@
 // every peer that has them. At the end, when every missing piece is already asked of someone, a
 // peer left with nothing to do gets one of them too (endgame), so that a slow peer does not hold
 // up the last pieces.
-import { ENDGAME_SOURCES } from './config.js';
+import { ENDGAME_SOURCES } from '../config.js';
 
 export class Scheduler {
   #done; // Bitfield: pieces held or being stored

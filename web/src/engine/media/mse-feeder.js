@@ -6,7 +6,7 @@
 // removes what is more than PLAYER_BEHIND_SECONDS behind it. It tells the downloader where it
 // needs bytes next (`focus(piece)`), so that the pieces at the playhead come first, also after a
 // seek. What only the streaming path does for itself (a range request per read) this does by hand.
-import { PLAYER_AHEAD_SECONDS, PLAYER_BEHIND_SECONDS } from './config.js';
+import { PLAYER_AHEAD_SECONDS, PLAYER_BEHIND_SECONDS } from '../config.js';
 import { PiecesMissing } from './file-bytes.js';
 import { fragmentAt, fragmentRange } from './mp4.js';
 

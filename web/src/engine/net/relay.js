@@ -4,13 +4,13 @@
 import {
   BUFFERED_HIGH_WATERMARK, BUFFERED_LOW_WATERMARK, DATA_CHANNEL_LABEL, ICE_SERVERS, LINK_OPEN_TIMEOUT_MS,
   RELAY_GATHERING_TIMEOUT_MS, RELAY_PROBE_INTERVAL_MS, RELAY_QUEUE_CAP_BYTES,
-} from './config.js';
-import { Emitter } from './emitter.js';
+} from '../config.js';
+import { Emitter } from '../emitter.js';
 import {
   CreditWindow, KIND_BINARY, KIND_TEXT, RELAY_MAX_TARGETS, RELAY_MESSAGE_MAX, RELAY_PROBE_TYPE, decodeRelayFrame,
   encodeRelayFrame, relayedBytes,
 } from './relay-wire.js';
-import { sameBytes } from './content.js';
+import { sameBytes } from '../transfer/content.js';
 import { readTextMessage } from './wire.js';
 
 // The plugin's refusal for a target that is not (yet) a relay endpoint of the share.

@@ -2,8 +2,8 @@
 // Private File System (through store-worker.js), so memory stays bounded whatever the share's
 // size and a reload finds what was stored. Without OPFS (an insecure origin, a browser that
 // refuses it) pieces are held in memory up to MEMORY_STORE_CAP_BYTES.
-import { MEMORY_STORE_CAP_BYTES } from './config.js';
-import { decodeBatches, encodeBatch } from './hashes.js';
+import { MEMORY_STORE_CAP_BYTES } from '../config.js';
+import { decodeBatches, encodeBatch } from '../transfer/hashes.js';
 import { storedFile } from './opfs.js';
 
 // code: 'in-use' when another tab of this browser has the share's store open, else 'failed'.

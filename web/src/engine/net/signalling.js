@@ -1,8 +1,8 @@
 // The janus.plugin.swarmdrop requests and events (docs/protocol.md, part 1; the relay's, part 4).
 import {
   PLUGIN_NAME, RECONNECT_DELAYS_MS, RECONNECT_WINDOW_MS, REJOIN_INTERVAL_MS, REJOIN_WINDOW_MS,
-} from './config.js';
-import { Emitter } from './emitter.js';
+} from '../config.js';
+import { Emitter } from '../emitter.js';
 import { JanusClient } from './janus.js';
 
 // Plugin error codes the client reacts to; the others are shown with the plugin's own words.

@@ -1,6 +1,6 @@
 // Saving what a receiver holds: one file straight from its disk-backed File, or every file of
 // the share as one ZIP archive streamed by the service worker (sw.js) from the same files.
-import { ServiceWorkerError, controllingWorker } from './service-worker.js';
+import { ServiceWorkerError, controllingWorker } from '../service-worker.js';
 
 export class SaveError extends Error {}
 

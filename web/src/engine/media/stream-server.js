@@ -11,7 +11,7 @@
 // headers} (alone when there is no body: 416, HEAD, an empty range), then {type: 'chunk', bytes
 // (ArrayBuffer, transferred)}, {type: 'end'} or {type: 'error', message}; {type: 'refused'} is the
 // only answer to a share or file this page does not serve.
-import { MAX_OPEN_STREAMS, PIECE_SIZE, STREAM_IDLE_MS, STREAM_KEEPALIVE_MS, STREAM_PATH_PREFIX } from './config.js';
+import { MAX_OPEN_STREAMS, PIECE_SIZE, STREAM_IDLE_MS, STREAM_KEEPALIVE_MS, STREAM_PATH_PREFIX } from '../config.js';
 import { FileBytes, PiecesMissing } from './file-bytes.js';
 import { parseRange, rangeHeaders } from './ranges.js';
 
