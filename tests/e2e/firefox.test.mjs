@@ -50,37 +50,28 @@ async function openAndPlay(page, link) {
   return known;
 }
 
-test('Chromium sends, Firefox plays the moov-at-end MP4 through its service worker while it downloads, and after a seek to 30 s', { timeout: 120_000 }, async (t) => {
-  const sender = await launchBrowser({ testHooks: { seedBytesPerSecond: SEED_BYTES_PER_SECOND } });
-  const receiver = await launchFirefox({ log });
-  try {
-    await withStates(t, { sender, receiver }, async () => {
-      const link = await shareFile(sender.page, fixture.server.url, film().path);
-      await openAndPlay(receiver.page, link);
-      const { early } = await playsWhileDownloading(t, receiver.page);
-      assert.equal(early.total, video.size);
-    }, { server: fixture.server });
-  } finally {
-    await sender.close();
-    await receiver.close();
-  }
-});
+const CROSSINGS = [
+  ['Chromium sends, Firefox plays the moov-at-end MP4 through its service worker', launchBrowser, launchFirefox],
+  ['Firefox sends, Chromium plays the same MP4', launchFirefox, launchBrowser],
+];
 
-test('Firefox sends, Chromium plays the same MP4 while it downloads, and after a seek to 30 s', { timeout: 120_000 }, async (t) => {
-  const sender = await launchFirefox({ testHooks: { seedBytesPerSecond: SEED_BYTES_PER_SECOND }, log });
-  const receiver = await launchBrowser();
-  try {
-    await withStates(t, { sender, receiver }, async () => {
-      const link = await shareFile(sender.page, fixture.server.url, film().path);
-      await openAndPlay(receiver.page, link);
-      const { early } = await playsWhileDownloading(t, receiver.page);
-      assert.equal(early.total, video.size);
-    }, { server: fixture.server });
-  } finally {
-    await sender.close();
-    await receiver.close();
-  }
-});
+for (const [title, launchSender, launchReceiver] of CROSSINGS) {
+  test(`${title} while it downloads, and after a seek to 30 s`, { timeout: 120_000 }, async (t) => {
+    const sender = await launchSender({ testHooks: { seedBytesPerSecond: SEED_BYTES_PER_SECOND }, log });
+    const receiver = await launchReceiver({ log });
+    try {
+      await withStates(t, { sender, receiver }, async () => {
+        const link = await shareFile(sender.page, fixture.server.url, film().path);
+        await openAndPlay(receiver.page, link);
+        const { early } = await playsWhileDownloading(t, receiver.page);
+        assert.equal(early.total, video.size);
+      }, { server: fixture.server });
+    } finally {
+      await sender.close();
+      await receiver.close();
+    }
+  });
+}
 
 // Counts, in the receiver's page, the requests for a stream the service worker forwards to it.
 async function countStreamRequests(browser) {
