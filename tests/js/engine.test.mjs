@@ -186,6 +186,7 @@ test('the origin refuses a piece once to a peer while it went to another linked 
   const peer = (id) => {
     const p = { id, open: true, sent: [], pieces: [], waiting: null };
     p.send = (message) => p.sent.push(message);
+    p.drained = async () => {};
     p.sendPiece = async (piece) => {
       p.pieces.push(piece);
       if (p.waiting && p.pieces.length >= p.waiting.count) p.waiting.resolve();
@@ -223,4 +224,34 @@ test('the origin refuses a piece once to a peer while it went to another linked 
   receiver.take(d, { t: 'request', piece: 2 });
   await Promise.all([c.served(1), d.served(1)]);
   assert.deepEqual([c.pieces, d.pieces, d.sent], [[2], [2], []]);
+});
+
+test('the seeder starts a piece only once the link drained: a piece cancelled meanwhile is never sent', async () => {
+  const { Seeder } = await import('../../web/src/engine/transfer/seeder.js');
+  const everything = new Bitfield(4);
+  for (let i = 0; i < 4; i++) everything.set(i);
+  let drain = null;
+  const peer = {
+    id: 'p', open: true, sent: [], pieces: [],
+    send(message) { this.sent.push(message); },
+    drained: () => new Promise((resolve) => { drain = resolve; }),
+    async sendPiece(piece) { this.pieces.push(piece); },
+  };
+  const seeder = new Seeder({
+    swarm: { broadcast() {}, peers: new Map([['p', peer]]) }, sealed: new Uint8Array(1), book: { has: () => true },
+    announced: everything, ciphertext: async () => new Uint8Array(4), servable: () => true, onError: (error) => { throw error; },
+  });
+  const step = () => new Promise((resolve) => setTimeout(resolve, 0));
+  for (const piece of [0, 1, 2]) seeder.take(peer, { t: 'request', piece });
+  await step();
+  assert.deepEqual(peer.pieces, []); // piece 0 waits for the buffer to drain
+  drain();
+  await step();
+  assert.deepEqual(peer.pieces, [0]);
+  seeder.take(peer, { t: 'cancel', piece: 1 }); // a seek: 1 is still in our queue
+  drain();
+  await step();
+  drain();
+  await step();
+  assert.deepEqual(peer.pieces, [0, 2]);
 });

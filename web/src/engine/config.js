@@ -117,6 +117,9 @@ export const STREAM_OPEN_TIMEOUT_MS = 5_000;
 // tracks, Ogg's codec headers) and at most this much of an MP4's moov (a long film's is a few MB).
 export const SNIFF_HEAD_BYTES = 64 * KiB;
 export const SNIFF_MAX_MOOV_BYTES = 32 * MiB;
+// Within this much of a file's end, the sniffer wants every piece left at once: an MP4's index at
+// the end comes in one round instead of a box header at a time.
+export const SNIFF_TAIL_BYTES = 4 * MiB;
 // Files of a share whose type is sniffed (the first ones, in manifest order); the others are
 // offered for saving only.
 export const SNIFF_MAX_FILES = 64;

@@ -7,7 +7,8 @@
 // sniffMedia reads through `bytes.read(from, to)` (FileBytes): a read of pieces not held yet
 // throws PiecesMissing, and the caller tries again once they are here. Reads are a few header
 // bytes at a time, plus an MP4's moov up to SNIFF_MAX_MOOV_BYTES.
-import { SNIFF_HEAD_BYTES, SNIFF_MAX_MOOV_BYTES } from '../config.js';
+import { SNIFF_HEAD_BYTES, SNIFF_MAX_MOOV_BYTES, SNIFF_TAIL_BYTES } from '../config.js';
+import { PiecesMissing } from './file-bytes.js';
 import { boxChild, boxChildren, codecOf } from './mp4.js';
 
 const latin1 = new TextDecoder('latin1');
@@ -55,6 +56,11 @@ async function isoBmff(head, bytes) {
 // there is none or it is larger than SNIFF_MAX_MOOV_BYTES.
 async function findMoov(bytes) {
   for (let offset = 0, boxes = 0; offset + 8 <= bytes.size && boxes < 1000; boxes++) {
+    // Past the head and near the end, where an index at the end lies, every piece left is wanted
+    // at once rather than one box header after another (each a round trip).
+    const tail = offset > SNIFF_HEAD_BYTES && bytes.size - offset <= SNIFF_TAIL_BYTES;
+    const gaps = tail ? bytes.missing?.(offset, bytes.size) ?? [] : [];
+    if (gaps.length > 0) throw new PiecesMissing(gaps);
     const header = await bytes.read(offset, offset + 16);
     const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
     let size = view.getUint32(0);

@@ -64,6 +64,11 @@ export class Peer extends Emitter {
     this.link.send(message);
   }
 
+  // Resolves once what was sent has mostly left (PeerLink.drained).
+  drained() {
+    return this.link.drained();
+  }
+
   // Sends C_i as frames sized to the link, under its flow control. Resolves to false if the link
   // closed first.
   async sendPiece(index, ciphertext) {

@@ -262,6 +262,10 @@ export class RelayLink extends Emitter {
     return new Promise((resolve) => this.#enqueue(KIND_BINARY, data, resolve));
   }
 
+  // PeerLink's drained(): sendBinary resolves only once credit let a frame go, so nothing of a
+  // piece sent before waits here.
+  async drained() {}
+
   close() {
     if (this.#closed) return;
     this.#closed = true;

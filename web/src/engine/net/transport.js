@@ -106,6 +106,14 @@ export class PeerLink extends Emitter {
     return true;
   }
 
+  // Resolves once the channel's buffer is down to the low watermark (or the channel closed): a
+  // sender that starts its next piece only then keeps what is not sent yet in its own queue,
+  // where a cancel can still take it out, and the pipe never runs dry meanwhile.
+  async drained() {
+    const channel = this.#channel;
+    while (channel?.readyState === 'open' && channel.bufferedAmount > BUFFERED_LOW_WATERMARK) await this.#bufferDrained();
+  }
+
   close() {
     if (this.#closed) return;
     this.#closed = true;

@@ -102,6 +102,10 @@ export class Seeder {
   async #serve(peer, queue) {
     try {
       while (queue.length > 0 && peer.open) {
+        // The next piece starts once the link's buffer is down to its low watermark: until then
+        // it waits in the queue, where a cancel (a seek) can still take it out, instead of in
+        // the channel's buffer, from which nothing comes back.
+        await peer.drained();
         // Test hook (tests/e2e): a slow uplink, this page's pieces at most this many bytes a
         // second; a piece waits for its turn in the queue, where a cancel can still take it out.
         const rate = globalThis.swarmdropTestHooks?.seedBytesPerSecond;
