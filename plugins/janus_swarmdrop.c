@@ -223,9 +223,9 @@ static void load_config(const char *config_path, sd_limits *limits)
 	g_free(file);
 	JANUS_LOG(LOG_INFO,
 	          "[%s] limits: max_shares=%u max_peers_per_share=%u max_shares_per_handle=%u max_signal_bytes=%u "
-	          "owner_grace_seconds=%u\n",
+	          "share_empty_grace_seconds=%u share_orphan_max_seconds=%u\n",
 	          SWARMDROP_PACKAGE, limits->max_shares, limits->max_peers_per_share, limits->max_shares_per_handle,
-	          limits->max_signal_bytes, limits->owner_grace_seconds);
+	          limits->max_signal_bytes, limits->share_empty_grace_seconds, limits->share_orphan_max_seconds);
 	if (publishing.media_folder != NULL && publishing.admin_key != NULL) {
 		if (g_mkdir_with_parents(publishing.cache_folder, 0700) != 0)
 			JANUS_LOG(LOG_WARN, "[%s] cannot make the cache folder %s: %s\n", SWARMDROP_PACKAGE, publishing.cache_folder,
@@ -543,12 +543,12 @@ static json_t *unpublish_requested(const json_t *request)
 
 /* ---- The worker ------------------------------------------------------------------------------------ */
 
-static void handle_request(swarmdrop_message *msg)
+static void handle_request(swarmdrop_message *msg, gint64 now)
 {
 	swarmdrop_session *session = msg->session;
 	if (g_atomic_int_get(&session->destroyed))
 		return;
-	json_t *response = sd_service_handle(service, session, msg->body);
+	json_t *response = sd_service_handle(service, session, msg->body, now);
 	const char *outcome = json_string_value(json_object_get(response, "swarmdrop"));
 	json_t *jsep = NULL;
 	if (g_strcmp0(outcome, "error") == 0)
@@ -584,7 +584,7 @@ static gpointer worker_main(gpointer data)
 			break;
 		gint64 now = g_get_monotonic_time();
 		if (msg != NULL && msg->kind == MESSAGE_REQUEST)
-			handle_request(msg);
+			handle_request(msg, now);
 		else if (msg != NULL && msg->kind == MESSAGE_GONE)
 			sd_service_client_gone(service, msg->session, now);
 		else if (msg != NULL && msg->kind == MESSAGE_UNPUBLISH) {

@@ -10,7 +10,8 @@ typedef struct sd_limits {
 	unsigned max_peers_per_share;   /* owner included */
 	unsigned max_shares_per_handle; /* shares one Janus handle can be a peer of */
 	unsigned max_signal_bytes;      /* compact JSON size of one signal payload */
-	unsigned owner_grace_seconds;   /* how long a share outlives its owner's lost handle */
+	unsigned share_empty_grace_seconds; /* how long a share with no member at all lives on */
+	unsigned share_orphan_max_seconds;  /* how long a share lives on without its owner */
 	/* The relay (sd_relay.h); 0 means no limit for the quotas and the rate. */
 	unsigned relay_window_kib;       /* KiB one member may have in flight to one other */
 	unsigned relay_share_quota_mib;  /* MiB relayed for one share */

@@ -1,5 +1,6 @@
 #include "sd_registry.h"
 
+#include <stddef.h>
 #include <string.h>
 
 struct sd_registry {
@@ -38,28 +39,6 @@ const char *sd_role_name(sd_role role)
 	return role == SD_ROLE_OWNER ? "owner" : "receiver";
 }
 
-/* Fresh random ids never collide in practice; looping keeps that an invariant. */
-static bool new_unique_id(char *out, size_t len, bool (*taken)(const void *scope, const char *id), const void *scope)
-{
-	for (int attempt = 0; attempt < 8; attempt++) {
-		if (!sd_random_hex(out, len))
-			return false;
-		if (!taken(scope, out))
-			return true;
-	}
-	return false;
-}
-
-static bool share_id_taken(const void *scope, const char *id)
-{
-	return g_hash_table_contains((GHashTable *)scope, id);
-}
-
-static bool peer_id_taken(const void *scope, const char *id)
-{
-	return sd_share_find_peer(scope, id) != NULL;
-}
-
 static bool client_has_room(sd_registry *reg, const void *client, sd_error *err)
 {
 	GPtrArray *held = g_hash_table_lookup(reg->client_peers, client);
@@ -69,27 +48,45 @@ static bool client_has_room(sd_registry *reg, const void *client, sd_error *err)
 	return true;
 }
 
-sd_peer *sd_registry_add_peer(sd_registry *reg, sd_share *share, void *client, sd_role role, const char *wanted_id,
+/* The id of peer_secret in share, making a fresh secret when it is "". A fresh secret's id is
+ * taken only by a 48-bit collision: another fresh secret is tried. */
+static bool member_id(const sd_share *share, char *peer_secret, char id[SD_PEER_ID_LEN + 1], sd_error *err)
+{
+	bool fresh = peer_secret[0] == '\0';
+	for (int attempt = 0; attempt < 8; attempt++) {
+		if (fresh && !sd_random_hex(peer_secret, SD_SECRET_LEN))
+			return sd_fail(err, SD_ERR_INTERNAL, "no random peer secret could be made");
+		if (!sd_is_hex_id(peer_secret, SD_SECRET_LEN))
+			return sd_fail(err, SD_ERR_INVALID_FIELD, "a peer secret is %d lowercase hex characters", SD_SECRET_LEN);
+		if (!sd_peer_id_of(share->id, peer_secret, id))
+			return sd_fail(err, SD_ERR_INTERNAL, "no peer id could be derived");
+		if (sd_share_find_peer(share, id) == NULL)
+			return true;
+		if (!fresh)
+			return sd_fail(err, SD_ERR_PEER_TAKEN, "that member id is in use");
+	}
+	return sd_fail(err, SD_ERR_INTERNAL, "no unused peer id could be made");
+}
+
+sd_peer *sd_registry_add_peer(sd_registry *reg, sd_share *share, void *client, sd_role role, char *peer_secret,
                               sd_error *err)
 {
 	if (share->peers->len >= reg->limits.max_peers_per_share) {
 		sd_fail(err, SD_ERR_SHARE_FULL, "the share has its %u peers already", reg->limits.max_peers_per_share);
 		return NULL;
 	}
-	if (!client_has_room(reg, client, err))
+	char id[SD_PEER_ID_LEN + 1];
+	if (!client_has_room(reg, client, err) || !member_id(share, peer_secret, id, err))
 		return NULL;
 	sd_peer *peer = g_new0(sd_peer, 1);
-	if (wanted_id != NULL && sd_is_hex_id(wanted_id, SD_PEER_ID_LEN) && !peer_id_taken(share, wanted_id)) {
-		memcpy(peer->id, wanted_id, SD_PEER_ID_LEN + 1);
-	} else if (!new_unique_id(peer->id, SD_PEER_ID_LEN, peer_id_taken, share)) {
-		g_free(peer);
-		sd_fail(err, SD_ERR_INTERNAL, "no random peer id could be made");
-		return NULL;
-	}
+	memcpy(peer->id, id, sizeof(id));
 	peer->role = role;
 	peer->client = client;
 	peer->share = share;
 	g_ptr_array_add(share->peers, peer);
+	share->empty_since = SD_NOT_SINCE;
+	if (role == SD_ROLE_OWNER)
+		share->owner_absent_since = SD_NOT_SINCE;
 	GPtrArray *held = g_hash_table_lookup(reg->client_peers, client);
 	if (held == NULL) {
 		held = g_ptr_array_new();
@@ -99,10 +96,9 @@ sd_peer *sd_registry_add_peer(sd_registry *reg, sd_share *share, void *client, s
 	return peer;
 }
 
-/* A new share with client as its owner: with a fresh id and token, or with the ones given (a
- * share restored after a restart). */
-static sd_peer *add_share(sd_registry *reg, void *client, const char *id, const char *token, const char *owner_id,
-                          sd_error *err)
+/* A new share under owner_token with client as its owner: a fresh token (create), or the one
+ * given (restore). */
+static sd_peer *add_share(sd_registry *reg, void *client, const char *token, char *peer_secret, sd_error *err)
 {
 	if (g_hash_table_size(reg->shares) >= reg->limits.max_shares) {
 		sd_fail(err, SD_ERR_SERVER_FULL, "the server holds its %u shares already", reg->limits.max_shares);
@@ -112,39 +108,66 @@ static sd_peer *add_share(sd_registry *reg, void *client, const char *id, const 
 		return NULL;
 	sd_share *share = g_new0(sd_share, 1);
 	share->peers = g_ptr_array_new_with_free_func(g_free);
-	if (id != NULL) {
-		memcpy(share->id, id, SD_SHARE_ID_LEN + 1);
-		memcpy(share->owner_token, token, SD_TOKEN_LEN + 1);
-	} else if (!new_unique_id(share->id, SD_SHARE_ID_LEN, share_id_taken, reg->shares) ||
-	           !sd_random_hex(share->owner_token, SD_TOKEN_LEN)) {
+	share->owner_absent_since = SD_NOT_SINCE;
+	share->empty_since = SD_NOT_SINCE;
+	bool made = false;
+	for (int attempt = 0; attempt < 8 && !made; attempt++) {
+		if (token != NULL)
+			memcpy(share->owner_token, token, SD_TOKEN_LEN + 1);
+		else if (!sd_random_hex(share->owner_token, SD_TOKEN_LEN))
+			break;
+		/* A fresh token whose id is held (a 64-bit collision) is replaced by another. */
+		made = sd_share_id_of(share->owner_token, share->id) && !g_hash_table_contains(reg->shares, share->id);
+		if (token != NULL)
+			break;
+	}
+	if (!made) {
 		share_free(share);
-		sd_fail(err, SD_ERR_INTERNAL, "no random share id could be made");
+		sd_fail(err, SD_ERR_INTERNAL, "no share id could be made");
 		return NULL;
 	}
 	g_hash_table_insert(reg->shares, share->id, share);
-	sd_peer *owner = sd_registry_add_peer(reg, share, client, SD_ROLE_OWNER, owner_id, err);
+	sd_peer *owner = sd_registry_add_peer(reg, share, client, SD_ROLE_OWNER, peer_secret, err);
 	if (owner == NULL)
 		g_hash_table_remove(reg->shares, share->id);
 	return owner;
 }
 
-sd_peer *sd_registry_create_share(sd_registry *reg, void *client, sd_error *err)
+sd_peer *sd_registry_create_share(sd_registry *reg, void *client, char *peer_secret, sd_error *err)
 {
-	return add_share(reg, client, NULL, NULL, NULL, err);
+	return add_share(reg, client, NULL, peer_secret, err);
+}
+
+/* Comparison in time independent of where the first difference is. */
+static bool same_text(const char *a, const char *b, size_t len)
+{
+	unsigned char diff = 0;
+	for (size_t i = 0; i < len; i++)
+		diff |= (unsigned char)(a[i] ^ b[i]);
+	return diff == 0;
 }
 
 sd_peer *sd_registry_restore_share(sd_registry *reg, const char *share_id, const char *owner_token, void *client,
-                                   const char *owner_id, sd_error *err)
+                                   char *peer_secret, sd_error *err)
 {
+	char derived[SD_SHARE_ID_LEN + 1];
 	if (!sd_is_hex_id(share_id, SD_SHARE_ID_LEN) || !sd_is_hex_id(owner_token, SD_TOKEN_LEN)) {
 		sd_fail(err, SD_ERR_INVALID_FIELD, "a restored share needs a share id and an owner token");
 		return NULL;
 	}
-	if (share_id_taken(reg->shares, share_id)) {
+	if (!sd_share_id_of(owner_token, derived)) {
+		sd_fail(err, SD_ERR_INTERNAL, "no share id could be derived");
+		return NULL;
+	}
+	if (!same_text(derived, share_id, SD_SHARE_ID_LEN)) {
+		sd_fail(err, SD_ERR_BAD_OWNER_TOKEN, "that owner token is not share %s's", share_id);
+		return NULL;
+	}
+	if (g_hash_table_contains(reg->shares, share_id)) {
 		sd_fail(err, SD_ERR_INTERNAL, "share %s exists", share_id);
 		return NULL;
 	}
-	return add_share(reg, client, share_id, owner_token, owner_id, err);
+	return add_share(reg, client, owner_token, peer_secret, err);
 }
 
 static void forget_client_peer(sd_registry *reg, sd_peer *peer)
@@ -157,10 +180,15 @@ static void forget_client_peer(sd_registry *reg, sd_peer *peer)
 		g_hash_table_remove(reg->client_peers, peer->client);
 }
 
-void sd_registry_remove_peer(sd_registry *reg, sd_peer *peer)
+void sd_registry_remove_peer(sd_registry *reg, sd_peer *peer, gint64 now_us)
 {
+	sd_share *share = peer->share;
+	if (peer->role == SD_ROLE_OWNER)
+		share->owner_absent_since = now_us;
 	forget_client_peer(reg, peer);
-	g_ptr_array_remove(peer->share->peers, peer); /* frees peer */
+	g_ptr_array_remove(share->peers, peer); /* frees peer */
+	if (share->peers->len == 0)
+		share->empty_since = now_us;
 }
 
 void sd_registry_remove_share(sd_registry *reg, sd_share *share)
@@ -214,18 +242,29 @@ GPtrArray *sd_registry_peers_of(sd_registry *reg, const void *client)
 	return copy;
 }
 
-GPtrArray *sd_registry_orphans_since(sd_registry *reg, gint64 now_us, gint64 grace_us)
+/* The shares whose clock (at offset in sd_share) has run at least for_us at now_us. */
+static GPtrArray *shares_since(sd_registry *reg, size_t offset, gint64 now_us, gint64 for_us)
 {
-	GPtrArray *orphans = g_ptr_array_new();
+	GPtrArray *found = g_ptr_array_new();
 	GHashTableIter iter;
 	gpointer value;
 	g_hash_table_iter_init(&iter, reg->shares);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
-		sd_share *share = value;
-		if (share->owner_lost_at != 0 && now_us - share->owner_lost_at >= grace_us)
-			g_ptr_array_add(orphans, share);
+		gint64 since = *(const gint64 *)((const char *)value + offset);
+		if (since != SD_NOT_SINCE && now_us - since >= for_us)
+			g_ptr_array_add(found, value);
 	}
-	return orphans;
+	return found;
+}
+
+GPtrArray *sd_registry_empty_since(sd_registry *reg, gint64 now_us, gint64 grace_us)
+{
+	return shares_since(reg, offsetof(sd_share, empty_since), now_us, grace_us);
+}
+
+GPtrArray *sd_registry_orphans_since(sd_registry *reg, gint64 now_us, gint64 max_us)
+{
+	return shares_since(reg, offsetof(sd_share, owner_absent_since), now_us, max_us);
 }
 
 guint sd_registry_share_count(sd_registry *reg)

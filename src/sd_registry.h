@@ -23,11 +23,15 @@ typedef struct sd_peer {
 	sd_share *share;
 } sd_peer;
 
+/* owner_absent_since and empty_since when the share has its owner, or members. */
+#define SD_NOT_SINCE G_MININT64
+
 struct sd_share {
-	char id[SD_SHARE_ID_LEN + 1];
+	char id[SD_SHARE_ID_LEN + 1];         /* sd_share_id_of(owner_token) */
 	char owner_token[SD_TOKEN_LEN + 1];
-	GPtrArray *peers;     /* sd_peer*, in joining order */
-	gint64 owner_lost_at; /* monotonic µs when the owner's client went away; 0 otherwise */
+	GPtrArray *peers;          /* sd_peer*, in joining order */
+	gint64 owner_absent_since; /* µs (the caller's clock) since the owner left; SD_NOT_SINCE while present */
+	gint64 empty_since;        /* µs since the last member left; SD_NOT_SINCE while it has members */
 };
 
 typedef struct sd_registry sd_registry;
@@ -37,19 +41,24 @@ void sd_registry_free(sd_registry *reg);
 
 const char *sd_role_name(sd_role role);
 
-/* A new share with client as its owner peer; NULL with err set when a limit is reached. */
-sd_peer *sd_registry_create_share(sd_registry *reg, void *client, sd_error *err);
-/* A share that existed before the server restarted, back with its id and owner token and client
- * as its owner; NULL with err set when a limit is reached or the id is in use. */
+/* Member ids come from peer secrets (sd_peer_id_of). Where a function takes peer_secret (a buffer
+ * of SD_SECRET_LEN + 1 bytes), it holds the member's secret, or "" for a fresh one, which is
+ * written there. */
+
+/* A new share with a fresh owner token, its id derived from it, and client as its owner peer;
+ * NULL with err set when a limit is reached. */
+sd_peer *sd_registry_create_share(sd_registry *reg, void *client, char *peer_secret, sd_error *err);
+/* A share the server does not hold (it restarted, or the share closed) made again by its owner:
+ * the share id must be the one owner_token derives (else SD_ERR_BAD_OWNER_TOKEN), and client is
+ * its owner. NULL with err set when a limit is reached or the id is in use. */
 sd_peer *sd_registry_restore_share(sd_registry *reg, const char *share_id, const char *owner_token, void *client,
-                                   const char *owner_id, sd_error *err);
-/* Adds client to share with role; NULL with err set when a limit is reached. The peer gets
- * wanted_id if it is a peer id no one in the share has (a member coming back after the server
- * restarted), else a random one. */
-sd_peer *sd_registry_add_peer(sd_registry *reg, sd_share *share, void *client, sd_role role, const char *wanted_id,
+                                   char *peer_secret, sd_error *err);
+/* Adds client to share with role under the id of peer_secret; NULL with err set when a limit is
+ * reached or a member of the share holds that id (SD_ERR_PEER_TAKEN). */
+sd_peer *sd_registry_add_peer(sd_registry *reg, sd_share *share, void *client, sd_role role, char *peer_secret,
                               sd_error *err);
-/* Frees the peer; the share stays, even empty. */
-void sd_registry_remove_peer(sd_registry *reg, sd_peer *peer);
+/* Frees the peer; the share stays, even empty or without its owner: now_us is when that began. */
+void sd_registry_remove_peer(sd_registry *reg, sd_peer *peer, gint64 now_us);
 /* Frees the share and every peer in it. */
 void sd_registry_remove_share(sd_registry *reg, sd_share *share);
 
@@ -60,8 +69,10 @@ sd_peer *sd_share_owner(const sd_share *share);
 
 /* A new array (caller frees) of the peers client holds, in any share. */
 GPtrArray *sd_registry_peers_of(sd_registry *reg, const void *client);
-/* A new array (caller frees) of the shares whose owner has been gone at least grace_us at now_us. */
-GPtrArray *sd_registry_orphans_since(sd_registry *reg, gint64 now_us, gint64 grace_us);
+/* A new array (caller frees) of the shares with no member for at least grace_us at now_us. */
+GPtrArray *sd_registry_empty_since(sd_registry *reg, gint64 now_us, gint64 grace_us);
+/* A new array (caller frees) of the shares whose owner has been absent at least max_us at now_us. */
+GPtrArray *sd_registry_orphans_since(sd_registry *reg, gint64 now_us, gint64 max_us);
 guint sd_registry_share_count(sd_registry *reg);
 
 #endif

@@ -12,7 +12,7 @@ enum field_bit {
 	F_ADMIN_KEY = 1 << 4,
 	F_PATH = 1 << 5,
 	F_TRANSCODE_AUDIO = 1 << 6,
-	F_PEER = 1 << 7,
+	F_PEER_SECRET = 1 << 7,
 };
 enum field_type { T_HEX, T_OBJECT, T_TEXT, T_BOOLEAN };
 
@@ -30,7 +30,7 @@ static const struct field_spec {
 	{"admin_key", F_ADMIN_KEY, T_TEXT, SD_ADMIN_KEY_MAX},
 	{"path", F_PATH, T_TEXT, SD_MEDIA_PATH_MAX},
 	{"transcode_audio", F_TRANSCODE_AUDIO, T_BOOLEAN, 0},
-	{"peer", F_PEER, T_HEX, SD_PEER_ID_LEN},
+	{"peer_secret", F_PEER_SECRET, T_HEX, SD_SECRET_LEN},
 };
 
 static const struct request_spec {
@@ -39,8 +39,9 @@ static const struct request_spec {
 	unsigned required, optional;
 } request_specs[] = {
 	{"create", SD_REQ_CREATE, 0, 0},
-	{"join", SD_REQ_JOIN, F_SHARE, F_OWNER_TOKEN | F_PEER},
+	{"join", SD_REQ_JOIN, F_SHARE, F_OWNER_TOKEN | F_PEER_SECRET},
 	{"leave", SD_REQ_LEAVE, F_SHARE, 0},
+	{"close", SD_REQ_CLOSE, F_SHARE | F_OWNER_TOKEN, 0},
 	{"list", SD_REQ_LIST, F_SHARE, 0},
 	{"signal", SD_REQ_SIGNAL, F_SHARE | F_TO | F_PAYLOAD, 0},
 	{"relay", SD_REQ_RELAY, F_SHARE, 0},
@@ -80,7 +81,7 @@ static char *hex_slot(sd_request *req, unsigned bit)
 	switch (bit) {
 	case F_SHARE: return req->share;
 	case F_TO: return req->to;
-	case F_PEER: return req->peer;
+	case F_PEER_SECRET: return req->peer_secret;
 	default: return req->owner_token;
 	}
 }

@@ -38,6 +38,7 @@ typedef enum {
 	SD_ERR_MEDIA_PATH = 463,       /* the path is not a readable regular file inside the media folder */
 	SD_ERR_NOT_STREAMABLE = 464,   /* the file cannot be remuxed for browsers (the probe's reason) */
 	SD_ERR_NOT_PUBLISHED = 465,    /* unpublish: the share is not one the server publishes */
+	SD_ERR_PEER_TAKEN = 466,       /* join: a present member holds the id of that peer secret */
 	SD_ERR_INTERNAL = 499,
 } sd_error_code;
 
@@ -56,6 +57,7 @@ typedef enum {
 	SD_REQ_CREATE,
 	SD_REQ_JOIN,
 	SD_REQ_LEAVE,
+	SD_REQ_CLOSE,        /* the owner token ends the share, member or not */
 	SD_REQ_LIST,
 	SD_REQ_SIGNAL,
 	SD_REQ_RELAY,        /* use the relay for a share (docs/protocol.md part 4) */
@@ -71,8 +73,8 @@ typedef struct sd_request {
 	sd_request_kind kind;
 	char share[SD_SHARE_ID_LEN + 1];        /* "" when the request takes none */
 	char to[SD_PEER_ID_LEN + 1];            /* signal only */
-	char owner_token[SD_TOKEN_LEN + 1];     /* join only; "" when absent */
-	char peer[SD_PEER_ID_LEN + 1];          /* join only: the id the caller had before; "" when absent */
+	char owner_token[SD_TOKEN_LEN + 1];     /* join (optional: "" when absent), close */
+	char peer_secret[SD_SECRET_LEN + 1];    /* join only: the secret of the caller's member id; "" when absent */
 	const json_t *payload;                  /* signal only; borrowed from the body */
 	const char *admin_key;                  /* publish, unpublish; borrowed from the body */
 	const char *path;                       /* publish; borrowed from the body */

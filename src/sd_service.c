@@ -76,13 +76,13 @@ static void announce_join(sd_service *svc, const sd_peer *peer)
 	broadcast(svc, peer->share, peer, describe_peer(event_new("peer_joined", peer->share), peer));
 }
 
-/* Removes peer and tells the rest of its share. */
-static void remove_and_announce(sd_service *svc, sd_peer *peer)
+/* Removes peer (the owner too: its share lives on without it) and tells the rest of its share. */
+static void remove_and_announce(sd_service *svc, sd_peer *peer, gint64 now_us)
 {
 	sd_share *share = peer->share;
 	json_t *event = event_new("peer_left", share);
 	json_object_set_new(event, "peer", json_string(peer->id));
-	sd_registry_remove_peer(svc->reg, peer);
+	sd_registry_remove_peer(svc->reg, peer, now_us);
 	broadcast(svc, share, NULL, event);
 }
 
@@ -105,11 +105,12 @@ static gboolean tokens_equal(const char *a, const char *b)
 
 static json_t *handle_create(sd_service *svc, void *client, sd_error *err)
 {
-	sd_peer *owner = sd_registry_create_share(svc->reg, client, err);
+	char secret[SD_SECRET_LEN + 1] = "";
+	sd_peer *owner = sd_registry_create_share(svc->reg, client, secret, err);
 	if (owner == NULL)
 		return NULL;
-	return json_pack("{s:s, s:s, s:s, s:s}", "swarmdrop", "created", "share", owner->share->id, "peer", owner->id,
-	                 "owner_token", owner->share->owner_token);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "swarmdrop", "created", "share", owner->share->id, "peer", owner->id,
+	                 "owner_token", owner->share->owner_token, "peer_secret", secret);
 }
 
 static json_t *handle_join(sd_service *svc, void *client, sd_share *share, const sd_request *req, sd_error *err)
@@ -126,35 +127,52 @@ static json_t *handle_join(sd_service *svc, void *client, sd_share *share, const
 		}
 		role = SD_ROLE_OWNER;
 	}
-	sd_peer *peer = sd_registry_add_peer(svc->reg, share, client, role, req->peer[0] != '\0' ? req->peer : NULL, err);
+	char secret[SD_SECRET_LEN + 1];
+	g_strlcpy(secret, req->peer_secret, sizeof(secret));
+	sd_peer *peer = sd_registry_add_peer(svc->reg, share, client, role, secret, err);
 	if (peer == NULL)
 		return NULL;
-	if (role == SD_ROLE_OWNER)
-		share->owner_lost_at = 0;
 	announce_join(svc, peer);
-	return json_pack("{s:s, s:s, s:s, s:s, s:o}", "swarmdrop", "joined", "share", share->id, "peer", peer->id,
-	                 "role", sd_role_name(role), "peers", peer_list(share, peer));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "swarmdrop", "joined", "share", share->id, "peer", peer->id,
+	                 "role", sd_role_name(role), "peer_secret", secret, "peers", peer_list(share, peer));
 }
 
 /* An owner coming back with its token to a share the server does not hold (it restarted, or the
- * share closed a moment ago): the share is made again under its id, with no other member yet. */
+ * share closed): the share is made again under its id, with no other member yet, if the token
+ * is the one the id derives from. */
 static json_t *handle_restore(sd_service *svc, void *client, const sd_request *req, sd_error *err)
 {
-	sd_peer *owner = sd_registry_restore_share(svc->reg, req->share, req->owner_token, client,
-	                                           req->peer[0] != '\0' ? req->peer : NULL, err);
+	char secret[SD_SECRET_LEN + 1];
+	g_strlcpy(secret, req->peer_secret, sizeof(secret));
+	sd_peer *owner = sd_registry_restore_share(svc->reg, req->share, req->owner_token, client, secret, err);
 	if (owner == NULL)
 		return NULL;
-	return json_pack("{s:s, s:s, s:s, s:s, s:[], s:b}", "swarmdrop", "joined", "share", owner->share->id, "peer",
-	                 owner->id, "role", "owner", "peers", "restored", 1);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:[], s:b}", "swarmdrop", "joined", "share", owner->share->id, "peer",
+	                 owner->id, "role", "owner", "peer_secret", secret, "peers", "restored", 1);
 }
 
-static json_t *handle_leave(sd_service *svc, sd_peer *self)
+/* The owner leaves like any member: its share lives on without it. */
+static json_t *handle_leave(sd_service *svc, sd_peer *self, gint64 now_us)
 {
 	json_t *response = json_pack("{s:s, s:s}", "swarmdrop", "left", "share", self->share->id);
-	if (self->role == SD_ROLE_OWNER)
-		close_share(svc, self->share, self, "owner_left");
-	else
-		remove_and_announce(svc, self);
+	remove_and_announce(svc, self, now_us);
+	return response;
+}
+
+/* The owner token ends its share, from a member or not: every member hears "stopped". */
+static json_t *handle_close(sd_service *svc, const sd_request *req, sd_error *err)
+{
+	sd_share *share = sd_registry_find_share(svc->reg, req->share);
+	if (share == NULL) {
+		sd_fail(err, SD_ERR_NO_SUCH_SHARE, "no share %s", req->share);
+		return NULL;
+	}
+	if (!tokens_equal(req->owner_token, share->owner_token)) {
+		sd_fail(err, SD_ERR_BAD_OWNER_TOKEN, "wrong owner token");
+		return NULL;
+	}
+	json_t *response = json_pack("{s:s, s:s}", "swarmdrop", "closed", "share", share->id);
+	close_share(svc, share, NULL, "stopped");
 	return response;
 }
 
@@ -178,7 +196,7 @@ static json_t *handle_signal(sd_service *svc, sd_peer *self, const sd_request *r
 }
 
 /* A request about a share the client is (join: will be) a member of. */
-static json_t *member_request(sd_service *svc, void *client, const sd_request *req, sd_error *err)
+static json_t *member_request(sd_service *svc, void *client, const sd_request *req, gint64 now_us, sd_error *err)
 {
 	sd_share *share = sd_registry_find_share(svc->reg, req->share);
 	if (share == NULL && req->kind == SD_REQ_JOIN && req->owner_token[0] != '\0')
@@ -195,7 +213,7 @@ static json_t *member_request(sd_service *svc, void *client, const sd_request *r
 		return NULL;
 	}
 	switch (req->kind) {
-	case SD_REQ_LEAVE: return handle_leave(svc, self);
+	case SD_REQ_LEAVE: return handle_leave(svc, self, now_us);
 	case SD_REQ_LIST:
 		return json_pack("{s:s, s:s, s:o}", "swarmdrop", "peers", "share", share->id, "peers", peer_list(share, NULL));
 	case SD_REQ_SIGNAL: return handle_signal(svc, self, req, err);
@@ -219,25 +237,26 @@ static json_t *operator_request(sd_service *svc, const sd_request *req, sd_error
 	return json_pack("{s:s, s:s, s:s}", "swarmdrop", "unpublish", "admin_key", req->admin_key, "share", req->share);
 }
 
-static json_t *dispatch(sd_service *svc, void *client, const sd_request *req, sd_error *err)
+static json_t *dispatch(sd_service *svc, void *client, const sd_request *req, gint64 now_us, sd_error *err)
 {
 	switch (req->kind) {
 	case SD_REQ_CREATE: return handle_create(svc, client, err);
+	case SD_REQ_CLOSE: return handle_close(svc, req, err);
 	/* The answer itself went to Janus's core with the message; nothing to check here. */
 	case SD_REQ_RELAY_ANSWER: return json_pack("{s:s}", "swarmdrop", "relay_answered");
 	case SD_REQ_PUBLISH:
 	case SD_REQ_UNPUBLISH: return operator_request(svc, req, err);
-	default: return member_request(svc, client, req, err);
+	default: return member_request(svc, client, req, now_us, err);
 	}
 }
 
-json_t *sd_service_handle(sd_service *svc, void *client, const json_t *body)
+json_t *sd_service_handle(sd_service *svc, void *client, const json_t *body, gint64 now_us)
 {
 	sd_request req;
 	sd_error err = {0};
 	json_t *response = NULL;
 	if (sd_request_parse(body, svc->limits.max_signal_bytes, &req, &err))
-		response = dispatch(svc, client, &req, &err);
+		response = dispatch(svc, client, &req, now_us, &err);
 	return response != NULL ? response : sd_error_json(&err);
 }
 
@@ -262,23 +281,19 @@ void sd_service_close_share(sd_service *svc, const char *share_id, const char *r
 void sd_service_client_gone(sd_service *svc, void *client, gint64 now_us)
 {
 	GPtrArray *peers = sd_registry_peers_of(svc->reg, client);
-	for (guint i = 0; i < peers->len; i++) {
-		sd_peer *peer = g_ptr_array_index(peers, i);
-		sd_share *share = peer->share;
-		if (peer->role == SD_ROLE_OWNER && svc->limits.owner_grace_seconds == 0) {
-			close_share(svc, share, peer, "owner_gone");
-			continue;
-		}
-		if (peer->role == SD_ROLE_OWNER)
-			share->owner_lost_at = now_us;
-		remove_and_announce(svc, peer);
-	}
+	for (guint i = 0; i < peers->len; i++)
+		remove_and_announce(svc, g_ptr_array_index(peers, i), now_us);
 	g_ptr_array_free(peers, TRUE);
 }
 
 void sd_service_expire(sd_service *svc, gint64 now_us)
 {
-	GPtrArray *orphans = sd_registry_orphans_since(svc->reg, now_us, (gint64)svc->limits.owner_grace_seconds * G_USEC_PER_SEC);
+	/* Empty ones first: a share both empty and orphaned closes as "empty" (nobody to tell). */
+	GPtrArray *empty = sd_registry_empty_since(svc->reg, now_us, (gint64)svc->limits.share_empty_grace_seconds * G_USEC_PER_SEC);
+	for (guint i = 0; i < empty->len; i++)
+		close_share(svc, g_ptr_array_index(empty, i), NULL, "empty");
+	g_ptr_array_free(empty, TRUE);
+	GPtrArray *orphans = sd_registry_orphans_since(svc->reg, now_us, (gint64)svc->limits.share_orphan_max_seconds * G_USEC_PER_SEC);
 	for (guint i = 0; i < orphans->len; i++)
 		close_share(svc, g_ptr_array_index(orphans, i), NULL, "owner_gone");
 	g_ptr_array_free(orphans, TRUE);

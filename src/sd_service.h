@@ -18,18 +18,20 @@ typedef struct sd_service sd_service;
 sd_service *sd_service_new(const sd_limits *limits, sd_emit_fn emit, void *user_data);
 void sd_service_free(sd_service *svc);
 
-/* Handles one request body; returns the response (new reference), an error body on failure. */
-json_t *sd_service_handle(sd_service *svc, void *client, const json_t *body);
+/* Handles one request body at now_us (monotonic µs: when a leave starts a share's clocks);
+ * returns the response (new reference), an error body on failure. */
+json_t *sd_service_handle(sd_service *svc, void *client, const json_t *body, gint64 now_us);
 
 /* A new share whose owner, client, is reachable through the relay only: the server as the origin
  * of a file it publishes (docs/protocol.md part 5). The response of `create`, or an error body. */
 json_t *sd_service_create_relay_only(sd_service *svc, void *client);
 /* Closes share_id (if it exists): every peer but its owner gets share_closed with reason. */
 void sd_service_close_share(sd_service *svc, const char *share_id, const char *reason);
-/* The client is gone: it leaves every share. Shares it owned wait for the owner's return. */
+/* The client is gone: it leaves every share, as with `leave`. Shares it owned live on without it. */
 void sd_service_client_gone(sd_service *svc, void *client, gint64 now_us);
 
-/* Closes shares whose owner has been gone longer than the grace period. */
+/* Closes the shares with no member for share_empty_grace_seconds (reason "empty"), then those
+ * whose owner has been absent share_orphan_max_seconds (reason "owner_gone"). */
 void sd_service_expire(sd_service *svc, gint64 now_us);
 
 guint sd_service_share_count(sd_service *svc);

@@ -12,7 +12,8 @@ static void defaults_are_the_documented_ones(void **state)
 	assert_int_equal(l.max_peers_per_share, 64);
 	assert_int_equal(l.max_shares_per_handle, 8);
 	assert_int_equal(l.max_signal_bytes, 16384);
-	assert_int_equal(l.owner_grace_seconds, 30);
+	assert_int_equal(l.share_empty_grace_seconds, 30);
+	assert_int_equal(l.share_orphan_max_seconds, 86400);
 	assert_int_equal(l.relay_window_kib, 1024);
 	assert_int_equal(l.relay_share_quota_mib, 0);
 	assert_int_equal(l.relay_client_quota_mib, 0);
@@ -27,8 +28,14 @@ static void a_valid_value_is_taken(void **state)
 	sd_limits_default(&l);
 	assert_int_equal(sd_limits_set(&l, "max_peers_per_share", "2", err, sizeof(err)), SD_LIMIT_OK);
 	assert_int_equal(l.max_peers_per_share, 2);
-	assert_int_equal(sd_limits_set(&l, "owner_grace_seconds", "0", err, sizeof(err)), SD_LIMIT_OK);
-	assert_int_equal(l.owner_grace_seconds, 0);
+	assert_int_equal(sd_limits_set(&l, "share_empty_grace_seconds", "0", err, sizeof(err)), SD_LIMIT_OK);
+	assert_int_equal(l.share_empty_grace_seconds, 0);
+	assert_int_equal(sd_limits_set(&l, "share_orphan_max_seconds", "2592000", err, sizeof(err)), SD_LIMIT_OK);
+	assert_int_equal(l.share_orphan_max_seconds, 2592000);
+	assert_int_equal(sd_limits_set(&l, "share_orphan_max_seconds", "2592001", err, sizeof(err)), SD_LIMIT_BAD_VALUE);
+	assert_int_equal(l.share_orphan_max_seconds, 2592000);
+	/* The key these two replaced is unknown now. */
+	assert_int_equal(sd_limits_set(&l, "owner_grace_seconds", "30", err, sizeof(err)), SD_LIMIT_UNKNOWN_KEY);
 }
 
 static void bad_values_keep_the_old_value_and_say_why(void **state)

@@ -20,12 +20,22 @@ static void create_makes_an_owner_with_fresh_ids(void **state)
 	(void)state;
 	sd_registry *reg = registry_with(4, 4, 4);
 	sd_error err;
-	sd_peer *owner = sd_registry_create_share(reg, &client_a, &err);
+	char secret[SD_SECRET_LEN + 1] = "";
+	sd_peer *owner = sd_registry_create_share(reg, &client_a, secret, &err);
 	assert_non_null(owner);
 	assert_int_equal(owner->role, SD_ROLE_OWNER);
 	assert_true(sd_is_hex_id(owner->id, SD_PEER_ID_LEN));
 	assert_true(sd_is_hex_id(owner->share->id, SD_SHARE_ID_LEN));
 	assert_true(sd_is_hex_id(owner->share->owner_token, SD_TOKEN_LEN));
+	assert_true(sd_is_hex_id(secret, SD_SECRET_LEN));
+	/* The share id is the owner token's, the owner's id its secret's. */
+	char derived[SD_SHARE_ID_LEN + 1], derived_peer[SD_PEER_ID_LEN + 1];
+	assert_true(sd_share_id_of(owner->share->owner_token, derived));
+	assert_string_equal(owner->share->id, derived);
+	assert_true(sd_peer_id_of(owner->share->id, secret, derived_peer));
+	assert_string_equal(owner->id, derived_peer);
+	assert_true(owner->share->owner_absent_since == SD_NOT_SINCE);
+	assert_true(owner->share->empty_since == SD_NOT_SINCE);
 	assert_ptr_equal(sd_registry_find_share(reg, owner->share->id), owner->share);
 	assert_ptr_equal(sd_share_owner(owner->share), owner);
 	assert_ptr_equal(sd_share_find_peer(owner->share, owner->id), owner);
@@ -35,36 +45,86 @@ static void create_makes_an_owner_with_fresh_ids(void **state)
 	sd_registry_free(reg);
 }
 
-static void a_share_comes_back_with_its_ids_and_members_with_theirs(void **state)
+#define TOKEN "00112233445566778899aabbccddeeff"
+#define TOKEN_SHARE "58984523431fa2fc" /* sd_share_id_of(TOKEN), test_ids.c */
+
+static void a_share_comes_back_only_under_the_id_of_its_token(void **state)
 {
 	(void)state;
 	sd_registry *reg = registry_with(2, 4, 4);
 	sd_error err;
-	const char *share_id = "0123456789abcdef", *token = "00112233445566778899aabbccddeeff";
-	sd_peer *owner = sd_registry_restore_share(reg, share_id, token, &client_a, "aaaaaaaaaaaa", &err);
+	char secret[SD_SECRET_LEN + 1] = "";
+	/* A token of one's own for another share's id: refused, and nothing is made. */
+	assert_null(sd_registry_restore_share(reg, "0123456789abcdef", TOKEN, &client_b, secret, &err));
+	assert_int_equal(err.code, SD_ERR_BAD_OWNER_TOKEN);
+	assert_int_equal(sd_registry_share_count(reg), 0);
+	sd_peer *owner = sd_registry_restore_share(reg, TOKEN_SHARE, TOKEN, &client_a, secret, &err);
 	assert_non_null(owner);
-	assert_string_equal(owner->share->id, share_id);
-	assert_string_equal(owner->share->owner_token, token);
-	assert_string_equal(owner->id, "aaaaaaaaaaaa");
+	assert_string_equal(owner->share->id, TOKEN_SHARE);
+	assert_string_equal(owner->share->owner_token, TOKEN);
 	assert_int_equal(owner->role, SD_ROLE_OWNER);
-	/* A member asks for its old id: it gets it when free, a fresh one when taken or malformed. */
-	sd_peer *b = sd_registry_add_peer(reg, owner->share, &client_b, SD_ROLE_RECEIVER, "bbbbbbbbbbbb", &err);
-	assert_string_equal(b->id, "bbbbbbbbbbbb");
-	sd_peer *c = sd_registry_add_peer(reg, owner->share, &client_c, SD_ROLE_RECEIVER, "bbbbbbbbbbbb", &err);
-	assert_string_not_equal(c->id, "bbbbbbbbbbbb");
-	assert_true(sd_is_hex_id(c->id, SD_PEER_ID_LEN));
-	sd_registry_remove_peer(reg, c);
-	c = sd_registry_add_peer(reg, owner->share, &client_c, SD_ROLE_RECEIVER, "BBBBBBBBBBBB", &err);
-	assert_true(sd_is_hex_id(c->id, SD_PEER_ID_LEN));
+	assert_true(sd_is_hex_id(secret, SD_SECRET_LEN));
 	/* An id in use, a malformed id or token, or a full server: refused. */
-	assert_null(sd_registry_restore_share(reg, share_id, token, &client_b, NULL, &err));
-	assert_null(sd_registry_restore_share(reg, "0123", token, &client_b, NULL, &err));
+	secret[0] = '\0';
+	assert_null(sd_registry_restore_share(reg, TOKEN_SHARE, TOKEN, &client_b, secret, &err));
+	assert_null(sd_registry_restore_share(reg, "0123", TOKEN, &client_b, secret, &err));
 	assert_int_equal(err.code, SD_ERR_INVALID_FIELD);
-	assert_null(sd_registry_restore_share(reg, "fedcba9876543210", "short", &client_b, NULL, &err));
+	assert_null(sd_registry_restore_share(reg, "fedcba9876543210", "short", &client_b, secret, &err));
 	assert_int_equal(err.code, SD_ERR_INVALID_FIELD);
-	assert_non_null(sd_registry_create_share(reg, &client_b, &err));
-	assert_null(sd_registry_restore_share(reg, "fedcba9876543210", token, &client_c, NULL, &err));
+	assert_non_null(sd_registry_create_share(reg, &client_b, secret, &err));
+	char other_token[SD_TOKEN_LEN + 1], other_share[SD_SHARE_ID_LEN + 1];
+	assert_true(sd_random_hex(other_token, SD_TOKEN_LEN));
+	assert_true(sd_share_id_of(other_token, other_share));
+	secret[0] = '\0';
+	assert_null(sd_registry_restore_share(reg, other_share, other_token, &client_c, secret, &err));
 	assert_int_equal(err.code, SD_ERR_SERVER_FULL);
+	sd_registry_free(reg);
+}
+
+static void member_ids_derive_from_their_secrets(void **state)
+{
+	(void)state;
+	sd_registry *reg = registry_with(2, 8, 4);
+	sd_error err;
+	char secret[SD_SECRET_LEN + 1] = "";
+	sd_peer *owner = sd_registry_create_share(reg, &client_a, secret, &err);
+	sd_share *share = owner->share;
+	char kept[SD_SECRET_LEN + 1] = "0123456789abcdef0123456789abcdef", expected[SD_PEER_ID_LEN + 1];
+	assert_true(sd_peer_id_of(share->id, kept, expected));
+	char b_secret[SD_SECRET_LEN + 1];
+	g_strlcpy(b_secret, kept, sizeof(b_secret));
+	sd_peer *b = sd_registry_add_peer(reg, share, &client_b, SD_ROLE_RECEIVER, b_secret, &err);
+	assert_string_equal(b->id, expected);
+	assert_string_equal(b_secret, kept); /* a given secret is kept */
+	/* The same secret while its member is here: refused. */
+	char c_secret[SD_SECRET_LEN + 1];
+	g_strlcpy(c_secret, kept, sizeof(c_secret));
+	assert_null(sd_registry_add_peer(reg, share, &client_c, SD_ROLE_RECEIVER, c_secret, &err));
+	assert_int_equal(err.code, SD_ERR_PEER_TAKEN);
+	/* No secret: a fresh one, and its id. */
+	c_secret[0] = '\0';
+	sd_peer *c = sd_registry_add_peer(reg, share, &client_c, SD_ROLE_RECEIVER, c_secret, &err);
+	assert_non_null(c);
+	assert_true(sd_is_hex_id(c_secret, SD_SECRET_LEN));
+	assert_string_not_equal(c_secret, kept);
+	char c_id[SD_PEER_ID_LEN + 1];
+	assert_true(sd_peer_id_of(share->id, c_secret, c_id));
+	assert_string_equal(c->id, c_id);
+	/* Once b left, its secret gives its id back (to whoever shows it: the secret is the proof). */
+	sd_registry_remove_peer(reg, b, 5);
+	g_strlcpy(b_secret, kept, sizeof(b_secret));
+	b = sd_registry_add_peer(reg, share, &client_b, SD_ROLE_RECEIVER, b_secret, &err);
+	assert_string_equal(b->id, expected);
+	/* The same secret in another share is another id. */
+	char other_secret[SD_SECRET_LEN + 1] = "";
+	sd_peer *other_owner = sd_registry_create_share(reg, &client_c, other_secret, &err);
+	g_strlcpy(b_secret, kept, sizeof(b_secret));
+	sd_peer *b2 = sd_registry_add_peer(reg, other_owner->share, &client_b, SD_ROLE_RECEIVER, b_secret, &err);
+	assert_string_not_equal(b2->id, expected);
+	/* A malformed secret is refused. */
+	char bad[SD_SECRET_LEN + 1] = "0123456789ABCDEF0123456789ABCDEF";
+	assert_null(sd_registry_add_peer(reg, share, &client_c, SD_ROLE_RECEIVER, bad, &err));
+	assert_int_equal(err.code, SD_ERR_INVALID_FIELD);
 	sd_registry_free(reg);
 }
 
@@ -73,9 +133,12 @@ static void server_share_limit_holds(void **state)
 	(void)state;
 	sd_registry *reg = registry_with(2, 4, 4);
 	sd_error err;
-	assert_non_null(sd_registry_create_share(reg, &client_a, &err));
-	assert_non_null(sd_registry_create_share(reg, &client_b, &err));
-	assert_null(sd_registry_create_share(reg, &client_c, &err));
+	char secret[SD_SECRET_LEN + 1] = "";
+	assert_non_null(sd_registry_create_share(reg, &client_a, secret, &err));
+	secret[0] = '\0';
+	assert_non_null(sd_registry_create_share(reg, &client_b, secret, &err));
+	secret[0] = '\0';
+	assert_null(sd_registry_create_share(reg, &client_c, secret, &err));
 	assert_int_equal(err.code, SD_ERR_SERVER_FULL);
 	assert_int_equal(sd_registry_share_count(reg), 2);
 	sd_registry_free(reg);
@@ -86,12 +149,17 @@ static void share_and_handle_limits_hold(void **state)
 	(void)state;
 	sd_registry *reg = registry_with(8, 2, 2);
 	sd_error err;
-	sd_peer *owner = sd_registry_create_share(reg, &client_a, &err);
-	assert_non_null(sd_registry_add_peer(reg, owner->share, &client_b, SD_ROLE_RECEIVER, NULL, &err));
-	assert_null(sd_registry_add_peer(reg, owner->share, &client_c, SD_ROLE_RECEIVER, NULL, &err));
+	char secret[SD_SECRET_LEN + 1] = "";
+	sd_peer *owner = sd_registry_create_share(reg, &client_a, secret, &err);
+	secret[0] = '\0';
+	assert_non_null(sd_registry_add_peer(reg, owner->share, &client_b, SD_ROLE_RECEIVER, secret, &err));
+	secret[0] = '\0';
+	assert_null(sd_registry_add_peer(reg, owner->share, &client_c, SD_ROLE_RECEIVER, secret, &err));
 	assert_int_equal(err.code, SD_ERR_SHARE_FULL);
-	assert_non_null(sd_registry_create_share(reg, &client_a, &err));
-	assert_null(sd_registry_create_share(reg, &client_a, &err)); /* a's third share */
+	secret[0] = '\0';
+	assert_non_null(sd_registry_create_share(reg, &client_a, secret, &err));
+	secret[0] = '\0';
+	assert_null(sd_registry_create_share(reg, &client_a, secret, &err)); /* a's third share */
 	assert_int_equal(err.code, SD_ERR_HANDLE_LIMIT);
 	assert_int_equal(sd_registry_share_count(reg), 2);
 	sd_registry_free(reg);
@@ -102,16 +170,21 @@ static void removing_peers_and_shares_updates_every_index(void **state)
 	(void)state;
 	sd_registry *reg = registry_with(8, 8, 8);
 	sd_error err;
-	sd_peer *owner = sd_registry_create_share(reg, &client_a, &err);
+	char secret[SD_SECRET_LEN + 1] = "";
+	sd_peer *owner = sd_registry_create_share(reg, &client_a, secret, &err);
 	sd_share *share = owner->share;
-	sd_peer *b = sd_registry_add_peer(reg, share, &client_b, SD_ROLE_RECEIVER, NULL, &err);
-	sd_peer *other = sd_registry_create_share(reg, &client_b, &err);
+	secret[0] = '\0';
+	sd_peer *b = sd_registry_add_peer(reg, share, &client_b, SD_ROLE_RECEIVER, secret, &err);
+	secret[0] = '\0';
+	sd_peer *other = sd_registry_create_share(reg, &client_b, secret, &err);
 	GPtrArray *held = sd_registry_peers_of(reg, &client_b);
 	assert_int_equal(held->len, 2);
 	g_ptr_array_free(held, TRUE);
 
-	sd_registry_remove_peer(reg, b);
+	sd_registry_remove_peer(reg, b, 7);
 	assert_int_equal(share->peers->len, 1);
+	assert_true(share->empty_since == SD_NOT_SINCE);
+	assert_true(share->owner_absent_since == SD_NOT_SINCE);
 	held = sd_registry_peers_of(reg, &client_b);
 	assert_int_equal(held->len, 1);
 	assert_ptr_equal(g_ptr_array_index(held, 0), other);
@@ -125,21 +198,47 @@ static void removing_peers_and_shares_updates_every_index(void **state)
 	sd_registry_free(reg);
 }
 
-static void orphans_are_found_after_the_grace_period_only(void **state)
+static void the_owners_absence_and_emptiness_are_timed(void **state)
 {
 	(void)state;
 	sd_registry *reg = registry_with(8, 8, 8);
 	sd_error err;
-	sd_peer *owner = sd_registry_create_share(reg, &client_a, &err);
+	char secret[SD_SECRET_LEN + 1] = "", b_secret[SD_SECRET_LEN + 1] = "";
+	sd_peer *owner = sd_registry_create_share(reg, &client_a, secret, &err);
 	sd_share *share = owner->share;
-	share->owner_lost_at = 1000;
-	GPtrArray *orphans = sd_registry_orphans_since(reg, 1999, 1000);
-	assert_int_equal(orphans->len, 0);
-	g_ptr_array_free(orphans, TRUE);
-	orphans = sd_registry_orphans_since(reg, 2000, 1000);
-	assert_int_equal(orphans->len, 1);
-	assert_ptr_equal(g_ptr_array_index(orphans, 0), share);
-	g_ptr_array_free(orphans, TRUE);
+	sd_peer *b = sd_registry_add_peer(reg, share, &client_b, SD_ROLE_RECEIVER, b_secret, &err);
+	char owner_id[SD_PEER_ID_LEN + 1];
+	g_strlcpy(owner_id, owner->id, sizeof(owner_id));
+	sd_registry_remove_peer(reg, owner, 1000);
+	assert_true(share->owner_absent_since == 1000);
+	assert_true(share->empty_since == SD_NOT_SINCE);
+	GPtrArray *found = sd_registry_orphans_since(reg, 1999, 1000);
+	assert_int_equal(found->len, 0);
+	g_ptr_array_free(found, TRUE);
+	found = sd_registry_orphans_since(reg, 2000, 1000);
+	assert_int_equal(found->len, 1);
+	assert_ptr_equal(g_ptr_array_index(found, 0), share);
+	g_ptr_array_free(found, TRUE);
+	/* The last member leaves: empty from then on, still without its owner. */
+	sd_registry_remove_peer(reg, b, 3000);
+	assert_true(share->empty_since == 3000);
+	found = sd_registry_empty_since(reg, 3009, 10);
+	assert_int_equal(found->len, 0);
+	g_ptr_array_free(found, TRUE);
+	found = sd_registry_empty_since(reg, 3010, 10);
+	assert_int_equal(found->len, 1);
+	g_ptr_array_free(found, TRUE);
+	/* Anyone joining ends the emptiness; the owner's return ends its absence. */
+	b_secret[0] = '\0';
+	sd_registry_add_peer(reg, share, &client_b, SD_ROLE_RECEIVER, b_secret, &err);
+	assert_true(share->empty_since == SD_NOT_SINCE);
+	assert_true(share->owner_absent_since == 1000);
+	sd_peer *back = sd_registry_add_peer(reg, share, &client_a, SD_ROLE_OWNER, secret, &err);
+	assert_string_equal(back->id, owner_id); /* its secret gives its id back */
+	assert_true(share->owner_absent_since == SD_NOT_SINCE);
+	found = sd_registry_orphans_since(reg, 1 << 30, 0);
+	assert_int_equal(found->len, 0);
+	g_ptr_array_free(found, TRUE);
 	sd_registry_free(reg);
 }
 
@@ -147,11 +246,12 @@ int run_registry_tests(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(create_makes_an_owner_with_fresh_ids),
-		cmocka_unit_test(a_share_comes_back_with_its_ids_and_members_with_theirs),
+		cmocka_unit_test(a_share_comes_back_only_under_the_id_of_its_token),
+		cmocka_unit_test(member_ids_derive_from_their_secrets),
 		cmocka_unit_test(server_share_limit_holds),
 		cmocka_unit_test(share_and_handle_limits_hold),
 		cmocka_unit_test(removing_peers_and_shares_updates_every_index),
-		cmocka_unit_test(orphans_are_found_after_the_grace_period_only),
+		cmocka_unit_test(the_owners_absence_and_emptiness_are_timed),
 	};
 	return cmocka_run_group_tests_name("registry", tests, NULL, NULL);
 }

@@ -35,8 +35,16 @@ static void each_request_parses(void **state)
 	assert_string_equal(req.owner_token, "");
 	assert_int_equal(parse_code("{\"request\":\"join\",\"share\":\"" SHARE "\",\"owner_token\":\"" TOKEN "\"}", &req), 0);
 	assert_string_equal(req.owner_token, TOKEN);
+	assert_string_equal(req.peer_secret, "");
+	assert_int_equal(parse_code("{\"request\":\"join\",\"share\":\"" SHARE "\",\"peer_secret\":\"" TOKEN "\"}", &req), 0);
+	assert_string_equal(req.peer_secret, TOKEN);
+	assert_string_equal(req.owner_token, "");
 	assert_int_equal(parse_code("{\"request\":\"leave\",\"share\":\"" SHARE "\"}", &req), 0);
 	assert_int_equal(req.kind, SD_REQ_LEAVE);
+	assert_int_equal(parse_code("{\"request\":\"close\",\"share\":\"" SHARE "\",\"owner_token\":\"" TOKEN "\"}", &req), 0);
+	assert_int_equal(req.kind, SD_REQ_CLOSE);
+	assert_string_equal(req.share, SHARE);
+	assert_string_equal(req.owner_token, TOKEN);
 	assert_int_equal(parse_code("{\"request\":\"list\",\"share\":\"" SHARE "\"}", &req), 0);
 	assert_int_equal(req.kind, SD_REQ_LIST);
 }
@@ -121,6 +129,8 @@ static void missing_fields_are_named(void **state)
 	assert_int_equal(parse_code("{\"request\":\"join\"}", NULL), SD_ERR_MISSING_FIELD);
 	assert_int_equal(parse_code("{\"request\":\"leave\"}", NULL), SD_ERR_MISSING_FIELD);
 	assert_int_equal(parse_code("{\"request\":\"list\"}", NULL), SD_ERR_MISSING_FIELD);
+	assert_int_equal(parse_code("{\"request\":\"close\",\"share\":\"" SHARE "\"}", NULL), SD_ERR_MISSING_FIELD);
+	assert_int_equal(parse_code("{\"request\":\"close\",\"owner_token\":\"" TOKEN "\"}", NULL), SD_ERR_MISSING_FIELD);
 	assert_int_equal(parse_code("{\"request\":\"signal\",\"share\":\"" SHARE "\",\"to\":\"" PEER "\"}", NULL),
 	                 SD_ERR_MISSING_FIELD);
 	assert_int_equal(parse_code("{\"request\":\"signal\",\"share\":\"" SHARE "\",\"payload\":{}}", NULL),
@@ -135,6 +145,8 @@ static void fields_with_wrong_type_or_shape_are_refused(void **state)
 	assert_int_equal(parse_code("{\"request\":\"join\",\"share\":\"0123\"}", NULL), SD_ERR_INVALID_FIELD);
 	assert_int_equal(parse_code("{\"request\":\"join\",\"share\":\"0123456789ABCDEF\"}", NULL), SD_ERR_INVALID_FIELD);
 	assert_int_equal(parse_code("{\"request\":\"join\",\"share\":\"" SHARE "\",\"owner_token\":\"short\"}", NULL),
+	                 SD_ERR_INVALID_FIELD);
+	assert_int_equal(parse_code("{\"request\":\"join\",\"share\":\"" SHARE "\",\"peer_secret\":\"" PEER "\"}", NULL),
 	                 SD_ERR_INVALID_FIELD);
 	assert_int_equal(parse_code("{\"request\":\"signal\",\"share\":\"" SHARE "\",\"to\":\"" PEER "\",\"payload\":\"x\"}", NULL),
 	                 SD_ERR_INVALID_FIELD);
@@ -152,6 +164,11 @@ static void fields_a_request_does_not_take_are_refused(void **state)
 	assert_int_equal(parse_code("{\"request\":\"leave\",\"share\":\"" SHARE "\",\"owner_token\":\"" TOKEN "\"}", NULL),
 	                 SD_ERR_UNKNOWN_FIELD);
 	assert_int_equal(parse_code("{\"request\":\"list\",\"share\":\"" SHARE "\",\"extra\":1}", NULL), SD_ERR_UNKNOWN_FIELD);
+	/* join's old `peer` (an id asked for without its secret) is gone. */
+	assert_int_equal(parse_code("{\"request\":\"join\",\"share\":\"" SHARE "\",\"peer\":\"" PEER "\"}", NULL),
+	                 SD_ERR_UNKNOWN_FIELD);
+	assert_int_equal(parse_code("{\"request\":\"leave\",\"share\":\"" SHARE "\",\"peer_secret\":\"" TOKEN "\"}", NULL),
+	                 SD_ERR_UNKNOWN_FIELD);
 }
 
 static void payload_size_is_bounded(void **state)

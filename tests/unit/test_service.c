@@ -14,6 +14,7 @@ typedef struct delivered {
 typedef struct fixture {
 	sd_service *svc;
 	GArray *events; /* delivered, in order */
+	gint64 now;     /* the clock requests are handled at */
 } fixture;
 
 static void record(void *client, json_t *event, void *user_data)
@@ -23,21 +24,24 @@ static void record(void *client, json_t *event, void *user_data)
 	g_array_append_val(fx->events, d);
 }
 
-static int setup_with_grace(void **state, unsigned grace)
+#define EMPTY_GRACE 30   /* s: share_empty_grace_seconds */
+#define ORPHAN_MAX 3600  /* s: share_orphan_max_seconds */
+#define SECONDS(n) ((gint64)(n) * G_USEC_PER_SEC)
+
+static int setup(void **state)
 {
 	fixture *fx = g_new0(fixture, 1);
 	sd_limits limits;
 	sd_limits_default(&limits);
 	limits.max_signal_bytes = 512;
-	limits.owner_grace_seconds = grace;
+	limits.share_empty_grace_seconds = EMPTY_GRACE;
+	limits.share_orphan_max_seconds = ORPHAN_MAX;
 	fx->events = g_array_new(FALSE, FALSE, sizeof(delivered));
 	fx->svc = sd_service_new(&limits, record, fx);
+	fx->now = SECONDS(1000);
 	*state = fx;
 	return 0;
 }
-
-static int setup(void **state) { return setup_with_grace(state, 30); }
-static int setup_no_grace(void **state) { return setup_with_grace(state, 0); }
 
 static void drop_events(fixture *fx)
 {
@@ -64,7 +68,7 @@ static json_t *call(fixture *fx, void *client, const char *fmt, ...)
 	json_t *body = json_vpack_ex(NULL, 0, fmt, ap);
 	va_end(ap);
 	assert_non_null(body);
-	json_t *response = sd_service_handle(fx->svc, client, body);
+	json_t *response = sd_service_handle(fx->svc, client, body, fx->now);
 	json_decref(body);
 	return response;
 }
@@ -92,7 +96,7 @@ static json_t *event_at(fixture *fx, guint i, void *client, const char *name)
 }
 
 typedef struct share_ids {
-	char share[SD_SHARE_ID_LEN + 1], owner[SD_PEER_ID_LEN + 1], token[SD_TOKEN_LEN + 1];
+	char share[SD_SHARE_ID_LEN + 1], owner[SD_PEER_ID_LEN + 1], token[SD_TOKEN_LEN + 1], secret[SD_SECRET_LEN + 1];
 } share_ids;
 
 static share_ids create_share(fixture *fx, void *client)
@@ -103,7 +107,14 @@ static share_ids create_share(fixture *fx, void *client)
 	g_strlcpy(ids.share, str(r, "share"), sizeof(ids.share));
 	g_strlcpy(ids.owner, str(r, "peer"), sizeof(ids.owner));
 	g_strlcpy(ids.token, str(r, "owner_token"), sizeof(ids.token));
+	g_strlcpy(ids.secret, str(r, "peer_secret"), sizeof(ids.secret));
 	json_decref(r);
+	/* Both ids derive from the secrets that came with them. */
+	char derived[SD_SHARE_ID_LEN + 1], derived_peer[SD_PEER_ID_LEN + 1];
+	assert_true(sd_share_id_of(ids.token, derived));
+	assert_string_equal(ids.share, derived);
+	assert_true(sd_peer_id_of(ids.share, ids.secret, derived_peer));
+	assert_string_equal(ids.owner, derived_peer);
 	return ids;
 }
 
@@ -113,9 +124,19 @@ static char *join(fixture *fx, void *client, const char *share)
 	json_t *r = call(fx, client, "{s:s, s:s}", "request", "join", "share", share);
 	assert_string_equal(str(r, "swarmdrop"), "joined");
 	assert_string_equal(str(r, "role"), "receiver");
+	assert_true(sd_is_hex_id(str(r, "peer_secret"), SD_SECRET_LEN));
 	char *peer = g_strdup(str(r, "peer"));
 	json_decref(r);
 	return peer;
+}
+
+/* Joins client with peer_secret (and owner_token, unless NULL); returns the response. */
+static json_t *join_with(fixture *fx, void *client, const char *share, const char *token, const char *secret)
+{
+	if (token == NULL)
+		return call(fx, client, "{s:s, s:s, s:s}", "request", "join", "share", share, "peer_secret", secret);
+	return call(fx, client, "{s:s, s:s, s:s, s:s}", "request", "join", "share", share, "owner_token", token,
+	            "peer_secret", secret);
 }
 
 static void join_lists_others_and_announces_the_newcomer(void **state)
@@ -220,72 +241,220 @@ static void receiver_leaving_is_announced(void **state)
 	g_free(bob_id);
 }
 
-static void owner_leaving_closes_the_share(void **state)
+static void owner_leaving_keeps_the_share_for_its_members(void **state)
 {
 	fixture *fx = *state;
 	share_ids ids = create_share(fx, &alice);
 	g_free(join(fx, &bob, ids.share));
 	drop_events(fx);
-	json_decref(call(fx, &alice, "{s:s, s:s}", "request", "leave", "share", ids.share));
+	json_t *r = call(fx, &alice, "{s:s, s:s}", "request", "leave", "share", ids.share);
+	assert_string_equal(str(r, "swarmdrop"), "left");
+	json_decref(r);
+	/* Bob hears the owner left, not that the share closed. */
 	assert_int_equal(fx->events->len, 1);
-	assert_string_equal(str(event_at(fx, 0, &bob, "share_closed"), "reason"), "owner_left");
-	assert_int_equal(sd_service_share_count(fx->svc), 0);
-	assert_error(call(fx, &carol, "{s:s, s:s}", "request", "join", "share", ids.share), SD_ERR_NO_SUCH_SHARE);
-	/* bob's membership went with the share: he can join other shares freely */
-	share_ids next = create_share(fx, &carol);
-	g_free(join(fx, &bob, next.share));
-}
-
-static void lost_owner_can_reclaim_within_grace(void **state)
-{
-	fixture *fx = *state;
-	share_ids ids = create_share(fx, &alice);
-	g_free(join(fx, &bob, ids.share));
-	drop_events(fx);
-	sd_service_client_gone(fx->svc, &alice, 1000000);
 	assert_string_equal(str(event_at(fx, 0, &bob, "peer_left"), "peer"), ids.owner);
-	sd_service_expire(fx->svc, 1000000 + 29 * G_USEC_PER_SEC);
 	assert_int_equal(sd_service_share_count(fx->svc), 1);
-	/* a receiver may still join and sees no owner */
-	json_t *r = call(fx, &carol, "{s:s, s:s}", "request", "join", "share", ids.share);
+	/* A newcomer can join the owner-less share and sees bob only. */
+	r = call(fx, &carol, "{s:s, s:s}", "request", "join", "share", ids.share);
+	assert_string_equal(str(r, "role"), "receiver");
 	assert_int_equal(json_array_size(json_object_get(r, "peers")), 1);
 	json_decref(r);
+	/* Hours later (within share_orphan_max_seconds) the owner comes back with its token and
+	 * secret, and gets its id back. */
+	fx->now += SECONDS(ORPHAN_MAX - 1);
+	sd_service_expire(fx->svc, fx->now);
 	drop_events(fx);
-	r = call(fx, &alice, "{s:s, s:s, s:s}", "request", "join", "share", ids.share, "owner_token", ids.token);
+	r = join_with(fx, &alice, ids.share, ids.token, ids.secret);
+	assert_string_equal(str(r, "swarmdrop"), "joined");
 	assert_string_equal(str(r, "role"), "owner");
+	assert_string_equal(str(r, "peer"), ids.owner);
+	assert_string_equal(str(r, "peer_secret"), ids.secret);
+	assert_null(json_object_get(r, "restored"));
 	json_decref(r);
+	assert_int_equal(fx->events->len, 2);
+	assert_string_equal(str(event_at(fx, 0, &bob, "peer_joined"), "peer"), ids.owner);
 	assert_string_equal(str(event_at(fx, 0, &bob, "peer_joined"), "role"), "owner");
-	sd_service_expire(fx->svc, 1000000 + 60 * G_USEC_PER_SEC);
+	/* Its absence ended: the share lives on past the orphan limit. */
+	sd_service_expire(fx->svc, fx->now + SECONDS(2 * ORPHAN_MAX));
 	assert_int_equal(sd_service_share_count(fx->svc), 1);
 }
 
-static void lost_owner_closes_the_share_after_grace(void **state)
+static void lost_owner_comes_back_with_its_token(void **state)
 {
 	fixture *fx = *state;
 	share_ids ids = create_share(fx, &alice);
 	g_free(join(fx, &bob, ids.share));
-	sd_service_client_gone(fx->svc, &alice, 1000000);
 	drop_events(fx);
-	sd_service_expire(fx->svc, 1000000 + 30 * G_USEC_PER_SEC);
+	sd_service_client_gone(fx->svc, &alice, fx->now);
+	assert_int_equal(fx->events->len, 1);
+	assert_string_equal(str(event_at(fx, 0, &bob, "peer_left"), "peer"), ids.owner);
+	sd_service_expire(fx->svc, fx->now + SECONDS(ORPHAN_MAX / 2));
+	assert_int_equal(sd_service_share_count(fx->svc), 1);
+	drop_events(fx);
+	/* A new handle with the token but no secret: owner again, under a fresh id. */
+	json_t *r = call(fx, &carol, "{s:s, s:s, s:s}", "request", "join", "share", ids.share, "owner_token", ids.token);
+	assert_string_equal(str(r, "role"), "owner");
+	assert_string_not_equal(str(r, "peer"), ids.owner);
+	json_decref(r);
+	assert_string_equal(str(event_at(fx, 0, &bob, "peer_joined"), "role"), "owner");
+	/* Only one owner at a time. */
+	assert_error(join_with(fx, &alice, ids.share, ids.token, ids.secret), SD_ERR_BAD_OWNER_TOKEN);
+}
+
+static void an_orphan_share_closes_after_share_orphan_max_seconds(void **state)
+{
+	fixture *fx = *state;
+	share_ids ids = create_share(fx, &alice);
+	g_free(join(fx, &bob, ids.share));
+	gint64 left = fx->now;
+	json_decref(call(fx, &alice, "{s:s, s:s}", "request", "leave", "share", ids.share));
+	drop_events(fx);
+	sd_service_expire(fx->svc, left + SECONDS(ORPHAN_MAX) - 1);
+	assert_int_equal(sd_service_share_count(fx->svc), 1);
+	assert_int_equal(fx->events->len, 0);
+	sd_service_expire(fx->svc, left + SECONDS(ORPHAN_MAX));
 	assert_int_equal(sd_service_share_count(fx->svc), 0);
+	assert_int_equal(fx->events->len, 1);
 	assert_string_equal(str(event_at(fx, 0, &bob, "share_closed"), "reason"), "owner_gone");
+	sd_service_expire(fx->svc, left + SECONDS(ORPHAN_MAX + 1)); /* once */
+	assert_int_equal(fx->events->len, 1);
 	assert_error(call(fx, &bob, "{s:s, s:s}", "request", "join", "share", ids.share), SD_ERR_NO_SUCH_SHARE);
 	/* The owner coming back later with its token makes it again (as after a server restart). */
+	json_t *r = join_with(fx, &alice, ids.share, ids.token, ids.secret);
+	assert_true(json_is_true(json_object_get(r, "restored")));
+	assert_string_equal(str(r, "peer"), ids.owner);
+	json_decref(r);
+}
+
+static void a_share_without_members_closes_after_the_empty_grace(void **state)
+{
+	fixture *fx = *state;
+	share_ids ids = create_share(fx, &alice);
+	g_free(join(fx, &bob, ids.share));
+	json_decref(call(fx, &alice, "{s:s, s:s}", "request", "leave", "share", ids.share));
+	fx->now += SECONDS(5);
+	gint64 emptied = fx->now;
+	json_decref(call(fx, &bob, "{s:s, s:s}", "request", "leave", "share", ids.share));
+	sd_service_expire(fx->svc, emptied + SECONDS(EMPTY_GRACE) - 1);
+	assert_int_equal(sd_service_share_count(fx->svc), 1);
+	/* Someone joining in time keeps it; when it is empty again, the grace starts again. */
+	fx->now = emptied + SECONDS(EMPTY_GRACE) - 1;
+	char *carol_id = join(fx, &carol, ids.share);
+	sd_service_expire(fx->svc, emptied + SECONDS(EMPTY_GRACE + 10));
+	assert_int_equal(sd_service_share_count(fx->svc), 1);
+	fx->now = emptied + SECONDS(EMPTY_GRACE + 10);
+	sd_service_client_gone(fx->svc, &carol, fx->now);
+	drop_events(fx);
+	sd_service_expire(fx->svc, fx->now + SECONDS(EMPTY_GRACE) - 1);
+	assert_int_equal(sd_service_share_count(fx->svc), 1);
+	sd_service_expire(fx->svc, fx->now + SECONDS(EMPTY_GRACE));
+	assert_int_equal(sd_service_share_count(fx->svc), 0);
+	assert_int_equal(fx->events->len, 0); /* nobody to tell */
+	assert_error(call(fx, &bob, "{s:s, s:s}", "request", "join", "share", ids.share), SD_ERR_NO_SUCH_SHARE);
+	g_free(carol_id);
+}
+
+static void close_needs_the_owner_token_and_tells_everyone(void **state)
+{
+	fixture *fx = *state;
+	share_ids ids = create_share(fx, &alice);
+	g_free(join(fx, &bob, ids.share));
+	g_free(join(fx, &carol, ids.share));
+	drop_events(fx);
+	/* A stranger, or a member, without the token. */
+	assert_error(call(fx, &bob, "{s:s, s:s, s:s}", "request", "close", "share", ids.share, "owner_token",
+	                  "ffffffffffffffffffffffffffffffff"),
+	             SD_ERR_BAD_OWNER_TOKEN);
+	assert_error(call(fx, &bob, "{s:s, s:s}", "request", "close", "share", ids.share), SD_ERR_MISSING_FIELD);
+	assert_int_equal(sd_service_share_count(fx->svc), 1);
+	assert_int_equal(fx->events->len, 0);
+	/* The owner, away (a handle that is not a member), with its token. */
+	json_decref(call(fx, &alice, "{s:s, s:s}", "request", "leave", "share", ids.share));
+	drop_events(fx);
+	int elsewhere;
+	json_t *r = call(fx, &elsewhere, "{s:s, s:s, s:s}", "request", "close", "share", ids.share, "owner_token", ids.token);
+	assert_string_equal(str(r, "swarmdrop"), "closed");
+	assert_string_equal(str(r, "share"), ids.share);
+	json_decref(r);
+	assert_int_equal(fx->events->len, 2);
+	assert_string_equal(str(event_at(fx, 0, &bob, "share_closed"), "reason"), "stopped");
+	assert_string_equal(str(event_at(fx, 1, &carol, "share_closed"), "reason"), "stopped");
+	assert_int_equal(sd_service_share_count(fx->svc), 0);
+	assert_error(call(fx, &elsewhere, "{s:s, s:s, s:s}", "request", "close", "share", ids.share, "owner_token",
+	                  ids.token),
+	             SD_ERR_NO_SUCH_SHARE);
+	assert_error(call(fx, &bob, "{s:s, s:s}", "request", "join", "share", ids.share), SD_ERR_NO_SUCH_SHARE);
+	/* A present owner closing: it hears share_closed too, as every member does. */
+	share_ids next = create_share(fx, &alice);
+	g_free(join(fx, &bob, next.share));
+	drop_events(fx);
+	json_decref(call(fx, &alice, "{s:s, s:s, s:s}", "request", "close", "share", next.share, "owner_token", next.token));
+	assert_int_equal(fx->events->len, 2);
+	assert_string_equal(str(event_at(fx, 0, &alice, "share_closed"), "reason"), "stopped");
+	assert_string_equal(str(event_at(fx, 1, &bob, "share_closed"), "reason"), "stopped");
+	/* bob's membership went with the share: he can join other shares freely */
+	share_ids other = create_share(fx, &carol);
+	g_free(join(fx, &bob, other.share));
+}
+
+static void a_stranger_cannot_restore_or_squat_a_share_id(void **state)
+{
+	fixture *fx = *state;
+	share_ids ids = create_share(fx, &alice);
+	const char *mine = "ffffffffffffffffffffffffffffffff";
+	/* While the share is held: the wrong token never makes anyone its owner. */
+	assert_error(call(fx, &carol, "{s:s, s:s, s:s}", "request", "join", "share", ids.share, "owner_token", mine),
+	             SD_ERR_BAD_OWNER_TOKEN);
+	json_decref(call(fx, &alice, "{s:s, s:s}", "request", "leave", "share", ids.share));
+	assert_error(call(fx, &carol, "{s:s, s:s, s:s}", "request", "join", "share", ids.share, "owner_token", mine),
+	             SD_ERR_BAD_OWNER_TOKEN);
+	/* Once it is gone (or after a restart): a token of one's own does not bring it back. */
+	sd_service_expire(fx->svc, fx->now + SECONDS(EMPTY_GRACE));
+	assert_int_equal(sd_service_share_count(fx->svc), 0);
+	assert_error(call(fx, &carol, "{s:s, s:s, s:s}", "request", "join", "share", ids.share, "owner_token", mine),
+	             SD_ERR_BAD_OWNER_TOKEN);
+	assert_error(call(fx, &carol, "{s:s, s:s, s:s}", "request", "close", "share", ids.share, "owner_token", mine),
+	             SD_ERR_NO_SUCH_SHARE);
+	assert_int_equal(sd_service_share_count(fx->svc), 0);
+	/* Its owner's token does. */
 	json_t *r = call(fx, &alice, "{s:s, s:s, s:s}", "request", "join", "share", ids.share, "owner_token", ids.token);
+	assert_string_equal(str(r, "role"), "owner");
 	assert_true(json_is_true(json_object_get(r, "restored")));
 	json_decref(r);
 }
 
-static void without_grace_a_lost_owner_closes_at_once(void **state)
+static void a_member_id_is_reclaimed_only_with_its_secret(void **state)
 {
 	fixture *fx = *state;
 	share_ids ids = create_share(fx, &alice);
-	g_free(join(fx, &bob, ids.share));
-	drop_events(fx);
-	sd_service_client_gone(fx->svc, &alice, 1000000);
-	assert_int_equal(sd_service_share_count(fx->svc), 0);
-	assert_int_equal(fx->events->len, 1);
-	assert_string_equal(str(event_at(fx, 0, &bob, "share_closed"), "reason"), "owner_gone");
+	json_t *r = call(fx, &bob, "{s:s, s:s}", "request", "join", "share", ids.share);
+	char *bob_id = g_strdup(str(r, "peer")), *bob_secret = g_strdup(str(r, "peer_secret"));
+	json_decref(r);
+	/* While bob is here his secret is refused to anyone; so is the owner's. */
+	assert_error(join_with(fx, &carol, ids.share, NULL, bob_secret), SD_ERR_PEER_TAKEN);
+	assert_error(join_with(fx, &carol, ids.share, NULL, ids.secret), SD_ERR_PEER_TAKEN);
+	sd_service_client_gone(fx->svc, &bob, fx->now);
+	/* Without it, another id; with it, his. */
+	r = call(fx, &carol, "{s:s, s:s}", "request", "join", "share", ids.share);
+	assert_string_not_equal(str(r, "peer"), bob_id);
+	json_decref(r);
+	r = join_with(fx, &bob, ids.share, NULL, bob_secret);
+	assert_string_equal(str(r, "peer"), bob_id);
+	assert_string_equal(str(r, "peer_secret"), bob_secret);
+	json_decref(r);
+	/* The same secret is not the same id in another share. */
+	share_ids other = create_share(fx, &carol);
+	r = join_with(fx, &bob, other.share, NULL, bob_secret);
+	assert_string_not_equal(str(r, "peer"), bob_id);
+	json_decref(r);
+	/* The owner's id is the owner's secret's: a receiver could take it only with it. */
+	json_decref(call(fx, &alice, "{s:s, s:s}", "request", "leave", "share", ids.share));
+	int dave;
+	r = call(fx, &dave, "{s:s, s:s}", "request", "join", "share", ids.share);
+	assert_string_not_equal(str(r, "peer"), ids.owner);
+	json_decref(r);
+	g_free(bob_id);
+	g_free(bob_secret);
 }
 
 static void a_gone_client_leaves_every_share(void **state)
@@ -296,12 +465,12 @@ static void a_gone_client_leaves_every_share(void **state)
 	g_free(join(fx, &bob, one.share));
 	g_free(join(fx, &bob, two.share));
 	drop_events(fx);
-	sd_service_client_gone(fx->svc, &bob, 5);
+	sd_service_client_gone(fx->svc, &bob, fx->now);
 	assert_int_equal(fx->events->len, 2);
 	event_at(fx, 0, &alice, "peer_left");
 	event_at(fx, 1, &carol, "peer_left");
 	/* gone twice is harmless */
-	sd_service_client_gone(fx->svc, &bob, 6);
+	sd_service_client_gone(fx->svc, &bob, fx->now);
 	assert_int_equal(fx->events->len, 2);
 }
 
@@ -364,32 +533,41 @@ static void a_relay_only_owner_is_listed_as_such_and_its_share_closes_on_demand(
 	g_free(owner);
 }
 
+#define TOKEN "00112233445566778899aabbccddeeff"
+#define TOKEN_SHARE "58984523431fa2fc" /* sd_share_id_of(TOKEN), test_ids.c */
+#define OWNER_SECRET "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define BOB_SECRET "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
 static void after_a_restart_the_owner_brings_its_share_back(void **state)
 {
 	fixture *fx = *state;
-	const char *share = "0123456789abcdef", *token = "00112233445566778899aabbccddeeff";
+	char owner_id[SD_PEER_ID_LEN + 1], bob_id[SD_PEER_ID_LEN + 1];
+	assert_true(sd_peer_id_of(TOKEN_SHARE, OWNER_SECRET, owner_id));
+	assert_true(sd_peer_id_of(TOKEN_SHARE, BOB_SECRET, bob_id));
 	/* Receivers that come first find nothing: they ask again later. */
-	assert_error(call(fx, &bob, "{s:s, s:s, s:s}", "request", "join", "share", share, "peer", "bbbbbbbbbbbb"),
-	             SD_ERR_NO_SUCH_SHARE);
-	json_t *r = call(fx, &alice, "{s:s, s:s, s:s, s:s}", "request", "join", "share", share, "owner_token", token, "peer",
-	                 "aaaaaaaaaaaa");
+	assert_error(join_with(fx, &bob, TOKEN_SHARE, NULL, BOB_SECRET), SD_ERR_NO_SUCH_SHARE);
+	json_t *r = join_with(fx, &alice, TOKEN_SHARE, TOKEN, OWNER_SECRET);
 	assert_string_equal(str(r, "swarmdrop"), "joined");
 	assert_string_equal(str(r, "role"), "owner");
-	assert_string_equal(str(r, "peer"), "aaaaaaaaaaaa");
+	assert_string_equal(str(r, "peer"), owner_id);
+	assert_string_equal(str(r, "peer_secret"), OWNER_SECRET);
 	assert_true(json_is_true(json_object_get(r, "restored")));
 	assert_int_equal(json_array_size(json_object_get(r, "peers")), 0);
 	json_decref(r);
-	r = call(fx, &bob, "{s:s, s:s, s:s}", "request", "join", "share", share, "peer", "bbbbbbbbbbbb");
-	assert_string_equal(str(r, "peer"), "bbbbbbbbbbbb");
+	r = join_with(fx, &bob, TOKEN_SHARE, NULL, BOB_SECRET);
+	assert_string_equal(str(r, "peer"), bob_id);
 	assert_string_equal(str(r, "role"), "receiver");
 	assert_null(json_object_get(r, "restored"));
 	json_decref(r);
-	/* The token is the share's now: another one cannot take it as owner. */
-	assert_error(call(fx, &carol, "{s:s, s:s, s:s}", "request", "join", "share", share, "owner_token",
+	/* The token is the share's: another one cannot take it as owner. */
+	assert_error(call(fx, &carol, "{s:s, s:s, s:s}", "request", "join", "share", TOKEN_SHARE, "owner_token",
 	                  "ffffffffffffffffffffffffffffffff"),
 	             SD_ERR_BAD_OWNER_TOKEN);
-	assert_error(call(fx, &carol, "{s:s, s:s, s:s}", "request", "join", "share", share, "peer", "xyz"),
+	assert_error(call(fx, &carol, "{s:s, s:s, s:s}", "request", "join", "share", TOKEN_SHARE, "peer_secret", "xyz"),
 	             SD_ERR_INVALID_FIELD);
+	/* The old way of asking for an id, without its secret, is gone. */
+	assert_error(call(fx, &carol, "{s:s, s:s, s:s}", "request", "join", "share", TOKEN_SHARE, "peer", bob_id),
+	             SD_ERR_UNKNOWN_FIELD);
 }
 
 int run_service_tests(void)
@@ -401,10 +579,13 @@ int run_service_tests(void)
 		cmocka_unit_test_setup_teardown(signal_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(join_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(receiver_leaving_is_announced, setup, teardown),
-		cmocka_unit_test_setup_teardown(owner_leaving_closes_the_share, setup, teardown),
-		cmocka_unit_test_setup_teardown(lost_owner_can_reclaim_within_grace, setup, teardown),
-		cmocka_unit_test_setup_teardown(lost_owner_closes_the_share_after_grace, setup, teardown),
-		cmocka_unit_test_setup_teardown(without_grace_a_lost_owner_closes_at_once, setup_no_grace, teardown),
+		cmocka_unit_test_setup_teardown(owner_leaving_keeps_the_share_for_its_members, setup, teardown),
+		cmocka_unit_test_setup_teardown(lost_owner_comes_back_with_its_token, setup, teardown),
+		cmocka_unit_test_setup_teardown(an_orphan_share_closes_after_share_orphan_max_seconds, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_share_without_members_closes_after_the_empty_grace, setup, teardown),
+		cmocka_unit_test_setup_teardown(close_needs_the_owner_token_and_tells_everyone, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_stranger_cannot_restore_or_squat_a_share_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_member_id_is_reclaimed_only_with_its_secret, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_gone_client_leaves_every_share, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_names_the_callers_member, setup, teardown),
 		cmocka_unit_test_setup_teardown(after_a_restart_the_owner_brings_its_share_back, setup, teardown),
