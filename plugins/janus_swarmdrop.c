@@ -89,10 +89,10 @@ typedef struct swarmdrop_session {
 	janus_plugin_session *handle; /* NULL for the server's own member of a published share */
 	sd_seed *seed;                /* that member's origin; NULL for a Janus handle */
 	volatile gint destroyed;
-	janus_mutex relay_mutex; /* guards the three fields below */
-	gboolean relay_offered;  /* the data-channel offer went out (until the PeerConnection hangs up) */
-	gboolean relay_ready;    /* the channel carries data: the first data_ready came */
-	GPtrArray *relay_waiting; /* "share/peer" to make relay endpoints once ready */
+	/* Guards relay_offered, and orders the relay's state of this session (sd_relay_expect,
+	 * _ready, _client_gone: which members wait for the channel, whether it is ready). */
+	janus_mutex relay_mutex;
+	gboolean relay_offered; /* the data-channel offer went out (until the PeerConnection hangs up) */
 	janus_refcount ref;
 } swarmdrop_session;
 
@@ -148,7 +148,6 @@ static void session_free(const janus_refcount *ref)
 		janus_refcount_decrease(&session->handle->ref);
 	}
 	sd_seed_free(session->seed);
-	g_ptr_array_unref(session->relay_waiting);
 	g_free(session);
 }
 
@@ -157,7 +156,6 @@ static swarmdrop_session *session_new(janus_plugin_session *handle)
 	swarmdrop_session *session = g_new0(swarmdrop_session, 1);
 	session->handle = handle;
 	janus_mutex_init(&session->relay_mutex);
-	session->relay_waiting = g_ptr_array_new_with_free_func(g_free);
 	janus_refcount_init(&session->ref, session_free);
 	return session;
 }
@@ -328,33 +326,32 @@ static json_t *relay_offer(void)
 	return json_pack("{s:s, s:s}", "type", "offer", "sdp", sdp);
 }
 
-/* A member asked for the relay (response: the service's "relay" answer): it becomes an endpoint
- * now if the channel is ready, else once it is; the first time, the answer carries the offer. */
-static json_t *relay_requested(swarmdrop_session *session, json_t *response)
+/* A member asked for the relay (*response: the service's "relay" answer): it becomes an endpoint
+ * now if the channel is ready, else once it is (sd_relay keeps it waiting until then, or until
+ * it leaves); the first time, the answer carries the offer. A refusal (another client holds
+ * that member's endpoint) replaces the answer. */
+static json_t *relay_requested(swarmdrop_session *session, json_t **response)
 {
-	const char *share = json_string_value(json_object_get(response, "share"));
-	const char *peer = json_string_value(json_object_get(response, "peer"));
+	const char *share = json_string_value(json_object_get(*response, "share"));
+	const char *peer = json_string_value(json_object_get(*response, "peer"));
 	json_t *jsep = NULL;
-	json_object_set_new(response, "window", json_integer((json_int_t)relay_window_bytes));
+	sd_error err;
 	janus_mutex_lock(&session->relay_mutex);
-	if (session->relay_ready) {
-		sd_error err;
-		if (!sd_relay_attach(relay, session, share, peer, &err) && err.code != SD_ERR_ALREADY_JOINED)
-			JANUS_LOG(LOG_WARN, "[%s] relay: %s\n", SWARMDROP_PACKAGE, err.message);
-		json_object_set_new(response, "ready", json_true());
-	} else {
-		/* At most one entry per member (a handle has few): repeated requests add nothing. */
-		char *member = g_strdup_printf("%s/%s", share, peer);
-		if (g_ptr_array_find_with_equal_func(session->relay_waiting, member, g_str_equal, NULL))
-			g_free(member);
-		else
-			g_ptr_array_add(session->relay_waiting, member);
-		if (!session->relay_offered) {
-			session->relay_offered = TRUE;
-			jsep = relay_offer();
-		}
+	sd_relay_expect_result result = sd_relay_expect(relay, session, share, peer, &err);
+	if (result == SD_RELAY_PENDING && !session->relay_offered) {
+		session->relay_offered = TRUE;
+		jsep = relay_offer();
 	}
 	janus_mutex_unlock(&session->relay_mutex);
+	if (result == SD_RELAY_REFUSED) {
+		JANUS_LOG(LOG_VERB, "[%s] relay refused: %s\n", SWARMDROP_PACKAGE, err.message);
+		json_decref(*response);
+		*response = sd_error_json(&err);
+		return NULL;
+	}
+	json_object_set_new(*response, "window", json_integer((json_int_t)relay_window_bytes));
+	if (result == SD_RELAY_ATTACHED)
+		json_object_set_new(*response, "ready", json_true());
 	return jsep;
 }
 
@@ -555,7 +552,9 @@ static void handle_request(swarmdrop_message *msg, gint64 now)
 		JANUS_LOG(LOG_VERB, "[%s] request refused: %s\n", SWARMDROP_PACKAGE,
 		          json_string_value(json_object_get(response, "error")));
 	else if (g_strcmp0(outcome, "relay") == 0)
-		jsep = relay_requested(session, response);
+		jsep = relay_requested(session, &response);
+	/* The member's endpoint, or its wait for the channel, goes with it (a share closed by
+	 * `close` tells its members with share_closed: emit_event detaches them). */
 	else if (g_strcmp0(outcome, "left") == 0)
 		sd_relay_detach(relay, session, json_string_value(json_object_get(response, "share")));
 	/* The service checked the operator's request; the answer is publishing's. */
@@ -585,8 +584,12 @@ static gpointer worker_main(gpointer data)
 		gint64 now = g_get_monotonic_time();
 		if (msg != NULL && msg->kind == MESSAGE_REQUEST)
 			handle_request(msg, now);
-		else if (msg != NULL && msg->kind == MESSAGE_GONE)
+		else if (msg != NULL && msg->kind == MESSAGE_GONE) {
 			sd_service_client_gone(service, msg->session, now);
+			/* Again, after any request of the session queued before it (a `relay` handled after
+			 * destroy_session cleared the relay would otherwise leave a member waiting). */
+			sd_relay_client_gone(relay, msg->session);
+		}
 		else if (msg != NULL && msg->kind == MESSAGE_UNPUBLISH) {
 			swarmdrop_published *entry = published_share(json_string_value(json_object_get(msg->body, "share")));
 			if (entry != NULL)
@@ -778,11 +781,9 @@ static void swarmdrop_hangup_media(janus_plugin_session *handle)
 	swarmdrop_session *session = plugin_ready() ? session_ref(handle) : NULL;
 	if (session == NULL)
 		return;
-	sd_relay_client_gone(relay, session);
 	janus_mutex_lock(&session->relay_mutex);
+	sd_relay_client_gone(relay, session);
 	session->relay_offered = FALSE;
-	session->relay_ready = FALSE;
-	g_ptr_array_set_size(session->relay_waiting, 0);
 	janus_mutex_unlock(&session->relay_mutex);
 	janus_refcount_decrease(&session->ref);
 }
@@ -823,21 +824,16 @@ static void swarmdrop_data_ready(janus_plugin_session *handle)
 	if (session == NULL)
 		return;
 	json_t *ready = NULL;
+	GPtrArray *attached = g_ptr_array_new_with_free_func(g_free);
 	janus_mutex_lock(&session->relay_mutex);
-	if (session->relay_offered && !session->relay_ready) {
-		session->relay_ready = TRUE;
+	if (session->relay_offered && sd_relay_ready(relay, session, attached)) {
 		json_t *peers = json_array();
-		for (guint i = 0; i < session->relay_waiting->len; i++) {
-			gchar **ids = g_strsplit(g_ptr_array_index(session->relay_waiting, i), "/", 2);
-			sd_error err;
-			if (sd_relay_attach(relay, session, ids[0], ids[1], &err) || err.code == SD_ERR_ALREADY_JOINED)
-				json_array_append_new(peers, json_string(ids[1]));
-			g_strfreev(ids);
-		}
-		g_ptr_array_set_size(session->relay_waiting, 0);
+		for (guint i = 0; i < attached->len; i++)
+			json_array_append_new(peers, json_string(g_ptr_array_index(attached, i)));
 		ready = json_pack("{s:s, s:o}", "t", "ready", "peers", peers);
 	}
 	janus_mutex_unlock(&session->relay_mutex);
+	g_ptr_array_unref(attached);
 	if (ready != NULL) {
 		relay_send_json(session, ready);
 	} else {

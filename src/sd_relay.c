@@ -11,13 +11,22 @@ typedef struct share_use {
 	GPtrArray *endpoints;
 } share_use;
 
-/* One client's relayed upload (its quota), its rate budget, and its endpoints. */
+/* A member waiting for its client's channel to be ready. */
+typedef struct pending {
+	char share[SD_SHARE_ID_LEN + 1];
+	char peer[SD_PEER_ID_LEN + 1];
+} pending;
+
+/* One client's relayed upload (its quota), its rate budget, its endpoints, and the members
+ * waiting for its channel. */
 typedef struct client_use {
 	void *client;
 	guint64 bytes;
 	double tokens; /* bytes it may be credited now under the rate cap */
 	gint64 refilled_at;
 	GPtrArray *endpoints;
+	GArray *waiting; /* pending, one per share */
+	bool ready;      /* its channel carries data */
 } client_use;
 
 /* What one sender sent one target: in flight until the target drains, then owed until the
@@ -43,6 +52,7 @@ struct sd_relay {
 	GHashTable *shares;                               /* share id -> share_use* */
 	GHashTable *clients;                              /* client -> client_use* */
 	guint endpoints;
+	guint max_waiting; /* per client */
 };
 
 #define KiB 1024ull
@@ -59,6 +69,7 @@ static void client_use_free(gpointer data)
 {
 	client_use *client = data;
 	g_ptr_array_unref(client->endpoints);
+	g_array_unref(client->waiting);
 	g_free(client);
 }
 
@@ -77,6 +88,7 @@ sd_relay *sd_relay_new(const sd_limits *limits, const sd_relay_hooks *hooks)
 	relay->share_quota = limits->relay_share_quota_mib * MiB;
 	relay->client_quota = limits->relay_client_quota_mib * MiB;
 	relay->rate = limits->relay_client_rate_kib * KiB;
+	relay->max_waiting = limits->max_shares_per_handle;
 	relay->shares = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, share_use_free);
 	relay->clients = g_hash_table_new_full(NULL, NULL, NULL, client_use_free);
 	return relay;
@@ -140,44 +152,157 @@ static endpoint *find_in(GPtrArray *endpoints, const guint8 *id)
 	return NULL;
 }
 
-bool sd_relay_attach(sd_relay *relay, void *client, const char *share_id, const char *peer_id, sd_error *err)
+static client_use *client_of(sd_relay *relay, void *client)
 {
-	if (!sd_is_hex_id(share_id, SD_SHARE_ID_LEN) || !sd_is_hex_id(peer_id, SD_PEER_ID_LEN))
-		return sd_fail(err, SD_ERR_INVALID_FIELD, "not a share id and peer id");
-	guint8 id[SD_RELAY_ID_BYTES];
-	sd_relay_id_from_hex(peer_id, id);
-	g_mutex_lock(&relay->mutex);
-	share_use *share = g_hash_table_lookup(relay->shares, share_id);
-	if (share != NULL && find_in(share->endpoints, id) != NULL) {
-		g_mutex_unlock(&relay->mutex);
-		return sd_fail(err, SD_ERR_ALREADY_JOINED, "member %s already uses the relay", peer_id);
-	}
-	if (share == NULL) {
-		share = g_new0(share_use, 1);
-		g_strlcpy(share->id, share_id, sizeof(share->id));
-		share->endpoints = g_ptr_array_new();
-		g_hash_table_insert(relay->shares, share->id, share);
-	}
 	client_use *owner = g_hash_table_lookup(relay->clients, client);
 	if (owner == NULL) {
 		owner = g_new0(client_use, 1);
 		owner->client = client;
 		owner->tokens = (double)relay->rate;
 		owner->endpoints = g_ptr_array_new();
+		owner->waiting = g_array_new(FALSE, TRUE, sizeof(pending));
 		g_hash_table_insert(relay->clients, client, owner);
+	}
+	return owner;
+}
+
+static endpoint *endpoint_in_share(const client_use *owner, const char *share_id)
+{
+	for (guint i = 0; owner != NULL && i < owner->endpoints->len; i++) {
+		endpoint *ep = g_ptr_array_index(owner->endpoints, i);
+		if (strcmp(ep->share->id, share_id) == 0)
+			return ep;
+	}
+	return NULL;
+}
+
+static void remove_endpoint(sd_relay *relay, endpoint *ep);
+
+/* Checks the ids and that no other client's endpoint has peer_id in share_id; *held is that
+ * endpoint when it is client's own. Called with the mutex held. */
+static bool may_attach(sd_relay *relay, void *client, const char *share_id, const char *peer_id, endpoint **held,
+                       sd_error *err)
+{
+	*held = NULL;
+	if (!sd_is_hex_id(share_id, SD_SHARE_ID_LEN) || !sd_is_hex_id(peer_id, SD_PEER_ID_LEN))
+		return sd_fail(err, SD_ERR_INVALID_FIELD, "not a share id and peer id");
+	guint8 id[SD_RELAY_ID_BYTES];
+	sd_relay_id_from_hex(peer_id, id);
+	share_use *share = g_hash_table_lookup(relay->shares, share_id);
+	endpoint *ep = share != NULL ? find_in(share->endpoints, id) : NULL;
+	if (ep != NULL && ep->client->client != client)
+		return sd_fail(err, SD_ERR_ALREADY_JOINED, "member %s uses the relay from another client", peer_id);
+	*held = ep;
+	return true;
+}
+
+/* sd_relay_attach with the mutex held. */
+static bool attach_locked(sd_relay *relay, void *client, const char *share_id, const char *peer_id, sd_error *err)
+{
+	endpoint *held;
+	if (!may_attach(relay, client, share_id, peer_id, &held, err))
+		return false;
+	if (held != NULL)
+		return true; /* already client's */
+	client_use *owner = client_of(relay, client);
+	/* A client has one member per share: one it had before left. */
+	endpoint *before = endpoint_in_share(owner, share_id);
+	if (before != NULL)
+		remove_endpoint(relay, before);
+	share_use *share = g_hash_table_lookup(relay->shares, share_id);
+	if (share == NULL) {
+		share = g_new0(share_use, 1);
+		g_strlcpy(share->id, share_id, sizeof(share->id));
+		share->endpoints = g_ptr_array_new();
+		g_hash_table_insert(relay->shares, share->id, share);
 	}
 	endpoint *ep = g_new0(endpoint, 1);
 	ep->client = owner;
 	ep->share = share;
 	g_strlcpy(ep->peer, peer_id, sizeof(ep->peer));
-	memcpy(ep->id, id, sizeof(id));
+	sd_relay_id_from_hex(peer_id, ep->id);
 	ep->flows_in = g_ptr_array_new_with_free_func(g_free);
 	g_ptr_array_add(share->endpoints, ep);
 	g_ptr_array_add(owner->endpoints, ep);
 	relay->endpoints++;
 	relay->hooks.retain(client);
-	g_mutex_unlock(&relay->mutex);
 	return true;
+}
+
+bool sd_relay_attach(sd_relay *relay, void *client, const char *share_id, const char *peer_id, sd_error *err)
+{
+	g_mutex_lock(&relay->mutex);
+	bool ok = attach_locked(relay, client, share_id, peer_id, err);
+	g_mutex_unlock(&relay->mutex);
+	return ok;
+}
+
+/* The index in client's waiting list of its member in share_id, or -1. */
+static int waiting_at(const client_use *owner, const char *share_id)
+{
+	for (guint i = 0; owner != NULL && i < owner->waiting->len; i++)
+		if (strcmp(g_array_index(owner->waiting, pending, i).share, share_id) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void forget_waiting(client_use *owner, const char *share_id)
+{
+	int at = waiting_at(owner, share_id);
+	if (at >= 0)
+		g_array_remove_index(owner->waiting, (guint)at);
+}
+
+sd_relay_expect_result sd_relay_expect(sd_relay *relay, void *client, const char *share_id, const char *peer_id,
+                                       sd_error *err)
+{
+	sd_relay_expect_result result = SD_RELAY_REFUSED;
+	endpoint *held;
+	g_mutex_lock(&relay->mutex);
+	client_use *owner = g_hash_table_lookup(relay->clients, client);
+	if (owner != NULL && owner->ready) {
+		if (attach_locked(relay, client, share_id, peer_id, err))
+			result = SD_RELAY_ATTACHED;
+	} else if (may_attach(relay, client, share_id, peer_id, &held, err)) {
+		owner = client_of(relay, client);
+		int at = waiting_at(owner, share_id);
+		if (at >= 0) {
+			pending *wait = &g_array_index(owner->waiting, pending, at);
+			g_strlcpy(wait->peer, peer_id, sizeof(wait->peer)); /* the last asked */
+			result = SD_RELAY_PENDING;
+		} else if (owner->waiting->len >= relay->max_waiting) {
+			sd_fail(err, SD_ERR_HANDLE_LIMIT, "%u members wait for this client's relay channel already",
+			        relay->max_waiting);
+		} else {
+			pending fresh;
+			g_strlcpy(fresh.share, share_id, sizeof(fresh.share));
+			g_strlcpy(fresh.peer, peer_id, sizeof(fresh.peer));
+			g_array_append_val(owner->waiting, fresh);
+			result = SD_RELAY_PENDING;
+		}
+	}
+	g_mutex_unlock(&relay->mutex);
+	return result;
+}
+
+bool sd_relay_ready(sd_relay *relay, void *client, GPtrArray *attached)
+{
+	g_mutex_lock(&relay->mutex);
+	client_use *owner = client_of(relay, client);
+	bool first = !owner->ready;
+	if (first) {
+		owner->ready = true;
+		for (guint i = 0; i < owner->waiting->len; i++) {
+			pending *wait = &g_array_index(owner->waiting, pending, i);
+			sd_error err;
+			attach_locked(relay, client, wait->share, wait->peer, &err);
+		}
+		g_array_set_size(owner->waiting, 0);
+		for (guint i = 0; attached != NULL && i < owner->endpoints->len; i++)
+			g_ptr_array_add(attached, g_strdup(((endpoint *)g_ptr_array_index(owner->endpoints, i))->peer));
+	}
+	g_mutex_unlock(&relay->mutex);
+	return first;
 }
 
 /* Removes ep, and every flow it sent, from the relay; frees it. The share's use goes with its
@@ -207,13 +332,10 @@ void sd_relay_detach(sd_relay *relay, void *client, const char *share_id)
 {
 	g_mutex_lock(&relay->mutex);
 	client_use *owner = g_hash_table_lookup(relay->clients, client);
-	for (guint i = 0; owner != NULL && i < owner->endpoints->len; i++) {
-		endpoint *ep = g_ptr_array_index(owner->endpoints, i);
-		if (strcmp(ep->share->id, share_id) == 0) {
-			remove_endpoint(relay, ep);
-			break;
-		}
-	}
+	endpoint *ep = endpoint_in_share(owner, share_id);
+	if (ep != NULL)
+		remove_endpoint(relay, ep);
+	forget_waiting(owner, share_id);
 	g_mutex_unlock(&relay->mutex);
 }
 
@@ -400,6 +522,15 @@ guint sd_relay_endpoint_count(sd_relay *relay)
 {
 	g_mutex_lock(&relay->mutex);
 	guint count = relay->endpoints;
+	g_mutex_unlock(&relay->mutex);
+	return count;
+}
+
+guint sd_relay_pending_count(sd_relay *relay, void *client)
+{
+	g_mutex_lock(&relay->mutex);
+	client_use *owner = g_hash_table_lookup(relay->clients, client);
+	guint count = owner != NULL ? owner->waiting->len : 0;
 	g_mutex_unlock(&relay->mutex);
 	return count;
 }

@@ -61,12 +61,28 @@ typedef struct sd_relay_hooks {
 sd_relay *sd_relay_new(const sd_limits *limits, const sd_relay_hooks *hooks);
 void sd_relay_free(sd_relay *relay);
 
-/* Makes member peer_id of share_id, held by client, a relay endpoint. False with err set if
- * it already is one. */
+/* Makes member peer_id of share_id, held by client, a relay endpoint (replacing another member of
+ * client in that share, if any). True if it is one now, also when it was already; false with err
+ * set for malformed ids or when another client's endpoint has that id (SD_ERR_ALREADY_JOINED). */
 bool sd_relay_attach(sd_relay *relay, void *client, const char *share_id, const char *peer_id, sd_error *err);
-/* client's member of share_id left it: it neither sends nor receives through the relay any more. */
+
+/* Member peer_id of share_id, held by client, asked for the relay: it is attached now if client's
+ * channel is ready (SD_RELAY_ATTACHED), else it waits for sd_relay_ready (SD_RELAY_PENDING; one
+ * member per share and client waits, the last asked; at most max_shares_per_handle shares).
+ * SD_RELAY_REFUSED with err set as for sd_relay_attach, or when too many wait. */
+typedef enum { SD_RELAY_REFUSED, SD_RELAY_PENDING, SD_RELAY_ATTACHED } sd_relay_expect_result;
+sd_relay_expect_result sd_relay_expect(sd_relay *relay, void *client, const char *share_id, const char *peer_id,
+                                       sd_error *err);
+/* client's channel carries data now. The first time (returns true) its waiting members are
+ * attached and attached (if not NULL) gets the ids of its endpoints (new strings, in a
+ * GPtrArray that frees them); a member whose id another client holds now is left out. False
+ * if the channel was ready already (nothing done). */
+bool sd_relay_ready(sd_relay *relay, void *client, GPtrArray *attached);
+/* client's member of share_id left it (or the share closed): it neither waits, sends nor
+ * receives through the relay any more. */
 void sd_relay_detach(sd_relay *relay, void *client, const char *share_id);
-/* The client's data channel or handle is gone: every endpoint of it goes. */
+/* The client's data channel or handle is gone: every endpoint and waiting member of it goes,
+ * and its channel is not ready any more. */
 void sd_relay_client_gone(sd_relay *relay, void *client);
 
 /* Checks one message (binary) that client sent and prepares it for its targets in out. Returns
@@ -83,8 +99,10 @@ void sd_relay_drained(sd_relay *relay, void *client, gint64 now_us, GArray *cred
 /* Pays owed credits the rate cap allows by now_us. */
 void sd_relay_tick(sd_relay *relay, gint64 now_us, GArray *credits);
 
-/* Bytes in flight to client's endpoints, and the number of endpoints: what the tests observe. */
+/* Bytes in flight to client's endpoints, the number of endpoints, and of members waiting for
+ * client's channel: what the tests observe. */
 guint64 sd_relay_in_flight(sd_relay *relay, void *client);
 guint sd_relay_endpoint_count(sd_relay *relay);
+guint sd_relay_pending_count(sd_relay *relay, void *client);
 
 #endif

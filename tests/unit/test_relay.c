@@ -136,15 +136,126 @@ static bool send_from(fixture *fx, void *client, const char *from, const char *c
 	return sd_relay_route_message(fx->relay, client, in, length, fx->out, &fx->route, &fx->err);
 }
 
-static void attaching_checks_ids_and_refuses_a_member_twice(void **state)
+static void attaching_checks_ids_and_an_id_belongs_to_one_client(void **state)
 {
 	fixture *fx = *state;
-	assert_false(sd_relay_attach(fx->relay, &client_a, SHARE, A, &fx->err));
+	/* Again by its own client: nothing changes. */
+	assert_true(sd_relay_attach(fx->relay, &client_a, SHARE, A, &fx->err));
+	assert_int_equal(sd_relay_endpoint_count(fx->relay), 4);
+	/* By another client: refused, whatever that client is. */
+	int stranger;
+	assert_false(sd_relay_attach(fx->relay, &stranger, SHARE, A, &fx->err));
 	assert_int_equal(fx->err.code, SD_ERR_ALREADY_JOINED);
+	assert_false(sd_relay_attach(fx->relay, &client_b, SHARE, A, &fx->err));
+	assert_int_equal(fx->err.code, SD_ERR_ALREADY_JOINED);
+	assert_int_equal(sd_relay_expect(fx->relay, &stranger, SHARE, A, &fx->err), SD_RELAY_REFUSED);
+	assert_int_equal(fx->err.code, SD_ERR_ALREADY_JOINED);
+	assert_int_equal(sd_relay_pending_count(fx->relay, &stranger), 0);
+	const char *to_b[] = {B, NULL};
+	assert_false(send_from(fx, &stranger, A, to_b, 10));
+	assert_int_equal(fx->err.code, SD_ERR_RELAY_NOT_ATTACHED);
 	assert_false(sd_relay_attach(fx->relay, &client_a, SHARE, "AAAAAAAAAAAA", &fx->err));
 	assert_int_equal(fx->err.code, SD_ERR_INVALID_FIELD);
 	assert_false(sd_relay_attach(fx->relay, &client_a, "short", A, &fx->err));
 	assert_int_equal(sd_relay_endpoint_count(fx->relay), 4);
+	/* A client has one member per share: another id of a's in SHARE replaces A. */
+	assert_true(sd_relay_attach(fx->relay, &client_a, SHARE, "a0a0a0a0a0a0", &fx->err));
+	assert_int_equal(sd_relay_endpoint_count(fx->relay), 4);
+	assert_false(send_from(fx, &client_a, A, to_b, 10));
+	assert_int_equal(fx->err.code, SD_ERR_RELAY_NOT_ATTACHED);
+	sd_relay_client_gone(fx->relay, &stranger);
+}
+
+/* Members that ask for the relay before their client's channel is ready wait for it, and only as
+ * long as they are members. */
+static void waiting_members_are_attached_when_the_channel_is_ready(void **state)
+{
+	fixture *fx = *state;
+	int client_e;
+	const char *E = "eeeeeeeeeeee", *E2 = "e2e2e2e2e2e2";
+	assert_int_equal(sd_relay_expect(fx->relay, &client_e, SHARE, E, &fx->err), SD_RELAY_PENDING);
+	assert_int_equal(sd_relay_expect(fx->relay, &client_e, OTHER_SHARE, E2, &fx->err), SD_RELAY_PENDING);
+	assert_int_equal(sd_relay_expect(fx->relay, &client_e, SHARE, E, &fx->err), SD_RELAY_PENDING); /* once */
+	assert_int_equal(sd_relay_pending_count(fx->relay, &client_e), 2);
+	assert_int_equal(sd_relay_endpoint_count(fx->relay), 4);
+	const char *to_a[] = {A, NULL};
+	assert_false(send_from(fx, &client_e, E, to_a, 10));
+	assert_int_equal(fx->err.code, SD_ERR_RELAY_NOT_ATTACHED);
+	GPtrArray *attached = g_ptr_array_new_with_free_func(g_free);
+	assert_true(sd_relay_ready(fx->relay, &client_e, attached));
+	assert_int_equal(attached->len, 2);
+	assert_string_equal(g_ptr_array_index(attached, 0), E);
+	assert_string_equal(g_ptr_array_index(attached, 1), E2);
+	assert_int_equal(sd_relay_pending_count(fx->relay, &client_e), 0);
+	assert_int_equal(sd_relay_endpoint_count(fx->relay), 6);
+	assert_true(send_from(fx, &client_e, E, to_a, 10));
+	assert_int_equal(fx->route.n_targets, 1);
+	/* Ready once: later calls (drains) do nothing here. */
+	g_ptr_array_set_size(attached, 0);
+	assert_false(sd_relay_ready(fx->relay, &client_e, attached));
+	assert_int_equal(attached->len, 0);
+	/* Once ready, asking attaches at once. */
+	sd_relay_detach(fx->relay, &client_e, OTHER_SHARE);
+	assert_int_equal(sd_relay_expect(fx->relay, &client_e, OTHER_SHARE, E2, &fx->err), SD_RELAY_ATTACHED);
+	/* Its channel gone, it waits again for the next one. */
+	sd_relay_client_gone(fx->relay, &client_e);
+	assert_int_equal(sd_relay_endpoint_count(fx->relay), 4);
+	assert_int_equal(sd_relay_expect(fx->relay, &client_e, SHARE, E, &fx->err), SD_RELAY_PENDING);
+	sd_relay_client_gone(fx->relay, &client_e);
+	assert_int_equal(sd_relay_pending_count(fx->relay, &client_e), 0);
+	g_ptr_array_unref(attached);
+}
+
+static void a_waiting_member_that_leaves_is_forgotten(void **state)
+{
+	fixture *fx = *state;
+	int client_e;
+	const char *E = "eeeeeeeeeeee";
+	assert_int_equal(sd_relay_expect(fx->relay, &client_e, SHARE, E, &fx->err), SD_RELAY_PENDING);
+	sd_relay_detach(fx->relay, &client_e, SHARE); /* it left the share, or the share closed */
+	assert_int_equal(sd_relay_pending_count(fx->relay, &client_e), 0);
+	GPtrArray *attached = g_ptr_array_new_with_free_func(g_free);
+	assert_true(sd_relay_ready(fx->relay, &client_e, attached));
+	assert_int_equal(attached->len, 0);
+	assert_int_equal(sd_relay_endpoint_count(fx->relay), 4);
+	const char *to_a[] = {A, NULL};
+	assert_false(send_from(fx, &client_e, E, to_a, 10));
+	assert_int_equal(fx->err.code, SD_ERR_RELAY_NOT_ATTACHED);
+	/* Nor can another client that now holds E be beaten to it by e. */
+	assert_true(sd_relay_attach(fx->relay, &client_d, SHARE, E, &fx->err));
+	assert_int_equal(sd_relay_expect(fx->relay, &client_e, SHARE, E, &fx->err), SD_RELAY_REFUSED);
+	assert_int_equal(fx->err.code, SD_ERR_ALREADY_JOINED);
+	g_ptr_array_unref(attached);
+	sd_relay_client_gone(fx->relay, &client_e);
+}
+
+static void what_waits_for_a_channel_is_bounded(void **state)
+{
+	fixture *fx = *state;
+	int client_e;
+	sd_limits limits;
+	sd_limits_default(&limits);
+	/* Join, relay, leave, many times on one client whose channel never gets ready: nothing grows. */
+	for (int i = 0; i < 20000; i++) {
+		char share[SD_SHARE_ID_LEN + 1], peer[SD_PEER_ID_LEN + 1];
+		g_snprintf(share, sizeof(share), "%016x", i % 3);
+		g_snprintf(peer, sizeof(peer), "%012x", i);
+		assert_int_equal(sd_relay_expect(fx->relay, &client_e, share, peer, &fx->err), SD_RELAY_PENDING);
+		if (i % 2 == 0)
+			sd_relay_detach(fx->relay, &client_e, share);
+		assert_true(sd_relay_pending_count(fx->relay, &client_e) <= 3);
+	}
+	sd_relay_client_gone(fx->relay, &client_e);
+	/* No more shares wait than a handle can be in. */
+	for (unsigned i = 0; i < limits.max_shares_per_handle; i++) {
+		char share[SD_SHARE_ID_LEN + 1];
+		g_snprintf(share, sizeof(share), "%016x", i + 100);
+		assert_int_equal(sd_relay_expect(fx->relay, &client_e, share, A, &fx->err), SD_RELAY_PENDING);
+	}
+	assert_int_equal(sd_relay_expect(fx->relay, &client_e, "ffffffffffffffff", A, &fx->err), SD_RELAY_REFUSED);
+	assert_int_equal(fx->err.code, SD_ERR_HANDLE_LIMIT);
+	assert_int_equal(sd_relay_pending_count(fx->relay, &client_e), limits.max_shares_per_handle);
+	sd_relay_client_gone(fx->relay, &client_e);
 }
 
 static void malformed_frames_are_refused_whole(void **state)
@@ -356,7 +467,10 @@ static void members_that_go_take_their_flows_with_them(void **state)
 int run_relay_tests(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(attaching_checks_ids_and_refuses_a_member_twice, set_up, tear_down),
+		cmocka_unit_test_setup_teardown(attaching_checks_ids_and_an_id_belongs_to_one_client, set_up, tear_down),
+		cmocka_unit_test_setup_teardown(waiting_members_are_attached_when_the_channel_is_ready, set_up, tear_down),
+		cmocka_unit_test_setup_teardown(a_waiting_member_that_leaves_is_forgotten, set_up, tear_down),
+		cmocka_unit_test_setup_teardown(what_waits_for_a_channel_is_bounded, set_up, tear_down),
 		cmocka_unit_test_setup_teardown(malformed_frames_are_refused_whole, set_up, tear_down),
 		cmocka_unit_test_setup_teardown(only_the_clients_own_members_can_send, set_up, tear_down),
 		cmocka_unit_test_setup_teardown(one_upload_fans_out_to_every_target, set_up, tear_down),
