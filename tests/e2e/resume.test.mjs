@@ -70,8 +70,8 @@ test('a sender that reloads and picks the same file serves the same link, and it
 // What makes a reloaded receiver useful without the sender: it keeps the signed hashes with the
 // pieces, so it serves at once; and once the share is gone it still shows its files as done.
 test('a reloaded receiver serves a newcomer after the sender left, and shows its files after the share closed', { timeout: 600_000 }, async (t) => {
-  const jcfg = join(fixture.dir, 'grace-20.jcfg');
-  writeFileSync(jcfg, 'general: {\n  owner_grace_seconds = 20\n}\n');
+  const jcfg = join(fixture.dir, 'orphan-20.jcfg');
+  writeFileSync(jcfg, 'general: {\n  share_orphan_max_seconds = 20\n}\n');
   const server = await startServer({ pluginJcfg: jcfg });
   const file = await randomFile(fixture.dir, 'kept hashes.bin', 16 * MiB);
   const sender = await launchBrowser();
@@ -87,7 +87,7 @@ test('a reloaded receiver serves a newcomer after the sender left, and shows its
       const reloaded = await waitForState(first.page, (state) => state.phase === 'done' && state.peerId !== null);
       assert.equal(reloaded.downloadedBytes, 0);
 
-      await sender.close(); // no goodbye: the share stays open for the owner's grace period
+      await sender.close(); // no goodbye: the share goes on without its owner, for 20 s here
       observer = await janusSession(server.wsUrl);
       assert.equal((await observer.request({ request: 'join', share: shareId })).swarmdrop, 'joined');
       const { path } = await receiveFile(newcomer.page, link, subDir(fixture.dir, 'newcomer'));

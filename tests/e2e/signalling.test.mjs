@@ -40,16 +40,27 @@ test('create, join, list, signal, leave deliver the documented events', async ()
     assert.equal(left.plugindata.data.peer, joined.peer);
 
     await receiver.request({ request: 'join', share: created.share });
+    // The owner leaving is not stopping: the share goes on with its receivers.
     assert.equal((await owner.request({ request: 'leave', share: created.share })).swarmdrop, 'left');
+    assert.equal((await receiver.pluginEvent('peer_left', { filter: (d) => d.peer === created.peer })).plugindata.data.share, created.share);
+    // Only the owner's token stops it, for everyone.
+    const stranger = { request: 'close', share: created.share, owner_token: '0'.repeat(32) };
+    assert.equal((await receiver.request(stranger)).error_code, 452);
+    assert.equal((await owner.request({ request: 'close', share: created.share, owner_token: created.owner_token })).swarmdrop, 'closed');
     const closed = await receiver.pluginEvent('share_closed');
-    assert.equal(closed.plugindata.data.reason, 'owner_left');
+    assert.equal(closed.plugindata.data.reason, 'stopped');
+    assert.equal((await owner.request({ request: 'join', share: created.share })).error_code, 445);
+    // A closed (or, after a restart, forgotten) id comes back only with the token it derives from.
+    assert.equal((await receiver.request({ request: 'join', share: created.share, owner_token: '1'.repeat(32) })).error_code, 452);
+    const restored = await owner.request({ request: 'join', share: created.share, owner_token: created.owner_token });
+    assert.deepEqual([restored.role, restored.restored], ['owner', true]);
   } finally {
     owner.close();
     receiver.close();
   }
 });
 
-test('an owner whose connection drops can take the share back with its token', async () => {
+test('an owner whose connection drops takes the share back with its token, and its id with its secret; a stranger cannot', async () => {
   const owner = await janusSession(server.wsUrl);
   const receiver = await janusSession(server.wsUrl);
   try {
@@ -58,9 +69,20 @@ test('an owner whose connection drops can take the share back with its token', a
     owner.close(); // the WebSocket goes: Janus destroys the session and its handle
     const left = await receiver.pluginEvent('peer_left');
     assert.equal(left.plugindata.data.peer, created.peer);
+    // A stranger who knows the share id, while the owner is away: an id of its own, never the
+    // owner's, and no owner's seat.
+    const stranger = await janusSession(server.wsUrl);
+    const squat = await stranger.request({ request: 'join', share: created.share, peer_secret: 'f'.repeat(32) });
+    assert.deepEqual([squat.role, squat.peer === created.peer], ['receiver', false]);
+    const usurper = await janusSession(server.wsUrl);
+    assert.equal((await usurper.request({ request: 'join', share: created.share, owner_token: 'f'.repeat(32) })).error_code, 452);
+    usurper.close();
+    stranger.close();
     const back = await janusSession(server.wsUrl);
-    const rejoined = await back.request({ request: 'join', share: created.share, owner_token: created.owner_token });
-    assert.equal(rejoined.role, 'owner');
+    const rejoined = await back.request({
+      request: 'join', share: created.share, owner_token: created.owner_token, peer_secret: created.peer_secret,
+    });
+    assert.deepEqual([rejoined.role, rejoined.peer], ['owner', created.peer]);
     await receiver.pluginEvent('peer_joined', { filter: (data) => data.role === 'owner' });
     back.close();
   } finally {
@@ -80,6 +102,8 @@ test('malformed requests get their error codes and leave the server serving', as
       [{ request: 'join', share: 1 }, 443], [{ request: 'join', share: 'ZZZZZZZZZZZZZZZZ' }, 443],
       [{ request: 'join', share: 'a'.repeat(100000) }, 443],
       [{ request: 'join', share, owner_token: 'x' }, 443],
+      [{ request: 'join', share, peer_secret: 'x' }, 443], [{ request: 'join', share, peer: 'abcdefabcdef' }, 453],
+      [{ request: 'close', share }, 442], [{ request: 'close', share: 'ffffffffffffffff', owner_token: '0'.repeat(32) }, 445],
       [{ request: 'signal', share, to: foreign.peer, payload: [] }, 443],
       [{ request: 'signal', share: foreign.share, to: foreign.peer, payload: { big: 'x'.repeat(20000) } }, 444],
       [{ request: 'join', share: 'ffffffffffffffff' }, 445],

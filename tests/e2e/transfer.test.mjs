@@ -91,23 +91,23 @@ test('a malformed link shows a clear error', async () => {
   }
 });
 
-test('a receiver of a departed sender is told it is away, then that the share closed', { timeout: 120_000 }, async () => {
-  const jcfg = join(fixture.dir, 'grace.jcfg');
-  writeFileSync(jcfg, 'general: {\n  owner_grace_seconds = 3\n}\n');
-  const graceful = await startServer({ pluginJcfg: jcfg });
+test('a receiver of a departed sender is told no one is there, then that the share ended', { timeout: 120_000 }, async () => {
+  const jcfg = join(fixture.dir, 'orphan.jcfg');
+  writeFileSync(jcfg, 'general: {\n  share_orphan_max_seconds = 3\n}\n');
+  const short = await startServer({ pluginJcfg: jcfg });
   const file = await randomFile(fixture.dir, 'small.bin', 1 << 20);
   const sender = await launchBrowser();
   const receiver = await launchBrowser();
   try {
-    const link = await shareFile(sender.page, graceful.url, file.path);
+    const link = await shareFile(sender.page, short.url, file.path);
     await sender.close(); // the tab goes without a goodbye: the share waits for its owner
     await receiver.page.goto(link);
-    await receiver.page.locator('#status', { hasText: /away/i }).waitFor({ timeout: 15_000 });
+    await receiver.page.locator('#status', { hasText: /no one who has the files is online/i }).waitFor({ timeout: 15_000 });
     const error = receiver.page.locator('#error');
     await error.waitFor({ state: 'visible', timeout: 30_000 });
-    assert.match(await error.textContent(), /stopped sharing/i);
+    assert.match(await error.textContent(), /share has ended/i);
   } finally {
     await receiver.close();
-    await graceful.stop();
+    await short.stop();
   }
 });

@@ -27,7 +27,12 @@ class FakeJanus extends Emitter {
   close() {}
 }
 
-const joinedAnswer = (body) => ({ swarmdrop: 'joined', share: body.share, peer: body.peer, role: 'receiver', peers: [] });
+// The plugin's answer to a join: the member id of the secret it was given (a stand-in for the
+// plugin's derivation), and that secret back.
+const joinedAnswer = (body) => ({
+  swarmdrop: 'joined', share: body.share, peer: body.peer_secret?.slice(0, 12), peer_secret: body.peer_secret, role: 'receiver', peers: [],
+});
+const SECRET = 'b'.repeat(32);
 
 test('a lost connection is made again, with a new session, after the server comes back', async () => {
   const sessions = [];
@@ -46,35 +51,36 @@ test('a lost connection is made again, with a new session, after the server come
   assert.deepEqual(seen, ['reconnecting', 'reconnected']);
   assert.equal(sessions.length, 2);
   // Requests go to the new session; the old one's events are not ours any more.
-  const joined = await signalling.join('0123456789abcdef', null, 'aaaaaaaaaaaa');
+  const joined = await signalling.join('0123456789abcdef', { peerSecret: 'a'.repeat(32) });
   assert.equal(joined.peer, 'aaaaaaaaaaaa');
   sessions[0].lose();
   assert.deepEqual(seen, ['reconnecting', 'reconnected']);
   signalling.close();
 });
 
-test('joinAgain asks again while the share is not back, and stops at any other refusal', async () => {
-  let missing = 2;
+test('joinAgain asks again while the share is not back or our old id still held, and stops at any other refusal', async () => {
+  const refusals = [445, 466];
   const requests = [];
   const signalling = await Signalling.connect(async () => new FakeJanus((body) => {
     requests.push(body);
-    if (missing-- > 0) return { swarmdrop: 'error', error_code: 445, error: 'no share' };
+    const code = refusals.shift();
+    if (code) return { swarmdrop: 'error', error_code: code, error: 'not yet' };
     return joinedAnswer(body);
   }));
-  const joined = await joinAgain(signalling, { share: '0123456789abcdef', peer: 'bbbbbbbbbbbb', retryCode: 445 });
+  const joined = await joinAgain(signalling, { share: '0123456789abcdef', peerSecret: SECRET, retryCodes: [445, 466] });
   assert.equal(joined.peer, 'bbbbbbbbbbbb');
   assert.equal(requests.length, 3);
-  assert.deepEqual(requests[0], { request: 'join', share: '0123456789abcdef', peer: 'bbbbbbbbbbbb' });
+  assert.deepEqual(requests[0], { request: 'join', share: '0123456789abcdef', peer_secret: SECRET });
 
   const refusing = await Signalling.connect(async () => new FakeJanus(() => ({ swarmdrop: 'error', error_code: 449, error: 'full' })));
-  await assert.rejects(joinAgain(refusing, { share: '0123456789abcdef', peer: 'bbbbbbbbbbbb', retryCode: 445 }),
+  await assert.rejects(joinAgain(refusing, { share: '0123456789abcdef', peerSecret: SECRET, retryCodes: [445, 466] }),
     (error) => error instanceof PluginError && error.errorCode === 449);
 
   // The connection went again meanwhile: nothing to do until the next 'reconnected'.
   const cut = await Signalling.connect(async () => Object.assign(new FakeJanus(joinedAnswer), {
     message: async () => { throw new Error('Lost the connection to the signalling server.'); },
   }));
-  assert.equal(await joinAgain(cut, { share: '0123456789abcdef', peer: 'bbbbbbbbbbbb', retryCode: 445 }), null);
+  assert.equal(await joinAgain(cut, { share: '0123456789abcdef', peerSecret: SECRET, retryCodes: [445, 466] }), null);
   for (const s of [signalling, refusing, cut]) s.close();
 });
 

@@ -19,7 +19,9 @@ import { Seeder } from './transfer/seeder.js';
 import { controllingWorker } from './service-worker.js';
 import { mediaType, playability, sniffMedia } from './media/sniff.js';
 import { StreamServer, streamUrl } from './media/stream-server.js';
-import { ERR_NO_SUCH_SHARE, ERR_SHARE_FULL, SHARE_ID_PATTERN, Signalling, joinAgain } from './net/signalling.js';
+import {
+  ERR_NO_SUCH_SHARE, ERR_PEER_TAKEN, ERR_SHARE_FULL, SHARE_ID_PATTERN, Signalling, joinAgain,
+} from './net/signalling.js';
 import { newTransferState, rejoined } from './state.js';
 import { TransferRate } from './transfer/stats.js';
 import { PieceStore } from './store/store.js';
@@ -29,6 +31,7 @@ import { ProtocolError } from './net/wire.js';
 export const NO_SUCH_SHARE_MESSAGE =
   'This link does not lead to a share: it never existed or its sender has stopped sharing.';
 const SENDER_STOPPED_MESSAGE = 'The sender stopped sharing.';
+const SHARE_EXPIRED_MESSAGE = 'This share has ended: its sender left a long time ago.';
 const SHARE_FULL_MESSAGE = 'This share has as many receivers as it can take; try again later.';
 
 /**
@@ -74,6 +77,7 @@ export class Receiver extends Emitter {
   #streaming = null; // Promise<boolean>: whether the service worker can stream to this page
   #sniffing = new Map(); // file number -> the pieces its sniff waits for
   #elsewhere = false; // another tab of this browser has the share: this one plays through it
+  #peerSecret = null; // proves our member id when we join again (kept out of state: it is mirrored)
   #linked = new Map(); // peer id -> the latest Peer linked with it
   #rate = new TransferRate();
   #ticker = null;
@@ -120,6 +124,7 @@ export class Receiver extends Emitter {
       if (this.#elsewhere) return;
       const joined = await this.#signalling.join(this.state.shareId);
       this.state.peerId = joined.peer;
+      this.#peerSecret = joined.peer_secret;
       this.#swarm.start({ shareId: this.state.shareId, selfId: joined.peer, members: joined.peers });
     } catch (error) {
       // Everything came in an earlier visit: the files are on disk whether the share is still open
@@ -178,7 +183,7 @@ export class Receiver extends Emitter {
 
   // Our handle is a peer of this one share only, so events need no share id check.
   #listen(signalling) {
-    signalling.on('share_closed', () => this.#end(SENDER_STOPPED_MESSAGE));
+    signalling.on('share_closed', ({ reason }) => this.#end(reason === 'owner_gone' ? SHARE_EXPIRED_MESSAGE : SENDER_STOPPED_MESSAGE));
     signalling.on('error', (error) => this.#end(error.message));
     signalling.on('reconnecting', () => {
       this.state.reconnecting = true;
@@ -188,12 +193,13 @@ export class Receiver extends Emitter {
   }
 
   // The server is back (it restarted, or our connection to it was lost) and forgot us: we join
-  // again under the same member id. A restarted server has the share again only once its owner
-  // came back, so "no such share" is asked again for a while before it means the sender left.
+  // again under the same member id (its secret proves it is ours). A restarted server has the
+  // share again only once its owner came back, so "no such share" is asked again for a while
+  // before it means the share ended; "id taken" while the server still sees our old connection.
   async #rejoin() {
     try {
       const joined = await joinAgain(this.#signalling, {
-        share: this.state.shareId, peer: this.state.peerId, retryCode: ERR_NO_SUCH_SHARE,
+        share: this.state.shareId, peerSecret: this.#peerSecret, retryCodes: [ERR_NO_SUCH_SHARE, ERR_PEER_TAKEN],
       });
       if (joined) rejoined(this.state, this.#swarm, joined);
       this.#changed();

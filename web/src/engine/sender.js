@@ -10,32 +10,41 @@ import { Bitfield } from './transfer/bitfield.js';
 import { Emitter } from './emitter.js';
 import { FileSource } from './transfer/file-source.js';
 import { HashBook } from './transfer/hashes.js';
-import { loadShare, pickKey, saveShare } from './transfer/keystore.js';
+import { forgetShare, loadShare, pickKey, saveShare } from './transfer/keystore.js';
 import { scanFragmentedMp4 } from './media/mp4.js';
 import { shareUrl } from './links.js';
 import { bytesHeld } from './transfer/pieces.js';
 import { Seeder } from './transfer/seeder.js';
-import { ERR_BAD_OWNER_TOKEN, PluginError, Signalling, joinAgain } from './net/signalling.js';
+import {
+  ERR_BAD_OWNER_TOKEN, ERR_PEER_TAKEN, PluginError, Signalling, joinAgain,
+} from './net/signalling.js';
 import { newTransferState, rejoined } from './state.js';
 import { TransferRate } from './transfer/stats.js';
 import { Swarm } from './net/swarm.js';
 
 /**
- * state: {role: 'owner', shareId, peerId, phase, bytes, total, error, link, receivers}, where link
- * is the share link (with its secret), bytes the sum of what the receivers hold and receivers a
- * list of {peer, phase: 'connecting'|'transferring'|'done', path: 'lan'|'direct'|'turn'|'relay'|null (see PeerLink; how we are, or
- * were last, linked to it; null before any link), bytes, bytesPerSecond, secondsLeft}.
+ * state: {role: 'owner', shareId, peerId, phase, bytes, total, error, link, receivers, copies},
+ * where link is the share link (with its secret), bytes the sum of what the receivers hold,
+ * receivers a list of {peer, phase: 'connecting'|'transferring'|'done', path:
+ * 'lan'|'direct'|'turn'|'relay'|null (see PeerLink; how we are, or were last, linked to it; null
+ * before any link), bytes, bytesPerSecond, secondsLeft}, and copies the complete copies held by
+ * receivers in the share now: with one or more, the share goes on without this page (closing it
+ * is not stopping; stop() is).
  * Phase: 'waiting' (for a file, then for receivers), 'connecting' (creating the share),
- * 'transferring' (at least one receiver is), 'done' (receivers got it, none is transferring), 'error'.
+ * 'transferring' (at least one receiver is), 'done' (receivers got it, none is transferring),
+ * 'stopped' (stop(): the share is closed for everyone), 'error'.
  * Event 'change' (the state) whenever it changes.
  */
 export class Sender extends Emitter {
-  state = { ...newTransferState('owner', 'waiting'), link: null, receivers: [] };
+  state = { ...newTransferState('owner', 'waiting'), link: null, receivers: [], copies: 0 };
   #manifest = null;
   #files = null;
   #keys = null; // {contentKey, signingKey}
   #signalling = null;
   #ownerToken = null;
+  #peerSecret = null; // proves our member id when we join again
+  #key = null; // this pick's key in the keystore
+  #stopping = false; // stop() asked the server to close the share: its share_closed is ours
   #swarm = null;
   #book = null;
   #seeder = null;
@@ -56,7 +65,9 @@ export class Sender extends Emitter {
         files: await Promise.all(entries.map(({ path, file }) => fileEntry(path, file))),
       });
       this.#signalling = await Signalling.connect();
-      this.#signalling.on('share_closed', () => this.#fail('The server closed the share.'));
+      this.#signalling.on('share_closed', () => {
+        if (!this.#stopping) this.#fail('The server closed the share.');
+      });
       this.#signalling.on('error', (error) => {
         this.#fail(`${error.message} Sharing stopped; reload the page to share again.`);
       });
@@ -73,10 +84,12 @@ export class Sender extends Emitter {
       this.#swarm.on('error', (error) => this.#fail(error.message));
       this.#book = new HashBook(pieceCount(this.#manifest.total, this.#manifest.piece_size), null);
       const key = pickKey(entries);
-      const { linkSecret, shareId, peerId, members, ownerToken, created } = await this.#claim(key);
+      this.#key = key;
+      const { linkSecret, shareId, peerId, peerSecret, members, ownerToken, created } = await this.#claim(key);
       // In the same task as the join or create answer: no event of the share is missed.
       Object.assign(this.state, { shareId, peerId, link: shareUrl(shareId, linkSecret) });
       this.#ownerToken = ownerToken;
+      this.#peerSecret = peerSecret;
       this.#swarm.start({ shareId, selfId: peerId, members });
       this.#changed();
       if (created) {
@@ -98,9 +111,10 @@ export class Sender extends Emitter {
     if (saved) {
       await this.#prepare({ ...parseLinkSecret(saved.linkSecret), signingKey: await importSigningKey(saved.signingKey) });
       try {
-        const joined = await this.#signalling.join(saved.shareId, saved.ownerToken);
+        const joined = await this.#signalling.join(saved.shareId, { ownerToken: saved.ownerToken });
         return {
-          linkSecret: saved.linkSecret, shareId: joined.share, peerId: joined.peer, members: joined.peers, ownerToken: saved.ownerToken,
+          linkSecret: saved.linkSecret, shareId: joined.share, peerId: joined.peer, peerSecret: joined.peer_secret,
+          members: joined.peers, ownerToken: saved.ownerToken,
         };
       } catch (error) {
         if (!(error instanceof PluginError)) throw error; // else it is gone (or open elsewhere): make a new one
@@ -110,19 +124,20 @@ export class Sender extends Emitter {
     await this.#prepare(keys);
     const created = await this.#signalling.create();
     return {
-      linkSecret: keys.linkSecret, shareId: created.share, peerId: created.peer, members: [], ownerToken: created.owner_token,
-      created: true,
+      linkSecret: keys.linkSecret, shareId: created.share, peerId: created.peer, peerSecret: created.peer_secret, members: [],
+      ownerToken: created.owner_token, created: true,
     };
   }
 
   // The server is back (it restarted, or our connection to it was lost) and forgot us: we take
   // our share again with its owner token, under the same member id; a restarted server makes it
   // again. While the server has not yet noticed that our old connection is gone, it still sees
-  // us as the owner present ("bad owner token"): that is asked again for a while.
+  // us as the owner present ("bad owner token", "id taken"): that is asked again for a while.
   async #rejoin() {
     try {
       const joined = await joinAgain(this.#signalling, {
-        share: this.state.shareId, ownerToken: this.#ownerToken, peer: this.state.peerId, retryCode: ERR_BAD_OWNER_TOKEN,
+        share: this.state.shareId, ownerToken: this.#ownerToken, peerSecret: this.#peerSecret,
+        retryCodes: [ERR_BAD_OWNER_TOKEN, ERR_PEER_TAKEN],
       });
       if (joined) rejoined(this.state, this.#swarm, joined);
       this.#changed();
@@ -184,21 +199,39 @@ export class Sender extends Emitter {
     return this.#rows.get(id);
   }
 
-  #fail(message) {
-    if (this.state.phase === 'error') return;
-    this.state.error = message;
-    this.state.phase = 'error';
-    this.#closeShare();
+  // Closes the share for everyone: receivers are told the sender stopped, and the link leads
+  // nowhere from now on (picking the same files again makes a new one).
+  async stop() {
+    if (!this.state.shareId || this.#stopping || ['stopped', 'error'].includes(this.state.phase)) return;
+    this.#stopping = true;
+    try {
+      await this.#signalling.stopShare(this.state.shareId, this.#ownerToken);
+      await forgetShare(this.#key);
+    } catch (error) {
+      this.#stopping = false;
+      this.#fail(`Could not stop sharing: ${error.message}`);
+      return;
+    }
+    this.state.phase = 'stopped';
+    this.#leaveShare();
     this.#changed();
   }
 
-  // Leaving closes the share at once: receivers hear share_closed instead of waiting out the
-  // owner grace period (which is for an owner that may come back, not one that gave up).
-  async #closeShare() {
+  #fail(message) {
+    if (['stopped', 'error'].includes(this.state.phase)) return;
+    this.state.error = message;
+    this.state.phase = 'error';
+    this.#leaveShare();
+    this.#changed();
+  }
+
+  // This page stops serving; the share goes on with its receivers (an owner that left may come
+  // back with its token), until it is stopped or expires.
+  async #leaveShare() {
     clearInterval(this.#ticker);
-    const leaving = this.state.shareId && this.#signalling?.leave(this.state.shareId);
+    const leaving = this.state.phase !== 'stopped' && this.state.shareId && this.#signalling?.leave(this.state.shareId);
     this.#swarm?.close();
-    await leaving?.catch(() => {}); // the share is gone either way
+    await leaving?.catch(() => {}); // we are gone either way
     this.#signalling?.close();
   }
 
@@ -218,8 +251,9 @@ export class Sender extends Emitter {
       secondsLeft: rate.secondsLeft(total),
     }));
     this.state.bytes = this.state.receivers.reduce((sum, receiver) => sum + receiver.bytes, 0);
+    this.state.copies = [...this.#rows.values()].filter((row) => row.complete && members.has(row.peer)).length;
     this.state.paths = this.#swarm?.pathMetrics() ?? {};
-    if (this.state.phase !== 'error') this.state.phase = this.#phase();
+    if (!['stopped', 'error'].includes(this.state.phase)) this.state.phase = this.#phase();
     this.emit('change', this.state);
   }
 

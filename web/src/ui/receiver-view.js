@@ -8,7 +8,7 @@ import { cannotPlayNote, playerErrorText } from './media-words.js';
 
 const STATUS = {
   connecting: 'Connecting…',
-  waiting: 'The sender is away; waiting for them to come back.',
+  waiting: 'No one who has the files is online right now; waiting for the sender or another receiver.',
   transferring: 'Receiving…',
   elsewhere: 'This share is open in another tab of this browser: it downloads there, and its files play here too.',
   error: '', // the error box says it

@@ -8,9 +8,10 @@ import { filesFromDrop, filesFromInput } from './pick.js';
 
 const STATUS = {
   connecting: 'Creating the share…',
-  waiting: 'Waiting for receivers. Keep this page open while they download; closing it stops sharing.',
-  transferring: 'Sending… Keep this page open.',
-  done: 'Sent. Keep this page open to share with more people; closing it stops sharing.',
+  waiting: 'Waiting for receivers. Keep this page open until one of them has everything.',
+  transferring: 'Sending…',
+  done: 'Sent.',
+  stopped: 'You stopped sharing: the link leads nowhere now.',
   error: '', // the error box says it
 };
 
@@ -37,6 +38,8 @@ export function mountSenderView(root) {
     copy: document.getElementById('copy'),
     qr: document.getElementById('qr'),
     otherScreen: document.getElementById('other-screen'),
+    copies: document.getElementById('copies'),
+    stopSharing: document.getElementById('stop-sharing'),
     screenQr: document.getElementById('screen-qr'),
     screenQrCode: document.getElementById('screen-qr-code'),
     screenQrLink: document.getElementById('screen-qr-link'),
@@ -70,6 +73,7 @@ export function mountSenderView(root) {
   });
   view.copy.addEventListener('click', () => copyLink(view));
   view.otherScreen.addEventListener('click', () => view.screenQr.showModal());
+  view.stopSharing.addEventListener('click', () => sender.stop());
 
   sender.on('change', (state) => render(view, state));
   render(view, sender.state);
@@ -79,8 +83,18 @@ export function mountSenderView(root) {
 function render(view, state) {
   if (state.link && !view.link.href) showLink(view, state.link);
   view.status.textContent = view.sharing.hidden ? '' : state.reconnecting ? RECONNECTING_STATUS : STATUS[state.phase];
+  const sharing = Boolean(state.link) && !['stopped', 'error'].includes(state.phase);
+  view.stopSharing.hidden = !sharing;
+  view.copies.textContent = sharing ? copiesText(state.copies) : '';
   renderError(view.error, state.error);
   renderPeers(view, state);
+}
+
+// Whether closing this page ends the share: it goes on while a receiver holds all of it.
+function copiesText(copies) {
+  if (copies === 0) return 'No receiver has all of it yet: keep this page open.';
+  return `${copies} complete ${copies === 1 ? 'copy is' : 'copies are'} online: you may close this page and the share goes on; `
+    + '“Stop sharing” ends it for everyone.';
 }
 
 // The link, and its QR code twice: beside it, and large for a TV or phone across the room.

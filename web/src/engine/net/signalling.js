@@ -9,6 +9,7 @@ import { JanusClient } from './janus.js';
 export const ERR_NO_SUCH_SHARE = 445;
 export const ERR_SHARE_FULL = 449;
 export const ERR_BAD_OWNER_TOKEN = 452;
+export const ERR_PEER_TAKEN = 466;
 
 // Identifier formats, checked before a share id from a URL is sent anywhere.
 export const SHARE_ID_PATTERN = /^[0-9a-f]{16}$/;
@@ -98,18 +99,24 @@ export class Signalling extends Emitter {
     this.emit('error', error);
   }
 
-  // -> {share, peer, owner_token}
+  // -> {share, peer, owner_token, peer_secret}
   create() {
     return this.#request({ request: 'create' }, 'created');
   }
 
-  // -> {share, peer, role, peers: [{peer, role, relay?}], restored?}. peer: the id we had before
-  // the connection was lost, to keep if we can.
-  join(share, ownerToken, peer) {
+  // -> {share, peer, role, peer_secret, peers: [{peer, role, relay?}], restored?}. ownerToken:
+  // join as the owner; peerSecret: the secret of the member id we had before (the connection was
+  // lost), which only its holder can name.
+  join(share, { ownerToken = null, peerSecret = null } = {}) {
     const body = { request: 'join', share };
     if (ownerToken) body.owner_token = ownerToken;
-    if (peer) body.peer = peer;
+    if (peerSecret) body.peer_secret = peerSecret;
     return this.#request(body, 'joined');
+  }
+
+  // Stops the share for everyone (its owner's token proves the right to).
+  stopShare(share, ownerToken) {
+    return this.#request({ request: 'close', share, owner_token: ownerToken }, 'closed');
   }
 
   leave(share) {
@@ -158,20 +165,21 @@ export class Signalling extends Emitter {
 }
 
 /**
- * Joins `share` again after the connection to the server was made again, under member id `peer`
- * (and as the owner with `ownerToken`), asking again every REJOIN_INTERVAL_MS for up to
- * REJOIN_WINDOW_MS while the plugin answers `retryCode` (the share is not back yet, or the server
- * still sees our old connection). Resolves to the join answer, or null when the connection was
- * lost again (the next 'reconnected' starts over); rejects with any other PluginError.
+ * Joins `share` again after the connection to the server was made again, under the member id of
+ * `peerSecret` (and as the owner with `ownerToken`), asking again every REJOIN_INTERVAL_MS for up
+ * to REJOIN_WINDOW_MS while the plugin answers one of `retryCodes` (the share is not back yet, or
+ * the server still sees our old connection holding our id). Resolves to the join answer, or null
+ * when the connection was lost again (the next 'reconnected' starts over); rejects with any other
+ * PluginError.
  */
-export async function joinAgain(signalling, { share, ownerToken = null, peer, retryCode }) {
+export async function joinAgain(signalling, { share, ownerToken = null, peerSecret, retryCodes }) {
   const deadline = Date.now() + REJOIN_WINDOW_MS;
   for (;;) {
     try {
-      return await signalling.join(share, ownerToken, peer);
+      return await signalling.join(share, { ownerToken, peerSecret });
     } catch (error) {
       if (!(error instanceof PluginError)) return null;
-      if (error.errorCode !== retryCode || Date.now() > deadline) throw error;
+      if (!retryCodes.includes(error.errorCode) || Date.now() > deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, REJOIN_INTERVAL_MS));
     }
   }

@@ -27,6 +27,15 @@ export async function saveShare(key, record) {
   }
 }
 
+// After the share was stopped: picking the same file again makes a new one.
+export async function forgetShare(key) {
+  try {
+    await request((store) => store.delete(key), 'readwrite');
+  } catch (error) {
+    console.warn('swarmdrop: could not forget the stopped share:', error);
+  }
+}
+
 async function request(operation, mode) {
   const db = await new Promise((resolve, reject) => {
     const opening = indexedDB.open(DB_NAME, DB_VERSION);
