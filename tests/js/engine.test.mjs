@@ -124,7 +124,9 @@ test('moving the downloader\'s focus cancels requests far from it that have no b
   const scheduler = new Scheduler(new Bitfield(count));
   const sent = [];
   const peer = { ...peerWith('a', Array.from({ length: count }, (_, i) => i), count), open: true, incoming: new Map(), send: (m) => sent.push(m) };
-  const downloader = new Downloader({ manifest: null, contentKey: null, book: null, store: null, scheduler, peers: () => [peer] });
+  // A window of 4 MiB: four pieces of 1 MiB.
+  const manifest = { piece_size: 1 << 20 };
+  const downloader = new Downloader({ manifest, contentKey: null, book: null, store: null, scheduler, peers: () => [peer] });
   downloader.fill();
   assert.deepEqual([...peer.requested], [0, 1, 2, 3]);
   peer.incoming.set(1, { received: 10 }); // piece 1 is on its way: kept
@@ -200,7 +202,7 @@ test('the origin refuses a piece once to a peer while it went to another linked 
   const seeder = (spread, members) => new Seeder({
     swarm: { broadcast() {}, peers: new Map(members.map((m) => [m.id, m])) }, sealed: new Uint8Array(1),
     book: { batches: [] }, announced: everything, ciphertext: async () => new Uint8Array(8), servable: () => true,
-    onError: (error) => { throw error; }, spread,
+    onError: (error) => { throw error; }, spread, pieceSize: 1 << 20,
   });
   const [a, b] = [peer('a'), peer('b')];
   const origin = seeder(true, [a, b]);
@@ -240,6 +242,7 @@ test('the seeder starts a piece only once the link drained: a piece cancelled me
   const seeder = new Seeder({
     swarm: { broadcast() {}, peers: new Map([['p', peer]]) }, sealed: new Uint8Array(1), book: { has: () => true },
     announced: everything, ciphertext: async () => new Uint8Array(4), servable: () => true, onError: (error) => { throw error; },
+    pieceSize: 1 << 20,
   });
   const step = () => new Promise((resolve) => setTimeout(resolve, 0));
   for (const piece of [0, 1, 2]) seeder.take(peer, { t: 'request', piece });

@@ -292,6 +292,7 @@ export class Receiver extends Emitter {
     this.#seeder = new Seeder({
       swarm: this.#swarm,
       sealed,
+      pieceSize: manifest.piece_size,
       book: this.#book,
       announced: this.#held,
       ciphertext: async (piece) => encryptPiece(contentKey, piece, await store.read(piece)),

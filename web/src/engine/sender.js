@@ -1,7 +1,7 @@
 // The origin of a share: makes its keys and manifest, creates the share (or takes back the one it
 // made before a reload), and seeds: every piece is read, encrypted and hashed when a peer first
 // asks for it, and its signed hash goes to every linked peer (docs/protocol.md parts 2 and 3).
-import { PIECE_SIZE, PROGRESS_INTERVAL_MS } from './config.js';
+import { MEDIA_PIECE_SIZE, PIECE_SIZE, PROGRESS_INTERVAL_MS } from './config.js';
 import {
   createShareKeys, encryptPiece, exportSigningKey, importSigningKey, openShareKeys, parseLinkSecret, pieceCount,
   pieceHash, pieceRange, sealManifest, signHashes, validateManifest,
@@ -60,7 +60,7 @@ export class Sender extends Emitter {
       await this.#files.check();
       this.#manifest = validateManifest({
         v: 1,
-        piece_size: PIECE_SIZE,
+        piece_size: entries.some(isMedia) ? MEDIA_PIECE_SIZE : PIECE_SIZE,
         total: this.#files.total,
         files: await Promise.all(entries.map(({ path, file }) => fileEntry(path, file))),
       });
@@ -154,6 +154,7 @@ export class Sender extends Emitter {
     for (let piece = 0; piece < everything.length; piece++) everything.set(piece);
     this.#seeder = new Seeder({
       swarm: this.#swarm,
+      pieceSize: this.#manifest.piece_size,
       sealed: await sealManifest(contentKey, keys.signingKey, this.#manifest),
       book: this.#book,
       announced: everything,
@@ -268,6 +269,13 @@ export class Sender extends Emitter {
 }
 
 const MP4_NAME = /\.(mp4|m4v|m4a|mov|cmfv|cmfa|mp4v)$/i;
+const MEDIA_NAME = /\.(mp4|m4v|m4a|mov|mkv|webm|ogg|ogv|oga|opus|mp3|aac|flac|wav|ts)$/i;
+
+// A video or audio file, by its name or the browser's type for it: only a hint for the piece
+// size (the receiver's page judges a file by its bytes).
+function isMedia({ path, file }) {
+  return MEDIA_NAME.test(path) || /^(video|audio)\//.test(file.type);
+}
 
 // A file's manifest entry: a fragmented MP4 gets its fragment index and the MSE type with its
 // codecs (docs/protocol.md part 3), so that receivers can play it while it downloads; anything

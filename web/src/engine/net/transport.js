@@ -190,7 +190,9 @@ export class PeerLink extends Emitter {
       const pair = transport && stats.get(transport.selectedCandidatePairId);
       const ends = [stats.get(pair?.localCandidateId), stats.get(pair?.remoteCandidateId)];
       if (ends.some((end) => end?.candidateType === 'relay')) return 'turn';
-      const local = ends.every((end) => end?.candidateType === 'host') && sameNetwork(ends[0].address, ends[1].address);
+      // A remote end seen first by its connectivity check (before its candidate was signalled) is
+      // peer-reflexive: its address is still the one it sends from.
+      const local = ends.every((end) => ['host', 'prflx'].includes(end?.candidateType)) && sameNetwork(ends[0].address, ends[1].address);
       return local ? 'lan' : 'direct';
     } catch {
       return 'direct'; // the stats are only for display

@@ -2,9 +2,10 @@
 // gathers the frames of each piece, and accepts a piece only when SHA-256(C_i) equals its signed
 // hash and it decrypts (docs/protocol.md part 3); then stores its plaintext. A piece that fails is
 // dropped, counted against the peer that sent it, and asked of another peer.
-import { PLAYER_KEEP_REQUESTS_AHEAD, REJECTED_RETRY_MS, REQUEST_WINDOW } from '../config.js';
+import { PLAYER_KEEP_REQUESTS_AHEAD, REJECTED_RETRY_MS, REQUEST_WINDOW_BYTES } from '../config.js';
 import { TAG_LENGTH, decryptPiece, pieceHash, pieceRange, sameBytes } from './content.js';
 import { Emitter } from '../emitter.js';
+import { piecesIn } from './pieces.js';
 import { cancelMessage, requestMessage } from '../net/wire.js';
 
 /**
@@ -36,7 +37,7 @@ export class Downloader extends Emitter {
     for (let asked = true; asked && !this.#scheduler.complete;) {
       asked = false;
       for (const peer of peers) {
-        if (peer.requested.size >= REQUEST_WINDOW) continue;
+        if (peer.requested.size >= piecesIn(REQUEST_WINDOW_BYTES, this.#manifest.piece_size)) continue;
         const piece = this.#scheduler.next(peer);
         if (piece === null) continue;
         this.#scheduler.assign(piece, peer);

@@ -1,7 +1,8 @@
 // What a member offers the swarm: the sealed manifest, the signed hash batches it trusts, the
 // pieces it holds (announced in `have`), and the serving of those pieces to peers that ask, one
 // piece at a time per peer, in the order asked. The origin and receivers both seed.
-import { MAX_QUEUED_REQUESTS } from '../config.js';
+import { MAX_QUEUED_REQUEST_BYTES } from '../config.js';
+import { piecesIn } from './pieces.js';
 import { haveBitfieldMessage, havePiecesMessage, hashesMessage, manifestMessages, rejectMessage } from '../net/wire.js';
 
 export class Seeder {
@@ -11,6 +12,7 @@ export class Seeder {
   #ciphertext;
   #servable;
   #onError;
+  #queueCap; // pieces one peer may have queued with us
   #queues = new Map(); // Peer -> pieces it asked for, not yet started
   #spread; // the origin: spread its upload over the swarm (see #elsewhere)
   #sentTo = new Map(); // piece -> Set of the peer ids it went (or is going) to, when spreading
@@ -21,9 +23,11 @@ export class Seeder {
    * C_i; servable(index): whether a held piece may go out (a receiver needs its signed hash, to
    * have passed it on first); onError(error) when ciphertext fails (our disk or file, not the
    * peer's fault). spread: this is the origin, whose uplink should carry each piece about once.
+   * pieceSize: the share's (the queue's cap is in bytes).
    */
-  constructor({ swarm, sealed, book, announced, ciphertext, servable, onError, spread = false }) {
+  constructor({ swarm, sealed, book, announced, ciphertext, servable, onError, pieceSize, spread = false }) {
     this.#spread = spread;
+    this.#queueCap = piecesIn(MAX_QUEUED_REQUEST_BYTES, pieceSize);
     this.#swarm = swarm;
     this.#sealed = sealed;
     this.#book = book;
@@ -62,7 +66,7 @@ export class Seeder {
 
   #request(peer, piece) {
     const queue = this.#queues.get(peer) ?? [];
-    if (!this.announced.has(piece) || !this.#servable(piece) || queue.length >= MAX_QUEUED_REQUESTS
+    if (!this.announced.has(piece) || !this.#servable(piece) || queue.length >= this.#queueCap
       || this.#elsewhere(peer, piece)) {
       peer.send(rejectMessage(piece));
       return;
