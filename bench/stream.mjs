@@ -400,11 +400,11 @@ function swarmdropNotes(sd, link) {
   const rate = (from, to) => f((linkAt(to) - linkAt(from)) / (to - from), 0); // kB/s
   const notes = [];
   notes.push(`swarmdrop start (s from opening the link): manifest ${f(m.manifest / 1000)}, first piece bytes ${f(m.firstBytes / 1000)}, `
-    + `first piece (1 MiB) verified and stored ${f(m.firstPiece / 1000)}, player ${f(m.player / 1000)}, first frame ${f(sd.firstFrame)}; `
+    + `first piece (${sd.state.pieceSize / 1024} KiB) verified and stored ${f(m.firstPiece / 1000)}, player ${f(m.player / 1000)}, first frame ${f(sd.firstFrame)}; `
     + `link ${rate(m.firstBytes, m.firstPiece)} kB/s meanwhile, ${rate(m.firstPiece, sd.seekAt)} kB/s after; `
     + `pieces that came before the player started: ${arrivals(B.wire, 0, m.player)}`);
   const seekRange = B.streams.at(-1)?.range;
-  const target = seekRange ? Math.floor(Number(/bytes=(\d+)-/.exec(seekRange)?.[1]) / (1 << 20)) : null;
+  const target = seekRange ? Math.floor(Number(/bytes=(\d+)-/.exec(seekRange)?.[1]) / sd.state.pieceSize) : null;
   const end = B.seek.frame?.t;
   if (end !== undefined) {
     const [before, after] = [at(sd.seekAt), at(end)];

@@ -35,9 +35,10 @@ const SHARE_EXPIRED_MESSAGE = 'This share has ended: its sender left a long time
 const SHARE_FULL_MESSAGE = 'This share has as many receivers as it can take; try again later.';
 
 /**
- * state: {role: 'receiver', shareId, peerId, phase, bytes, total, error, fileName, files, saved,
+ * state: {role: 'receiver', shareId, peerId, phase, bytes, total, pieceSize, error, fileName, files, saved,
  * bytesPerSecond, secondsLeft, badPieces, downloadedBytes, peers}, where bytes counts the bytes
- * held (on disk, this visit or earlier), downloadedBytes the piece bytes received over the network
+ * held (on disk, this visit or earlier), pieceSize the share's (null until the manifest is
+ * known), downloadedBytes the piece bytes received over the network
  * in this page load, badPieces the pieces that failed verification, files the manifest's
  * [{path, size, type}], saved whether this page started saving them, and peers one entry per peer
  * linked in this page load:
@@ -58,7 +59,7 @@ const SHARE_FULL_MESSAGE = 'This share has as many receivers as it can take; try
 export class Receiver extends Emitter {
   state = {
     ...newTransferState('receiver', 'connecting'),
-    fileName: null, files: [], saved: false, bytesPerSecond: 0, secondsLeft: null, badPieces: 0, downloadedBytes: 0, peers: [],
+    fileName: null, files: [], pieceSize: null, saved: false, bytesPerSecond: 0, secondsLeft: null, badPieces: 0, downloadedBytes: 0, peers: [],
     media: [], streams: 0, player: null,
   };
   #linkSecret;
@@ -270,6 +271,7 @@ export class Receiver extends Emitter {
       fileName: manifest.files.length === 1 ? manifest.files[0].path : `${manifest.files.length} files`,
       files: manifest.files,
       total: manifest.total,
+      pieceSize: manifest.piece_size,
     });
     this.#changed();
     let store;
