@@ -28,6 +28,7 @@ export class PeerLink extends Emitter {
   #channel = null;
   #sendSignal;
   #queuedCandidates = []; // remote candidates that came before the remote description
+  #remoteHosts = new Set(); // the addresses the other side signalled as its own (host candidates)
   #opened = false;
   #closed = false;
   #openTimer;
@@ -73,6 +74,7 @@ export class PeerLink extends Emitter {
     try {
       if (payload?.kind === 'sdp') {
         await this.#pc.setRemoteDescription(payload.sdp);
+        for (const line of payload.sdp.sdp?.split(/\r?\n/) ?? []) if (line.startsWith('a=candidate:')) this.#noteHost(line.slice(2));
         for (const candidate of this.#queuedCandidates.splice(0)) await this.#addCandidate(candidate);
         if (payload.sdp.type === 'offer') {
           await this.#pc.setLocalDescription();
@@ -172,7 +174,15 @@ export class PeerLink extends Emitter {
     });
   }
 
+  // Keeps the address of a remote host candidate
+  // ("candidate:<foundation> <component> <protocol> <priority> <address> <port> typ <type> ...").
+  #noteHost(candidate = '') {
+    const fields = candidate.split(' ');
+    if (fields[6] === 'typ' && fields[7] === 'host') this.#remoteHosts.add(fields[4]);
+  }
+
   async #addCandidate(candidate) {
+    this.#noteHost(candidate?.candidate);
     try {
       // No argument marks the end of the other side's candidates.
       await this.#pc.addIceCandidate(candidate ?? undefined);
@@ -190,9 +200,11 @@ export class PeerLink extends Emitter {
       const pair = transport && stats.get(transport.selectedCandidatePairId);
       const ends = [stats.get(pair?.localCandidateId), stats.get(pair?.remoteCandidateId)];
       if (ends.some((end) => end?.candidateType === 'relay')) return 'turn';
-      // A remote end seen first by its connectivity check (before its candidate was signalled) is
-      // peer-reflexive: its address is still the one it sends from.
-      const local = ends.every((end) => ['host', 'prflx'].includes(end?.candidateType)) && sameNetwork(ends[0].address, ends[1].address);
+      // A remote end whose connectivity check came before its candidate is peer-reflexive: it is
+      // the other side's own address only if that side signalled it as a host candidate (behind
+      // a NAT it is the NAT's, which may well share a /24 with us).
+      const own = (end, hosts) => end?.candidateType === 'host' || (end?.candidateType === 'prflx' && hosts.has(end.address));
+      const local = own(ends[0], new Set()) && own(ends[1], this.#remoteHosts) && sameNetwork(ends[0].address, ends[1].address);
       return local ? 'lan' : 'direct';
     } catch {
       return 'direct'; // the stats are only for display
