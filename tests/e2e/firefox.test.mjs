@@ -73,51 +73,54 @@ for (const [title, launchSender, launchReceiver] of CROSSINGS) {
   });
 }
 
-// Counts, in the receiver's page, the requests for a stream the service worker forwards to it.
-async function countStreamRequests(browser) {
-  await browser.context.addInitScript(() => {
-    globalThis.streamRequests = 0;
-    navigator.serviceWorker.addEventListener('message', (event) => {
-      if (event.data?.type === 'stream-open') globalThis.streamRequests += 1;
-    });
-  });
+// A Chromium sender and a Firefox receiver (with Firefox `prefs`) that counts the stream requests
+// its service worker forwards (window.streamRequests) and plays the film past 1 s; then
+// body(page, started), with the state at that moment.
+async function playingInFirefox(t, prefs, body) {
+  const sender = await launchBrowser({ testHooks: { seedBytesPerSecond: SEED_BYTES_PER_SECOND } });
+  const receiver = await launchFirefox({ log, prefs });
+  try {
+    await withStates(t, { sender, receiver }, async () => {
+      await receiver.context.addInitScript(() => {
+        globalThis.streamRequests = 0;
+        navigator.serviceWorker.addEventListener('message', (event) => {
+          if (event.data?.type === 'stream-open') globalThis.streamRequests += 1;
+        });
+      });
+      const link = await shareFile(sender.page, fixture.server.url, film().path);
+      await openAndPlay(receiver.page, link);
+      const started = await waitForState(receiver.page, (s) => s.player.currentTime > 1, null, { timeout: 30_000 });
+      await body(receiver.page, started);
+    }, { server: fixture.server });
+  } finally {
+    await sender.close();
+    await receiver.close();
+  }
 }
 
 // Firefox cancels the response its player drops when it seeks (the service worker's stream is
 // cancelled and says so to the page), but it seeks one target after the other: each superseded
 // seek still reads its own keyframe before the next one starts.
 test('in Firefox, a storm of seeks leaves one response open, and the last target plays', { timeout: 120_000 }, async (t) => {
-  const sender = await launchBrowser({ testHooks: { seedBytesPerSecond: SEED_BYTES_PER_SECOND } });
-  const receiver = await launchFirefox({ log });
-  try {
-    await withStates(t, { sender, receiver }, async () => {
-      await countStreamRequests(receiver);
-      const link = await shareFile(sender.page, fixture.server.url, film().path);
-      const page = receiver.page;
-      await openAndPlay(page, link);
-      await waitForState(page, (s) => s.player.currentTime > 1, null, { timeout: 30_000 });
-      await page.evaluate(() => {
-        window.mostStreams = 0;
-        setInterval(() => { window.mostStreams = Math.max(window.mostStreams, window.swarmdrop.streams); }, 50);
-      });
-      for (const at of [8, 16, 24, 32, 12]) {
-        await page.evaluate((seconds) => { document.querySelector('#player').currentTime = seconds; }, at);
-        await new Promise((res) => setTimeout(res, 100));
-      }
-      const stormEnded = Date.now();
-      const settled = await waitForState(page, (s) => s.streams <= 1, null, { timeout: 10_000 });
-      t.diagnostic(`${settled.streams} open after ${Date.now() - stormEnded} ms`);
-      const late = await waitForState(page, (s) => s.player.currentTime > 12.5, null, { timeout: 60_000 });
-      const { mostStreams, streamRequests } = await page.evaluate(() => ({ mostStreams: window.mostStreams, streamRequests: window.streamRequests }));
-      t.diagnostic(`played past 12.5 s ${Date.now() - stormEnded} ms after the storm, with ${late.bytes} of ${late.total} bytes; `
-        + `${streamRequests} stream requests in all, at most ${mostStreams} open at once`);
-      assert.ok(mostStreams <= 2, `${mostStreams} streams open at once`);
-      assert.equal(late.player.error, null);
-    }, { server: fixture.server });
-  } finally {
-    await sender.close();
-    await receiver.close();
-  }
+  await playingInFirefox(t, {}, async (page) => {
+    await page.evaluate(() => {
+      window.mostStreams = 0;
+      setInterval(() => { window.mostStreams = Math.max(window.mostStreams, window.swarmdrop.streams); }, 50);
+    });
+    for (const at of [8, 16, 24, 32, 12]) {
+      await page.evaluate((seconds) => { document.querySelector('#player').currentTime = seconds; }, at);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    const stormEnded = Date.now();
+    const settled = await waitForState(page, (s) => s.streams <= 1, null, { timeout: 10_000 });
+    t.diagnostic(`${settled.streams} open after ${Date.now() - stormEnded} ms`);
+    const late = await waitForState(page, (s) => s.player.currentTime > 12.5, null, { timeout: 60_000 });
+    const { mostStreams, streamRequests } = await page.evaluate(() => ({ mostStreams: window.mostStreams, streamRequests: window.streamRequests }));
+    t.diagnostic(`played past 12.5 s ${Date.now() - stormEnded} ms after the storm, with ${late.bytes} of ${late.total} bytes; `
+      + `${streamRequests} stream requests in all, at most ${mostStreams} open at once`);
+    assert.ok(mostStreams <= 2, `${mostStreams} streams open at once`);
+    assert.equal(late.player.error, null);
+  });
 });
 
 // Firefox stops a service worker some time after its last event, even while a response it made
@@ -125,28 +128,15 @@ test('in Firefox, a storm of seeks leaves one response open, and the last target
 // response died); the page's keepalive (every STREAM_KEEPALIVE_MS, 10 s) must come first. Here
 // the worker would stop 16 s after the requests of the start, well within the 25 s played.
 test('in Firefox, the keepalive keeps the service worker streaming one response through 25 s of playing', { timeout: 120_000 }, async (t) => {
-  const sender = await launchBrowser({ testHooks: { seedBytesPerSecond: SEED_BYTES_PER_SECOND } });
-  const receiver = await launchFirefox({
-    log, prefs: { 'dom.serviceWorkers.idle_timeout': 15_000, 'dom.serviceWorkers.idle_extended_timeout': 1_000 },
+  const idleSoon = { 'dom.serviceWorkers.idle_timeout': 15_000, 'dom.serviceWorkers.idle_extended_timeout': 1_000 };
+  await playingInFirefox(t, idleSoon, async (page, started) => {
+    const before = await page.evaluate(() => window.streamRequests);
+    const late = await waitForState(page, (s) => s.player.currentTime > 25, null, { timeout: 60_000 });
+    const after = await page.evaluate(() => window.streamRequests);
+    t.diagnostic(`${before} stream requests by 1 s, ${after} by 25 s; ${late.streams} open; ${late.bytes} of ${late.total} bytes`);
+    assert.ok(started.bytes < started.total);
+    assert.equal(after, before, 'the response was asked for again: the service worker stopped while it streamed');
+    assert.equal(late.streams, 1);
+    assert.equal(late.player.error, null);
   });
-  try {
-    await withStates(t, { sender, receiver }, async () => {
-      await countStreamRequests(receiver);
-      const link = await shareFile(sender.page, fixture.server.url, film().path);
-      const page = receiver.page;
-      await openAndPlay(page, link);
-      const started = await waitForState(page, (s) => s.player.currentTime > 1, null, { timeout: 30_000 });
-      const before = await page.evaluate(() => window.streamRequests);
-      const late = await waitForState(page, (s) => s.player.currentTime > 25, null, { timeout: 60_000 });
-      const after = await page.evaluate(() => window.streamRequests);
-      t.diagnostic(`${before} stream requests by 1 s, ${after} by 25 s; ${late.streams} open; ${late.bytes} of ${late.total} bytes`);
-      assert.ok(started.bytes < started.total);
-      assert.equal(after, before, 'the response was asked for again: the service worker stopped while it streamed');
-      assert.equal(late.streams, 1);
-      assert.equal(late.player.error, null);
-    }, { server: fixture.server });
-  } finally {
-    await sender.close();
-    await receiver.close();
-  }
 });
