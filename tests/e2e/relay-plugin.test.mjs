@@ -184,6 +184,31 @@ test('bad frames are refused with their codes and the relay keeps working', { ti
   assert.equal((await sendFrames(owner, [other], 20, 1000)).credited, 20 * 1007 + 11);
 });
 
+test('a stranger who knows the share id cannot send as another member through the relay', { timeout: 120_000 }, async () => {
+  const owner = await relayMember(null);
+  const victim = await relayMember(owner.share);
+  const stranger = await relayMember(owner.share); // joined with the share id alone
+  const refused = await stranger.page.evaluate(async ({ as, to }) => {
+    const id = (hex) => Uint8Array.from(hex.match(/../g), (byte) => parseInt(byte, 16));
+    const { dc, texts } = window.relay;
+    const forged = new Uint8Array(8 + 6 + 4);
+    forged[0] = 1;
+    forged.set(id(as), 1); // the victim's member id, not ours
+    forged[7] = 1;
+    forged.set(id(to), 8);
+    dc.send(forged);
+    for (const start = Date.now(); !texts.some((t) => t.t === 'refused') && Date.now() - start < 10_000;) {
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    return texts.filter((t) => t.t === 'refused').map(({ to: target, error_code: code }) => ({ to: target, code }));
+  }, { as: victim.peer, to: owner.peer });
+  assert.deepEqual(refused, [{ to: null, code: 456 }]);
+  // Nothing reached the owner in the victim's name; the victim's own frames still do.
+  assert.equal((await sendFrames(victim, [owner], 3, 1000)).credited, 3 * 1007);
+  const got = await received(owner, 3);
+  assert.deepEqual({ count: got.count, source: got.source }, { count: 3, source: victim.peer });
+});
+
 test('a client past its relay quota is refused with 460 and says so; the other one still sends', { timeout: 120_000 }, async () => {
   const owner = await relayMember(null, quotaServer);
   const other = await relayMember(owner.share, quotaServer);
