@@ -22,6 +22,7 @@
 #include <plugins/plugin.h>
 
 #include "sd_limits.h"
+#include "sd_locate.h"
 #include "sd_publish.h"
 #include "sd_relay.h"
 #include "sd_seed.h"
@@ -224,6 +225,10 @@ static void load_config(const char *config_path, sd_limits *limits)
 	          "share_empty_grace_seconds=%u share_orphan_max_seconds=%u\n",
 	          SWARMDROP_PACKAGE, limits->max_shares, limits->max_peers_per_share, limits->max_shares_per_handle,
 	          limits->max_signal_bytes, limits->share_empty_grace_seconds, limits->share_orphan_max_seconds);
+	JANUS_LOG(LOG_INFO,
+	          "[%s] tracker: rank_peers=%s tracker_list_size=%u max_links_per_member=%u report_interval_seconds=%u\n",
+	          SWARMDROP_PACKAGE, limits->rank_peers ? "true" : "false", limits->tracker_list_size,
+	          limits->max_links_per_member, limits->report_interval_seconds);
 	if (publishing.media_folder != NULL && publishing.admin_key != NULL) {
 		if (g_mkdir_with_parents(publishing.cache_folder, 0700) != 0)
 			JANUS_LOG(LOG_WARN, "[%s] cannot make the cache folder %s: %s\n", SWARMDROP_PACKAGE, publishing.cache_folder,
@@ -613,10 +618,17 @@ static int swarmdrop_init(janus_callbacks *callback, const char *config_path)
 		return -1;
 	sd_limits limits;
 	load_config(config_path, &limits);
+	char why[SD_LIMITS_PATH_MAX + 128];
+	sd_locate *locate = sd_locate_open(limits.location_database, why, sizeof(why));
+	if (locate == NULL)
+		JANUS_LOG(LOG_WARN, "[%s] %s: peers are ranked without the operator and country tiers\n", SWARMDROP_PACKAGE,
+		          why);
+	else
+		JANUS_LOG(LOG_INFO, "[%s] location database: %s\n", SWARMDROP_PACKAGE, limits.location_database);
 	gateway = callback;
 	sessions = g_hash_table_new_full(NULL, NULL, NULL, NULL);
 	messages = g_async_queue_new_full((GDestroyNotify)message_free);
-	service = sd_service_new(&limits, emit_event, NULL);
+	service = sd_service_new(&limits, locate, emit_event, NULL);
 	static const sd_relay_hooks hooks = {relay_retain, relay_release};
 	relay = sd_relay_new(&limits, &hooks);
 	relay_window_bytes = (guint64)limits.relay_window_kib * 1024;

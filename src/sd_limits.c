@@ -5,29 +5,94 @@
 #include <stdlib.h>
 #include <string.h>
 
+enum limit_kind { K_NUMBER, K_BOOLEAN, K_PATH };
+
+/* One table for every key; min and max are a number's range, defval a number's or a boolean's
+ * default, path a path's default. */
 static const struct limit_spec {
 	const char *key;
 	size_t offset;
+	enum limit_kind kind;
 	unsigned defval, min, max;
+	const char *path;
 } limit_specs[] = {
-	{"max_shares", offsetof(sd_limits, max_shares), 1024, 1, 1000000},
-	{"max_peers_per_share", offsetof(sd_limits, max_peers_per_share), 64, 2, 10000},
-	{"max_shares_per_handle", offsetof(sd_limits, max_shares_per_handle), 8, 1, 1000},
-	{"max_signal_bytes", offsetof(sd_limits, max_signal_bytes), 16384, 256, 65536},
-	{"share_empty_grace_seconds", offsetof(sd_limits, share_empty_grace_seconds), 30, 0, 86400},
-	{"share_orphan_max_seconds", offsetof(sd_limits, share_orphan_max_seconds), 86400, 0, 2592000},
-	{"relay_window_kib", offsetof(sd_limits, relay_window_kib), 1024, 64, 16384},
-	{"relay_share_quota_mib", offsetof(sd_limits, relay_share_quota_mib), 0, 0, 16777216},
-	{"relay_client_quota_mib", offsetof(sd_limits, relay_client_quota_mib), 0, 0, 16777216},
-	{"relay_client_rate_kib", offsetof(sd_limits, relay_client_rate_kib), 0, 0, 10485760},
+	{"max_shares", offsetof(sd_limits, max_shares), K_NUMBER, 1024, 1, 1000000, NULL},
+	{"max_peers_per_share", offsetof(sd_limits, max_peers_per_share), K_NUMBER, 64, 2, 10000, NULL},
+	{"max_shares_per_handle", offsetof(sd_limits, max_shares_per_handle), K_NUMBER, 8, 1, 1000, NULL},
+	{"max_signal_bytes", offsetof(sd_limits, max_signal_bytes), K_NUMBER, 16384, 256, 65536, NULL},
+	{"share_empty_grace_seconds", offsetof(sd_limits, share_empty_grace_seconds), K_NUMBER, 30, 0, 86400, NULL},
+	{"share_orphan_max_seconds", offsetof(sd_limits, share_orphan_max_seconds), K_NUMBER, 86400, 0, 2592000, NULL},
+	{"relay_window_kib", offsetof(sd_limits, relay_window_kib), K_NUMBER, 1024, 64, 16384, NULL},
+	{"relay_share_quota_mib", offsetof(sd_limits, relay_share_quota_mib), K_NUMBER, 0, 0, 16777216, NULL},
+	{"relay_client_quota_mib", offsetof(sd_limits, relay_client_quota_mib), K_NUMBER, 0, 0, 16777216, NULL},
+	{"relay_client_rate_kib", offsetof(sd_limits, relay_client_rate_kib), K_NUMBER, 0, 0, 10485760, NULL},
+	{"rank_peers", offsetof(sd_limits, rank_peers), K_BOOLEAN, 1, 0, 1, NULL},
+	{"tracker_list_size", offsetof(sd_limits, tracker_list_size), K_NUMBER, 16, 2, 200, NULL},
+	{"max_links_per_member", offsetof(sd_limits, max_links_per_member), K_NUMBER, 8, 1, 64, NULL},
+	{"report_interval_seconds", offsetof(sd_limits, report_interval_seconds), K_NUMBER, 5, 1, 3600, NULL},
+	/* Debian's libloc-database links it to the database it ships; `location update` renews it. */
+	{"location_database", offsetof(sd_limits, location_database), K_PATH, 0, 0, 0, "/var/lib/location/database.db"},
 };
 
-#define LIMIT_FIELD(limits, spec) ((unsigned *)((char *)(limits) + (spec)->offset))
+#define FIELD(limits, spec) ((void *)((char *)(limits) + (spec)->offset))
+
+static void set_default(sd_limits *limits, const struct limit_spec *spec)
+{
+	switch (spec->kind) {
+	case K_NUMBER: *(unsigned *)FIELD(limits, spec) = spec->defval; break;
+	case K_BOOLEAN: *(bool *)FIELD(limits, spec) = spec->defval != 0; break;
+	case K_PATH: snprintf(FIELD(limits, spec), SD_LIMITS_PATH_MAX, "%s", spec->path); break;
+	}
+}
 
 void sd_limits_default(sd_limits *limits)
 {
+	memset(limits, 0, sizeof(*limits));
 	for (size_t i = 0; i < sizeof(limit_specs) / sizeof(limit_specs[0]); i++)
-		*LIMIT_FIELD(limits, &limit_specs[i]) = limit_specs[i].defval;
+		set_default(limits, &limit_specs[i]);
+}
+
+static sd_limit_result set_number(sd_limits *limits, const struct limit_spec *spec, const char *value, char *err,
+                                  size_t err_size)
+{
+	unsigned *field = FIELD(limits, spec);
+	char *end = NULL;
+	errno = 0;
+	unsigned long long parsed = value != NULL && value[0] >= '0' && value[0] <= '9' ? strtoull(value, &end, 10) : 0;
+	if (end == NULL || *end != '\0' || errno != 0 || parsed < spec->min || parsed > spec->max) {
+		snprintf(err, err_size, "%s = \"%s\" is not a whole number from %u to %u; keeping %u", spec->key,
+		         value != NULL ? value : "", spec->min, spec->max, *field);
+		return SD_LIMIT_BAD_VALUE;
+	}
+	*field = (unsigned)parsed;
+	return SD_LIMIT_OK;
+}
+
+static sd_limit_result set_boolean(sd_limits *limits, const struct limit_spec *spec, const char *value, char *err,
+                                   size_t err_size)
+{
+	bool *field = FIELD(limits, spec);
+	if (value == NULL || (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)) {
+		snprintf(err, err_size, "%s = \"%s\" is not true or false; keeping %s", spec->key, value != NULL ? value : "",
+		         *field ? "true" : "false");
+		return SD_LIMIT_BAD_VALUE;
+	}
+	*field = strcmp(value, "true") == 0;
+	return SD_LIMIT_OK;
+}
+
+static sd_limit_result set_path(sd_limits *limits, const struct limit_spec *spec, const char *value, char *err,
+                                size_t err_size)
+{
+	char *field = FIELD(limits, spec);
+	/* "" is no file at all; anything else must be absolute, as the daemon's directory is not known. */
+	if (value == NULL || (value[0] != '\0' && value[0] != '/') || strlen(value) >= SD_LIMITS_PATH_MAX) {
+		snprintf(err, err_size, "%s = \"%.64s\" is not \"\" or an absolute path shorter than %d bytes; keeping \"%s\"",
+		         spec->key, value != NULL ? value : "", SD_LIMITS_PATH_MAX, field);
+		return SD_LIMIT_BAD_VALUE;
+	}
+	memcpy(field, value, strlen(value) + 1);
+	return SD_LIMIT_OK;
 }
 
 sd_limit_result sd_limits_set(sd_limits *limits, const char *key, const char *value, char *err, size_t err_size)
@@ -36,16 +101,11 @@ sd_limit_result sd_limits_set(sd_limits *limits, const char *key, const char *va
 		const struct limit_spec *spec = &limit_specs[i];
 		if (strcmp(spec->key, key) != 0)
 			continue;
-		char *end = NULL;
-		errno = 0;
-		unsigned long long parsed = value != NULL && value[0] >= '0' && value[0] <= '9' ? strtoull(value, &end, 10) : 0;
-		if (end == NULL || *end != '\0' || errno != 0 || parsed < spec->min || parsed > spec->max) {
-			snprintf(err, err_size, "%s = \"%s\" is not a whole number from %u to %u; keeping %u", key,
-			         value != NULL ? value : "", spec->min, spec->max, *LIMIT_FIELD(limits, spec));
-			return SD_LIMIT_BAD_VALUE;
+		switch (spec->kind) {
+		case K_BOOLEAN: return set_boolean(limits, spec, value, err, err_size);
+		case K_PATH: return set_path(limits, spec, value, err, err_size);
+		default: return set_number(limits, spec, value, err, err_size);
 		}
-		*LIMIT_FIELD(limits, spec) = (unsigned)parsed;
-		return SD_LIMIT_OK;
 	}
 	snprintf(err, err_size, "unknown setting \"%s\" ignored", key);
 	return SD_LIMIT_UNKNOWN_KEY;

@@ -1,9 +1,13 @@
-/* sd_limits: the plugin's tunable limits, their safe defaults and ranges, and the parsing of
- * one configuration key at a time (the plugin feeds it the items of its .jcfg). */
+/* sd_limits: the plugin's tunable limits and settings, their safe defaults and ranges, and the
+ * parsing of one configuration key at a time (the plugin feeds it the items of its .jcfg). A
+ * plain value: copies need no freeing. */
 #ifndef SD_LIMITS_H
 #define SD_LIMITS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#define SD_LIMITS_PATH_MAX 1024 /* bytes of a path setting, its NUL included */
 
 typedef struct sd_limits {
 	unsigned max_shares;            /* shares held at once */
@@ -17,17 +21,24 @@ typedef struct sd_limits {
 	unsigned relay_share_quota_mib;  /* MiB relayed for one share */
 	unsigned relay_client_quota_mib; /* MiB one client (Janus handle) may send through the relay */
 	unsigned relay_client_rate_kib;  /* KiB/s one client may send through the relay */
+	/* The tracker (docs/protocol.md part 1, "The tracker"). */
+	bool rank_peers;                  /* false: peers in joining order */
+	unsigned tracker_list_size;       /* peers in one join or list answer */
+	unsigned max_links_per_member;    /* links a member should keep, and measurements kept of it */
+	unsigned report_interval_seconds; /* the least spacing of one member's reports (1 s of slack) */
+	char location_database[SD_LIMITS_PATH_MAX]; /* libloc database; "" for none */
 } sd_limits;
 
 typedef enum {
 	SD_LIMIT_OK,
 	SD_LIMIT_UNKNOWN_KEY,
-	SD_LIMIT_BAD_VALUE, /* not a whole number, or out of range: the limit keeps its value */
+	SD_LIMIT_BAD_VALUE, /* not of the key's kind, or out of range: the limit keeps its value */
 } sd_limit_result;
 
 void sd_limits_default(sd_limits *limits);
 
-/* Sets the limit named key from its decimal text. On failure writes why into err. */
+/* Sets the limit named key from its text: a whole number in decimal, true or false, or a path.
+ * On failure writes why into err. */
 sd_limit_result sd_limits_set(sd_limits *limits, const char *key, const char *value, char *err, size_t err_size);
 
 #endif

@@ -78,8 +78,9 @@ sd_peer *sd_registry_add_peer(sd_registry *reg, sd_share *share, void *client, s
 	char id[SD_PEER_ID_LEN + 1];
 	if (!client_has_room(reg, client, err) || !member_id(share, peer_secret, id, err))
 		return NULL;
-	sd_peer *peer = g_new0(sd_peer, 1);
+	sd_peer *peer = g_malloc0(sizeof(sd_peer) + reg->limits.max_links_per_member * sizeof(sd_link));
 	memcpy(peer->id, id, sizeof(id));
+	peer->standing.reported_at = SD_NOT_SINCE;
 	peer->role = role;
 	peer->client = client;
 	peer->share = share;
@@ -168,6 +169,30 @@ sd_peer *sd_registry_restore_share(sd_registry *reg, const char *share_id, const
 		return NULL;
 	}
 	return add_share(reg, client, owner_token, peer_secret, err);
+}
+
+bool sd_registry_report(sd_registry *reg, sd_peer *peer, const sd_request *req, sd_place place, gint64 now_us,
+                        sd_error *err)
+{
+	sd_standing *st = &peer->standing;
+	gint64 spacing_us = ((gint64)reg->limits.report_interval_seconds - 1) * G_USEC_PER_SEC;
+	if (st->reported_at != SD_NOT_SINCE && now_us - st->reported_at < spacing_us)
+		return sd_fail(err, SD_ERR_TOO_SOON, "reports come at most every %u s", reg->limits.report_interval_seconds);
+	st->reported_at = now_us;
+	if (req->address.family != 0) {
+		st->address = req->address;
+		st->place = place;
+	}
+	st->complete = req->complete;
+	st->has_have = req->has_have;
+	memcpy(st->have, req->have, sizeof(st->have));
+	st->n_links = 0;
+	for (size_t i = 0; i < req->n_links && st->n_links < reg->limits.max_links_per_member; i++) {
+		const sd_peer *other = sd_share_find_peer(peer->share, req->links[i].peer);
+		if (other != NULL && other != peer)
+			peer->links[st->n_links++] = req->links[i];
+	}
+	return true;
 }
 
 static void forget_client_peer(sd_registry *reg, sd_peer *peer)

@@ -1,5 +1,7 @@
-/* sd_registry: the shares the plugin holds, the peers in each, and which peers each client (a
- * Janus handle, opaque here) has. Owns every sd_share and sd_peer and enforces the count limits.
+/* sd_registry: the shares the plugin holds, the peers in each, which peers each client (a Janus
+ * handle, opaque here) has, and what the tracker knows of each peer (its standing: a fixed size
+ * whatever its reports say). Owns every sd_share and sd_peer and enforces the count limits and
+ * the spacing of reports.
  * Not thread-safe: the plugin touches it from its one worker thread only. */
 #ifndef SD_REGISTRY_H
 #define SD_REGISTRY_H
@@ -15,16 +17,30 @@ typedef enum { SD_ROLE_OWNER, SD_ROLE_RECEIVER } sd_role;
 
 typedef struct sd_share sd_share;
 
+/* owner_absent_since and empty_since when the share has its owner, or members; reported_at
+ * before a member's first report. */
+#define SD_NOT_SINCE G_MININT64
+
+/* What the tracker knows of a member (docs/protocol.md part 1, "The tracker"). */
+typedef struct sd_standing {
+	sd_address address; /* family 0: unknown */
+	sd_place place;     /* of address, from the location database */
+	bool complete;
+	bool has_have;
+	uint8_t have[SD_HAVE_BYTES];
+	gint64 reported_at; /* µs, the caller's clock */
+	unsigned n_links;   /* at most max_links_per_member, in links */
+} sd_standing;
+
 typedef struct sd_peer {
 	char id[SD_PEER_ID_LEN + 1];
 	sd_role role;
 	bool relay_only; /* reachable through the relay only (the server, as the origin of what it publishes) */
 	void *client;
 	sd_share *share;
+	sd_standing standing;
+	sd_link links[]; /* max_links_per_member of them, allocated with the peer */
 } sd_peer;
-
-/* owner_absent_since and empty_since when the share has its owner, or members. */
-#define SD_NOT_SINCE G_MININT64
 
 struct sd_share {
 	char id[SD_SHARE_ID_LEN + 1];         /* sd_share_id_of(owner_token) */
@@ -57,6 +73,12 @@ sd_peer *sd_registry_restore_share(sd_registry *reg, const char *share_id, const
  * reached or a member of the share holds that id (SD_ERR_PEER_TAKEN). */
 sd_peer *sd_registry_add_peer(sd_registry *reg, sd_share *share, void *client, sd_role role, char *peer_secret,
                               sd_error *err);
+/* Stores what the member reported at now_us (req: a checked report), where place is its
+ * address's: links to peers not in its share, or to itself, are dropped, and no more than
+ * max_links_per_member kept. Refused with SD_ERR_TOO_SOON, nothing stored, when it comes sooner
+ * than report_interval_seconds (less a second of slack) after its last report. */
+bool sd_registry_report(sd_registry *reg, sd_peer *peer, const sd_request *req, sd_place place, gint64 now_us,
+                        sd_error *err);
 /* Frees the peer; the share stays, even empty or without its owner: now_us is when that began. */
 void sd_registry_remove_peer(sd_registry *reg, sd_peer *peer, gint64 now_us);
 /* Frees the share and every peer in it. */

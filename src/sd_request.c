@@ -1,5 +1,6 @@
 #include "sd_request.h"
 
+#include <glib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,8 +14,12 @@ enum field_bit {
 	F_PATH = 1 << 5,
 	F_TRANSCODE_AUDIO = 1 << 6,
 	F_PEER_SECRET = 1 << 7,
+	F_ADDRESS = 1 << 8,
+	F_COMPLETE = 1 << 9,
+	F_HAVE = 1 << 10,
+	F_LINKS = 1 << 11,
 };
-enum field_type { T_HEX, T_OBJECT, T_TEXT, T_BOOLEAN };
+enum field_type { T_HEX, T_OBJECT, T_TEXT, T_BOOLEAN, T_ADDRESS, T_HAVE, T_LINKS };
 
 /* A hex field's exact length, a text field's largest. */
 static const struct field_spec {
@@ -31,6 +36,10 @@ static const struct field_spec {
 	{"path", F_PATH, T_TEXT, SD_MEDIA_PATH_MAX},
 	{"transcode_audio", F_TRANSCODE_AUDIO, T_BOOLEAN, 0},
 	{"peer_secret", F_PEER_SECRET, T_HEX, SD_SECRET_LEN},
+	{"address", F_ADDRESS, T_ADDRESS, 0},
+	{"complete", F_COMPLETE, T_BOOLEAN, 0},
+	{"have", F_HAVE, T_HAVE, 0},
+	{"links", F_LINKS, T_LINKS, 0},
 };
 
 static const struct request_spec {
@@ -39,7 +48,7 @@ static const struct request_spec {
 	unsigned required, optional;
 } request_specs[] = {
 	{"create", SD_REQ_CREATE, 0, 0},
-	{"join", SD_REQ_JOIN, F_SHARE, F_OWNER_TOKEN | F_PEER_SECRET},
+	{"join", SD_REQ_JOIN, F_SHARE, F_OWNER_TOKEN | F_PEER_SECRET | F_ADDRESS},
 	{"leave", SD_REQ_LEAVE, F_SHARE, 0},
 	{"close", SD_REQ_CLOSE, F_SHARE | F_OWNER_TOKEN, 0},
 	{"list", SD_REQ_LIST, F_SHARE, 0},
@@ -48,6 +57,18 @@ static const struct request_spec {
 	{"relay_answer", SD_REQ_RELAY_ANSWER, 0, 0},
 	{"publish", SD_REQ_PUBLISH, F_ADMIN_KEY | F_PATH, F_TRANSCODE_AUDIO},
 	{"unpublish", SD_REQ_UNPUBLISH, F_ADMIN_KEY | F_SHARE, 0},
+	{"report", SD_REQ_REPORT, F_SHARE | F_COMPLETE | F_LINKS, F_ADDRESS | F_HAVE},
+};
+
+/* A measured link: {"peer", "rtt_ms", "down_kbps", "up_kbps"}, every one required. */
+#define LINK_NUMBER_MAX 10000000
+static const struct link_number {
+	const char *name;
+	size_t offset;
+} link_numbers[] = {
+	{"rtt_ms", offsetof(sd_link, rtt_ms)},
+	{"down_kbps", offsetof(sd_link, down_kbps)},
+	{"up_kbps", offsetof(sd_link, up_kbps)},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -86,23 +107,89 @@ static char *hex_slot(sd_request *req, unsigned bit)
 	}
 }
 
-static bool take_field(const struct field_spec *spec, const json_t *value, size_t max_signal_bytes,
-                       sd_request *req, sd_error *err)
+/* base64 of exactly SD_HAVE_BYTES bytes: 44 characters, the last one padding. */
+static bool take_have(const char *text, size_t len, uint8_t have[SD_HAVE_BYTES], sd_error *err)
+{
+	bool ok = len == 4 * ((SD_HAVE_BYTES + 2) / 3) && text[len - 1] == '=';
+	for (size_t i = 0; ok && i + 1 < len; i++)
+		ok = g_ascii_isalnum(text[i]) || text[i] == '+' || text[i] == '/';
+	guchar out[SD_HAVE_BYTES + 3];
+	gint state = 0;
+	guint save = 0;
+	if (!ok || g_base64_decode_step(text, len, out, &state, &save) != SD_HAVE_BYTES)
+		return sd_fail(err, SD_ERR_INVALID_FIELD, "'have' must be the base64 of exactly %d bytes", SD_HAVE_BYTES);
+	memcpy(have, out, SD_HAVE_BYTES);
+	return true;
+}
+
+static bool take_link(const json_t *item, size_t index, sd_link *link, sd_error *err)
+{
+	if (!json_is_object(item))
+		return sd_fail(err, SD_ERR_INVALID_FIELD, "links[%zu] must be a JSON object", index);
+	const char *key;
+	json_t *value;
+	json_object_foreach((json_t *)item, key, value) {
+		bool known = strcmp(key, "peer") == 0;
+		for (size_t i = 0; i < COUNT(link_numbers) && !known; i++)
+			known = strcmp(key, link_numbers[i].name) == 0;
+		if (!known)
+			return sd_fail(err, SD_ERR_UNKNOWN_FIELD, "links[%zu] does not take a field '%.64s'", index, key);
+	}
+	const json_t *peer = json_object_get(item, "peer");
+	if (peer == NULL)
+		return sd_fail(err, SD_ERR_MISSING_FIELD, "links[%zu] needs the field 'peer'", index);
+	if (!json_is_string(peer) || json_string_length(peer) != SD_PEER_ID_LEN ||
+	    !sd_is_hex_id(json_string_value(peer), SD_PEER_ID_LEN))
+		return sd_fail(err, SD_ERR_INVALID_FIELD, "links[%zu].peer must be %d lowercase hex characters", index,
+		               SD_PEER_ID_LEN);
+	memcpy(link->peer, json_string_value(peer), SD_PEER_ID_LEN + 1);
+	for (size_t i = 0; i < COUNT(link_numbers); i++) {
+		const json_t *number = json_object_get(item, link_numbers[i].name);
+		if (number == NULL)
+			return sd_fail(err, SD_ERR_MISSING_FIELD, "links[%zu] needs the field '%s'", index, link_numbers[i].name);
+		if (!json_is_integer(number) || json_integer_value(number) < 0 || json_integer_value(number) > LINK_NUMBER_MAX)
+			return sd_fail(err, SD_ERR_INVALID_FIELD, "links[%zu].%s must be a whole number from 0 to %d", index,
+			               link_numbers[i].name, LINK_NUMBER_MAX);
+		*(uint32_t *)((char *)link + link_numbers[i].offset) = (uint32_t)json_integer_value(number);
+	}
+	return true;
+}
+
+static bool take_links(const json_t *value, size_t max_links, sd_request *req, sd_error *err)
+{
+	if (!json_is_array(value))
+		return sd_fail(err, SD_ERR_INVALID_FIELD, "'links' must be a JSON array");
+	if (json_array_size(value) > max_links)
+		return sd_fail(err, SD_ERR_TOO_LARGE, "'links' has %zu entries, more than the %zu allowed",
+		               json_array_size(value), max_links);
+	for (size_t i = 0; i < json_array_size(value); i++)
+		if (!take_link(json_array_get(value, i), i, &req->links[i], err))
+			return false;
+	req->n_links = json_array_size(value);
+	return true;
+}
+
+static bool take_field(const struct field_spec *spec, const json_t *value, const sd_limits *limits, sd_request *req,
+                       sd_error *err)
 {
 	if (spec->type == T_BOOLEAN) {
 		if (!json_is_boolean(value))
 			return sd_fail(err, SD_ERR_INVALID_FIELD, "'%s' must be true or false", spec->name);
-		req->transcode_audio = json_is_true(value);
+		*(spec->bit == F_COMPLETE ? &req->complete : &req->transcode_audio) = json_is_true(value);
 		return true;
+	}
+	if (spec->type == T_LINKS) {
+		size_t max_links = limits->max_links_per_member + 2;
+		return take_links(value, max_links < COUNT(req->links) ? max_links : COUNT(req->links), req, err);
 	}
 	if (spec->type == T_OBJECT) {
 		if (!json_is_object(value))
 			return sd_fail(err, SD_ERR_INVALID_FIELD, "'%s' must be a JSON object", spec->name);
 		/* json_dumpb with no buffer returns the compact size without allocating. */
 		size_t size = json_dumpb(value, NULL, 0, JSON_COMPACT);
-		if (size == 0 || size > max_signal_bytes)
-			return sd_fail(err, SD_ERR_TOO_LARGE, "'%s' is %zu bytes, more than the %zu allowed", spec->name,
-			               size, max_signal_bytes);
+		if (size == 0 || size > limits->max_signal_bytes)
+			return sd_fail(err, SD_ERR_TOO_LARGE, "'%s' is %zu bytes, more than the %u allowed", spec->name, size,
+			               limits->max_signal_bytes);
 		req->payload = value;
 		return true;
 	}
@@ -110,6 +197,13 @@ static bool take_field(const struct field_spec *spec, const json_t *value, size_
 		return sd_fail(err, SD_ERR_INVALID_FIELD, "'%s' must be a string", spec->name);
 	const char *text = json_string_value(value);
 	size_t len = json_string_length(value);
+	if (spec->type == T_ADDRESS) {
+		if (strlen(text) != len || !sd_address_parse(text, &req->address))
+			return sd_fail(err, SD_ERR_INVALID_FIELD, "'address' must be an IPv4 or IPv6 address");
+		return true;
+	}
+	if (spec->type == T_HAVE)
+		return req->has_have = take_have(text, len, req->have, err);
 	if (spec->type == T_TEXT) {
 		/* An embedded NUL would make the text end early where C reads it. */
 		if (len == 0 || len > spec->len || strlen(text) != len)
@@ -125,7 +219,7 @@ static bool take_field(const struct field_spec *spec, const json_t *value, size_
 	return true;
 }
 
-bool sd_request_parse(const json_t *body, size_t max_signal_bytes, sd_request *req, sd_error *err)
+bool sd_request_parse(const json_t *body, const sd_limits *limits, sd_request *req, sd_error *err)
 {
 	memset(req, 0, sizeof(*req));
 	if (!json_is_object(body))
@@ -153,7 +247,7 @@ bool sd_request_parse(const json_t *body, size_t max_signal_bytes, sd_request *r
 		const struct field_spec *field = find_field(key);
 		if (field == NULL || !((spec->required | spec->optional) & field->bit))
 			return sd_fail(err, SD_ERR_UNKNOWN_FIELD, "'%s' does not take a field '%.64s'", spec->name, key);
-		if (!take_field(field, value, max_signal_bytes, req, err))
+		if (!take_field(field, value, limits, req, err))
 			return false;
 		seen |= field->bit;
 	}

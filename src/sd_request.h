@@ -8,6 +8,9 @@
 #include <stddef.h>
 
 #include "sd_ids.h"
+#include "sd_limits.h"
+#include "sd_locate.h"
+#include "sd_rank.h"
 
 typedef enum {
 	SD_ERR_BAD_BODY = 440,
@@ -39,6 +42,7 @@ typedef enum {
 	SD_ERR_NOT_STREAMABLE = 464,   /* the file cannot be remuxed for browsers (the probe's reason) */
 	SD_ERR_NOT_PUBLISHED = 465,    /* unpublish: the share is not one the server publishes */
 	SD_ERR_PEER_TAKEN = 466,       /* join: a present member holds the id of that peer secret */
+	SD_ERR_TOO_SOON = 467,         /* report: sooner than report_interval_seconds after the last */
 	SD_ERR_INTERNAL = 499,
 } sd_error_code;
 
@@ -64,6 +68,7 @@ typedef enum {
 	SD_REQ_RELAY_ANSWER, /* carries the JSEP answer to the relay's offer */
 	SD_REQ_PUBLISH,      /* the operator publishes a file of the media folder (docs/protocol.md part 5) */
 	SD_REQ_UNPUBLISH,    /* the operator closes a published share */
+	SD_REQ_REPORT,       /* a member tells the tracker what it holds and measures */
 } sd_request_kind;
 
 #define SD_ADMIN_KEY_MAX 256 /* bytes of an admin_key field */
@@ -79,10 +84,17 @@ typedef struct sd_request {
 	const char *admin_key;                  /* publish, unpublish; borrowed from the body */
 	const char *path;                       /* publish; borrowed from the body */
 	bool transcode_audio;                   /* publish; false when absent */
+	sd_address address;                     /* join, report: family 0 when absent */
+	bool complete;                          /* report */
+	bool has_have;                          /* report: have was given */
+	uint8_t have[SD_HAVE_BYTES];            /* report: the 256-bucket summary */
+	size_t n_links;                         /* report */
+	sd_link links[SD_LINKS_MAX + 2];        /* report: at most max_links_per_member + 2 */
 } sd_request;
 
 /* Checks body against the request it names: known request, no unknown field, every required
- * field present with its type and shape, payload no larger than max_signal_bytes. */
-bool sd_request_parse(const json_t *body, size_t max_signal_bytes, sd_request *req, sd_error *err);
+ * field present with its type and shape, payload no larger than max_signal_bytes, no more than
+ * max_links_per_member + 2 links (limits). */
+bool sd_request_parse(const json_t *body, const sd_limits *limits, sd_request *req, sd_error *err);
 
 #endif

@@ -1,23 +1,33 @@
 #include "sd_service.h"
 
+#include "sd_rank.h"
 #include "sd_registry.h"
 #include "sd_request.h"
 
 struct sd_service {
 	sd_limits limits;
 	sd_registry *reg;
+	sd_locate *locate;
+	GRand *rng; /* the ranking's ties and random part */
 	sd_emit_fn emit;
 	void *user_data;
 };
 
-sd_service *sd_service_new(const sd_limits *limits, sd_emit_fn emit, void *user_data)
+sd_service *sd_service_new(const sd_limits *limits, sd_locate *locate, sd_emit_fn emit, void *user_data)
 {
 	sd_service *svc = g_new0(sd_service, 1);
 	svc->limits = *limits;
 	svc->reg = sd_registry_new(limits);
+	svc->locate = locate;
+	svc->rng = g_rand_new();
 	svc->emit = emit;
 	svc->user_data = user_data;
 	return svc;
+}
+
+void sd_service_seed(sd_service *svc, guint32 seed)
+{
+	g_rand_set_seed(svc->rng, seed);
 }
 
 void sd_service_free(sd_service *svc)
@@ -25,6 +35,8 @@ void sd_service_free(sd_service *svc)
 	if (svc == NULL)
 		return;
 	sd_registry_free(svc->reg);
+	sd_locate_free(svc->locate);
+	g_rand_free(svc->rng);
 	g_free(svc);
 }
 
@@ -60,15 +72,52 @@ static json_t *describe_peer(json_t *into, const sd_peer *peer)
 	return into;
 }
 
-static json_t *peer_list(const sd_share *share, const sd_peer *skip)
+/* A member as the ranking sees it; the owner holds everything. */
+static sd_rank_member rank_member(const sd_peer *peer)
 {
-	json_t *list = json_array();
-	for (guint i = 0; i < share->peers->len; i++) {
-		sd_peer *peer = g_ptr_array_index(share->peers, i);
-		if (peer != skip)
-			json_array_append_new(list, describe_peer(json_object(), peer));
+	const sd_standing *st = &peer->standing;
+	return (sd_rank_member){.id = peer->id, .owner = peer->role == SD_ROLE_OWNER,
+	                        .complete = st->complete || peer->role == SD_ROLE_OWNER,
+	                        .have = st->has_have ? st->have : NULL, .address = st->address, .place = st->place,
+	                        .links = peer->links, .n_links = st->n_links};
+}
+
+/* The peers of asker's share for asker, best first and at most tracker_list_size (sd_rank):
+ * each described, with its tier and, when it holds everything, "complete": true. */
+static json_t *peer_list(sd_service *svc, const sd_peer *asker)
+{
+	const GPtrArray *peers = asker->share->peers;
+	sd_rank_member *members = g_new(sd_rank_member, peers->len);
+	const sd_peer **of = g_new(const sd_peer *, peers->len);
+	size_t n = 0;
+	for (guint i = 0; i < peers->len; i++) {
+		const sd_peer *peer = g_ptr_array_index(peers, i);
+		if (peer != asker) {
+			of[n] = peer;
+			members[n++] = rank_member(peer);
+		}
 	}
+	sd_rank_member self = rank_member(asker);
+	sd_rank_pick *picks = g_new(sd_rank_pick, n + 1);
+	size_t n_picks = sd_rank(&self, members, n, svc->limits.tracker_list_size, svc->limits.rank_peers, svc->rng, picks);
+	json_t *list = json_array();
+	for (size_t i = 0; i < n_picks; i++) {
+		json_t *entry = describe_peer(json_object(), of[picks[i].index]);
+		json_object_set_new(entry, "tier", json_string(sd_tier_name(picks[i].tier)));
+		if (members[picks[i].index].complete)
+			json_object_set_new(entry, "complete", json_true());
+		json_array_append_new(list, entry);
+	}
+	g_free(picks);
+	g_free(of);
+	g_free(members);
 	return list;
+}
+
+/* A member's address as it stated it (join, report), and where the database puts it. */
+static sd_place place_of(sd_service *svc, const sd_request *req)
+{
+	return sd_locate_lookup(svc->locate, &req->address);
 }
 
 static void announce_join(sd_service *svc, const sd_peer *peer)
@@ -132,9 +181,12 @@ static json_t *handle_join(sd_service *svc, void *client, sd_share *share, const
 	sd_peer *peer = sd_registry_add_peer(svc->reg, share, client, role, secret, err);
 	if (peer == NULL)
 		return NULL;
+	peer->standing.address = req->address;
+	peer->standing.place = place_of(svc, req);
 	announce_join(svc, peer);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "swarmdrop", "joined", "share", share->id, "peer", peer->id,
-	                 "role", sd_role_name(role), "peer_secret", secret, "peers", peer_list(share, peer));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:i}", "swarmdrop", "joined", "share", share->id, "peer",
+	                 peer->id, "role", sd_role_name(role), "peer_secret", secret, "peers", peer_list(svc, peer),
+	                 "max_links", (int)svc->limits.max_links_per_member);
 }
 
 /* An owner coming back with its token to a share the server does not hold (it restarted, or the
@@ -147,8 +199,11 @@ static json_t *handle_restore(sd_service *svc, void *client, const sd_request *r
 	sd_peer *owner = sd_registry_restore_share(svc->reg, req->share, req->owner_token, client, secret, err);
 	if (owner == NULL)
 		return NULL;
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:[], s:b}", "swarmdrop", "joined", "share", owner->share->id, "peer",
-	                 owner->id, "role", "owner", "peer_secret", secret, "peers", "restored", 1);
+	owner->standing.address = req->address;
+	owner->standing.place = place_of(svc, req);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:[], s:b, s:i}", "swarmdrop", "joined", "share", owner->share->id,
+	                 "peer", owner->id, "role", "owner", "peer_secret", secret, "peers", "restored", 1, "max_links",
+	                 (int)svc->limits.max_links_per_member);
 }
 
 /* The owner leaves like any member: its share lives on without it. */
@@ -195,6 +250,14 @@ static json_t *handle_signal(sd_service *svc, sd_peer *self, const sd_request *r
 	return json_pack("{s:s, s:s, s:s}", "swarmdrop", "signalled", "share", self->share->id, "to", target->id);
 }
 
+static json_t *handle_report(sd_service *svc, sd_peer *self, const sd_request *req, gint64 now_us, sd_error *err)
+{
+	if (!sd_registry_report(svc->reg, self, req, place_of(svc, req), now_us, err))
+		return NULL;
+	return json_pack("{s:s, s:s, s:I}", "swarmdrop", "reported", "share", self->share->id, "interval_ms",
+	                 (json_int_t)svc->limits.report_interval_seconds * 1000);
+}
+
 /* A request about a share the client is (join: will be) a member of. */
 static json_t *member_request(sd_service *svc, void *client, const sd_request *req, gint64 now_us, sd_error *err)
 {
@@ -215,8 +278,9 @@ static json_t *member_request(sd_service *svc, void *client, const sd_request *r
 	switch (req->kind) {
 	case SD_REQ_LEAVE: return handle_leave(svc, self, now_us);
 	case SD_REQ_LIST:
-		return json_pack("{s:s, s:s, s:o}", "swarmdrop", "peers", "share", share->id, "peers", peer_list(share, NULL));
+		return json_pack("{s:s, s:s, s:o}", "swarmdrop", "peers", "share", share->id, "peers", peer_list(svc, self));
 	case SD_REQ_SIGNAL: return handle_signal(svc, self, req, err);
+	case SD_REQ_REPORT: return handle_report(svc, self, req, now_us, err);
 	/* The plugin sets up the data channel and makes the member a relay endpoint. */
 	case SD_REQ_RELAY:
 		return json_pack("{s:s, s:s, s:s}", "swarmdrop", "relay", "share", share->id, "peer", self->id);
@@ -255,7 +319,7 @@ json_t *sd_service_handle(sd_service *svc, void *client, const json_t *body, gin
 	sd_request req;
 	sd_error err = {0};
 	json_t *response = NULL;
-	if (sd_request_parse(body, svc->limits.max_signal_bytes, &req, &err))
+	if (sd_request_parse(body, &svc->limits, &req, &err))
 		response = dispatch(svc, client, &req, now_us, &err);
 	return response != NULL ? response : sd_error_json(&err);
 }

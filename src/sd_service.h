@@ -1,7 +1,9 @@
 /* sd_service: the signalling service behind janus.plugin.swarmdrop, free of Janus. It answers
  * each request of a client (an opaque handle) with a response, and tells other clients what
- * they must know (peer joined or left, share closed, signalling) through the emit callback.
- * Owns the registry. Not thread-safe: call it from one thread. */
+ * they must know (peer joined or left, share closed, signalling) through the emit callback. As
+ * each share's tracker it keeps members' reports and ranks the peers it lists (sd_rank).
+ * Owns the registry, its random generator and the location database. Not thread-safe: call it
+ * from one thread. */
 #ifndef SD_SERVICE_H
 #define SD_SERVICE_H
 
@@ -9,13 +11,18 @@
 #include <jansson.h>
 
 #include "sd_limits.h"
+#include "sd_locate.h"
 
 /* Delivers event to client. The event stays the caller's: incref it to keep it. */
 typedef void (*sd_emit_fn)(void *client, json_t *event, void *user_data);
 
 typedef struct sd_service sd_service;
 
-sd_service *sd_service_new(const sd_limits *limits, sd_emit_fn emit, void *user_data);
+/* Takes locate (NULL: no database; everyone is then in the tier "other" unless on the same
+ * network). */
+sd_service *sd_service_new(const sd_limits *limits, sd_locate *locate, sd_emit_fn emit, void *user_data);
+/* Replaces the generator of the ranking's ties and random part with one seeded by seed (tests). */
+void sd_service_seed(sd_service *svc, guint32 seed);
 void sd_service_free(sd_service *svc);
 
 /* Handles one request body at now_us (monotonic µs: when a leave starts a share's clocks);

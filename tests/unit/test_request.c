@@ -8,6 +8,15 @@
 #define PEER "abcdefabcdef"
 #define TOKEN "0123456789abcdef0123456789abcdef"
 
+/* The default limits (max_links_per_member 8: 10 links a report) with max_signal_bytes. */
+static const sd_limits *limits_with(unsigned max_signal_bytes)
+{
+	static sd_limits limits;
+	sd_limits_default(&limits);
+	limits.max_signal_bytes = max_signal_bytes;
+	return &limits;
+}
+
 /* Parses text as the body and returns the error code (0 when accepted). */
 static int parse_code(const char *text, sd_request *req)
 {
@@ -16,7 +25,7 @@ static int parse_code(const char *text, sd_request *req)
 	assert_non_null(body);
 	sd_error err = {0};
 	sd_request scratch;
-	bool ok = sd_request_parse(body, 1024, req != NULL ? req : &scratch, &err);
+	bool ok = sd_request_parse(body, limits_with(1024), req != NULL ? req : &scratch, &err);
 	if (!ok)
 		assert_true(strlen(err.message) > 0);
 	json_decref(body);
@@ -56,7 +65,7 @@ static void signal_keeps_payload_and_target(void **state)
 	                         "kind", "ice");
 	sd_request req;
 	sd_error err;
-	assert_true(sd_request_parse(body, 1024, &req, &err));
+	assert_true(sd_request_parse(body, limits_with(1024), &req, &err));
 	assert_int_equal(req.kind, SD_REQ_SIGNAL);
 	assert_string_equal(req.to, PEER);
 	assert_ptr_equal(req.payload, json_object_get(body, "payload"));
@@ -70,7 +79,7 @@ static void operator_requests_take_their_text_fields(void **state)
 	sd_error err;
 	/* The text fields are borrowed from the body. */
 	json_t *body = json_pack("{s:s, s:s, s:s}", "request", "publish", "admin_key", "k", "path", "a/b.mkv");
-	assert_true(sd_request_parse(body, 1024, &req, &err));
+	assert_true(sd_request_parse(body, limits_with(1024), &req, &err));
 	assert_int_equal(req.kind, SD_REQ_PUBLISH);
 	assert_string_equal(req.admin_key, "k");
 	assert_string_equal(req.path, "a/b.mkv");
@@ -110,7 +119,7 @@ static void bodies_that_are_not_objects_are_refused(void **state)
 	assert_int_equal(parse_code("null", NULL), SD_ERR_BAD_BODY);
 	sd_request req;
 	sd_error err;
-	assert_false(sd_request_parse(NULL, 1024, &req, &err));
+	assert_false(sd_request_parse(NULL, limits_with(1024), &req, &err));
 	assert_int_equal(err.code, SD_ERR_BAD_BODY);
 }
 
@@ -181,9 +190,9 @@ static void payload_size_is_bounded(void **state)
 	                         "sdp", big);
 	sd_request req;
 	sd_error err;
-	assert_false(sd_request_parse(body, 1024, &req, &err));
+	assert_false(sd_request_parse(body, limits_with(1024), &req, &err));
 	assert_int_equal(err.code, SD_ERR_TOO_LARGE);
-	assert_true(sd_request_parse(body, 2048, &req, &err));
+	assert_true(sd_request_parse(body, limits_with(2048), &req, &err));
 	json_decref(body);
 }
 
@@ -196,7 +205,7 @@ static void long_unknown_names_are_truncated_in_messages(void **state)
 	json_t *body = json_pack("{s:s}", "request", name);
 	sd_request req;
 	sd_error err;
-	assert_false(sd_request_parse(body, 1024, &req, &err));
+	assert_false(sd_request_parse(body, limits_with(1024), &req, &err));
 	assert_int_equal(err.code, SD_ERR_UNKNOWN_REQUEST);
 	assert_true(strlen(err.message) < sizeof(err.message));
 	json_decref(body);

@@ -37,7 +37,7 @@ static int setup(void **state)
 	limits.share_empty_grace_seconds = EMPTY_GRACE;
 	limits.share_orphan_max_seconds = ORPHAN_MAX;
 	fx->events = g_array_new(FALSE, FALSE, sizeof(delivered));
-	fx->svc = sd_service_new(&limits, record, fx);
+	fx->svc = sd_service_new(&limits, NULL, record, fx);
 	fx->now = SECONDS(1000);
 	*state = fx;
 	return 0;
@@ -157,14 +157,15 @@ static void join_lists_others_and_announces_the_newcomer(void **state)
 	json_decref(r);
 }
 
-static void list_shows_every_peer(void **state)
+static void list_shows_the_other_peers(void **state)
 {
 	fixture *fx = *state;
 	share_ids ids = create_share(fx, &alice);
 	g_free(join(fx, &bob, ids.share));
 	json_t *r = call(fx, &bob, "{s:s, s:s}", "request", "list", "share", ids.share);
 	assert_string_equal(str(r, "swarmdrop"), "peers");
-	assert_int_equal(json_array_size(json_object_get(r, "peers")), 2);
+	assert_int_equal(json_array_size(json_object_get(r, "peers")), 1);
+	assert_string_equal(str(json_array_get(json_object_get(r, "peers"), 0), "role"), "owner");
 	json_decref(r);
 	assert_error(call(fx, &carol, "{s:s, s:s}", "request", "list", "share", ids.share), SD_ERR_NOT_JOINED);
 }
@@ -574,7 +575,7 @@ int run_service_tests(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(join_lists_others_and_announces_the_newcomer, setup, teardown),
-		cmocka_unit_test_setup_teardown(list_shows_every_peer, setup, teardown),
+		cmocka_unit_test_setup_teardown(list_shows_the_other_peers, setup, teardown),
 		cmocka_unit_test_setup_teardown(signal_reaches_only_its_target, setup, teardown),
 		cmocka_unit_test_setup_teardown(signal_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(join_errors, setup, teardown),

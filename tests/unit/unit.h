@@ -19,5 +19,7 @@ int run_relay_tests(void);
 int run_seed_tests(void);
 int run_publish_tests(void);
 int run_media_tests(void);
+int run_locate_tests(void);
+int run_rank_tests(void);
 
 #endif
