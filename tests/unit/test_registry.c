@@ -242,6 +242,70 @@ static void the_owners_absence_and_emptiness_are_timed(void **state)
 	sd_registry_free(reg);
 }
 
+/* A checked report of complete with links to the given peers (each measured rtt 10 + its place). */
+static sd_request report_of(bool complete, const char *const *peers, size_t n, const char *address)
+{
+	sd_request req = {.kind = SD_REQ_REPORT, .complete = complete, .n_links = n};
+	for (size_t i = 0; i < n; i++)
+		req.links[i] = (sd_link){.rtt_ms = 10 + (uint32_t)i, .down_kbps = 1000, .up_kbps = 500};
+	for (size_t i = 0; i < n; i++)
+		g_strlcpy(req.links[i].peer, peers[i], sizeof(req.links[i].peer));
+	if (address != NULL)
+		assert_true(sd_address_parse(address, &req.address));
+	return req;
+}
+
+static void reports_are_kept_bounded_and_spaced(void **state)
+{
+	(void)state;
+	sd_limits limits;
+	sd_limits_default(&limits);
+	limits.max_links_per_member = 2;
+	limits.report_interval_seconds = 5;
+	sd_registry *reg = sd_registry_new(&limits);
+	sd_error err;
+	char s1[SD_SECRET_LEN + 1] = "", s2[SD_SECRET_LEN + 1] = "", s3[SD_SECRET_LEN + 1] = "";
+	sd_peer *owner = sd_registry_create_share(reg, &client_a, s1, &err);
+	sd_peer *b = sd_registry_add_peer(reg, owner->share, &client_b, SD_ROLE_RECEIVER, s2, &err);
+	sd_peer *c = sd_registry_add_peer(reg, owner->share, &client_c, SD_ROLE_RECEIVER, s3, &err);
+	assert_true(b->standing.reported_at == SD_NOT_SINCE);
+	/* Unknown peers and b itself are dropped; of the rest, max_links_per_member are kept. */
+	const char *peers[] = {"ffffffffffff", b->id, c->id, owner->id, c->id};
+	sd_request req = report_of(true, peers, 5, "198.18.0.11");
+	req.has_have = true;
+	req.have[3] = 0x10;
+	sd_place place = {64501, "QM"};
+	gint64 t = 1000 * G_USEC_PER_SEC;
+	assert_true(sd_registry_report(reg, b, &req, place, t, &err));
+	assert_int_equal(b->standing.n_links, 2);
+	assert_string_equal(b->links[0].peer, c->id);
+	assert_int_equal(b->links[0].rtt_ms, 12);
+	assert_string_equal(b->links[1].peer, owner->id);
+	assert_true(b->standing.complete);
+	assert_true(b->standing.has_have);
+	assert_int_equal(b->standing.have[3], 0x10);
+	assert_int_equal(b->standing.address.family, 4);
+	assert_int_equal(b->standing.place.asn, 64501);
+	assert_true(b->standing.reported_at == t);
+	/* Sooner than 5 s less the second of slack: refused, nothing stored. */
+	sd_request later = report_of(false, peers + 2, 1, NULL);
+	assert_false(sd_registry_report(reg, b, &later, (sd_place){0}, t + 4 * G_USEC_PER_SEC - 1, &err));
+	assert_int_equal(err.code, SD_ERR_TOO_SOON);
+	assert_non_null(strstr(err.message, "every 5 s"));
+	assert_true(b->standing.complete);
+	assert_int_equal(b->standing.n_links, 2);
+	/* Then taken; a report without address keeps the one known. */
+	assert_true(sd_registry_report(reg, b, &later, (sd_place){0}, t + 4 * G_USEC_PER_SEC, &err));
+	assert_false(b->standing.complete);
+	assert_false(b->standing.has_have);
+	assert_int_equal(b->standing.n_links, 1);
+	assert_int_equal(b->standing.address.family, 4);
+	assert_int_equal(b->standing.place.asn, 64501);
+	/* Another member's spacing is its own. */
+	assert_true(sd_registry_report(reg, c, &later, (sd_place){0}, t + 4 * G_USEC_PER_SEC, &err));
+	sd_registry_free(reg);
+}
+
 int run_registry_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -252,6 +316,7 @@ int run_registry_tests(void)
 		cmocka_unit_test(share_and_handle_limits_hold),
 		cmocka_unit_test(removing_peers_and_shares_updates_every_index),
 		cmocka_unit_test(the_owners_absence_and_emptiness_are_timed),
+		cmocka_unit_test(reports_are_kept_bounded_and_spaced),
 	};
 	return cmocka_run_group_tests_name("registry", tests, NULL, NULL);
 }

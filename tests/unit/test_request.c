@@ -211,6 +211,117 @@ static void long_unknown_names_are_truncated_in_messages(void **state)
 	json_decref(body);
 }
 
+#define LINK(peer, rtt, down, up) "{\"peer\":\"" peer "\",\"rtt_ms\":" rtt ",\"down_kbps\":" down ",\"up_kbps\":" up "}"
+#define REPORT(fields) "{\"request\":\"report\",\"share\":\"" SHARE "\"," fields "}"
+/* 32 bytes: the first 0x80 (bucket 0), the last 0x01 (bucket 255). */
+#define HAVE_B0_B255 "gAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE="
+
+static void report_takes_what_a_member_holds_and_measures(void **state)
+{
+	(void)state;
+	sd_request req;
+	assert_int_equal(parse_code(REPORT("\"complete\":false,\"links\":[]"), &req), 0);
+	assert_int_equal(req.kind, SD_REQ_REPORT);
+	assert_false(req.complete);
+	assert_false(req.has_have);
+	assert_int_equal(req.address.family, 0);
+	assert_int_equal(req.n_links, 0);
+	assert_int_equal(parse_code(REPORT("\"complete\":true,\"address\":\"2001:db8:a::1\",\"have\":\"" HAVE_B0_B255
+	                                   "\",\"links\":[" LINK(PEER, "12", "8000", "0") "," LINK("0123456789ab", "0",
+	                                                                                          "0", "10000000") "]"),
+	                            &req),
+	                 0);
+	assert_true(req.complete);
+	assert_int_equal(req.address.family, 6);
+	assert_true(req.has_have);
+	assert_int_equal(req.have[0], 0x80);
+	assert_int_equal(req.have[31], 0x01);
+	assert_int_equal(req.n_links, 2);
+	assert_string_equal(req.links[0].peer, PEER);
+	assert_int_equal(req.links[0].rtt_ms, 12);
+	assert_int_equal(req.links[0].down_kbps, 8000);
+	assert_int_equal(req.links[1].up_kbps, 10000000);
+	/* join takes an address too */
+	assert_int_equal(parse_code("{\"request\":\"join\",\"share\":\"" SHARE "\",\"address\":\"198.18.0.11\"}", &req), 0);
+	assert_int_equal(req.address.family, 4);
+}
+
+static void bad_reports_are_refused_with_the_field_named(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *body;
+		int code;
+	} cases[] = {
+		{REPORT("\"links\":[]"), SD_ERR_MISSING_FIELD},
+		{REPORT("\"complete\":true"), SD_ERR_MISSING_FIELD},
+		{REPORT("\"complete\":1,\"links\":[]"), SD_ERR_INVALID_FIELD},
+		{REPORT("\"complete\":true,\"links\":{}"), SD_ERR_INVALID_FIELD},
+		{REPORT("\"complete\":true,\"links\":[],\"address\":\"example.org\""), SD_ERR_INVALID_FIELD},
+		{REPORT("\"complete\":true,\"links\":[],\"address\":\"198.18.0.300\""), SD_ERR_INVALID_FIELD},
+		{REPORT("\"complete\":true,\"links\":[],\"address\":\"198.18.0.1\\u0000x\""), SD_ERR_INVALID_FIELD},
+		{REPORT("\"complete\":true,\"links\":[],\"address\":7"), SD_ERR_INVALID_FIELD},
+		{REPORT("\"complete\":true,\"links\":[],\"have\":\"AAAA\""), SD_ERR_INVALID_FIELD},
+		{REPORT("\"complete\":true,\"links\":[],\"have\":\"gAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\""),
+		 SD_ERR_INVALID_FIELD},
+		{REPORT("\"complete\":true,\"links\":[],\"have\":\"gAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA*E=\""),
+		 SD_ERR_INVALID_FIELD},
+		{REPORT("\"complete\":true,\"links\":[7]"), SD_ERR_INVALID_FIELD},
+		{REPORT("\"complete\":true,\"links\":[" LINK("ABCDEFABCDEF", "1", "1", "1") "]"), SD_ERR_INVALID_FIELD},
+		{REPORT("\"complete\":true,\"links\":[" LINK(PEER, "-1", "1", "1") "]"), SD_ERR_INVALID_FIELD},
+		{REPORT("\"complete\":true,\"links\":[" LINK(PEER, "1", "10000001", "1") "]"), SD_ERR_INVALID_FIELD},
+		{REPORT("\"complete\":true,\"links\":[" LINK(PEER, "1.5", "1", "1") "]"), SD_ERR_INVALID_FIELD},
+		{REPORT("\"complete\":true,\"links\":[" LINK(PEER, "\"1\"", "1", "1") "]"), SD_ERR_INVALID_FIELD},
+		{REPORT("\"complete\":true,\"links\":[{\"peer\":\"" PEER "\",\"rtt_ms\":1,\"down_kbps\":1}]"),
+		 SD_ERR_MISSING_FIELD},
+		{REPORT("\"complete\":true,\"links\":[{\"peer\":\"" PEER "\",\"rtt_ms\":1,\"down_kbps\":1,\"up_kbps\":1,"
+		        "\"loss\":0}]"),
+		 SD_ERR_UNKNOWN_FIELD},
+		{REPORT("\"complete\":true,\"links\":[],\"peer_secret\":\"" TOKEN "\""), SD_ERR_UNKNOWN_FIELD},
+		{"{\"request\":\"join\",\"share\":\"" SHARE "\",\"address\":\"\"}", SD_ERR_INVALID_FIELD},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int code = parse_code(cases[i].body, NULL);
+		if (code != cases[i].code)
+			fail_msg("case %zu: code %d, wanted %d: %s", i, code, cases[i].code, cases[i].body);
+	}
+}
+
+static void a_report_has_at_most_max_links_plus_two_links(void **state)
+{
+	(void)state;
+	sd_limits limits;
+	sd_limits_default(&limits);
+	limits.max_links_per_member = 2;
+	json_t *links = json_array();
+	for (int i = 0; i < 5; i++)
+		json_array_append_new(links, json_pack("{s:s, s:i, s:i, s:i}", "peer", PEER, "rtt_ms", 1, "down_kbps", 1,
+		                                       "up_kbps", 1));
+	json_t *body = json_pack("{s:s, s:s, s:b, s:O}", "request", "report", "share", SHARE, "complete", 0, "links", links);
+	sd_request req;
+	sd_error err;
+	assert_false(sd_request_parse(body, &limits, &req, &err));
+	assert_int_equal(err.code, SD_ERR_TOO_LARGE);
+	assert_non_null(strstr(err.message, "4 allowed"));
+	json_array_remove(links, 0);
+	json_object_set(body, "links", links);
+	assert_true(sd_request_parse(body, &limits, &req, &err));
+	assert_int_equal(req.n_links, 4);
+	/* At the largest setting, 66 fit the request's fixed room. */
+	limits.max_links_per_member = SD_LINKS_MAX;
+	while (json_array_size(links) < SD_LINKS_MAX + 3)
+		json_array_append(links, json_array_get(links, 0));
+	json_object_set(body, "links", links);
+	assert_false(sd_request_parse(body, &limits, &req, &err));
+	assert_int_equal(err.code, SD_ERR_TOO_LARGE);
+	json_array_remove(links, 0);
+	json_object_set(body, "links", links);
+	assert_true(sd_request_parse(body, &limits, &req, &err));
+	assert_int_equal(req.n_links, SD_LINKS_MAX + 2);
+	json_decref(links);
+	json_decref(body);
+}
+
 static void error_json_has_code_and_reason(void **state)
 {
 	(void)state;
@@ -237,6 +348,9 @@ int run_request_tests(void)
 		cmocka_unit_test(payload_size_is_bounded),
 		cmocka_unit_test(long_unknown_names_are_truncated_in_messages),
 		cmocka_unit_test(error_json_has_code_and_reason),
+		cmocka_unit_test(report_takes_what_a_member_holds_and_measures),
+		cmocka_unit_test(bad_reports_are_refused_with_the_field_named),
+		cmocka_unit_test(a_report_has_at_most_max_links_plus_two_links),
 	};
 	return cmocka_run_group_tests_name("request", tests, NULL, NULL);
 }

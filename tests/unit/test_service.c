@@ -571,6 +571,121 @@ static void after_a_restart_the_owner_brings_its_share_back(void **state)
 	             SD_ERR_UNKNOWN_FIELD);
 }
 
+/* The tracker, with the fixture location database (tests/vectors/make-location-db.py). */
+static int setup_tracker(void **state)
+{
+	fixture *fx = g_new0(fixture, 1);
+	sd_limits limits;
+	sd_limits_default(&limits);
+	limits.tracker_list_size = 4;
+	limits.max_links_per_member = 3;
+	char why[256];
+	sd_locate *locate = sd_locate_open(SD_LOCATION_FIXTURE, why, sizeof(why));
+	if (locate == NULL)
+		fail_msg("%s", why);
+	fx->events = g_array_new(FALSE, FALSE, sizeof(delivered));
+	fx->svc = sd_service_new(&limits, locate, record, fx);
+	sd_service_seed(fx->svc, 42);
+	fx->now = SECONDS(1000);
+	*state = fx;
+	return 0;
+}
+
+/* Joins client from address; returns the answer. */
+static json_t *join_from(fixture *fx, void *client, const char *share, const char *address)
+{
+	json_t *r = call(fx, client, "{s:s, s:s, s:s}", "request", "join", "share", share, "address", address);
+	assert_string_equal(str(r, "swarmdrop"), "joined");
+	return r;
+}
+
+static void report_is_answered_with_the_interval_and_spaced(void **state)
+{
+	fixture *fx = *state;
+	share_ids ids = create_share(fx, &alice);
+	char *bob_id = join(fx, &bob, ids.share);
+	json_t *r = call(fx, &bob, "{s:s, s:s, s:b, s:[{s:s, s:i, s:i, s:i}]}", "request", "report", "share", ids.share,
+	                 "complete", 0, "links", "peer", ids.owner, "rtt_ms", 20, "down_kbps", 4000, "up_kbps", 0);
+	assert_string_equal(str(r, "swarmdrop"), "reported");
+	assert_string_equal(str(r, "share"), ids.share);
+	assert_int_equal(json_integer_value(json_object_get(r, "interval_ms")), 5000);
+	json_decref(r);
+	fx->now += SECONDS(2);
+	r = call(fx, &bob, "{s:s, s:s, s:b, s:[]}", "request", "report", "share", ids.share, "complete", 1, "links");
+	assert_string_equal(str(r, "error"), "reports come at most every 5 s");
+	assert_error(r, SD_ERR_TOO_SOON);
+	fx->now += SECONDS(2);
+	r = call(fx, &bob, "{s:s, s:s, s:b, s:[]}", "request", "report", "share", ids.share, "complete", 1, "links");
+	assert_string_equal(str(r, "swarmdrop"), "reported");
+	json_decref(r);
+	/* The owner now sees bob as complete. */
+	r = call(fx, &alice, "{s:s, s:s}", "request", "list", "share", ids.share);
+	json_t *listed = json_array_get(json_object_get(r, "peers"), 0);
+	assert_string_equal(str(listed, "peer"), bob_id);
+	assert_true(json_is_true(json_object_get(listed, "complete")));
+	assert_string_equal(str(listed, "tier"), "other");
+	json_decref(r);
+	/* Only members report. */
+	assert_error(call(fx, &carol, "{s:s, s:s, s:b, s:[]}", "request", "report", "share", ids.share, "complete", 1,
+	                  "links"),
+	             SD_ERR_NOT_JOINED);
+	g_free(bob_id);
+}
+
+static void join_answers_the_link_cap_and_peers_with_tier_and_completeness(void **state)
+{
+	fixture *fx = *state;
+	share_ids ids = create_share(fx, &alice);
+	json_t *r = call(fx, &bob, "{s:s, s:s}", "request", "join", "share", ids.share);
+	assert_int_equal(json_integer_value(json_object_get(r, "max_links")), 8);
+	json_t *owner = json_array_get(json_object_get(r, "peers"), 0);
+	assert_string_equal(str(owner, "peer"), ids.owner);
+	assert_string_equal(str(owner, "role"), "owner");
+	assert_string_equal(str(owner, "tier"), "other");
+	assert_true(json_is_true(json_object_get(owner, "complete")));
+	assert_int_equal(json_object_size(owner), 4);
+	json_decref(r);
+}
+
+/* Site A's router 198.18.0.11 (AS64501, QM), its operator elsewhere, another operator in QM,
+ * and site B (AS64502, QN): a newcomer at site A gets them in that order. */
+static void join_ranks_peers_by_network_operator_and_country(void **state)
+{
+	fixture *fx = *state;
+	static int clients[8];
+	share_ids ids = create_share(fx, &clients[0]);
+	const char *addresses[] = {"198.18.0.12", "198.18.2.7", "198.18.1.5", "198.18.0.11"};
+	char *member[4];
+	for (size_t i = 0; i < 4; i++) {
+		json_t *r = join_from(fx, &clients[i + 1], ids.share, addresses[i]);
+		member[i] = g_strdup(str(r, "peer"));
+		json_decref(r);
+	}
+	json_t *r = join_from(fx, &clients[5], ids.share, "198.18.0.11");
+	json_t *peers = json_object_get(r, "peers");
+	/* A list of 4: 3 ranked (the owner takes the last of them: it is always listed), 1 random. */
+	assert_int_equal(json_array_size(peers), 4);
+	assert_string_equal(str(json_array_get(peers, 0), "peer"), member[3]);
+	assert_string_equal(str(json_array_get(peers, 0), "tier"), "same_network");
+	assert_string_equal(str(json_array_get(peers, 1), "peer"), member[2]);
+	assert_string_equal(str(json_array_get(peers, 1), "tier"), "same_operator");
+	assert_string_equal(str(json_array_get(peers, 2), "peer"), ids.owner);
+	assert_string_equal(str(json_array_get(peers, 2), "tier"), "other");
+	const char *last = str(json_array_get(peers, 3), "peer");
+	assert_true(strcmp(last, member[0]) == 0 || strcmp(last, member[1]) == 0);
+	json_decref(r);
+	/* Site B's newcomer: site B first. */
+	r = join_from(fx, &clients[6], ids.share, "2001:db8:b::7");
+	assert_string_equal(str(json_array_get(json_object_get(r, "peers"), 0), "peer"), member[0]);
+	assert_string_equal(str(json_array_get(json_object_get(r, "peers"), 0), "tier"), "same_operator");
+	json_decref(r);
+	/* An address that is not one: refused, the member not made. */
+	assert_error(call(fx, &clients[7], "{s:s, s:s, s:s}", "request", "join", "share", ids.share, "address", "site-a"),
+	             SD_ERR_INVALID_FIELD);
+	for (size_t i = 0; i < 4; i++)
+		g_free(member[i]);
+}
+
 int run_service_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -592,6 +707,10 @@ int run_service_tests(void)
 		cmocka_unit_test_setup_teardown(after_a_restart_the_owner_brings_its_share_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_relay_only_owner_is_listed_as_such_and_its_share_closes_on_demand, setup,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(report_is_answered_with_the_interval_and_spaced, setup, teardown),
+		cmocka_unit_test_setup_teardown(join_answers_the_link_cap_and_peers_with_tier_and_completeness, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(join_ranks_peers_by_network_operator_and_country, setup_tracker, teardown),
 	};
 	return cmocka_run_group_tests_name("service", tests, NULL, NULL);
 }
