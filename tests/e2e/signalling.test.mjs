@@ -21,12 +21,14 @@ test('create, join, list, signal, leave deliver the documented events', async ()
 
     const joined = await receiver.request({ request: 'join', share: created.share });
     assert.equal(joined.swarmdrop, 'joined');
-    assert.deepEqual(joined.peers, [{ peer: created.peer, role: 'owner' }]);
+    // Ranked for the asker (docs/protocol.md, "The tracker"): the owner holds everything.
+    assert.deepEqual(joined.peers, [{ peer: created.peer, role: 'owner', tier: 'other', complete: true }]);
+    assert.equal(joined.max_links, 8);
     const announced = await owner.pluginEvent('peer_joined');
     assert.equal(announced.plugindata.data.peer, joined.peer);
 
     const listed = await owner.request({ request: 'list', share: created.share });
-    assert.equal(listed.peers.length, 2);
+    assert.deepEqual(listed.peers.map((p) => p.peer), [joined.peer]); // the others, not the asker
 
     const payload = { kind: 'sdp', sdp: { type: 'offer', sdp: 'v=0\r\n' } };
     const signalled = await receiver.request({ request: 'signal', share: created.share, to: created.peer, payload });
@@ -130,7 +132,7 @@ test('malformed requests get their error codes and leave the server serving', as
 
     // The victim's share is untouched and the server still answers.
     const listed = await victim.request({ request: 'list', share });
-    assert.equal(listed.peers.length, 1);
+    assert.deepEqual(listed.peers, []);
     assert.ok(server.alive());
   } finally {
     victim.close();
@@ -138,10 +140,43 @@ test('malformed requests get their error codes and leave the server serving', as
   }
 });
 
+test('report is answered with its interval, refused with 467 when too soon, and a bad one is named while the server serves', async () => {
+  const owner = await janusSession(server.wsUrl);
+  const receiver = await janusSession(server.wsUrl);
+  try {
+    const created = await owner.request({ request: 'create' });
+    const joined = await receiver.request({ request: 'join', share: created.share, address: '198.18.0.11' });
+    const link = { peer: created.peer, rtt_ms: 12, down_kbps: 8000, up_kbps: 0 };
+    const report = { request: 'report', share: created.share, complete: false, have: Buffer.alloc(32, 0x80).toString('base64'), links: [link] };
+    assert.deepEqual(await receiver.request(report), { swarmdrop: 'reported', share: created.share, interval_ms: 5000 });
+    const soon = await receiver.request({ ...report, complete: true });
+    assert.deepEqual([soon.error_code, soon.error], [467, 'reports come at most every 5 s']);
+    // The refused report stored nothing: the owner still sees an incomplete receiver.
+    assert.deepEqual((await owner.request({ request: 'list', share: created.share })).peers,
+      [{ peer: joined.peer, role: 'receiver', tier: 'other' }]);
+    const bad = [
+      [{ ...report, address: 'not an address' }, 443, /address/], [{ ...report, have: 'AAAA' }, 443, /have/],
+      [{ ...report, links: [{ ...link, rtt_ms: -1 }] }, 443, /rtt_ms/], [{ ...report, links: Array(11).fill(link) }, 444, /links/],
+      [{ ...report, links: [{ ...link, jitter: 1 }] }, 453, /jitter/], [{ request: 'report', share: created.share }, 442, /complete/],
+    ];
+    for (const [body, code, why] of bad) {
+      const reply = await receiver.request(body);
+      assert.equal(reply.error_code, code, reply.error);
+      assert.match(reply.error, why);
+    }
+    assert.equal((await owner.request({ request: 'report', share: created.share, complete: true, links: [] })).swarmdrop, 'reported');
+    assert.ok(server.alive());
+  } finally {
+    owner.close();
+    receiver.close();
+  }
+});
+
 test('limits come from the plugin .jcfg; bad values are logged and defaulted', async () => {
   const dir = tempDir();
   const jcfg = join(dir, 'janus.plugin.swarmdrop.jcfg');
-  writeFileSync(jcfg, 'general: {\n  max_peers_per_share = 2\n  max_shares = "lots"\n  colour = 3\n}\n');
+  writeFileSync(jcfg, 'general: {\n  max_peers_per_share = 2\n  max_shares = "lots"\n  colour = 3\n  rank_peers = false\n'
+    + '  location_database = "/nonexistent/location.db"\n}\n');
   const limited = await startServer({ pluginJcfg: jcfg });
   const sessions = [];
   try {
@@ -153,6 +188,8 @@ test('limits come from the plugin .jcfg; bad values are logged and defaulted', a
     assert.match(log, /max_shares = "lots" is not a whole number from 1 to 1000000; keeping 1024/);
     assert.match(log, /unknown setting "colour" ignored/);
     assert.match(log, /max_peers_per_share=2 /);
+    assert.match(log, /tracker: rank_peers=false /);
+    assert.match(log, /cannot open the location database \/nonexistent\/location.db: No such file or directory: peers are ranked without/);
   } finally {
     sessions.forEach((s) => s.close());
     await limited.stop();
