@@ -331,14 +331,12 @@ static json_t *relay_offer(void)
 	return json_pack("{s:s, s:s}", "type", "offer", "sdp", sdp);
 }
 
-/* A member asked for the relay (*response: the service's "relay" answer): it becomes an endpoint
- * now if the channel is ready, else once it is (sd_relay keeps it waiting until then, or until
- * it leaves); the first time, the answer carries the offer. A refusal (another client holds
- * that member's endpoint) replaces the answer. */
-static json_t *relay_requested(swarmdrop_session *session, json_t **response)
+/* Member peer of share asked for the relay (*response: the service's "relay" answer): it becomes
+ * an endpoint now if the channel is ready, else once it is (sd_relay keeps it waiting until
+ * then, or until it leaves); the first time, the answer carries the offer. A refusal (another
+ * client holds that member's endpoint) replaces the answer. */
+static json_t *relay_requested(swarmdrop_session *session, const char *share, const char *peer, json_t **response)
 {
-	const char *share = json_string_value(json_object_get(*response, "share"));
-	const char *peer = json_string_value(json_object_get(*response, "peer"));
 	json_t *jsep = NULL;
 	sd_error err;
 	janus_mutex_lock(&session->relay_mutex);
@@ -502,20 +500,19 @@ static swarmdrop_published *publish_start(swarmdrop_session *publisher, char *so
 }
 
 /* `publish` (checked by the service): the share of that file, prepared now or reused. */
-static json_t *publish_requested(swarmdrop_session *session, const json_t *request)
+static json_t *publish_requested(swarmdrop_session *session, const sd_outcome *request)
 {
 	sd_error err;
 	char *source = NULL;
 	struct stat st;
-	if (!sd_publish_check(&publishing, json_string_value(json_object_get(request, "admin_key")),
-	                      json_string_value(json_object_get(request, "path")), &source, &err))
+	if (!sd_publish_check(&publishing, request->admin_key, request->path, &source, &err))
 		return sd_error_json(&err);
 	if (stat(source, &st) != 0) {
 		sd_fail(&err, SD_ERR_MEDIA_PATH, "%s: %s", source, g_strerror(errno));
 		g_free(source);
 		return sd_error_json(&err);
 	}
-	gboolean transcode_audio = json_is_true(json_object_get(request, "transcode_audio"));
+	gboolean transcode_audio = request->transcode_audio;
 	swarmdrop_published *entry = g_hash_table_lookup(published, source);
 	/* A second viewer, or a second publish of the same file, reuses the first remux. */
 	if (entry != NULL && (entry->source_size != st.st_size || entry->source_mtime != st.st_mtime ||
@@ -529,12 +526,12 @@ static json_t *publish_requested(swarmdrop_session *session, const json_t *reque
 	                 "ready", g_atomic_int_get(&entry->state) == PUBLISH_READY);
 }
 
-static json_t *unpublish_requested(const json_t *request)
+static json_t *unpublish_requested(const sd_outcome *request)
 {
 	sd_error err;
-	const char *share = json_string_value(json_object_get(request, "share"));
+	const char *share = request->share;
 	swarmdrop_published *entry = NULL;
-	if (sd_publish_check_key(&publishing, json_string_value(json_object_get(request, "admin_key")), &err) &&
+	if (sd_publish_check_key(&publishing, request->admin_key, &err) &&
 	    (entry = published_share(share)) == NULL)
 		sd_fail(&err, SD_ERR_NOT_PUBLISHED, "share %s is not one the server publishes", share);
 	if (entry == NULL)
@@ -550,24 +547,23 @@ static void handle_request(swarmdrop_message *msg, gint64 now)
 	swarmdrop_session *session = msg->session;
 	if (g_atomic_int_get(&session->destroyed))
 		return;
-	json_t *response = sd_service_handle(service, session, msg->body, now);
-	const char *outcome = json_string_value(json_object_get(response, "swarmdrop"));
-	json_t *jsep = NULL;
-	if (g_strcmp0(outcome, "error") == 0)
-		JANUS_LOG(LOG_VERB, "[%s] request refused: %s\n", SWARMDROP_PACKAGE,
-		          json_string_value(json_object_get(response, "error")));
-	else if (g_strcmp0(outcome, "relay") == 0)
-		jsep = relay_requested(session, &response);
+	/* The outcome's borrowed fields live in msg->body, until the message is freed. */
+	sd_outcome outcome;
+	json_t *response = sd_service_handle(service, session, msg->body, now, &outcome);
+	json_t *jsep = NULL, *operator = NULL;
+	if (!outcome.ok)
+		JANUS_LOG(LOG_VERB, "[%s] request refused: %s\n", SWARMDROP_PACKAGE, outcome.error.message);
+	else if (outcome.kind == SD_REQ_RELAY)
+		jsep = relay_requested(session, outcome.share, outcome.peer, &response);
 	/* The member's endpoint, or its wait for the channel, goes with it (a share closed by
 	 * `close` tells its members with share_closed: emit_event detaches them). */
-	else if (g_strcmp0(outcome, "left") == 0)
-		sd_relay_detach(relay, session, json_string_value(json_object_get(response, "share")));
+	else if (outcome.kind == SD_REQ_LEAVE)
+		sd_relay_detach(relay, session, outcome.share);
 	/* The service checked the operator's request; the answer is publishing's. */
-	json_t *operator = NULL;
-	if (g_strcmp0(outcome, "publish") == 0)
-		operator = publish_requested(session, response);
-	else if (g_strcmp0(outcome, "unpublish") == 0)
-		operator = unpublish_requested(response);
+	else if (outcome.kind == SD_REQ_PUBLISH)
+		operator = publish_requested(session, &outcome);
+	else if (outcome.kind == SD_REQ_UNPUBLISH)
+		operator = unpublish_requested(&outcome);
 	if (operator != NULL) {
 		json_decref(response);
 		response = operator;

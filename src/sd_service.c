@@ -1,5 +1,7 @@
 #include "sd_service.h"
 
+#include <string.h>
+
 #include "sd_rank.h"
 #include "sd_registry.h"
 #include "sd_request.h"
@@ -314,14 +316,29 @@ static json_t *dispatch(sd_service *svc, void *client, const sd_request *req, gi
 	}
 }
 
-json_t *sd_service_handle(sd_service *svc, void *client, const json_t *body, gint64 now_us)
+json_t *sd_service_handle(sd_service *svc, void *client, const json_t *body, gint64 now_us, sd_outcome *outcome)
 {
+	sd_outcome scratch;
+	sd_outcome *out = outcome != NULL ? outcome : &scratch;
+	memset(out, 0, sizeof(*out));
 	sd_request req;
-	sd_error err = {0};
 	json_t *response = NULL;
-	if (sd_request_parse(body, &svc->limits, &req, &err))
-		response = dispatch(svc, client, &req, now_us, &err);
-	return response != NULL ? response : sd_error_json(&err);
+	if (sd_request_parse(body, &svc->limits, &req, &out->error)) {
+		out->kind = req.kind;
+		memcpy(out->share, req.share, sizeof(out->share));
+		out->admin_key = req.admin_key;
+		out->path = req.path;
+		out->transcode_audio = req.transcode_audio;
+		response = dispatch(svc, client, &req, now_us, &out->error);
+	}
+	out->ok = response != NULL;
+	if (!out->ok)
+		return sd_error_json(&out->error);
+	sd_share *share = sd_registry_find_share(svc->reg, req.share);
+	sd_peer *self = share != NULL ? sd_share_peer_of(share, client) : NULL;
+	if (self != NULL)
+		memcpy(out->peer, self->id, sizeof(out->peer));
+	return response;
 }
 
 json_t *sd_service_create_relay_only(sd_service *svc, void *client)

@@ -12,6 +12,7 @@
 
 #include "sd_limits.h"
 #include "sd_locate.h"
+#include "sd_request.h"
 
 /* Delivers event to client. The event stays the caller's: incref it to keep it. */
 typedef void (*sd_emit_fn)(void *client, json_t *event, void *user_data);
@@ -25,9 +26,22 @@ sd_service *sd_service_new(const sd_limits *limits, sd_locate *locate, sd_emit_f
 void sd_service_seed(sd_service *svc, guint32 seed);
 void sd_service_free(sd_service *svc);
 
+/* What a request came to, beside its answer: the plugin acts on these facts (the relay, the
+ * publishing it owns), never on the answer's text. */
+typedef struct sd_outcome {
+	bool ok;                          /* false: the answer is an error body; error says why */
+	sd_error error;
+	sd_request_kind kind;             /* when the body parsed */
+	char share[SD_SHARE_ID_LEN + 1];  /* the share named, "" when none */
+	char peer[SD_PEER_ID_LEN + 1];    /* the caller's member of it afterwards, "" when none */
+	const char *admin_key, *path;     /* publish, unpublish: checked, borrowed from the body */
+	bool transcode_audio;             /* publish */
+} sd_outcome;
+
 /* Handles one request body at now_us (monotonic µs: when a leave starts a share's clocks);
- * returns the response (new reference), an error body on failure. */
-json_t *sd_service_handle(sd_service *svc, void *client, const json_t *body, gint64 now_us);
+ * returns the response (new reference), an error body on failure, and fills outcome (which may
+ * be NULL). publish and unpublish are checked only: their answers are the plugin's. */
+json_t *sd_service_handle(sd_service *svc, void *client, const json_t *body, gint64 now_us, sd_outcome *outcome);
 
 /* A new share whose owner, client, is reachable through the relay only: the server as the origin
  * of a file it publishes (docs/protocol.md part 5). The response of `create`, or an error body. */

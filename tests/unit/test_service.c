@@ -68,7 +68,7 @@ static json_t *call(fixture *fx, void *client, const char *fmt, ...)
 	json_t *body = json_vpack_ex(NULL, 0, fmt, ap);
 	va_end(ap);
 	assert_non_null(body);
-	json_t *response = sd_service_handle(fx->svc, client, body, fx->now);
+	json_t *response = sd_service_handle(fx->svc, client, body, fx->now, NULL);
 	json_decref(body);
 	return response;
 }
@@ -686,6 +686,39 @@ static void join_ranks_peers_by_network_operator_and_country(void **state)
 		g_free(member[i]);
 }
 
+/* The facts the plugin acts on, beside the answers. */
+static void the_outcome_names_the_request_its_share_and_the_callers_member(void **state)
+{
+	fixture *fx = *state;
+	share_ids ids = create_share(fx, &alice);
+	char *bob_id = join(fx, &bob, ids.share);
+	sd_outcome out;
+	json_t *body = json_pack("{s:s, s:s}", "request", "relay", "share", ids.share);
+	json_decref(sd_service_handle(fx->svc, &bob, body, fx->now, &out));
+	assert_true(out.ok);
+	assert_int_equal(out.kind, SD_REQ_RELAY);
+	assert_string_equal(out.share, ids.share);
+	assert_string_equal(out.peer, bob_id);
+	json_object_set_new(body, "request", json_string("leave"));
+	json_decref(sd_service_handle(fx->svc, &bob, body, fx->now, &out));
+	assert_true(out.ok);
+	assert_int_equal(out.kind, SD_REQ_LEAVE);
+	assert_string_equal(out.share, ids.share);
+	assert_string_equal(out.peer, ""); /* it is no member any more */
+	json_decref(sd_service_handle(fx->svc, &bob, body, fx->now, &out));
+	assert_false(out.ok);
+	assert_int_equal(out.error.code, SD_ERR_NOT_JOINED);
+	json_decref(body);
+	body = json_pack("{s:s, s:s, s:s, s:b}", "request", "publish", "admin_key", "k", "path", "m.mkv", "transcode_audio", 1);
+	json_decref(sd_service_handle(fx->svc, &carol, body, fx->now, &out));
+	assert_int_equal(out.kind, SD_REQ_PUBLISH);
+	assert_ptr_equal(out.path, json_string_value(json_object_get(body, "path")));
+	assert_string_equal(out.admin_key, "k");
+	assert_true(out.transcode_audio);
+	json_decref(body);
+	g_free(bob_id);
+}
+
 int run_service_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -711,6 +744,8 @@ int run_service_tests(void)
 		cmocka_unit_test_setup_teardown(join_answers_the_link_cap_and_peers_with_tier_and_completeness, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(join_ranks_peers_by_network_operator_and_country, setup_tracker, teardown),
+		cmocka_unit_test_setup_teardown(the_outcome_names_the_request_its_share_and_the_callers_member, setup,
+		                                teardown),
 	};
 	return cmocka_run_group_tests_name("service", tests, NULL, NULL);
 }
