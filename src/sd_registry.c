@@ -175,7 +175,9 @@ bool sd_registry_report(sd_registry *reg, sd_peer *peer, const sd_request *req, 
                         sd_error *err)
 {
 	sd_standing *st = &peer->standing;
-	gint64 spacing_us = ((gint64)reg->limits.report_interval_seconds - 1) * G_USEC_PER_SEC;
+	/* A second of slack for timers and networks, half the interval when that is 1 s: never none. */
+	gint64 interval_us = (gint64)reg->limits.report_interval_seconds * G_USEC_PER_SEC;
+	gint64 spacing_us = interval_us - MIN(G_USEC_PER_SEC, interval_us / 2);
 	if (st->reported_at != SD_NOT_SINCE && now_us - st->reported_at < spacing_us)
 		return sd_fail(err, SD_ERR_TOO_SOON, "reports come at most every %u s", reg->limits.report_interval_seconds);
 	st->reported_at = now_us;

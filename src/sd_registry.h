@@ -76,7 +76,8 @@ sd_peer *sd_registry_add_peer(sd_registry *reg, sd_share *share, void *client, s
 /* Stores what the member reported at now_us (req: a checked report), where place is its
  * address's: links to peers not in its share, or to itself, are dropped, and no more than
  * max_links_per_member kept. Refused with SD_ERR_TOO_SOON, nothing stored, when it comes sooner
- * than report_interval_seconds (less a second of slack) after its last report. */
+ * than report_interval_seconds after its last report (less a second of slack, or half the
+ * interval when that is 1 s). */
 bool sd_registry_report(sd_registry *reg, sd_peer *peer, const sd_request *req, sd_place place, gint64 now_us,
                         sd_error *err);
 /* Frees the peer; the share stays, even empty or without its owner: now_us is when that began. */

@@ -304,6 +304,15 @@ static void reports_are_kept_bounded_and_spaced(void **state)
 	/* Another member's spacing is its own. */
 	assert_true(sd_registry_report(reg, c, &later, (sd_place){0}, t + 4 * G_USEC_PER_SEC, &err));
 	sd_registry_free(reg);
+	/* At the shortest interval, 1 s, the slack is half of it: reports still come spaced. */
+	limits.report_interval_seconds = 1;
+	reg = sd_registry_new(&limits);
+	owner = sd_registry_create_share(reg, &client_a, s1, &err);
+	assert_true(sd_registry_report(reg, owner, &later, (sd_place){0}, t, &err));
+	assert_false(sd_registry_report(reg, owner, &later, (sd_place){0}, t + G_USEC_PER_SEC / 2 - 1, &err));
+	assert_int_equal(err.code, SD_ERR_TOO_SOON);
+	assert_true(sd_registry_report(reg, owner, &later, (sd_place){0}, t + G_USEC_PER_SEC / 2, &err));
+	sd_registry_free(reg);
 }
 
 int run_registry_tests(void)
