@@ -1,17 +1,22 @@
 // Entry point: a share link (/s/<shareId>#<link secret>) opens the receiver view, any other path
-// the sender view.
+// the sender view. The page's settings go down to the engine from here: the ICE servers a
+// deployment or a test sets as window.swarmdropIceServers (an RTCIceServer[]) before this script
+// runs (none: host candidates only, enough on one network), and the relay-only choice.
 import './style.css';
 import { linkSecretFromHash, shareIdFromPath } from './engine/links.js';
 import { mountReceiverView } from './ui/receiver-view.js';
 import { mountRelayOption } from './ui/relay-option.js';
 import { mountSenderView } from './ui/sender-view.js';
 
-mountRelayOption(document.getElementById('relay-only'));
+const settings = {
+  iceServers: window.swarmdropIceServers ?? [],
+  relayOnly: mountRelayOption(document.getElementById('relay-only')),
+};
 const app = document.getElementById('app');
 const shareId = shareIdFromPath(location.pathname);
 const engine = shareId === null
-  ? mountSenderView(app)
-  : mountReceiverView(app, shareId, linkSecretFromHash(location.hash));
+  ? mountSenderView(app, settings)
+  : mountReceiverView(app, shareId, linkSecretFromHash(location.hash), settings);
 
 // For automated tests: the engine's state object itself, which the engine updates in place.
 window.swarmdrop = engine.state;

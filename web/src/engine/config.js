@@ -24,9 +24,8 @@ export const REJOIN_WINDOW_MS = 60_000;
 // connection to the server was lost meanwhile (the relayed links go a moment before it notices).
 export const IDLE_FAILURE_DELAY_MS = 3_000;
 
-// WebRTC. Empty means host candidates only: enough on one network. A deployment or a test may set
-// window.swarmdropIceServers (an RTCIceServer[]) before the page's script runs to add STUN/TURN.
-export const ICE_SERVERS = globalThis.swarmdropIceServers ?? [];
+// WebRTC. The ICE servers (STUN/TURN) come from the page (main.js: window.swarmdropIceServers)
+// through the Receiver or Sender; none means host candidates only, enough on one network.
 export const DATA_CHANNEL_LABEL = 'sd';
 // A link whose channel is not open by then has failed. ICE does not always say so itself: with no
 // usable candidate pair the connection can stay 'connecting' or 'new' for good.
@@ -62,9 +61,28 @@ export const PIECE_SIZE = 1 * MiB;
 // 2 Mbit/s video over a link at 1.5 times its rate: bench/stream.mjs).
 export const MEDIA_PIECE_SIZE = 256 * KiB;
 
-// Swarm. A receiver links to the share's owner and to at most this many other receivers; an
-// offer beyond that is answered "busy".
+// Swarm. A receiver links to the share's owner and to at most `max_links` other receivers (the
+// plugin's join answer; this many when it does not say), and answers offers beyond that "busy";
+// one that holds every piece takes this many times as many once the owner has left.
 export const MAX_SWARM_LINKS = 6;
+export const SEEDING_LINKS_FACTOR = 2;
+// Every this often, a receiver's slowest link (its down rate over that time under this fraction
+// of the median of its links) makes room for a ranked member not tried yet.
+export const REPLACE_INTERVAL_MS = 10_000;
+export const REPLACE_SLOW_FRACTION = 0.25;
+// A receiver short of sources asks the tracker for a new ranked list at most this often.
+export const LIST_MIN_INTERVAL_MS = 10_000;
+// Members whose traffic the page keeps after their link closed (the oldest go first).
+export const MAX_PEER_RECORDS = 64;
+
+// Tracker (tracker.js). Our public address is asked of the STUN server for at most this long.
+export const ADDRESS_LEARN_TIMEOUT_MS = 2_000;
+// Reports go every interval_ms of the plugin's answer; the first, and all while it has not said,
+// after this long.
+export const REPORT_FALLBACK_INTERVAL_MS = 5_000;
+// The plugin takes at most max_links + this many links per report, each number at most this.
+export const REPORT_MAX_EXTRA_LINKS = 2;
+export const REPORT_LIMIT_MAX = 10_000_000;
 // Bytes of pieces requested from one peer and not yet stored (whole pieces, at least one): keeps
 // every source busy without stop-and-wait, and bounds what is held in memory per peer.
 export const REQUEST_WINDOW_BYTES = 4 * MiB;

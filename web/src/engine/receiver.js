@@ -1,7 +1,7 @@
 // A receiver of a share: opens the link's keys, learns the manifest (kept from an earlier visit,
 // or from the first peer that sends it), fetches the missing pieces from the owner and other
 // receivers, keeps them on disk, re-serves them, and saves the files when all are there.
-import { IDLE_FAILURE_DELAY_MS, MAX_BAD_PIECES, PROGRESS_INTERVAL_MS, SNIFF_MAX_FILES } from './config.js';
+import { IDLE_FAILURE_DELAY_MS, PROGRESS_INTERVAL_MS, SNIFF_MAX_FILES } from './config.js';
 import {
   IntegrityError, LinkError, encryptPiece, openManifest, openShareKeys, parseLinkSecret, pieceCount,
 } from './transfer/content.js';
@@ -26,6 +26,7 @@ import { newTransferState, rejoined } from './state.js';
 import { TransferRate } from './transfer/stats.js';
 import { PieceStore } from './store/store.js';
 import { Swarm } from './net/swarm.js';
+import { Tracker, learnAddress } from './net/tracker.js';
 import { ProtocolError } from './net/wire.js';
 
 export const NO_SUCH_SHARE_MESSAGE =
@@ -41,9 +42,9 @@ const SHARE_FULL_MESSAGE = 'This share has as many receivers as it can take; try
  * known), downloadedBytes the piece bytes received over the network
  * in this page load, badPieces the pieces that failed verification, files the manifest's
  * [{path, size, type}], saved whether this page started saving them, and peers one entry per peer
- * linked in this page load:
- * {peer, role, phase: 'connecting'|'open'|'gone'|'banned', path: 'lan'|'direct'|'turn'|'relay'
- * (PeerLink's path; relay: the server's relay), pieces, bad, downloadedBytes, uploadedBytes};
+ * linked in this page load (Swarm.peerMetrics: {peer, role, tier, phase: 'connecting'|'open'|
+ * 'gone'|'banned', ban, path: 'lan'|'direct'|'turn'|'relay' (PeerLink's path; relay: the
+ * server's relay), pieces, bad, downloadedBytes, uploadedBytes, byPath});
  * media: one entry per file, in manifest order, once the manifest is known: {file, path, size,
  * status: 'checking' (its first bytes, or an MP4's index, are not here yet) | 'known' |
  * 'unchecked' (past SNIFF_MAX_FILES), kind: 'video'|'audio'|'image'|null (not media), container,
@@ -79,15 +80,18 @@ export class Receiver extends Emitter {
   #sniffing = new Map(); // file number -> the pieces its sniff waits for
   #elsewhere = false; // another tab of this browser has the share: this one plays through it
   #peerSecret = null; // proves our member id when we join again (kept out of state: it is mirrored)
-  #linked = new Map(); // peer id -> the latest Peer linked with it
+  #settings;
+  #tracker = null;
   #rate = new TransferRate();
   #ticker = null;
   #idleTimer = null; // a failure pending while no link is left (see start)
 
-  constructor(shareId, linkSecret) {
+  // settings: the page's {iceServers, relayOnly} (see Swarm).
+  constructor(shareId, linkSecret, settings) {
     super();
     this.state.shareId = shareId;
     this.#linkSecret = linkSecret;
+    this.#settings = settings;
   }
 
   async start() {
@@ -98,13 +102,16 @@ export class Receiver extends Emitter {
         this.#fail(NO_SUCH_SHARE_MESSAGE);
         return;
       }
+      const address = learnAddress(this.#settings.iceServers); // meanwhile: it may take a moment
       this.#keys = await openShareKeys(parseLinkSecret(this.#linkSecret));
       this.#listenForStreams();
       // From an earlier visit: the file's name and what is on disk show before any peer answers.
       const saved = await PieceStore.savedManifest(this.state.shareId);
       this.#signalling = await Signalling.connect();
       this.#listen(this.#signalling);
-      this.#swarm = new Swarm({ signalling: this.#signalling, asks: true, handle: (peer, message) => this.#handle(peer, message) });
+      this.#swarm = new Swarm({
+        signalling: this.#signalling, asks: true, handle: (peer, message) => this.#handle(peer, message), settings: this.#settings,
+      });
       this.#swarm.on('open', (peer) => this.#seeder?.greet(peer));
       this.#swarm.on('closed', (peer) => this.#downloader?.forget(peer));
       this.#swarm.on('idle', (error) => {
@@ -123,10 +130,18 @@ export class Receiver extends Emitter {
       this.#swarm.on('error', (error) => this.#fail(explain(error)));
       if (saved) await this.#learn(saved);
       if (this.#elsewhere) return;
-      const joined = await this.#signalling.join(this.state.shareId);
+      this.#tracker = new Tracker({
+        signalling: this.#signalling,
+        address: await address,
+        holding: () => ({ complete: this.#held?.complete ?? false, held: this.#held }),
+        links: () => [...this.#swarm.peers.values()].filter((peer) => peer.open),
+        maxLinks: () => this.#swarm.maxLinks,
+      });
+      const joined = await this.#signalling.join(this.state.shareId, { address: this.#tracker.address });
       this.state.peerId = joined.peer;
       this.#peerSecret = joined.peer_secret;
-      this.#swarm.start({ shareId: this.state.shareId, selfId: joined.peer, members: joined.peers });
+      this.#swarm.start({ shareId: this.state.shareId, selfId: joined.peer, joined });
+      this.#tracker.start(this.state.shareId);
     } catch (error) {
       // Everything came in an earlier visit: the files are on disk whether the share is still open
       // or not (only seeding needs it).
@@ -200,7 +215,8 @@ export class Receiver extends Emitter {
   async #rejoin() {
     try {
       const joined = await joinAgain(this.#signalling, {
-        share: this.state.shareId, peerSecret: this.#peerSecret, retryCodes: [ERR_NO_SUCH_SHARE, ERR_PEER_TAKEN],
+        share: this.state.shareId, peerSecret: this.#peerSecret, address: this.#tracker?.address,
+        retryCodes: [ERR_NO_SUCH_SHARE, ERR_PEER_TAKEN],
       });
       if (joined) rejoined(this.state, this.#swarm, joined);
       this.#changed();
@@ -324,6 +340,7 @@ export class Receiver extends Emitter {
     this.state.bytes = bytesHeld(manifest, this.#held);
     this.#rate.update(this.state.bytes);
     for (const peer of this.#swarm.peers.values()) if (peer.open) this.#seeder.greet(peer);
+    if (this.#held.complete) this.#swarm.seeding();
     this.#listMedia();
   }
 
@@ -409,13 +426,15 @@ export class Receiver extends Emitter {
     if (!this.#seeder.announce(piece)) return; // it came from two peers at once
     this.state.bytes = bytesHeld(this.#manifest, this.#held);
     this.#changed();
+    if (!this.#held.complete) return;
+    this.#swarm.seeding();
     // Several files wait for the person to choose: browsers block a burst of downloads.
-    if (this.#held.complete && this.#manifest.files.length === 1) this.save().catch((error) => this.#fail(error.message));
+    if (this.#manifest.files.length === 1) this.save().catch((error) => this.#fail(error.message));
   }
 
   #badPiece(peer) {
     this.state.badPieces += 1;
-    if (peer.bad >= MAX_BAD_PIECES) this.#swarm.ban(peer);
+    this.#swarm.badPiece(peer); // the swarm decides whether that bans it
     this.#changed();
   }
 
@@ -434,6 +453,7 @@ export class Receiver extends Emitter {
   #leave() {
     clearInterval(this.#ticker);
     clearTimeout(this.#idleTimer);
+    this.#tracker?.stop();
     this.#swarm?.close();
     this.#signalling?.close();
   }
@@ -443,17 +463,7 @@ export class Receiver extends Emitter {
     this.#rate.update(this.state.bytes);
     this.state.bytesPerSecond = this.#rate.bytesPerSecond;
     this.state.secondsLeft = this.#manifest ? this.#rate.secondsLeft(this.#manifest.total) : null;
-    for (const peer of this.#swarm?.peers.values() ?? []) this.#linked.set(peer.id, peer);
-    this.state.peers = [...this.#linked.values()].map((peer) => ({
-      peer: peer.id,
-      role: peer.role,
-      phase: this.#peerPhase(peer),
-      path: peer.link.path,
-      pieces: peer.remote?.count ?? 0,
-      bad: peer.bad,
-      downloadedBytes: peer.downloadedBytes,
-      uploadedBytes: peer.uploadedBytes,
-    }));
+    this.state.peers = this.#swarm?.peerMetrics() ?? [];
     this.state.paths = this.#swarm?.pathMetrics() ?? {};
     this.state.streams = this.#streams?.openStreams ?? 0;
     this.emit('change', this.state);
@@ -466,11 +476,6 @@ export class Receiver extends Emitter {
     if (peers.some((peer) => peer.open)) return 'transferring';
     if (peers.length > 0 || !this.state.peerId || this.#swarm.ownerPresent) return 'connecting';
     return 'waiting';
-  }
-
-  #peerPhase(peer) {
-    if (this.#swarm.peers.get(peer.id) === peer) return peer.open ? 'open' : 'connecting';
-    return peer.bad >= MAX_BAD_PIECES ? 'banned' : 'gone';
   }
 }
 

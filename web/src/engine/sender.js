@@ -21,22 +21,28 @@ import {
 import { newTransferState, rejoined } from './state.js';
 import { TransferRate } from './transfer/stats.js';
 import { Swarm } from './net/swarm.js';
+import { Tracker, learnAddress } from './net/tracker.js';
 
 /**
- * state: {role: 'owner', shareId, peerId, phase, bytes, total, error, link, receivers, copies},
+ * state: {role: 'owner', shareId, peerId, phase, bytes, total, error, link, receivers, copies,
+ * peers, uploadedBytes, uploadedCopies},
  * where link is the share link (with its secret), bytes the sum of what the receivers hold,
  * receivers a list of {peer, phase: 'connecting'|'transferring'|'done', path:
  * 'lan'|'direct'|'turn'|'relay'|null (see PeerLink; how we are, or were last, linked to it; null
  * before any link), bytes, bytesPerSecond, secondsLeft}, and copies the complete copies held by
  * receivers in the share now: with one or more, the share goes on without this page (closing it
- * is not stopping; stop() is).
+ * is not stopping; stop() is); peers the traffic with each member (Swarm.peerMetrics), uploadedBytes
+ * the piece bytes this page sent and uploadedCopies that divided by the share's size (the origin
+ * should upload about one copy however many receivers there are).
  * Phase: 'waiting' (for a file, then for receivers), 'connecting' (creating the share),
  * 'transferring' (at least one receiver is), 'done' (receivers got it, none is transferring),
  * 'stopped' (stop(): the share is closed for everyone), 'error'.
  * Event 'change' (the state) whenever it changes.
  */
 export class Sender extends Emitter {
-  state = { ...newTransferState('owner', 'waiting'), link: null, receivers: [], copies: 0 };
+  state = {
+    ...newTransferState('owner', 'waiting'), link: null, receivers: [], copies: 0, peers: [], uploadedBytes: 0, uploadedCopies: 0,
+  };
   #manifest = null;
   #files = null;
   #keys = null; // {contentKey, signingKey}
@@ -50,6 +56,14 @@ export class Sender extends Emitter {
   #seeder = null;
   #rows = new Map(); // peer id -> {peer, bytes, complete, rate, path}
   #ticker = null;
+  #settings;
+  #tracker = null;
+
+  // settings: the page's {iceServers, relayOnly} (see Swarm).
+  constructor(settings) {
+    super();
+    this.#settings = settings;
+  }
 
   // entries: [{path, file}], the files of the share in order.
   async share(entries) {
@@ -57,6 +71,7 @@ export class Sender extends Emitter {
     this.state.total = this.#files.total;
     this.#changed();
     try {
+      const address = learnAddress(this.#settings.iceServers); // meanwhile: it may take a moment
       await this.#files.check();
       this.#manifest = validateManifest({
         v: 1,
@@ -77,7 +92,14 @@ export class Sender extends Emitter {
       });
       this.#signalling.on('reconnected', () => this.#rejoin());
       this.#swarm = new Swarm({
-        signalling: this.#signalling, asks: false, handle: (peer, message) => this.#handle(peer, message),
+        signalling: this.#signalling, asks: false, handle: (peer, message) => this.#handle(peer, message), settings: this.#settings,
+      });
+      this.#tracker = new Tracker({
+        signalling: this.#signalling,
+        address: await address,
+        holding: () => ({ complete: true, held: null }), // the origin holds everything
+        links: () => [...this.#swarm.peers.values()].filter((peer) => peer.open),
+        maxLinks: () => this.#swarm.maxLinks,
       });
       this.#swarm.on('change', () => this.#changed());
       this.#swarm.on('open', (peer) => this.#seeder.greet(peer));
@@ -85,12 +107,13 @@ export class Sender extends Emitter {
       this.#book = new HashBook(pieceCount(this.#manifest.total, this.#manifest.piece_size), null);
       const key = pickKey(entries);
       this.#key = key;
-      const { linkSecret, shareId, peerId, peerSecret, members, ownerToken, created } = await this.#claim(key);
+      const { linkSecret, shareId, peerId, peerSecret, joined, ownerToken, created } = await this.#claim(key);
       // In the same task as the join or create answer: no event of the share is missed.
       Object.assign(this.state, { shareId, peerId, link: shareUrl(shareId, linkSecret) });
       this.#ownerToken = ownerToken;
       this.#peerSecret = peerSecret;
-      this.#swarm.start({ shareId, selfId: peerId, members });
+      this.#swarm.start({ shareId, selfId: peerId, joined });
+      this.#tracker.start(shareId);
       this.#changed();
       if (created) {
         await saveShare(key, { shareId, ownerToken, linkSecret, signingKey: await exportSigningKey(this.#keys.signingKey) });
@@ -111,10 +134,10 @@ export class Sender extends Emitter {
     if (saved) {
       await this.#prepare({ ...parseLinkSecret(saved.linkSecret), signingKey: await importSigningKey(saved.signingKey) });
       try {
-        const joined = await this.#signalling.join(saved.shareId, { ownerToken: saved.ownerToken });
+        const joined = await this.#signalling.join(saved.shareId, { ownerToken: saved.ownerToken, address: this.#tracker.address });
         return {
           linkSecret: saved.linkSecret, shareId: joined.share, peerId: joined.peer, peerSecret: joined.peer_secret,
-          members: joined.peers, ownerToken: saved.ownerToken,
+          joined, ownerToken: saved.ownerToken,
         };
       } catch (error) {
         if (!(error instanceof PluginError)) throw error; // else it is gone (or open elsewhere): make a new one
@@ -124,7 +147,7 @@ export class Sender extends Emitter {
     await this.#prepare(keys);
     const created = await this.#signalling.create();
     return {
-      linkSecret: keys.linkSecret, shareId: created.share, peerId: created.peer, peerSecret: created.peer_secret, members: [],
+      linkSecret: keys.linkSecret, shareId: created.share, peerId: created.peer, peerSecret: created.peer_secret, joined: {},
       ownerToken: created.owner_token, created: true,
     };
   }
@@ -136,7 +159,7 @@ export class Sender extends Emitter {
   async #rejoin() {
     try {
       const joined = await joinAgain(this.#signalling, {
-        share: this.state.shareId, ownerToken: this.#ownerToken, peerSecret: this.#peerSecret,
+        share: this.state.shareId, ownerToken: this.#ownerToken, peerSecret: this.#peerSecret, address: this.#tracker.address,
         retryCodes: [ERR_BAD_OWNER_TOKEN, ERR_PEER_TAKEN],
       });
       if (joined) rejoined(this.state, this.#swarm, joined);
@@ -230,6 +253,7 @@ export class Sender extends Emitter {
   // back with its token), until it is stopped or expires.
   async #leaveShare() {
     clearInterval(this.#ticker);
+    this.#tracker?.stop();
     const leaving = this.state.phase !== 'stopped' && this.state.shareId && this.#signalling?.leave(this.state.shareId);
     this.#swarm?.close();
     await leaving?.catch(() => {}); // we are gone either way
@@ -254,6 +278,9 @@ export class Sender extends Emitter {
     this.state.bytes = this.state.receivers.reduce((sum, receiver) => sum + receiver.bytes, 0);
     this.state.copies = [...this.#rows.values()].filter((row) => row.complete && members.has(row.peer)).length;
     this.state.paths = this.#swarm?.pathMetrics() ?? {};
+    this.state.peers = this.#swarm?.peerMetrics() ?? [];
+    this.state.uploadedBytes = Object.values(this.state.paths).reduce((sum, path) => sum + path.sent, 0);
+    this.state.uploadedCopies = total > 0 ? this.state.uploadedBytes / total : 0;
     if (!['stopped', 'error'].includes(this.state.phase)) this.state.phase = this.#phase();
     this.emit('change', this.state);
   }

@@ -17,5 +17,5 @@ export function rejoined(state, swarm, joined) {
   state.peerId = joined.peer;
   state.reconnecting = false;
   state.reconnections += 1;
-  swarm.rejoin({ selfId: joined.peer, members: joined.peers });
+  swarm.rejoin({ selfId: joined.peer, joined });
 }

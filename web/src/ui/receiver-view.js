@@ -17,10 +17,10 @@ const STATUS = {
 // Keys of a keyboard or a TV remote while something plays: seconds a seek key moves.
 const SEEK_KEY_SECONDS = 10;
 
-// Returns the Receiver engine the page drives.
-export function mountReceiverView(root, shareId, linkSecret) {
+// Returns the Receiver engine the page drives; settings: the page's (main.js).
+export function mountReceiverView(root, shareId, linkSecret, settings) {
   showTemplate(root, 'receiver-view');
-  const receiver = new Receiver(shareId, linkSecret);
+  const receiver = new Receiver(shareId, linkSecret, settings);
   const view = {
     transfer: document.getElementById('transfer'),
     fileName: document.getElementById('file-name'),
@@ -90,9 +90,7 @@ function render(view, state) {
   view.eta.textContent = transferring ? formatTimeLeft(state.secondsLeft) : '';
   view.status.textContent = state.reconnecting ? RECONNECTING_STATUS : done ? doneStatus(state) : STATUS[state.phase];
   renderPath(view.path, state.peers);
-  view.badPieces.hidden = state.badPieces === 0;
-  view.badPieces.textContent = `${state.badPieces} damaged ${state.badPieces === 1 ? 'piece was' : 'pieces were'} `
-    + 'refused and fetched again from another peer.';
+  renderBans(view.badPieces, state);
   const several = state.files.length > 1;
   view.saveAgain.hidden = !done;
   view.saveAgain.textContent = several ? 'Save all as ZIP' : state.saved ? 'Save again' : 'Save';
@@ -111,6 +109,22 @@ function renderPath(element, peers) {
   element.textContent = relayed === open.length
     ? 'Via the server’s relay: the browsers could not connect directly. Still end-to-end encrypted.'
     : `${relayed} of ${open.length} connections go via the server’s relay (still end-to-end encrypted).`;
+}
+
+// Damaged pieces, and the peers the swarm disconnected for good (for them, or for breaking the
+// protocol): what the swarm decided, as it decided it.
+function renderBans(element, state) {
+  const banned = state.peers.filter((peer) => peer.phase === 'banned');
+  const damaging = banned.filter((peer) => peer.ban === 'bad-pieces').length;
+  const faulty = banned.length - damaging;
+  const parts = [];
+  if (state.badPieces > 0) {
+    parts.push(`${state.badPieces} damaged ${state.badPieces === 1 ? 'piece was' : 'pieces were'} refused and fetched again from another peer.`);
+  }
+  if (damaging > 0) parts.push(`${damaging} ${damaging === 1 ? 'peer that sent them was' : 'peers that sent them were'} disconnected for good.`);
+  if (faulty > 0) parts.push(`${faulty} ${faulty === 1 ? 'peer was' : 'peers were'} disconnected for breaking the protocol.`);
+  element.hidden = parts.length === 0;
+  element.textContent = parts.join(' ');
 }
 
 function doneStatus(state) {

@@ -23,10 +23,10 @@ const PEER_STATE = {
 
 const COPIED_LABEL_MS = 2000;
 
-// Returns the Sender engine the page drives.
-export function mountSenderView(root) {
+// Returns the Sender engine the page drives; settings: the page's (main.js).
+export function mountSenderView(root, settings) {
   showTemplate(root, 'sender-view');
-  const sender = new Sender();
+  const sender = new Sender(settings);
   const view = {
     pick: document.getElementById('pick'),
     dropZone: document.getElementById('drop-zone'),
@@ -39,6 +39,7 @@ export function mountSenderView(root) {
     qr: document.getElementById('qr'),
     otherScreen: document.getElementById('other-screen'),
     copies: document.getElementById('copies'),
+    uploaded: document.getElementById('uploaded'),
     stopSharing: document.getElementById('stop-sharing'),
     screenQr: document.getElementById('screen-qr'),
     screenQrCode: document.getElementById('screen-qr-code'),
@@ -86,6 +87,8 @@ function render(view, state) {
   const sharing = Boolean(state.link) && !['stopped', 'error'].includes(state.phase);
   view.stopSharing.hidden = !sharing;
   view.copies.textContent = sharing ? copiesText(state.copies) : '';
+  view.uploaded.hidden = state.uploadedBytes === 0;
+  view.uploaded.textContent = uploadedText(state.uploadedCopies);
   renderError(view.error, state.error);
   renderPeers(view, state);
 }
@@ -95,6 +98,13 @@ function copiesText(copies) {
   if (copies === 0) return 'No receiver has all of it yet: keep this page open.';
   return `${copies} complete ${copies === 1 ? 'copy is' : 'copies are'} online: you may close this page and the share goes on; `
     + '“Stop sharing” ends it for everyone.';
+}
+
+// What this page's uplink carried so far, in copies of the files: about one is the goal, the
+// receivers passing the pieces on to each other.
+function uploadedText(copies) {
+  return `You uploaded ${copies.toFixed(copies < 10 ? 2 : 0)} ${copies === 1 ? 'copy' : 'copies'} of the files; `
+    + 'the receivers pass the pieces on to each other.';
 }
 
 // The link, and its QR code twice: beside it, and large for a TV or phone across the room.

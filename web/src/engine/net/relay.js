@@ -2,7 +2,7 @@
 // to Janus per page carries the peer wire (part 2, unchanged) to every member we cannot reach
 // directly. The plugin sees member ids, sizes and ciphertext, never a key.
 import {
-  BUFFERED_HIGH_WATERMARK, BUFFERED_LOW_WATERMARK, DATA_CHANNEL_LABEL, ICE_SERVERS, LINK_OPEN_TIMEOUT_MS,
+  BUFFERED_HIGH_WATERMARK, BUFFERED_LOW_WATERMARK, DATA_CHANNEL_LABEL, LINK_OPEN_TIMEOUT_MS,
   RELAY_GATHERING_TIMEOUT_MS, RELAY_PROBE_INTERVAL_MS, RELAY_QUEUE_CAP_BYTES,
 } from '../config.js';
 import { Emitter } from '../emitter.js';
@@ -34,9 +34,12 @@ export class RelayChannel {
   #links = new Map(); // remote member id -> RelayLink
   #windows = new Map(); // remote member id -> CreditWindow: outlives a link, the bytes may not be credited yet
   #error = null;
+  #iceServers;
 
-  constructor(signalling) {
+  // iceServers: the page's RTCIceServer[] (see Swarm).
+  constructor(signalling, iceServers = []) {
     this.#signalling = signalling;
+    this.#iceServers = iceServers;
   }
 
   link({ shareId, remoteId, initiator }) {
@@ -111,7 +114,7 @@ export class RelayChannel {
   async #accept(offer) {
     const first = !this.#pc;
     if (first) {
-      this.#pc = new RTCPeerConnection({ iceServers: ICE_SERVERS });
+      this.#pc = new RTCPeerConnection({ iceServers: this.#iceServers });
       this.#pc.addEventListener('connectionstatechange', () => {
         if (this.#pc.connectionState === 'failed') this.#lose(new Error('Lost the connection to the server’s relay.'));
       });
@@ -248,6 +251,12 @@ export class RelayLink extends Emitter {
 
   // Nothing to negotiate with the other browser: the relay is set up with the server.
   handleSignal() {}
+
+  // PeerLink's measure(): the round trip through the server is not measured, and the
+  // connection to the server reflects no address of ours worth reporting.
+  async measure() {
+    return { rttMs: null, reflexive: null };
+  }
 
   // Sends a text message (an object, as JSON), after what is already waiting. Dropped if the link
   // is not open (as PeerLink does).

@@ -10,6 +10,7 @@ export const ERR_NO_SUCH_SHARE = 445;
 export const ERR_SHARE_FULL = 449;
 export const ERR_BAD_OWNER_TOKEN = 452;
 export const ERR_PEER_TAKEN = 466;
+export const ERR_TOO_SOON = 467;
 
 // Identifier formats, checked before a share id from a URL is sent anywhere.
 export const SHARE_ID_PATTERN = /^[0-9a-f]{16}$/;
@@ -104,13 +105,15 @@ export class Signalling extends Emitter {
     return this.#request({ request: 'create' }, 'created');
   }
 
-  // -> {share, peer, role, peer_secret, peers: [{peer, role, relay?}], restored?}. ownerToken:
-  // join as the owner; peerSecret: the secret of the member id we had before (the connection was
-  // lost), which only its holder can name.
-  join(share, { ownerToken = null, peerSecret = null } = {}) {
+  // -> {share, peer, role, peer_secret, peers: [{peer, role, relay?, tier?, complete?}] (ranked
+  // for us, best first), max_links?, restored?}. ownerToken: join as the owner; peerSecret: the
+  // secret of the member id we had before (the connection was lost), which only its holder can
+  // name; address: our public address (tracker.js), for the ranking.
+  join(share, { ownerToken = null, peerSecret = null, address = null } = {}) {
     const body = { request: 'join', share };
     if (ownerToken) body.owner_token = ownerToken;
     if (peerSecret) body.peer_secret = peerSecret;
+    if (address) body.address = address;
     return this.#request(body, 'joined');
   }
 
@@ -123,9 +126,14 @@ export class Signalling extends Emitter {
     return this.#request({ request: 'leave', share }, 'left');
   }
 
-  // -> {share, peers: [{peer, role}]}
+  // -> {share, peers: [...]}, ranked for us as join's.
   list(share) {
     return this.#request({ request: 'list', share }, 'peers');
+  }
+
+  // Our tracker report (tracker.js: {complete, have?, address?, links}) -> {share, interval_ms}.
+  report(share, body) {
+    return this.#request({ request: 'report', share, ...body }, 'reported');
   }
 
   signal(share, to, payload) {
@@ -172,11 +180,11 @@ export class Signalling extends Emitter {
  * when the connection was lost again (the next 'reconnected' starts over); rejects with any other
  * PluginError.
  */
-export async function joinAgain(signalling, { share, ownerToken = null, peerSecret, retryCodes }) {
+export async function joinAgain(signalling, { share, ownerToken = null, peerSecret, address = null, retryCodes }) {
   const deadline = Date.now() + REJOIN_WINDOW_MS;
   for (;;) {
     try {
-      return await signalling.join(share, { ownerToken, peerSecret });
+      return await signalling.join(share, { ownerToken, peerSecret, address });
     } catch (error) {
       if (!(error instanceof PluginError)) return null;
       if (!retryCodes.includes(error.errorCode) || Date.now() > deadline) throw error;

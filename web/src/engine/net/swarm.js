@@ -1,21 +1,31 @@
 // Which members of the share we hold links with (docs/protocol.md part 2, "Connecting"), from the
-// plugin's peer list and events. A receiver asks for links to the owner and to at most
-// MAX_SWARM_LINKS other receivers present when it joined (later ones ask it), and answers offers
-// beyond that with "busy"; the owner asks for none and accepts every offer. A peer that broke
-// the wire protocol or sent too many bad pieces is banned for good. A member our direct link to
-// never opened is asked again through the server's relay (docs/protocol.md part 4), and a member
-// the plugin lists with "relay": true (the server itself, as the origin of media it publishes,
-// part 5) is only ever asked through it.
-import { MAX_SWARM_LINKS } from '../config.js';
+// plugin's ranked peer lists (part 1, "The tracker") and events. A receiver asks for links in the
+// order the tracker ranked the members for it, to the owner and to at most `max_links` other
+// receivers (later ones ask it), answers offers beyond that with "busy" (twice as many are taken
+// once it holds every piece and the owner has left), asks the tracker for a new list when it is
+// short of sources, and now and then gives its slowest link's place to a ranked member it has not
+// tried; the owner asks for none and accepts every offer. The swarm alone decides bans: a peer
+// that broke the wire protocol or sent too many bad pieces is banned for good. A member our direct
+// link to never opened is asked again through the server's relay (docs/protocol.md part 4), and a
+// member the plugin lists with "relay": true (the server itself, as the origin of media it
+// publishes, part 5) is only ever asked through it.
+import {
+  LIST_MIN_INTERVAL_MS, MAX_BAD_PIECES, MAX_PEER_RECORDS, MAX_SWARM_LINKS, REPLACE_INTERVAL_MS, REPLACE_SLOW_FRACTION,
+  SEEDING_LINKS_FACTOR,
+} from '../config.js';
 import { Emitter } from '../emitter.js';
 import { Peer } from './peer.js';
 import { RelayChannel } from './relay.js';
+import { LinkRates } from './tracker.js';
 import { PeerLink } from './transport.js';
 import { ProtocolError } from './wire.js';
 
-// Relay-only: no direct link is tried or accepted, so the other browsers never learn our
-// addresses. Set by a test or the page before links are made.
-const relayOnly = () => globalThis.swarmdropRelayOnly === true;
+// The most links the plugin's max_links may ask for (its own bound, docs/protocol.md "Limits").
+const MAX_LINKS_BOUND = 64;
+
+// Why a member is banned (banReason).
+export const BAN_PROTOCOL = 'protocol';
+export const BAN_BAD_PIECES = 'bad-pieces';
 
 /**
  * Events: 'open' (Peer) a link is ready; 'closed' (Peer) a link is gone, with whatever was asked
@@ -23,66 +33,75 @@ const relayOnly = () => globalThis.swarmdropRelayOnly === true;
  * (the last link's failure, if any); 'error' (Error) the role's handler failed, not the peer's
  * fault; 'change' whenever peers or members change.
  * handle(peer, message) is the role's handler of every message (see Peer); a ProtocolError it
- * throws bans the peer.
+ * throws bans the peer. settings: {iceServers: RTCIceServer[], relayOnly: () => boolean} (the
+ * page's; relay-only: no direct link is tried or accepted, so the other browsers never learn our
+ * addresses).
  */
 export class Swarm extends Emitter {
   peers = new Map(); // peer id -> Peer, open or being set up
   members = new Map(); // peer id -> role, for every other member of the share
   #signalling;
+  #settings;
   #shareId;
   #selfId;
   #asks;
   #handle;
-  #toAsk = new Set(); // members to ask for a link
+  #maxLinks = MAX_SWARM_LINKS;
+  #seeding = false; // we hold every piece: we ask nobody, and take more offers once the owner left
+  #toAsk = new Set(); // members to ask for a link, best first
+  #tried = new Set(); // members we were linked with, or asked, in this share
   #retried = new Set(); // members whose link we asked for again once after losing it
-  #banned = new Set();
+  #replaced = new Set(); // members whose link made room for a better one: not taken again
+  #banned = new Map(); // peer id -> BAN_PROTOCOL | BAN_BAD_PIECES
+  #badPieces = new Map(); // peer id -> pieces from it that failed verification
+  #tiers = new Map(); // peer id -> the tracker's tier for it ('same_network', ...)
   #viaRelay = new Set(); // members our direct link to never opened
   #relay = null; // RelayChannel, made when a link first needs it
   #lastError = null;
   #byPath = new Map(); // link path -> {links, sent, received}: links opened, piece bytes of links closed
+  #records = new Map(); // peer id -> its traffic with us over links now closed (peerMetrics)
+  #listedAt = -Infinity;
+  #rates = new LinkRates();
+  #replaceTimer = null;
 
   // asks: whether this member asks for links (receivers) or only accepts them (the owner).
   // Made before joining the share, so that no event of it is missed.
-  constructor({ signalling, asks, handle }) {
+  constructor({ signalling, asks, handle, settings = { iceServers: [], relayOnly: () => false } }) {
     super();
     this.#signalling = signalling;
     this.#asks = asks;
     this.#handle = handle;
+    this.#settings = settings;
     signalling.on('peer_joined', ({ peer, role, relay }) => {
-      this.#addMember(peer, role, relay);
+      this.#addMember({ peer, role, relay });
       // A receiver that joins asks us; an owner that comes (back) is asked.
       if (role === 'owner') this.#toAsk.add(peer);
       this.#topUp();
     });
     signalling.on('peer_left', ({ peer }) => {
+      this.#drop(this.peers.get(peer));
       this.members.delete(peer);
       this.#toAsk.delete(peer);
-      this.#drop(this.peers.get(peer));
+      this.#tiers.delete(peer);
       this.#topUp();
     });
     signalling.on('signal', ({ from, payload }) => this.#onSignal(from, payload));
   }
 
-  // Our share and peer id, and the members present when we joined (the join answer's `peers`).
-  start({ shareId, selfId, members }) {
+  // Our share and peer id, and the join answer: the members present, ranked for us, and the most
+  // links to ask for (max_links; MAX_SWARM_LINKS from a plugin that does not say).
+  start({ shareId, selfId, joined }) {
     this.#shareId = shareId;
     this.#selfId = selfId;
-    for (const { peer, role, relay } of members) {
-      this.#addMember(peer, role, relay);
-      this.#toAsk.add(peer);
-    }
+    this.#takeJoin(joined);
+    if (this.#asks && !this.#seeding) this.#replaceTimer = setInterval(() => this.#replaceSlowest(), REPLACE_INTERVAL_MS);
     this.#topUp();
-  }
-
-  #addMember(peer, role, relayOnlyMember) {
-    this.members.set(peer, role);
-    if (relayOnlyMember === true) this.#viaRelay.add(peer);
   }
 
   // We joined the share again after the server forgot us (it restarted): the members it lists
   // now, plus those our links to are still open (they are joining again too). The server's relay
   // went with the old connection: relayed links are asked for again through a new one.
-  rejoin({ selfId, members }) {
+  rejoin({ selfId, joined }) {
     this.#selfId = selfId;
     const oldRelay = this.#relay;
     this.#relay = null; // the links it loses are asked for again through a new one
@@ -90,12 +109,37 @@ export class Swarm extends Emitter {
     this.#retried.clear();
     const linked = new Map([...this.peers.values()].map((peer) => [peer.id, peer.role]));
     this.members = new Map([...linked].filter(([id]) => this.members.has(id)));
-    for (const { peer, role, relay } of members) {
-      this.#addMember(peer, role, relay);
-      this.#toAsk.add(peer);
-    }
+    this.#takeJoin(joined);
     this.#topUp();
     this.emit('change');
+  }
+
+  #takeJoin({ peers: members = [], max_links: maxLinks }) {
+    if (Number.isInteger(maxLinks) && maxLinks >= 1) this.#maxLinks = Math.min(maxLinks, MAX_LINKS_BOUND);
+    for (const member of members) {
+      this.#addMember(member);
+      if (!this.#seeding) this.#toAsk.add(member.peer);
+    }
+  }
+
+  #addMember({ peer, role, relay, tier }) {
+    if (peer === this.#selfId) return;
+    this.members.set(peer, role);
+    if (relay === true) this.#viaRelay.add(peer);
+    if (typeof tier === 'string') this.#tiers.set(peer, tier);
+  }
+
+  // We hold every piece: nobody need be asked any more, and once the owner has left we take
+  // more offers (newcomers have fewer places to get the pieces from).
+  seeding() {
+    this.#seeding = true;
+    this.#toAsk.clear();
+    clearInterval(this.#replaceTimer);
+  }
+
+  // The most links to other receivers we ask for or take (the owner's link is on top).
+  get maxLinks() {
+    return this.#maxLinks;
   }
 
   // How this page's links went, by path ('lan', 'direct', 'turn', 'relay'): {links opened, piece
@@ -110,6 +154,47 @@ export class Swarm extends Emitter {
       totals.received += peer.downloadedBytes;
     }
     return metrics;
+  }
+
+  /**
+   * One row per member we were linked with in this page load (the latest MAX_PEER_RECORDS of
+   * those whose links closed): {peer, role, tier (the tracker's, or null), phase: 'connecting' |
+   * 'open' | 'gone' | 'banned', ban (BAN_* or null), path (the latest link's), pieces (it
+   * announced), bad (pieces from it that failed verification), downloadedBytes, uploadedBytes (piece
+   * bytes, over all its links),
+   * byPath: {path: {sent, received}}}.
+   */
+  peerMetrics() {
+    const rows = new Map();
+    for (const [id, record] of this.#records) rows.set(id, { ...record, byPath: structuredClone(record.byPath) });
+    for (const peer of this.peers.values()) {
+      const row = rows.get(peer.id) ?? this.#newRecord(peer);
+      row.role = peer.role;
+      row.path = peer.link.path;
+      row.pieces = peer.remote?.count ?? row.pieces;
+      if (peer.open) addTraffic(row, peer);
+      rows.set(peer.id, row);
+    }
+    return [...rows.values()].map((row) => ({
+      ...row,
+      tier: this.#tiers.get(row.peer) ?? row.tier,
+      phase: this.#phaseOf(row.peer),
+      ban: this.#banned.get(row.peer) ?? null,
+      bad: this.#badPieces.get(row.peer) ?? 0,
+    }));
+  }
+
+  #phaseOf(id) {
+    if (this.#banned.has(id)) return 'banned';
+    const peer = this.peers.get(id);
+    if (!peer) return 'gone';
+    return peer.open ? 'open' : 'connecting';
+  }
+
+  #newRecord(peer) {
+    return {
+      peer: peer.id, role: peer.role, tier: null, path: peer.link.path, pieces: 0, downloadedBytes: 0, uploadedBytes: 0, byPath: {},
+    };
   }
 
   #pathTotals(path) {
@@ -129,16 +214,26 @@ export class Swarm extends Emitter {
     for (const peer of this.peers.values()) if (peer.open && peer !== except) peer.send(message);
   }
 
-  ban(peer) {
-    this.#banned.add(peer.id);
-    this.#toAsk.delete(peer.id);
-    this.#drop(peer);
-    this.#topUp();
+  // A piece from `peer` failed verification: MAX_BAD_PIECES of them, over all its links, ban it.
+  badPiece(peer) {
+    const count = (this.#badPieces.get(peer.id) ?? 0) + 1;
+    this.#badPieces.set(peer.id, count);
+    if (count >= MAX_BAD_PIECES) this.#ban(peer, BAN_BAD_PIECES);
+    else this.emit('change');
   }
 
   close() {
+    clearInterval(this.#replaceTimer);
     for (const peer of this.peers.values()) this.#drop(peer);
     this.#relay?.close();
+  }
+
+  #ban(peer, reason) {
+    this.#banned.set(peer.id, reason);
+    this.#toAsk.delete(peer.id);
+    this.#drop(peer);
+    this.#topUp();
+    this.emit('change');
   }
 
   #onSignal(from, payload) {
@@ -160,7 +255,7 @@ export class Swarm extends Emitter {
     const relayed = payload?.kind === 'relay';
     if (relayed || (payload?.kind === 'sdp' && payload.sdp?.type === 'offer')) {
       // Relay-only: a direct offer is answered "use the relay".
-      if (!relayed && relayOnly()) {
+      if (!relayed && this.#settings.relayOnly()) {
         this.#sendSignal(from, { kind: 'use_relay' }).catch(() => {});
         return;
       }
@@ -168,7 +263,7 @@ export class Swarm extends Emitter {
       if (existing?.link.initiator && !existing.open && this.#selfId < from) return;
       if (existing) {
         this.#drop(existing); // the other side gave up on that link and starts a new one
-      } else if (this.#banned.has(from) || (this.#asks && this.#receiverLinks() >= MAX_SWARM_LINKS)) {
+      } else if (this.#banned.has(from) || this.#replaced.has(from) || (this.#asks && this.#receiverLinks() >= this.#acceptCap())) {
         this.#sendSignal(from, { kind: 'busy' }).catch(() => {});
         return;
       }
@@ -177,18 +272,68 @@ export class Swarm extends Emitter {
     this.peers.get(from)?.link.handleSignal(payload);
   }
 
+  #acceptCap() {
+    return this.#seeding && !this.ownerPresent ? SEEDING_LINKS_FACTOR * this.#maxLinks : this.#maxLinks;
+  }
+
+  // Asks the members still to ask, best first, while there is room; the owner is always asked
+  // (it has every piece, and a share the server publishes has no other source at first). Short
+  // of sources with nobody left to ask, a new ranked list is asked of the tracker.
   #topUp() {
     if (this.#asks) {
-      // The owner first: it has every piece.
-      const order = [...this.#toAsk].sort((a, b) => (this.members.get(b) === 'owner') - (this.members.get(a) === 'owner'));
-      for (const id of order) {
-        if (this.peers.has(id) || !this.members.has(id)) continue;
-        if (this.members.get(id) !== 'owner' && this.#receiverLinks() >= MAX_SWARM_LINKS) continue;
+      for (const id of this.#toAsk) {
+        if (this.peers.has(id) || !this.members.has(id) || this.#banned.has(id)) {
+          this.#toAsk.delete(id);
+          continue;
+        }
+        if (this.members.get(id) !== 'owner' && this.#receiverLinks() >= this.#maxLinks) continue;
         this.#toAsk.delete(id);
-        this.#link(id, true, relayOnly() || this.#viaRelay.has(id));
+        this.#link(id, true, this.#settings.relayOnly() || this.#viaRelay.has(id));
       }
+      if (!this.#seeding && this.#receiverLinks() < this.#maxLinks && this.#toAsk.size === 0) this.#askForMore();
     }
     if (this.peers.size === 0) this.emit('idle', this.#lastError);
+  }
+
+  // A new ranked list from the tracker: the members in it we have not tried are asked, best first.
+  async #askForMore() {
+    if (!this.#shareId || performance.now() - this.#listedAt < LIST_MIN_INTERVAL_MS) return;
+    this.#listedAt = performance.now();
+    let answer;
+    try {
+      answer = await this.#signalling.list(this.#shareId);
+    } catch {
+      return; // asked again in LIST_MIN_INTERVAL_MS, if still short
+    }
+    for (const member of answer.peers ?? []) {
+      if (member.peer === this.#selfId) continue;
+      this.#addMember(member);
+      if (!this.#tried.has(member.peer) && !this.#replaced.has(member.peer)) this.#toAsk.add(member.peer);
+    }
+    this.#topUp();
+  }
+
+  // The slowest link to another receiver, over the last REPLACE_INTERVAL_MS, under
+  // REPLACE_SLOW_FRACTION of the median of our links' rates, makes room for the best member not
+  // tried yet (one is asked of the tracker when none is known).
+  #replaceSlowest() {
+    const open = [...this.peers.values()].filter((peer) => peer.open);
+    const rates = this.#rates.sample(open);
+    const measured = open.filter((peer) => rates.has(peer.id));
+    if (measured.length < 2) return;
+    const downs = measured.map((peer) => rates.get(peer.id).down).sort((a, b) => a - b);
+    const median = downs[downs.length >> 1];
+    const slowest = measured.filter((peer) => peer.role !== 'owner')
+      .sort((a, b) => rates.get(a.id).down - rates.get(b.id).down)[0];
+    if (!slowest || !(rates.get(slowest.id).down < median * REPLACE_SLOW_FRACTION)) return;
+    const untried = [...this.#toAsk].some((id) => this.members.has(id) && !this.#tried.has(id) && !this.peers.has(id));
+    if (!untried) {
+      this.#askForMore();
+      return;
+    }
+    this.#replaced.add(slowest.id);
+    this.#drop(slowest);
+    this.#topUp();
   }
 
   #receiverLinks() {
@@ -196,9 +341,10 @@ export class Swarm extends Emitter {
   }
 
   #link(id, initiator, relayed) {
+    this.#tried.add(id);
     const link = relayed
       ? this.#relayLink(id, initiator)
-      : new PeerLink({ initiator, sendSignal: (payload) => this.#sendSignal(id, payload) });
+      : new PeerLink({ initiator, sendSignal: (payload) => this.#sendSignal(id, payload), iceServers: this.#settings.iceServers });
     const peer = new Peer({ id, role: this.members.get(id) ?? 'receiver', link, handle: this.#handle });
     peer.on('open', () => {
       this.#pathTotals(peer.link.path).links += 1;
@@ -212,7 +358,7 @@ export class Swarm extends Emitter {
         return;
       }
       console.warn(`swarmdrop: disconnected peer ${peer.id} for good: ${error.message}`);
-      this.ban(peer);
+      this.#ban(peer, BAN_PROTOCOL);
     });
     this.peers.set(id, peer);
     this.emit('change');
@@ -220,7 +366,7 @@ export class Swarm extends Emitter {
 
   // The asker tells the other member first, so that it sets up its side of the relayed link.
   #relayLink(id, initiator) {
-    if (!this.#relay || this.#relay.lost) this.#relay = new RelayChannel(this.#signalling);
+    if (!this.#relay || this.#relay.lost) this.#relay = new RelayChannel(this.#signalling, this.#settings.iceServers);
     const link = this.#relay.link({ shareId: this.#shareId, remoteId: id, initiator });
     if (initiator) {
       this.#sendSignal(id, { kind: 'relay' }).catch((error) => {
@@ -254,12 +400,36 @@ export class Swarm extends Emitter {
       totals.sent += peer.uploadedBytes;
       totals.received += peer.downloadedBytes;
     }
+    if (peer.link.opened || this.#banned.has(peer.id)) this.#keepRecord(peer);
     peer.close();
     this.emit('closed', peer);
     this.emit('change');
   }
 
+  // What a closed link carried, added to its member's record; the oldest records go first.
+  #keepRecord(peer) {
+    const record = this.#records.get(peer.id) ?? this.#newRecord(peer);
+    this.#records.delete(peer.id); // re-inserted last: the most recent
+    Object.assign(record, { role: peer.role, path: peer.link.path, tier: this.#tiers.get(peer.id) ?? record.tier });
+    record.pieces = peer.remote?.count ?? record.pieces;
+    addTraffic(record, peer);
+    this.#records.set(peer.id, record);
+    for (const id of this.#records.keys()) {
+      if (this.#records.size <= MAX_PEER_RECORDS) break;
+      this.#records.delete(id);
+    }
+  }
+
   #sendSignal(to, payload) {
     return this.#signalling.signal(this.#shareId, to, payload);
   }
+}
+
+// A link's piece bytes added to a member's traffic record.
+function addTraffic(record, peer) {
+  record.downloadedBytes += peer.downloadedBytes;
+  record.uploadedBytes += peer.uploadedBytes;
+  const path = record.byPath[peer.link.path] ??= { sent: 0, received: 0 };
+  path.sent += peer.uploadedBytes;
+  path.received += peer.downloadedBytes;
 }

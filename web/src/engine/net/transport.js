@@ -7,7 +7,6 @@ import {
   CHUNK_SIZE_CAP,
   CHUNK_SIZE_FALLBACK,
   DATA_CHANNEL_LABEL,
-  ICE_SERVERS,
   LINK_OPEN_TIMEOUT_MS,
 } from '../config.js';
 import { Emitter } from '../emitter.js';
@@ -33,11 +32,12 @@ export class PeerLink extends Emitter {
   #closed = false;
   #openTimer;
 
-  constructor({ initiator, sendSignal }) {
+  // iceServers: the page's RTCIceServer[] (STUN/TURN), [] for host candidates only.
+  constructor({ initiator, sendSignal, iceServers = [] }) {
     super();
     this.initiator = initiator;
     this.#sendSignal = sendSignal;
-    this.#pc = new RTCPeerConnection({ iceServers: ICE_SERVERS });
+    this.#pc = new RTCPeerConnection({ iceServers });
     this.#pc.addEventListener('icecandidate', ({ candidate }) => {
       // A null candidate tells the other side that gathering is over.
       this.#signal({ kind: 'ice', candidate: candidate ? candidate.toJSON() : null });
@@ -192,13 +192,26 @@ export class PeerLink extends Emitter {
     }
   }
 
+  // What the tracker reports of this link (tracker.js): the selected candidate pair's round-trip
+  // time (ms, null while unmeasured) and our address as a STUN server reflected it (a server-
+  // reflexive local candidate; null if none).
+  async measure() {
+    try {
+      const stats = await this.#pc.getStats();
+      const { pair } = selectedPair(stats);
+      const rtt = pair?.currentRoundTripTime;
+      const reflexive = [...stats.values()].find((s) => s.type === 'local-candidate' && s.candidateType === 'srflx');
+      return { rttMs: Number.isFinite(rtt) ? Math.round(rtt * 1000) : null, reflexive: reflexive?.address ?? null };
+    } catch {
+      return { rttMs: null, reflexive: null }; // closed meanwhile
+    }
+  }
+
   // The kind of path ICE chose, from the selected candidate pair's two candidates.
   async #selectedPath() {
     try {
       const stats = await this.#pc.getStats();
-      const transport = [...stats.values()].find((s) => s.type === 'transport' && s.selectedCandidatePairId);
-      const pair = transport && stats.get(transport.selectedCandidatePairId);
-      const ends = [stats.get(pair?.localCandidateId), stats.get(pair?.remoteCandidateId)];
+      const { ends } = selectedPair(stats);
       if (ends.some((end) => end?.candidateType === 'relay')) return 'turn';
       // A remote end whose connectivity check came before its candidate is peer-reflexive: it is
       // the other side's own address only if that side signalled it as a host candidate (behind
@@ -234,6 +247,13 @@ export class PeerLink extends Emitter {
     this.close();
     this.emit('lost', error);
   }
+}
+
+// The selected candidate pair of a getStats() report, and its two ends [local, remote].
+function selectedPair(stats) {
+  const transport = [...stats.values()].find((s) => s.type === 'transport' && s.selectedCandidatePairId);
+  const pair = transport && stats.get(transport.selectedCandidatePairId);
+  return { pair, ends: [stats.get(pair?.localCandidateId), stats.get(pair?.remoteCandidateId)] };
 }
 
 // Whether two addresses share their /24 (IPv4) or /64 (IPv6): a guess at "one local network".

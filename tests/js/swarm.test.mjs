@@ -1,0 +1,152 @@
+// The swarm's choices (net/swarm.js) over a fake plugin and fake WebRTC: whom it asks and in what
+// order, when it asks the tracker for more, whom it turns away, whom it bans, and the traffic it
+// keeps per member.
+import assert from 'node:assert/strict';
+import { beforeEach, test } from 'node:test';
+import { MAX_BAD_PIECES, MAX_SWARM_LINKS, SEEDING_LINKS_FACTOR } from '../../web/src/engine/config.js';
+import { BAN_BAD_PIECES, Swarm } from '../../web/src/engine/net/swarm.js';
+import { FakePeerConnection, FakeSignalling, installFakeWebRtc, settle } from './fake-webrtc.mjs';
+
+const receiver = (peer, extra = {}) => ({ peer, role: 'receiver', ...extra });
+const owner = { peer: 'owner0000000', role: 'owner' };
+
+beforeEach(installFakeWebRtc);
+
+function makeSwarm({ asks = true, settings } = {}) {
+  const signalling = new FakeSignalling();
+  const swarm = new Swarm({ signalling, asks, handle: () => {}, settings });
+  return { signalling, swarm };
+}
+
+// A direct offer from `from`, as the plugin delivers it.
+function offer(signalling, from) {
+  signalling.emit('signal', { from, payload: { kind: 'sdp', sdp: { type: 'offer', sdp: '' } } });
+}
+
+const busyTo = (signalling) => signalling.signals.filter(({ payload }) => payload.kind === 'busy').map(({ to }) => to);
+
+test('a receiver asks in the tracker\'s order up to max_links, and the owner besides', () => {
+  const { swarm } = makeSwarm();
+  const peers = [receiver('r1'), receiver('r2'), owner, receiver('r3'), receiver('r4')];
+  swarm.start({ shareId: 's', selfId: 'me', joined: { peers, max_links: 2 } });
+  assert.deepEqual([...swarm.peers.keys()], ['r1', 'r2', owner.peer]);
+  assert.equal(swarm.maxLinks, 2);
+  swarm.close();
+});
+
+test('without max_links in the answer the cap is MAX_SWARM_LINKS; a nonsense one is ignored', () => {
+  for (const maxLinks of [undefined, 0, -3, 'many', 1.5]) {
+    const { swarm } = makeSwarm();
+    const peers = Array.from({ length: MAX_SWARM_LINKS + 3 }, (_, i) => receiver(`r${i}`));
+    swarm.start({ shareId: 's', selfId: 'me', joined: { peers, max_links: maxLinks } });
+    assert.equal(swarm.peers.size, MAX_SWARM_LINKS, String(maxLinks));
+    swarm.close();
+  }
+});
+
+test('short of sources with nobody left to ask, it asks the tracker and links to members it has not tried', async () => {
+  const { signalling, swarm } = makeSwarm();
+  signalling.answers.list = [receiver('r1'), receiver('r5', { tier: 'same_network' }), receiver('me')];
+  swarm.start({ shareId: 's', selfId: 'me', joined: { peers: [receiver('r1')], max_links: 3 } });
+  await settle();
+  assert.equal(signalling.lists, 1);
+  assert.deepEqual([...swarm.peers.keys()], ['r1', 'r5']);
+  // Asked at most every LIST_MIN_INTERVAL_MS.
+  signalling.emit('peer_left', { peer: 'r5' });
+  await settle();
+  assert.equal(signalling.lists, 1);
+  swarm.close();
+});
+
+test('offers beyond the cap are answered busy; once it holds everything and the owner left, twice as many are taken', () => {
+  const { signalling, swarm } = makeSwarm();
+  swarm.start({ shareId: 's', selfId: 'zz', joined: { peers: [owner], max_links: 2 } });
+  for (const id of ['a1', 'a2', 'a3']) offer(signalling, id);
+  assert.deepEqual(busyTo(signalling), ['a3']);
+  swarm.seeding();
+  offer(signalling, 'a4'); // the owner is still here
+  assert.deepEqual(busyTo(signalling), ['a3', 'a4']);
+  signalling.emit('peer_left', { peer: owner.peer });
+  const more = Array.from({ length: 2 * SEEDING_LINKS_FACTOR }, (_, i) => `b${i}`);
+  for (const id of more) offer(signalling, id);
+  assert.equal(swarm.peers.size, SEEDING_LINKS_FACTOR * 2);
+  assert.deepEqual(busyTo(signalling).slice(2), more.slice(2));
+  swarm.close();
+});
+
+test('the swarm bans a peer after MAX_BAD_PIECES bad pieces over its links, shows it, and turns it away', async () => {
+  const { signalling, swarm } = makeSwarm();
+  swarm.start({ shareId: 's', selfId: 'me', joined: { peers: [receiver('r1')] } });
+  const peer = swarm.peers.get('r1');
+  for (let i = 0; i < MAX_BAD_PIECES - 1; i++) swarm.badPiece(peer);
+  assert.equal(swarm.peerMetrics()[0].phase, 'connecting');
+  swarm.badPiece(peer);
+  assert.equal(swarm.peers.has('r1'), false);
+  const [row] = swarm.peerMetrics();
+  assert.deepEqual([row.peer, row.phase, row.ban, row.bad], ['r1', 'banned', BAN_BAD_PIECES, MAX_BAD_PIECES]);
+  offer(signalling, 'r1');
+  assert.deepEqual(busyTo(signalling), ['r1']);
+  swarm.close();
+});
+
+// Opens the link the swarm asked `id` for, as if ICE had connected (links made in the order of
+// swarm.peers, none closed yet: one connection each).
+async function openLink(swarm, id) {
+  FakePeerConnection.made[[...swarm.peers.keys()].indexOf(id)].channel.open();
+  await settle();
+  return swarm.peers.get(id);
+}
+
+test('what went each way with a member is kept by path after its link closed, with the tracker\'s tier', async () => {
+  const { signalling, swarm } = makeSwarm();
+  swarm.start({ shareId: 's', selfId: 'me', joined: { peers: [receiver('r1', { tier: 'same_operator' })] } });
+  const peer = await openLink(swarm, 'r1');
+  assert.equal(peer.open, true);
+  peer.downloadedBytes = 3000;
+  peer.uploadedBytes = 1000;
+  let [row] = swarm.peerMetrics();
+  assert.deepEqual([row.phase, row.downloadedBytes, row.byPath], ['open', 3000, { direct: { sent: 1000, received: 3000 } }]);
+  signalling.emit('peer_left', { peer: 'r1' });
+  [row] = swarm.peerMetrics();
+  assert.deepEqual(
+    [row.phase, row.tier, row.downloadedBytes, row.uploadedBytes, row.byPath],
+    ['gone', 'same_operator', 3000, 1000, { direct: { sent: 1000, received: 3000 } }],
+  );
+  assert.deepEqual(swarm.pathMetrics(), { direct: { links: 1, sent: 1000, received: 3000 } });
+  swarm.close();
+});
+
+test('every REPLACE_INTERVAL_MS the slowest link makes room for an untried ranked member', async (t) => {
+  t.mock.timers.enable({ apis: ['setInterval'] });
+  const { swarm } = makeSwarm();
+  const peers = ['r1', 'r2', 'r3', 'r4'].map((id) => receiver(id));
+  swarm.start({ shareId: 's', selfId: 'me', joined: { peers, max_links: 3 } });
+  const open = [];
+  for (const id of ['r1', 'r2', 'r3']) open.push(await openLink(swarm, id));
+  t.mock.timers.tick(10_000); // the first interval starts
+  open[0].downloadedBytes = 1_000_000;
+  open[1].downloadedBytes = 900_000;
+  open[2].downloadedBytes = 10_000; // far under a quarter of the median
+  t.mock.timers.tick(10_000);
+  assert.deepEqual([...swarm.peers.keys()], ['r1', 'r2', 'r4']);
+  assert.equal(swarm.peerMetrics().find((row) => row.peer === 'r3').phase, 'gone');
+  swarm.close();
+});
+
+test('the owner accepts every offer and asks nobody; the settings reach the links', () => {
+  const iceServers = [{ urls: 'stun:198.18.0.1:3478' }];
+  const { signalling, swarm } = makeSwarm({ asks: false, settings: { iceServers, relayOnly: () => false } });
+  swarm.start({ shareId: 's', selfId: 'o', joined: {} });
+  for (let i = 0; i < MAX_SWARM_LINKS + 2; i++) offer(signalling, `r${i}`);
+  assert.equal(swarm.peers.size, MAX_SWARM_LINKS + 2);
+  assert.deepEqual(FakePeerConnection.made[0].config, { iceServers });
+  swarm.close();
+});
+
+test('relay-only answers a direct offer "use the relay"', () => {
+  const { signalling, swarm } = makeSwarm({ settings: { iceServers: [], relayOnly: () => true } });
+  swarm.start({ shareId: 's', selfId: 'me', joined: {} });
+  offer(signalling, 'r1');
+  assert.deepEqual(signalling.signals.map(({ payload }) => payload.kind), ['use_relay']);
+  swarm.close();
+});
