@@ -152,11 +152,13 @@ export class Tracker {
     const rates = this.#rates.sample(peers);
     const measured = await Promise.all(peers.map((peer) => peer.link.measure()));
     this.address ??= measured.find((m) => m.reflexive)?.reflexive ?? null;
+    // A round trip not measured (yet, or through the relay) is reported as the longest: the
+    // plugin ranks by throughput first, and an unknown delay must not pass for a short one.
     const links = peers.map((peer, i) => {
       const rate = rates.get(peer.id) ?? { down: 0, up: 0 };
-      const link = { peer: peer.id, down_kbps: kbps(rate.down), up_kbps: kbps(rate.up) };
-      if (measured[i].rttMs !== null) link.rtt_ms = Math.min(measured[i].rttMs, REPORT_LIMIT_MAX);
-      return link;
+      return {
+        peer: peer.id, rtt_ms: Math.min(measured[i].rttMs ?? REPORT_LIMIT_MAX, REPORT_LIMIT_MAX), down_kbps: kbps(rate.down), up_kbps: kbps(rate.up),
+      };
     });
     // The plugin takes a bounded list: the busiest links are the measurements worth keeping.
     links.sort((a, b) => b.down_kbps + b.up_kbps - a.down_kbps - a.up_kbps);
