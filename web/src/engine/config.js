@@ -94,6 +94,11 @@ export const REJECTED_RETRY_MS = 2_000;
 export const MAX_BAD_PIECES = 3;
 // Near the end, a piece still in flight may be requested from this many peers at once.
 export const ENDGAME_SOURCES = 2;
+// An urgent piece (wanted, or at a player's focus) asked only of a source this many times slower
+// than a fast one with room is asked of the fast one too, and cancelled on the slow one when it
+// comes: a slow link must not hold up the playhead, and a smaller gap is noise, not worth the
+// bytes sent twice.
+export const SLOW_LINK_FACTOR = 4;
 // How often both sides refresh speed and time left.
 export const PROGRESS_INTERVAL_MS = 500;
 // Speed is measured over this sliding window.

@@ -248,8 +248,7 @@ export class Receiver extends Emitter {
         break;
       }
       case 'have':
-        peer.addHave(message, this.#book.pieceCount);
-        this.#downloader.fill();
+        this.#downloader.have(peer, message);
         break;
       case 'reject':
         this.#downloader.rejected(peer, message.piece);

@@ -1,6 +1,7 @@
 // One other member of the share we have a link with: its PeerLink spoken in wire v2, what it
-// announced it holds, what we asked it for, and how it behaved. Its messages are handled one at
-// a time and in order (a hash batch before the piece it covers), even when handling waits.
+// announced it holds, the piece bytes that went each way, and how it behaved (what we asked it
+// for is in the scheduler's Requests). Its messages are handled one at a time and in order (a
+// hash batch before the piece it covers), even when handling waits.
 // The side that asked for the link speaks first (`hello`, once its channel is open) and the other
 // waits for it: a message that reaches a channel whose open event has not fired yet can be lost.
 import { Bitfield } from '../transfer/bitfield.js';
@@ -17,8 +18,6 @@ import {
  */
 export class Peer extends Emitter {
   remote = null; // Bitfield of the pieces it announced, once the piece count is known
-  requested = new Set(); // pieces asked of it and not yet stored, refused or cancelled
-  incoming = new Map(); // piece -> {ciphertext, received}: frames gathered so far
   bad = 0; // pieces from it that failed verification
   downloadedBytes = 0; // piece bytes it sent us (counted by the downloading role)
   uploadedBytes = 0; // piece bytes we sent it

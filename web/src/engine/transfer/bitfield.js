@@ -34,6 +34,14 @@ export class Bitfield {
     return this.#count === this.length;
   }
 
+  // The pieces set, in order.
+  *indices() {
+    for (let byte = 0; byte < this.#bits.length; byte++) {
+      if (this.#bits[byte] === 0) continue;
+      for (let index = byte * 8; index < Math.min(byte * 8 + 8, this.length); index++) if (this.has(index)) yield index;
+    }
+  }
+
   get bytes() {
     return this.#bits.slice();
   }

@@ -1,11 +1,10 @@
-// The fetching half of a receiver: keeps every peer's window of requests full (Scheduler),
-// gathers the frames of each piece, and accepts a piece only when SHA-256(C_i) equals its signed
-// hash and it decrypts (docs/protocol.md part 3); then stores its plaintext. A piece that fails is
-// dropped, counted against the peer that sent it, and asked of another peer.
+// The fetching half of a receiver: keeps every peer's window of requests full (Scheduler, which
+// keeps the Requests), gathers the frames of each piece, and accepts a piece only when SHA-256(C_i)
+// equals its signed hash and it decrypts (docs/protocol.md part 3); then stores its plaintext. A
+// piece that fails is dropped, counted against the peer that sent it, and asked of another peer.
 import { PLAYER_KEEP_REQUESTS_AHEAD, REJECTED_RETRY_MS, REQUEST_WINDOW_BYTES } from '../config.js';
-import { TAG_LENGTH, decryptPiece, pieceHash, pieceRange, sameBytes } from './content.js';
+import { TAG_LENGTH, decryptPiece, pieceCount, pieceHash, pieceRange, sameBytes } from './content.js';
 import { Emitter } from '../emitter.js';
-import { piecesIn } from './pieces.js';
 import { cancelMessage, requestMessage } from '../net/wire.js';
 
 /**
@@ -18,47 +17,69 @@ export class Downloader extends Emitter {
   #book;
   #store;
   #scheduler;
+  #requests;
   #peers;
+  #windowBytes;
+  #retryMs;
 
-  // peers() -> the swarm's Peers; done: Bitfield of the pieces already held.
-  constructor({ manifest, contentKey, book, store, scheduler, peers }) {
+  // peers() -> the swarm's Peers. windowBytes: plaintext bytes asked of one peer and not yet
+  // stored (whole pieces, at least one); retryMs: a peer that refused a piece is asked again after.
+  constructor({
+    manifest, contentKey, book, store, scheduler, peers, windowBytes = REQUEST_WINDOW_BYTES, retryMs = REJECTED_RETRY_MS,
+  }) {
     super();
     this.#manifest = manifest;
     this.#contentKey = contentKey;
     this.#book = book;
     this.#store = store;
     this.#scheduler = scheduler;
+    this.#requests = scheduler.requests;
     this.#peers = peers;
+    this.#windowBytes = windowBytes;
+    this.#retryMs = retryMs;
   }
 
-  // Asks peers for pieces until every open peer's window is full or nothing more is wanted of it.
+  // Asks peers for pieces until every open peer's window is full or nothing more is wanted of it:
+  // urgent pieces first, each to the fastest source with room, then the rest, the peers in turns.
   fill() {
     const peers = [...this.#peers()].filter((peer) => peer.open && peer.remote);
+    const room = (peer) => {
+      const bytes = this.#requests.bytesOf(peer);
+      return bytes === 0 || bytes + this.#manifest.piece_size <= this.#windowBytes;
+    };
+    for (let urgent; !this.#scheduler.complete && (urgent = this.#scheduler.nextUrgent(peers.filter(room)));) {
+      this.#ask(urgent.piece, urgent.peer);
+    }
     for (let asked = true; asked && !this.#scheduler.complete;) {
       asked = false;
       for (const peer of peers) {
-        if (peer.requested.size >= piecesIn(REQUEST_WINDOW_BYTES, this.#manifest.piece_size)) continue;
+        if (!room(peer)) continue;
         const piece = this.#scheduler.next(peer);
         if (piece === null) continue;
-        this.#scheduler.assign(piece, peer);
-        peer.requested.add(piece);
-        peer.send(requestMessage(piece));
+        this.#ask(piece, peer);
         asked = true;
       }
     }
   }
 
+  // `peer` announced pieces (its `have`): they count where they are, and may be asked for.
+  have(peer, message) {
+    peer.addHave(message, pieceCount(this.#manifest.total, this.#manifest.piece_size));
+    this.#scheduler.have(peer, message);
+    this.fill();
+  }
+
   // Pieces from `piece` on are wanted first (a player's playhead; Scheduler.setFocus). When the
-  // focus jumps (a seek: backwards, or `keepAhead` pieces or more forwards), requests for pieces
-  // before it, or `keepAhead` or more past it, none of whose bytes came yet, are cancelled (and
-  // asked for again in their turn), so that the pieces at the focus are not queued behind them.
-  // Playing on moves the focus a little at a time: what is asked stays asked, since the frames
-  // of a cancelled piece may already be on their way and would be wasted.
+  // focus jumps (the first focus, a seek: backwards, or `keepAhead` pieces or more forwards),
+  // requests for pieces outside the `keepAhead` from it, none of whose bytes came yet, are
+  // cancelled (and asked for again in their turn), so that the pieces at the focus are not queued
+  // behind them. Playing on moves the focus a little at a time: what is asked stays asked, since
+  // the frames of a cancelled piece may already be on their way and would be wasted.
   focus(piece, keepAhead = PLAYER_KEEP_REQUESTS_AHEAD) {
     const previous = this.#scheduler.focus;
     if (piece === previous) return;
     this.#scheduler.setFocus(piece);
-    if (piece > previous && piece < previous + keepAhead) {
+    if (previous !== null && piece > previous && piece < previous + keepAhead) {
       this.fill();
       return;
     }
@@ -69,10 +90,10 @@ export class Downloader extends Emitter {
   // Cancels the requests none of whose bytes came yet, but those `keep(piece)` says to keep.
   #cancelQueued(keep) {
     for (const peer of this.#peers()) {
-      for (const asked of this.#scheduler.askedOf(peer)) {
-        if (keep(asked) || peer.incoming.has(asked)) continue;
-        peer.send(cancelMessage(asked));
-        this.#end(peer, asked);
+      for (const { piece, received } of this.#requests.of(peer)) {
+        if (keep(piece) || received > 0) continue;
+        peer.send(cancelMessage(piece));
+        this.#requests.end(piece, peer);
       }
     }
   }
@@ -88,45 +109,41 @@ export class Downloader extends Emitter {
 
   // A frame of C_i. Frames of pieces we did not ask this peer for (any more) are ignored.
   async data(peer, { piece, offset, data }) {
-    if (!peer.requested.has(piece)) return;
-    let entry = peer.incoming.get(piece);
-    if (!entry) {
-      const { start, end } = pieceRange(this.#manifest, piece);
-      entry = { ciphertext: new Uint8Array(end - start + TAG_LENGTH), received: 0 };
-      peer.incoming.set(piece, entry);
-    }
-    if (offset + data.length > entry.ciphertext.length || entry.received + data.length > entry.ciphertext.length) {
+    const request = this.#requests.get(piece, peer);
+    if (!request) return;
+    request.ciphertext ??= new Uint8Array(request.size + TAG_LENGTH);
+    const { ciphertext } = request;
+    if (offset + data.length > ciphertext.length || request.received + data.length > ciphertext.length) {
       this.#bad(peer, piece);
       return;
     }
-    entry.ciphertext.set(data, offset);
-    entry.received += data.length;
-    if (entry.received === entry.ciphertext.length) await this.#verify(peer, piece, entry.ciphertext);
+    ciphertext.set(data, offset);
+    this.#requests.received(request, data.length);
+    if (request.received === ciphertext.length) await this.#verify(peer, request);
   }
 
   // The peer will not send this piece now: ask someone else, and it again later (it may get the
   // piece's hash or room in its queue meanwhile).
   rejected(peer, piece) {
-    if (!peer.requested.has(piece)) return;
+    if (!this.#requests.get(piece, peer)) return;
     this.#scheduler.pause(piece, peer);
-    this.#end(peer, piece);
+    this.#requests.end(piece, peer);
     setTimeout(() => {
       this.#scheduler.resume(piece, peer);
       this.fill();
-    }, REJECTED_RETRY_MS);
+    }, this.#retryMs);
     this.fill();
   }
 
-  // The link to `peer` is gone: what it was asked for goes to others.
+  // The link to `peer` is gone: its pieces no longer count, and what it was asked for goes to others.
   forget(peer) {
-    for (const piece of peer.requested) this.#scheduler.release(piece, peer);
-    peer.requested.clear();
-    peer.incoming.clear();
+    this.#scheduler.drop(peer);
     this.fill();
   }
 
-  async #verify(peer, piece, ciphertext) {
-    peer.incoming.delete(piece);
+  async #verify(peer, request) {
+    const { piece, ciphertext, size } = request;
+    request.ciphertext = null;
     let plaintext;
     try {
       if (!this.#book.has(piece) || !sameBytes(await pieceHash(ciphertext), this.#book.get(piece))) {
@@ -138,18 +155,13 @@ export class Downloader extends Emitter {
       this.#bad(peer, piece); // IntegrityError: the hash matched but the tag did not
       return;
     }
-    if (!peer.requested.has(piece)) return; // it came from another peer meanwhile (endgame)
-    for (const other of this.#scheduler.finish(piece)) {
-      if (other === peer) continue;
-      other.send(cancelMessage(piece));
-      other.incoming.delete(piece);
-      other.requested.delete(piece);
-    }
-    // The request keeps its place in the window until the piece is on disk: memory stays bounded
+    if (this.#requests.get(piece, peer) !== request) return; // it came from another peer meanwhile (endgame)
+    for (const other of this.#scheduler.finish(piece, peer)) other.send(cancelMessage(piece));
+    // The piece keeps its place in the peer's window until it is on disk: memory stays bounded
     // even when the disk is slower than the network.
     this.#store.write(piece, plaintext).then(
       () => {
-        peer.requested.delete(piece);
+        this.#requests.stored(peer, size);
         this.emit('stored', piece);
         this.fill();
       },
@@ -160,14 +172,14 @@ export class Downloader extends Emitter {
   #bad(peer, piece) {
     peer.bad += 1;
     this.#scheduler.avoid(piece, peer);
-    this.#end(peer, piece);
+    this.#requests.end(piece, peer);
     this.emit('bad', peer);
     this.fill();
   }
 
-  #end(peer, piece) {
-    peer.incoming.delete(piece);
-    peer.requested.delete(piece);
-    this.#scheduler.release(piece, peer);
+  #ask(piece, peer) {
+    const { start, end } = pieceRange(this.#manifest, piece);
+    this.#requests.ask(piece, peer, end - start);
+    peer.send(requestMessage(piece));
   }
 }

@@ -1,25 +1,53 @@
-// Which piece to ask which peer for next. Pieces someone waits for right now (want: the head of
-// a file being sniffed, an MP4's index at its end) before all others; then the lowest missing
-// piece at or after the focus (0 unless a player moved it to where it plays), then the rest from
-// the start, so that a share fills from its start, or from the playhead; each call serves one
-// peer, and the downloader calls it for its peers in turns, so neighbouring pieces spread over
-// every peer that has them. At the end, when every missing piece is already asked of someone, a
-// peer left with nothing to do gets one of them too (endgame), so that a slow peer does not hold
-// up the last pieces.
-import { ENDGAME_SOURCES } from '../config.js';
+// Which piece to ask which peer for next. Urgent pieces first: those someone waits for (want: the
+// head of a file being sniffed, an MP4's index at its end), then, when a player set a focus, the
+// keepAhead pieces from it; each goes to the fastest source with room that has it (a peer not
+// measured yet counts as the average), and one asked only of a source slowLinkFactor times
+// slower than a fast one with room is asked of the fast one too (the first copy to come wins,
+// the other is cancelled). Then rarest first: the missing piece the fewest open links announced,
+// ties broken at random, or, with a focus, by nearness after it (one source means in order from
+// the playhead). Availability is counted as `have`s come and links close, and missing pieces are
+// kept in buckets by it, so a pick looks at the rarest bucket first instead of every piece.
+// The owner (the origin) is asked only for pieces no other open link announced: receivers fetch
+// what one of them holds from each other, so that the origin uploads about one copy (it also
+// refuses a piece once when another member has it: seeder.js). At the end, when every missing
+// piece is asked of someone, a peer left with nothing to do gets the one asked longest ago too
+// (endgame), so that a slow peer does not hold up the last pieces.
+import { ENDGAME_SOURCES, PLAYER_KEEP_REQUESTS_AHEAD, SLOW_LINK_FACTOR } from '../config.js';
+import { Bitfield } from './bitfield.js';
+import { Requests } from './requests.js';
 
 export class Scheduler {
+  requests; // Requests: what is asked of whom
   #done; // Bitfield: pieces held or being stored
-  #asked = new Map(); // piece -> Set of Peers it is asked of
+  #random;
+  #keepAhead;
+  #endgameSources;
+  #slowLinkFactor;
+  #available; // Uint16Array: piece -> open links that announced it
+  #buckets = [[]]; // availability -> the missing pieces with it, in no order
+  #slot; // Int32Array: piece -> its index in its bucket, -1 once done
+  #counted = new Map(); // Peer -> Bitfield of its pieces counted in #available
   #avoid = new Map(); // piece -> Set of peer ids never to ask for it (sent it bad)
   #paused = new Map(); // piece -> Set of peer ids not to ask for it for now (refused it)
-  #cursor = 0; // every piece below it is done
-  #focus = 0; // pieces from here on come first
-  #focusCursor = 0; // every piece from the focus to below it is done
+  #focus = null; // where a player reads, or null (no player)
   #wanted = new Set(); // pieces to ask for before any other, in the order wanted
 
-  constructor(done) {
+  // done: Bitfield of the pieces held. random() in [0, 1) breaks ties (a test passes a seeded one).
+  constructor(done, {
+    requests = new Requests(), random = Math.random, keepAhead = PLAYER_KEEP_REQUESTS_AHEAD,
+    endgameSources = ENDGAME_SOURCES, slowLinkFactor = SLOW_LINK_FACTOR,
+  } = {}) {
     this.#done = done;
+    this.requests = requests;
+    this.#random = random;
+    this.#keepAhead = keepAhead;
+    this.#endgameSources = endgameSources;
+    this.#slowLinkFactor = slowLinkFactor;
+    this.#available = new Uint16Array(done.length);
+    this.#slot = new Int32Array(done.length).fill(-1);
+    for (let piece = 0; piece < done.length; piece++) {
+      if (!done.has(piece)) this.#slot[piece] = this.#buckets[0].push(piece) - 1;
+    }
   }
 
   get complete() {
@@ -30,12 +58,15 @@ export class Scheduler {
     return this.#focus;
   }
 
-  // Pieces from `piece` on (up to the end) are asked for before those below it; 0 is the plain order.
+  // Open links that announced `piece`.
+  availability(piece) {
+    return this.#available[piece] ?? 0;
+  }
+
+  // A player reads from `piece` on: the keepAhead pieces from it are urgent, and ties go to the
+  // nearest after it.
   setFocus(piece) {
-    const focus = Math.min(Math.max(0, Math.trunc(piece) || 0), this.#done.length);
-    if (focus === this.#focus) return;
-    this.#focus = focus;
-    this.#focusCursor = focus;
+    this.#focus = Math.min(Math.max(0, Math.trunc(piece) || 0), this.#done.length);
   }
 
   // These pieces are asked for before any other (until they are done).
@@ -43,57 +74,51 @@ export class Scheduler {
     for (const piece of pieces) if (piece >= 0 && piece < this.#done.length && !this.#done.has(piece)) this.#wanted.add(piece);
   }
 
-  // The piece to ask `peer` for next (it must have announced it), or null.
-  next(peer) {
-    const done = this.#done;
-    for (const piece of this.#wanted) {
-      if (done.has(piece)) this.#wanted.delete(piece);
-      else if (!this.#asked.has(piece) && this.#askable(piece, peer)) return piece;
-    }
-    while (this.#cursor < done.length && done.has(this.#cursor)) this.#cursor += 1;
-    while (this.#focusCursor < done.length && done.has(this.#focusCursor)) this.#focusCursor += 1;
-    const found = { endgame: null };
-    const first = Math.max(this.#cursor, this.#focusCursor);
-    const piece = this.#scan(peer, first, done.length, found) ?? this.#scan(peer, this.#cursor, Math.min(first, done.length), found);
-    if (piece !== null) return piece;
-    const missing = done.length - done.count;
-    return this.#asked.size === missing && peer.requested.size === 0 ? found.endgame : null;
+  // `peer` announced pieces (its `have`, `message`, already added to peer.remote): a bitfield is
+  // counted anew, a list of pieces adds those not counted yet.
+  have(peer, { bitfield, pieces }) {
+    if (bitfield) this.#uncount(peer);
+    if (!this.#counted.has(peer)) this.#counted.set(peer, new Bitfield(this.#done.length));
+    const counted = this.#counted.get(peer);
+    for (const piece of bitfield ? peer.remote.indices() : pieces) if (counted.set(piece)) this.#move(piece, +1);
   }
 
-  // The first piece in [from, to) nobody is asked for that `peer` can give; notes in found.endgame
-  // the first one it could give as a second source.
-  #scan(peer, from, to, found) {
-    const done = this.#done;
-    for (let piece = from; piece < to; piece++) {
-      if (done.has(piece) || !this.#askable(piece, peer)) continue;
-      const sources = this.#asked.get(piece);
-      if (!sources) return piece;
-      if (found.endgame === null && sources.size < ENDGAME_SOURCES && !sources.has(peer)) found.endgame = piece;
+  // The link to `peer` is gone: its pieces no longer count, and what was asked of it ends.
+  drop(peer) {
+    this.#uncount(peer);
+    this.requests.forget(peer);
+  }
+
+  // The next urgent piece to ask and whom, among `peers` (those with room), or null.
+  nextUrgent(peers) {
+    for (const piece of this.#urgent()) {
+      const sources = this.requests.sourcesOf(piece);
+      const candidates = peers.filter((peer) => !sources.includes(peer) && this.#askable(piece, peer));
+      if (candidates.length === 0) continue;
+      const rate = this.#rates();
+      const fastest = candidates.reduce((best, peer) => (rate(peer) > rate(best) ? peer : best));
+      if (sources.length === 0) return { piece, peer: fastest };
+      // Asked already: of a slow source only, a fast one with room that would bring it sooner
+      // is asked too.
+      if (sources.length >= this.#endgameSources) continue;
+      const slowest = sources.reduce((worst, peer) => (rate(peer) > rate(worst) ? peer : worst));
+      const left = this.requests.get(piece, slowest);
+      const bytesLeft = Math.max(0, left.size - left.received);
+      if (rate(fastest) >= this.#slowLinkFactor * rate(slowest)
+        && (this.requests.bytesOf(fastest) + left.size) / rate(fastest) < bytesLeft / rate(slowest)) {
+        return { piece, peer: fastest };
+      }
     }
     return null;
   }
 
-  #askable(piece, peer) {
-    return peer.remote.has(piece) && !this.#avoid.get(piece)?.has(peer.id) && !this.#paused.get(piece)?.has(peer.id);
-  }
-
-  // Pieces asked of `peer`, for the downloader to cancel those far from a new focus.
-  askedOf(peer) {
-    const pieces = [];
-    for (const [piece, sources] of this.#asked) if (sources.has(peer)) pieces.push(piece);
-    return pieces;
-  }
-
-  assign(piece, peer) {
-    if (!this.#asked.has(piece)) this.#asked.set(piece, new Set());
-    this.#asked.get(piece).add(peer);
-  }
-
-  // A request ended without the piece: the peer is gone, refused it, or sent it bad.
-  release(piece, peer) {
-    const sources = this.#asked.get(piece);
-    sources?.delete(peer);
-    if (sources?.size === 0) this.#asked.delete(piece);
+  // The piece to ask `peer` for next when nothing urgent is left for it, or null.
+  next(peer) {
+    for (let availability = 1; availability < this.#buckets.length; availability++) {
+      const piece = this.#pick(this.#buckets[availability], peer);
+      if (piece !== null) return piece;
+    }
+    return this.#endgame(peer);
   }
 
   // Never ask `peer` for this piece again.
@@ -112,14 +137,104 @@ export class Scheduler {
     if (ids?.size === 0) this.#paused.delete(piece);
   }
 
-  // The piece arrived intact; returns the Peers it is still asked of (to cancel there).
-  finish(piece) {
-    const sources = this.#asked.get(piece) ?? new Set();
-    this.#asked.delete(piece);
+  // The piece arrived intact from `peer`: its requests end (Requests.finish); returns the other
+  // peers it was asked of, to cancel there.
+  finish(piece, peer) {
+    const others = this.requests.finish(piece, peer);
     this.#avoid.delete(piece);
     this.#paused.delete(piece);
-    this.#done.set(piece);
-    return sources;
+    this.#wanted.delete(piece);
+    if (!this.#done.set(piece)) return others;
+    const bucket = this.#buckets[this.#available[piece]];
+    this.#take(bucket, this.#slot[piece]);
+    this.#slot[piece] = -1;
+    return others;
+  }
+
+  // Wanted pieces in the order wanted, then the focus window.
+  *#urgent() {
+    for (const piece of this.#wanted) {
+      if (this.#done.has(piece)) this.#wanted.delete(piece);
+      else yield piece;
+    }
+    if (this.#focus === null) return;
+    for (let piece = this.#focus; piece < Math.min(this.#focus + this.#keepAhead, this.#done.length); piece++) {
+      if (!this.#done.has(piece)) yield piece;
+    }
+  }
+
+  // A piece of `bucket` to ask `peer` for: from a random place on, or the nearest after the focus.
+  #pick(bucket, peer) {
+    const length = bucket?.length ?? 0;
+    if (length === 0) return null;
+    const start = this.#focus === null ? Math.floor(this.#random() * length) : 0;
+    let best = null;
+    let bestDistance = Infinity;
+    for (let i = 0; i < length; i++) {
+      const piece = bucket[(start + i) % length];
+      if (this.requests.asked(piece) || !this.#askable(piece, peer) || this.#elsewhere(piece, peer)) continue;
+      if (this.#focus === null) return piece;
+      const distance = (piece - this.#focus + this.#done.length) % this.#done.length;
+      if (distance < bestDistance) [best, bestDistance] = [piece, distance];
+    }
+    return best;
+  }
+
+  // Every missing piece is asked of someone and `peer` has nothing to do: the piece it can give
+  // that was asked longest ago, if asked of fewer than endgameSources peers.
+  #endgame(peer) {
+    if (this.requests.countOf(peer) > 0 || this.requests.pieceCount !== this.#done.length - this.#done.count) return null;
+    let oldest = null;
+    for (const piece of this.requests.pieces) {
+      const sources = this.requests.sourcesOf(piece);
+      if (sources.length >= this.#endgameSources || !this.#askable(piece, peer)) continue;
+      const askedAt = Math.min(...sources.map((source) => this.requests.get(piece, source).askedAt));
+      if (oldest === null || askedAt < oldest.askedAt) oldest = { piece, askedAt };
+    }
+    return oldest?.piece ?? null;
+  }
+
+  #askable(piece, peer) {
+    return peer.remote.has(piece) && !this.#avoid.get(piece)?.has(peer.id) && !this.#paused.get(piece)?.has(peer.id);
+  }
+
+  // `peer` is the owner and another open link announced `piece` (one that did not send it bad).
+  #elsewhere(piece, peer) {
+    return peer.role === 'owner' && this.#available[piece] - (this.#avoid.get(piece)?.size ?? 0) > 1;
+  }
+
+  // peer -> its delivery rate; one not measured yet counts as the average of the open links
+  // measured.
+  #rates() {
+    const measured = [...this.#counted.keys()].map((peer) => this.requests.rateOf(peer)).filter((rate) => rate !== null);
+    const average = measured.length > 0 ? measured.reduce((sum, rate) => sum + rate, 0) / measured.length : 1;
+    return (peer) => Math.max(this.requests.rateOf(peer) ?? average, 1);
+  }
+
+  #uncount(peer) {
+    const counted = this.#counted.get(peer);
+    if (!counted) return;
+    this.#counted.delete(peer);
+    for (const piece of counted.indices()) this.#move(piece, -1);
+  }
+
+  // Availability of `piece` changes by `step`; a missing piece changes bucket.
+  #move(piece, step) {
+    const from = this.#available[piece];
+    this.#available[piece] = from + step;
+    if (this.#slot[piece] < 0) return;
+    this.#take(this.#buckets[from], this.#slot[piece]);
+    this.#buckets[from + step] ??= [];
+    this.#slot[piece] = this.#buckets[from + step].push(piece) - 1;
+  }
+
+  // Removes the entry at `index` of `bucket` (the last one takes its place).
+  #take(bucket, index) {
+    const last = bucket.pop();
+    if (index < bucket.length) {
+      bucket[index] = last;
+      this.#slot[last] = index;
+    }
   }
 }
 

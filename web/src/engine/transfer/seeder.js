@@ -12,22 +12,31 @@ export class Seeder {
   #ciphertext;
   #servable;
   #onError;
+  #testHooks;
   #queueCap; // pieces one peer may have queued with us
   #queues = new Map(); // Peer -> pieces it asked for, not yet started
+  #sending = new Map(); // Peer -> the piece going out to it now
   #spread; // the origin: spread its upload over the swarm (see #elsewhere)
   #sentTo = new Map(); // piece -> Set of the peer ids it went (or is going) to, when spreading
-  #spreadRefused = new WeakMap(); // Peer -> Set of pieces refused it once to spread the upload
+  #refused = new WeakMap(); // Peer -> Set of pieces refused it once to spread the upload
+  #uploaded = 0; // piece bytes sent, to every peer
+  #uplinkFreeAt = 0; // the test hook's uplink: when the pieces sent so far have had their time
 
   /**
    * announced: Bitfield of the pieces this member holds; ciphertext(index) -> Promise<Uint8Array>
    * C_i; servable(index): whether a held piece may go out (a receiver needs its signed hash, to
    * have passed it on first); onError(error) when ciphertext fails (our disk or file, not the
    * peer's fault). spread: this is the origin, whose uplink should carry each piece about once.
-   * pieceSize: the share's (the queue's cap is in bytes).
+   * pieceSize: the share's (the queue's cap is in bytes). testHooks: tests/e2e's
+   * {seedBytesPerSecond, corruptServedPieces}; without it, globalThis.swarmdropTestHooks when
+   * a piece is served.
    */
-  constructor({ swarm, sealed, book, announced, ciphertext, servable, onError, pieceSize, spread = false }) {
+  constructor({
+    swarm, sealed, book, announced, ciphertext, servable, onError, pieceSize, spread = false,
+    queueBytes = MAX_QUEUED_REQUEST_BYTES, testHooks = null,
+  }) {
     this.#spread = spread;
-    this.#queueCap = piecesIn(MAX_QUEUED_REQUEST_BYTES, pieceSize);
+    this.#queueCap = piecesIn(queueBytes, pieceSize);
     this.#swarm = swarm;
     this.#sealed = sealed;
     this.#book = book;
@@ -35,6 +44,13 @@ export class Seeder {
     this.#ciphertext = ciphertext;
     this.#servable = servable;
     this.#onError = onError;
+    this.#testHooks = testHooks;
+  }
+
+  // Piece bytes this member has sent (the origin: divided by the share's size, the copies it
+  // uploaded).
+  get uploadedBytes() {
+    return this.#uploaded;
   }
 
   // What a peer hears first on a new link.
@@ -78,22 +94,26 @@ export class Seeder {
     }
   }
 
-  // The origin refuses a piece once to a peer when it already went, or is going, to another
-  // member still linked: the peer asks that member instead (it pauses the piece for the origin,
-  // REJECTED_RETRY_MS), so receivers that all ask for the same pieces at first end up fetching
-  // different ones from the origin and the rest from each other. Asked again, it is served.
+  // The origin serves each piece to one member first: a piece another member still linked to it
+  // holds (announced it) or got from it is refused once to the asker, which gets it from that
+  // member instead (a receiver asks the origin only for pieces none of its other links announced:
+  // scheduler.js; this catches members it is not linked with, and pieces not announced yet). A
+  // piece still on its way to another member (queued or going out) is refused each time. Asked
+  // again otherwise (after the asker's pause, REJECTED_RETRY_MS), it is served: a receiver that
+  // cannot get it elsewhere waits at most for one copy to go out and one pause, never starves.
   #elsewhere(peer, piece) {
     if (!this.#spread) return false;
-    const sentTo = this.#sentTo.get(piece) ?? new Set();
-    const refused = this.#spreadRefused.get(peer) ?? new Set();
-    let elsewhere = false;
-    for (const id of sentTo) elsewhere ||= id !== peer.id && this.#swarm.peers.get(id)?.open === true;
-    if (!elsewhere || refused.has(piece)) {
-      this.#sentTo.set(piece, sentTo.add(peer.id));
-      return false;
+    const others = [...this.#swarm.peers.values()].filter((other) => other !== peer && other.open);
+    const onItsWay = others.some((other) => this.#sending.get(other) === piece || this.#queues.get(other)?.includes(piece));
+    const refused = this.#refused.get(peer) ?? new Set();
+    const held = !refused.has(piece) && others.some((other) => this.#sentTo.get(piece)?.has(other.id) || other.remote?.has(piece));
+    if (onItsWay || held) {
+      this.#refused.set(peer, refused.add(piece));
+      return true;
     }
-    this.#spreadRefused.set(peer, refused.add(piece));
-    return true;
+    if (!this.#sentTo.has(piece)) this.#sentTo.set(piece, new Set());
+    this.#sentTo.get(piece).add(peer.id);
+    return false;
   }
 
   // A piece that has started going out is finished anyway.
@@ -110,30 +130,35 @@ export class Seeder {
         // it waits in the queue, where a cancel (a seek) can still take it out, instead of in
         // the channel's buffer, from which nothing comes back.
         await peer.drained();
+        const hooks = this.#testHooks ?? globalThis.swarmdropTestHooks ?? {};
         // Test hook (tests/e2e): a slow uplink, this page's pieces at most this many bytes a
         // second; a piece waits for its turn in the queue, where a cancel can still take it out.
-        const rate = globalThis.swarmdropTestHooks?.seedBytesPerSecond;
-        if (rate > 0) await uplinkTurn();
+        const rate = hooks.seedBytesPerSecond;
+        if (rate > 0) await this.#uplinkTurn();
         if (queue.length === 0 || !peer.open) break;
         const piece = queue.shift();
+        this.#sending.set(peer, piece);
         const ciphertext = await this.#ciphertext(piece);
         // Test hook (tests/e2e): a peer that damages every piece it serves.
-        if (globalThis.swarmdropTestHooks?.corruptServedPieces) ciphertext[ciphertext.length >> 1] ^= 0x01;
-        if (rate > 0) uplinkFreeAt = Math.max(performance.now(), uplinkFreeAt) + (ciphertext.length / rate) * 1000;
+        if (hooks.corruptServedPieces) ciphertext[ciphertext.length >> 1] ^= 0x01;
+        if (rate > 0) this.#uplinkFreeAt = Math.max(performance.now(), this.#uplinkFreeAt) + (ciphertext.length / rate) * 1000;
+        const before = peer.uploadedBytes;
         await peer.sendPiece(piece, ciphertext);
+        this.#uploaded += peer.uploadedBytes - before;
+        this.#sending.delete(peer);
       }
     } catch (error) {
       this.#onError(error);
     } finally {
       this.#queues.delete(peer);
+      this.#sending.delete(peer);
     }
   }
-}
 
-// The test hook's uplink: a piece goes out once those before it had their share of time.
-let uplinkFreeAt = 0;
-async function uplinkTurn() {
-  for (let wait = uplinkFreeAt - performance.now(); wait > 0; wait = uplinkFreeAt - performance.now()) {
-    await new Promise((resolve) => setTimeout(resolve, wait));
+  // The test hook's uplink: a piece goes out once those before it had their share of time.
+  async #uplinkTurn() {
+    for (let wait = this.#uplinkFreeAt - performance.now(); wait > 0; wait = this.#uplinkFreeAt - performance.now()) {
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
   }
 }

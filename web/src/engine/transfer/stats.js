@@ -35,3 +35,60 @@ export class TransferRate {
     return speed > 0 ? (total - bytes) / speed : null;
   }
 }
+
+// The rate a peer delivers the pieces we ask it for: piece bytes over the last `windowMs` of the
+// time it had requests of ours outstanding. Time it had nothing to do does not count against it
+// (an idle fast peer stays fast), time it was asked and sent nothing does (a stalled link is
+// slow). Unmeasured (null) until a whole piece came from it or it was busy for a whole window.
+export class DeliveryRate {
+  #windowMs;
+  #samples = []; // {clock, bytes}, oldest first, on the busy clock
+  #busyMs = 0; // busy time before #since
+  #since = null; // when the current busy spell began
+  #bytes = 0;
+  #measured = false;
+
+  constructor(windowMs = SPEED_WINDOW_MS) {
+    this.#windowMs = windowMs;
+  }
+
+  busy(now) {
+    if (this.#since !== null) return;
+    this.#since = now;
+    this.#sample(now);
+  }
+
+  idle(now) {
+    if (this.#since === null) return;
+    this.#busyMs += now - this.#since;
+    this.#since = null;
+  }
+
+  add(bytes, now) {
+    this.#bytes += bytes;
+    this.#sample(now);
+  }
+
+  pieceDone() {
+    this.#measured = true;
+  }
+
+  bytesPerSecond(now) {
+    const clock = this.#clock(now);
+    if (!this.#measured && clock < this.#windowMs) return null;
+    const [first] = this.#samples;
+    const seconds = first ? (clock - first.clock) / 1000 : 0;
+    return seconds > 0 ? (this.#bytes - first.bytes) / seconds : null;
+  }
+
+  #clock(now) {
+    return this.#busyMs + (this.#since === null ? 0 : now - this.#since);
+  }
+
+  #sample(now) {
+    const clock = this.#clock(now);
+    this.#samples.push({ clock, bytes: this.#bytes });
+    // Keep one sample at or before the window's start so that the rate spans the whole window.
+    while (this.#samples.length > 2 && this.#samples[1].clock <= clock - this.#windowMs) this.#samples.shift();
+  }
+}

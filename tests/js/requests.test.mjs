@@ -1,0 +1,174 @@
+// One record per request (transfer/requests.js) and the downloader that keeps them: the window
+// in bytes, cancel/refuse/bad/forget/finish leaving nothing behind, the delivery rate, a moving
+// focus, and an urgent piece whose slow copy is cancelled when the fast one comes.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Bitfield } from '../../web/src/engine/transfer/bitfield.js';
+import { deriveContentKey, encryptPiece, pieceHash } from '../../web/src/engine/transfer/content.js';
+import { Downloader } from '../../web/src/engine/transfer/downloader.js';
+import { Requests } from '../../web/src/engine/transfer/requests.js';
+import { Scheduler } from '../../web/src/engine/transfer/scheduler.js';
+import { fakeClock, fakePeer, measure, range, seeded } from './transfer-helpers.mjs';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+test('one record per (piece, peer): queries by peer and piece, the window in bytes, and end/finish/forget leave nothing', () => {
+  const clock = fakeClock();
+  const requests = new Requests({ now: clock.now });
+  const [a, b] = [{ id: 'a' }, { id: 'b' }];
+  const first = requests.ask(0, a, 100);
+  requests.ask(1, a, 50);
+  requests.ask(0, b, 100);
+  assert.equal(requests.get(0, a), first);
+  assert.deepEqual(requests.of(a).map((r) => r.piece), [0, 1]);
+  assert.deepEqual(requests.sourcesOf(0), [a, b]);
+  assert.deepEqual([requests.bytesOf(a), requests.bytesOf(b), requests.countOf(a), requests.pieceCount], [150, 100, 2, 2]);
+  requests.end(1, a); // cancelled or refused
+  assert.deepEqual([requests.get(1, a), requests.asked(1), requests.bytesOf(a)], [null, false, 100]);
+  requests.end(1, a); // twice: nothing more
+  assert.equal(requests.bytesOf(a), 100);
+  // Piece 0 came from a: b's request ends, a's bytes stay in its window until stored.
+  assert.deepEqual(requests.finish(0, a), [b]);
+  assert.deepEqual([requests.asked(0), requests.countOf(a), requests.bytesOf(a), requests.bytesOf(b)], [false, 0, 100, 0]);
+  requests.stored(a, 100);
+  assert.equal(requests.bytesOf(a), 0);
+  requests.ask(2, b, 10);
+  requests.ask(3, b, 10);
+  assert.deepEqual(requests.forget(b), [2, 3]);
+  assert.deepEqual([requests.pieceCount, requests.countOf(b), requests.bytesOf(b), [...requests.pieces]], [0, 0, 0, []]);
+  requests.stored(b, 10); // a write that ends after its peer left changes nothing
+  assert.equal(requests.bytesOf(b), 0);
+});
+
+test('a delivery rate counts only the time a peer had requests outstanding, and a stall against it', () => {
+  const clock = fakeClock();
+  const requests = new Requests({ now: clock.now });
+  const a = { id: 'a' };
+  assert.equal(requests.rateOf(a), null);
+  const request = requests.ask(0, a, 1_000_000);
+  clock.advance(500);
+  requests.received(request, 500_000);
+  assert.equal(requests.rateOf(a), null); // not a whole piece, not a whole window: unmeasured
+  clock.advance(500);
+  requests.received(request, 500_000);
+  requests.finish(0, a);
+  assert.equal(requests.rateOf(a), 1_000_000);
+  clock.advance(60_000); // idle: the measure stays
+  assert.equal(requests.rateOf(a), 1_000_000);
+  requests.ask(1, a, 1_000_000);
+  clock.advance(1_000); // asked and nothing came: slower
+  assert.equal(requests.rateOf(a), 500_000);
+  measure(requests, clock, { id: 'b' }, 2_000);
+  assert.equal(requests.rateOf({ id: 'c' }), null);
+});
+
+// A downloader over `count` pieces of `pieceSize` (C_i of piece i: encrypted i-filled bytes).
+async function downloaderFor({ count, pieceSize, peers, total = count * pieceSize, windowBytes, clock = fakeClock() }) {
+  const contentKey = await deriveContentKey(new Uint8Array(16));
+  const manifest = { piece_size: pieceSize, total };
+  const ciphertexts = await Promise.all(range(0, count).map((i) => {
+    const size = Math.min(pieceSize, total - i * pieceSize);
+    return encryptPiece(contentKey, i, new Uint8Array(size).fill(i));
+  }));
+  const hashes = await Promise.all(ciphertexts.map(pieceHash));
+  const stored = [];
+  const store = { write: async (piece) => { stored.push(piece); } };
+  const book = { has: (i) => i < count, get: (i) => hashes[i] };
+  const scheduler = new Scheduler(new Bitfield(count), { requests: new Requests({ now: clock.now }), random: seeded(3) });
+  const downloader = new Downloader({ manifest, contentKey, book, store, scheduler, peers: () => peers, windowBytes });
+  for (const peer of peers) scheduler.have(peer, { bitfield: peer.remote.bytes });
+  const deliver = (peer, piece) => downloader.data(peer, { piece, offset: 0, data: ciphertexts[piece] });
+  return { downloader, scheduler, requests: scheduler.requests, stored, deliver, clock };
+}
+
+const asked = (peer, type = 'request') => peer.sent.filter((m) => m.t === type).map((m) => m.piece);
+
+test('the window counts bytes: whole pieces up to it, a short last piece as its size', async () => {
+  const count = 6;
+  const peer = fakePeer('a', range(0, count), count);
+  // 256 KiB pieces, the last one 16 KiB; a window of 1 MiB.
+  const { downloader, requests } = await downloaderFor({
+    count, pieceSize: 256 * KiB, total: 5 * 256 * KiB + 16 * KiB, peers: [peer], windowBytes: MiB,
+  });
+  downloader.focus(2); // in order from piece 2, so that the pieces are known
+  assert.deepEqual(asked(peer), [2, 3, 4, 5]);
+  assert.equal(requests.bytesOf(peer), 3 * 256 * KiB + 16 * KiB);
+  const lone = fakePeer('b', range(0, 3), 3);
+  const big = await downloaderFor({ count: 3, pieceSize: 2 * MiB, peers: [lone], windowBytes: MiB });
+  big.downloader.fill(); // a piece larger than the window: one at a time
+  assert.equal(big.requests.countOf(lone), 1);
+});
+
+test('refused, bad and forgotten requests end in one place; a stored piece frees the window', async () => {
+  const count = 4;
+  const a = fakePeer('a', range(0, count), count);
+  const b = fakePeer('b', range(0, count), count);
+  const { downloader, requests, stored, deliver } = await downloaderFor({ count, pieceSize: 16 * KiB, peers: [a, b], windowBytes: 32 * KiB });
+  downloader.fill();
+  assert.equal(requests.pieceCount, 4);
+  const [first] = asked(a);
+  downloader.rejected(a, first);
+  assert.equal(requests.get(first, a), null);
+  downloader.rejected(a, first); // a second refusal of what is no longer asked: ignored
+  const [piece] = asked(b);
+  await deliver(b, piece);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(stored, [piece]);
+  assert.equal(requests.asked(piece), false);
+  // Bad data (too long for the piece) ends the request and counts against the peer.
+  const [other] = requests.of(a).map((r) => r.piece);
+  await downloader.data(a, { piece: other, offset: 16 * KiB, data: new Uint8Array(100) });
+  assert.deepEqual([a.bad, requests.get(other, a)], [1, null]);
+  a.open = false;
+  downloader.forget(a);
+  assert.deepEqual([requests.countOf(a), requests.bytesOf(a)], [0, 0]);
+  for (const p of range(0, count)) for (const source of requests.sourcesOf(p)) assert.notEqual(source, a);
+});
+
+test('moving the focus cancels requests far from it that have no bytes yet, and asks for those at it', async () => {
+  const count = 40;
+  const peer = fakePeer('a', range(0, count), count);
+  const { downloader, requests } = await downloaderFor({ count, pieceSize: MiB, total: count * MiB, peers: [peer], windowBytes: 4 * MiB });
+  downloader.focus(0);
+  assert.deepEqual(asked(peer), [0, 1, 2, 3]);
+  requests.received(requests.get(1, peer), 10); // piece 1 is on its way: kept
+  peer.sent.length = 0;
+  downloader.focus(30, 8);
+  assert.deepEqual(asked(peer, 'cancel'), [0, 2, 3]);
+  assert.deepEqual(asked(peer), [30, 31, 32]);
+  peer.sent.length = 0;
+  downloader.focus(30, 8); // the same focus: nothing changes
+  assert.equal(peer.sent.length, 0);
+  downloader.focus(33, 8); // playing on: a small step forward cancels nothing
+  assert.equal(asked(peer, 'cancel').length, 0);
+  assert.deepEqual(requests.of(peer).map((r) => r.piece).sort((x, y) => x - y), [1, 30, 31, 32]);
+  downloader.focus(10, 8); // a seek back: the requests far from it go
+  assert.deepEqual(asked(peer, 'cancel'), [30, 31, 32]);
+});
+
+test('an urgent piece on a slow link is asked of a fast one too; the first copy wins and the other is cancelled', async () => {
+  const count = 8;
+  const slow = fakePeer('slow', range(0, count), count);
+  const fast = fakePeer('fast', range(0, count), count);
+  const clock = fakeClock();
+  const peers = [slow];
+  const { downloader, requests, stored, deliver } = await downloaderFor({
+    count, pieceSize: 16 * KiB, peers, windowBytes: 64 * KiB, clock,
+  });
+  measure(requests, clock, slow, 10_000);
+  downloader.want([5]);
+  assert.equal(asked(slow)[0], 5);
+  // A fast link opens: it is asked for the urgent piece too.
+  peers.push(fast);
+  measure(requests, clock, fast, 1_000_000);
+  downloader.have(fast, { bitfield: fast.remote.bytes });
+  assert.equal(asked(fast)[0], 5);
+  await deliver(fast, 5);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.ok(stored.includes(5));
+  assert.deepEqual(asked(slow, 'cancel'), [5]);
+  assert.equal(requests.asked(5), false);
+  await deliver(slow, 5); // its frames still come: ignored
+  assert.equal(slow.bad, 0);
+});
