@@ -1,5 +1,5 @@
 // The seeder (transfer/seeder.js): pieces start only once the link drained; the origin's
-// super-seeding refuses a piece once while another linked member holds it or is getting it, never
+// super-seeding refuses a piece while another linked member holds it or is getting it, never
 // starves a receiver that can get it nowhere else, and, in a simulated swarm of the real
 // Seeder/Downloader/Scheduler over fake links with a shared uplink per member, uploads about one
 // copy of the file while 4 or 8 receivers that join together fetch the rest from each other.
@@ -46,7 +46,7 @@ const seederOf = (spread, members, count = 4) => new Seeder({
 });
 const rejected = (peer) => peer.sent.filter((m) => m.t === 'reject').map((m) => m.piece);
 
-test('the origin refuses a piece once while another linked member got it or holds it, then serves it', async () => {
+test('the origin refuses a piece twice while another linked member got it or holds it, then serves it', async () => {
   const [a, b] = [servedPeer('a'), servedPeer('b', [3])];
   const origin = seederOf(true, [a, b]);
   origin.take(a, { t: 'request', piece: 0 });
@@ -55,11 +55,12 @@ test('the origin refuses a piece once while another linked member got it or hold
   origin.take(a, { t: 'request', piece: 3 }); // b announced it: a should fetch it from b
   await Promise.all([a.served(1), b.served(1)]);
   assert.deepEqual([a.pieces, b.pieces, rejected(b), rejected(a)], [[0], [1], [0], [3]]);
-  origin.take(b, { t: 'request', piece: 0 }); // asked again (a was no help): served
+  origin.take(b, { t: 'request', piece: 0 }); // asked again: refused a second time (SPREAD_REFUSALS)
+  origin.take(b, { t: 'request', piece: 0 }); // and again (a was no help): served
   a.open = false;
   origin.take(b, { t: 'request', piece: 1 }); // b's own piece again: never refused
   await b.served(3);
-  assert.deepEqual([b.pieces, rejected(b)], [[1, 0, 1], [0]]);
+  assert.deepEqual([b.pieces, rejected(b)], [[1, 0, 1], [0, 0]]);
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(origin.uploadedBytes, 4 * 8);
   // A receiver seeding others never refuses for this.

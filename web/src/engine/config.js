@@ -90,6 +90,11 @@ export const REQUEST_WINDOW_BYTES = 4 * MiB;
 export const MAX_QUEUED_REQUEST_BYTES = 16 * MiB;
 // A peer that refused a piece is asked for it again after this long, if it is still missing.
 export const REJECTED_RETRY_MS = 2_000;
+// The origin refuses a receiver a piece that another member it is linked with holds, or was sent
+// and has not announced yet, at most this many times (then serves it: the receiver may not reach
+// that member). One let pieces still in a channel's buffer go out twice: 1.19-1.24 copies
+// uploaded with 8 receivers in tests/js/seeder.test.mjs's swarm; two: 1.01-1.17.
+export const SPREAD_REFUSALS = 2;
 // Pieces that fail verification before the peer that sent them is disconnected for good.
 export const MAX_BAD_PIECES = 3;
 // Near the end, a piece still in flight may be requested from this many peers at once.

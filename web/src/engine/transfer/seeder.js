@@ -1,7 +1,7 @@
 // What a member offers the swarm: the sealed manifest, the signed hash batches it trusts, the
 // pieces it holds (announced in `have`), and the serving of those pieces to peers that ask, one
 // piece at a time per peer, in the order asked. The origin and receivers both seed.
-import { MAX_QUEUED_REQUEST_BYTES } from '../config.js';
+import { MAX_QUEUED_REQUEST_BYTES, SPREAD_REFUSALS } from '../config.js';
 import { piecesIn } from './pieces.js';
 import { haveBitfieldMessage, havePiecesMessage, hashesMessage, manifestMessages, rejectMessage } from '../net/wire.js';
 
@@ -18,7 +18,8 @@ export class Seeder {
   #sending = new Map(); // Peer -> the piece going out to it now
   #spread; // the origin: spread its upload over the swarm (see #elsewhere)
   #sentTo = new Map(); // piece -> Set of the peer ids it went (or is going) to, when spreading
-  #refused = new WeakMap(); // Peer -> Set of pieces refused it once to spread the upload
+  #refused = new WeakMap(); // Peer -> Map(piece -> times refused it to spread the upload)
+  #spreadRefusals;
   #uploaded = 0; // piece bytes sent, to every peer
   #uplinkFreeAt = 0; // the test hook's uplink: when the pieces sent so far have had their time
 
@@ -33,9 +34,10 @@ export class Seeder {
    */
   constructor({
     swarm, sealed, book, announced, ciphertext, servable, onError, pieceSize, spread = false,
-    queueBytes = MAX_QUEUED_REQUEST_BYTES, testHooks = null,
+    queueBytes = MAX_QUEUED_REQUEST_BYTES, spreadRefusals = SPREAD_REFUSALS, testHooks = null,
   }) {
     this.#spread = spread;
+    this.#spreadRefusals = spreadRefusals;
     this.#queueCap = piecesIn(queueBytes, pieceSize);
     this.#swarm = swarm;
     this.#sealed = sealed;
@@ -95,20 +97,24 @@ export class Seeder {
   }
 
   // The origin serves each piece to one member first: a piece another member still linked to it
-  // holds (announced it) or got from it is refused once to the asker, which gets it from that
-  // member instead (a receiver asks the origin only for pieces none of its other links announced:
-  // scheduler.js; this catches members it is not linked with, and pieces not announced yet). A
-  // piece still on its way to another member (queued or going out) is refused each time. Asked
-  // again otherwise (after the asker's pause, REJECTED_RETRY_MS), it is served: a receiver that
-  // cannot get it elsewhere waits at most for one copy to go out and one pause, never starves.
+  // holds (announced it) or was sent is refused to the asker, which gets it from that member
+  // instead (a receiver asks the origin only for pieces none of its other links announced:
+  // scheduler.js; this catches members it is not linked with, and pieces not announced yet, still
+  // in a channel's buffer or being verified). A piece still queued or going out to another member
+  // is refused each time; else at most spreadRefusals times to one asker: asked again (after its
+  // pause, REJECTED_RETRY_MS, each time), it is served. So a receiver that cannot get a piece
+  // elsewhere waits at most for one copy to leave and spreadRefusals pauses, and never starves.
   #elsewhere(peer, piece) {
     if (!this.#spread) return false;
     const others = [...this.#swarm.peers.values()].filter((other) => other !== peer && other.open);
     const onItsWay = others.some((other) => this.#sending.get(other) === piece || this.#queues.get(other)?.includes(piece));
-    const refused = this.#refused.get(peer) ?? new Set();
-    const held = !refused.has(piece) && others.some((other) => this.#sentTo.get(piece)?.has(other.id) || other.remote?.has(piece));
+    if (!this.#refused.has(peer)) this.#refused.set(peer, new Map());
+    const refused = this.#refused.get(peer);
+    const times = refused.get(piece) ?? 0;
+    const held = times < this.#spreadRefusals
+      && others.some((other) => this.#sentTo.get(piece)?.has(other.id) || other.remote?.has(piece));
     if (onItsWay || held) {
-      this.#refused.set(peer, refused.add(piece));
+      refused.set(piece, times + 1);
       return true;
     }
     if (!this.#sentTo.has(piece)) this.#sentTo.set(piece, new Set());
