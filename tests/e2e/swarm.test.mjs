@@ -2,10 +2,12 @@
 // piece is verified (a peer that damages pieces is caught and routed around). Real Janus + nginx,
 // one Chromium process per person.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import {
-  closeAll, launchBrowser, randomFile, randomLinkSecret, receiveFile, serverFixture, sha256File, shareFile, subDir,
-  withStates,
+  closeAll, janusSession, launchBrowser, randomFile, randomLinkSecret, receiveFile, serverFixture, sha256File, shareFile,
+  startServer, subDir, waitForState, withStates,
 } from './harness.mjs';
 
 const MiB = 1 << 20;
@@ -68,5 +70,56 @@ test('a receiver of a swarm with a damaging peer refuses its pieces, fetches the
     });
   } finally {
     await closeAll([origin, honest, corrupting, newcomer]);
+  }
+});
+
+test('a receiver\'s links follow the tracker: at most max_links to other receivers, and its reports reach the plugin', { timeout: 240_000 }, async (t) => {
+  const jcfg = join(fixture.dir, 'tracker.jcfg');
+  writeFileSync(jcfg, 'general: {\n  max_links_per_member = 2\n  report_interval_seconds = 1\n}\n');
+  const server = await startServer({ pluginJcfg: jcfg });
+  const file = await randomFile(fixture.dir, 'tracked.bin', 8 * MiB);
+  const origin = await launchBrowser();
+  const receivers = await Promise.all([0, 1, 2, 3].map(() => launchBrowser()));
+  // Each page keeps the most links to other receivers it held at once (open or being set up).
+  for (const browser of receivers) {
+    await browser.context.addInitScript(() => {
+      window.mostReceiverLinks = 0;
+      setInterval(() => {
+        const linked = (window.swarmdrop?.peers ?? []).filter((peer) => peer.role === 'receiver' && ['connecting', 'open'].includes(peer.phase));
+        window.mostReceiverLinks = Math.max(window.mostReceiverLinks, linked.length);
+      }, 20);
+    });
+  }
+  const browsers = { origin, ...Object.fromEntries(receivers.map((browser, i) => [`receiver${i}`, browser])) };
+  const session = await janusSession(server.wsUrl);
+  try {
+    await withStates(t, browsers, async () => {
+      const link = await shareFile(origin.page, server.url, file.path);
+      const share = new URL(link).pathname.split('/').pop();
+      const saved = await Promise.all(receivers.map((browser, i) => receiveFile(browser.page, link, subDir(fixture.dir, `tracked${i}`))));
+      for (const { path } of saved) assert.equal(await sha256File(path), file.sha256);
+      const ids = [];
+      for (const browser of receivers) {
+        const state = await waitForState(browser.page, (s) => s.phase === 'done');
+        ids.push(state.peerId);
+        const most = await browser.page.evaluate(() => window.mostReceiverLinks);
+        assert.ok(most >= 1 && most <= 2, `${state.peerId} held ${most} links to receivers at once`);
+        assert.ok(state.peers.some((peer) => peer.role === 'owner'), 'the owner is linked besides');
+      }
+      // A member that asks sees the cap, and the receivers' reports: each is complete.
+      const joined = await session.request({ request: 'join', share });
+      assert.equal(joined.max_links, 2);
+      let listed;
+      for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 500))) {
+        listed = await session.request({ request: 'list', share });
+        if (ids.every((id) => listed.peers.some((peer) => peer.peer === id && peer.complete === true))) break;
+      }
+      t.diagnostic(`list: ${JSON.stringify(listed.peers)}`);
+      for (const id of ids) assert.ok(listed.peers.some((peer) => peer.peer === id && peer.complete === true), `${id} reported complete`);
+    }, { server });
+  } finally {
+    session.close();
+    await closeAll([origin, ...receivers]);
+    await server.stop();
   }
 });
