@@ -254,7 +254,7 @@ export class Sender extends Emitter {
   async #leaveShare() {
     clearInterval(this.#ticker);
     this.#tracker?.stop();
-    const leaving = this.state.phase !== 'stopped' && this.state.shareId && this.#signalling?.leave(this.state.shareId);
+    const leaving = this.state.phase !== 'stopped' && this.state.shareId ? this.#signalling?.leave(this.state.shareId) : null;
     this.#swarm?.close();
     await leaving?.catch(() => {}); // we are gone either way
     this.#signalling?.close();
