@@ -19,8 +19,10 @@
 // swarmdrop's sender. swarmdrop verifies every piece itself, WebTorrent too (SHA-1); neither saves
 // the file here.
 //
-//   cd bench && npm ci && cd .. && node bench/swarm.mjs [--receivers 2,4,8] [--mib 16] [--mbit 8]
-// As root (namespaces, tc), after scripts/setup.sh. At 8 receivers a row takes a minute or two.
+//   cd bench && npm ci && cd .. && node bench/swarm.mjs [--receivers 2,4,8] [--mib 16] [--mbit 8] [--rounds 1]
+// As root (namespaces, tc), after scripts/setup.sh. At 8 receivers a row takes a minute or more;
+// the defaults take about 10 minutes. Times vary by 20-40 % from run to run here: --rounds R
+// measures each N R times (the two sides in turn going first) and ends with the medians.
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,12 +36,13 @@ const { values: options } = parseArgs({
     receivers: { type: 'string', default: '2,4,8' },
     mib: { type: 'string', default: '16' },
     mbit: { type: 'string', default: '8' },
+    rounds: { type: 'string', default: '1' },
   },
 });
 const counts = options.receivers.split(',').map(Number);
-const [mib, mbit] = [Number(options.mib), Number(options.mbit)];
-if (!counts.every((n) => Number.isInteger(n) && n >= 1 && n <= 30) || !(mib > 0) || !(mbit > 0)) {
-  console.error('usage: node bench/swarm.mjs [--receivers 2,4,8] [--mib 16] [--mbit 8]  (1-30 receivers)');
+const [mib, mbit, rounds] = [Number(options.mib), Number(options.mbit), Number(options.rounds)];
+if (!counts.every((n) => Number.isInteger(n) && n >= 1 && n <= 30) || !(mib > 0) || !(mbit > 0) || !(rounds >= 1)) {
+  console.error('usage: node bench/swarm.mjs [--receivers 2,4,8] [--mib 16] [--mbit 8] [--rounds 1]  (1-30 receivers)');
   process.exit(2);
 }
 const size = mib << 20;
@@ -184,6 +187,9 @@ server.listen(${TRACKER_PORT}, '${WAN_ADDRESS}', () => console.log('tracker list
 
 const pad = (text, width) => String(text).padStart(width);
 const cells = ({ wire, app, seconds, cpu, drops }) => `${pad(wire.toFixed(2), 6)} ${pad(app.toFixed(2), 5)} ${pad(drops, 6)} ${pad(seconds.toFixed(1), 7)} ${pad(Math.round(cpu * 100), 4)}`;
+// One line of the table; flags the goal missed: above 1.25 copies (piece bytes) at 4 or more.
+const row = (n, { ours, theirs }) => `${pad(n, 3)} | ${pad(cells(ours), 42)} | ${pad(cells(theirs), 43)} | `
+  + `${ours.seconds < theirs.seconds ? 'yes' : 'no'} (${(theirs.seconds / ours.seconds).toFixed(2)}x)${n >= 4 && ours.app > 1.25 ? '  origin above 1.25 copies' : ''}`;
 const header = [
   `swarm benchmark: 1 origin + N receivers joining together, ${mib} MiB, every host capped at ${mbit} Mbit/s each way (tbf)`,
   'copies of the file the origin uploaded (wire: bytes leaving its host, headers and retransmissions included; app: its piece',
@@ -195,14 +201,26 @@ try {
   const server = await lab.serve();
   const file = await randomFile(dir, 'swarm.bin', size);
   console.log(header.join('\n'));
+  const median = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  const summary = [];
   for (const n of counts) {
-    const ours = await measure(n, swarmdrop(server, file));
-    const theirs = await measure(n, webtorrent(server, file));
-    const row = `${pad(n, 3)} | ${pad(cells(ours), 42)} | ${pad(cells(theirs), 43)} | ${ours.seconds < theirs.seconds ? 'yes' : 'no'}`
-      + ` (${(theirs.seconds / ours.seconds).toFixed(2)}x)${n >= 4 && ours.wire > 1.25 ? '  origin above 1.25 copies' : ''}`;
-    console.log(row);
-    console.log(`${pad('', 3)} | links: swarmdrop receivers ${ours.links}; WebTorrent receivers ${theirs.links}`);
+    const results = [];
+    for (let round = 0; round < rounds; round++) {
+      // The sides in turn go first: whatever the machine carries over from one run to the next.
+      const sides = [['ours', swarmdrop(server, file)], ['theirs', webtorrent(server, file)]];
+      if (round % 2) sides.reverse();
+      const result = {};
+      for (const [name, side] of sides) result[name] = await measure(n, side);
+      results.push(result);
+      console.log(row(n, result));
+      console.log(`${pad('', 3)} | links: swarmdrop receivers ${result.ours.links}; WebTorrent receivers ${result.theirs.links}`);
+    }
+    if (rounds > 1) {
+      const middle = (name) => Object.fromEntries(['wire', 'app', 'drops', 'seconds', 'cpu'].map((key) => [key, median(results.map((r) => r[name][key]))]));
+      summary.push(row(n, { ours: middle('ours'), theirs: middle('theirs') }));
+    }
   }
+  if (summary.length) console.log(`medians of ${rounds} rounds:\n${summary.join('\n')}`);
 } finally {
   await lab.stop();
   rmSync(dir, { recursive: true, force: true });

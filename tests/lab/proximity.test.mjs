@@ -10,7 +10,9 @@
 // cross into site B too, and count.
 //
 // Needs root:  node --test --test-concurrency=1 --test-reporter=spec tests/lab/proximity.test.mjs
-// PROXIMITY_MIB: the file's size (default 32).
+// PROXIMITY_MIB: the file's size (default 32); PROXIMITY_SETTINGS: more plugin settings for both
+// runs, e.g. "max_links_per_member=2,tracker_list_size=4" (with 6 members and the default cap of 8
+// links every member links to every other, so only the order of the list and the scheduler matter).
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +25,7 @@ const SIZE = Number(process.env.PROXIMITY_MIB || 32) * MiB;
 const ORIGIN = 'a1';
 const RECEIVERS = ['a2', 'a3', 'b1', 'b2', 'b3'];
 const site = (host) => host[0];
+const extraSettings = Object.fromEntries((process.env.PROXIMITY_SETTINGS || '').split(',').filter(Boolean).map((pair) => pair.split('=')));
 
 let lab;
 let dir;
@@ -48,7 +51,8 @@ const tcpIntoB = () => Number(/^\s*\d+\s+(\d+)\s/m.exec(lab.exec('rb', 'iptables
 // One run of the lab with these plugin settings: the file from a1 to the five receivers joining
 // together, every copy's SHA-256 checked. Resolves to what crossed into site B and who served whom.
 async function run(t, settings) {
-  const server = await lab.serve({ pluginJcfg: labJcfg(join(dir, 'plugin.jcfg'), settings) });
+  const server = await lab.serve({ pluginJcfg: labJcfg(join(dir, 'plugin.jcfg'), { ...settings, ...extraSettings }) });
+  t.diagnostic(`plugin settings: ${JSON.stringify({ ...settings, ...extraSettings })}`);
   const hosts = [ORIGIN, ...RECEIVERS];
   const browsers = Object.fromEntries(await Promise.all(hosts.map(async (host) => [host, await lab.browserOn(host, server.url)])));
   try {

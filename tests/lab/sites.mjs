@@ -68,11 +68,15 @@ export async function startSites({ hosts, siteMbit, hostMbit } = {}) {
 }
 
 // The plugin's limits file for a lab run: conf/janus.plugin.swarmdrop.jcfg with `settings`
-// (key -> libconfig literal) added at the top of its general category; written to `path`.
+// (key -> libconfig literal) in place of the file's own lines for those keys, or added at the top of
+// its general category; written to `path`.
 export function labJcfg(path, settings) {
-  const base = readFileSync(join(repoRoot, 'conf/janus.plugin.swarmdrop.jcfg'), 'utf8');
-  const lines = Object.entries(settings).map(([key, value]) => `\t${key} = ${value}`).join('\n');
-  writeFileSync(path, base.replace(/^general: \{$/m, `general: {\n${lines}`));
+  let text = readFileSync(join(repoRoot, 'conf/janus.plugin.swarmdrop.jcfg'), 'utf8');
+  for (const [key, value] of Object.entries(settings)) {
+    const line = new RegExp(`^(\\s*)#?\\s*${key}\\s*=[^#\\n]*`, 'm');
+    text = line.test(text) ? text.replace(line, `$1${key} = ${value} `) : text.replace(/^general: \{$/m, `general: {\n\t${key} = ${value}`);
+  }
+  writeFileSync(path, text);
   return path;
 }
 
