@@ -150,3 +150,21 @@ test('relay-only answers a direct offer "use the relay"', () => {
   assert.deepEqual(signalling.signals.map(({ payload }) => payload.kind), ['use_relay']);
   swarm.close();
 });
+
+test('a receiver asks the owner where the tracker ranked it, and a member dropped as slow is not taken back', async (t) => {
+  t.mock.timers.enable({ apis: ['setInterval'] });
+  const { signalling, swarm } = makeSwarm();
+  const peers = [receiver('r1', { tier: 'same_network' }), receiver('r2'), owner, receiver('r3')];
+  swarm.start({ shareId: 's', selfId: 'me', joined: { peers, max_links: 2 } });
+  assert.deepEqual([...swarm.peers.keys()], ['r1', 'r2', owner.peer]);
+  const open = [];
+  for (const id of ['r1', 'r2', owner.peer]) open.push(await openLink(swarm, id));
+  t.mock.timers.tick(10_000);
+  open[0].downloadedBytes = 1_000_000;
+  open[2].downloadedBytes = 1_000_000; // the owner is never the one replaced
+  t.mock.timers.tick(10_000);
+  assert.deepEqual([...swarm.peers.keys()], ['r1', owner.peer, 'r3']);
+  offer(signalling, 'r2');
+  assert.deepEqual(busyTo(signalling), ['r2']);
+  swarm.close();
+});

@@ -160,9 +160,8 @@ export class Swarm extends Emitter {
    * One row per member we were linked with in this page load (the latest MAX_PEER_RECORDS of
    * those whose links closed): {peer, role, tier (the tracker's, or null), phase: 'connecting' |
    * 'open' | 'gone' | 'banned', ban (BAN_* or null), path (the latest link's), pieces (it
-   * announced), bad (pieces from it that failed verification), downloadedBytes, uploadedBytes (piece
-   * bytes, over all its links),
-   * byPath: {path: {sent, received}}}.
+   * announced), bad (pieces from it that failed verification), downloadedBytes, uploadedBytes
+   * (piece bytes, over all its links), byPath: {path: {sent, received}}}.
    */
   peerMetrics() {
     const rows = new Map();
