@@ -30,6 +30,9 @@ export const DATA_CHANNEL_LABEL = 'sd';
 // A link whose channel is not open by then has failed. ICE does not always say so itself: with no
 // usable candidate pair the connection can stay 'connecting' or 'new' for good.
 export const LINK_OPEN_TIMEOUT_MS = 30_000;
+// A link whose far end ICE knows only from a connectivity check waits at most this long after
+// opening for that end's candidates, to tell whether it is on our network (transport.js).
+export const PATH_CANDIDATES_WAIT_MS = 1_000;
 // Largest binary message, header included; the real size is min(pc.sctp.maxMessageSize, this).
 // 65535 so that the same framing fits a data channel relayed through Janus (which drops 65536).
 export const CHUNK_SIZE_CAP = 65_535;

@@ -8,6 +8,7 @@ import {
   CHUNK_SIZE_FALLBACK,
   DATA_CHANNEL_LABEL,
   LINK_OPEN_TIMEOUT_MS,
+  PATH_CANDIDATES_WAIT_MS,
 } from '../config.js';
 import { Emitter } from '../emitter.js';
 import { readTextMessage } from './wire.js';
@@ -28,6 +29,8 @@ export class PeerLink extends Emitter {
   #sendSignal;
   #queuedCandidates = []; // remote candidates that came before the remote description
   #remoteHosts = new Set(); // the addresses the other side signalled as its own (host candidates)
+  #remoteGathered; // resolves once the other side's last candidate came
+  #remoteDone;
   #opened = false;
   #closed = false;
   #openTimer;
@@ -37,6 +40,7 @@ export class PeerLink extends Emitter {
     super();
     this.initiator = initiator;
     this.#sendSignal = sendSignal;
+    this.#remoteGathered = new Promise((resolve) => { this.#remoteDone = resolve; });
     this.#pc = new RTCPeerConnection({ iceServers });
     this.#pc.addEventListener('icecandidate', ({ candidate }) => {
       // A null candidate tells the other side that gathering is over.
@@ -81,6 +85,7 @@ export class PeerLink extends Emitter {
           this.#signal({ kind: 'sdp', sdp: this.#pc.localDescription.toJSON() });
         }
       } else if (payload?.kind === 'ice') {
+        if (!payload.candidate) this.#remoteDone();
         if (this.#pc.remoteDescription) await this.#addCandidate(payload.candidate);
         else this.#queuedCandidates.push(payload.candidate);
       }
@@ -215,7 +220,12 @@ export class PeerLink extends Emitter {
       if (ends.some((end) => end?.candidateType === 'relay')) return 'turn';
       // A remote end whose connectivity check came before its candidate is peer-reflexive: it is
       // the other side's own address only if that side signalled it as a host candidate (behind
-      // a NAT it is the NAT's, which may well share a /24 with us).
+      // a NAT it is the NAT's, which may well share a /24 with us). That candidate may still be
+      // on its way through the server (a loaded one lost this race in the e2e): it is waited
+      // for, until the other side's last candidate or PATH_CANDIDATES_WAIT_MS.
+      if (ends[1]?.candidateType === 'prflx' && !this.#remoteHosts.has(ends[1].address)) {
+        await Promise.race([this.#remoteGathered, new Promise((resolve) => { setTimeout(resolve, PATH_CANDIDATES_WAIT_MS); })]);
+      }
       const own = (end, hosts) => end?.candidateType === 'host' || (end?.candidateType === 'prflx' && hosts.has(end.address));
       const local = own(ends[0], new Set()) && own(ends[1], this.#remoteHosts) && sameNetwork(ends[0].address, ends[1].address);
       return local ? 'lan' : 'direct';
