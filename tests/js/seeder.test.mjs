@@ -39,28 +39,30 @@ function servedPeer(id, pieces = [], count = 4) {
   return peer;
 }
 
-const seederOf = (spread, members, count = 4) => new Seeder({
+const seederOf = (spread, members, count = 4, options = {}) => new Seeder({
   swarm: { broadcast() {}, peers: new Map(members.map((m) => [m.id, m])) }, sealed: new Uint8Array(1),
   book: { batches: [] }, announced: everything(count), ciphertext: async () => new Uint8Array(8), servable: () => true,
-  onError: (error) => { throw error; }, spread, pieceSize: 1 << 20, testHooks: {},
+  onError: (error) => { throw error; }, spread, pieceSize: 1 << 20, testHooks: {}, ...options,
 });
 const rejected = (peer) => peer.sent.filter((m) => m.t === 'reject').map((m) => m.piece);
 
-test('the origin refuses a piece twice while another linked member got it or holds it, then serves it', async () => {
+test('the origin refuses a piece on its way to another linked member, twice once that one got it or holds it, then serves it', async () => {
   const [a, b] = [servedPeer('a'), servedPeer('b', [3])];
   const origin = seederOf(true, [a, b]);
   origin.take(a, { t: 'request', piece: 0 });
-  origin.take(b, { t: 'request', piece: 0 }); // went to a: b should fetch it from a
+  origin.take(b, { t: 'request', piece: 0 }); // on its way to a: b should fetch it from a
   origin.take(b, { t: 'request', piece: 1 }); // nobody has it yet: served
   origin.take(a, { t: 'request', piece: 3 }); // b announced it: a should fetch it from b
   await Promise.all([a.served(1), b.served(1)]);
   assert.deepEqual([a.pieces, b.pieces, rejected(b), rejected(a)], [[0], [1], [0], [3]]);
-  origin.take(b, { t: 'request', piece: 0 }); // asked again: refused a second time (SPREAD_REFUSALS)
+  a.remote.set(0); // a announced it
+  origin.take(b, { t: 'request', piece: 0 }); // asked again once a has it: refused (1 of SPREAD_REFUSALS)
+  origin.take(b, { t: 'request', piece: 0 }); // refused (2)
   origin.take(b, { t: 'request', piece: 0 }); // and again (a was no help): served
   a.open = false;
   origin.take(b, { t: 'request', piece: 1 }); // b's own piece again: never refused
   await b.served(3);
-  assert.deepEqual([b.pieces, rejected(b)], [[1, 0, 1], [0, 0]]);
+  assert.deepEqual([b.pieces, rejected(b)], [[1, 0, 1], [0, 0, 0]]);
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(origin.uploadedBytes, 4 * 8);
   // A receiver seeding others never refuses for this.
@@ -72,7 +74,7 @@ test('the origin refuses a piece twice while another linked member got it or hol
   assert.deepEqual([c.pieces, d.pieces, d.sent], [[2], [2], []]);
 });
 
-test('a piece still on its way to another member is refused each time; once it went, asked again, it is served', async () => {
+test('a piece on its way to another member is refused until it announces it (or spreadWaitMs), then twice more, then served', async () => {
   const a = servedPeer('a');
   let release;
   a.drained = () => new Promise((resolve) => { release = resolve; });
@@ -84,10 +86,23 @@ test('a piece still on its way to another member is refused each time; once it w
   assert.deepEqual(rejected(b), [2, 2]);
   release();
   await a.served(1);
-  await new Promise((resolve) => setImmediate(resolve));
-  origin.take(b, { t: 'request', piece: 2 });
+  origin.take(b, { t: 'request', piece: 2 }); // sent, not announced yet: still on its way
+  assert.deepEqual(rejected(b), [2, 2, 2]);
+  a.remote.set(2);
+  // a holds it: refused twice more (SPREAD_REFUSALS, b may reach a), then served.
+  for (let ask = 0; ask < 3; ask++) origin.take(b, { t: 'request', piece: 2 });
   await b.served(1);
-  assert.deepEqual(rejected(b), [2, 2]);
+  assert.deepEqual(rejected(b), [2, 2, 2, 2, 2]);
+  // A member that never announces what it was sent (it cancelled it) holds nobody up for longer
+  // than spreadWaitMs.
+  const [c, d] = [servedPeer('c'), servedPeer('d')];
+  const quick = seederOf(true, [c, d], 4, { spreadWaitMs: 0, spreadRefusals: 0 });
+  quick.take(c, { t: 'request', piece: 1 });
+  await c.served(1);
+  await new Promise((resolve) => setImmediate(resolve));
+  quick.take(d, { t: 'request', piece: 1 });
+  await d.served(1);
+  assert.deepEqual(rejected(d), []);
 });
 
 test('super-seeding never starves a lone receiver: alone it is never refused; after the others left neither', async () => {

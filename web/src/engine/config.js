@@ -93,10 +93,12 @@ export const REQUEST_WINDOW_BYTES = 4 * MiB;
 export const MAX_QUEUED_REQUEST_BYTES = 16 * MiB;
 // A peer that refused a piece is asked for it again after this long, if it is still missing.
 export const REJECTED_RETRY_MS = 2_000;
-// The origin refuses a receiver a piece that another member it is linked with holds, or was sent
-// and has not announced yet, at most this many times (then serves it: the receiver may not reach
-// that member). One let pieces still in a channel's buffer go out twice: 1.19-1.24 copies
-// uploaded with 8 receivers in tests/js/seeder.test.mjs's swarm; two: 1.01-1.17.
+// The origin (seeder.js) refuses a receiver a piece that another member it is linked with is
+// getting, until that member announces it or for at most SPREAD_WAIT_MS after it went out (a
+// piece can sit seconds in a channel's buffer: 2 MiB per link, eight links sharing an 8 Mbit/s
+// uplink in bench/swarm.mjs); one another member holds, at most SPREAD_REFUSALS times (then it
+// serves it: the receiver may not reach that member).
+export const SPREAD_WAIT_MS = 20_000;
 export const SPREAD_REFUSALS = 2;
 // Pieces that fail verification before the peer that sent them is disconnected for good.
 export const MAX_BAD_PIECES = 3;

@@ -1,7 +1,7 @@
 // What a member offers the swarm: the sealed manifest, the signed hash batches it trusts, the
 // pieces it holds (announced in `have`), and the serving of those pieces to peers that ask, one
 // piece at a time per peer, in the order asked. The origin and receivers both seed.
-import { MAX_QUEUED_REQUEST_BYTES, SPREAD_REFUSALS } from '../config.js';
+import { MAX_QUEUED_REQUEST_BYTES, SPREAD_REFUSALS, SPREAD_WAIT_MS } from '../config.js';
 import { piecesIn } from './pieces.js';
 import { haveBitfieldMessage, havePiecesMessage, hashesMessage, manifestMessages, rejectMessage } from '../net/wire.js';
 
@@ -15,11 +15,11 @@ export class Seeder {
   #testHooks;
   #queueCap; // pieces one peer may have queued with us
   #queues = new Map(); // Peer -> pieces it asked for, not yet started
-  #sending = new Map(); // Peer -> the piece going out to it now
   #spread; // the origin: spread its upload over the swarm (see #elsewhere)
-  #sentTo = new Map(); // piece -> Set of the peer ids it went (or is going) to, when spreading
+  #sentAt = new Map(); // piece -> Map(peer id -> when it started going out to that peer), when spreading
   #refused = new WeakMap(); // Peer -> Map(piece -> times refused it to spread the upload)
   #spreadRefusals;
+  #spreadWaitMs;
   #uploaded = 0; // piece bytes sent, to every peer
   #uplinkFreeAt = 0; // the test hook's uplink: when the pieces sent so far have had their time
 
@@ -34,10 +34,11 @@ export class Seeder {
    */
   constructor({
     swarm, sealed, book, announced, ciphertext, servable, onError, pieceSize, spread = false,
-    queueBytes = MAX_QUEUED_REQUEST_BYTES, spreadRefusals = SPREAD_REFUSALS, testHooks = null,
+    queueBytes = MAX_QUEUED_REQUEST_BYTES, spreadRefusals = SPREAD_REFUSALS, spreadWaitMs = SPREAD_WAIT_MS, testHooks = null,
   }) {
     this.#spread = spread;
     this.#spreadRefusals = spreadRefusals;
+    this.#spreadWaitMs = spreadWaitMs;
     this.#queueCap = piecesIn(queueBytes, pieceSize);
     this.#swarm = swarm;
     this.#sealed = sealed;
@@ -96,29 +97,30 @@ export class Seeder {
     }
   }
 
-  // The origin serves each piece to one member first: a piece another member still linked to it
-  // holds (announced it) or was sent is refused to the asker, which gets it from that member
-  // instead (a receiver asks the origin only for pieces none of its other links announced:
-  // scheduler.js; this catches members it is not linked with, and pieces not announced yet, still
-  // in a channel's buffer or being verified). A piece still queued or going out to another member
-  // is refused each time; else at most spreadRefusals times to one asker: asked again (after its
-  // pause, REJECTED_RETRY_MS, each time), it is served. So a receiver that cannot get a piece
-  // elsewhere waits at most for one copy to leave and spreadRefusals pauses, and never starves.
+  // The origin serves each piece to one member first: the asker of a piece another member still
+  // linked to it holds or is getting is refused, and gets it from that member instead (a receiver
+  // asks the origin only for pieces none of its other links announced, scheduler.js: this catches
+  // pieces not announced yet and members it is not linked with). A piece queued for another
+  // member, or sent to one that has not announced it yet (it is in a channel's buffer, on the
+  // wire, or being verified) for less than spreadWaitMs, is refused each time; one another
+  // member holds, at most spreadRefusals times more to one asker. Asked again after that (the
+  // asker pauses REJECTED_RETRY_MS between asks), it is served: a receiver that cannot get a
+  // piece elsewhere is delayed, never starved.
   #elsewhere(peer, piece) {
     if (!this.#spread) return false;
     const others = [...this.#swarm.peers.values()].filter((other) => other !== peer && other.open);
-    const onItsWay = others.some((other) => this.#sending.get(other) === piece || this.#queues.get(other)?.includes(piece));
+    const sentAt = this.#sentAt.get(piece);
+    const now = performance.now();
+    const onItsWay = (other) => this.#queues.get(other)?.includes(piece)
+      || (!other.remote?.has(piece) && now - (sentAt?.get(other.id) ?? -Infinity) < this.#spreadWaitMs);
+    if (others.some(onItsWay)) return true;
     if (!this.#refused.has(peer)) this.#refused.set(peer, new Map());
     const refused = this.#refused.get(peer);
     const times = refused.get(piece) ?? 0;
-    const held = times < this.#spreadRefusals
-      && others.some((other) => this.#sentTo.get(piece)?.has(other.id) || other.remote?.has(piece));
-    if (onItsWay || held) {
+    if (times < this.#spreadRefusals && others.some((other) => sentAt?.has(other.id) || other.remote?.has(piece))) {
       refused.set(piece, times + 1);
       return true;
     }
-    if (!this.#sentTo.has(piece)) this.#sentTo.set(piece, new Set());
-    this.#sentTo.get(piece).add(peer.id);
     return false;
   }
 
@@ -143,7 +145,10 @@ export class Seeder {
         if (rate > 0) await this.#uplinkTurn();
         if (queue.length === 0 || !peer.open) break;
         const piece = queue.shift();
-        this.#sending.set(peer, piece);
+        if (this.#spread) {
+          if (!this.#sentAt.has(piece)) this.#sentAt.set(piece, new Map());
+          this.#sentAt.get(piece).set(peer.id, performance.now());
+        }
         const ciphertext = await this.#ciphertext(piece);
         // Test hook (tests/e2e): a peer that damages every piece it serves.
         if (hooks.corruptServedPieces) ciphertext[ciphertext.length >> 1] ^= 0x01;
@@ -151,13 +156,11 @@ export class Seeder {
         const before = peer.uploadedBytes;
         await peer.sendPiece(piece, ciphertext);
         this.#uploaded += peer.uploadedBytes - before;
-        this.#sending.delete(peer);
       }
     } catch (error) {
       this.#onError(error);
     } finally {
       this.#queues.delete(peer);
-      this.#sending.delete(peer);
     }
   }
 
