@@ -9,6 +9,18 @@ const labScript = join(repoRoot, 'tests/lab/nat-lab.sh');
 export const WAN_ADDRESS = '198.18.0.1';
 export const TURN_USER = 'swarmdrop';
 
+// Runs `stop` and exits if the process is interrupted (a lab left up keeps its namespaces);
+// returns what forgets that once the lab is stopped the ordinary way.
+export function stopOnSignal(stop) {
+  const onSignal = () => { stop().finally(() => process.exit(1)); };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
+
 export async function startLab({ turn = false } = {}) {
   const name = `sd${process.pid % 100000}`;
   const run = (...args) => execFileSync(labScript, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -20,9 +32,7 @@ export async function startLab({ turn = false } = {}) {
     await server?.stop();
     run('down', name);
   };
-  const onSignal = () => { stop().finally(() => process.exit(1)); };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const forgetSignals = stopOnSignal(stop);
   try {
     server = await startServer({ netns: `${name}-wan`, host: WAN_ADDRESS });
     if (turn) {
@@ -44,8 +54,7 @@ export async function startLab({ turn = false } = {}) {
       return watchPeerConnections(await launchBrowser({ netns: `${name}-${node}`, serverUrl: server.url }), options);
     },
     stop: async () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      forgetSignals();
       await stop();
     },
   };

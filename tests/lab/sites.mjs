@@ -7,7 +7,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchBrowser, repoRoot, startServer } from '../e2e/harness.mjs';
-import { WAN_ADDRESS } from './lab.mjs';
+import { stopOnSignal, WAN_ADDRESS } from './lab.mjs';
 
 const sitesScript = join(repoRoot, 'tests/lab/sites.sh');
 export const STUN_URL = `stun:${WAN_ADDRESS}:3478`;
@@ -25,9 +25,7 @@ export async function startSites({ hosts, siteMbit, hostMbit } = {}) {
     await Promise.allSettled([...servers].map((server) => server.stop()));
     run('down', name);
   };
-  const onSignal = () => { stop().finally(() => process.exit(1)); };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const forgetSignals = stopOnSignal(stop);
   const spawnIn = (node, command, args, options = {}) => {
     const child = spawn('ip', ['netns', 'exec', `${name}-${node}`, command, ...args], { stdio: 'ignore', ...options });
     children.add(child);
@@ -60,8 +58,7 @@ export async function startSites({ hosts, siteMbit, hostMbit } = {}) {
       return browser;
     },
     stop: async () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      forgetSignals();
       await stop();
     },
   };
