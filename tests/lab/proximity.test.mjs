@@ -48,13 +48,32 @@ after(async () => {
 
 const tcpIntoB = () => Number(/^\s*\d+\s+(\d+)\s/m.exec(lab.exec('rb', 'iptables', '-nvxL', 'FORWARD'))[1]);
 
+// Keeps the first peer list the plugin gave the page (join's answer: each entry's peer and tier) as
+// window.firstList, to show what the tracker ranked.
+async function watchTracker(browser) {
+  await browser.context.addInitScript(() => {
+    const Native = WebSocket;
+    globalThis.WebSocket = class extends Native {
+      constructor(...args) {
+        super(...args);
+        this.addEventListener('message', ({ data }) => {
+          if (globalThis.firstList || typeof data !== 'string' || !data.includes('"joined"')) return;
+          const peers = JSON.parse(data).plugindata?.data?.peers;
+          if (peers) globalThis.firstList = peers.map(({ peer, tier }) => ({ peer, tier }));
+        });
+      }
+    };
+  });
+  return browser;
+}
+
 // One run of the lab with these plugin settings: the file from a1 to the five receivers joining
 // together, every copy's SHA-256 checked. Resolves to what crossed into site B and who served whom.
 async function run(t, settings) {
   const server = await lab.serve({ pluginJcfg: labJcfg(join(dir, 'plugin.jcfg'), { ...settings, ...extraSettings }) });
   t.diagnostic(`plugin settings: ${JSON.stringify({ ...settings, ...extraSettings })}`);
   const hosts = [ORIGIN, ...RECEIVERS];
-  const browsers = Object.fromEntries(await Promise.all(hosts.map(async (host) => [host, await lab.browserOn(host, server.url)])));
+  const browsers = Object.fromEntries(await Promise.all(hosts.map(async (host) => [host, await watchTracker(await lab.browserOn(host, server.url))])));
   try {
     let result;
     await withStates(t, browsers, async () => {
@@ -69,7 +88,7 @@ async function run(t, settings) {
       }));
       const seconds = (Date.now() - started) / 1000;
       const [rx, tcp] = [lab.counter('rb', 'wan0', 'rx') - rxBefore, tcpIntoB() - tcpBefore];
-      const states = Object.fromEntries(await Promise.all(hosts.map(async (host) => [host, await browsers[host].page.evaluate(() => window.swarmdrop)])));
+      const states = Object.fromEntries(await Promise.all(hosts.map(async (host) => [host, await browsers[host].page.evaluate(() => ({ ...window.swarmdrop, firstList: window.firstList }))])));
       result = { seconds, rx, tcp, states };
     }, { server });
     return summarize(result);
@@ -95,7 +114,9 @@ function summarize({ seconds, rx, tcp, states }) {
   }
   const intoB = served.filter(({ from, to }) => site(from) !== 'b' && site(to) === 'b').reduce((sum, { bytes }) => sum + bytes, 0);
   const originSent = Object.values(states[ORIGIN].paths ?? {}).reduce((sum, { sent }) => sum + sent, 0);
-  return { seconds, copies: rx / SIZE, tcpCopies: tcp / SIZE, appCopiesIntoB: intoB / SIZE, originCopies: originSent / SIZE, served, paths };
+  const lists = RECEIVERS.filter((host) => site(host) === 'b')
+    .map((host) => `${host}: ${(states[host].firstList ?? []).map(({ peer, tier }) => `${hostOf.get(peer) ?? '?'} ${tier ?? '-'}`).join(', ')}`);
+  return { seconds, copies: rx / SIZE, tcpCopies: tcp / SIZE, appCopiesIntoB: intoB / SIZE, originCopies: originSent / SIZE, served, paths, lists };
 }
 
 function report(t, label, r) {
@@ -105,6 +126,7 @@ function report(t, label, r) {
       + `origin uploaded ${r.originCopies.toFixed(2)} copies, all done in ${r.seconds.toFixed(1)} s (${SIZE / MiB} MiB)`,
     `${label}: piece MiB by link: ${r.served.map(({ from, to, bytes }) => `${from}->${to} ${(bytes / MiB).toFixed(1)}`).sort().join(', ')}`,
     `${label}: receivers' links by sites and path: ${JSON.stringify(r.paths)}`,
+    `${label}: site B's first lists from the tracker (join): ${r.lists.join('; ')}`,
   ];
   for (const line of lines) t.diagnostic(line);
 }
