@@ -11,7 +11,7 @@
 // publishes, part 5) is only ever asked through it.
 import {
   LIST_MIN_INTERVAL_MS, MAX_BAD_PIECES, MAX_PEER_RECORDS, MAX_SWARM_LINKS, REPLACE_INTERVAL_MS, REPLACE_SLOW_FRACTION,
-  SEEDING_LINKS_FACTOR,
+  SEEDING_LINKS_FACTOR, TIER_REFRESH_MS,
 } from '../config.js';
 import { Emitter } from '../emitter.js';
 import { Peer } from './peer.js';
@@ -22,6 +22,9 @@ import { ProtocolError } from './wire.js';
 
 // The most links the plugin's max_links may ask for (its own bound, docs/protocol.md "Limits").
 const MAX_LINKS_BOUND = 64;
+
+// The tracker's tiers, nearest first (docs/protocol.md part 1); a member without one is 'other'.
+const TIERS = ['same_network', 'same_operator', 'same_country', 'other'];
 
 // Why a member is banned (banReason).
 export const BAN_PROTOCOL = 'protocol';
@@ -74,6 +77,8 @@ export class Swarm extends Emitter {
     this.#settings = settings;
     signalling.on('peer_joined', ({ peer, role, relay }) => {
       this.#addMember({ peer, role, relay });
+      // Its tier for us comes only in a ranked list: asked now, before its offer comes.
+      if (this.#asks && role === 'receiver') this.#askForMore(TIER_REFRESH_MS);
       // A receiver that joins asks us; an owner that comes (back) is asked.
       if (role === 'owner') this.#toAsk.add(peer);
       this.#topUp();
@@ -260,11 +265,16 @@ export class Swarm extends Emitter {
       }
       // Both asked at once: the offer of the member with the smaller id goes on.
       if (existing?.link.initiator && !existing.open && this.#selfId < from) return;
+      const full = this.#asks && this.#receiverLinks() >= this.#acceptCap();
+      const farther = full && this.#fartherThan(from);
       if (existing) {
         this.#drop(existing); // the other side gave up on that link and starts a new one
-      } else if (this.#banned.has(from) || this.#replaced.has(from) || (this.#asks && this.#receiverLinks() >= this.#acceptCap())) {
+      } else if (this.#banned.has(from) || this.#replaced.has(from) || (full && !farther)) {
         this.#sendSignal(from, { kind: 'busy' }).catch(() => {});
         return;
+      } else if (farther) {
+        this.#replaced.add(farther.id);
+        this.#drop(farther);
       }
       this.#link(from, false, relayed);
     }
@@ -294,22 +304,34 @@ export class Swarm extends Emitter {
     if (this.peers.size === 0) this.emit('idle', this.#lastError);
   }
 
-  // A new ranked list from the tracker: the members in it we have not tried are asked, best first.
-  async #askForMore() {
-    if (!this.#shareId || performance.now() - this.#listedAt < LIST_MIN_INTERVAL_MS) return;
+  // A new ranked list from the tracker, unless one was asked less than `minIntervalMs` ago: its
+  // members' tiers are taken in, and those we have not tried are asked, best first, while we
+  // fetch and have room (or kept to replace a slow link).
+  async #askForMore(minIntervalMs = LIST_MIN_INTERVAL_MS) {
+    if (!this.#shareId || performance.now() - this.#listedAt < minIntervalMs) return;
     this.#listedAt = performance.now();
     let answer;
     try {
       answer = await this.#signalling.list(this.#shareId);
     } catch {
-      return; // asked again in LIST_MIN_INTERVAL_MS, if still short
+      return; // asked again in its turn
     }
     for (const member of answer.peers ?? []) {
       if (member.peer === this.#selfId) continue;
       this.#addMember(member);
-      if (!this.#tried.has(member.peer) && !this.#replaced.has(member.peer)) this.#toAsk.add(member.peer);
+      if (!this.#seeding && !this.#tried.has(member.peer) && !this.#replaced.has(member.peer)) this.#toAsk.add(member.peer);
     }
     this.#topUp();
+  }
+
+  // Our link to another receiver in the farthest tier, if that tier is farther than `id`'s: it
+  // makes room for `id` (a newcomer on our network asks a receiver that filled its links with
+  // farther ones while it was alone there).
+  #fartherThan(id) {
+    const rank = (peer) => TIERS.indexOf(this.#tiers.get(peer) ?? 'other');
+    const links = [...this.peers.values()].filter((peer) => peer.role !== 'owner');
+    const farthest = links.sort((a, b) => rank(b.id) - rank(a.id))[0];
+    return farthest && rank(farthest.id) > rank(id) ? farthest : null;
   }
 
   // The slowest link to another receiver, over the last REPLACE_INTERVAL_MS, under
