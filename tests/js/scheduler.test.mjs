@@ -129,7 +129,7 @@ test('a slow link loses an urgent piece: a fast source with room is asked too, a
   assert.equal(other.scheduler.nextUrgent([near]), null);
 });
 
-test('the owner is asked only for pieces no other link announced, unless that link sent it bad', () => {
+test('the owner is asked only for pieces no other link announced (endgame too), unless that link sent it bad', () => {
   const count = 4;
   const owner = fakePeer('o', range(0, 4), count, 'owner');
   const b = fakePeer('b', [0, 1], count);
@@ -139,9 +139,20 @@ test('the owner is asked only for pieces no other link announced, unless that li
   const again = setUp(count, [owner, b]).scheduler;
   again.avoid(0, b);
   assert.deepEqual(take(again, owner, 4).sort(), [0, 2, 3]);
-  // Urgent pieces go to the fastest source, the owner included.
+  // Urgent pieces go to the fastest source, the owner included; on a tie, to a receiver.
   again.want([1]);
   assert.equal(again.nextUrgent([owner]).piece, 1);
+  assert.equal(again.nextUrgent([owner, b]).peer, b);
+  // In the endgame the owner doubles only pieces no other link announced.
+  const full = fakePeer('f', range(0, 4), count);
+  const end = setUp(count, [owner, full]);
+  for (const piece of range(0, 4)) end.requests.ask(piece, full, 1);
+  assert.equal(end.scheduler.next(owner), null);
+  const c = fakePeer('c', [0], count);
+  const late = setUp(count, [owner, c]);
+  late.requests.ask(0, c, 1);
+  for (const piece of range(1, 4)) late.requests.ask(piece, { id: 'x' }, 1); // one not announcing
+  assert.equal(late.scheduler.next(owner), 1); // 0 is c's too
 });
 
 test('a piece a peer refused is asked of another peer, and of that one again after resume', () => {

@@ -7,11 +7,11 @@
 // ties broken at random, or, with a focus, by nearness after it (one source means in order from
 // the playhead). Availability is counted as `have`s come and links close, and missing pieces are
 // kept in buckets by it, so a pick looks at the rarest bucket first instead of every piece.
-// The owner (the origin) is asked only for pieces no other open link announced: receivers fetch
-// what one of them holds from each other, so that the origin uploads about one copy (it also
-// refuses a piece once when another member has it: seeder.js). At the end, when every missing
-// piece is asked of someone, a peer left with nothing to do gets the one asked longest ago too
-// (endgame), so that a slow peer does not hold up the last pieces.
+// The owner (the origin) is asked only for urgent pieces and pieces no other open link announced
+// (endgame included): receivers fetch what one of them holds from each other, so that the origin
+// uploads about one copy (it also refuses pieces other members hold or are getting: seeder.js).
+// At the end, when every missing piece is asked of someone, a peer left with nothing to do gets
+// the one asked longest ago too (endgame), so that a slow peer does not hold up the last pieces.
 import { ENDGAME_SOURCES, PLAYER_KEEP_REQUESTS_AHEAD, SLOW_LINK_FACTOR } from '../config.js';
 import { Bitfield } from './bitfield.js';
 import { Requests } from './requests.js';
@@ -96,7 +96,9 @@ export class Scheduler {
       const candidates = peers.filter((peer) => !sources.includes(peer) && this.#askable(piece, peer));
       if (candidates.length === 0) continue;
       const rate = this.#rates();
-      const fastest = candidates.reduce((best, peer) => (rate(peer) > rate(best) ? peer : best));
+      // Ties (peers not measured yet) go to a receiver rather than the owner (see #elsewhere).
+      const fastest = candidates.reduce((best, peer) => (
+        rate(peer) > rate(best) || (rate(peer) === rate(best) && best.role === 'owner') ? peer : best));
       if (sources.length === 0) return { piece, peer: fastest };
       // Asked already: of a slow source only, a fast one with room that would bring it sooner
       // is asked too.
@@ -187,7 +189,7 @@ export class Scheduler {
     let oldest = null;
     for (const piece of this.requests.pieces) {
       const sources = this.requests.sourcesOf(piece);
-      if (sources.length >= this.#endgameSources || !this.#askable(piece, peer)) continue;
+      if (sources.length >= this.#endgameSources || !this.#askable(piece, peer) || this.#elsewhere(piece, peer)) continue;
       const askedAt = Math.min(...sources.map((source) => this.requests.get(piece, source).askedAt));
       if (oldest === null || askedAt < oldest.askedAt) oldest = { piece, askedAt };
     }
