@@ -1,11 +1,12 @@
 // Peers chosen by proximity (issue 11): two sites, each behind its own router with its own public
 // address and, in the fixture location database, its own operator and country; fast inside a site,
 // 50 Mbit/s between each site and the internet (tests/lab/sites.sh, tbf). The origin and two
-// receivers in site A, three receivers in site B, every browser a host of its own, all knowing the
-// lab's STUN server (their public address is what they report to the tracker). The bytes that came
-// into site B (its router's wan interface) over the file's size: with ranking on, B's receivers
-// should fetch the file into the site about once and share it inside; the same lab with
-// `rank_peers = false` shows what ignoring proximity costs (printed, not asserted).
+// receivers in site A, three receivers in site B (joining just after A's), every browser a host of
+// its own, all knowing the lab's STUN server (their public address is what they report to the
+// tracker). The bytes that came into site B (its router's wan interface) over the file's size:
+// with ranking on, B's receivers should fetch the file into the site about once and share it
+// inside; the same lab with `rank_peers = false` shows what ignoring proximity costs (printed,
+// not asserted).
 // Cross-site links between two NATs usually fail and go through the plugin's relay: those bytes
 // cross into site B too, and count.
 //
@@ -17,7 +18,9 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { closeAll, randomFile, receiveFile, sha256File, shareFile, subDir, tempDir, withStates } from '../e2e/harness.mjs';
+import {
+  closeAll, randomFile, receiveFile, sha256File, shareFile, subDir, tempDir, waitForState, withStates,
+} from '../e2e/harness.mjs';
 import { fixtureLocationDb, labJcfg, startSites } from './sites.mjs';
 
 const MiB = 1 << 20;
@@ -81,11 +84,16 @@ async function run(t, settings) {
       await Promise.all(RECEIVERS.map((host) => browsers[host].page.goto(server.url)));
       const link = await shareFile(browsers[ORIGIN].page, server.url, file.path);
       const [rxBefore, tcpBefore, started] = [lab.counter('rb', 'wan0', 'rx'), tcpIntoB(), Date.now()];
-      await Promise.all(RECEIVERS.map(async (host) => {
-        const { path } = await receiveFile(browsers[host].page, link, subDir(dir, `${host}-${Date.now()}`));
+      // Site A's receivers join first, then site B's: in joining order (ranking off) B's would
+      // find A's members first every time rather than by the luck of who joined first.
+      const receiving = (host) => receiveFile(browsers[host].page, link, subDir(dir, `${host}-${Date.now()}`)).then(async ({ path }) => {
         assert.equal(await sha256File(path), file.sha256, `${host}'s copy`);
         rmSync(path);
-      }));
+      });
+      const first = RECEIVERS.filter((host) => site(host) === 'a').map(receiving);
+      for (const receipt of first) receipt.catch(() => {}); // awaited below; not unhandled meanwhile
+      await Promise.all(RECEIVERS.filter((host) => site(host) === 'a').map((host) => waitForState(browsers[host].page, (s) => s.peerId)));
+      await Promise.all([...first, ...RECEIVERS.filter((host) => site(host) === 'b').map(receiving)]);
       const seconds = (Date.now() - started) / 1000;
       const [rx, tcp] = [lab.counter('rb', 'wan0', 'rx') - rxBefore, tcpIntoB() - tcpBefore];
       const states = Object.fromEntries(await Promise.all(hosts.map(async (host) => [host, await browsers[host].page.evaluate(() => ({ ...window.swarmdrop, firstList: window.firstList }))])));
