@@ -48,7 +48,7 @@ const rejected = (peer) => peer.sent.filter((m) => m.t === 'reject').map((m) => 
 
 test('the origin refuses a piece on its way to another linked member, twice once that one got it or holds it, then serves it', async () => {
   const [a, b] = [servedPeer('a'), servedPeer('b', [3])];
-  const origin = seederOf(true, [a, b]);
+  const origin = seederOf(true, [a, b], 4, { spreadRefusals: 2 });
   origin.take(a, { t: 'request', piece: 0 });
   origin.take(b, { t: 'request', piece: 0 }); // on its way to a: b should fetch it from a
   origin.take(b, { t: 'request', piece: 1 }); // nobody has it yet: served
@@ -56,7 +56,7 @@ test('the origin refuses a piece on its way to another linked member, twice once
   await Promise.all([a.served(1), b.served(1)]);
   assert.deepEqual([a.pieces, b.pieces, rejected(b), rejected(a)], [[0], [1], [0], [3]]);
   a.remote.set(0); // a announced it
-  origin.take(b, { t: 'request', piece: 0 }); // asked again once a has it: refused (1 of SPREAD_REFUSALS)
+  origin.take(b, { t: 'request', piece: 0 }); // asked again once a has it: refused (1 of spreadRefusals)
   origin.take(b, { t: 'request', piece: 0 }); // refused (2)
   origin.take(b, { t: 'request', piece: 0 }); // and again (a was no help): served
   a.open = false;
@@ -79,7 +79,7 @@ test('a piece on its way to another member is refused until it announces it (or 
   let release;
   a.drained = () => new Promise((resolve) => { release = resolve; });
   const b = servedPeer('b');
-  const origin = seederOf(true, [a, b]);
+  const origin = seederOf(true, [a, b], 4, { spreadRefusals: 2 });
   origin.take(a, { t: 'request', piece: 2 }); // queued for a until its link drains
   origin.take(b, { t: 'request', piece: 2 });
   origin.take(b, { t: 'request', piece: 2 }); // asked again while still queued for a: refused again
@@ -89,7 +89,7 @@ test('a piece on its way to another member is refused until it announces it (or 
   origin.take(b, { t: 'request', piece: 2 }); // sent, not announced yet: still on its way
   assert.deepEqual(rejected(b), [2, 2, 2]);
   a.remote.set(2);
-  // a holds it: refused twice more (SPREAD_REFUSALS, b may reach a), then served.
+  // a holds it: refused twice more (spreadRefusals, b may reach a), then served.
   for (let ask = 0; ask < 3; ask++) origin.take(b, { t: 'request', piece: 2 });
   await b.served(1);
   assert.deepEqual(rejected(b), [2, 2, 2, 2, 2]);

@@ -99,9 +99,11 @@ export const REJECTED_RETRY_MS = 2_000;
 // getting, until that member announces it or for at most SPREAD_WAIT_MS after it went out (a
 // piece can sit seconds in a channel's buffer: 2 MiB per link, eight links sharing an 8 Mbit/s
 // uplink in bench/swarm.mjs); one another member holds, at most SPREAD_REFUSALS times (then it
-// serves it: the receiver may not reach that member).
+// serves it: the receiver may not reach that member). A receiver hears that member's `have`
+// behind the pieces in their channel, seconds late on a busy link: two refusals (4 s) let
+// bench/swarm.mjs's origin upload 1.44 copies at 8 receivers.
 export const SPREAD_WAIT_MS = 20_000;
-export const SPREAD_REFUSALS = 2;
+export const SPREAD_REFUSALS = 4;
 // Pieces that fail verification before the peer that sent them is disconnected for good.
 export const MAX_BAD_PIECES = 3;
 // Near the end, a piece still in flight may be requested from this many peers at once.
