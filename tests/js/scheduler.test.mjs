@@ -103,6 +103,10 @@ test('urgent pieces go to the fastest source with room; an unmeasured one counts
   assert.equal(scheduler.nextUrgent([slow]), null); // 3-9 asked of a fast source: nothing to rescue
   // Past the window, ties go to the nearest after the focus, then from the start.
   assert.deepEqual(take(scheduler, slow, 3), [0, 1, 2]);
+  // The player gone (focus null): nothing is urgent any more.
+  scheduler.setFocus(null);
+  assert.equal(scheduler.focus, null);
+  assert.equal(scheduler.nextUrgent([slow, fast]), null);
 });
 
 test('a slow link loses an urgent piece: a fast source with room is asked too, and the first copy wins', () => {

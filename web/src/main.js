@@ -1,7 +1,8 @@
 // Entry point: a share link (/s/<shareId>#<link secret>) opens the receiver view, any other path
 // the sender view. The page's settings go down to the engine from here: the ICE servers a
 // deployment or a test sets as window.swarmdropIceServers (an RTCIceServer[]) before this script
-// runs (none: host candidates only, enough on one network), and the relay-only choice.
+// runs (none: host candidates only, enough on one network), the relay-only choice, and the hooks
+// an end-to-end test sets as window.swarmdropTestHooks (tests/e2e/harness.mjs).
 import './style.css';
 import { linkSecretFromHash, shareIdFromPath } from './engine/links.js';
 import { mountReceiverView } from './ui/receiver-view.js';
@@ -11,6 +12,7 @@ import { mountSenderView } from './ui/sender-view.js';
 const settings = {
   iceServers: window.swarmdropIceServers ?? [],
   relayOnly: mountRelayOption(document.getElementById('relay-only')),
+  testHooks: window.swarmdropTestHooks ?? {},
 };
 const app = document.getElementById('app');
 const shareId = shareIdFromPath(location.pathname);

@@ -86,7 +86,7 @@ export class Receiver extends Emitter {
   #ticker = null;
   #idleTimer = null; // a failure pending while no link is left (see start)
 
-  // settings: the page's {iceServers, relayOnly} (see Swarm).
+  // settings: the page's {iceServers, relayOnly} (see Swarm) and testHooks (see Seeder).
   constructor(shareId, linkSecret, settings) {
     super();
     this.state.shareId = shareId;
@@ -315,6 +315,7 @@ export class Receiver extends Emitter {
       ciphertext: async (piece) => encryptPiece(contentKey, piece, await store.read(piece)),
       servable: (piece) => this.#book.has(piece),
       onError: (error) => this.#fail(error.message),
+      testHooks: this.#settings.testHooks,
     });
     this.#downloader = new Downloader({
       manifest,

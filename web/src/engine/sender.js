@@ -59,7 +59,7 @@ export class Sender extends Emitter {
   #settings;
   #tracker = null;
 
-  // settings: the page's {iceServers, relayOnly} (see Swarm).
+  // settings: the page's {iceServers, relayOnly} (see Swarm) and testHooks (see Seeder).
   constructor(settings) {
     super();
     this.#settings = settings;
@@ -185,6 +185,7 @@ export class Sender extends Emitter {
       servable: () => true, // it signs each hash the first time it reads the piece
       onError: (error) => this.#fail(error.message),
       spread: true,
+      testHooks: this.#settings.testHooks,
     });
   }
 

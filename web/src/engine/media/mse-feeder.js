@@ -62,7 +62,7 @@ export class MseFeeder {
     for (const [target, type, listener] of this.#listeners) target.removeEventListener(type, listener);
     this.#listeners = [];
     if (this.#url) URL.revokeObjectURL(this.#url);
-    this.#focus(0, Infinity); // the download goes back to its plain order, keeping what it asked for
+    this.#focus(null); // no player: the download goes back to rarest first, keeping what it asked for
   }
 
   #on(target, type, listener) {

@@ -75,11 +75,12 @@ export class Downloader extends Emitter {
   // cancelled (and asked for again in their turn), so that the pieces at the focus are not queued
   // behind them. Playing on moves the focus a little at a time: what is asked stays asked, since
   // the frames of a cancelled piece may already be on their way and would be wasted.
+  // focus(null): the player is gone; what is asked stays asked, and the rest comes rarest first.
   focus(piece, keepAhead = PLAYER_KEEP_REQUESTS_AHEAD) {
     const previous = this.#scheduler.focus;
     if (piece === previous) return;
     this.#scheduler.setFocus(piece);
-    if (previous !== null && piece > previous && piece < previous + keepAhead) {
+    if (piece === null || (previous !== null && piece > previous && piece < previous + keepAhead)) {
       this.fill();
       return;
     }

@@ -64,9 +64,9 @@ export class Scheduler {
   }
 
   // A player reads from `piece` on: the keepAhead pieces from it are urgent, and ties go to the
-  // nearest after it.
+  // nearest after it. null: no player any more (rarest first again).
   setFocus(piece) {
-    this.#focus = Math.min(Math.max(0, Math.trunc(piece) || 0), this.#done.length);
+    this.#focus = piece === null ? null : Math.min(Math.max(0, Math.trunc(piece) || 0), this.#done.length);
   }
 
   // These pieces are asked for before any other (until they are done).

@@ -29,12 +29,11 @@ export class Seeder {
    * have passed it on first); onError(error) when ciphertext fails (our disk or file, not the
    * peer's fault). spread: this is the origin, whose uplink should carry each piece about once.
    * pieceSize: the share's (the queue's cap is in bytes). testHooks: tests/e2e's
-   * {seedBytesPerSecond, corruptServedPieces}; without it, globalThis.swarmdropTestHooks when
-   * a piece is served.
+   * {seedBytesPerSecond, corruptServedPieces} (none in normal use).
    */
   constructor({
     swarm, sealed, book, announced, ciphertext, servable, onError, pieceSize, spread = false,
-    queueBytes = MAX_QUEUED_REQUEST_BYTES, spreadRefusals = SPREAD_REFUSALS, spreadWaitMs = SPREAD_WAIT_MS, testHooks = null,
+    queueBytes = MAX_QUEUED_REQUEST_BYTES, spreadRefusals = SPREAD_REFUSALS, spreadWaitMs = SPREAD_WAIT_MS, testHooks = {},
   }) {
     this.#spread = spread;
     this.#spreadRefusals = spreadRefusals;
@@ -138,7 +137,7 @@ export class Seeder {
         // it waits in the queue, where a cancel (a seek) can still take it out, instead of in
         // the channel's buffer, from which nothing comes back.
         await peer.drained();
-        const hooks = this.#testHooks ?? globalThis.swarmdropTestHooks ?? {};
+        const hooks = this.#testHooks;
         // Test hook (tests/e2e): a slow uplink, this page's pieces at most this many bytes a
         // second; a piece waits for its turn in the queue, where a cancel can still take it out.
         const rate = hooks.seedBytesPerSecond;
