@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sd_link.h"
+
 enum limit_kind { K_NUMBER, K_BOOLEAN, K_PATH };
 
 /* One table for every key; min and max are a number's range, defval a number's or a boolean's
@@ -28,7 +30,7 @@ static const struct limit_spec {
 	{"relay_client_rate_kib", offsetof(sd_limits, relay_client_rate_kib), K_NUMBER, 0, 0, 10485760, NULL},
 	{"rank_peers", offsetof(sd_limits, rank_peers), K_BOOLEAN, 1, 0, 1, NULL},
 	{"tracker_list_size", offsetof(sd_limits, tracker_list_size), K_NUMBER, 16, 2, 200, NULL},
-	{"max_links_per_member", offsetof(sd_limits, max_links_per_member), K_NUMBER, 8, 1, 64, NULL},
+	{"max_links_per_member", offsetof(sd_limits, max_links_per_member), K_NUMBER, 8, 1, SD_LINKS_MAX, NULL},
 	{"report_interval_seconds", offsetof(sd_limits, report_interval_seconds), K_NUMBER, 5, 1, 3600, NULL},
 	/* Debian's libloc-database links it to the database it ships; `location update` renews it. */
 	{"location_database", offsetof(sd_limits, location_database), K_PATH, 0, 0, 0, "/var/lib/location/database.db"},

@@ -9,17 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sd_ids.h"
+#include "sd_link.h"
 #include "sd_locate.h"
-
-#define SD_HAVE_BYTES 32 /* a have summary: 256 buckets of pieces, one bit each */
-#define SD_LINKS_MAX 64  /* the most measured links a member may keep (max_links_per_member) */
-
-/* What a member measured on its link to peer, in its last report. */
-typedef struct sd_link {
-	char peer[SD_PEER_ID_LEN + 1];
-	uint32_t rtt_ms, down_kbps, up_kbps;
-} sd_link;
 
 typedef enum { SD_TIER_SAME_NETWORK, SD_TIER_SAME_OPERATOR, SD_TIER_SAME_COUNTRY, SD_TIER_OTHER } sd_tier;
 

@@ -108,12 +108,13 @@ static char *hex_slot(sd_request *req, unsigned bit)
 }
 
 /* base64 of exactly SD_HAVE_BYTES bytes: 44 characters, the last one padding. */
+#define HAVE_BASE64_LEN (4 * ((SD_HAVE_BYTES + 2) / 3))
 static bool take_have(const char *text, size_t len, uint8_t have[SD_HAVE_BYTES], sd_error *err)
 {
-	bool ok = len == 4 * ((SD_HAVE_BYTES + 2) / 3) && text[len - 1] == '=';
+	bool ok = len == HAVE_BASE64_LEN && text[len - 1] == '=';
 	for (size_t i = 0; ok && i + 1 < len; i++)
 		ok = g_ascii_isalnum(text[i]) || text[i] == '+' || text[i] == '/';
-	guchar out[SD_HAVE_BYTES + 3];
+	guchar out[(HAVE_BASE64_LEN / 4) * 3 + 3]; /* what glib asks of g_base64_decode_step's buffer */
 	gint state = 0;
 	guint save = 0;
 	if (!ok || g_base64_decode_step(text, len, out, &state, &save) != SD_HAVE_BYTES)
@@ -179,8 +180,8 @@ static bool take_field(const struct field_spec *spec, const json_t *value, const
 		return true;
 	}
 	if (spec->type == T_LINKS) {
-		size_t max_links = limits->max_links_per_member + 2;
-		return take_links(value, max_links < COUNT(req->links) ? max_links : COUNT(req->links), req, err);
+		/* The array's bound holds whatever limits a caller made up. */
+		return take_links(value, MIN(limits->max_links_per_member, SD_LINKS_MAX) + 2, req, err);
 	}
 	if (spec->type == T_OBJECT) {
 		if (!json_is_object(value))

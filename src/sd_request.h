@@ -9,8 +9,8 @@
 
 #include "sd_ids.h"
 #include "sd_limits.h"
+#include "sd_link.h"
 #include "sd_locate.h"
-#include "sd_rank.h"
 
 typedef enum {
 	SD_ERR_BAD_BODY = 440,
