@@ -12,6 +12,7 @@ struct sd_registry {
 static void share_free(gpointer data)
 {
 	sd_share *share = data;
+	g_hash_table_destroy(share->peer_ids);
 	g_ptr_array_free(share->peers, TRUE);
 	g_free(share);
 }
@@ -85,6 +86,7 @@ sd_peer *sd_registry_add_peer(sd_registry *reg, sd_share *share, void *client, s
 	peer->client = client;
 	peer->share = share;
 	g_ptr_array_add(share->peers, peer);
+	g_hash_table_insert(share->peer_ids, peer->id, peer);
 	share->empty_since = SD_NOT_SINCE;
 	if (role == SD_ROLE_OWNER)
 		share->owner_absent_since = SD_NOT_SINCE;
@@ -109,6 +111,7 @@ static sd_peer *add_share(sd_registry *reg, void *client, const char *token, cha
 		return NULL;
 	sd_share *share = g_new0(sd_share, 1);
 	share->peers = g_ptr_array_new_with_free_func(g_free);
+	share->peer_ids = g_hash_table_new(g_str_hash, g_str_equal);
 	share->owner_absent_since = SD_NOT_SINCE;
 	share->empty_since = SD_NOT_SINCE;
 	bool made = false;
@@ -213,6 +216,7 @@ void sd_registry_remove_peer(sd_registry *reg, sd_peer *peer, gint64 now_us)
 	if (peer->role == SD_ROLE_OWNER)
 		share->owner_absent_since = now_us;
 	forget_client_peer(reg, peer);
+	g_hash_table_remove(share->peer_ids, peer->id);
 	g_ptr_array_remove(share->peers, peer); /* frees peer */
 	if (share->peers->len == 0)
 		share->empty_since = now_us;
@@ -232,19 +236,15 @@ sd_share *sd_registry_find_share(sd_registry *reg, const char *share_id)
 
 sd_peer *sd_share_find_peer(const sd_share *share, const char *peer_id)
 {
-	for (guint i = 0; i < share->peers->len; i++) {
-		sd_peer *peer = g_ptr_array_index(share->peers, i);
-		if (strcmp(peer->id, peer_id) == 0)
-			return peer;
-	}
-	return NULL;
+	return g_hash_table_lookup(share->peer_ids, peer_id);
 }
 
-sd_peer *sd_share_peer_of(const sd_share *share, const void *client)
+sd_peer *sd_registry_peer_of(sd_registry *reg, const sd_share *share, const void *client)
 {
-	for (guint i = 0; i < share->peers->len; i++) {
-		sd_peer *peer = g_ptr_array_index(share->peers, i);
-		if (peer->client == client)
+	GPtrArray *held = g_hash_table_lookup(reg->client_peers, client);
+	for (guint i = 0; held != NULL && i < held->len; i++) {
+		sd_peer *peer = g_ptr_array_index(held, i);
+		if (peer->share == share)
 			return peer;
 	}
 	return NULL;

@@ -46,6 +46,7 @@ struct sd_share {
 	char id[SD_SHARE_ID_LEN + 1];         /* sd_share_id_of(owner_token) */
 	char owner_token[SD_TOKEN_LEN + 1];
 	GPtrArray *peers;          /* sd_peer*, in joining order */
+	GHashTable *peer_ids;      /* peer id -> its sd_peer* in peers: reports and signals name peers by id */
 	gint64 owner_absent_since; /* µs (the caller's clock) since the owner left; SD_NOT_SINCE while present */
 	gint64 empty_since;        /* µs since the last member left; SD_NOT_SINCE while it has members */
 };
@@ -87,7 +88,8 @@ void sd_registry_remove_share(sd_registry *reg, sd_share *share);
 
 sd_share *sd_registry_find_share(sd_registry *reg, const char *share_id);
 sd_peer *sd_share_find_peer(const sd_share *share, const char *peer_id);
-sd_peer *sd_share_peer_of(const sd_share *share, const void *client);
+/* client's member of share, or NULL: looked up among the few peers client holds. */
+sd_peer *sd_registry_peer_of(sd_registry *reg, const sd_share *share, const void *client);
 sd_peer *sd_share_owner(const sd_share *share);
 
 /* A new array (caller frees) of the peers client holds, in any share. */

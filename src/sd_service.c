@@ -166,7 +166,7 @@ static json_t *handle_create(sd_service *svc, void *client, sd_error *err)
 
 static json_t *handle_join(sd_service *svc, void *client, sd_share *share, const sd_request *req, sd_error *err)
 {
-	if (sd_share_peer_of(share, client) != NULL) {
+	if (sd_registry_peer_of(svc->reg, share, client) != NULL) {
 		sd_fail(err, SD_ERR_ALREADY_JOINED, "this handle is already a peer of share %s", share->id);
 		return NULL;
 	}
@@ -272,7 +272,7 @@ static json_t *member_request(sd_service *svc, void *client, const sd_request *r
 	}
 	if (req->kind == SD_REQ_JOIN)
 		return handle_join(svc, client, share, req, err);
-	sd_peer *self = sd_share_peer_of(share, client);
+	sd_peer *self = sd_registry_peer_of(svc->reg, share, client);
 	if (self == NULL) {
 		sd_fail(err, SD_ERR_NOT_JOINED, "this handle is not a peer of share %s", share->id);
 		return NULL;
@@ -335,7 +335,7 @@ json_t *sd_service_handle(sd_service *svc, void *client, const json_t *body, gin
 	if (!out->ok)
 		return sd_error_json(&out->error);
 	sd_share *share = sd_registry_find_share(svc->reg, req.share);
-	sd_peer *self = share != NULL ? sd_share_peer_of(share, client) : NULL;
+	sd_peer *self = share != NULL ? sd_registry_peer_of(svc->reg, share, client) : NULL;
 	if (self != NULL)
 		memcpy(out->peer, self->id, sizeof(out->peer));
 	return response;

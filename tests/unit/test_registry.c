@@ -39,8 +39,8 @@ static void create_makes_an_owner_with_fresh_ids(void **state)
 	assert_ptr_equal(sd_registry_find_share(reg, owner->share->id), owner->share);
 	assert_ptr_equal(sd_share_owner(owner->share), owner);
 	assert_ptr_equal(sd_share_find_peer(owner->share, owner->id), owner);
-	assert_ptr_equal(sd_share_peer_of(owner->share, &client_a), owner);
-	assert_null(sd_share_peer_of(owner->share, &client_b));
+	assert_ptr_equal(sd_registry_peer_of(reg, owner->share, &client_a), owner);
+	assert_null(sd_registry_peer_of(reg, owner->share, &client_b));
 	assert_null(sd_registry_find_share(reg, "ffffffffffffffff"));
 	sd_registry_free(reg);
 }
@@ -180,8 +180,17 @@ static void removing_peers_and_shares_updates_every_index(void **state)
 	GPtrArray *held = sd_registry_peers_of(reg, &client_b);
 	assert_int_equal(held->len, 2);
 	g_ptr_array_free(held, TRUE);
+	assert_ptr_equal(sd_share_find_peer(share, b->id), b);
+	assert_ptr_equal(sd_registry_peer_of(reg, share, &client_b), b);
+	assert_ptr_equal(sd_registry_peer_of(reg, other->share, &client_b), other);
+	assert_null(sd_share_find_peer(other->share, b->id)); /* ids are per share */
 
+	char b_id[SD_PEER_ID_LEN + 1];
+	g_strlcpy(b_id, b->id, sizeof(b_id));
 	sd_registry_remove_peer(reg, b, 7);
+	assert_null(sd_share_find_peer(share, b_id));
+	assert_null(sd_registry_peer_of(reg, share, &client_b));
+	assert_ptr_equal(sd_share_find_peer(share, owner->id), owner);
 	assert_int_equal(share->peers->len, 1);
 	assert_true(share->empty_since == SD_NOT_SINCE);
 	assert_true(share->owner_absent_since == SD_NOT_SINCE);
