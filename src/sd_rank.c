@@ -43,14 +43,6 @@ static bool useful(const sd_rank_member *asker, const sd_rank_member *other)
 	return false;
 }
 
-static const sd_link *measured(const sd_rank_member *asker, const char *peer)
-{
-	for (size_t i = 0; i < asker->n_links; i++)
-		if (strcmp(asker->links[i].peer, peer) == 0)
-			return &asker->links[i];
-	return NULL;
-}
-
 static int compare(const void *pa, const void *pb)
 {
 	const candidate *a = pa, *b = pb;
@@ -101,7 +93,7 @@ size_t sd_rank(const sd_rank_member *asker, const sd_rank_member *members, size_
 	candidate *c = g_new(candidate, n_members);
 	size_t owner = n_members;
 	for (size_t i = 0; i < n_members; i++) {
-		const sd_link *link = measured(asker, members[i].id);
+		const sd_link *link = sd_links_find(asker->links, asker->n_links, members[i].id);
 		c[i] = (candidate){.index = i, .tier = sd_rank_tier(asker, &members[i]),
 		                   .useless = !useful(asker, &members[i]), .unmeasured = link == NULL,
 		                   .down_kbps = link != NULL ? link->down_kbps : 0, .rtt_ms = link != NULL ? link->rtt_ms : 0,

@@ -22,7 +22,7 @@ typedef struct sd_rank_member {
 	const uint8_t *have; /* SD_HAVE_BYTES, or NULL: nothing known held */
 	sd_address address;  /* family 0 when unknown */
 	sd_place place;
-	const sd_link *links; /* its measurements (the asker's are the ones used) */
+	const sd_link *links; /* its measurements, sorted by peer id (the asker's are the ones used) */
 	size_t n_links;
 } sd_rank_member;
 

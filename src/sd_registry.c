@@ -191,11 +191,18 @@ bool sd_registry_report(sd_registry *reg, sd_peer *peer, const sd_request *req, 
 	st->complete = req->complete;
 	st->has_have = req->has_have;
 	memcpy(st->have, req->have, sizeof(st->have));
+	/* Kept sorted by peer id, each peer once (its first entry), so the ranking finds one by a
+	 * binary search. */
 	st->n_links = 0;
 	for (size_t i = 0; i < req->n_links && st->n_links < reg->limits.max_links_per_member; i++) {
-		const sd_peer *other = sd_share_find_peer(peer->share, req->links[i].peer);
-		if (other != NULL && other != peer)
-			peer->links[st->n_links++] = req->links[i];
+		const sd_link *link = &req->links[i];
+		const sd_peer *other = sd_share_find_peer(peer->share, link->peer);
+		size_t at = sd_links_place(peer->links, st->n_links, link->peer);
+		if (other == NULL || other == peer || (at < st->n_links && strcmp(peer->links[at].peer, link->peer) == 0))
+			continue;
+		memmove(&peer->links[at + 1], &peer->links[at], (st->n_links - at) * sizeof(*link));
+		peer->links[at] = *link;
+		st->n_links++;
 	}
 	return true;
 }

@@ -29,7 +29,7 @@ typedef struct sd_standing {
 	bool has_have;
 	uint8_t have[SD_HAVE_BYTES];
 	gint64 reported_at; /* µs, the caller's clock */
-	unsigned n_links;   /* at most max_links_per_member, in links */
+	unsigned n_links;   /* at most max_links_per_member, in links: sorted by peer id, each peer once */
 } sd_standing;
 
 typedef struct sd_peer {
@@ -75,8 +75,8 @@ sd_peer *sd_registry_restore_share(sd_registry *reg, const char *share_id, const
 sd_peer *sd_registry_add_peer(sd_registry *reg, sd_share *share, void *client, sd_role role, char *peer_secret,
                               sd_error *err);
 /* Stores what the member reported at now_us (req: a checked report), where place is its
- * address's: links to peers not in its share, or to itself, are dropped, and no more than
- * max_links_per_member kept. Refused with SD_ERR_TOO_SOON, nothing stored, when it comes sooner
+ * address's: links to peers not in its share, to itself, or to a peer named before in the
+ * report are dropped, and no more than max_links_per_member kept. Refused with SD_ERR_TOO_SOON, nothing stored, when it comes sooner
  * than report_interval_seconds after its last report (less a second of slack, or half the
  * interval when that is 1 s). */
 bool sd_registry_report(sd_registry *reg, sd_peer *peer, const sd_request *req, sd_place place, gint64 now_us,

@@ -278,18 +278,22 @@ static void reports_are_kept_bounded_and_spaced(void **state)
 	sd_peer *b = sd_registry_add_peer(reg, owner->share, &client_b, SD_ROLE_RECEIVER, s2, &err);
 	sd_peer *c = sd_registry_add_peer(reg, owner->share, &client_c, SD_ROLE_RECEIVER, s3, &err);
 	assert_true(b->standing.reported_at == SD_NOT_SINCE);
-	/* Unknown peers and b itself are dropped; of the rest, max_links_per_member are kept. */
-	const char *peers[] = {"ffffffffffff", b->id, c->id, owner->id, c->id};
-	sd_request req = report_of(true, peers, 5, "198.18.0.11");
+	/* Unknown peers, b itself and a peer named again are dropped; of the rest,
+	 * max_links_per_member are kept, sorted by peer id. */
+	const char *peers[] = {"ffffffffffff", b->id, c->id, c->id, owner->id, c->id};
+	sd_request req = report_of(true, peers, 6, "198.18.0.11");
 	req.has_have = true;
 	req.have[3] = 0x10;
 	sd_place place = {64501, "QM"};
 	gint64 t = 1000 * G_USEC_PER_SEC;
 	assert_true(sd_registry_report(reg, b, &req, place, t, &err));
 	assert_int_equal(b->standing.n_links, 2);
-	assert_string_equal(b->links[0].peer, c->id);
-	assert_int_equal(b->links[0].rtt_ms, 12);
-	assert_string_equal(b->links[1].peer, owner->id);
+	assert_true(strcmp(b->links[0].peer, b->links[1].peer) < 0);
+	const sd_link *to_c = sd_links_find(b->links, 2, c->id), *to_owner = sd_links_find(b->links, 2, owner->id);
+	assert_non_null(to_c);
+	assert_int_equal(to_c->rtt_ms, 12); /* the first entry naming c */
+	assert_non_null(to_owner);
+	assert_int_equal(to_owner->rtt_ms, 14);
 	assert_true(b->standing.complete);
 	assert_true(b->standing.has_have);
 	assert_int_equal(b->standing.have[3], 0x10);
