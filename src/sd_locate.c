@@ -15,26 +15,38 @@ struct sd_locate {
 	struct loc_database *db;
 };
 
+/* Unspecified, loopback, link-local or multicast: an address that is nobody's public one, and
+ * would put strangers on "the same network". Private ranges (and the benchmark range
+ * 198.18.0.0/15) stay: a server on a private network, and the lab, see members by them. */
+static bool names_no_place(const sd_address *a)
+{
+	const uint8_t *b = a->bytes;
+	if (a->family == 4)
+		return b[0] == 0 || b[0] == 127 || (b[0] == 169 && b[1] == 254) || (b[0] & 0xf0) == 0xe0;
+	static const uint8_t zero[15] = {0};
+	return (memcmp(b, zero, 15) == 0 && b[15] <= 1) || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || b[0] == 0xff;
+}
+
 bool sd_address_parse(const char *text, sd_address *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (text == NULL || strlen(text) > SD_ADDRESS_TEXT_MAX)
 		return false;
+	uint8_t v6[16];
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	if (inet_pton(AF_INET, text, out->bytes) == 1) {
 		out->family = 4;
-		return true;
-	}
-	uint8_t v6[16];
-	if (inet_pton(AF_INET6, text, v6) != 1)
+	} else if (inet_pton(AF_INET6, text, v6) != 1) {
 		return false;
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	if (memcmp(v6, mapped, sizeof(mapped)) == 0) {
+	} else if (memcmp(v6, mapped, sizeof(mapped)) == 0) {
 		out->family = 4;
 		memcpy(out->bytes, v6 + 12, 4);
 	} else {
 		out->family = 6;
 		memcpy(out->bytes, v6, 16);
 	}
+	if (names_no_place(out))
+		memset(out, 0, sizeof(*out));
 	return true;
 }
 

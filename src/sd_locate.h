@@ -23,7 +23,9 @@ typedef struct sd_place {
 	char country[3];
 } sd_place;
 
-/* Parses IPv4 or IPv6 text ("::ffff:a.b.c.d" counts as IPv4). False on anything else. */
+/* Parses IPv4 or IPv6 text ("::ffff:a.b.c.d" counts as IPv4). False on anything else. An
+ * unspecified, loopback, link-local or multicast address parses as unknown (family 0): it tells
+ * nothing of where a member is. */
 bool sd_address_parse(const char *text, sd_address *out);
 /* Same IPv4 address, or same IPv6 /64: the same local network behind one public address. */
 bool sd_address_same_network(const sd_address *a, const sd_address *b);

@@ -35,6 +35,28 @@ static void addresses_parse_as_ipv4_or_ipv6(void **state)
 	}
 }
 
+/* Addresses that are nobody's public one are taken as unknown: two members on loopback are not
+ * on the same network. Private and benchmark ranges are kept (the lab uses them). */
+static void addresses_that_name_no_place_are_unknown(void **state)
+{
+	(void)state;
+	const char *unknown[] = {"0.0.0.0", "0.1.2.3", "127.0.0.1", "127.255.0.9", "169.254.10.20", "224.0.0.251",
+	                         "239.255.255.250", "::", "::1", "fe80::1", "febf:ffff::2", "ff02::fb",
+	                         "::ffff:127.0.0.1", "::ffff:169.254.1.1"};
+	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+		sd_address a = address(unknown[i]);
+		if (a.family != 0)
+			fail_msg("%s was taken as a place", unknown[i]);
+		assert_false(sd_address_same_network(&a, &a));
+	}
+	const char *kept[] = {"10.0.0.1", "172.16.5.4", "192.168.1.2", "198.18.0.11", "198.19.2.2", "100.64.0.1",
+	                      "1.0.0.1", "223.255.255.255", "240.0.0.1", "169.253.0.1", "fec0::1", "fd00::1",
+	                      "::2", "2001:db8::1"};
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		if (address(kept[i]).family == 0)
+			fail_msg("%s was taken as unknown", kept[i]);
+}
+
 static void same_network_is_the_same_ipv4_address_or_ipv6_64(void **state)
 {
 	(void)state;
@@ -104,6 +126,7 @@ int run_locate_tests(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(addresses_parse_as_ipv4_or_ipv6),
+		cmocka_unit_test(addresses_that_name_no_place_are_unknown),
 		cmocka_unit_test(same_network_is_the_same_ipv4_address_or_ipv6_64),
 		cmocka_unit_test(the_fixture_maps_addresses_to_operator_and_country),
 		cmocka_unit_test(without_a_database_everything_is_unknown),
