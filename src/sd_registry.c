@@ -174,8 +174,17 @@ sd_peer *sd_registry_restore_share(sd_registry *reg, const char *share_id, const
 	return add_share(reg, client, owner_token, peer_secret, err);
 }
 
-bool sd_registry_report(sd_registry *reg, sd_peer *peer, const sd_request *req, sd_place place, gint64 now_us,
-                        sd_error *err)
+void sd_registry_locate(sd_peer *peer, const sd_address *address, const sd_locate *locate)
+{
+	sd_standing *st = &peer->standing;
+	if (address->family == 0 || memcmp(address, &st->address, sizeof(*address)) == 0)
+		return;
+	st->address = *address;
+	st->place = sd_locate_lookup(locate, address);
+}
+
+bool sd_registry_report(sd_registry *reg, sd_peer *peer, const sd_request *req, const sd_locate *locate,
+                        gint64 now_us, sd_error *err)
 {
 	sd_standing *st = &peer->standing;
 	/* A second of slack for timers and networks, half the interval when that is 1 s: never none. */
@@ -184,10 +193,7 @@ bool sd_registry_report(sd_registry *reg, sd_peer *peer, const sd_request *req, 
 	if (st->reported_at != SD_NOT_SINCE && now_us - st->reported_at < spacing_us)
 		return sd_fail(err, SD_ERR_TOO_SOON, "reports come at most every %u s", reg->limits.report_interval_seconds);
 	st->reported_at = now_us;
-	if (req->address.family != 0) {
-		st->address = req->address;
-		st->place = place;
-	}
+	sd_registry_locate(peer, &req->address, locate);
 	st->complete = req->complete;
 	st->has_have = req->has_have;
 	memcpy(st->have, req->have, sizeof(st->have));

@@ -74,13 +74,16 @@ sd_peer *sd_registry_restore_share(sd_registry *reg, const char *share_id, const
  * reached or a member of the share holds that id (SD_ERR_PEER_TAKEN). */
 sd_peer *sd_registry_add_peer(sd_registry *reg, sd_share *share, void *client, sd_role role, char *peer_secret,
                               sd_error *err);
-/* Stores what the member reported at now_us (req: a checked report), where place is its
- * address's: links to peers not in its share, to itself, or to a peer named before in the
+/* Takes address as peer's (family 0: the one known stays), and where locate (NULL: no database)
+ * puts it, looked up only when the address changed. */
+void sd_registry_locate(sd_peer *peer, const sd_address *address, const sd_locate *locate);
+/* Stores what the member reported at now_us (req: a checked report), its address located as
+ * sd_registry_locate does: links to peers not in its share, to itself, or to a peer named before in the
  * report are dropped, and no more than max_links_per_member kept. Refused with SD_ERR_TOO_SOON, nothing stored, when it comes sooner
  * than report_interval_seconds after its last report (less a second of slack, or half the
  * interval when that is 1 s). */
-bool sd_registry_report(sd_registry *reg, sd_peer *peer, const sd_request *req, sd_place place, gint64 now_us,
-                        sd_error *err);
+bool sd_registry_report(sd_registry *reg, sd_peer *peer, const sd_request *req, const sd_locate *locate,
+                        gint64 now_us, sd_error *err);
 /* Frees the peer; the share stays, even empty or without its owner: now_us is when that began. */
 void sd_registry_remove_peer(sd_registry *reg, sd_peer *peer, gint64 now_us);
 /* Frees the share and every peer in it. */

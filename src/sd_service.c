@@ -116,12 +116,6 @@ static json_t *peer_list(sd_service *svc, const sd_peer *asker)
 	return list;
 }
 
-/* A member's address as it stated it (join, report), and where the database puts it. */
-static sd_place place_of(sd_service *svc, const sd_request *req)
-{
-	return sd_locate_lookup(svc->locate, &req->address);
-}
-
 static void announce_join(sd_service *svc, const sd_peer *peer)
 {
 	broadcast(svc, peer->share, peer, describe_peer(event_new("peer_joined", peer->share), peer));
@@ -183,8 +177,7 @@ static json_t *handle_join(sd_service *svc, void *client, sd_share *share, const
 	sd_peer *peer = sd_registry_add_peer(svc->reg, share, client, role, secret, err);
 	if (peer == NULL)
 		return NULL;
-	peer->standing.address = req->address;
-	peer->standing.place = place_of(svc, req);
+	sd_registry_locate(peer, &req->address, svc->locate);
 	announce_join(svc, peer);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:i}", "swarmdrop", "joined", "share", share->id, "peer",
 	                 peer->id, "role", sd_role_name(role), "peer_secret", secret, "peers", peer_list(svc, peer),
@@ -201,8 +194,7 @@ static json_t *handle_restore(sd_service *svc, void *client, const sd_request *r
 	sd_peer *owner = sd_registry_restore_share(svc->reg, req->share, req->owner_token, client, secret, err);
 	if (owner == NULL)
 		return NULL;
-	owner->standing.address = req->address;
-	owner->standing.place = place_of(svc, req);
+	sd_registry_locate(owner, &req->address, svc->locate);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:[], s:b, s:i}", "swarmdrop", "joined", "share", owner->share->id,
 	                 "peer", owner->id, "role", "owner", "peer_secret", secret, "peers", "restored", 1, "max_links",
 	                 (int)svc->limits.max_links_per_member);
@@ -254,7 +246,7 @@ static json_t *handle_signal(sd_service *svc, sd_peer *self, const sd_request *r
 
 static json_t *handle_report(sd_service *svc, sd_peer *self, const sd_request *req, gint64 now_us, sd_error *err)
 {
-	if (!sd_registry_report(svc->reg, self, req, place_of(svc, req), now_us, err))
+	if (!sd_registry_report(svc->reg, self, req, svc->locate, now_us, err))
 		return NULL;
 	return json_pack("{s:s, s:s, s:I}", "swarmdrop", "reported", "share", self->share->id, "interval_ms",
 	                 (json_int_t)svc->limits.report_interval_seconds * 1000);

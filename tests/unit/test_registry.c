@@ -1,5 +1,6 @@
 #include <string.h>
 
+#include "sd_locate.h"
 #include "sd_registry.h"
 #include "unit.h"
 
@@ -284,9 +285,12 @@ static void reports_are_kept_bounded_and_spaced(void **state)
 	sd_request req = report_of(true, peers, 6, "198.18.0.11");
 	req.has_have = true;
 	req.have[3] = 0x10;
-	sd_place place = {64501, "QM"};
+	char why[256];
+	sd_locate *locate = sd_locate_open(SD_LOCATION_FIXTURE, why, sizeof(why));
+	if (locate == NULL)
+		fail_msg("%s", why);
 	gint64 t = 1000 * G_USEC_PER_SEC;
-	assert_true(sd_registry_report(reg, b, &req, place, t, &err));
+	assert_true(sd_registry_report(reg, b, &req, locate, t, &err));
 	assert_int_equal(b->standing.n_links, 2);
 	assert_true(strcmp(b->links[0].peer, b->links[1].peer) < 0);
 	const sd_link *to_c = sd_links_find(b->links, 2, c->id), *to_owner = sd_links_find(b->links, 2, owner->id);
@@ -300,31 +304,43 @@ static void reports_are_kept_bounded_and_spaced(void **state)
 	assert_int_equal(b->standing.address.family, 4);
 	assert_int_equal(b->standing.place.asn, 64501);
 	assert_true(b->standing.reported_at == t);
-	/* Sooner than 5 s less the second of slack: refused, nothing stored. */
+	assert_string_equal(b->standing.place.country, "QM");
+	/* Sooner than 5 s less the second of slack: refused, nothing stored, the new address not
+	 * even looked up. */
 	sd_request later = report_of(false, peers + 2, 1, NULL);
-	assert_false(sd_registry_report(reg, b, &later, (sd_place){0}, t + 4 * G_USEC_PER_SEC - 1, &err));
+	sd_request moved = report_of(false, peers + 2, 1, "198.18.0.12");
+	assert_false(sd_registry_report(reg, b, &moved, locate, t + 4 * G_USEC_PER_SEC - 1, &err));
 	assert_int_equal(err.code, SD_ERR_TOO_SOON);
 	assert_non_null(strstr(err.message, "every 5 s"));
 	assert_true(b->standing.complete);
 	assert_int_equal(b->standing.n_links, 2);
+	assert_int_equal(b->standing.place.asn, 64501);
 	/* Then taken; a report without address keeps the one known. */
-	assert_true(sd_registry_report(reg, b, &later, (sd_place){0}, t + 4 * G_USEC_PER_SEC, &err));
+	assert_true(sd_registry_report(reg, b, &later, locate, t + 4 * G_USEC_PER_SEC, &err));
 	assert_false(b->standing.complete);
 	assert_false(b->standing.has_have);
 	assert_int_equal(b->standing.n_links, 1);
 	assert_int_equal(b->standing.address.family, 4);
 	assert_int_equal(b->standing.place.asn, 64501);
+	/* The same address again is not looked up again (here without a database, its place stays);
+	 * a new one is. */
+	sd_registry_locate(b, &req.address, NULL);
+	assert_int_equal(b->standing.place.asn, 64501);
+	sd_registry_locate(b, &moved.address, locate);
+	assert_int_equal(b->standing.place.asn, 64502);
+	assert_string_equal(b->standing.place.country, "QN");
 	/* Another member's spacing is its own. */
-	assert_true(sd_registry_report(reg, c, &later, (sd_place){0}, t + 4 * G_USEC_PER_SEC, &err));
+	assert_true(sd_registry_report(reg, c, &later, locate, t + 4 * G_USEC_PER_SEC, &err));
+	sd_locate_free(locate);
 	sd_registry_free(reg);
 	/* At the shortest interval, 1 s, the slack is half of it: reports still come spaced. */
 	limits.report_interval_seconds = 1;
 	reg = sd_registry_new(&limits);
 	owner = sd_registry_create_share(reg, &client_a, s1, &err);
-	assert_true(sd_registry_report(reg, owner, &later, (sd_place){0}, t, &err));
-	assert_false(sd_registry_report(reg, owner, &later, (sd_place){0}, t + G_USEC_PER_SEC / 2 - 1, &err));
+	assert_true(sd_registry_report(reg, owner, &later, NULL, t, &err));
+	assert_false(sd_registry_report(reg, owner, &later, NULL, t + G_USEC_PER_SEC / 2 - 1, &err));
 	assert_int_equal(err.code, SD_ERR_TOO_SOON);
-	assert_true(sd_registry_report(reg, owner, &later, (sd_place){0}, t + G_USEC_PER_SEC / 2, &err));
+	assert_true(sd_registry_report(reg, owner, &later, NULL, t + G_USEC_PER_SEC / 2, &err));
 	sd_registry_free(reg);
 }
 
