@@ -13,6 +13,15 @@ typedef struct candidate {
 	guint32 tie;        /* random */
 } candidate;
 
+struct sd_ranker {
+	size_t list_size;
+	size_t ranked_part; /* of a list with more members than list_size; the rest is the random part */
+	bool ranked;
+	candidate *best;    /* list_size: the ranked part, a heap with the worst on top while it fills */
+	size_t *chosen;     /* ranked_part: the ranked part's indices, ascending */
+	size_t *unmeasured, *measured; /* list_size - ranked_part each: the random part's samples */
+};
+
 const char *sd_tier_name(sd_tier tier)
 {
 	static const char *const names[] = {"same_network", "same_operator", "same_country", "other"};
@@ -30,6 +39,30 @@ sd_tier sd_rank_tier(const sd_rank_member *asker, const sd_rank_member *other)
 	return SD_TIER_OTHER;
 }
 
+sd_ranker *sd_ranker_new(size_t list_size, bool ranked)
+{
+	sd_ranker *r = g_new0(sd_ranker, 1);
+	r->list_size = list_size;
+	r->ranked_part = list_size - (list_size + 3) / 4;
+	r->ranked = ranked;
+	r->best = g_new(candidate, list_size);
+	r->chosen = g_new(size_t, r->ranked_part);
+	r->unmeasured = g_new(size_t, list_size - r->ranked_part);
+	r->measured = g_new(size_t, list_size - r->ranked_part);
+	return r;
+}
+
+void sd_ranker_free(sd_ranker *r)
+{
+	if (r == NULL)
+		return;
+	g_free(r->best);
+	g_free(r->chosen);
+	g_free(r->unmeasured);
+	g_free(r->measured);
+	g_free(r);
+}
+
 /* other holds a piece the asker lacks (never so for a complete asker: nothing is useful). */
 static bool useful(const sd_rank_member *asker, const sd_rank_member *other)
 {
@@ -43,6 +76,26 @@ static bool useful(const sd_rank_member *asker, const sd_rank_member *other)
 	return false;
 }
 
+static bool measured(const sd_rank_asker *asker, const sd_rank_member *other)
+{
+	return sd_links_find(asker->links, asker->n_links, other->id) != NULL;
+}
+
+static candidate candidate_of(const sd_rank_asker *asker, const sd_rank_member *members, size_t i, GRand *rng)
+{
+	const sd_link *link = sd_links_find(asker->links, asker->n_links, members[i].id);
+	return (candidate){.index = i, .tier = sd_rank_tier(&asker->member, &members[i]),
+	                   .useless = !useful(&asker->member, &members[i]), .unmeasured = link == NULL,
+	                   .down_kbps = link != NULL ? link->down_kbps : 0, .rtt_ms = link != NULL ? link->rtt_ms : 0,
+	                   .tie = g_rand_int(rng)};
+}
+
+static sd_rank_pick pick_of(const sd_rank_asker *asker, const sd_rank_member *members, size_t i)
+{
+	return (sd_rank_pick){.index = i, .tier = sd_rank_tier(&asker->member, &members[i])};
+}
+
+/* A total order: the index breaks the rare equal random ties. */
 static int compare(const void *pa, const void *pb)
 {
 	const candidate *a = pa, *b = pb;
@@ -56,72 +109,144 @@ static int compare(const void *pa, const void *pb)
 		return a->down_kbps > b->down_kbps ? -1 : 1;
 	if (a->rtt_ms != b->rtt_ms)
 		return a->rtt_ms < b->rtt_ms ? -1 : 1;
-	return a->tie < b->tie ? -1 : a->tie > b->tie;
+	if (a->tie != b->tie)
+		return a->tie < b->tie ? -1 : 1;
+	return (a->index > b->index) - (a->index < b->index);
 }
 
-static void shuffle(candidate *c, size_t n, GRand *rng)
+static int compare_index(const void *pa, const void *pb)
+{
+	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+	return (a > b) - (a < b);
+}
+
+static void swap(candidate *a, candidate *b)
+{
+	candidate t = *a;
+	*a = *b;
+	*b = t;
+}
+
+/* The heap of the best so far keeps the worst of them on top, to be pushed out by a better one. */
+static void heap_push(candidate *heap, size_t *n, candidate c)
+{
+	size_t i = (*n)++;
+	heap[i] = c;
+	for (size_t parent; i > 0 && compare(&heap[i], &heap[parent = (i - 1) / 2]) > 0; i = parent)
+		swap(&heap[i], &heap[parent]);
+}
+
+static void heap_replace_top(candidate *heap, size_t n, candidate c)
+{
+	heap[0] = c;
+	for (size_t i = 0;;) {
+		size_t worst = i, left = 2 * i + 1, right = left + 1;
+		if (left < n && compare(&heap[left], &heap[worst]) > 0)
+			worst = left;
+		if (right < n && compare(&heap[right], &heap[worst]) > 0)
+			worst = right;
+		if (worst == i)
+			return;
+		swap(&heap[i], &heap[worst]);
+		i = worst;
+	}
+}
+
+static void shuffle(size_t *v, size_t n, GRand *rng)
 {
 	for (size_t i = n; i > 1; i--) {
 		size_t j = (size_t)g_rand_int_range(rng, 0, (gint32)i);
-		candidate t = c[i - 1];
-		c[i - 1] = c[j];
-		c[j] = t;
+		size_t t = v[i - 1];
+		v[i - 1] = v[j];
+		v[j] = t;
 	}
 }
 
-/* The random part: the last ceil(list_size/4) slots go to members past the ranked part, drawn at
- * random, those the asker never measured first (so that new peers get measured). */
-static void draw_random_part(candidate *c, size_t n, size_t ranked_part, GRand *rng)
+/* Reservoir sampling: after every index is offered, kept holds min(size, seen) of them, each
+ * subset as likely as another. */
+static void sample(size_t *kept, size_t size, size_t *seen, size_t index, GRand *rng)
 {
-	candidate *pool = c + ranked_part;
-	size_t n_pool = n - ranked_part, n_unmeasured = 0;
-	for (size_t i = 0; i < n_pool; i++)
-		if (pool[i].unmeasured) {
-			candidate t = pool[n_unmeasured];
-			pool[n_unmeasured++] = pool[i];
-			pool[i] = t;
-		}
-	shuffle(pool, n_unmeasured, rng);
-	shuffle(pool + n_unmeasured, n_pool - n_unmeasured, rng);
+	size_t at = *seen < size ? *seen : (size_t)g_rand_int_range(rng, 0, (gint32)(*seen + 1));
+	if (at < size)
+		kept[at] = index;
+	(*seen)++;
 }
 
-size_t sd_rank(const sd_rank_member *asker, const sd_rank_member *members, size_t n_members, size_t list_size,
-               bool ranked, GRand *rng, sd_rank_pick *picks)
+/* The random part, into out: list_size - ranked_part members past the ranked part (r->best),
+ * drawn at random, those the asker never measured first (so that new peers get measured). */
+static void draw_random_part(sd_ranker *r, const sd_rank_asker *asker, const sd_rank_member *members, size_t n,
+                             GRand *rng, sd_rank_pick *out)
 {
-	if (n_members == 0 || list_size == 0)
+	size_t want = r->list_size - r->ranked_part, n_unmeasured = 0, n_measured = 0;
+	for (size_t i = 0; i < r->ranked_part; i++)
+		r->chosen[i] = r->best[i].index;
+	if (r->ranked_part > 1) /* chosen is NULL when there is no ranked part (a list of 1) */
+		qsort(r->chosen, r->ranked_part, sizeof(*r->chosen), compare_index);
+	for (size_t i = 0, next = 0; i < n; i++) {
+		if (next < r->ranked_part && r->chosen[next] == i)
+			next++;
+		else if (measured(asker, &members[i]))
+			sample(r->measured, want, &n_measured, i, rng);
+		else
+			sample(r->unmeasured, want, &n_unmeasured, i, rng);
+	}
+	size_t from_unmeasured = MIN(n_unmeasured, want);
+	shuffle(r->unmeasured, from_unmeasured, rng);
+	shuffle(r->measured, MIN(n_measured, want), rng);
+	for (size_t i = 0; i < want; i++)
+		out[i] = pick_of(asker, members, i < from_unmeasured ? r->unmeasured[i] : r->measured[i - from_unmeasured]);
+}
+
+/* The owner (members[owner]), when picks leave it out, takes slot. */
+static void keep_owner(const sd_rank_asker *asker, const sd_rank_member *members, size_t owner, sd_rank_pick *picks,
+                       size_t n_picks, size_t slot)
+{
+	for (size_t i = 0; i < n_picks; i++)
+		if (picks[i].index == owner)
+			return;
+	picks[slot] = pick_of(asker, members, owner);
+}
+
+/* Ranking off: the first members, in joining order; the owner, if later, takes the last place. */
+static size_t in_joining_order(const sd_ranker *r, const sd_rank_asker *asker, const sd_rank_member *members,
+                               size_t n, sd_rank_pick *picks)
+{
+	size_t n_picks = MIN(n, r->list_size);
+	for (size_t i = 0; i < n_picks; i++)
+		picks[i] = pick_of(asker, members, i);
+	for (size_t i = n_picks; i < n; i++)
+		if (members[i].owner)
+			picks[n_picks - 1] = pick_of(asker, members, i);
+	return n_picks;
+}
+
+size_t sd_rank(sd_ranker *r, const sd_rank_asker *asker, const sd_rank_member *members, size_t n_members,
+               GRand *rng, sd_rank_pick *picks)
+{
+	if (n_members == 0 || r->list_size == 0)
 		return 0;
-	candidate *c = g_new(candidate, n_members);
-	size_t owner = n_members;
+	if (!r->ranked)
+		return in_joining_order(r, asker, members, n_members, picks);
+	/* Every member fits: all ranked. Else the best ranked_part, then the random part. */
+	bool all = n_members <= r->list_size;
+	size_t want = all ? n_members : r->ranked_part, n_best = 0, owner = n_members;
 	for (size_t i = 0; i < n_members; i++) {
-		const sd_link *link = sd_links_find(asker->links, asker->n_links, members[i].id);
-		c[i] = (candidate){.index = i, .tier = sd_rank_tier(asker, &members[i]),
-		                   .useless = !useful(asker, &members[i]), .unmeasured = link == NULL,
-		                   .down_kbps = link != NULL ? link->down_kbps : 0, .rtt_ms = link != NULL ? link->rtt_ms : 0,
-		                   .tie = g_rand_int(rng)};
+		candidate c = candidate_of(asker, members, i, rng);
 		if (members[i].owner)
 			owner = i;
+		if (n_best < want)
+			heap_push(r->best, &n_best, c);
+		else if (want > 0 && compare(&c, &r->best[0]) < 0)
+			heap_replace_top(r->best, n_best, c);
 	}
-	size_t n = n_members < list_size ? n_members : list_size;
-	size_t ranked_part = n;
-	if (ranked) {
-		qsort(c, n_members, sizeof(*c), compare);
-		if (n_members > list_size) {
-			ranked_part = list_size - (list_size + 3) / 4;
-			draw_random_part(c, n_members, ranked_part, rng);
-		}
-	}
-	bool owner_in = owner == n_members;
-	for (size_t i = 0; i < n && !owner_in; i++)
-		owner_in = c[i].index == owner;
+	qsort(r->best, n_best, sizeof(*r->best), compare);
+	for (size_t i = 0; i < n_best; i++)
+		picks[i] = (sd_rank_pick){.index = r->best[i].index, .tier = r->best[i].tier};
+	if (all)
+		return n_members;
+	draw_random_part(r, asker, members, n_members, rng, picks + n_best);
 	/* Left out, the owner takes the place of the last of the ranked part (random slots stay). */
-	if (!owner_in) {
-		size_t slot = ranked_part > 0 ? ranked_part - 1 : 0;
-		for (size_t i = n; i < n_members; i++)
-			if (c[i].index == owner)
-				c[slot] = c[i];
-	}
-	for (size_t i = 0; i < n; i++)
-		picks[i] = (sd_rank_pick){.index = c[i].index, .tier = c[i].tier};
-	g_free(c);
-	return n;
+	if (owner < n_members)
+		keep_owner(asker, members, owner, picks, r->list_size, r->ranked_part > 0 ? r->ranked_part - 1 : 0);
+	return r->list_size;
 }

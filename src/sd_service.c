@@ -11,6 +11,11 @@ struct sd_service {
 	sd_registry *reg;
 	sd_locate *locate;
 	GRand *rng; /* the ranking's ties and random part */
+	sd_ranker *ranker;
+	/* Scratch of peer_list, kept from one list to the next: a share's other members as the
+	 * ranking sees them (sd_rank_member) and as they are (const sd_peer *), and the picks. */
+	GArray *members, *member_peers;
+	sd_rank_pick *picks;
 	sd_emit_fn emit;
 	void *user_data;
 };
@@ -22,6 +27,10 @@ sd_service *sd_service_new(const sd_limits *limits, sd_locate *locate, sd_emit_f
 	svc->reg = sd_registry_new(limits);
 	svc->locate = locate;
 	svc->rng = g_rand_new();
+	svc->ranker = sd_ranker_new(limits->tracker_list_size, limits->rank_peers);
+	svc->members = g_array_new(FALSE, FALSE, sizeof(sd_rank_member));
+	svc->member_peers = g_array_new(FALSE, FALSE, sizeof(const sd_peer *));
+	svc->picks = g_new(sd_rank_pick, limits->tracker_list_size);
 	svc->emit = emit;
 	svc->user_data = user_data;
 	return svc;
@@ -39,6 +48,10 @@ void sd_service_free(sd_service *svc)
 	sd_registry_free(svc->reg);
 	sd_locate_free(svc->locate);
 	g_rand_free(svc->rng);
+	sd_ranker_free(svc->ranker);
+	g_array_free(svc->members, TRUE);
+	g_array_free(svc->member_peers, TRUE);
+	g_free(svc->picks);
 	g_free(svc);
 }
 
@@ -80,8 +93,7 @@ static sd_rank_member rank_member(const sd_peer *peer)
 	const sd_standing *st = &peer->standing;
 	return (sd_rank_member){.id = peer->id, .owner = peer->role == SD_ROLE_OWNER,
 	                        .complete = st->complete || peer->role == SD_ROLE_OWNER,
-	                        .have = st->has_have ? st->have : NULL, .address = st->address, .place = st->place,
-	                        .links = peer->links, .n_links = st->n_links};
+	                        .have = st->has_have ? st->have : NULL, .address = st->address, .place = st->place};
 }
 
 /* The peers of asker's share for asker, best first and at most tracker_list_size (sd_rank):
@@ -89,8 +101,10 @@ static sd_rank_member rank_member(const sd_peer *peer)
 static json_t *peer_list(sd_service *svc, const sd_peer *asker)
 {
 	const GPtrArray *peers = asker->share->peers;
-	sd_rank_member *members = g_new(sd_rank_member, peers->len);
-	const sd_peer **of = g_new(const sd_peer *, peers->len);
+	g_array_set_size(svc->members, peers->len);
+	g_array_set_size(svc->member_peers, peers->len);
+	sd_rank_member *members = (sd_rank_member *)(void *)svc->members->data;
+	const sd_peer **of = (const sd_peer **)(void *)svc->member_peers->data;
 	size_t n = 0;
 	for (guint i = 0; i < peers->len; i++) {
 		const sd_peer *peer = g_ptr_array_index(peers, i);
@@ -99,20 +113,17 @@ static json_t *peer_list(sd_service *svc, const sd_peer *asker)
 			members[n++] = rank_member(peer);
 		}
 	}
-	sd_rank_member self = rank_member(asker);
-	sd_rank_pick *picks = g_new(sd_rank_pick, n + 1);
-	size_t n_picks = sd_rank(&self, members, n, svc->limits.tracker_list_size, svc->limits.rank_peers, svc->rng, picks);
+	sd_rank_asker self = {.member = rank_member(asker), .links = asker->links, .n_links = asker->standing.n_links};
+	size_t n_picks = sd_rank(svc->ranker, &self, members, n, svc->rng, svc->picks);
 	json_t *list = json_array();
 	for (size_t i = 0; i < n_picks; i++) {
-		json_t *entry = describe_peer(json_object(), of[picks[i].index]);
-		json_object_set_new(entry, "tier", json_string(sd_tier_name(picks[i].tier)));
-		if (members[picks[i].index].complete)
+		const sd_rank_pick *pick = &svc->picks[i];
+		json_t *entry = describe_peer(json_object(), of[pick->index]);
+		json_object_set_new(entry, "tier", json_string(sd_tier_name(pick->tier)));
+		if (members[pick->index].complete)
 			json_object_set_new(entry, "complete", json_true());
 		json_array_append_new(list, entry);
 	}
-	g_free(picks);
-	g_free(of);
-	g_free(members);
 	return list;
 }
 

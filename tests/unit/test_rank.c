@@ -9,7 +9,7 @@
 #define MAX_MEMBERS 32
 
 typedef struct swarm {
-	sd_rank_member asker;
+	sd_rank_asker asker;
 	sd_link asker_links[SD_LINKS_MAX];
 	sd_rank_member m[MAX_MEMBERS];
 	char ids[MAX_MEMBERS][SD_PEER_ID_LEN + 1];
@@ -29,9 +29,9 @@ static swarm *swarm_new(size_t n)
 {
 	swarm *s = g_new0(swarm, 1);
 	s->n = n;
-	s->asker.id = "aaaaaaaaaaaa";
+	s->asker.member.id = "aaaaaaaaaaaa";
 	s->asker.links = s->asker_links;
-	locate_at(&s->asker, "192.0.2.1", (sd_place){0});
+	locate_at(&s->asker.member, "192.0.2.1", (sd_place){0});
 	for (size_t i = 0; i < n; i++) {
 		snprintf(s->ids[i], sizeof(s->ids[i]), "%012zx", i);
 		s->m[i].id = s->ids[i];
@@ -57,7 +57,9 @@ static void measure(swarm *s, size_t member, uint32_t down_kbps, uint32_t rtt_ms
 static size_t rank(const swarm *s, size_t list_size, bool ranked, guint32 seed, sd_rank_pick *picks)
 {
 	GRand *rng = g_rand_new_with_seed(seed);
-	size_t n = sd_rank(&s->asker, s->m, s->n, list_size, ranked, rng, picks);
+	sd_ranker *ranker = sd_ranker_new(list_size, ranked);
+	size_t n = sd_rank(ranker, &s->asker, s->m, s->n, rng, picks);
+	sd_ranker_free(ranker);
 	g_rand_free(rng);
 	assert_true(n <= list_size && n <= s->n);
 	for (size_t i = 0; i < n; i++)
@@ -78,7 +80,7 @@ static void tiers_come_in_order(void **state)
 {
 	(void)state;
 	swarm *s = swarm_new(5);
-	locate_at(&s->asker, "198.18.0.11", OPERATOR_A);
+	locate_at(&s->asker.member, "198.18.0.11", OPERATOR_A);
 	locate_at(&s->m[0], "198.18.0.12", OPERATOR_B);  /* other */
 	locate_at(&s->m[1], "198.18.2.7", OPERATOR_A2);  /* same country */
 	locate_at(&s->m[2], "198.18.1.9", OPERATOR_A);   /* same operator */
@@ -101,7 +103,7 @@ static void ipv6_members_share_a_network_by_their_64(void **state)
 {
 	(void)state;
 	swarm *s = swarm_new(3);
-	locate_at(&s->asker, "2001:db8:a:1::5", OPERATOR_A);
+	locate_at(&s->asker.member, "2001:db8:a:1::5", OPERATOR_A);
 	locate_at(&s->m[0], "2001:db8:a:2::5", OPERATOR_A);      /* another /64 of the same operator */
 	locate_at(&s->m[1], "2001:db8:a:1:abcd::9", OPERATOR_A); /* the same /64 */
 	locate_at(&s->m[2], "198.18.0.11", OPERATOR_A);          /* the operator's IPv4 */
@@ -120,7 +122,7 @@ static void members_holding_what_the_asker_lacks_come_first_in_a_tier(void **sta
 	(void)state;
 	static const uint8_t bucket0[SD_HAVE_BYTES] = {0x80}, bucket1[SD_HAVE_BYTES] = {0x40};
 	swarm *s = swarm_new(4);
-	s->asker.have = bucket0;
+	s->asker.member.have = bucket0;
 	s->m[0].have = bucket0; /* holds only what the asker holds */
 	s->m[1].have = bucket1; /* holds bucket 1 */
 	s->m[2].complete = true;
@@ -134,7 +136,7 @@ static void members_holding_what_the_asker_lacks_come_first_in_a_tier(void **sta
 	assert_int_equal(picks[2].index, 0);
 	assert_int_equal(picks[3].index, 3);
 	/* A complete asker finds nobody more useful than another: the measurement decides. */
-	s->asker.complete = true;
+	s->asker.member.complete = true;
 	n = rank(s, 16, true, 1, picks);
 	assert_int_equal(picks[0].index, 0);
 	g_free(s);
@@ -185,6 +187,14 @@ static void a_random_part_gives_new_peers_slots(void **state)
 		assert_int_equal(nine[i].index, i);
 	for (size_t i = 6; i < 9; i++)
 		assert_true(nine[i].index >= 10);
+	/* Every unmeasured member gets drawn under some seed, not only the first ones offered. */
+	bool drawn[20] = {false};
+	for (guint32 seed = 1; seed < 200; seed++) {
+		rank(s, 8, true, seed, again);
+		drawn[again[6].index] = drawn[again[7].index] = true;
+	}
+	for (size_t i = 10; i < 20; i++)
+		assert_true(drawn[i]);
 	/* With every member measured, the random part draws among the rest of them. */
 	for (size_t i = 10; i < 20; i++)
 		measure(s, i, 100, 10);
@@ -194,26 +204,50 @@ static void a_random_part_gives_new_peers_slots(void **state)
 	g_free(s);
 }
 
+/* 20 members: 18 on the asker's network and measured fast, one more there it never measured,
+ * and the owner far and measured slow. A list of 4 is 3 ranked (near and measured) and 1
+ * random (the unmeasured member first): the owner makes neither, and takes the last place of
+ * the ranked part. */
+/* The ranked part is the best members in order whatever the order they come in, for every
+ * list size (the ranking keeps only the best so far, not a sort of all). */
+static void the_ranked_part_is_the_best_whatever_their_order(void **state)
+{
+	(void)state;
+	swarm *s = swarm_new(MAX_MEMBERS);
+	for (size_t i = 0; i < MAX_MEMBERS; i++)
+		measure(s, (i * 7) % MAX_MEMBERS, 1000 + (uint32_t)i * 10, 10); /* member (i*7)%32 the i-th slowest */
+	for (size_t list_size = 1; list_size <= MAX_MEMBERS + 1; list_size++) {
+		sd_rank_pick picks[MAX_MEMBERS + 1];
+		size_t n = rank(s, list_size, true, 5, picks);
+		assert_int_equal(n, MIN(list_size, (size_t)MAX_MEMBERS));
+		size_t ranked_part = list_size >= MAX_MEMBERS ? MAX_MEMBERS : list_size - (list_size + 3) / 4;
+		for (size_t i = 0; i < ranked_part; i++)
+			assert_int_equal(picks[i].index, ((MAX_MEMBERS - 1 - i) * 7) % MAX_MEMBERS);
+	}
+	g_free(s);
+}
+
 static void the_owner_is_always_listed(void **state)
 {
 	(void)state;
 	swarm *s = swarm_new(20);
-	locate_at(&s->asker, "198.18.0.11", OPERATOR_A);
+	locate_at(&s->asker.member, "198.18.0.11", OPERATOR_A);
 	for (size_t i = 0; i < 19; i++) {
 		locate_at(&s->m[i], "198.18.0.11", OPERATOR_A);
-		measure(s, i, 5000, 10);
-	}
-	s->m[19].owner = s->m[19].complete = true; /* far, unmeasured, and complete like everyone */
-	for (size_t i = 0; i < 19; i++)
 		s->m[i].complete = true;
+	}
+	for (size_t i = 0; i < 18; i++)
+		measure(s, i, 5000, 10);
+	s->m[19].owner = s->m[19].complete = true;
+	measure(s, 19, 100, 300);
 	for (guint32 seed = 1; seed < 10; seed++) {
 		sd_rank_pick picks[4];
 		size_t n = rank(s, 4, true, seed, picks);
 		assert_int_equal(n, 4);
-		bool listed = false;
-		for (size_t i = 0; i < n; i++)
-			listed |= picks[i].index == 19;
-		assert_true(listed);
+		assert_true(picks[0].index < 18 && picks[1].index < 18);
+		assert_int_equal(picks[2].index, 19);
+		assert_int_equal(picks[2].tier, SD_TIER_OTHER);
+		assert_int_equal(picks[3].index, 18);
 		/* Ranking off: the first ones and the owner. */
 		n = rank(s, 4, false, seed, picks);
 		assert_order(picks, n, (size_t[]){0, 1, 2, 19}, 4);
@@ -225,7 +259,7 @@ static void ranking_off_keeps_joining_order(void **state)
 {
 	(void)state;
 	swarm *s = swarm_new(6);
-	locate_at(&s->asker, "198.18.0.11", OPERATOR_A);
+	locate_at(&s->asker.member, "198.18.0.11", OPERATOR_A);
 	locate_at(&s->m[5], "198.18.0.11", OPERATOR_A);
 	measure(s, 4, 9000, 1);
 	sd_rank_pick picks[6];
@@ -243,7 +277,7 @@ static void without_a_database_only_the_same_network_is_near(void **state)
 {
 	(void)state;
 	swarm *s = swarm_new(3); /* places unknown, as without a database */
-	locate_at(&s->asker, "198.18.0.11", (sd_place){0});
+	locate_at(&s->asker.member, "198.18.0.11", (sd_place){0});
 	locate_at(&s->m[2], "198.18.0.11", (sd_place){0});
 	s->m[1].address.family = 0; /* never said where it is */
 	measure(s, 1, 100, 100);
@@ -254,7 +288,7 @@ static void without_a_database_only_the_same_network_is_near(void **state)
 	assert_int_equal(picks[1].tier, SD_TIER_OTHER);
 	assert_int_equal(picks[2].tier, SD_TIER_OTHER);
 	/* An asker without an address: everyone is other. */
-	s->asker.address.family = 0;
+	s->asker.member.address.family = 0;
 	rank(s, 16, true, 1, picks);
 	for (size_t i = 0; i < 3; i++)
 		assert_int_equal(picks[i].tier, SD_TIER_OTHER);
@@ -272,6 +306,7 @@ int run_rank_tests(void)
 		cmocka_unit_test(members_holding_what_the_asker_lacks_come_first_in_a_tier),
 		cmocka_unit_test(measured_links_order_by_throughput_then_rtt),
 		cmocka_unit_test(a_random_part_gives_new_peers_slots),
+		cmocka_unit_test(the_ranked_part_is_the_best_whatever_their_order),
 		cmocka_unit_test(the_owner_is_always_listed),
 		cmocka_unit_test(ranking_off_keeps_joining_order),
 		cmocka_unit_test(without_a_database_only_the_same_network_is_near),
