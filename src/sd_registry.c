@@ -81,7 +81,7 @@ sd_peer *sd_registry_add_peer(sd_registry *reg, sd_share *share, void *client, s
 		return NULL;
 	sd_peer *peer = g_malloc0(sizeof(sd_peer) + reg->limits.max_links_per_member * sizeof(sd_link));
 	memcpy(peer->id, id, sizeof(id));
-	peer->standing.reported_at = SD_NOT_SINCE;
+	peer->standing.reported_at = peer->standing.listed_at = SD_NOT_SINCE;
 	peer->role = role;
 	peer->client = client;
 	peer->share = share;
@@ -183,14 +183,28 @@ void sd_registry_locate(sd_peer *peer, const sd_address *address, const sd_locat
 	st->place = sd_locate_lookup(locate, address);
 }
 
+/* Whether a request at now_us comes interval_seconds after the last one (at last, or
+ * SD_NOT_SINCE), less a second of slack for timers and networks, half the interval when that
+ * is 1 s: never none. */
+static bool spaced(gint64 last, gint64 now_us, unsigned interval_seconds)
+{
+	gint64 interval_us = (gint64)interval_seconds * G_USEC_PER_SEC;
+	return last == SD_NOT_SINCE || now_us - last >= interval_us - MIN(G_USEC_PER_SEC, interval_us / 2);
+}
+
+bool sd_registry_may_list(sd_peer *peer, gint64 now_us, sd_error *err)
+{
+	if (!spaced(peer->standing.listed_at, now_us, SD_LIST_INTERVAL_SECONDS))
+		return sd_fail(err, SD_ERR_TOO_SOON, "lists come at most every second");
+	peer->standing.listed_at = now_us;
+	return true;
+}
+
 bool sd_registry_report(sd_registry *reg, sd_peer *peer, const sd_request *req, const sd_locate *locate,
                         gint64 now_us, sd_error *err)
 {
 	sd_standing *st = &peer->standing;
-	/* A second of slack for timers and networks, half the interval when that is 1 s: never none. */
-	gint64 interval_us = (gint64)reg->limits.report_interval_seconds * G_USEC_PER_SEC;
-	gint64 spacing_us = interval_us - MIN(G_USEC_PER_SEC, interval_us / 2);
-	if (st->reported_at != SD_NOT_SINCE && now_us - st->reported_at < spacing_us)
+	if (!spaced(st->reported_at, now_us, reg->limits.report_interval_seconds))
 		return sd_fail(err, SD_ERR_TOO_SOON, "reports come at most every %u s", reg->limits.report_interval_seconds);
 	st->reported_at = now_us;
 	sd_registry_locate(peer, &req->address, locate);

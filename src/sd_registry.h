@@ -18,8 +18,12 @@ typedef enum { SD_ROLE_OWNER, SD_ROLE_RECEIVER } sd_role;
 typedef struct sd_share sd_share;
 
 /* owner_absent_since and empty_since when the share has its owner, or members; reported_at
- * before a member's first report. */
+ * and listed_at before a member's first report or list. */
 #define SD_NOT_SINCE G_MININT64
+
+/* The least spacing of one member's lists: the client asks one when a member joins (at most
+ * once a second, web/src/engine/net/swarm.js) and when short of links (at most every 10 s). */
+#define SD_LIST_INTERVAL_SECONDS 1
 
 /* What the tracker knows of a member (docs/protocol.md part 1, "The tracker"). */
 typedef struct sd_standing {
@@ -29,6 +33,7 @@ typedef struct sd_standing {
 	bool has_have;
 	uint8_t have[SD_HAVE_BYTES];
 	gint64 reported_at; /* µs, the caller's clock */
+	gint64 listed_at;   /* µs, its last list; SD_NOT_SINCE before its first */
 	unsigned n_links;   /* at most max_links_per_member, in links: sorted by peer id, each peer once */
 } sd_standing;
 
@@ -84,6 +89,10 @@ void sd_registry_locate(sd_peer *peer, const sd_address *address, const sd_locat
  * interval when that is 1 s). */
 bool sd_registry_report(sd_registry *reg, sd_peer *peer, const sd_request *req, const sd_locate *locate,
                         gint64 now_us, sd_error *err);
+/* Whether peer may have a list at now_us (and then counts it): refused with SD_ERR_TOO_SOON
+ * sooner than SD_LIST_INTERVAL_SECONDS after its last one, with the slack of reports. Joining
+ * counts as none: a newcomer's first list is never refused. */
+bool sd_registry_may_list(sd_peer *peer, gint64 now_us, sd_error *err);
 /* Frees the peer; the share stays, even empty or without its owner: now_us is when that began. */
 void sd_registry_remove_peer(sd_registry *reg, sd_peer *peer, gint64 now_us);
 /* Frees the share and every peer in it. */

@@ -263,6 +263,13 @@ static json_t *handle_report(sd_service *svc, sd_peer *self, const sd_request *r
 	                 (json_int_t)svc->limits.report_interval_seconds * 1000);
 }
 
+static json_t *handle_list(sd_service *svc, sd_peer *self, gint64 now_us, sd_error *err)
+{
+	if (!sd_registry_may_list(self, now_us, err))
+		return NULL;
+	return json_pack("{s:s, s:s, s:o}", "swarmdrop", "peers", "share", self->share->id, "peers", peer_list(svc, self));
+}
+
 /* A request about a share the client is (join: will be) a member of. */
 static json_t *member_request(sd_service *svc, void *client, const sd_request *req, gint64 now_us, sd_error *err)
 {
@@ -282,8 +289,7 @@ static json_t *member_request(sd_service *svc, void *client, const sd_request *r
 	}
 	switch (req->kind) {
 	case SD_REQ_LEAVE: return handle_leave(svc, self, now_us);
-	case SD_REQ_LIST:
-		return json_pack("{s:s, s:s, s:o}", "swarmdrop", "peers", "share", share->id, "peers", peer_list(svc, self));
+	case SD_REQ_LIST: return handle_list(svc, self, now_us, err);
 	case SD_REQ_SIGNAL: return handle_signal(svc, self, req, err);
 	case SD_REQ_REPORT: return handle_report(svc, self, req, now_us, err);
 	/* The plugin sets up the data channel and makes the member a relay endpoint. */

@@ -170,6 +170,37 @@ static void list_shows_the_other_peers(void **state)
 	assert_error(call(fx, &carol, "{s:s, s:s}", "request", "list", "share", ids.share), SD_ERR_NOT_JOINED);
 }
 
+/* Lists are spaced like reports, at most one a second with half a second of slack; joining
+ * counts as none, so a newcomer's first list (the client asks one when short of links) and the
+ * lists it asks when others join (at most once a second) are taken. */
+static void lists_come_at_most_once_a_second(void **state)
+{
+	fixture *fx = *state;
+	share_ids ids = create_share(fx, &alice);
+	g_free(join(fx, &bob, ids.share));
+	json_t *r = call(fx, &bob, "{s:s, s:s}", "request", "list", "share", ids.share);
+	assert_string_equal(str(r, "swarmdrop"), "peers");
+	json_decref(r);
+	fx->now += G_USEC_PER_SEC / 2 - 1;
+	r = call(fx, &bob, "{s:s, s:s}", "request", "list", "share", ids.share);
+	assert_string_equal(str(r, "error"), "lists come at most every second");
+	assert_error(r, SD_ERR_TOO_SOON);
+	/* Another member's spacing is its own; a refused list does not count. */
+	r = call(fx, &alice, "{s:s, s:s}", "request", "list", "share", ids.share);
+	assert_string_equal(str(r, "swarmdrop"), "peers");
+	json_decref(r);
+	fx->now += 1;
+	r = call(fx, &bob, "{s:s, s:s}", "request", "list", "share", ids.share);
+	assert_string_equal(str(r, "swarmdrop"), "peers");
+	json_decref(r);
+	for (int i = 0; i < 5; i++) {
+		fx->now += G_USEC_PER_SEC;
+		r = call(fx, &bob, "{s:s, s:s}", "request", "list", "share", ids.share);
+		assert_string_equal(str(r, "swarmdrop"), "peers");
+		json_decref(r);
+	}
+}
+
 static void signal_reaches_only_its_target(void **state)
 {
 	fixture *fx = *state;
@@ -725,6 +756,7 @@ int run_service_tests(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(join_lists_others_and_announces_the_newcomer, setup, teardown),
 		cmocka_unit_test_setup_teardown(list_shows_the_other_peers, setup, teardown),
+		cmocka_unit_test_setup_teardown(lists_come_at_most_once_a_second, setup, teardown),
 		cmocka_unit_test_setup_teardown(signal_reaches_only_its_target, setup, teardown),
 		cmocka_unit_test_setup_teardown(signal_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(join_errors, setup, teardown),
