@@ -32,7 +32,7 @@ static const struct limit_spec {
 	{"tracker_list_size", offsetof(sd_limits, tracker_list_size), K_NUMBER, 16, 2, 200, NULL},
 	{"max_links_per_member", offsetof(sd_limits, max_links_per_member), K_NUMBER, 8, 1, SD_LINKS_MAX, NULL},
 	{"report_interval_seconds", offsetof(sd_limits, report_interval_seconds), K_NUMBER, 5, 1, 3600, NULL},
-	/* Debian's libloc-database links it to the database it ships; `location update` renews it. */
+	/* Debian's libloc-database links it to the database it ships; opened once, at start. */
 	{"location_database", offsetof(sd_limits, location_database), K_PATH, 0, 0, 0, "/var/lib/location/database.db"},
 };
 

@@ -3,8 +3,8 @@
 tests and the network lab look addresses up in. Debian's python3-location writes it; the system
 python3 is named because that package installs only for it.
 
-Country codes are ISO 3166 user-assigned ones: libloc refuses X? codes, so QM/QN/QO stand for
-made-up countries. The networks (documentation and benchmark ranges only):
+Country codes are ISO 3166 user-assigned ones: libloc refuses X? codes, so QM and QN stand
+for made-up countries. The networks (documentation and benchmark ranges only):
   198.18.0.11/32   AS64501 QM  the lab's site A router (its operator)
   198.18.0.12/32   AS64502 QN  the lab's site B router
   198.18.1.0/24    AS64501 QM  site A's operator, another address (same operator, not same network)
