@@ -170,6 +170,17 @@ static void list_shows_the_other_peers(void **state)
 	assert_error(call(fx, &carol, "{s:s, s:s}", "request", "list", "share", ids.share), SD_ERR_NOT_JOINED);
 }
 
+static json_t *list(fixture *fx, void *client, const char *share)
+{
+	return call(fx, client, "{s:s, s:s}", "request", "list", "share", share);
+}
+
+static void assert_listed(json_t *r)
+{
+	assert_string_equal(str(r, "swarmdrop"), "peers");
+	json_decref(r);
+}
+
 /* Lists are spaced like reports, at most one a second with half a second of slack; joining
  * counts as none, so a newcomer's first list (the client asks one when short of links) and the
  * lists it asks when others join (at most once a second) are taken. */
@@ -178,26 +189,18 @@ static void lists_come_at_most_once_a_second(void **state)
 	fixture *fx = *state;
 	share_ids ids = create_share(fx, &alice);
 	g_free(join(fx, &bob, ids.share));
-	json_t *r = call(fx, &bob, "{s:s, s:s}", "request", "list", "share", ids.share);
-	assert_string_equal(str(r, "swarmdrop"), "peers");
-	json_decref(r);
+	assert_listed(list(fx, &bob, ids.share));
 	fx->now += G_USEC_PER_SEC / 2 - 1;
-	r = call(fx, &bob, "{s:s, s:s}", "request", "list", "share", ids.share);
+	json_t *r = list(fx, &bob, ids.share);
 	assert_string_equal(str(r, "error"), "lists come at most every second");
 	assert_error(r, SD_ERR_TOO_SOON);
 	/* Another member's spacing is its own; a refused list does not count. */
-	r = call(fx, &alice, "{s:s, s:s}", "request", "list", "share", ids.share);
-	assert_string_equal(str(r, "swarmdrop"), "peers");
-	json_decref(r);
+	assert_listed(list(fx, &alice, ids.share));
 	fx->now += 1;
-	r = call(fx, &bob, "{s:s, s:s}", "request", "list", "share", ids.share);
-	assert_string_equal(str(r, "swarmdrop"), "peers");
-	json_decref(r);
+	assert_listed(list(fx, &bob, ids.share));
 	for (int i = 0; i < 5; i++) {
 		fx->now += G_USEC_PER_SEC;
-		r = call(fx, &bob, "{s:s, s:s}", "request", "list", "share", ids.share);
-		assert_string_equal(str(r, "swarmdrop"), "peers");
-		json_decref(r);
+		assert_listed(list(fx, &bob, ids.share));
 	}
 }
 
