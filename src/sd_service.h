@@ -2,8 +2,9 @@
  * each request of a client (an opaque handle) with a response, and tells other clients what
  * they must know (peer joined or left, share closed, signalling) through the emit callback. As
  * each share's tracker it keeps members' reports and ranks the peers it lists (sd_rank).
- * Owns the registry, its random generator and the location database. Not thread-safe: call it
- * from one thread. */
+ * Owns the registry, its random generator, the location database and the ranking's scratch
+ * (kept between lists: at most max_peers_per_share members). Not thread-safe: call it from one
+ * thread. */
 #ifndef SD_SERVICE_H
 #define SD_SERVICE_H
 
