@@ -13,6 +13,13 @@ typedef struct candidate {
 	guint32 tie;        /* random */
 } candidate;
 
+/* The asker's links by peer id, for one ranking: an open-addressing table of at least twice
+ * SD_LINKS_MAX slots, each a link's index + 1 (0: empty). A member is matched to them with a
+ * hash and, nearly always, no string comparison: most members are not among them. */
+#define LINK_SLOTS_LOG2 7
+#define LINK_SLOTS (1u << LINK_SLOTS_LOG2)
+G_STATIC_ASSERT(LINK_SLOTS >= 2 * SD_LINKS_MAX && SD_LINKS_MAX < 255);
+
 struct sd_ranker {
 	size_t list_size;
 	size_t ranked_part; /* of a list with more members than list_size; the rest is the random part */
@@ -20,6 +27,7 @@ struct sd_ranker {
 	candidate *best;    /* list_size: the ranked part, a heap with the worst on top while it fills */
 	size_t *chosen;     /* ranked_part: the ranked part's indices, ascending */
 	size_t *unmeasured, *measured; /* list_size - ranked_part each: the random part's samples */
+	uint8_t link_slots[LINK_SLOTS];
 };
 
 const char *sd_tier_name(sd_tier tier)
@@ -76,14 +84,43 @@ static bool useful(const sd_rank_member *asker, const sd_rank_member *other)
 	return false;
 }
 
-static bool measured(const sd_rank_asker *asker, const sd_rank_member *other)
+/* A peer id's 12 characters, mixed by multiplication (the top bits take from all of them). */
+static size_t link_slot(const char *peer)
 {
-	return sd_links_find(asker->links, asker->n_links, other->id) != NULL;
+	uint64_t head;
+	uint32_t tail;
+	memcpy(&head, peer, sizeof(head));
+	memcpy(&tail, peer + sizeof(head), sizeof(tail));
+	uint64_t mixed = (head ^ ((uint64_t)tail * UINT64_C(0xc2b2ae3d27d4eb4f))) * UINT64_C(0x9e3779b97f4a7c15);
+	return (size_t)(mixed >> (64 - LINK_SLOTS_LOG2));
 }
 
-static candidate candidate_of(const sd_rank_asker *asker, const sd_rank_member *members, size_t i, GRand *rng)
+static void index_links(sd_ranker *r, const sd_rank_asker *asker)
 {
-	const sd_link *link = sd_links_find(asker->links, asker->n_links, members[i].id);
+	memset(r->link_slots, 0, sizeof(r->link_slots));
+	for (size_t i = 0; i < asker->n_links && i < SD_LINKS_MAX; i++) {
+		size_t slot = link_slot(asker->links[i].peer);
+		while (r->link_slots[slot] != 0)
+			slot = (slot + 1) % LINK_SLOTS;
+		r->link_slots[slot] = (uint8_t)(i + 1);
+	}
+}
+
+/* What the asker measured to other (index_links made the table), or NULL. */
+static const sd_link *measured(const sd_ranker *r, const sd_rank_asker *asker, const sd_rank_member *other)
+{
+	for (size_t slot = link_slot(other->id); r->link_slots[slot] != 0; slot = (slot + 1) % LINK_SLOTS) {
+		const sd_link *link = &asker->links[r->link_slots[slot] - 1];
+		if (memcmp(link->peer, other->id, SD_PEER_ID_LEN) == 0)
+			return link;
+	}
+	return NULL;
+}
+
+static candidate candidate_of(const sd_ranker *r, const sd_rank_asker *asker, const sd_rank_member *members, size_t i,
+                              GRand *rng)
+{
+	const sd_link *link = measured(r, asker, &members[i]);
 	return (candidate){.index = i, .tier = sd_rank_tier(&asker->member, &members[i]),
 	                   .useless = !useful(&asker->member, &members[i]), .unmeasured = link == NULL,
 	                   .down_kbps = link != NULL ? link->down_kbps : 0, .rtt_ms = link != NULL ? link->rtt_ms : 0,
@@ -185,7 +222,7 @@ static void draw_random_part(sd_ranker *r, const sd_rank_asker *asker, const sd_
 	for (size_t i = 0, next = 0; i < n; i++) {
 		if (next < r->ranked_part && r->chosen[next] == i)
 			next++;
-		else if (measured(asker, &members[i]))
+		else if (measured(r, asker, &members[i]) != NULL)
 			sample(r->measured, want, &n_measured, i, rng);
 		else
 			sample(r->unmeasured, want, &n_unmeasured, i, rng);
@@ -230,8 +267,9 @@ size_t sd_rank(sd_ranker *r, const sd_rank_asker *asker, const sd_rank_member *m
 	/* Every member fits: all ranked. Else the best ranked_part, then the random part. */
 	bool all = n_members <= r->list_size;
 	size_t want = all ? n_members : r->ranked_part, n_best = 0, owner = n_members;
+	index_links(r, asker);
 	for (size_t i = 0; i < n_members; i++) {
-		candidate c = candidate_of(asker, members, i, rng);
+		candidate c = candidate_of(r, asker, members, i, rng);
 		if (members[i].owner)
 			owner = i;
 		if (n_best < want)

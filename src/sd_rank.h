@@ -29,7 +29,7 @@ typedef struct sd_rank_member {
 /* The member a list is for, and what it measured to others. */
 typedef struct sd_rank_asker {
 	sd_rank_member member;
-	const sd_link *links; /* sorted by peer id, each peer once */
+	const sd_link *links; /* each peer once */
 	size_t n_links;
 } sd_rank_asker;
 

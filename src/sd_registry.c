@@ -200,6 +200,20 @@ bool sd_registry_may_list(sd_peer *peer, gint64 now_us, sd_error *err)
 	return true;
 }
 
+/* In links sorted by peer id: the place of peer, or where it would go. */
+static size_t link_place(const sd_link *links, size_t n, const char *peer)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(links[mid].peer, peer) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 bool sd_registry_report(sd_registry *reg, sd_peer *peer, const sd_request *req, const sd_locate *locate,
                         gint64 now_us, sd_error *err)
 {
@@ -211,13 +225,12 @@ bool sd_registry_report(sd_registry *reg, sd_peer *peer, const sd_request *req, 
 	st->complete = req->complete;
 	st->has_have = req->has_have;
 	memcpy(st->have, req->have, sizeof(st->have));
-	/* Kept sorted by peer id, each peer once (its first entry), so the ranking finds one by a
-	 * binary search. */
+	/* Kept sorted by peer id, so that a peer named again is found by a binary search. */
 	st->n_links = 0;
 	for (size_t i = 0; i < req->n_links && st->n_links < reg->limits.max_links_per_member; i++) {
 		const sd_link *link = &req->links[i];
 		const sd_peer *other = sd_share_find_peer(peer->share, link->peer);
-		size_t at = sd_links_place(peer->links, st->n_links, link->peer);
+		size_t at = link_place(peer->links, st->n_links, link->peer);
 		if (other == NULL || other == peer || (at < st->n_links && strcmp(peer->links[at].peer, link->peer) == 0))
 			continue;
 		memmove(&peer->links[at + 1], &peer->links[at], (st->n_links - at) * sizeof(*link));

@@ -34,7 +34,7 @@ typedef struct sd_standing {
 	uint8_t have[SD_HAVE_BYTES];
 	gint64 reported_at; /* µs, the caller's clock */
 	gint64 listed_at;   /* µs, its last list; SD_NOT_SINCE before its first */
-	unsigned n_links;   /* at most max_links_per_member, in links: sorted by peer id, each peer once */
+	unsigned n_links;   /* at most max_links_per_member, in links: each peer once, sorted by id */
 } sd_standing;
 
 typedef struct sd_peer {

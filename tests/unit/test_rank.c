@@ -42,12 +42,9 @@ static swarm *swarm_new(size_t n)
 	return s;
 }
 
-/* The asker's links, kept sorted by peer id as the registry keeps them. */
 static void measure(swarm *s, size_t member, uint32_t down_kbps, uint32_t rtt_ms)
 {
-	size_t at = sd_links_place(s->asker_links, s->asker.n_links, s->ids[member]);
-	memmove(&s->asker_links[at + 1], &s->asker_links[at], (s->asker.n_links++ - at) * sizeof(sd_link));
-	sd_link *link = &s->asker_links[at];
+	sd_link *link = &s->asker_links[s->asker.n_links++];
 	memcpy(link->peer, s->ids[member], sizeof(link->peer));
 	link->down_kbps = down_kbps;
 	link->rtt_ms = rtt_ms;
