@@ -83,10 +83,11 @@ sd_peer *sd_registry_add_peer(sd_registry *reg, sd_share *share, void *client, s
  * puts it, looked up only when the address changed. */
 void sd_registry_locate(sd_peer *peer, const sd_address *address, const sd_locate *locate);
 /* Stores what the member reported at now_us (req: a checked report), its address located as
- * sd_registry_locate does: links to peers not in its share, to itself, or to a peer named before in the
- * report are dropped, and no more than max_links_per_member kept. Refused with SD_ERR_TOO_SOON, nothing stored, when it comes sooner
- * than report_interval_seconds after its last report (less a second of slack, or half the
- * interval when that is 1 s). */
+ * sd_registry_locate does: links to peers not in its share, to itself, or to a peer named
+ * before in the report are dropped, and no more than max_links_per_member kept. Refused with
+ * SD_ERR_TOO_SOON, nothing stored nor looked up, when it comes sooner than
+ * report_interval_seconds after its last report (less a second of slack, or half the interval
+ * when that is 1 s). */
 bool sd_registry_report(sd_registry *reg, sd_peer *peer, const sd_request *req, const sd_locate *locate,
                         gint64 now_us, sd_error *err);
 /* Whether peer may have a list at now_us (and then counts it): refused with SD_ERR_TOO_SOON
