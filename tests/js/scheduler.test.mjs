@@ -1,6 +1,6 @@
 // The scheduler (transfer/scheduler.js): rarest first with random ties, availability kept as
 // `have`s come and links close, urgent pieces to the fastest source, a slow link losing an urgent
-// piece, the owner asked only for what no other link has, refusals, and the endgame.
+// piece, the owner and far links asked only for what nearer links lack, refusals, and the endgame.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Bitfield } from '../../web/src/engine/transfer/bitfield.js';
@@ -9,11 +9,11 @@ import { Scheduler } from '../../web/src/engine/transfer/scheduler.js';
 import { fakeClock, fakePeer, measure, range, seeded } from './transfer-helpers.mjs';
 
 // A scheduler over `count` pieces (those in `held` done) and peers whose haves it counted.
-function setUp(count, peers, { held = [], random = seeded(1), clock = fakeClock() } = {}) {
+function setUp(count, peers, { held = [], random = seeded(1), clock = fakeClock(), distance, selfId, farWaitMs } = {}) {
   const done = new Bitfield(count);
   for (const piece of held) done.set(piece);
   const requests = new Requests({ now: clock.now });
-  const scheduler = new Scheduler(done, { requests, random });
+  const scheduler = new Scheduler(done, { requests, random, distance, selfId, farWaitMs });
   for (const peer of peers) scheduler.have(peer, { bitfield: peer.remote.bytes });
   return { scheduler, requests, clock };
 }
@@ -218,4 +218,68 @@ test('endgame: every missing piece asked, a peer with nothing to do doubles the 
   assert.equal(scheduler.next(b), null); // b has something to do
   assert.equal(scheduler.next(c), 0); // 1 has two sources already (ENDGAME_SOURCES)
   assert.equal(scheduler.next(a), null);
+});
+
+// Asks `peer` for what the scheduler picks, one piece at a time, each arriving before the next
+// is asked (with farWaitMs 0: a member free to fetch any piece from afar); returns the pieces.
+function fetchEach(scheduler, peer) {
+  const pieces = [];
+  for (let piece; (piece = scheduler.next(peer)) !== null;) {
+    scheduler.requests.ask(piece, peer, 1);
+    scheduler.finish(piece, peer);
+    pieces.push(piece);
+  }
+  return pieces.sort((a, b) => a - b);
+}
+
+test('a far link is asked only for pieces no nearer link announced, unless that one sent it bad; once the near link goes, for all', () => {
+  const count = 6;
+  const near = fakePeer('near', range(0, 4), count);
+  const far = fakePeer('far', range(0, 6), count);
+  const distances = new Map([[near, 0], [far, 7]]);
+  const distance = (peer) => distances.get(peer);
+  const farWaitMs = 0;
+  assert.deepEqual(fetchEach(setUp(count, [near, far], { distance, farWaitMs }).scheduler, far), [4, 5]);
+  // The near link sent piece 0 bad: the far one may give it.
+  const again = setUp(count, [near, far], { distance, farWaitMs }).scheduler;
+  again.avoid(0, near);
+  assert.deepEqual(fetchEach(again, far), [0, 4, 5]);
+  // At the same distance both are near: the far one gets any piece.
+  distances.set(far, 0);
+  again.reclassify();
+  assert.deepEqual(fetchEach(again, far), [1, 2, 3]);
+  // The near link gone, the far one is the nearest left.
+  distances.set(far, 7);
+  const third = setUp(count, [near, far], { distance, farWaitMs }).scheduler;
+  third.drop(near);
+  assert.deepEqual(fetchEach(third, far), range(0, 6));
+});
+
+test('near members split what they fetch from afar: each piece falls to one of them, the same in each; a neighbour\'s part is fetched after farWaitMs idle', () => {
+  const count = 40;
+  const ids = ['a1b2c3d4e5f6', '0123456789ab', 'fedcba987654'];
+  const picks = ids.map((self) => {
+    const near = ids.filter((id) => id !== self).map((id) => fakePeer(id, [], count));
+    const far = fakePeer('far', range(0, count), count);
+    const distance = (peer) => (peer === far ? 7 : 0);
+    const { scheduler } = setUp(count, [...near, far], { distance, selfId: () => self, farWaitMs: 2000 });
+    return take(scheduler, far, count);
+  });
+  const all = picks.flat();
+  assert.equal(new Set(all).size, all.length, 'no piece falls to two members');
+  assert.equal(all.length, count, 'every piece falls to someone');
+  for (const pieces of picks) assert.ok(pieces.length < count / 2, 'each fetches a part');
+  // A member whose part arrived and that has nothing asked waits, then fetches a neighbour's.
+  const near = ids.slice(1).map((id) => fakePeer(id, [], count));
+  const far = fakePeer('far', range(0, count), count);
+  const { scheduler, clock } = setUp(count, [...near, far], {
+    distance: (peer) => (peer === far ? 7 : 0), selfId: () => ids[0], farWaitMs: 2000,
+  });
+  for (const piece of picks[0]) {
+    scheduler.requests.ask(piece, far, 1);
+    scheduler.finish(piece, far);
+  }
+  assert.equal(scheduler.next(far), null);
+  clock.advance(2000);
+  assert.ok(picks.slice(1).flat().includes(scheduler.next(far)));
 });

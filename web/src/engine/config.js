@@ -113,6 +113,9 @@ export const ENDGAME_SOURCES = 2;
 // comes: a slow link must not hold up the playhead, and a smaller gap is noise, not worth the
 // bytes sent twice.
 export const SLOW_LINK_FACTOR = 4;
+// Near members split the pieces they fetch from far links (scheduler.js); one that has had nothing
+// to ask for this long fetches a neighbour's part itself (the neighbour may be slow, or gone).
+export const FAR_WAIT_MS = 2_000;
 // How often both sides refresh speed and time left.
 export const PROGRESS_INTERVAL_MS = 500;
 // Speed is measured over this sliding window.

@@ -126,7 +126,10 @@ export class Receiver extends Emitter {
           }
         }, IDLE_FAILURE_DELAY_MS);
       });
-      this.#swarm.on('change', () => this.#changed());
+      this.#swarm.on('change', () => {
+        this.#downloader?.reclassify();
+        this.#changed();
+      });
       this.#swarm.on('error', (error) => this.#fail(explain(error)));
       if (saved) await this.#learn(saved);
       if (this.#elsewhere) return;
@@ -322,7 +325,9 @@ export class Receiver extends Emitter {
       contentKey,
       book: this.#book,
       store,
-      scheduler: new Scheduler(new Bitfield(count, store.haveBitfield())),
+      scheduler: new Scheduler(new Bitfield(count, store.haveBitfield()), {
+        distance: (peer) => this.#swarm.distanceOf(peer), selfId: () => this.#swarm.selfId, nearMembers: () => this.#swarm.nearMembers(),
+      }),
       peers: () => this.#swarm.peers.values(),
     });
     this.#streams = new StreamServer({

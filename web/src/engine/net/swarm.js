@@ -321,7 +321,35 @@ export class Swarm extends Emitter {
       this.#addMember(member);
       if (!this.#seeding && !this.#tried.has(member.peer) && !this.#replaced.has(member.peer)) this.#toAsk.add(member.peer);
     }
+    this.emit('change'); // tiers may have changed
     this.#topUp();
+  }
+
+  get selfId() {
+    return this.#selfId;
+  }
+
+  // The receivers the tracker placed nearest to us (same network, operator or country: its best
+  // tier among them), linked or not yet, and their distance (as distanceOf counts it); null when
+  // it placed none nearer than 'other'. The scheduler counts on them to fetch their part of what
+  // is far (scheduler.js).
+  nearMembers() {
+    let best = TIERS.length - 1;
+    let ids = [];
+    for (const [id, tier] of this.#tiers) {
+      const rank = TIERS.indexOf(tier);
+      if (rank < 0 || rank > best || this.members.get(id) !== 'receiver') continue;
+      if (rank < best) [best, ids] = [rank, []];
+      ids.push(id);
+    }
+    return ids.length > 0 && best < TIERS.length - 1 ? { distance: best * 2, ids } : null;
+  }
+
+  // How far a linked peer is, for the scheduler (0 nearest): the tracker's tier, then whether the
+  // link goes through a relay (TURN or the server's), which costs the most.
+  distanceOf(peer) {
+    const tier = TIERS.indexOf(this.#tiers.get(peer.id));
+    return (tier < 0 ? TIERS.length - 1 : tier) * 2 + (peer.link.path === 'relay' || peer.link.path === 'turn' ? 1 : 0);
   }
 
   // Our link to another receiver in the farthest tier, if that tier is farther than `id`'s: it

@@ -21,6 +21,7 @@ export class Downloader extends Emitter {
   #peers;
   #windowBytes;
   #retryMs;
+  #wakeTimer = null;
 
   // peers() -> the swarm's Peers. windowBytes: plaintext bytes asked of one peer and not yet
   // stored (whole pieces, at least one); retryMs: a peer that refused a piece is asked again after.
@@ -60,12 +61,26 @@ export class Downloader extends Emitter {
         asked = true;
       }
     }
+    // Nothing asked while pieces are missing: what a near member should fetch from afar may be
+    // ours to fetch once we have waited (Scheduler.farWaitMs); look again then.
+    if (!this.#scheduler.complete && this.#requests.pieceCount === 0 && this.#wakeTimer === null) {
+      this.#wakeTimer = setTimeout(() => {
+        this.#wakeTimer = null;
+        this.fill();
+      }, this.#scheduler.farWaitMs + 10);
+    }
   }
 
   // `peer` announced pieces (its `have`): they count where they are, and may be asked for.
   have(peer, message) {
     peer.addHave(message, pieceCount(this.#manifest.total, this.#manifest.piece_size));
     this.#scheduler.have(peer, message);
+    this.fill();
+  }
+
+  // Links or their distances changed (Scheduler.reclassify): far links may be asked for less, or more.
+  reclassify() {
+    this.#scheduler.reclassify();
     this.fill();
   }
 

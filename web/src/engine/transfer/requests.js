@@ -12,9 +12,16 @@ export class Requests {
   #byPiece = new Map(); // piece -> Map(Peer -> request)
   #byPeer = new Map(); // Peer -> {requests: Map(piece -> request), bytes (asked + storing), rate}
   #now;
+  #idleSince; // when the last outstanding request ended (or we began)
 
   constructor({ now = () => performance.now() } = {}) {
     this.#now = now;
+    this.#idleSince = now();
+  }
+
+  // How long nothing has been asked of anyone (0 while something is).
+  get idleMs() {
+    return this.#byPiece.size > 0 ? 0 : this.#now() - this.#idleSince;
   }
 
   // Records that `piece` (`size` plaintext bytes) is asked of `peer`; returns the request.
@@ -122,6 +129,7 @@ export class Requests {
     const sources = this.#byPiece.get(piece);
     sources?.delete(peer);
     if (sources?.size === 0) this.#byPiece.delete(piece);
+    if (this.#byPiece.size === 0) this.#idleSince = this.#now();
     const entry = this.#byPeer.get(peer);
     if (!entry?.requests.delete(piece)) return;
     if (freeWindow) entry.bytes -= request.size;

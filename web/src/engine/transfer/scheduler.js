@@ -10,9 +10,16 @@
 // The owner (the origin) is asked only for urgent pieces and pieces no other open link announced
 // (endgame included): receivers fetch what one of them holds from each other, so that the origin
 // uploads about one copy (it also refuses pieces other members hold or are getting: seeder.js).
+// Likewise a far link (distance(peer), the swarm's: another network by the tracker's tiers, or
+// through a relay, farther than the nearest open link) is asked only for urgent pieces and pieces
+// no nearer link announced, so that a site fetches a piece across its slow uplink about once and
+// passes it around inside. Since what a neighbour is fetching is not announced yet, the near
+// members split those pieces among themselves without talking: each piece falls to the one whose
+// id hashes lowest with it (the same split in every member that sees the same neighbours), and a
+// member fetches another's share from afar only once it has had nothing asked for farWaitMs.
 // At the end, when every missing piece is asked of someone, a peer left with nothing to do gets
 // the one asked longest ago too (endgame), so that a slow peer does not hold up the last pieces.
-import { ENDGAME_SOURCES, PLAYER_KEEP_REQUESTS_AHEAD, SLOW_LINK_FACTOR } from '../config.js';
+import { ENDGAME_SOURCES, FAR_WAIT_MS, PLAYER_KEEP_REQUESTS_AHEAD, SLOW_LINK_FACTOR } from '../config.js';
 import { Bitfield } from './bitfield.js';
 import { Requests } from './requests.js';
 
@@ -27,23 +34,39 @@ export class Scheduler {
   #buckets = [[]]; // availability -> the missing pieces with it, in no order
   #slot; // Int32Array: piece -> its index in its bucket, -1 once done
   #counted = new Map(); // Peer -> Bitfield of its pieces counted in #available
+  #distance; // Peer -> how far it is (0 nearest): the swarm's
+  #selfId; // () -> our member id, for splitting far fetches with near members
+  #nearMembers; // () -> {distance, ids} of near members linked or not (Swarm.nearMembers), or null
+  farWaitMs; // how long we wait, with nothing asked, before fetching a near member's part from afar
+  #reserve = new Set(); // the owner and far links: asked for what nearer links lack
+  #nearest = 0; // the distance of the nearest receiver, linked or listed
+  #near = null; // nearMembers() as of the last reclassify()
+  #availableReserve; // Uint16Array: piece -> links in #reserve that announced it
   #avoid = new Map(); // piece -> Set of peer ids never to ask for it (sent it bad)
   #paused = new Map(); // piece -> Set of peer ids not to ask for it for now (refused it)
   #focus = null; // where a player reads, or null (no player)
   #wanted = new Set(); // pieces to ask for before any other, in the order wanted
 
   // done: Bitfield of the pieces held. random() in [0, 1) breaks ties (a test passes a seeded one).
+  // distance(peer): how far a linked peer is (Swarm.distanceOf); all equal without one.
+  // selfId(): our member id. nearMembers(): Swarm.nearMembers.
   constructor(done, {
     requests = new Requests(), random = Math.random, keepAhead = PLAYER_KEEP_REQUESTS_AHEAD,
-    endgameSources = ENDGAME_SOURCES, slowLinkFactor = SLOW_LINK_FACTOR,
+    endgameSources = ENDGAME_SOURCES, slowLinkFactor = SLOW_LINK_FACTOR, distance = () => 0, selfId = () => '',
+    nearMembers = () => null, farWaitMs = FAR_WAIT_MS,
   } = {}) {
+    this.#nearMembers = nearMembers;
+    this.farWaitMs = farWaitMs;
     this.#done = done;
     this.requests = requests;
     this.#random = random;
     this.#keepAhead = keepAhead;
     this.#endgameSources = endgameSources;
     this.#slowLinkFactor = slowLinkFactor;
+    this.#distance = distance;
+    this.#selfId = selfId;
     this.#available = new Uint16Array(done.length);
+    this.#availableReserve = new Uint16Array(done.length);
     this.#slot = new Int32Array(done.length).fill(-1);
     for (let piece = 0; piece < done.length; piece++) {
       if (!done.has(piece)) this.#slot[piece] = this.#buckets[0].push(piece) - 1;
@@ -80,13 +103,37 @@ export class Scheduler {
     if (bitfield) this.#uncount(peer);
     if (!this.#counted.has(peer)) this.#counted.set(peer, new Bitfield(this.#done.length));
     const counted = this.#counted.get(peer);
-    for (const piece of bitfield ? peer.remote.indices() : pieces) if (counted.set(piece)) this.#move(piece, +1);
+    const reserve = this.#reserve.has(peer);
+    for (const piece of bitfield ? peer.remote.indices() : pieces) {
+      if (!counted.set(piece)) continue;
+      this.#move(piece, +1);
+      if (reserve) this.#availableReserve[piece] += 1;
+    }
+    if (bitfield) this.reclassify();
   }
 
   // The link to `peer` is gone: its pieces no longer count, and what was asked of it ends.
   drop(peer) {
     this.#uncount(peer);
     this.requests.forget(peer);
+    this.reclassify();
+  }
+
+  // Which links are far (and the owner) anew, after links or their distances changed: farther
+  // than the nearest link to a receiver, or than near members the tracker listed (their links may
+  // not be open yet: meanwhile what is far is split with them too).
+  reclassify() {
+    const receivers = [...this.#counted.keys()].filter((peer) => peer.role !== 'owner');
+    this.#near = this.#nearMembers();
+    const nearest = Math.min(...receivers.map((peer) => this.#distance(peer)), this.#near?.distance ?? Infinity);
+    this.#nearest = nearest;
+    for (const [peer, counted] of this.#counted) {
+      const reserve = peer.role === 'owner' || this.#distance(peer) > nearest;
+      if (reserve === this.#reserve.has(peer)) continue;
+      if (reserve) this.#reserve.add(peer);
+      else this.#reserve.delete(peer);
+      for (const piece of counted.indices()) this.#availableReserve[piece] += reserve ? 1 : -1;
+    }
   }
 
   // The next urgent piece to ask and whom, among `peers` (those with room), or null.
@@ -200,9 +247,27 @@ export class Scheduler {
     return peer.remote.has(piece) && !this.#avoid.get(piece)?.has(peer.id) && !this.#paused.get(piece)?.has(peer.id);
   }
 
-  // `peer` is the owner and another open link announced `piece` (one that did not send it bad).
+  // `peer` is the owner and another open link announced `piece`, or a far link and a nearer one
+  // did. Links that sent it bad do not count (counted against all holders, so that a piece only
+  // a far link can give is never held back); one that refused it is asked again in a moment.
+  // A far link (the owner too, when far) is also not asked for a piece that falls to a near member
+  // (#fallsToUs), until we have had nothing asked for farWaitMs.
   #elsewhere(piece, peer) {
-    return peer.role === 'owner' && this.#available[piece] - (this.#avoid.get(piece)?.size ?? 0) > 1;
+    if (!this.#reserve.has(peer)) return false;
+    const holders = peer.role === 'owner' ? this.#available[piece] - 1 : this.#available[piece] - this.#availableReserve[piece];
+    if (holders > (this.#avoid.get(piece)?.size ?? 0)) return true;
+    return this.#distance(peer) > this.#nearest && this.requests.idleMs < this.farWaitMs && !this.#fallsToUs(piece);
+  }
+
+  // Whether `piece` falls to us among the near members (lowest hash of id and piece): those we
+  // link with and those the tracker listed.
+  #fallsToUs(piece) {
+    const ours = splitHash(this.#selfId(), piece);
+    for (const peer of this.#counted.keys()) {
+      if (!this.#reserve.has(peer) && splitHash(peer.id, piece) < ours) return false;
+    }
+    for (const id of this.#near?.ids ?? []) if (splitHash(id, piece) < ours) return false;
+    return true;
   }
 
   // peer -> its delivery rate; one not measured yet counts as the average of the open links
@@ -216,8 +281,12 @@ export class Scheduler {
   #uncount(peer) {
     const counted = this.#counted.get(peer);
     if (!counted) return;
+    const reserve = this.#reserve.delete(peer);
     this.#counted.delete(peer);
-    for (const piece of counted.indices()) this.#move(piece, -1);
+    for (const piece of counted.indices()) {
+      this.#move(piece, -1);
+      if (reserve) this.#availableReserve[piece] -= 1;
+    }
   }
 
   // Availability of `piece` changes by `step`; a missing piece changes bucket.
@@ -238,6 +307,17 @@ export class Scheduler {
       this.#slot[last] = index;
     }
   }
+}
+
+// A 32-bit hash of a member id and a piece: FNV-1a over the id, the piece mixed in, then
+// MurmurHash3's finaliser, so that every bit of both moves the order.
+function splitHash(id, piece) {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
+  hash ^= Math.imul(piece + 1, 0x9e3779b1);
+  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+  return (hash ^ (hash >>> 16)) >>> 0;
 }
 
 function addTo(map, piece, id) {
