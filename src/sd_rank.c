@@ -244,16 +244,17 @@ static void keep_owner(const sd_rank_asker *asker, const sd_rank_member *members
 	picks[slot] = pick_of(asker, members, owner);
 }
 
-/* Ranking off: the first members, in joining order; the owner, if later, takes the last place. */
-static size_t in_joining_order(const sd_ranker *r, const sd_rank_asker *asker, const sd_rank_member *members,
-                               size_t n, sd_rank_pick *picks)
+/* Ranking off: the first members, in joining order; the owner, if later, takes the last place.
+ * Nobody is placed near either (every tier "other"), so that switching ranking off switches off
+ * all the tracker tells of proximity, and a lab can measure what that costs. */
+static size_t in_joining_order(const sd_ranker *r, const sd_rank_member *members, size_t n, sd_rank_pick *picks)
 {
 	size_t n_picks = MIN(n, r->list_size);
 	for (size_t i = 0; i < n_picks; i++)
-		picks[i] = pick_of(asker, members, i);
+		picks[i] = (sd_rank_pick){.index = i, .tier = SD_TIER_OTHER};
 	for (size_t i = n_picks; i < n; i++)
 		if (members[i].owner)
-			picks[n_picks - 1] = pick_of(asker, members, i);
+			picks[n_picks - 1] = (sd_rank_pick){.index = i, .tier = SD_TIER_OTHER};
 	return n_picks;
 }
 
@@ -263,7 +264,7 @@ size_t sd_rank(sd_ranker *r, const sd_rank_asker *asker, const sd_rank_member *m
 	if (n_members == 0 || r->list_size == 0)
 		return 0;
 	if (!r->ranked)
-		return in_joining_order(r, asker, members, n_members, picks);
+		return in_joining_order(r, members, n_members, picks);
 	/* Every member fits: all ranked. Else the best ranked_part, then the random part. */
 	bool all = n_members <= r->list_size;
 	size_t want = all ? n_members : r->ranked_part, n_best = 0, owner = n_members;

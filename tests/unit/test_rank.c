@@ -262,7 +262,7 @@ static void ranking_off_keeps_joining_order(void **state)
 	sd_rank_pick picks[6];
 	size_t n = rank(s, 16, false, 3, picks);
 	assert_order(picks, n, (size_t[]){0, 1, 2, 3, 4, 5}, 6);
-	assert_int_equal(picks[5].tier, SD_TIER_SAME_NETWORK); /* the tier is still told */
+	assert_int_equal(picks[5].tier, SD_TIER_OTHER); /* nobody is placed near */
 	n = rank(s, 3, false, 3, picks);
 	assert_order(picks, n, (size_t[]){0, 1, 2}, 3);
 	assert_int_equal(rank(s, 3, true, 3, picks), 3);
