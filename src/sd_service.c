@@ -127,9 +127,23 @@ static json_t *peer_list(sd_service *svc, const sd_peer *asker)
 	return list;
 }
 
+/* Every other member hears of the newcomer with the tier a ranked list would give it for that
+ * member ("other" with ranking off), so that placing a newcomer costs no `list`. */
 static void announce_join(sd_service *svc, const sd_peer *peer)
 {
-	broadcast(svc, peer->share, peer, describe_peer(event_new("peer_joined", peer->share), peer));
+	const sd_share *share = peer->share;
+	sd_rank_member newcomer = rank_member(peer);
+	for (guint i = 0; i < share->peers->len; i++) {
+		const sd_peer *other = g_ptr_array_index(share->peers, i);
+		if (other == peer)
+			continue;
+		sd_rank_member them = rank_member(other);
+		sd_tier tier = svc->limits.rank_peers ? sd_rank_tier(&them, &newcomer) : SD_TIER_OTHER;
+		json_t *event = describe_peer(event_new("peer_joined", share), peer);
+		json_object_set_new(event, "tier", json_string(sd_tier_name(tier)));
+		svc->emit(other->client, event, svc->user_data);
+		json_decref(event);
+	}
 }
 
 /* Removes peer (the owner too: its share lives on without it) and tells the rest of its share. */

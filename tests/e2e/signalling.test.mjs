@@ -26,6 +26,7 @@ test('create, join, list, signal, leave deliver the documented events', async ()
     assert.equal(joined.max_links, 8);
     const announced = await owner.pluginEvent('peer_joined');
     assert.equal(announced.plugindata.data.peer, joined.peer);
+    assert.equal(announced.plugindata.data.tier, 'other'); // no address known: placed nowhere near
 
     const listed = await owner.request({ request: 'list', share: created.share });
     assert.deepEqual(listed.peers.map((p) => p.peer), [joined.peer]); // the others, not the asker

@@ -172,15 +172,14 @@ test('a receiver asks the owner where the tracker ranked it, and a member droppe
 test('a receiver with its links full takes a newcomer on its network in place of its farthest link', async () => {
   const { signalling, swarm } = makeSwarm();
   swarm.start({ shareId: 's', selfId: 'zz', joined: { peers: [owner, receiver('far1'), receiver('far2', { tier: 'same_country' })], max_links: 2 } });
-  // The newcomer's tier comes with the list asked when it joins.
-  signalling.answers.list = [receiver('near', { tier: 'same_network' }), receiver('far1', { tier: 'other' })];
-  signalling.emit('peer_joined', { peer: 'near', role: 'receiver' });
+  // The newcomer's tier for us comes with the event: no list is asked.
+  signalling.emit('peer_joined', { peer: 'near', role: 'receiver', tier: 'same_network' });
   await settle();
-  assert.equal(signalling.lists, 1);
+  assert.equal(signalling.lists, 0);
   offer(signalling, 'near');
   assert.deepEqual([...swarm.peers.keys()].sort(), ['far2', 'near', owner.peer].sort());
   // Another of the farthest tier is turned away.
-  signalling.emit('peer_joined', { peer: 'far3', role: 'receiver' });
+  signalling.emit('peer_joined', { peer: 'far3', role: 'receiver', tier: 'other' });
   offer(signalling, 'far3');
   assert.deepEqual(busyTo(signalling), ['far3']);
   swarm.close();

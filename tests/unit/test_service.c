@@ -695,7 +695,13 @@ static void join_ranks_peers_by_network_operator_and_country(void **state)
 		member[i] = g_strdup(str(r, "peer"));
 		json_decref(r);
 	}
+	drop_events(fx);
 	json_t *r = join_from(fx, &clients[5], ids.share, "198.18.0.11");
+	/* The others hear of it with its tier for each: the owner (no address) and member[0] (site B)
+	 * other, member[1] the same country, member[2] the same operator, member[3] its network. */
+	const char *heard[] = {"other", "other", "same_country", "same_operator", "same_network"};
+	for (size_t i = 0; i < 5; i++)
+		assert_string_equal(str(event_at(fx, i, &clients[i], "peer_joined"), "tier"), heard[i]);
 	json_t *peers = json_object_get(r, "peers");
 	/* A list of 4: 3 ranked (the owner takes the last of them: it is always listed), 1 random. */
 	assert_int_equal(json_array_size(peers), 4);

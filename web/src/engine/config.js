@@ -73,10 +73,8 @@ export const SEEDING_LINKS_FACTOR = 2;
 // of the median of its links) makes room for a ranked member not tried yet.
 export const REPLACE_INTERVAL_MS = 10_000;
 export const REPLACE_SLOW_FRACTION = 0.25;
-// A receiver short of sources asks the tracker for a new ranked list at most this often; one
-// that hears of a newcomer asks it (for the newcomer's tier) at most this often.
+// A receiver short of sources asks the tracker for a new ranked list at most this often.
 export const LIST_MIN_INTERVAL_MS = 10_000;
-export const TIER_REFRESH_MS = 1_000;
 // Members whose traffic the page keeps after their link closed (the oldest go first).
 export const MAX_PEER_RECORDS = 64;
 

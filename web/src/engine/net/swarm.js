@@ -11,7 +11,7 @@
 // publishes, part 5) is only ever asked through it.
 import {
   LIST_MIN_INTERVAL_MS, MAX_BAD_PIECES, MAX_PEER_RECORDS, MAX_SWARM_LINKS, REPLACE_INTERVAL_MS, REPLACE_SLOW_FRACTION,
-  SEEDING_LINKS_FACTOR, TIER_REFRESH_MS,
+  SEEDING_LINKS_FACTOR,
 } from '../config.js';
 import { Emitter } from '../emitter.js';
 import { Peer } from './peer.js';
@@ -75,12 +75,12 @@ export class Swarm extends Emitter {
     this.#asks = asks;
     this.#handle = handle;
     this.#settings = settings;
-    signalling.on('peer_joined', ({ peer, role, relay }) => {
-      this.#addMember({ peer, role, relay });
-      // Its tier for us comes only in a ranked list: asked now, before its offer comes.
-      if (this.#asks && role === 'receiver') this.#askForMore(TIER_REFRESH_MS);
+    // The event carries the newcomer's tier for us (docs/protocol.md part 1, "Events").
+    signalling.on('peer_joined', ({ peer, role, relay, tier }) => {
+      this.#addMember({ peer, role, relay, tier });
       // A receiver that joins asks us; an owner that comes (back) is asked.
       if (role === 'owner') this.#toAsk.add(peer);
+      this.emit('change'); // a nearer member may have come
       this.#topUp();
     });
     signalling.on('peer_left', ({ peer }) => {
@@ -304,11 +304,11 @@ export class Swarm extends Emitter {
     if (this.peers.size === 0) this.emit('idle', this.#lastError);
   }
 
-  // A new ranked list from the tracker, unless one was asked less than `minIntervalMs` ago: its
-  // members' tiers are taken in, and those we have not tried are asked, best first, while we
+  // A new ranked list from the tracker, unless one was asked less than LIST_MIN_INTERVAL_MS ago:
+  // its members' tiers are taken in, and those we have not tried are asked, best first, while we
   // fetch and have room (or kept to replace a slow link).
-  async #askForMore(minIntervalMs = LIST_MIN_INTERVAL_MS) {
-    if (!this.#shareId || performance.now() - this.#listedAt < minIntervalMs) return;
+  async #askForMore() {
+    if (!this.#shareId || performance.now() - this.#listedAt < LIST_MIN_INTERVAL_MS) return;
     this.#listedAt = performance.now();
     let answer;
     try {
