@@ -29,17 +29,8 @@ die() { echo "sites: $*" >&2; exit 1; }
 action=$1 lab=$2
 shift 2
 [[ $lab =~ ^[a-z0-9]{1,8}$ ]] || die "LAB must be 1-8 lowercase letters or digits"
-ns() { echo "$lab-$1"; }
-in_ns() { local node=$1; shift; ip netns exec "$(ns "$node")" "$@"; }
-
-# veth between two namespaces: link NODE_A IF_A NODE_B IF_B
-link() {
-	ip link add "$lab$2" netns "$(ns "$1")" type veth peer name "$lab$4" netns "$(ns "$3")"
-	in_ns "$1" ip link set "$lab$2" name "$2"
-	in_ns "$3" ip link set "$lab$4" name "$4"
-	in_ns "$1" ip link set "$2" up
-	in_ns "$3" ip link set "$4" up
-}
+# shellcheck source=lab-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lab-common.sh"
 
 # Caps what leaves NODE through IF at MBIT Mbit/s. tbf: netem and fq are not in this kernel; the
 # bucket holds a few full packets, the queue 50 ms (congestion control sees drops, not a huge delay).
