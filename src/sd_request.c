@@ -73,16 +73,6 @@ static const struct link_number {
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-bool sd_fail(sd_error *err, int code, const char *fmt, ...)
-{
-	va_list ap;
-	err->code = code;
-	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
-	va_end(ap);
-	return false;
-}
-
 json_t *sd_error_json(const sd_error *err)
 {
 	return json_pack("{s:s, s:i, s:s}", "swarmdrop", "error", "error_code", err->code, "error", err->message);
