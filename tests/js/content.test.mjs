@@ -267,7 +267,7 @@ describe('round trips', () => {
       total: 3,
       files: [
         { path: 'Grüße/日本語/😀.txt', size: 1, type: 'text/plain; charset=utf-8' },
-        { path: 'é'.repeat(2048), size: 2, type: 'é'.repeat(127) + 'x' },
+        { path: 'é/'.repeat(31) + 'é'.repeat(127), size: 2, type: 'é'.repeat(127) + 'x' },
       ],
     };
     assert.deepEqual(await openManifest(contentKey, verifyKey, await sealManifest(contentKey, signingKey, unicode)), unicode);
@@ -537,23 +537,24 @@ describe('every manifest rule', () => {
 
   test('path is a string of 1 to 4096 UTF-8 bytes', () => {
     for (const path of [1, null, undefined, ['a'], {}]) refused(withFile({ path }), /"path" must be a string/);
+    const segment = (c, n) => c.repeat(n);
     refused(onePath(''), /"path" must be 1 to 4096 bytes/);
-    refused(onePath('a'.repeat(4097)), /"path" must be 1 to 4096 bytes/);
-    refused(onePath('é'.repeat(2049)), /"path" must be 1 to 4096 bytes/); // 2049 characters, 4098 bytes
-    refused(onePath('😀'.repeat(1025)), /"path" must be 1 to 4096 bytes/); // 4100 bytes
-    refused(onePath('a/'.repeat(2048) + 'a'), /"path" must be 1 to 4096 bytes/);
-    assert.ok(validateManifest(onePath('a'.repeat(4096))));
-    assert.ok(validateManifest(onePath('é'.repeat(2048))));
-    assert.ok(validateManifest(onePath('😀'.repeat(1024))));
+    // 17 segments of 240 bytes: 4096 bytes is the most; one more byte is refused.
+    const longest = Array.from({ length: 17 }, () => segment('a', 240)).join('/');
+    assert.equal(Buffer.byteLength(longest), 4096);
+    assert.ok(validateManifest(onePath(longest)));
+    refused(onePath(`${longest}b`), /"path" must be 1 to 4096 bytes/);
+    refused(onePath(Array.from({ length: 17 }, () => segment('é', 127)).join('/')), /"path" must be 1 to 4096 bytes/); // 4334 bytes
+    assert.ok(validateManifest(onePath(Array.from({ length: 16 }, () => segment('😀', 63)).join('/'))));
     refused(onePath('a\ud800b'), /"path" is not valid Unicode text/);
     refused(onePath('\udc00'), /"path" is not valid Unicode text/);
   });
 
   test('path has no empty, . or .. segment', () => {
     for (const path of ['a//b', 'a/', '.', './a', 'a/.', 'a/./b', '..', '../a', 'a/..', 'a/../b', '//a']) {
-      refused(onePath(path), path.startsWith('/') ? /must not start with \// : /no empty, \. or \.\. segment|must not have an empty, \. or \.\. segment/);
+      refused(onePath(path), /must not start with \/ or have an empty, \. or \.\. segment/);
     }
-    for (const path of ['..a', 'a..', '.hidden', 'a/...', 'a b/c', '-', 'a/b/c/d']) assert.ok(validateManifest(onePath(path)), path);
+    for (const path of ['..a', '.hidden', 'a b/c', '-', 'a/b/c/d', 'a/.x']) assert.ok(validateManifest(onePath(path)), path);
   });
 
   test('path has no leading /', () => {
@@ -561,14 +562,14 @@ describe('every manifest rule', () => {
   });
 
   test('path has no backslash', () => {
-    for (const path of ['a\\b', '\\a', 'a\\', 'C:\\x']) refused(onePath(path), /"path" must not contain \\/);
+    for (const path of ['a\\b', '\\a', 'a\\', 'x\\y']) refused(onePath(path), /"path" must not contain \\/);
   });
 
   test('path has no control characters', () => {
     for (const c of ['\u0000', '\u0001', '\t', '\n', '\r', '\u001b', '\u001f', '\u007f', '\u0080', '\u0085', '\u009f']) {
       refused(onePath(`a${c}b`), /"path" must not contain control characters/);
     }
-    for (const path of ['a\u00a0b', 'a\u200bb', 'a\u2028b']) assert.ok(validateManifest(onePath(path)));
+    for (const path of ['a\u00a0b', 'a\u2028b', 'a\u00adb']) assert.ok(validateManifest(onePath(path)));
   });
 
   test('paths are unique', () => {
@@ -636,7 +637,7 @@ describe('every manifest rule', () => {
 
   test('the manifest is at most 4 MiB', () => {
     // 10000 paths of 430 bytes: about 4.5 MB of JSON.
-    const files = Array.from({ length: 10000 }, (_, i) => ({ path: String(i).padStart(430, 'p'), size: 0, type: '' }));
+    const files = Array.from({ length: 10000 }, (_, i) => ({ path: `${'p'.repeat(200)}/${String(i).padStart(229, 'p')}`, size: 0, type: '' }));
     refused({ v: 1, piece_size: 16384, total: 0, files }, new RegExp(`larger than ${MANIFEST_MAX_BYTES} bytes`));
     files.length = 9000;
     assert.ok(validateManifest({ v: 1, piece_size: 16384, total: 0, files }));
@@ -654,6 +655,7 @@ describe('every manifest rule', () => {
       [encoder.encode('[]'), /must be a JSON object/],
       [encoder.encode(JSON.stringify(withTop({ extra: 1 }))), /unknown member "extra"/],
       [encoder.encode(JSON.stringify(withFile({ path: '../etc/passwd' }))), /segment/],
+      [encoder.encode(JSON.stringify(withFile({ path: 'docs/CON.txt' }))), /reserved device name/],
       [encoder.encode(vectors.manifest_json.replace('"v":1', '"v":1.5')), /"v" must be 1/],
       [encoder.encode(vectors.manifest_json.replace('"docs/hello.txt"', '"docs\\\\hello.txt"')), /must not contain \\/],
       [encoder.encode(vectors.manifest_json.replace('"docs/hello.txt"', '"docs/\\ud800.txt"')), /not valid Unicode/],

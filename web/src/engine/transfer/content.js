@@ -18,6 +18,8 @@ export const PIECE_SIZE_MIN = 16 * KiB;
 export const PIECE_SIZE_MAX = 16 * MiB;
 export const MAX_FILES = 10_000;
 export const MAX_PATH_BYTES = 4096;
+export const MAX_SEGMENT_BYTES = 255; // a file or folder name: what Linux, macOS and Windows all take
+export const MAX_PATH_SEGMENTS = 32;
 export const MAX_TYPE_BYTES = 255;
 export const MAX_FRAGMENTS = 100_000; // entries of a file's optional fragment index
 export const MANIFEST_MAX_BYTES = 4 * MiB; // the manifest JSON
@@ -49,9 +51,20 @@ export class IntegrityError extends Error {
   name = 'IntegrityError';
 }
 
-/** A manifest that breaks a rule of the format; the message names the rule. */
+/**
+ * A manifest that breaks a rule of the format; the message names the rule (for logs). code:
+ * 'bad-name' when a file's path breaks a rule of "File names" (then `rule` is one of NAME_RULES
+ * and `file` the file's number), else 'bad-manifest'; the page words it (web/src/ui/).
+ */
 export class ManifestError extends Error {
   name = 'ManifestError';
+
+  constructor(message, { rule = null, file = null, ...options } = {}) {
+    super(message, options);
+    this.code = rule ? 'bad-name' : 'bad-manifest';
+    this.rule = rule;
+    this.file = file;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -242,8 +255,10 @@ export function validateManifest(value) {
     const where = `File ${i}`;
     if (!isPlainObject(file)) throw new ManifestError(`${where} must be a JSON object.`);
     exactMembers(file, ['path', 'size', 'type'], where, ['fragments']);
-    checkPath(file.path, where);
-    if (paths.has(file.path)) throw new ManifestError(`${where}: the path "${file.path}" appears twice.`);
+    checkPath(file.path, i);
+    if (paths.has(file.path)) {
+      throw new ManifestError(`${where}: the path "${file.path}" appears twice.`, { rule: 'duplicate', file: i });
+    }
     paths.add(file.path);
     if (!Number.isSafeInteger(file.size) || file.size < 0) {
       throw new ManifestError(`${where}: "size" must be an integer from 0 to 2^53 - 1.`);
@@ -277,7 +292,12 @@ export function manifestBytes(manifest) {
 
 /** sealed = AES-GCM(K, nonce(2, 0), manifest JSON, AAD label) || Ed25519 signature of label || M. */
 export async function sealManifest(contentKey, signingKey, manifest) {
-  const plaintext = manifestBytes(manifest);
+  return sealManifestBytes(contentKey, signingKey, manifestBytes(manifest));
+}
+
+/** Seals exactly these plaintext bytes, checked by nobody: what a hostile owner can send (tests). */
+export async function sealManifestBytes(contentKey, signingKey, plaintext) {
+  plaintext = bytes(plaintext, 'manifest');
   const encrypted = new Uint8Array(
     await subtle.encrypt(
       { name: 'AES-GCM', iv: nonce(NONCE_DOMAIN_MANIFEST, 0), additionalData: MANIFEST_LABEL },
@@ -334,6 +354,151 @@ export async function openManifest(contentKey, verifyKey, sealed) {
   const repeated = repeatedMember(text);
   if (repeated !== null) throw new ManifestError(`The manifest gives the member "${repeated}" twice.`);
   return validateManifest(value);
+}
+
+// ---------------------------------------------------------------------------------------------
+// File names (docs/protocol.md part 3, "File names"): one rule set, the same as
+// src/sd_manifest.c's. A name that passes is safe to write on Linux, macOS and Windows and shows
+// as what it is: no bidi override makes "a\u202Egnp.exe" read as an image, no look-alike slash
+// or drive letter makes a name pose as a folder, no reserved device name. The owner's signature
+// proves who wrote a manifest, not that its names are safe: a receiver refuses one that breaks a
+// rule (ManifestError 'bad-name'); a sender maps what was picked to names that pass
+// (shareablePaths), so that every real file still shares.
+
+// Characters no path holds, by rule.
+const NAME_CHARACTERS = {
+  control: '\\u0000-\\u001f\\u007f-\\u009f', // Unicode's Cc: C0, DEL, C1
+  bidi: '\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069',
+  invisible: '\\u200b-\\u200d\\u2060\\ufeff', // zero-width characters and the byte order mark
+  backslash: '\\\\',
+  colon: ':', // a drive ("C:evil") or an NTFS stream ("a:b")
+  'slash-lookalike': '\\u2044\\u2215\\u2216\\u29f8\\u29f9\\uff0f\\uff3c',
+};
+const NAME_CHARACTER_TESTS = Object.entries(NAME_CHARACTERS).map(([rule, set]) => [rule, new RegExp(`[${set}]`)]);
+const ANY_NAME_CHARACTER = new RegExp(`[${Object.values(NAME_CHARACTERS).join('')}]`, 'g');
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+// Windows's device names, in any case, alone or before an extension ("CON", "con.txt", "Lpt1.tar.gz").
+const RESERVED_NAME = /^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\.|$)/i;
+
+/** Every rule a path can break, as ManifestError.rule names them. */
+export const NAME_RULES = Object.freeze([
+  'not-text', 'length', 'depth', ...Object.keys(NAME_CHARACTERS), 'dot-segment', 'trailing-dot-space', 'reserved',
+  'segment-length', 'duplicate',
+]);
+
+/** The first rule of "File names" that `path` breaks (a NAME_RULES entry), or null if it passes. */
+export function pathProblem(path) {
+  if (typeof path !== 'string' || !isWellFormed(path)) return 'not-text';
+  const length = utf8Length(path);
+  if (length < 1 || length > MAX_PATH_BYTES) return 'length';
+  for (const [rule, pattern] of NAME_CHARACTER_TESTS) if (pattern.test(path)) return rule;
+  const segments = path.split('/');
+  if (segments.length > MAX_PATH_SEGMENTS) return 'depth';
+  for (const segment of segments) {
+    if (segment === '' || segment === '.' || segment === '..') return 'dot-segment';
+    if (segment.endsWith('.') || segment.endsWith(' ')) return 'trailing-dot-space';
+    if (RESERVED_NAME.test(segment)) return 'reserved';
+    if (utf8Length(segment) > MAX_SEGMENT_BYTES) return 'segment-length';
+  }
+  return null;
+}
+
+const NAME_RULE_TEXT = {
+  'not-text': 'is not valid Unicode text',
+  length: `must be 1 to ${MAX_PATH_BYTES} bytes`,
+  depth: `must have at most ${MAX_PATH_SEGMENTS} segments`,
+  control: 'must not contain control characters',
+  bidi: 'must not contain bidirectional controls',
+  invisible: 'must not contain zero-width characters or a byte order mark',
+  backslash: 'must not contain \\',
+  colon: 'must not contain :',
+  'slash-lookalike': 'must not contain characters that look like / or \\',
+  'dot-segment': 'must not start with / or have an empty, . or .. segment',
+  'trailing-dot-space': 'must not have a segment ending in . or a space',
+  reserved: 'must not use a reserved device name (CON, PRN, AUX, NUL, COM1-9, LPT1-9)',
+  'segment-length': `must not have a segment over ${MAX_SEGMENT_BYTES} bytes`,
+};
+
+function checkPath(path, file) {
+  if (typeof path !== 'string') throw new ManifestError(`File ${file}: "path" must be a string.`, { rule: 'not-text', file });
+  const rule = pathProblem(path);
+  if (rule) throw new ManifestError(`File ${file}: "path" ${NAME_RULE_TEXT[rule]}.`, { rule, file });
+}
+
+/**
+ * The sender's side of "File names": picked paths (in order) -> paths that pass every rule and
+ * differ from each other. Forbidden characters become '_', empty segments go, a reserved name or a
+ * segment ending in '.' or ' ' gets a '_', a long segment is cut keeping its extension, a path too
+ * deep has its last segments joined, and a name taken twice gets " (2)", " (3)"... A path that
+ * passes already is kept as it is (unless taken).
+ */
+export function shareablePaths(paths) {
+  const valid = new Set(paths.filter((path) => pathProblem(path) === null)); // they keep their names
+  const taken = new Set();
+  return paths.map((path) => {
+    const wanted = shareablePath(path);
+    const mapped = wanted !== path;
+    let unique = wanted;
+    for (let n = 2; taken.has(unique) || (mapped && valid.has(unique)); n++) unique = numbered(wanted, n);
+    taken.add(unique);
+    return unique;
+  });
+}
+
+function shareablePath(path) {
+  if (pathProblem(path) === null) return path;
+  const text = String(path).replace(LONE_SURROGATE, '_').replace(ANY_NAME_CHARACTER, '_');
+  let segments = text.split('/').filter((segment) => segment !== '');
+  if (segments.length === 0) segments = ['_'];
+  if (segments.length > MAX_PATH_SEGMENTS) {
+    segments = [...segments.slice(0, MAX_PATH_SEGMENTS - 1), segments.slice(MAX_PATH_SEGMENTS - 1).join('_')];
+  }
+  segments = segments.map((segment) => fitSegment(segment, MAX_SEGMENT_BYTES));
+  // 32 segments of 255 bytes can be longer than a path may be: halve the longest until it fits.
+  while (utf8Length(segments.join('/')) > MAX_PATH_BYTES) {
+    const longest = segments.reduce((best, segment, i) => (utf8Length(segment) > utf8Length(segments[best]) ? i : best), 0);
+    segments[longest] = fitSegment(segments[longest], Math.ceil(utf8Length(segments[longest]) / 2));
+  }
+  return segments.join('/');
+}
+
+// "name (n).ext" for a path taken already.
+function numbered(path, n) {
+  const cut = path.lastIndexOf('/') + 1;
+  const { stem, extension } = splitExtension(path.slice(cut));
+  return path.slice(0, cut) + fitSegment(`${stem} (${n})${extension}`, MAX_SEGMENT_BYTES);
+}
+
+// One segment within `max` bytes (max >= 2) that passes the segment rules.
+function fitSegment(segment, max) {
+  let fitted = segment;
+  if (utf8Length(fitted) > max) {
+    const { stem, extension } = splitExtension(fitted);
+    const room = max - 1 - utf8Length(extension); // one byte spare for the '_' below
+    fitted = room >= 1 ? cutUtf8(stem, room) + extension : cutUtf8(fitted, max - 1);
+  }
+  if (fitted === '.' || fitted === '..' || fitted.endsWith('.') || fitted.endsWith(' ')) fitted = `${fitted.slice(0, -1)}_`;
+  if (RESERVED_NAME.test(fitted)) fitted = fitted.replace(/^[^.]*/, '$&_');
+  return fitted;
+}
+
+// "movie.final.mp4" -> {stem: "movie.final", extension: ".mp4"}; an extension is short and
+// never the whole name (".bashrc" has none).
+function splitExtension(name) {
+  const match = /^(.+?)(\.[^.]{1,16})$/u.exec(name);
+  return match ? { stem: match[1], extension: match[2] } : { stem: name, extension: '' };
+}
+
+// The longest start of `text` of at most `max` UTF-8 bytes, never half a surrogate pair.
+function cutUtf8(text, max) {
+  let bytes = 0;
+  let end = 0;
+  for (const character of text) {
+    bytes += utf8Length(character);
+    if (bytes > max) break;
+    end += character.length;
+  }
+  return text.slice(0, end);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -459,26 +624,6 @@ function nonce(domain, counter) {
 
 function checkIndex(index, what) {
   if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`Not a ${what}: ${index}.`);
-}
-
-function checkPath(path, where) {
-  if (typeof path !== 'string') throw new ManifestError(`${where}: "path" must be a string.`);
-  if (!isWellFormed(path)) throw new ManifestError(`${where}: "path" is not valid Unicode text.`);
-  const length = utf8Length(path);
-  if (length < 1 || length > MAX_PATH_BYTES) {
-    throw new ManifestError(`${where}: "path" must be 1 to ${MAX_PATH_BYTES} bytes.`);
-  }
-  if (path.startsWith('/')) throw new ManifestError(`${where}: "path" must not start with /.`);
-  if (path.includes('\\')) throw new ManifestError(`${where}: "path" must not contain \\.`);
-  // Control characters: Unicode general category Cc, that is C0, DEL and C1.
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(path)) {
-    throw new ManifestError(`${where}: "path" must not contain control characters.`);
-  }
-  for (const segment of path.split('/')) {
-    if (segment === '' || segment === '.' || segment === '..') {
-      throw new ManifestError(`${where}: "path" must not have an empty, . or .. segment.`);
-    }
-  }
 }
 
 // JSON.parse keeps the last of two equal member names silently; the format has exactly one of
