@@ -1,7 +1,6 @@
 #include "sd_content.h"
 #include "sd_manifest.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
@@ -30,33 +29,23 @@ struct sd_content_signer {
 	uint8_t pubkey[SD_CONTENT_PUBKEY_LEN];
 };
 
-bool sd_content_fail(sd_content_error *err, sd_content_code code, const char *fmt, ...)
-{
-	va_list ap;
-	err->code = code;
-	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
-	va_end(ap);
-	return false;
-}
-
 /* An OpenSSL call failed: name it with OpenSSL's first reason, and leave the thread's error queue
  * empty (a stale entry would be taken for a later TLS error by whoever shares the thread). */
-static bool crypto_fail(sd_content_error *err, const char *what)
+static bool crypto_fail(sd_error *err, const char *what)
 {
 	char reason[128] = "no reason given";
 	unsigned long e = ERR_get_error();
 	if (e != 0)
 		ERR_error_string_n(e, reason, sizeof(reason));
 	ERR_clear_error();
-	return sd_content_fail(err, SD_CONTENT_E_CRYPTO, "%s failed: %s", what, reason);
+	return sd_fail(err, SD_ERR_CRYPTO, "%s failed: %s", what, reason);
 }
 
-/* Like sd_content_fail() for a verdict on the data (bad tag, bad signature): OpenSSL's queue is emptied too. */
-static bool reject(sd_content_error *err, sd_content_code code, const char *message)
+/* Like sd_fail() for a verdict on the data (bad tag, bad signature): OpenSSL's queue is emptied too. */
+static bool reject(sd_error *err, int code, const char *message)
 {
 	ERR_clear_error();
-	return sd_content_fail(err, code, "%s", message);
+	return sd_fail(err, code, "%s", message);
 }
 
 static void put_u32be(uint8_t *p, uint32_t v)
@@ -79,22 +68,22 @@ static void make_nonce(uint8_t nonce[NONCE_LEN], uint32_t domain, uint64_t count
 
 /* ---- Randomness and keys ---------------------------------------------------------------- */
 
-bool sd_content_random(uint8_t *out, size_t len, sd_content_error *err)
+bool sd_content_random(uint8_t *out, size_t len, sd_error *err)
 {
 	if (out == NULL && len > 0)
-		return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "no output buffer for random bytes");
+		return sd_fail(err, SD_ERR_ARGUMENT, "no output buffer for random bytes");
 	if (len > INT_MAX)
-		return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "%zu random bytes asked for at once, more than %d", len, INT_MAX);
+		return sd_fail(err, SD_ERR_ARGUMENT, "%zu random bytes asked for at once, more than %d", len, INT_MAX);
 	if (len > 0 && RAND_bytes(out, (int)len) != 1)
 		return crypto_fail(err, "RAND_bytes");
 	return true;
 }
 
 bool sd_content_derive_key(const uint8_t secret[SD_CONTENT_SECRET_LEN], uint8_t key[SD_CONTENT_KEY_LEN],
-                           sd_content_error *err)
+                           sd_error *err)
 {
 	if (secret == NULL || key == NULL)
-		return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "no secret or no key buffer");
+		return sd_fail(err, SD_ERR_ARGUMENT, "no secret or no key buffer");
 	EVP_KDF *kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_HKDF, NULL);
 	if (kdf == NULL)
 		return crypto_fail(err, "fetching HKDF");
@@ -120,15 +109,15 @@ bool sd_content_derive_key(const uint8_t secret[SD_CONTENT_SECRET_LEN], uint8_t 
 	return true;
 }
 
-sd_content_signer *sd_content_signer_new(const uint8_t seed[SD_CONTENT_SEED_LEN], sd_content_error *err)
+sd_content_signer *sd_content_signer_new(const uint8_t seed[SD_CONTENT_SEED_LEN], sd_error *err)
 {
 	if (seed == NULL) {
-		sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "no Ed25519 seed");
+		sd_fail(err, SD_ERR_ARGUMENT, "no Ed25519 seed");
 		return NULL;
 	}
 	sd_content_signer *signer = calloc(1, sizeof(*signer));
 	if (signer == NULL) {
-		sd_content_fail(err, SD_CONTENT_E_MEMORY, "out of memory for a signer");
+		sd_fail(err, SD_ERR_MEMORY, "out of memory for a signer");
 		return NULL;
 	}
 	signer->pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, SD_CONTENT_SEED_LEN);
@@ -160,10 +149,10 @@ void sd_content_signer_public_key(const sd_content_signer *signer, uint8_t pubke
 }
 
 bool sd_content_public_key(const uint8_t seed[SD_CONTENT_SEED_LEN], uint8_t pubkey[SD_CONTENT_PUBKEY_LEN],
-                           sd_content_error *err)
+                           sd_error *err)
 {
 	if (pubkey == NULL)
-		return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "no public key buffer");
+		return sd_fail(err, SD_ERR_ARGUMENT, "no public key buffer");
 	sd_content_signer *signer = sd_content_signer_new(seed, err);
 	if (signer == NULL)
 		return false;
@@ -174,7 +163,7 @@ bool sd_content_public_key(const uint8_t seed[SD_CONTENT_SEED_LEN], uint8_t pubk
 
 /* Ed25519 signs the whole message at once (no streaming), so callers build context || data. */
 static bool sign(const sd_content_signer *signer, const uint8_t *msg, size_t msg_len, uint8_t sig[SD_CONTENT_SIG_LEN],
-                 sd_content_error *err)
+                 sd_error *err)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	if (ctx == NULL)
@@ -192,10 +181,10 @@ static bool sign(const sd_content_signer *signer, const uint8_t *msg, size_t msg
 	return true;
 }
 
-/* True when sig is P's signature of msg; a bad signature fails with SD_CONTENT_E_SIGNATURE and
+/* True when sig is P's signature of msg; a bad signature fails with SD_ERR_CONTENT_SIGNATURE and
  * what_signed in the reason. */
 static bool verify(const uint8_t pubkey[SD_CONTENT_PUBKEY_LEN], const uint8_t *msg, size_t msg_len,
-                   const uint8_t sig[SD_CONTENT_SIG_LEN], const char *what_signed, sd_content_error *err)
+                   const uint8_t sig[SD_CONTENT_SIG_LEN], const char *what_signed, sd_error *err)
 {
 	EVP_PKEY *pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pubkey, SD_CONTENT_PUBKEY_LEN);
 	if (pkey == NULL)
@@ -221,7 +210,7 @@ static bool verify(const uint8_t pubkey[SD_CONTENT_PUBKEY_LEN], const uint8_t *m
 		snprintf(message, sizeof(message),
 		         "the signature of the %s does not verify with the link's public key: wrong link or altered data",
 		         what_signed);
-		return reject(err, SD_CONTENT_E_SIGNATURE, message);
+		return reject(err, SD_ERR_CONTENT_SIGNATURE, message);
 	}
 	return crypto_fail(err, "Ed25519 verification");
 }
@@ -248,12 +237,12 @@ static int b64url_value(char c)
 #define LINK_BYTES (SD_CONTENT_SECRET_LEN + SD_CONTENT_PUBKEY_LEN) /* 48: 64 characters, no padding */
 
 bool sd_content_link_encode(const uint8_t secret[SD_CONTENT_SECRET_LEN], const uint8_t pubkey[SD_CONTENT_PUBKEY_LEN],
-                            char *out, size_t out_size, sd_content_error *err)
+                            char *out, size_t out_size, sd_error *err)
 {
 	if (secret == NULL || pubkey == NULL || out == NULL)
-		return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "no secret, public key or output buffer");
+		return sd_fail(err, SD_ERR_ARGUMENT, "no secret, public key or output buffer");
 	if (out_size < SD_CONTENT_LINK_LEN + 1)
-		return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "the link buffer holds %zu bytes, %d are needed", out_size,
+		return sd_fail(err, SD_ERR_ARGUMENT, "the link buffer holds %zu bytes, %d are needed", out_size,
 		            SD_CONTENT_LINK_LEN + 1);
 	uint8_t raw[LINK_BYTES];
 	memcpy(raw, secret, SD_CONTENT_SECRET_LEN);
@@ -270,15 +259,15 @@ bool sd_content_link_encode(const uint8_t secret[SD_CONTENT_SECRET_LEN], const u
 }
 
 bool sd_content_link_decode(const char *link, uint8_t secret[SD_CONTENT_SECRET_LEN],
-                            uint8_t pubkey[SD_CONTENT_PUBKEY_LEN], sd_content_error *err)
+                            uint8_t pubkey[SD_CONTENT_PUBKEY_LEN], sd_error *err)
 {
 	if (link == NULL || secret == NULL || pubkey == NULL)
-		return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "no link, secret or public key buffer");
+		return sd_fail(err, SD_ERR_ARGUMENT, "no link, secret or public key buffer");
 	size_t len = strnlen(link, SD_CONTENT_LINK_LEN + 1);
 	if (len > SD_CONTENT_LINK_LEN)
-		return sd_content_fail(err, SD_CONTENT_E_LINK, "the link secret is longer than %d characters", SD_CONTENT_LINK_LEN);
+		return sd_fail(err, SD_ERR_CONTENT_LINK, "the link secret is longer than %d characters", SD_CONTENT_LINK_LEN);
 	if (len < SD_CONTENT_LINK_LEN)
-		return sd_content_fail(err, SD_CONTENT_E_LINK, "the link secret is %zu characters, not %d", len, SD_CONTENT_LINK_LEN);
+		return sd_fail(err, SD_ERR_CONTENT_LINK, "the link secret is %zu characters, not %d", len, SD_CONTENT_LINK_LEN);
 	uint8_t raw[LINK_BYTES];
 	for (size_t g = 0; g < SD_CONTENT_LINK_LEN / 4; g++) {
 		uint32_t v = 0;
@@ -288,9 +277,9 @@ bool sd_content_link_decode(const char *link, uint8_t secret[SD_CONTENT_SECRET_L
 			if (d < 0) {
 				OPENSSL_cleanse(raw, sizeof(raw));
 				if (c == '=')
-					return sd_content_fail(err, SD_CONTENT_E_LINK, "the link secret has padding '=' at character %zu: it is unpadded base64url",
+					return sd_fail(err, SD_ERR_CONTENT_LINK, "the link secret has padding '=' at character %zu: it is unpadded base64url",
 					            4 * g + k + 1);
-				return sd_content_fail(err, SD_CONTENT_E_LINK, "character %zu of the link secret (0x%02x) is not base64url (A-Z a-z 0-9 - _)",
+				return sd_fail(err, SD_ERR_CONTENT_LINK, "character %zu of the link secret (0x%02x) is not base64url (A-Z a-z 0-9 - _)",
 				            4 * g + k + 1, (unsigned char)c);
 			}
 			v = v << 6 | (uint32_t)d;
@@ -310,7 +299,7 @@ bool sd_content_link_decode(const char *link, uint8_t secret[SD_CONTENT_SECRET_L
 /* out gets len bytes of ciphertext then the 16-byte tag (out may be plain: GCM works in place);
  * the caller checked that len fits an int and out holds len + 16 bytes. */
 static bool gcm_seal(const uint8_t key[SD_CONTENT_KEY_LEN], const uint8_t nonce[NONCE_LEN], const uint8_t *aad,
-                     size_t aad_len, const uint8_t *plain, size_t len, uint8_t *out, sd_content_error *err)
+                     size_t aad_len, const uint8_t *plain, size_t len, uint8_t *out, sd_error *err)
 {
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	if (ctx == NULL)
@@ -340,7 +329,7 @@ crypto_error:
 /* cipher is len bytes then the tag; out gets len bytes, zeroed again if the tag does not match. */
 static bool gcm_open(const uint8_t key[SD_CONTENT_KEY_LEN], const uint8_t nonce[NONCE_LEN], const uint8_t *aad,
                      size_t aad_len, const uint8_t *cipher, size_t len, uint8_t *out, const char *what,
-                     sd_content_error *err)
+                     sd_error *err)
 {
 	uint8_t tag[SD_CONTENT_TAG_LEN];
 	memcpy(tag, cipher + len, sizeof(tag)); /* before out is written: out may be cipher */
@@ -366,7 +355,7 @@ static bool gcm_open(const uint8_t key[SD_CONTENT_KEY_LEN], const uint8_t nonce[
 		char message[128];
 		snprintf(message, sizeof(message), "the %s does not decrypt under the content key: wrong link secret or altered data",
 		         what);
-		return reject(err, SD_CONTENT_E_DECRYPT, message);
+		return reject(err, SD_ERR_CONTENT_DECRYPT, message);
 	}
 	EVP_CIPHER_CTX_free(ctx);
 	return true;
@@ -380,23 +369,23 @@ crypto_error:
 /* ---- Pieces ------------------------------------------------------------------------------------ */
 
 bool sd_content_piece_from_file(int fd, uint64_t total, uint32_t piece_size, const uint8_t key[SD_CONTENT_KEY_LEN],
-                                uint64_t index, uint8_t *out, size_t out_size, size_t *out_len, sd_content_error *err)
+                                uint64_t index, uint8_t *out, size_t out_size, size_t *out_len, sd_error *err)
 {
 	uint64_t offset;
 	size_t len;
 	if (!sd_content_piece_range(total, piece_size, index, &offset, &len, err))
 		return false;
 	if (out == NULL || out_size < len)
-		return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "no room for piece %llu", (unsigned long long)index);
+		return sd_fail(err, SD_ERR_ARGUMENT, "no room for piece %llu", (unsigned long long)index);
 	for (size_t got = 0; got < len;) {
 		ssize_t n = pread(fd, out + got, len - got, (off_t)(offset + got));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "reading piece %llu: %s", (unsigned long long)index,
-			                       strerror(errno));
+			return sd_fail(err, SD_ERR_IO, "reading piece %llu: %s", (unsigned long long)index,
+			               strerror(errno));
 		if (n == 0)
-			return sd_content_fail(err, SD_CONTENT_E_TRUNCATED, "piece %llu: the file is shorter than the share",
+			return sd_fail(err, SD_ERR_CONTENT_TRUNCATED, "piece %llu: the file is shorter than the share",
 			                       (unsigned long long)index);
 		got += (size_t)n;
 	}
@@ -409,29 +398,29 @@ bool sd_content_is_piece_size(uint64_t piece_size)
 	       (piece_size & (piece_size - 1)) == 0;
 }
 
-bool sd_content_piece_count(uint64_t total, uint32_t piece_size, uint64_t *count, sd_content_error *err)
+bool sd_content_piece_count(uint64_t total, uint32_t piece_size, uint64_t *count, sd_error *err)
 {
 	if (count == NULL)
-		return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "no piece count buffer");
+		return sd_fail(err, SD_ERR_ARGUMENT, "no piece count buffer");
 	if (!sd_content_is_piece_size(piece_size))
-		return sd_content_fail(err, SD_CONTENT_E_PIECE_SIZE, "piece_size %u is not a power of two from %u to %u", piece_size,
+		return sd_fail(err, SD_ERR_MANIFEST_PIECE_SIZE, "piece_size %u is not a power of two from %u to %u", piece_size,
 		            SD_CONTENT_PIECE_MIN, SD_CONTENT_PIECE_MAX);
 	if (total > SD_CONTENT_TOTAL_MAX)
-		return sd_content_fail(err, SD_CONTENT_E_TOTAL, "total %llu is over 2^53 - 1", (unsigned long long)total);
+		return sd_fail(err, SD_ERR_MANIFEST_TOTAL, "total %llu is over 2^53 - 1", (unsigned long long)total);
 	*count = total / piece_size + (total % piece_size != 0 ? 1 : 0);
 	return true;
 }
 
 bool sd_content_piece_range(uint64_t total, uint32_t piece_size, uint64_t index, uint64_t *offset, size_t *len,
-                            sd_content_error *err)
+                            sd_error *err)
 {
 	uint64_t count;
 	if (offset == NULL || len == NULL)
-		return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "no offset or length buffer");
+		return sd_fail(err, SD_ERR_ARGUMENT, "no offset or length buffer");
 	if (!sd_content_piece_count(total, piece_size, &count, err))
 		return false;
 	if (index >= count)
-		return sd_content_fail(err, SD_CONTENT_E_RANGE, "piece %llu is out of range: the share has %llu pieces",
+		return sd_fail(err, SD_ERR_CONTENT_RANGE, "piece %llu is out of range: the share has %llu pieces",
 		            (unsigned long long)index, (unsigned long long)count);
 	/* index < count <= ceil(total / piece_size), so index * piece_size < total < 2^53. */
 	*offset = index * piece_size;
@@ -442,15 +431,15 @@ bool sd_content_piece_range(uint64_t total, uint32_t piece_size, uint64_t index,
 
 bool sd_content_piece_encrypt(const uint8_t key[SD_CONTENT_KEY_LEN], uint64_t index, const uint8_t *plain,
                               size_t plain_len, uint8_t *out, size_t out_size, size_t *out_len,
-                              sd_content_error *err)
+                              sd_error *err)
 {
 	if (key == NULL || out == NULL || out_len == NULL || (plain == NULL && plain_len > 0))
-		return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "no key, plaintext, output or length buffer");
+		return sd_fail(err, SD_ERR_ARGUMENT, "no key, plaintext, output or length buffer");
 	if (plain_len > SD_CONTENT_PIECE_MAX)
-		return sd_content_fail(err, SD_CONTENT_E_TOO_LARGE, "a piece of %zu bytes is over the largest piece_size, %u", plain_len,
+		return sd_fail(err, SD_ERR_CONTENT_TOO_LARGE, "a piece of %zu bytes is over the largest piece_size, %u", plain_len,
 		            SD_CONTENT_PIECE_MAX);
 	if (out_size < plain_len + SD_CONTENT_TAG_LEN)
-		return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "the output buffer holds %zu bytes, the piece needs %zu", out_size,
+		return sd_fail(err, SD_ERR_ARGUMENT, "the output buffer holds %zu bytes, the piece needs %zu", out_size,
 		            plain_len + SD_CONTENT_TAG_LEN);
 	uint8_t nonce[NONCE_LEN];
 	make_nonce(nonce, NONCE_PIECE, index);
@@ -462,19 +451,19 @@ bool sd_content_piece_encrypt(const uint8_t key[SD_CONTENT_KEY_LEN], uint64_t in
 
 bool sd_content_piece_decrypt(const uint8_t key[SD_CONTENT_KEY_LEN], uint64_t index, const uint8_t *cipher,
                               size_t cipher_len, uint8_t *out, size_t out_size, size_t *out_len,
-                              sd_content_error *err)
+                              sd_error *err)
 {
 	if (key == NULL || cipher == NULL || out_len == NULL)
-		return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "no key, ciphertext or length buffer");
+		return sd_fail(err, SD_ERR_ARGUMENT, "no key, ciphertext or length buffer");
 	if (cipher_len < SD_CONTENT_TAG_LEN)
-		return sd_content_fail(err, SD_CONTENT_E_TRUNCATED, "piece %llu is %zu bytes, shorter than its %d-byte tag",
+		return sd_fail(err, SD_ERR_CONTENT_TRUNCATED, "piece %llu is %zu bytes, shorter than its %d-byte tag",
 		            (unsigned long long)index, cipher_len, SD_CONTENT_TAG_LEN);
 	size_t len = cipher_len - SD_CONTENT_TAG_LEN;
 	if (len > SD_CONTENT_PIECE_MAX)
-		return sd_content_fail(err, SD_CONTENT_E_TOO_LARGE, "piece %llu holds %zu bytes, over the largest piece_size, %u",
+		return sd_fail(err, SD_ERR_CONTENT_TOO_LARGE, "piece %llu holds %zu bytes, over the largest piece_size, %u",
 		            (unsigned long long)index, len, SD_CONTENT_PIECE_MAX);
 	if ((out == NULL && len > 0) || out_size < len)
-		return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "the output buffer holds %zu bytes, the piece needs %zu", out_size, len);
+		return sd_fail(err, SD_ERR_ARGUMENT, "the output buffer holds %zu bytes, the piece needs %zu", out_size, len);
 	uint8_t nonce[NONCE_LEN];
 	make_nonce(nonce, NONCE_PIECE, index);
 	char what[48];
@@ -486,10 +475,10 @@ bool sd_content_piece_decrypt(const uint8_t key[SD_CONTENT_KEY_LEN], uint64_t in
 }
 
 bool sd_content_piece_hash(const uint8_t *cipher, size_t cipher_len, uint8_t hash[SD_CONTENT_HASH_LEN],
-                           sd_content_error *err)
+                           sd_error *err)
 {
 	if ((cipher == NULL && cipher_len > 0) || hash == NULL)
-		return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "no ciphertext or hash buffer");
+		return sd_fail(err, SD_ERR_ARGUMENT, "no ciphertext or hash buffer");
 	unsigned int md_len = 0;
 	if (EVP_Digest(cipher, cipher_len, hash, &md_len, EVP_sha256(), NULL) != 1 || md_len != SD_CONTENT_HASH_LEN)
 		return crypto_fail(err, "SHA-256");
@@ -497,15 +486,15 @@ bool sd_content_piece_hash(const uint8_t *cipher, size_t cipher_len, uint8_t has
 }
 
 static uint8_t *signed_message(const char *context, size_t context_len, const uint8_t *data, size_t data_len,
-                               size_t *msg_len, sd_content_error *err)
+                               size_t *msg_len, sd_error *err)
 {
 	if (data_len > SIZE_MAX - context_len) {
-		sd_content_fail(err, SD_CONTENT_E_TOO_LARGE, "a signed message of %zu bytes is too large", data_len);
+		sd_fail(err, SD_ERR_CONTENT_TOO_LARGE, "a signed message of %zu bytes is too large", data_len);
 		return NULL;
 	}
 	uint8_t *msg = malloc(context_len + data_len);
 	if (msg == NULL) {
-		sd_content_fail(err, SD_CONTENT_E_MEMORY, "out of memory for a signed message of %zu bytes", context_len + data_len);
+		sd_fail(err, SD_ERR_MEMORY, "out of memory for a signed message of %zu bytes", context_len + data_len);
 		return NULL;
 	}
 	memcpy(msg, context, context_len);
@@ -517,10 +506,10 @@ static uint8_t *signed_message(const char *context, size_t context_len, const ui
 
 bool sd_content_manifest_seal(const uint8_t key[SD_CONTENT_KEY_LEN], const sd_content_signer *signer,
                               const uint8_t *json, size_t json_len, uint8_t *sealed, size_t sealed_size,
-                              size_t *sealed_len, sd_content_error *err)
+                              size_t *sealed_len, sd_error *err)
 {
 	if (key == NULL || signer == NULL || sealed == NULL || sealed_len == NULL)
-		return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "no key, signer, output or length buffer");
+		return sd_fail(err, SD_ERR_ARGUMENT, "no key, signer, output or length buffer");
 	sd_manifest check;
 	if (!sd_manifest_parse(json, json_len, &check, err))
 		return false;
@@ -528,7 +517,7 @@ bool sd_content_manifest_seal(const uint8_t key[SD_CONTENT_KEY_LEN], const sd_co
 	/* json_len <= 4 MiB from here on: no overflow below, and it fits an int for EVP. */
 	size_t cipher_len = json_len + SD_CONTENT_TAG_LEN;
 	if (sealed_size < cipher_len + SD_CONTENT_SIG_LEN)
-		return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "the output buffer holds %zu bytes, the sealed manifest needs %zu",
+		return sd_fail(err, SD_ERR_ARGUMENT, "the output buffer holds %zu bytes, the sealed manifest needs %zu",
 		            sealed_size, cipher_len + SD_CONTENT_SIG_LEN);
 
 	uint8_t nonce[NONCE_LEN];
@@ -549,18 +538,18 @@ bool sd_content_manifest_seal(const uint8_t key[SD_CONTENT_KEY_LEN], const sd_co
 
 bool sd_content_manifest_open(const uint8_t key[SD_CONTENT_KEY_LEN], const uint8_t pubkey[SD_CONTENT_PUBKEY_LEN],
                               const uint8_t *sealed, size_t sealed_len, sd_manifest *manifest,
-                              sd_content_error *err)
+                              sd_error *err)
 {
 	if (key == NULL || pubkey == NULL || sealed == NULL || manifest == NULL)
-		return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "no key, public key, sealed manifest or manifest");
+		return sd_fail(err, SD_ERR_ARGUMENT, "no key, public key, sealed manifest or manifest");
 	memset(manifest, 0, sizeof(*manifest));
 	if (sealed_len < SD_CONTENT_SEALED_OVERHEAD)
-		return sd_content_fail(err, SD_CONTENT_E_TRUNCATED,
+		return sd_fail(err, SD_ERR_CONTENT_TRUNCATED,
 		            "the sealed manifest is %zu bytes, shorter than its %d-byte tag and signature", sealed_len,
 		            SD_CONTENT_SEALED_OVERHEAD);
 	size_t json_len = sealed_len - SD_CONTENT_SEALED_OVERHEAD;
 	if (json_len > SD_CONTENT_MANIFEST_MAX)
-		return sd_content_fail(err, SD_CONTENT_E_TOO_LARGE, "the sealed manifest holds %zu bytes of manifest, over 4 MiB", json_len);
+		return sd_fail(err, SD_ERR_CONTENT_TOO_LARGE, "the sealed manifest holds %zu bytes of manifest, over 4 MiB", json_len);
 	size_t cipher_len = json_len + SD_CONTENT_TAG_LEN;
 
 	size_t msg_len = 0;
@@ -574,7 +563,7 @@ bool sd_content_manifest_open(const uint8_t key[SD_CONTENT_KEY_LEN], const uint8
 
 	uint8_t *json = malloc(json_len > 0 ? json_len : 1);
 	if (json == NULL)
-		return sd_content_fail(err, SD_CONTENT_E_MEMORY, "out of memory for a manifest of %zu bytes", json_len);
+		return sd_fail(err, SD_ERR_MEMORY, "out of memory for a manifest of %zu bytes", json_len);
 	uint8_t nonce[NONCE_LEN];
 	make_nonce(nonce, NONCE_MANIFEST, 0);
 	ok = gcm_open(key, nonce, (const uint8_t *)context_manifest, LEN(context_manifest), sealed, json_len, json,
@@ -591,7 +580,7 @@ bool sd_content_manifest_open(const uint8_t key[SD_CONTENT_KEY_LEN], const uint8
 /* "swarmdrop/1 hashes" || u64be(first) || u32be(count) || hashes, malloc'd; the caller checked
  * hashes_len == count * 32. */
 static uint8_t *batch_message(uint64_t first, uint32_t count, const uint8_t *hashes, size_t hashes_len,
-                              size_t *msg_len, sd_content_error *err)
+                              size_t *msg_len, sd_error *err)
 {
 	uint8_t header[BATCH_HEADER];
 	memcpy(header, context_hashes, LEN(context_hashes));
@@ -601,17 +590,17 @@ static uint8_t *batch_message(uint64_t first, uint32_t count, const uint8_t *has
 }
 
 bool sd_content_hashes_sign(const sd_content_signer *signer, uint64_t first, uint32_t count, const uint8_t *hashes,
-                            size_t hashes_len, uint8_t sig[SD_CONTENT_SIG_LEN], sd_content_error *err)
+                            size_t hashes_len, uint8_t sig[SD_CONTENT_SIG_LEN], sd_error *err)
 {
 	if (signer == NULL || sig == NULL || (hashes == NULL && hashes_len > 0))
-		return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "no signer, hashes or signature buffer");
+		return sd_fail(err, SD_ERR_ARGUMENT, "no signer, hashes or signature buffer");
 	if (count == 0)
-		return sd_content_fail(err, SD_CONTENT_E_RANGE, "a hash batch holds at least one hash");
+		return sd_fail(err, SD_ERR_CONTENT_RANGE, "a hash batch holds at least one hash");
 	if ((uint64_t)hashes_len != (uint64_t)count * SD_CONTENT_HASH_LEN)
-		return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "%zu bytes of hashes for a batch of %u, not %llu", hashes_len, count,
+		return sd_fail(err, SD_ERR_ARGUMENT, "%zu bytes of hashes for a batch of %u, not %llu", hashes_len, count,
 		            (unsigned long long)count * SD_CONTENT_HASH_LEN);
 	if (first > UINT64_MAX - count)
-		return sd_content_fail(err, SD_CONTENT_E_RANGE, "a batch of %u hashes from piece %llu goes past the last piece index", count,
+		return sd_fail(err, SD_ERR_CONTENT_RANGE, "a batch of %u hashes from piece %llu goes past the last piece index", count,
 		            (unsigned long long)first);
 	size_t msg_len = 0;
 	uint8_t *msg = batch_message(first, count, hashes, hashes_len, &msg_len, err);
@@ -624,22 +613,22 @@ bool sd_content_hashes_sign(const sd_content_signer *signer, uint64_t first, uin
 
 bool sd_content_hashes_verify(const uint8_t pubkey[SD_CONTENT_PUBKEY_LEN], uint64_t piece_count, uint64_t first,
                               uint32_t count, const uint8_t *hashes, size_t hashes_len,
-                              const uint8_t sig[SD_CONTENT_SIG_LEN], sd_content_error *err)
+                              const uint8_t sig[SD_CONTENT_SIG_LEN], sd_error *err)
 {
 	if (pubkey == NULL || sig == NULL || (hashes == NULL && hashes_len > 0))
-		return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "no public key, hashes or signature");
+		return sd_fail(err, SD_ERR_ARGUMENT, "no public key, hashes or signature");
 	if (count == 0)
-		return sd_content_fail(err, SD_CONTENT_E_RANGE, "a hash batch holds at least one hash");
+		return sd_fail(err, SD_ERR_CONTENT_RANGE, "a hash batch holds at least one hash");
 	if (count > piece_count || first > piece_count - count)
-		return sd_content_fail(err, SD_CONTENT_E_RANGE,
+		return sd_fail(err, SD_ERR_CONTENT_RANGE,
 		            "a batch of %u hashes from piece %llu is out of range: the share has %llu pieces", count,
 		            (unsigned long long)first, (unsigned long long)piece_count);
 	uint64_t want = (uint64_t)count * SD_CONTENT_HASH_LEN;
 	if ((uint64_t)hashes_len < want)
-		return sd_content_fail(err, SD_CONTENT_E_TRUNCATED, "%zu bytes of hashes for a batch of %u, not %llu", hashes_len, count,
+		return sd_fail(err, SD_ERR_CONTENT_TRUNCATED, "%zu bytes of hashes for a batch of %u, not %llu", hashes_len, count,
 		            (unsigned long long)want);
 	if ((uint64_t)hashes_len > want)
-		return sd_content_fail(err, SD_CONTENT_E_TOO_LARGE, "%zu bytes of hashes for a batch of %u, not %llu", hashes_len, count,
+		return sd_fail(err, SD_ERR_CONTENT_TOO_LARGE, "%zu bytes of hashes for a batch of %u, not %llu", hashes_len, count,
 		            (unsigned long long)want);
 	size_t msg_len = 0;
 	uint8_t *msg = batch_message(first, count, hashes, hashes_len, &msg_len, err);

@@ -5,6 +5,8 @@
 
 bool sd_fail(sd_error *err, int code, const char *fmt, ...)
 {
+	if (err == NULL)
+		return false;
 	va_list ap;
 	err->code = code;
 	va_start(ap, fmt);

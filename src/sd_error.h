@@ -42,6 +42,9 @@ typedef enum {
 	SD_ERR_NOT_PUBLISHED = 465,    /* unpublish: the share is not one the server publishes */
 	SD_ERR_PEER_TAKEN = 466,       /* join: a present member holds the id of that peer secret */
 	SD_ERR_TOO_SOON = 467,         /* report: sooner than report_interval_seconds after the last */
+	/* One client connection (a WebSocket, whatever Janus sessions and handles it opens; sd_quota.h). */
+	SD_ERR_TOO_MANY_REQUESTS = 468, /* over requests_per_second (beyond its burst) */
+	SD_ERR_CONNECTION_LIMIT = 469,  /* its handles, shares created, memberships or seats in one share */
 	SD_ERR_INTERNAL = 499,
 	/* The system (500-529). */
 	SD_ERR_IO = 500,        /* a read, write, open or stat failed (the reason names the file) */
@@ -49,6 +52,33 @@ typedef enum {
 	SD_ERR_CRYPTO = 502,    /* OpenSSL failed for a reason of its own */
 	SD_ERR_CANCELLED = 503, /* the work was stopped on purpose (shutdown, unpublish) */
 	SD_ERR_ARGUMENT = 504,  /* a NULL pointer or a buffer too small: the caller's bug */
+	/* Content (530-539): the link secret, sealed data, pieces, hash batches (sd_content.h). */
+	SD_ERR_CONTENT_LINK = 530,      /* a link secret that is not 64 base64url characters */
+	SD_ERR_CONTENT_TRUNCATED = 531, /* input shorter than its tag/signature, a file shorter than its share */
+	SD_ERR_CONTENT_TOO_LARGE = 532, /* input longer than the format allows */
+	SD_ERR_CONTENT_SIGNATURE = 533, /* an Ed25519 signature that P does not verify */
+	SD_ERR_CONTENT_DECRYPT = 534,   /* an AES-GCM tag that does not match: wrong K or altered data */
+	SD_ERR_CONTENT_RANGE = 535,     /* a piece index or hash batch outside the share's pieces */
+	SD_ERR_PEER_WIRE = 536,         /* a peer broke the peer wire (docs/protocol.md part 2): ignored */
+	/* The manifest rules (540-559, sd_manifest.h), one code each. */
+	SD_ERR_MANIFEST_JSON = 540,      /* not UTF-8 JSON, a member given twice, or not an object */
+	SD_ERR_MANIFEST_MEMBERS = 541,   /* a missing or unknown member, at the top or in a file entry */
+	SD_ERR_MANIFEST_VERSION = 542,   /* v is not 1 */
+	SD_ERR_MANIFEST_PIECE_SIZE = 543, /* not a power of two from 16384 to 16777216 */
+	SD_ERR_MANIFEST_TOTAL = 544,     /* not an integer from 0 to 2^53 - 1 */
+	SD_ERR_MANIFEST_FILES = 545,     /* files is not an array of 1 to 10000 objects */
+	SD_ERR_MANIFEST_SIZE = 546,      /* a file size that is not an integer from 0 to 2^53 - 1 */
+	SD_ERR_MANIFEST_SUM = 547,       /* the sizes do not add up to total */
+	SD_ERR_MANIFEST_PATH = 548,      /* a path that breaks a path rule (the reason names which) */
+	SD_ERR_MANIFEST_DUPLICATE_PATH = 549, /* two files with the same path */
+	SD_ERR_MANIFEST_TYPE = 550,      /* a type that is not a string of at most 255 bytes */
+	SD_ERR_MANIFEST_FRAGMENTS = 551, /* a fragment index that breaks a rule (the reason names which) */
+	/* Media (560-579): the probe, the remux, publishing (sd_probe.h, sd_remux.h, sd_publish.h). */
+	SD_ERR_MEDIA_FORMAT = 560,     /* not a media file libavformat reads, or truncated, corrupt, empty */
+	SD_ERR_MEDIA_UNPLAYABLE = 561, /* a media file browsers cannot play after a remux (the probe's reason) */
+	SD_ERR_MEDIA_INIT = 562,       /* an MP4 init segment that is malformed or holds an unknown sample entry */
+	SD_ERR_MEDIA_MUX = 563,        /* libav failed to write the MP4 or to transcode the audio */
+	SD_ERR_CACHE_FOLDER = 564,     /* the cache folder is not a private folder of the running user */
 } sd_error_code;
 
 typedef struct sd_error {
@@ -56,7 +86,8 @@ typedef struct sd_error {
 	char message[192];
 } sd_error;
 
-/* Records code and a printf-style reason in err; returns false so callers can `return sd_fail(...)`. */
+/* Records code and a printf-style reason in err (NULL: nothing is recorded); returns false so
+ * callers can `return sd_fail(...)`. */
 bool sd_fail(sd_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -44,7 +44,7 @@ static const struct member {
 /* Checks that object has exactly the members of the table, but those whose bit is in optional
  * may be missing; where names the object in reasons. */
 static bool check_members(json_t *object, const struct member *members, size_t n, unsigned optional, const char *where,
-                          sd_content_error *err)
+                          sd_error *err)
 {
 	unsigned seen = 0;
 	const char *key;
@@ -55,12 +55,12 @@ static bool check_members(json_t *object, const struct member *members, size_t n
 			if (strcmp(members[i].name, key) == 0)
 				bit = members[i].bit;
 		if (bit == 0)
-			return sd_content_fail(err, SD_CONTENT_E_MEMBERS, "%s has an unknown member '%.64s'", where, key);
+			return sd_fail(err, SD_ERR_MANIFEST_MEMBERS, "%s has an unknown member '%.64s'", where, key);
 		seen |= bit;
 	}
 	for (size_t i = 0; i < n; i++)
 		if (!(seen & members[i].bit) && !(optional & members[i].bit))
-			return sd_content_fail(err, SD_CONTENT_E_MEMBERS, "%s lacks the member '%s'", where, members[i].name);
+			return sd_fail(err, SD_ERR_MANIFEST_MEMBERS, "%s lacks the member '%s'", where, members[i].name);
 	return true;
 }
 
@@ -110,87 +110,87 @@ static char *memdup0(const char *s, size_t len)
 /* The checks of the fragment index (docs/protocol.md, "The manifest") over n entries;
  * shared by the parser and the writer. */
 static bool check_fragments(const sd_manifest_fragment *fragments, size_t n, uint64_t size, const char *where,
-                            sd_content_error *err)
+                            sd_error *err)
 {
 	if (n == 0 || n > SD_CONTENT_FRAGMENTS_MAX)
-		return sd_content_fail(err, SD_CONTENT_E_FRAGMENTS, "%s.fragments has %zu entries, not 1 to %u", where, n,
+		return sd_fail(err, SD_ERR_MANIFEST_FRAGMENTS, "%s.fragments has %zu entries, not 1 to %u", where, n,
 		                       SD_CONTENT_FRAGMENTS_MAX);
 	for (size_t k = 0; k < n; k++) {
 		const sd_manifest_fragment *f = &fragments[k];
 		if (f->time_ms > SD_CONTENT_TOTAL_MAX || f->offset > SD_CONTENT_TOTAL_MAX)
-			return sd_content_fail(err, SD_CONTENT_E_FRAGMENTS, "%s.fragments[%zu] is not two integers from 0 to 2^53 - 1",
+			return sd_fail(err, SD_ERR_MANIFEST_FRAGMENTS, "%s.fragments[%zu] is not two integers from 0 to 2^53 - 1",
 			                       where, k);
 		if (k == 0 && f->offset == 0)
-			return sd_content_fail(err, SD_CONTENT_E_FRAGMENTS, "%s.fragments[0] has offset 0: the init segment comes first",
+			return sd_fail(err, SD_ERR_MANIFEST_FRAGMENTS, "%s.fragments[0] has offset 0: the init segment comes first",
 			                       where);
 		if (k > 0 && f->time_ms < f[-1].time_ms)
-			return sd_content_fail(err, SD_CONTENT_E_FRAGMENTS, "%s.fragments[%zu].time_ms goes back (%llu after %llu)", where,
+			return sd_fail(err, SD_ERR_MANIFEST_FRAGMENTS, "%s.fragments[%zu].time_ms goes back (%llu after %llu)", where,
 			                       k, (unsigned long long)f->time_ms, (unsigned long long)f[-1].time_ms);
 		if (k > 0 && f->offset <= f[-1].offset)
-			return sd_content_fail(err, SD_CONTENT_E_FRAGMENTS, "%s.fragments[%zu].offset does not increase (%llu after %llu)",
+			return sd_fail(err, SD_ERR_MANIFEST_FRAGMENTS, "%s.fragments[%zu].offset does not increase (%llu after %llu)",
 			                       where, k, (unsigned long long)f->offset, (unsigned long long)f[-1].offset);
 		if (f->offset >= size)
-			return sd_content_fail(err, SD_CONTENT_E_FRAGMENTS, "%s.fragments[%zu].offset %llu is not inside the file (%llu bytes)",
+			return sd_fail(err, SD_ERR_MANIFEST_FRAGMENTS, "%s.fragments[%zu].offset %llu is not inside the file (%llu bytes)",
 			                       where, k, (unsigned long long)f->offset, (unsigned long long)size);
 	}
 	return true;
 }
 
 /* Reads the "fragments" member (an array of [time_ms, offset]) into file, then checks it. */
-static bool take_fragments(const json_t *value, const char *where, sd_manifest_file *file, sd_content_error *err)
+static bool take_fragments(const json_t *value, const char *where, sd_manifest_file *file, sd_error *err)
 {
 	if (!json_is_array(value))
-		return sd_content_fail(err, SD_CONTENT_E_FRAGMENTS, "%s.fragments is not an array", where);
+		return sd_fail(err, SD_ERR_MANIFEST_FRAGMENTS, "%s.fragments is not an array", where);
 	size_t n = json_array_size(value);
 	if (n == 0 || n > SD_CONTENT_FRAGMENTS_MAX)
-		return sd_content_fail(err, SD_CONTENT_E_FRAGMENTS, "%s.fragments has %zu entries, not 1 to %u", where, n,
+		return sd_fail(err, SD_ERR_MANIFEST_FRAGMENTS, "%s.fragments has %zu entries, not 1 to %u", where, n,
 		                       SD_CONTENT_FRAGMENTS_MAX);
 	file->fragments = calloc(n, sizeof(*file->fragments));
 	if (file->fragments == NULL)
-		return sd_content_fail(err, SD_CONTENT_E_MEMORY, "out of memory for %s.fragments", where);
+		return sd_fail(err, SD_ERR_MEMORY, "out of memory for %s.fragments", where);
 	file->fragment_count = n;
 	for (size_t k = 0; k < n; k++) {
 		const json_t *pair = json_array_get(value, k);
 		if (!json_is_array(pair) || json_array_size(pair) != 2 ||
 		    !json_uint(json_array_get(pair, 0), SD_CONTENT_TOTAL_MAX, &file->fragments[k].time_ms) ||
 		    !json_uint(json_array_get(pair, 1), SD_CONTENT_TOTAL_MAX, &file->fragments[k].offset))
-			return sd_content_fail(err, SD_CONTENT_E_FRAGMENTS,
+			return sd_fail(err, SD_ERR_MANIFEST_FRAGMENTS,
 			                       "%s.fragments[%zu] is not [time_ms, offset], two integers from 0 to 2^53 - 1", where, k);
 	}
 	return check_fragments(file->fragments, n, file->size, where, err);
 }
 
-static bool take_file(json_t *entry, size_t i, sd_manifest_file *file, sd_content_error *err)
+static bool take_file(json_t *entry, size_t i, sd_manifest_file *file, sd_error *err)
 {
 	char where[32];
 	snprintf(where, sizeof(where), "files[%zu]", i);
 	if (!json_is_object(entry))
-		return sd_content_fail(err, SD_CONTENT_E_FILES, "%s is not an object", where);
+		return sd_fail(err, SD_ERR_MANIFEST_FILES, "%s is not an object", where);
 	if (!check_members(entry, file_members, COUNT(file_members), F_FRAGMENTS, where, err))
 		return false;
 
 	const json_t *path = json_object_get(entry, "path");
 	if (!json_is_string(path))
-		return sd_content_fail(err, SD_CONTENT_E_PATH, "%s.path is not a string", where);
+		return sd_fail(err, SD_ERR_MANIFEST_PATH, "%s.path is not a string", where);
 	size_t path_len = json_string_length(path);
 	const char *problem = path_problem(json_string_value(path), path_len);
 	if (problem != NULL)
-		return sd_content_fail(err, SD_CONTENT_E_PATH, "%s.path %s", where, problem);
+		return sd_fail(err, SD_ERR_MANIFEST_PATH, "%s.path %s", where, problem);
 
 	const json_t *type = json_object_get(entry, "type");
 	if (!json_is_string(type))
-		return sd_content_fail(err, SD_CONTENT_E_TYPE, "%s.type is not a string", where);
+		return sd_fail(err, SD_ERR_MANIFEST_TYPE, "%s.type is not a string", where);
 	size_t type_len = json_string_length(type);
 	if (type_len > SD_CONTENT_TYPE_MAX)
-		return sd_content_fail(err, SD_CONTENT_E_TYPE, "%s.type is %zu bytes, over %u", where, type_len, SD_CONTENT_TYPE_MAX);
+		return sd_fail(err, SD_ERR_MANIFEST_TYPE, "%s.type is %zu bytes, over %u", where, type_len, SD_CONTENT_TYPE_MAX);
 
 	if (!json_uint(json_object_get(entry, "size"), SD_CONTENT_TOTAL_MAX, &file->size))
-		return sd_content_fail(err, SD_CONTENT_E_SIZE, "%s.size is not an integer from 0 to 2^53 - 1", where);
+		return sd_fail(err, SD_ERR_MANIFEST_SIZE, "%s.size is not an integer from 0 to 2^53 - 1", where);
 
 	file->path = memdup0(json_string_value(path), path_len);
 	file->type = memdup0(json_string_value(type), type_len);
 	if (file->path == NULL || file->type == NULL)
-		return sd_content_fail(err, SD_CONTENT_E_MEMORY, "out of memory for %s", where);
+		return sd_fail(err, SD_ERR_MEMORY, "out of memory for %s", where);
 	file->path_len = path_len;
 	file->type_len = type_len;
 	const json_t *fragments = json_object_get(entry, "fragments");
@@ -209,11 +209,11 @@ static int compare_paths(const void *a, const void *b)
 }
 
 /* Unique paths, by sorting (10000 paths of 4096 bytes make pairwise comparison too slow). */
-static bool check_unique_paths(const sd_manifest *m, sd_content_error *err)
+static bool check_unique_paths(const sd_manifest *m, sd_error *err)
 {
 	const sd_manifest_file **sorted = malloc(m->file_count * sizeof(*sorted));
 	if (sorted == NULL)
-		return sd_content_fail(err, SD_CONTENT_E_MEMORY, "out of memory checking paths");
+		return sd_fail(err, SD_ERR_MEMORY, "out of memory checking paths");
 	for (size_t i = 0; i < m->file_count; i++)
 		sorted[i] = &m->files[i];
 	qsort(sorted, m->file_count, sizeof(*sorted), compare_paths);
@@ -222,7 +222,7 @@ static bool check_unique_paths(const sd_manifest *m, sd_content_error *err)
 		if (a->path_len == b->path_len && memcmp(a->path, b->path, a->path_len) == 0) {
 			size_t ia = (size_t)(a - m->files), ib = (size_t)(b - m->files);
 			free(sorted);
-			return sd_content_fail(err, SD_CONTENT_E_DUPLICATE_PATH, "files[%zu] and files[%zu] have the same path '%.64s'", ia, ib,
+			return sd_fail(err, SD_ERR_MANIFEST_DUPLICATE_PATH, "files[%zu] and files[%zu] have the same path '%.64s'", ia, ib,
 			            a->path);
 		}
 	}
@@ -231,33 +231,33 @@ static bool check_unique_paths(const sd_manifest *m, sd_content_error *err)
 }
 
 /* The checks of sd_manifest_parse on a loaded document; m is filled as it goes. */
-static bool take_manifest(json_t *root, sd_manifest *m, sd_content_error *err)
+static bool take_manifest(json_t *root, sd_manifest *m, sd_error *err)
 {
 	if (!json_is_object(root))
-		return sd_content_fail(err, SD_CONTENT_E_JSON, "the manifest is not a JSON object");
+		return sd_fail(err, SD_ERR_MANIFEST_JSON, "the manifest is not a JSON object");
 	if (!check_members(root, manifest_members, COUNT(manifest_members), 0, "the manifest", err))
 		return false;
 
 	uint64_t v = 0, piece_size = 0, total = 0;
 	if (!json_uint(json_object_get(root, "v"), 1, &v) || v != 1)
-		return sd_content_fail(err, SD_CONTENT_E_VERSION, "v is not 1");
+		return sd_fail(err, SD_ERR_MANIFEST_VERSION, "v is not 1");
 	if (!json_uint(json_object_get(root, "piece_size"), SD_CONTENT_PIECE_MAX, &piece_size) || !sd_content_is_piece_size(piece_size))
-		return sd_content_fail(err, SD_CONTENT_E_PIECE_SIZE, "piece_size is not a power of two from %u to %u",
+		return sd_fail(err, SD_ERR_MANIFEST_PIECE_SIZE, "piece_size is not a power of two from %u to %u",
 		            SD_CONTENT_PIECE_MIN, SD_CONTENT_PIECE_MAX);
 	if (!json_uint(json_object_get(root, "total"), SD_CONTENT_TOTAL_MAX, &total))
-		return sd_content_fail(err, SD_CONTENT_E_TOTAL, "total is not an integer from 0 to 2^53 - 1");
+		return sd_fail(err, SD_ERR_MANIFEST_TOTAL, "total is not an integer from 0 to 2^53 - 1");
 	m->piece_size = (uint32_t)piece_size;
 	m->total = total;
 
 	json_t *files = json_object_get(root, "files");
 	if (!json_is_array(files))
-		return sd_content_fail(err, SD_CONTENT_E_FILES, "files is not an array");
+		return sd_fail(err, SD_ERR_MANIFEST_FILES, "files is not an array");
 	size_t n = json_array_size(files);
 	if (n == 0 || n > SD_CONTENT_FILES_MAX)
-		return sd_content_fail(err, SD_CONTENT_E_FILES, "files has %zu entries, not 1 to %u", n, SD_CONTENT_FILES_MAX);
+		return sd_fail(err, SD_ERR_MANIFEST_FILES, "files has %zu entries, not 1 to %u", n, SD_CONTENT_FILES_MAX);
 	m->files = calloc(n, sizeof(*m->files));
 	if (m->files == NULL)
-		return sd_content_fail(err, SD_CONTENT_E_MEMORY, "out of memory for %zu files", n);
+		return sd_fail(err, SD_ERR_MEMORY, "out of memory for %zu files", n);
 	m->file_count = n;
 
 	uint64_t sum = 0;
@@ -267,31 +267,31 @@ static bool take_manifest(json_t *root, sd_manifest *m, sd_content_error *err)
 			return false;
 		/* sum <= total <= 2^53 - 1 throughout, so no sum overflows. */
 		if (file->size > total - sum)
-			return sd_content_fail(err, SD_CONTENT_E_SUM, "the sizes up to files[%zu] add up to more than total (%llu)", i,
+			return sd_fail(err, SD_ERR_MANIFEST_SUM, "the sizes up to files[%zu] add up to more than total (%llu)", i,
 			            (unsigned long long)total);
 		file->offset = sum;
 		sum += file->size;
 	}
 	if (sum != total)
-		return sd_content_fail(err, SD_CONTENT_E_SUM, "the sizes add up to %llu, not total (%llu)", (unsigned long long)sum,
+		return sd_fail(err, SD_ERR_MANIFEST_SUM, "the sizes add up to %llu, not total (%llu)", (unsigned long long)sum,
 		            (unsigned long long)total);
 	return check_unique_paths(m, err);
 }
 
-bool sd_manifest_parse(const uint8_t *json, size_t json_len, sd_manifest *manifest, sd_content_error *err)
+bool sd_manifest_parse(const uint8_t *json, size_t json_len, sd_manifest *manifest, sd_error *err)
 {
 	if (manifest == NULL || (json == NULL && json_len > 0))
-		return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "no manifest text or no manifest");
+		return sd_fail(err, SD_ERR_ARGUMENT, "no manifest text or no manifest");
 	memset(manifest, 0, sizeof(*manifest));
 	if (json_len > SD_CONTENT_MANIFEST_MAX)
-		return sd_content_fail(err, SD_CONTENT_E_TOO_LARGE, "the manifest is %zu bytes, over 4 MiB", json_len);
+		return sd_fail(err, SD_ERR_CONTENT_TOO_LARGE, "the manifest is %zu bytes, over 4 MiB", json_len);
 	/* JSON_ALLOW_NUL so that a "\u0000" in a path is refused as a control character, not as
 	 * unreadable JSON; a member given twice is refused rather than the last one winning. */
 	json_error_t jerr;
 	json_t *root = json_loadb(json_len > 0 ? (const char *)json : "", json_len,
 	                          JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	if (root == NULL)
-		return sd_content_fail(err, SD_CONTENT_E_JSON, "the manifest is not UTF-8 JSON: %.100s (byte %d)", jerr.text, jerr.position);
+		return sd_fail(err, SD_ERR_MANIFEST_JSON, "the manifest is not UTF-8 JSON: %.100s (byte %d)", jerr.text, jerr.position);
 	bool ok = take_manifest(root, manifest, err);
 	json_decref(root);
 	if (!ok)
@@ -362,27 +362,27 @@ static void lowercase_escapes(char *text, size_t len)
 	}
 }
 
-bool sd_manifest_to_json(const sd_manifest *m, char **json, size_t *json_len, sd_content_error *err)
+bool sd_manifest_to_json(const sd_manifest *m, char **json, size_t *json_len, sd_error *err)
 {
 	if (m == NULL || json == NULL || json_len == NULL || (m->files == NULL && m->file_count > 0))
-		return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "no manifest or no output");
+		return sd_fail(err, SD_ERR_ARGUMENT, "no manifest or no output");
 	*json = NULL;
 	*json_len = 0;
 	/* json_integer takes a signed long long: keep every number in range before the rules run. */
 	if (m->total > SD_CONTENT_TOTAL_MAX)
-		return sd_content_fail(err, SD_CONTENT_E_TOTAL, "total is not an integer from 0 to 2^53 - 1");
+		return sd_fail(err, SD_ERR_MANIFEST_TOTAL, "total is not an integer from 0 to 2^53 - 1");
 	if (m->file_count > SD_CONTENT_FILES_MAX)
-		return sd_content_fail(err, SD_CONTENT_E_FILES, "files has %zu entries, not 1 to %u", m->file_count, SD_CONTENT_FILES_MAX);
+		return sd_fail(err, SD_ERR_MANIFEST_FILES, "files has %zu entries, not 1 to %u", m->file_count, SD_CONTENT_FILES_MAX);
 	for (size_t i = 0; i < m->file_count; i++) {
 		if (m->files[i].size > SD_CONTENT_TOTAL_MAX)
-			return sd_content_fail(err, SD_CONTENT_E_SIZE, "files[%zu].size is not an integer from 0 to 2^53 - 1", i);
+			return sd_fail(err, SD_ERR_MANIFEST_SIZE, "files[%zu].size is not an integer from 0 to 2^53 - 1", i);
 		if (m->files[i].path == NULL || m->files[i].type == NULL)
-			return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "files[%zu] has no path or type text", i);
+			return sd_fail(err, SD_ERR_ARGUMENT, "files[%zu] has no path or type text", i);
 		if (m->files[i].fragment_count > 0) {
 			char where[32];
 			snprintf(where, sizeof(where), "files[%zu]", i);
 			if (m->files[i].fragments == NULL)
-				return sd_content_fail(err, SD_CONTENT_E_ARGUMENT, "%s has a fragment count but no fragments", where);
+				return sd_fail(err, SD_ERR_ARGUMENT, "%s has a fragment count but no fragments", where);
 			/* Before json_integer, which takes a signed long long. */
 			if (!check_fragments(m->files[i].fragments, m->files[i].fragment_count, m->files[i].size, where, err))
 				return false;
@@ -394,7 +394,7 @@ bool sd_manifest_to_json(const sd_manifest *m, char **json, size_t *json_len, sd
 	if (root == NULL || files == NULL) {
 		json_decref(root);
 		json_decref(files);
-		return sd_content_fail(err, SD_CONTENT_E_MEMORY, "out of memory building the manifest");
+		return sd_fail(err, SD_ERR_MEMORY, "out of memory building the manifest");
 	}
 	/* jansson keeps members in insertion order: v, piece_size, total, files. */
 	if (json_object_set_new(root, "v", json_integer(1)) != 0 ||
@@ -402,12 +402,12 @@ bool sd_manifest_to_json(const sd_manifest *m, char **json, size_t *json_len, sd
 	    json_object_set_new(root, "total", json_integer((json_int_t)m->total)) != 0 ||
 	    json_object_set_new(root, "files", files) != 0) {
 		json_decref(root);
-		return sd_content_fail(err, SD_CONTENT_E_MEMORY, "out of memory building the manifest");
+		return sd_fail(err, SD_ERR_MEMORY, "out of memory building the manifest");
 	}
 	for (size_t i = 0; i < m->file_count; i++) {
 		if (!append_file(files, &m->files[i])) {
 			json_decref(root);
-			return sd_content_fail(err, SD_CONTENT_E_PATH, "files[%zu] has a path or type that is not UTF-8 (or memory ran out)", i);
+			return sd_fail(err, SD_ERR_MANIFEST_PATH, "files[%zu] has a path or type that is not UTF-8 (or memory ran out)", i);
 		}
 	}
 	/* json_dumpb with no buffer gives the size; the text is then ours, malloc'd. */
@@ -416,7 +416,7 @@ bool sd_manifest_to_json(const sd_manifest *m, char **json, size_t *json_len, sd
 	if (text == NULL || json_dumpb(root, text, len, JSON_COMPACT) != len) {
 		free(text);
 		json_decref(root);
-		return sd_content_fail(err, SD_CONTENT_E_MEMORY, "out of memory writing the manifest");
+		return sd_fail(err, SD_ERR_MEMORY, "out of memory writing the manifest");
 	}
 	json_decref(root);
 	text[len] = '\0';

@@ -42,13 +42,13 @@ typedef struct sd_manifest {
  * as JSON.parse sees them (16384.0 is the integer 16384); a member given twice is refused. On
  * success manifest owns its memory (release it with sd_manifest_clear); on failure it is left
  * empty. */
-bool sd_manifest_parse(const uint8_t *json, size_t json_len, sd_manifest *manifest, sd_content_error *err);
+bool sd_manifest_parse(const uint8_t *json, size_t json_len, sd_manifest *manifest, sd_error *err);
 void sd_manifest_clear(sd_manifest *manifest);
 
 /* The compact JSON of a manifest (the origin's side), members in the order of the format and
  * byte for byte what JSON.stringify writes for them, checked by sd_manifest_parse before it is
  * returned. piece_size, total and the files' path, type,
  * size and fragments (written after type when fragment_count > 0) are read; offsets are ignored. *json is malloc'd and NUL-terminated; free() it. */
-bool sd_manifest_to_json(const sd_manifest *manifest, char **json, size_t *json_len, sd_content_error *err);
+bool sd_manifest_to_json(const sd_manifest *manifest, char **json, size_t *json_len, sd_error *err);
 
 #endif

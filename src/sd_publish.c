@@ -148,7 +148,7 @@ bool sd_publish_check(const sd_publish_config *config, const char *admin_key, co
 
 bool sd_publish_job_keys(sd_publish_job *job, char link[SD_CONTENT_LINK_LEN + 1], sd_error *err)
 {
-	sd_content_error cerr;
+	sd_error cerr;
 	uint8_t pubkey[SD_CONTENT_PUBKEY_LEN];
 	if (!sd_content_random(job->secret, sizeof(job->secret), &cerr) ||
 	    !sd_content_random(job->signing_seed, sizeof(job->signing_seed), &cerr) ||
@@ -193,7 +193,7 @@ static bool hash_pieces(const sd_publish_job *job, const uint8_t key[SD_CONTENT_
                         uint32_t piece_size, uint8_t *hashes, sd_error *err)
 {
 	uint64_t count;
-	sd_content_error cerr;
+	sd_error cerr;
 	if (!sd_content_piece_count(total, piece_size, &count, &cerr))
 		return sd_fail(err, SD_ERR_INTERNAL, "%s", cerr.message);
 	uint8_t *buffer = g_malloc((size_t)piece_size + SD_CONTENT_TAG_LEN);
@@ -204,7 +204,7 @@ static bool hash_pieces(const sd_publish_job *job, const uint8_t key[SD_CONTENT_
 		                                &cipher_len, &cerr) &&
 		     sd_content_piece_hash(buffer, cipher_len, hashes + i * SD_CONTENT_HASH_LEN, &cerr);
 		if (ok && job->progress != NULL && i % 64 == 63 && !job->progress(job->opaque, "hash", (double)(i + 1) / count)) {
-			sd_content_fail(&cerr, SD_CONTENT_E_ARGUMENT, "cancelled");
+			sd_fail(&cerr, SD_ERR_ARGUMENT, "cancelled");
 			ok = false;
 		}
 	}
@@ -225,7 +225,7 @@ static uint8_t *seal_manifest(const char *source, const uint8_t key[SD_CONTENT_K
 	for (size_t i = 0; i < media->n_fragments; i++)
 		file.fragments[i] = (sd_manifest_fragment){media->fragments[i].time_ms, media->fragments[i].offset};
 	sd_manifest manifest = {.piece_size = piece_size, .total = media->size, .file_count = 1, .files = &file};
-	sd_content_error cerr;
+	sd_error cerr;
 	char *json = NULL;
 	size_t json_len = 0;
 	uint8_t *sealed = NULL;
@@ -253,7 +253,7 @@ sd_seed_content *sd_publish_prepare(const sd_publish_job *job, sd_error *err)
 		return NULL;
 	}
 	sd_seed_content *content = NULL;
-	sd_content_error cerr;
+	sd_error cerr;
 	uint32_t piece_size = sd_publish_piece_size(media.size);
 	uint64_t count = (media.size + piece_size - 1) / piece_size;
 	uint8_t *hashes = g_malloc(MAX(count, 1) * SD_CONTENT_HASH_LEN);

@@ -47,6 +47,7 @@ struct sd_seed {
 	guint8 id_bytes[SD_RELAY_ID_BYTES]; /* our member id, as frames carry it */
 	guint64 window;
 	sd_seed_send_fn send;
+	sd_seed_problem_fn problem;
 	void *opaque;
 	sd_seed_content *content;
 	GHashTable *viewers; /* id -> viewer */
@@ -74,7 +75,7 @@ static json_t *b64(const guint8 *data, size_t len)
 sd_seed_content *sd_seed_content_new(int fd, uint64_t total, uint32_t piece_size,
                                      const uint8_t key[SD_CONTENT_KEY_LEN], const sd_content_signer *signer,
                                      const uint8_t *sealed, size_t sealed_len, const uint8_t *hashes,
-                                     sd_content_error *err)
+                                     sd_error *err)
 {
 	uint64_t count;
 	if (!sd_content_piece_count(total, piece_size, &count, err))
@@ -82,7 +83,7 @@ sd_seed_content *sd_seed_content_new(int fd, uint64_t total, uint32_t piece_size
 	/* A bitfield beyond what one message carries would need `have` lists; published files stay
 	 * below it by their piece size (sd_publish). */
 	if ((count + 7) / 8 * 4 / 3 + 64 > MESSAGE_MAX) {
-		sd_content_fail(err, SD_CONTENT_E_TOO_LARGE, "%" G_GUINT64_FORMAT " pieces do not fit one have message", count);
+		sd_fail(err, SD_ERR_CONTENT_TOO_LARGE, "%" G_GUINT64_FORMAT " pieces do not fit one have message", count);
 		return NULL;
 	}
 	sd_seed_content *content = g_new0(sd_seed_content, 1);
@@ -181,15 +182,22 @@ static void send_json(sd_seed *seed, viewer *v, json_t *message, bool *gone)
 	free(text);
 }
 
-/* Reads and encrypts piece index into v->piece. */
-static bool load_piece(sd_seed_content *content, viewer *v, guint32 index)
+static void report(sd_seed *seed, const sd_error *err)
 {
-	sd_content_error err;
+	if (seed->problem != NULL)
+		seed->problem(seed->opaque, err);
+}
+
+/* Reads and encrypts piece index into v->piece. */
+static bool load_piece(sd_seed *seed, viewer *v, guint32 index)
+{
+	sd_seed_content *content = seed->content;
+	sd_error err;
 	if (v->piece == NULL)
 		v->piece = g_malloc((size_t)content->piece_size + SD_CONTENT_TAG_LEN);
 	if (!sd_content_piece_from_file(content->fd, content->total, content->piece_size, content->key, index, v->piece,
 	                                (size_t)content->piece_size + SD_CONTENT_TAG_LEN, &v->piece_len, &err)) {
-		g_warning("swarmdrop seed: %s", err.message);
+		report(seed, &err);
 		return false;
 	}
 	v->piece_index = index;
@@ -230,7 +238,7 @@ static void pump(sd_seed *seed, viewer *v)
 		} else if (v->queued > 0) {
 			guint32 index = v->queue[0];
 			memmove(v->queue, v->queue + 1, --v->queued * sizeof(v->queue[0]));
-			if (!load_piece(content, v, index))
+			if (!load_piece(seed, v, index))
 				v->rejects[v->rejected++] = index; /* rejects go before the queue: there is room */
 		} else {
 			break;
@@ -242,9 +250,11 @@ static void pump(sd_seed *seed, viewer *v)
 
 /* ---- Receiving --------------------------------------------------------------------------------- */
 
-static void ban(viewer *v, const char *why)
+static void ban(sd_seed *seed, viewer *v, const char *why)
 {
-	g_message("swarmdrop seed: viewer %s ignored from now on: %s", v->id, why);
+	sd_error err;
+	sd_fail(&err, SD_ERR_PEER_WIRE, "viewer %s ignored from now on: %s", v->id, why);
+	report(seed, &err);
 	v->banned = true;
 	v->queued = 0;
 	v->rejected = 0;
@@ -277,13 +287,13 @@ static void take_request(sd_seed *seed, viewer *v, json_t *message)
 {
 	gint64 index = piece_of(seed, message);
 	if (index < 0)
-		return ban(v, "request for a piece the share does not have");
+		return ban(seed, v, "request for a piece the share does not have");
 	if (v->queued < SD_SEED_MAX_QUEUED)
 		v->queue[v->queued++] = (guint32)index;
 	else if (v->rejected < SD_SEED_MAX_QUEUED)
 		v->rejects[v->rejected++] = (guint32)index;
 	else
-		ban(v, "more requests than it may have waiting, and their rejects unread");
+		ban(seed, v, "more requests than it may have waiting, and their rejects unread");
 }
 
 static void take_cancel(sd_seed *seed, viewer *v, json_t *message)
@@ -307,11 +317,11 @@ static void take_text(sd_seed *seed, viewer *v, const guint8 *text, size_t len)
 	const char *type = json_string_value(json_object_get(message, "t"));
 	bool gone = false;
 	if (type == NULL)
-		ban(v, "a text message that is not a JSON object with a string t");
+		ban(seed, v, "a text message that is not a JSON object with a string t");
 	else if (strcmp(type, "relay_probe") == 0)
 		send_json(seed, v, json_pack("{s:s}", "t", "relay_probe"), &gone);
 	else if (!v->open && strcmp(type, "hello") != 0)
-		ban(v, "a message before hello");
+		ban(seed, v, "a message before hello");
 	else if (strcmp(type, "hello") == 0)
 		open_link(v);
 	else if (strcmp(type, "request") == 0)
@@ -372,7 +382,8 @@ void sd_seed_deliver(sd_seed *seed, const guint8 *message, size_t length, bool b
 
 sd_seed *sd_seed_new(const char *peer_id, guint64 window, sd_seed_send_fn send, void *opaque)
 {
-	g_return_val_if_fail(sd_is_hex_id(peer_id, SD_PEER_ID_LEN) && send != NULL, NULL);
+	if (peer_id == NULL || !sd_is_hex_id(peer_id, SD_PEER_ID_LEN) || send == NULL)
+		return NULL;
 	sd_seed *seed = g_new0(sd_seed, 1);
 	g_mutex_init(&seed->mutex);
 	sd_relay_id_from_hex(peer_id, seed->id_bytes);
@@ -393,12 +404,21 @@ void sd_seed_free(sd_seed *seed)
 	g_free(seed);
 }
 
+void sd_seed_on_problem(sd_seed *seed, sd_seed_problem_fn problem)
+{
+	g_mutex_lock(&seed->mutex);
+	seed->problem = problem;
+	g_mutex_unlock(&seed->mutex);
+}
+
 void sd_seed_set_content(sd_seed *seed, sd_seed_content *content)
 {
 	g_mutex_lock(&seed->mutex);
 	if (seed->content != NULL) {
+		sd_error err;
+		sd_fail(&err, SD_ERR_ARGUMENT, "the seed's content was set twice: the second is dropped");
+		report(seed, &err);
 		g_mutex_unlock(&seed->mutex);
-		g_critical("swarmdrop seed: content set twice");
 		sd_seed_content_free(content);
 		return;
 	}

@@ -109,7 +109,7 @@ static void resign_manifest(uint8_t *sealed, size_t len)
 /* A sealed GOOD_MANIFEST under test_secret and test_seed (malloc'd). */
 static uint8_t *sealed_good(uint8_t key[SD_CONTENT_KEY_LEN], uint8_t pubkey[SD_CONTENT_PUBKEY_LEN], size_t *len)
 {
-	sd_content_error err;
+	sd_error err;
 	assert_true(sd_content_derive_key(test_secret, key, &err));
 	sd_content_signer *signer = sd_content_signer_new(test_seed, &err);
 	assert_non_null(signer);
@@ -130,7 +130,7 @@ static void vectors_keys_and_link(void **state)
 {
 	(void)state;
 	json_t *v = load_vectors();
-	sd_content_error err;
+	sd_error err;
 	uint8_t secret[SD_CONTENT_SECRET_LEN], seed[SD_CONTENT_SEED_LEN], pubkey[SD_CONTENT_PUBKEY_LEN],
 	    key[SD_CONTENT_KEY_LEN];
 	unhex_exact(vstring(v, "secret"), secret, sizeof(secret));
@@ -157,7 +157,7 @@ static void vectors_manifest(void **state)
 {
 	(void)state;
 	json_t *v = load_vectors();
-	sd_content_error err;
+	sd_error err;
 	uint8_t seed[SD_CONTENT_SEED_LEN], pubkey[SD_CONTENT_PUBKEY_LEN], key[SD_CONTENT_KEY_LEN];
 	vector_keys(v, seed, pubkey, key);
 	const char *json = vstring(v, "manifest_json");
@@ -231,7 +231,7 @@ static void vectors_pieces_and_hash_batch(void **state)
 {
 	(void)state;
 	json_t *v = load_vectors();
-	sd_content_error err;
+	sd_error err;
 	uint8_t seed[SD_CONTENT_SEED_LEN], pubkey[SD_CONTENT_PUBKEY_LEN], key[SD_CONTENT_KEY_LEN];
 	vector_keys(v, seed, pubkey, key);
 	uint32_t piece_size = (uint32_t)vinteger(v, "piece_size");
@@ -321,7 +321,7 @@ static void ed25519_public_key_matches_rfc8032(void **state)
 	uint8_t seed[SD_CONTENT_SEED_LEN], want[SD_CONTENT_PUBKEY_LEN], got[SD_CONTENT_PUBKEY_LEN];
 	unhex_exact("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60", seed, sizeof(seed));
 	unhex_exact("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", want, sizeof(want));
-	sd_content_error err;
+	sd_error err;
 	assert_true(sd_content_public_key(seed, got, &err));
 	assert_memory_equal(got, want, sizeof(want));
 	sd_content_signer *signer = sd_content_signer_new(seed, &err);
@@ -336,18 +336,18 @@ static void random_bytes_differ(void **state)
 {
 	(void)state;
 	uint8_t a[32] = {0}, b[32] = {0};
-	sd_content_error err;
+	sd_error err;
 	assert_true(sd_content_random(a, sizeof(a), &err));
 	assert_true(sd_content_random(b, sizeof(b), &err));
 	assert_memory_not_equal(a, b, sizeof(a));
 	assert_true(sd_content_random(NULL, 0, &err));
-	assert_refused(sd_content_random(NULL, 4, &err), err, SD_CONTENT_E_ARGUMENT, "no output");
+	assert_refused(sd_content_random(NULL, 4, &err), err, SD_ERR_ARGUMENT, "no output");
 }
 
 static void link_round_trips_every_byte_value(void **state)
 {
 	(void)state;
-	sd_content_error err;
+	sd_error err;
 	uint8_t secret[SD_CONTENT_SECRET_LEN], pubkey[SD_CONTENT_PUBKEY_LEN], s2[SD_CONTENT_SECRET_LEN],
 	    p2[SD_CONTENT_PUBKEY_LEN];
 	for (unsigned round = 0; round < 6; round++) {
@@ -369,14 +369,14 @@ static void link_round_trips_every_byte_value(void **state)
 	char link[SD_CONTENT_LINK_LEN + 1];
 	assert_true(sd_content_link_encode(secret, pubkey, link, sizeof(link), &err));
 	assert_string_equal(link, "________________________________________________________________");
-	assert_refused(sd_content_link_encode(secret, pubkey, link, SD_CONTENT_LINK_LEN, &err), err, SD_CONTENT_E_ARGUMENT,
+	assert_refused(sd_content_link_encode(secret, pubkey, link, SD_CONTENT_LINK_LEN, &err), err, SD_ERR_ARGUMENT,
 	               "65 are needed");
 }
 
 static void bad_links_are_refused_with_a_reason(void **state)
 {
 	(void)state;
-	sd_content_error err;
+	sd_error err;
 	uint8_t s[SD_CONTENT_SECRET_LEN], p[SD_CONTENT_PUBKEY_LEN];
 	char good[SD_CONTENT_LINK_LEN + 1];
 	memset(good, 'A', SD_CONTENT_LINK_LEN);
@@ -384,24 +384,24 @@ static void bad_links_are_refused_with_a_reason(void **state)
 	assert_true(sd_content_link_decode(good, s, p, &err));
 
 	char link[SD_CONTENT_LINK_LEN + 8];
-	assert_refused(sd_content_link_decode("", s, p, &err), err, SD_CONTENT_E_LINK, "0 characters, not 64");
+	assert_refused(sd_content_link_decode("", s, p, &err), err, SD_ERR_CONTENT_LINK, "0 characters, not 64");
 	snprintf(link, sizeof(link), "%.63s", good);
-	assert_refused(sd_content_link_decode(link, s, p, &err), err, SD_CONTENT_E_LINK, "63 characters, not 64");
+	assert_refused(sd_content_link_decode(link, s, p, &err), err, SD_ERR_CONTENT_LINK, "63 characters, not 64");
 	snprintf(link, sizeof(link), "%sA", good);
-	assert_refused(sd_content_link_decode(link, s, p, &err), err, SD_CONTENT_E_LINK, "longer than 64");
+	assert_refused(sd_content_link_decode(link, s, p, &err), err, SD_ERR_CONTENT_LINK, "longer than 64");
 	/* 48 bytes need no padding, so a padded link is also too long, and '=' inside is refused. */
 	snprintf(link, sizeof(link), "%s==", good);
-	assert_refused(sd_content_link_decode(link, s, p, &err), err, SD_CONTENT_E_LINK, "longer than 64");
+	assert_refused(sd_content_link_decode(link, s, p, &err), err, SD_ERR_CONTENT_LINK, "longer than 64");
 	snprintf(link, sizeof(link), "%.62s==", good);
-	assert_refused(sd_content_link_decode(link, s, p, &err), err, SD_CONTENT_E_LINK, "padding '=' at character 63");
+	assert_refused(sd_content_link_decode(link, s, p, &err), err, SD_ERR_CONTENT_LINK, "padding '=' at character 63");
 	const char bad_chars[] = {'+', '/', ' ', '.', '\n', '~', (char)0xc3};
 	for (size_t i = 0; i < sizeof(bad_chars); i++) {
 		memcpy(link, good, sizeof(good));
 		link[10] = bad_chars[i];
-		assert_refused(sd_content_link_decode(link, s, p, &err), err, SD_CONTENT_E_LINK,
+		assert_refused(sd_content_link_decode(link, s, p, &err), err, SD_ERR_CONTENT_LINK,
 		               "character 11 of the link secret");
 	}
-	assert_refused(sd_content_link_decode(NULL, s, p, &err), err, SD_CONTENT_E_ARGUMENT, "no link");
+	assert_refused(sd_content_link_decode(NULL, s, p, &err), err, SD_ERR_ARGUMENT, "no link");
 }
 
 /* ---- Pieces --------------------------------------------------------------------------------- */
@@ -409,12 +409,12 @@ static void bad_links_are_refused_with_a_reason(void **state)
 static void piece_arithmetic_is_exact_and_refuses_out_of_range(void **state)
 {
 	(void)state;
-	sd_content_error err;
+	sd_error err;
 	uint64_t count, offset;
 	size_t len;
 	assert_true(sd_content_piece_count(0, 16384, &count, &err));
 	assert_int_equal(count, 0);
-	assert_refused(sd_content_piece_range(0, 16384, 0, &offset, &len, &err), err, SD_CONTENT_E_RANGE,
+	assert_refused(sd_content_piece_range(0, 16384, 0, &offset, &len, &err), err, SD_ERR_CONTENT_RANGE,
 	               "piece 0 is out of range: the share has 0 pieces");
 	assert_true(sd_content_piece_count(16384, 16384, &count, &err));
 	assert_int_equal(count, 1);
@@ -423,9 +423,9 @@ static void piece_arithmetic_is_exact_and_refuses_out_of_range(void **state)
 	assert_true(sd_content_piece_range(16385, 16384, 1, &offset, &len, &err));
 	assert_int_equal(offset, 16384);
 	assert_int_equal(len, 1);
-	assert_refused(sd_content_piece_range(16385, 16384, 2, &offset, &len, &err), err, SD_CONTENT_E_RANGE,
+	assert_refused(sd_content_piece_range(16385, 16384, 2, &offset, &len, &err), err, SD_ERR_CONTENT_RANGE,
 	               "piece 2 is out of range: the share has 2 pieces");
-	assert_refused(sd_content_piece_range(16385, 16384, UINT64_MAX, &offset, &len, &err), err, SD_CONTENT_E_RANGE,
+	assert_refused(sd_content_piece_range(16385, 16384, UINT64_MAX, &offset, &len, &err), err, SD_ERR_CONTENT_RANGE,
 	               "out of range");
 
 	/* The largest share: 2^53 - 1 bytes in 16 KiB pieces, then in 16 MiB pieces. */
@@ -439,21 +439,21 @@ static void piece_arithmetic_is_exact_and_refuses_out_of_range(void **state)
 	assert_int_equal(count, 536870912ull); /* 2^29 */
 	assert_true(sd_content_piece_range(max, 16777216, count - 1, &offset, &len, &err));
 	assert_int_equal(offset + len, max);
-	assert_refused(sd_content_piece_range(max, 16777216, count, &offset, &len, &err), err, SD_CONTENT_E_RANGE,
+	assert_refused(sd_content_piece_range(max, 16777216, count, &offset, &len, &err), err, SD_ERR_CONTENT_RANGE,
 	               "out of range");
 
-	assert_refused(sd_content_piece_count(max + 1, 16384, &count, &err), err, SD_CONTENT_E_TOTAL, "over 2^53 - 1");
-	assert_refused(sd_content_piece_count(UINT64_MAX, 16384, &count, &err), err, SD_CONTENT_E_TOTAL, "over 2^53 - 1");
+	assert_refused(sd_content_piece_count(max + 1, 16384, &count, &err), err, SD_ERR_MANIFEST_TOTAL, "over 2^53 - 1");
+	assert_refused(sd_content_piece_count(UINT64_MAX, 16384, &count, &err), err, SD_ERR_MANIFEST_TOTAL, "over 2^53 - 1");
 	const uint32_t bad_sizes[] = {0, 1, 8192, 16383, 16385, 24576, 33554432, UINT32_MAX};
 	for (size_t i = 0; i < sizeof(bad_sizes) / sizeof(bad_sizes[0]); i++)
 		assert_refused(sd_content_piece_range(100000, bad_sizes[i], 0, &offset, &len, &err), err,
-		               SD_CONTENT_E_PIECE_SIZE, "not a power of two");
+		               SD_ERR_MANIFEST_PIECE_SIZE, "not a power of two");
 }
 
 static void pieces_round_trip_and_altered_pieces_are_refused(void **state)
 {
 	(void)state;
-	sd_content_error err;
+	sd_error err;
 	uint8_t key[SD_CONTENT_KEY_LEN], other_key[SD_CONTENT_KEY_LEN];
 	assert_true(sd_content_derive_key(test_secret, key, &err));
 	uint8_t other_secret[SD_CONTENT_SECRET_LEN] = {0};
@@ -489,28 +489,28 @@ static void pieces_round_trip_and_altered_pieces_are_refused(void **state)
 		cipher[flips[i]] ^= 0x01;
 		memset(back, 0xaa, sizeof(back));
 		assert_refused(sd_content_piece_decrypt(key, 5, cipher, sizeof(cipher), back, sizeof(back), &back_len, &err),
-		               err, SD_CONTENT_E_DECRYPT, "piece 5 does not decrypt");
+		               err, SD_ERR_CONTENT_DECRYPT, "piece 5 does not decrypt");
 		uint8_t zero[sizeof(back)] = {0};
 		assert_memory_equal(back, zero, sizeof(back));
 		cipher[flips[i]] ^= 0x01;
 	}
 	assert_refused(sd_content_piece_decrypt(key, 4, cipher, sizeof(cipher), back, sizeof(back), &back_len, &err), err,
-	               SD_CONTENT_E_DECRYPT, "piece 4 does not decrypt");
+	               SD_ERR_CONTENT_DECRYPT, "piece 4 does not decrypt");
 	assert_refused(sd_content_piece_decrypt(other_key, 5, cipher, sizeof(cipher), back, sizeof(back), &back_len, &err),
-	               err, SD_CONTENT_E_DECRYPT, "wrong link secret or altered data");
+	               err, SD_ERR_CONTENT_DECRYPT, "wrong link secret or altered data");
 	/* One byte short (the tag is then misread) and shorter than a tag. */
 	assert_refused(sd_content_piece_decrypt(key, 5, cipher, sizeof(cipher) - 1, back, sizeof(back), &back_len, &err),
-	               err, SD_CONTENT_E_DECRYPT, "does not decrypt");
+	               err, SD_ERR_CONTENT_DECRYPT, "does not decrypt");
 	assert_refused(sd_content_piece_decrypt(key, 5, cipher, SD_CONTENT_TAG_LEN - 1, back, sizeof(back), &back_len, &err),
-	               err, SD_CONTENT_E_TRUNCATED, "shorter than its 16-byte tag");
+	               err, SD_ERR_CONTENT_TRUNCATED, "shorter than its 16-byte tag");
 	/* Buffers too small. */
 	assert_refused(sd_content_piece_decrypt(key, 5, cipher, sizeof(cipher), back, sizeof(back) - 1, &back_len, &err),
-	               err, SD_CONTENT_E_ARGUMENT, "the piece needs 1000");
+	               err, SD_ERR_ARGUMENT, "the piece needs 1000");
 	assert_refused(sd_content_piece_encrypt(key, 5, plain, sizeof(plain), cipher, sizeof(cipher) - 1, &cipher_len, &err),
-	               err, SD_CONTENT_E_ARGUMENT, "the piece needs 1016");
+	               err, SD_ERR_ARGUMENT, "the piece needs 1016");
 	assert_refused(sd_content_piece_encrypt(key, 5, plain, (size_t)SD_CONTENT_PIECE_MAX + 1, cipher, SIZE_MAX,
 	                                        &cipher_len, &err),
-	               err, SD_CONTENT_E_TOO_LARGE, "over the largest piece_size");
+	               err, SD_ERR_CONTENT_TOO_LARGE, "over the largest piece_size");
 
 	/* An empty plaintext is a bare tag (no piece is empty, but the primitive allows it). */
 	uint8_t tag_only[SD_CONTENT_TAG_LEN];
@@ -534,7 +534,7 @@ static void sealed_manifest_round_trips(void **state)
 	uint8_t key[SD_CONTENT_KEY_LEN], pubkey[SD_CONTENT_PUBKEY_LEN];
 	size_t len;
 	uint8_t *sealed = sealed_good(key, pubkey, &len);
-	sd_content_error err;
+	sd_error err;
 	sd_manifest m;
 	assert_true(sd_content_manifest_open(key, pubkey, sealed, len, &m, &err));
 	assert_int_equal(m.piece_size, 16384);
@@ -556,24 +556,24 @@ static void altered_or_truncated_sealed_manifests_are_refused(void **state)
 	size_t len;
 	uint8_t *sealed = sealed_good(key, pubkey, &len);
 	size_t json_len = len - SD_CONTENT_SEALED_OVERHEAD;
-	sd_content_error err;
+	sd_error err;
 	sd_manifest m;
 
 	/* Shorter than tag + signature. */
-	assert_refused(sd_content_manifest_open(key, pubkey, sealed, 0, &m, &err), err, SD_CONTENT_E_TRUNCATED,
+	assert_refused(sd_content_manifest_open(key, pubkey, sealed, 0, &m, &err), err, SD_ERR_CONTENT_TRUNCATED,
 	               "0 bytes, shorter than its 80-byte tag and signature");
 	assert_refused(sd_content_manifest_open(key, pubkey, sealed, SD_CONTENT_SEALED_OVERHEAD - 1, &m, &err), err,
-	               SD_CONTENT_E_TRUNCATED, "79 bytes");
+	               SD_ERR_CONTENT_TRUNCATED, "79 bytes");
 	assert_refused(sd_content_manifest_open(key, pubkey, sealed, SD_CONTENT_SEALED_OVERHEAD, &m, &err), err,
-	               SD_CONTENT_E_SIGNATURE, "does not verify");
+	               SD_ERR_CONTENT_SIGNATURE, "does not verify");
 	/* One byte off either way. */
-	assert_refused(sd_content_manifest_open(key, pubkey, sealed, len - 1, &m, &err), err, SD_CONTENT_E_SIGNATURE,
+	assert_refused(sd_content_manifest_open(key, pubkey, sealed, len - 1, &m, &err), err, SD_ERR_CONTENT_SIGNATURE,
 	               "signature of the manifest does not verify");
 	uint8_t *longer = malloc(len + 1);
 	assert_non_null(longer);
 	memcpy(longer, sealed, len);
 	longer[len] = 0;
-	assert_refused(sd_content_manifest_open(key, pubkey, longer, len + 1, &m, &err), err, SD_CONTENT_E_SIGNATURE,
+	assert_refused(sd_content_manifest_open(key, pubkey, longer, len + 1, &m, &err), err, SD_ERR_CONTENT_SIGNATURE,
 	               "does not verify");
 	free(longer);
 
@@ -582,7 +582,7 @@ static void altered_or_truncated_sealed_manifests_are_refused(void **state)
 	                        len - 1};
 	for (size_t i = 0; i < sizeof(flips) / sizeof(flips[0]); i++) {
 		sealed[flips[i]] ^= 0x80;
-		assert_refused(sd_content_manifest_open(key, pubkey, sealed, len, &m, &err), err, SD_CONTENT_E_SIGNATURE,
+		assert_refused(sd_content_manifest_open(key, pubkey, sealed, len, &m, &err), err, SD_ERR_CONTENT_SIGNATURE,
 		               "wrong link or altered data");
 		assert_null(m.files);
 		sealed[flips[i]] ^= 0x80;
@@ -592,17 +592,17 @@ static void altered_or_truncated_sealed_manifests_are_refused(void **state)
 	uint8_t other[SD_CONTENT_PUBKEY_LEN];
 	uint8_t other_seed[SD_CONTENT_SEED_LEN] = {9};
 	assert_true(sd_content_public_key(other_seed, other, &err));
-	assert_refused(sd_content_manifest_open(key, other, sealed, len, &m, &err), err, SD_CONTENT_E_SIGNATURE,
+	assert_refused(sd_content_manifest_open(key, other, sealed, len, &m, &err), err, SD_ERR_CONTENT_SIGNATURE,
 	               "link's public key");
 	uint8_t garbage_key[SD_CONTENT_PUBKEY_LEN];
 	memset(garbage_key, 0xff, sizeof(garbage_key)); /* not a point on the curve */
-	assert_refused(sd_content_manifest_open(key, garbage_key, sealed, len, &m, &err), err, SD_CONTENT_E_SIGNATURE,
+	assert_refused(sd_content_manifest_open(key, garbage_key, sealed, len, &m, &err), err, SD_ERR_CONTENT_SIGNATURE,
 	               "does not verify");
 	uint8_t wrong_secret[SD_CONTENT_SECRET_LEN], wrong_key[SD_CONTENT_KEY_LEN];
 	memcpy(wrong_secret, test_secret, sizeof(wrong_secret));
 	wrong_secret[15] ^= 1;
 	assert_true(sd_content_derive_key(wrong_secret, wrong_key, &err));
-	assert_refused(sd_content_manifest_open(wrong_key, pubkey, sealed, len, &m, &err), err, SD_CONTENT_E_DECRYPT,
+	assert_refused(sd_content_manifest_open(wrong_key, pubkey, sealed, len, &m, &err), err, SD_ERR_CONTENT_DECRYPT,
 	               "the manifest does not decrypt under the content key");
 
 	/* Altered data that the origin itself signed again: the GCM tag still catches it. */
@@ -613,7 +613,7 @@ static void altered_or_truncated_sealed_manifests_are_refused(void **state)
 		memcpy(copy, sealed, len);
 		copy[cipher_flips[i]] ^= 0x01;
 		resign_manifest(copy, len);
-		assert_refused(sd_content_manifest_open(key, pubkey, copy, len, &m, &err), err, SD_CONTENT_E_DECRYPT,
+		assert_refused(sd_content_manifest_open(key, pubkey, copy, len, &m, &err), err, SD_ERR_CONTENT_DECRYPT,
 		               "the manifest does not decrypt");
 		free(copy);
 	}
@@ -624,7 +624,7 @@ static void altered_or_truncated_sealed_manifests_are_refused(void **state)
 static void sealing_refuses_a_bad_manifest_and_a_small_buffer(void **state)
 {
 	(void)state;
-	sd_content_error err;
+	sd_error err;
 	uint8_t key[SD_CONTENT_KEY_LEN];
 	assert_true(sd_content_derive_key(test_secret, key, &err));
 	sd_content_signer *signer = sd_content_signer_new(test_seed, &err);
@@ -634,11 +634,11 @@ static void sealing_refuses_a_bad_manifest_and_a_small_buffer(void **state)
 	const char *bad = WITH_PATH("../x");
 	assert_refused(sd_content_manifest_seal(key, signer, (const uint8_t *)bad, strlen(bad), out, sizeof(out), &out_len,
 	                                        &err),
-	               err, SD_CONTENT_E_PATH, "files[0].path has a '..' segment");
+	               err, SD_ERR_MANIFEST_PATH, "files[0].path has a '..' segment");
 	size_t good_len = strlen(GOOD_MANIFEST);
 	assert_refused(sd_content_manifest_seal(key, signer, (const uint8_t *)GOOD_MANIFEST, good_len, out,
 	                                        good_len + SD_CONTENT_SEALED_OVERHEAD - 1, &out_len, &err),
-	               err, SD_CONTENT_E_ARGUMENT, "the sealed manifest needs");
+	               err, SD_ERR_ARGUMENT, "the sealed manifest needs");
 	sd_content_signer_free(signer);
 }
 
@@ -647,7 +647,7 @@ static void sealing_refuses_a_bad_manifest_and_a_small_buffer(void **state)
 static void hash_batches_verify_and_altered_batches_are_refused(void **state)
 {
 	(void)state;
-	sd_content_error err;
+	sd_error err;
 	sd_content_signer *signer = sd_content_signer_new(test_seed, &err);
 	assert_non_null(signer);
 	uint8_t pubkey[SD_CONTENT_PUBKEY_LEN];
@@ -666,51 +666,51 @@ static void hash_batches_verify_and_altered_batches_are_refused(void **state)
 	for (size_t i = 0; i < 3; i++) {
 		hashes[flips[i]] ^= 0x04;
 		assert_refused(sd_content_hashes_verify(pubkey, 15, 10, N, hashes, sizeof(hashes), sig, &err), err,
-		               SD_CONTENT_E_SIGNATURE, "signature of the hash batch does not verify");
+		               SD_ERR_CONTENT_SIGNATURE, "signature of the hash batch does not verify");
 		hashes[flips[i]] ^= 0x04;
 	}
 	/* Another first index, another count (the same hashes moved), a flipped signature, another P. */
 	assert_refused(sd_content_hashes_verify(pubkey, 15, 9, N, hashes, sizeof(hashes), sig, &err), err,
-	               SD_CONTENT_E_SIGNATURE, "hash batch");
+	               SD_ERR_CONTENT_SIGNATURE, "hash batch");
 	assert_refused(sd_content_hashes_verify(pubkey, 15, 11, N - 1, hashes + SD_CONTENT_HASH_LEN,
 	                                        sizeof(hashes) - SD_CONTENT_HASH_LEN, sig, &err),
-	               err, SD_CONTENT_E_SIGNATURE, "hash batch");
+	               err, SD_ERR_CONTENT_SIGNATURE, "hash batch");
 	assert_refused(sd_content_hashes_verify(pubkey, 15, 10, N - 1, hashes, sizeof(hashes) - SD_CONTENT_HASH_LEN, sig,
 	                                        &err),
-	               err, SD_CONTENT_E_SIGNATURE, "hash batch");
+	               err, SD_ERR_CONTENT_SIGNATURE, "hash batch");
 	sig[63] ^= 0x01;
 	assert_refused(sd_content_hashes_verify(pubkey, 15, 10, N, hashes, sizeof(hashes), sig, &err), err,
-	               SD_CONTENT_E_SIGNATURE, "hash batch");
+	               SD_ERR_CONTENT_SIGNATURE, "hash batch");
 	sig[63] ^= 0x01;
 	sig[0] ^= 0x01;
 	assert_refused(sd_content_hashes_verify(pubkey, 15, 10, N, hashes, sizeof(hashes), sig, &err), err,
-	               SD_CONTENT_E_SIGNATURE, "hash batch");
+	               SD_ERR_CONTENT_SIGNATURE, "hash batch");
 	sig[0] ^= 0x01;
 	uint8_t other[SD_CONTENT_PUBKEY_LEN];
 	uint8_t other_seed[SD_CONTENT_SEED_LEN] = {1};
 	assert_true(sd_content_public_key(other_seed, other, &err));
 	assert_refused(sd_content_hashes_verify(other, 15, 10, N, hashes, sizeof(hashes), sig, &err), err,
-	               SD_CONTENT_E_SIGNATURE, "hash batch");
+	               SD_ERR_CONTENT_SIGNATURE, "hash batch");
 
 	/* Outside the share's pieces, and lengths that do not match count. */
 	assert_refused(sd_content_hashes_verify(pubkey, 14, 10, N, hashes, sizeof(hashes), sig, &err), err,
-	               SD_CONTENT_E_RANGE, "a batch of 5 hashes from piece 10 is out of range: the share has 14 pieces");
-	assert_refused(sd_content_hashes_verify(pubkey, 3, 10, N, hashes, sizeof(hashes), sig, &err), err, SD_CONTENT_E_RANGE,
+	               SD_ERR_CONTENT_RANGE, "a batch of 5 hashes from piece 10 is out of range: the share has 14 pieces");
+	assert_refused(sd_content_hashes_verify(pubkey, 3, 10, N, hashes, sizeof(hashes), sig, &err), err, SD_ERR_CONTENT_RANGE,
 	               "out of range");
 	assert_refused(sd_content_hashes_verify(pubkey, UINT64_MAX, UINT64_MAX, N, hashes, sizeof(hashes), sig, &err), err,
-	               SD_CONTENT_E_RANGE, "out of range");
+	               SD_ERR_CONTENT_RANGE, "out of range");
 	assert_refused(sd_content_hashes_verify(pubkey, 15, 10, N, hashes, sizeof(hashes) - 1, sig, &err), err,
-	               SD_CONTENT_E_TRUNCATED, "159 bytes of hashes for a batch of 5, not 160");
+	               SD_ERR_CONTENT_TRUNCATED, "159 bytes of hashes for a batch of 5, not 160");
 	assert_refused(sd_content_hashes_verify(pubkey, 15, 10, N - 1, hashes, sizeof(hashes), sig, &err), err,
-	               SD_CONTENT_E_TOO_LARGE, "160 bytes of hashes for a batch of 4, not 128");
+	               SD_ERR_CONTENT_TOO_LARGE, "160 bytes of hashes for a batch of 4, not 128");
 	assert_refused(sd_content_hashes_sign(signer, 10, N, hashes, sizeof(hashes) + 1, sig, &err), err,
-	               SD_CONTENT_E_ARGUMENT, "161 bytes of hashes for a batch of 5");
+	               SD_ERR_ARGUMENT, "161 bytes of hashes for a batch of 5");
 	assert_refused(sd_content_hashes_sign(signer, UINT64_MAX - 2, N, hashes, sizeof(hashes), sig, &err), err,
-	               SD_CONTENT_E_RANGE, "past the last piece index");
+	               SD_ERR_CONTENT_RANGE, "past the last piece index");
 	/* An empty batch names no piece. */
-	assert_refused(sd_content_hashes_sign(signer, 0, 0, NULL, 0, sig, &err), err, SD_CONTENT_E_RANGE,
+	assert_refused(sd_content_hashes_sign(signer, 0, 0, NULL, 0, sig, &err), err, SD_ERR_CONTENT_RANGE,
 	               "at least one hash");
-	assert_refused(sd_content_hashes_verify(pubkey, 15, 0, 0, NULL, 0, sig, &err), err, SD_CONTENT_E_RANGE,
+	assert_refused(sd_content_hashes_verify(pubkey, 15, 0, 0, NULL, 0, sig, &err), err, SD_ERR_CONTENT_RANGE,
 	               "at least one hash");
 
 	/* Domain separation: a hash batch signature is not a manifest signature and vice versa; the
@@ -721,7 +721,7 @@ static void hash_batches_verify_and_altered_batches_are_refused(void **state)
 	assert_memory_equal(pk, pubkey, sizeof(pk));
 	const uint8_t *manifest_sig = sealed + sealed_len - SD_CONTENT_SIG_LEN;
 	assert_refused(sd_content_hashes_verify(pubkey, 15, 10, N, hashes, sizeof(hashes), manifest_sig, &err), err,
-	               SD_CONTENT_E_SIGNATURE, "hash batch");
+	               SD_ERR_CONTENT_SIGNATURE, "hash batch");
 	free(sealed);
 	sd_content_signer_free(signer);
 }

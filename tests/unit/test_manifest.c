@@ -14,164 +14,164 @@
 
 struct manifest_case {
 	const char *json;
-	sd_content_code code; /* SD_CONTENT_OK: accepted */
+	int code; /* 0: accepted */
 	const char *reason;
 };
 
 static const struct manifest_case manifest_cases[] = {
-	{GOOD_MANIFEST, SD_CONTENT_OK, ""},
+	{GOOD_MANIFEST, 0, ""},
 	/* Not a JSON object. */
-	{"", SD_CONTENT_E_JSON, "not UTF-8 JSON"},
-	{"{", SD_CONTENT_E_JSON, "not UTF-8 JSON"},
-	{"[]", SD_CONTENT_E_JSON, "not a JSON object"},
-	{"1", SD_CONTENT_E_JSON, "not a JSON object"},
-	{"null", SD_CONTENT_E_JSON, "not a JSON object"},
-	{GOOD_MANIFEST " x", SD_CONTENT_E_JSON, "not UTF-8 JSON"},
+	{"", SD_ERR_MANIFEST_JSON, "not UTF-8 JSON"},
+	{"{", SD_ERR_MANIFEST_JSON, "not UTF-8 JSON"},
+	{"[]", SD_ERR_MANIFEST_JSON, "not a JSON object"},
+	{"1", SD_ERR_MANIFEST_JSON, "not a JSON object"},
+	{"null", SD_ERR_MANIFEST_JSON, "not a JSON object"},
+	{GOOD_MANIFEST " x", SD_ERR_MANIFEST_JSON, "not UTF-8 JSON"},
 	{"{\"v\":1,\"v\":1,\"piece_size\":16384,\"total\":0,\"files\":[{\"path\":\"a\",\"size\":0,\"type\":\"\"}]}",
-	 SD_CONTENT_E_JSON, "duplicate"},
-	{WITH_FILES("{\"path\":\"a\",\"size\":5,\"type\":\"\",\"type\":\"\"}"), SD_CONTENT_E_JSON, "duplicate"},
-	{WITH_PATH("\xff"), SD_CONTENT_E_JSON, "not UTF-8 JSON"},
-	{WITH_PATH("\xed\xa0\x80"), SD_CONTENT_E_JSON, "not UTF-8 JSON"}, /* a UTF-16 surrogate */
-	{WITH_PATH("\\ud800"), SD_CONTENT_E_JSON, "not UTF-8 JSON"},    /* a lone surrogate escape */
-	{WITH_PATH("\\udc00x"), SD_CONTENT_E_JSON, "not UTF-8 JSON"},
-	{WITH_PATH("a\tb"), SD_CONTENT_E_JSON, "not UTF-8 JSON"},       /* a raw tab inside a string */
-	{"\xef\xbb\xbf" GOOD_MANIFEST, SD_CONTENT_E_JSON, "not UTF-8 JSON"}, /* a byte order mark */
+	 SD_ERR_MANIFEST_JSON, "duplicate"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":5,\"type\":\"\",\"type\":\"\"}"), SD_ERR_MANIFEST_JSON, "duplicate"},
+	{WITH_PATH("\xff"), SD_ERR_MANIFEST_JSON, "not UTF-8 JSON"},
+	{WITH_PATH("\xed\xa0\x80"), SD_ERR_MANIFEST_JSON, "not UTF-8 JSON"}, /* a UTF-16 surrogate */
+	{WITH_PATH("\\ud800"), SD_ERR_MANIFEST_JSON, "not UTF-8 JSON"},    /* a lone surrogate escape */
+	{WITH_PATH("\\udc00x"), SD_ERR_MANIFEST_JSON, "not UTF-8 JSON"},
+	{WITH_PATH("a\tb"), SD_ERR_MANIFEST_JSON, "not UTF-8 JSON"},       /* a raw tab inside a string */
+	{"\xef\xbb\xbf" GOOD_MANIFEST, SD_ERR_MANIFEST_JSON, "not UTF-8 JSON"}, /* a byte order mark */
 	/* Exactly the members. */
-	{"{\"v\":1,\"piece_size\":16384,\"total\":5,\"files\":[" FILE_OK "],\"name\":\"x\"}", SD_CONTENT_E_MEMBERS,
+	{"{\"v\":1,\"piece_size\":16384,\"total\":5,\"files\":[" FILE_OK "],\"name\":\"x\"}", SD_ERR_MANIFEST_MEMBERS,
 	 "the manifest has an unknown member 'name'"},
-	{"{\"piece_size\":16384,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_MEMBERS, "lacks the member 'v'"},
-	{"{\"v\":1,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_MEMBERS, "lacks the member 'piece_size'"},
-	{"{\"v\":1,\"piece_size\":16384,\"files\":[" FILE_OK "]}", SD_CONTENT_E_MEMBERS, "lacks the member 'total'"},
-	{"{\"v\":1,\"piece_size\":16384,\"total\":5}", SD_CONTENT_E_MEMBERS, "lacks the member 'files'"},
-	{"{}", SD_CONTENT_E_MEMBERS, "lacks the member"},
-	{WITH_FILES("{\"path\":\"a\",\"size\":5,\"type\":\"\",\"mtime\":0}"), SD_CONTENT_E_MEMBERS,
+	{"{\"piece_size\":16384,\"total\":5,\"files\":[" FILE_OK "]}", SD_ERR_MANIFEST_MEMBERS, "lacks the member 'v'"},
+	{"{\"v\":1,\"total\":5,\"files\":[" FILE_OK "]}", SD_ERR_MANIFEST_MEMBERS, "lacks the member 'piece_size'"},
+	{"{\"v\":1,\"piece_size\":16384,\"files\":[" FILE_OK "]}", SD_ERR_MANIFEST_MEMBERS, "lacks the member 'total'"},
+	{"{\"v\":1,\"piece_size\":16384,\"total\":5}", SD_ERR_MANIFEST_MEMBERS, "lacks the member 'files'"},
+	{"{}", SD_ERR_MANIFEST_MEMBERS, "lacks the member"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":5,\"type\":\"\",\"mtime\":0}"), SD_ERR_MANIFEST_MEMBERS,
 	 "files[0] has an unknown member 'mtime'"},
-	{WITH_FILES("{\"size\":5,\"type\":\"\"}"), SD_CONTENT_E_MEMBERS, "files[0] lacks the member 'path'"},
-	{WITH_FILES("{\"path\":\"a\",\"type\":\"\"}"), SD_CONTENT_E_MEMBERS, "files[0] lacks the member 'size'"},
-	{WITH_FILES("{\"path\":\"a\",\"size\":5}"), SD_CONTENT_E_MEMBERS, "files[0] lacks the member 'type'"},
+	{WITH_FILES("{\"size\":5,\"type\":\"\"}"), SD_ERR_MANIFEST_MEMBERS, "files[0] lacks the member 'path'"},
+	{WITH_FILES("{\"path\":\"a\",\"type\":\"\"}"), SD_ERR_MANIFEST_MEMBERS, "files[0] lacks the member 'size'"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":5}"), SD_ERR_MANIFEST_MEMBERS, "files[0] lacks the member 'type'"},
 	/* v */
-	{"{\"v\":2,\"piece_size\":16384,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_VERSION, "v is not 1"},
-	{"{\"v\":0,\"piece_size\":16384,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_VERSION, "v is not 1"},
-	{"{\"v\":\"1\",\"piece_size\":16384,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_VERSION, "v is not 1"},
-	{"{\"v\":1.5,\"piece_size\":16384,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_VERSION, "v is not 1"},
-	{"{\"v\":true,\"piece_size\":16384,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_VERSION, "v is not 1"},
-	{"{\"v\":null,\"piece_size\":16384,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_VERSION, "v is not 1"},
-	{"{\"v\":1.0,\"piece_size\":16384,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_OK, ""},
+	{"{\"v\":2,\"piece_size\":16384,\"total\":5,\"files\":[" FILE_OK "]}", SD_ERR_MANIFEST_VERSION, "v is not 1"},
+	{"{\"v\":0,\"piece_size\":16384,\"total\":5,\"files\":[" FILE_OK "]}", SD_ERR_MANIFEST_VERSION, "v is not 1"},
+	{"{\"v\":\"1\",\"piece_size\":16384,\"total\":5,\"files\":[" FILE_OK "]}", SD_ERR_MANIFEST_VERSION, "v is not 1"},
+	{"{\"v\":1.5,\"piece_size\":16384,\"total\":5,\"files\":[" FILE_OK "]}", SD_ERR_MANIFEST_VERSION, "v is not 1"},
+	{"{\"v\":true,\"piece_size\":16384,\"total\":5,\"files\":[" FILE_OK "]}", SD_ERR_MANIFEST_VERSION, "v is not 1"},
+	{"{\"v\":null,\"piece_size\":16384,\"total\":5,\"files\":[" FILE_OK "]}", SD_ERR_MANIFEST_VERSION, "v is not 1"},
+	{"{\"v\":1.0,\"piece_size\":16384,\"total\":5,\"files\":[" FILE_OK "]}", 0, ""},
 	/* piece_size */
-	{"{\"v\":1,\"piece_size\":8192,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_PIECE_SIZE, "power of two"},
-	{"{\"v\":1,\"piece_size\":16383,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_PIECE_SIZE, "power of two"},
-	{"{\"v\":1,\"piece_size\":16385,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_PIECE_SIZE, "power of two"},
-	{"{\"v\":1,\"piece_size\":49152,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_PIECE_SIZE, "power of two"},
-	{"{\"v\":1,\"piece_size\":33554432,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_PIECE_SIZE, "power of two"},
-	{"{\"v\":1,\"piece_size\":0,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_PIECE_SIZE, "power of two"},
-	{"{\"v\":1,\"piece_size\":-16384,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_PIECE_SIZE, "power of two"},
-	{"{\"v\":1,\"piece_size\":\"16384\",\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_PIECE_SIZE, "power of two"},
-	{"{\"v\":1,\"piece_size\":16384.5,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_PIECE_SIZE, "power of two"},
-	{"{\"v\":1,\"piece_size\":16777216,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_OK, ""},
-	{"{\"v\":1,\"piece_size\":1048576,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_OK, ""},
-	{"{\"v\":1,\"piece_size\":1.6384e4,\"total\":5,\"files\":[" FILE_OK "]}", SD_CONTENT_OK, ""},
+	{"{\"v\":1,\"piece_size\":8192,\"total\":5,\"files\":[" FILE_OK "]}", SD_ERR_MANIFEST_PIECE_SIZE, "power of two"},
+	{"{\"v\":1,\"piece_size\":16383,\"total\":5,\"files\":[" FILE_OK "]}", SD_ERR_MANIFEST_PIECE_SIZE, "power of two"},
+	{"{\"v\":1,\"piece_size\":16385,\"total\":5,\"files\":[" FILE_OK "]}", SD_ERR_MANIFEST_PIECE_SIZE, "power of two"},
+	{"{\"v\":1,\"piece_size\":49152,\"total\":5,\"files\":[" FILE_OK "]}", SD_ERR_MANIFEST_PIECE_SIZE, "power of two"},
+	{"{\"v\":1,\"piece_size\":33554432,\"total\":5,\"files\":[" FILE_OK "]}", SD_ERR_MANIFEST_PIECE_SIZE, "power of two"},
+	{"{\"v\":1,\"piece_size\":0,\"total\":5,\"files\":[" FILE_OK "]}", SD_ERR_MANIFEST_PIECE_SIZE, "power of two"},
+	{"{\"v\":1,\"piece_size\":-16384,\"total\":5,\"files\":[" FILE_OK "]}", SD_ERR_MANIFEST_PIECE_SIZE, "power of two"},
+	{"{\"v\":1,\"piece_size\":\"16384\",\"total\":5,\"files\":[" FILE_OK "]}", SD_ERR_MANIFEST_PIECE_SIZE, "power of two"},
+	{"{\"v\":1,\"piece_size\":16384.5,\"total\":5,\"files\":[" FILE_OK "]}", SD_ERR_MANIFEST_PIECE_SIZE, "power of two"},
+	{"{\"v\":1,\"piece_size\":16777216,\"total\":5,\"files\":[" FILE_OK "]}", 0, ""},
+	{"{\"v\":1,\"piece_size\":1048576,\"total\":5,\"files\":[" FILE_OK "]}", 0, ""},
+	{"{\"v\":1,\"piece_size\":1.6384e4,\"total\":5,\"files\":[" FILE_OK "]}", 0, ""},
 	/* total */
-	{"{\"v\":1,\"piece_size\":16384,\"total\":-1,\"files\":[" FILE_OK "]}", SD_CONTENT_E_TOTAL, "total is not an integer"},
-	{"{\"v\":1,\"piece_size\":16384,\"total\":9007199254740992,\"files\":[" FILE_OK "]}", SD_CONTENT_E_TOTAL,
+	{"{\"v\":1,\"piece_size\":16384,\"total\":-1,\"files\":[" FILE_OK "]}", SD_ERR_MANIFEST_TOTAL, "total is not an integer"},
+	{"{\"v\":1,\"piece_size\":16384,\"total\":9007199254740992,\"files\":[" FILE_OK "]}", SD_ERR_MANIFEST_TOTAL,
 	 "from 0 to 2^53 - 1"},
-	{"{\"v\":1,\"piece_size\":16384,\"total\":1e300,\"files\":[" FILE_OK "]}", SD_CONTENT_E_TOTAL, "total is not"},
-	{"{\"v\":1,\"piece_size\":16384,\"total\":\"5\",\"files\":[" FILE_OK "]}", SD_CONTENT_E_TOTAL, "total is not"},
-	{"{\"v\":1,\"piece_size\":16384,\"total\":5.5,\"files\":[" FILE_OK "]}", SD_CONTENT_E_TOTAL, "total is not"},
+	{"{\"v\":1,\"piece_size\":16384,\"total\":1e300,\"files\":[" FILE_OK "]}", SD_ERR_MANIFEST_TOTAL, "total is not"},
+	{"{\"v\":1,\"piece_size\":16384,\"total\":\"5\",\"files\":[" FILE_OK "]}", SD_ERR_MANIFEST_TOTAL, "total is not"},
+	{"{\"v\":1,\"piece_size\":16384,\"total\":5.5,\"files\":[" FILE_OK "]}", SD_ERR_MANIFEST_TOTAL, "total is not"},
 	{"{\"v\":1,\"piece_size\":16384,\"total\":9007199254740991,\"files\":[{\"path\":\"a\",\"size\":9007199254740991,"
 	 "\"type\":\"\"}]}",
-	 SD_CONTENT_OK, ""},
+	 0, ""},
 	/* files */
-	{"{\"v\":1,\"piece_size\":16384,\"total\":0,\"files\":[]}", SD_CONTENT_E_FILES, "files has 0 entries, not 1 to 10000"},
-	{"{\"v\":1,\"piece_size\":16384,\"total\":0,\"files\":{}}", SD_CONTENT_E_FILES, "files is not an array"},
-	{"{\"v\":1,\"piece_size\":16384,\"total\":0,\"files\":null}", SD_CONTENT_E_FILES, "files is not an array"},
-	{WITH_FILES(FILE_OK ",\"b\""), SD_CONTENT_E_FILES, "files[1] is not an object"},
-	{WITH_FILES("[]"), SD_CONTENT_E_FILES, "files[0] is not an object"},
+	{"{\"v\":1,\"piece_size\":16384,\"total\":0,\"files\":[]}", SD_ERR_MANIFEST_FILES, "files has 0 entries, not 1 to 10000"},
+	{"{\"v\":1,\"piece_size\":16384,\"total\":0,\"files\":{}}", SD_ERR_MANIFEST_FILES, "files is not an array"},
+	{"{\"v\":1,\"piece_size\":16384,\"total\":0,\"files\":null}", SD_ERR_MANIFEST_FILES, "files is not an array"},
+	{WITH_FILES(FILE_OK ",\"b\""), SD_ERR_MANIFEST_FILES, "files[1] is not an object"},
+	{WITH_FILES("[]"), SD_ERR_MANIFEST_FILES, "files[0] is not an object"},
 	/* size and the sum */
-	{WITH_FILES("{\"path\":\"a\",\"size\":-1,\"type\":\"\"}"), SD_CONTENT_E_SIZE, "files[0].size is not an integer"},
-	{WITH_FILES("{\"path\":\"a\",\"size\":\"5\",\"type\":\"\"}"), SD_CONTENT_E_SIZE, "files[0].size"},
-	{WITH_FILES("{\"path\":\"a\",\"size\":4.5,\"type\":\"\"}"), SD_CONTENT_E_SIZE, "files[0].size"},
-	{WITH_FILES("{\"path\":\"a\",\"size\":null,\"type\":\"\"}"), SD_CONTENT_E_SIZE, "files[0].size"},
-	{WITH_FILES("{\"path\":\"a\",\"size\":9007199254740992,\"type\":\"\"}"), SD_CONTENT_E_SIZE, "2^53 - 1"},
-	{WITH_FILES("{\"path\":\"a\",\"size\":18446744073709551616,\"type\":\"\"}"), SD_CONTENT_E_JSON, "not UTF-8 JSON"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":-1,\"type\":\"\"}"), SD_ERR_MANIFEST_SIZE, "files[0].size is not an integer"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":\"5\",\"type\":\"\"}"), SD_ERR_MANIFEST_SIZE, "files[0].size"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":4.5,\"type\":\"\"}"), SD_ERR_MANIFEST_SIZE, "files[0].size"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":null,\"type\":\"\"}"), SD_ERR_MANIFEST_SIZE, "files[0].size"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":9007199254740992,\"type\":\"\"}"), SD_ERR_MANIFEST_SIZE, "2^53 - 1"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":18446744073709551616,\"type\":\"\"}"), SD_ERR_MANIFEST_JSON, "not UTF-8 JSON"},
 	{"{\"v\":1,\"piece_size\":16384,\"total\":0,\"files\":[{\"path\":\"a\",\"size\":-0,\"type\":\"\"}]}",
-	 SD_CONTENT_OK, ""},
+	 0, ""},
 	{"{\"v\":1,\"piece_size\":16384,\"total\":5e0,\"files\":[{\"path\":\"a\",\"size\":5.0,\"type\":\"\"}]}",
-	 SD_CONTENT_OK, ""},
-	{WITH_FILES("{\"path\":\"a\",\"size\":4,\"type\":\"\"}"), SD_CONTENT_E_SUM, "the sizes add up to 4, not total (5)"},
-	{WITH_FILES("{\"path\":\"a\",\"size\":5,\"type\":\"\"},{\"path\":\"b\",\"size\":1,\"type\":\"\"}"), SD_CONTENT_E_SUM,
+	 0, ""},
+	{WITH_FILES("{\"path\":\"a\",\"size\":4,\"type\":\"\"}"), SD_ERR_MANIFEST_SUM, "the sizes add up to 4, not total (5)"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":5,\"type\":\"\"},{\"path\":\"b\",\"size\":1,\"type\":\"\"}"), SD_ERR_MANIFEST_SUM,
 	 "the sizes up to files[1] add up to more than total (5)"},
 	{WITH_FILES("{\"path\":\"a\",\"size\":2,\"type\":\"\"},{\"path\":\"b\",\"size\":0,\"type\":\"\"},"
 	            "{\"path\":\"c\",\"size\":3,\"type\":\"\"}"),
-	 SD_CONTENT_OK, ""},
+	 0, ""},
 	{"{\"v\":1,\"piece_size\":16384,\"total\":9007199254740991,\"files\":[{\"path\":\"a\",\"size\":9007199254740991,"
 	 "\"type\":\"\"},{\"path\":\"b\",\"size\":9007199254740991,\"type\":\"\"}]}",
-	 SD_CONTENT_E_SUM, "more than total"},
+	 SD_ERR_MANIFEST_SUM, "more than total"},
 	/* path */
-	{WITH_FILES("{\"path\":5,\"size\":5,\"type\":\"\"}"), SD_CONTENT_E_PATH, "files[0].path is not a string"},
-	{WITH_PATH(""), SD_CONTENT_E_PATH, "files[0].path is empty"},
-	{WITH_PATH("/a"), SD_CONTENT_E_PATH, "starts with '/'"},
-	{WITH_PATH("/"), SD_CONTENT_E_PATH, "starts with '/'"},
-	{WITH_PATH("a/"), SD_CONTENT_E_PATH, "ends with '/'"},
-	{WITH_PATH("a//b"), SD_CONTENT_E_PATH, "has an empty segment"},
-	{WITH_PATH("."), SD_CONTENT_E_PATH, "has a '.' segment"},
-	{WITH_PATH("./a"), SD_CONTENT_E_PATH, "has a '.' segment"},
-	{WITH_PATH("a/./b"), SD_CONTENT_E_PATH, "has a '.' segment"},
-	{WITH_PATH("a/."), SD_CONTENT_E_PATH, "has a '.' segment"},
-	{WITH_PATH(".."), SD_CONTENT_E_PATH, "has a '..' segment"},
-	{WITH_PATH("../a"), SD_CONTENT_E_PATH, "has a '..' segment"},
-	{WITH_PATH("a/../b"), SD_CONTENT_E_PATH, "has a '..' segment"},
-	{WITH_PATH("a/.."), SD_CONTENT_E_PATH, "has a '..' segment"},
-	{WITH_PATH("a\\\\b"), SD_CONTENT_E_PATH, "holds a '\\'"},
-	{WITH_PATH("\\\\a"), SD_CONTENT_E_PATH, "holds a '\\'"},
-	{WITH_PATH("a\\u0000b"), SD_CONTENT_E_PATH, "holds a control character"},
-	{WITH_PATH("a\\nb"), SD_CONTENT_E_PATH, "holds a control character"},
-	{WITH_PATH("a\\tb"), SD_CONTENT_E_PATH, "holds a control character"},
-	{WITH_PATH("a\\u001fb"), SD_CONTENT_E_PATH, "holds a control character"},
-	{WITH_PATH("a\x7f" "b"), SD_CONTENT_E_PATH, "holds a control character"},
-	{WITH_PATH("a\\u0085b"), SD_CONTENT_E_PATH, "holds a control character"},
-	{WITH_PATH("a\xc2\x9f" "b"), SD_CONTENT_E_PATH, "holds a control character"},
-	{WITH_PATH("..."), SD_CONTENT_OK, ""},
-	{WITH_PATH(".a/..b/c.."), SD_CONTENT_OK, ""},
-	{WITH_PATH("dir/sub dir/f\xc3\xbcr \xe6\x97\xa5\xe6\x9c\xac.txt"), SD_CONTENT_OK, ""},
-	{WITH_PATH("a\xc2\xa0" "b"), SD_CONTENT_OK, ""}, /* U+00A0 is not a control character */
-	{WITH_PATH("emoji \xf0\x9f\x98\x80"), SD_CONTENT_OK, ""},
-	{WITH_FILES("{\"path\":\"a/b\",\"size\":2,\"type\":\"\"},{\"path\":\"a/c\",\"size\":3,\"type\":\"\"}"), SD_CONTENT_OK,
+	{WITH_FILES("{\"path\":5,\"size\":5,\"type\":\"\"}"), SD_ERR_MANIFEST_PATH, "files[0].path is not a string"},
+	{WITH_PATH(""), SD_ERR_MANIFEST_PATH, "files[0].path is empty"},
+	{WITH_PATH("/a"), SD_ERR_MANIFEST_PATH, "starts with '/'"},
+	{WITH_PATH("/"), SD_ERR_MANIFEST_PATH, "starts with '/'"},
+	{WITH_PATH("a/"), SD_ERR_MANIFEST_PATH, "ends with '/'"},
+	{WITH_PATH("a//b"), SD_ERR_MANIFEST_PATH, "has an empty segment"},
+	{WITH_PATH("."), SD_ERR_MANIFEST_PATH, "has a '.' segment"},
+	{WITH_PATH("./a"), SD_ERR_MANIFEST_PATH, "has a '.' segment"},
+	{WITH_PATH("a/./b"), SD_ERR_MANIFEST_PATH, "has a '.' segment"},
+	{WITH_PATH("a/."), SD_ERR_MANIFEST_PATH, "has a '.' segment"},
+	{WITH_PATH(".."), SD_ERR_MANIFEST_PATH, "has a '..' segment"},
+	{WITH_PATH("../a"), SD_ERR_MANIFEST_PATH, "has a '..' segment"},
+	{WITH_PATH("a/../b"), SD_ERR_MANIFEST_PATH, "has a '..' segment"},
+	{WITH_PATH("a/.."), SD_ERR_MANIFEST_PATH, "has a '..' segment"},
+	{WITH_PATH("a\\\\b"), SD_ERR_MANIFEST_PATH, "holds a '\\'"},
+	{WITH_PATH("\\\\a"), SD_ERR_MANIFEST_PATH, "holds a '\\'"},
+	{WITH_PATH("a\\u0000b"), SD_ERR_MANIFEST_PATH, "holds a control character"},
+	{WITH_PATH("a\\nb"), SD_ERR_MANIFEST_PATH, "holds a control character"},
+	{WITH_PATH("a\\tb"), SD_ERR_MANIFEST_PATH, "holds a control character"},
+	{WITH_PATH("a\\u001fb"), SD_ERR_MANIFEST_PATH, "holds a control character"},
+	{WITH_PATH("a\x7f" "b"), SD_ERR_MANIFEST_PATH, "holds a control character"},
+	{WITH_PATH("a\\u0085b"), SD_ERR_MANIFEST_PATH, "holds a control character"},
+	{WITH_PATH("a\xc2\x9f" "b"), SD_ERR_MANIFEST_PATH, "holds a control character"},
+	{WITH_PATH("..."), 0, ""},
+	{WITH_PATH(".a/..b/c.."), 0, ""},
+	{WITH_PATH("dir/sub dir/f\xc3\xbcr \xe6\x97\xa5\xe6\x9c\xac.txt"), 0, ""},
+	{WITH_PATH("a\xc2\xa0" "b"), 0, ""}, /* U+00A0 is not a control character */
+	{WITH_PATH("emoji \xf0\x9f\x98\x80"), 0, ""},
+	{WITH_FILES("{\"path\":\"a/b\",\"size\":2,\"type\":\"\"},{\"path\":\"a/c\",\"size\":3,\"type\":\"\"}"), 0,
 	 ""},
 	{WITH_FILES("{\"path\":\"x\",\"size\":0,\"type\":\"\"},{\"path\":\"a/b\",\"size\":2,\"type\":\"\"},"
 	            "{\"path\":\"a/b\",\"size\":3,\"type\":\"\"}"),
-	 SD_CONTENT_E_DUPLICATE_PATH, "files[1] and files[2] have the same path 'a/b'"},
-	{WITH_FILES("{\"path\":\"A\",\"size\":2,\"type\":\"\"},{\"path\":\"a\",\"size\":3,\"type\":\"\"}"), SD_CONTENT_OK, ""},
+	 SD_ERR_MANIFEST_DUPLICATE_PATH, "files[1] and files[2] have the same path 'a/b'"},
+	{WITH_FILES("{\"path\":\"A\",\"size\":2,\"type\":\"\"},{\"path\":\"a\",\"size\":3,\"type\":\"\"}"), 0, ""},
 	/* type */
-	{WITH_FILES("{\"path\":\"a\",\"size\":5,\"type\":null}"), SD_CONTENT_E_TYPE, "files[0].type is not a string"},
-	{WITH_FILES("{\"path\":\"a\",\"size\":5,\"type\":[]}"), SD_CONTENT_E_TYPE, "files[0].type is not a string"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":5,\"type\":null}"), SD_ERR_MANIFEST_TYPE, "files[0].type is not a string"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":5,\"type\":[]}"), SD_ERR_MANIFEST_TYPE, "files[0].type is not a string"},
 	{WITH_FILES("{\"path\":\"a\",\"size\":5,"
 	            "\"type\":\"application/vnd.openxmlformats-officedocument.wordprocessingml.document\"}"),
-	 SD_CONTENT_OK, ""},
+	 0, ""},
 	/* fragments (optional): [[time_ms, offset], ...], offsets inside the 5-byte file */
 #define WITH_FRAGMENTS(f) WITH_FILES("{\"path\":\"a\",\"size\":5,\"type\":\"video/mp4\",\"fragments\":" f "}")
-	{WITH_FRAGMENTS("[[0,1]]"), SD_CONTENT_OK, ""},
-	{WITH_FRAGMENTS("[[0,1],[40,2],[40,3],[80,4]]"), SD_CONTENT_OK, ""},
-	{WITH_FRAGMENTS("[[0.0,1e0]]"), SD_CONTENT_OK, ""},
-	{WITH_FRAGMENTS("[[9007199254740991,4]]"), SD_CONTENT_OK, ""},
-	{WITH_FRAGMENTS("[]"), SD_CONTENT_E_FRAGMENTS, "files[0].fragments has 0 entries, not 1 to 100000"},
-	{WITH_FRAGMENTS("null"), SD_CONTENT_E_FRAGMENTS, "files[0].fragments is not an array"},
-	{WITH_FRAGMENTS("{}"), SD_CONTENT_E_FRAGMENTS, "files[0].fragments is not an array"},
-	{WITH_FRAGMENTS("[[0]]"), SD_CONTENT_E_FRAGMENTS, "files[0].fragments[0] is not [time_ms, offset]"},
-	{WITH_FRAGMENTS("[[0,1,2]]"), SD_CONTENT_E_FRAGMENTS, "fragments[0] is not [time_ms, offset]"},
-	{WITH_FRAGMENTS("[5]"), SD_CONTENT_E_FRAGMENTS, "fragments[0] is not [time_ms, offset]"},
-	{WITH_FRAGMENTS("[{\"t\":0}]"), SD_CONTENT_E_FRAGMENTS, "fragments[0] is not [time_ms, offset]"},
-	{WITH_FRAGMENTS("[[0,1],[-1,2]]"), SD_CONTENT_E_FRAGMENTS, "fragments[1] is not [time_ms, offset]"},
-	{WITH_FRAGMENTS("[[0.5,1]]"), SD_CONTENT_E_FRAGMENTS, "fragments[0] is not"},
-	{WITH_FRAGMENTS("[[\"0\",1]]"), SD_CONTENT_E_FRAGMENTS, "fragments[0] is not"},
-	{WITH_FRAGMENTS("[[9007199254740992,1]]"), SD_CONTENT_E_FRAGMENTS, "2^53 - 1"},
-	{WITH_FRAGMENTS("[[0,0]]"), SD_CONTENT_E_FRAGMENTS, "fragments[0] has offset 0: the init segment comes first"},
-	{WITH_FRAGMENTS("[[0,2],[40,2]]"), SD_CONTENT_E_FRAGMENTS, "fragments[1].offset does not increase (2 after 2)"},
-	{WITH_FRAGMENTS("[[0,3],[40,2]]"), SD_CONTENT_E_FRAGMENTS, "does not increase"},
-	{WITH_FRAGMENTS("[[80,1],[40,2]]"), SD_CONTENT_E_FRAGMENTS, "fragments[1].time_ms goes back (40 after 80)"},
-	{WITH_FRAGMENTS("[[0,1],[40,5]]"), SD_CONTENT_E_FRAGMENTS, "fragments[1].offset 5 is not inside the file (5 bytes)"},
-	{WITH_FILES("{\"path\":\"a\",\"size\":5,\"type\":\"\",\"fragments\":[[0,1]],\"fragments\":[[0,1]]}"), SD_CONTENT_E_JSON,
+	{WITH_FRAGMENTS("[[0,1]]"), 0, ""},
+	{WITH_FRAGMENTS("[[0,1],[40,2],[40,3],[80,4]]"), 0, ""},
+	{WITH_FRAGMENTS("[[0.0,1e0]]"), 0, ""},
+	{WITH_FRAGMENTS("[[9007199254740991,4]]"), 0, ""},
+	{WITH_FRAGMENTS("[]"), SD_ERR_MANIFEST_FRAGMENTS, "files[0].fragments has 0 entries, not 1 to 100000"},
+	{WITH_FRAGMENTS("null"), SD_ERR_MANIFEST_FRAGMENTS, "files[0].fragments is not an array"},
+	{WITH_FRAGMENTS("{}"), SD_ERR_MANIFEST_FRAGMENTS, "files[0].fragments is not an array"},
+	{WITH_FRAGMENTS("[[0]]"), SD_ERR_MANIFEST_FRAGMENTS, "files[0].fragments[0] is not [time_ms, offset]"},
+	{WITH_FRAGMENTS("[[0,1,2]]"), SD_ERR_MANIFEST_FRAGMENTS, "fragments[0] is not [time_ms, offset]"},
+	{WITH_FRAGMENTS("[5]"), SD_ERR_MANIFEST_FRAGMENTS, "fragments[0] is not [time_ms, offset]"},
+	{WITH_FRAGMENTS("[{\"t\":0}]"), SD_ERR_MANIFEST_FRAGMENTS, "fragments[0] is not [time_ms, offset]"},
+	{WITH_FRAGMENTS("[[0,1],[-1,2]]"), SD_ERR_MANIFEST_FRAGMENTS, "fragments[1] is not [time_ms, offset]"},
+	{WITH_FRAGMENTS("[[0.5,1]]"), SD_ERR_MANIFEST_FRAGMENTS, "fragments[0] is not"},
+	{WITH_FRAGMENTS("[[\"0\",1]]"), SD_ERR_MANIFEST_FRAGMENTS, "fragments[0] is not"},
+	{WITH_FRAGMENTS("[[9007199254740992,1]]"), SD_ERR_MANIFEST_FRAGMENTS, "2^53 - 1"},
+	{WITH_FRAGMENTS("[[0,0]]"), SD_ERR_MANIFEST_FRAGMENTS, "fragments[0] has offset 0: the init segment comes first"},
+	{WITH_FRAGMENTS("[[0,2],[40,2]]"), SD_ERR_MANIFEST_FRAGMENTS, "fragments[1].offset does not increase (2 after 2)"},
+	{WITH_FRAGMENTS("[[0,3],[40,2]]"), SD_ERR_MANIFEST_FRAGMENTS, "does not increase"},
+	{WITH_FRAGMENTS("[[80,1],[40,2]]"), SD_ERR_MANIFEST_FRAGMENTS, "fragments[1].time_ms goes back (40 after 80)"},
+	{WITH_FRAGMENTS("[[0,1],[40,5]]"), SD_ERR_MANIFEST_FRAGMENTS, "fragments[1].offset 5 is not inside the file (5 bytes)"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":5,\"type\":\"\",\"fragments\":[[0,1]],\"fragments\":[[0,1]]}"), SD_ERR_MANIFEST_JSON,
 	 "duplicate"},
-	{WITH_FILES("{\"path\":\"a\",\"size\":5,\"fragments\":[[0,1]]}"), SD_CONTENT_E_MEMBERS, "files[0] lacks the member 'type'"},
+	{WITH_FILES("{\"path\":\"a\",\"size\":5,\"fragments\":[[0,1]]}"), SD_ERR_MANIFEST_MEMBERS, "files[0] lacks the member 'type'"},
 };
 
 static void each_manifest_rule_is_checked(void **state)
@@ -180,9 +180,9 @@ static void each_manifest_rule_is_checked(void **state)
 	for (size_t i = 0; i < sizeof(manifest_cases) / sizeof(manifest_cases[0]); i++) {
 		const struct manifest_case *c = &manifest_cases[i];
 		sd_manifest m;
-		sd_content_error err = {SD_CONTENT_OK, ""};
+		sd_error err = {0, ""};
 		bool ok = sd_manifest_parse((const uint8_t *)c->json, strlen(c->json), &m, &err);
-		if (c->code == SD_CONTENT_OK) {
+		if (c->code == 0) {
 			if (!ok)
 				fail_msg("case %zu %s refused: %s", i, c->json, err.message);
 			assert_true(m.file_count >= 1);
@@ -223,7 +223,7 @@ static char *manifest_with_files(size_t n, const char *fmt, size_t *len)
 static void file_count_and_lengths_have_their_limits(void **state)
 {
 	(void)state;
-	sd_content_error err;
+	sd_error err;
 	sd_manifest m;
 	size_t len;
 	char *text = manifest_with_files(SD_CONTENT_FILES_MAX, "dir/file-%zu", &len);
@@ -233,7 +233,7 @@ static void file_count_and_lengths_have_their_limits(void **state)
 	sd_manifest_clear(&m);
 	free(text);
 	text = manifest_with_files(SD_CONTENT_FILES_MAX + 1, "f%zu", &len);
-	assert_refused(sd_manifest_parse((const uint8_t *)text, len, &m, &err), err, SD_CONTENT_E_FILES,
+	assert_refused(sd_manifest_parse((const uint8_t *)text, len, &m, &err), err, SD_ERR_MANIFEST_FILES,
 	               "files has 10001 entries, not 1 to 10000");
 	free(text);
 	/* Among 10000 files, a last path equal to the second one (the padding is whitespace between
@@ -245,7 +245,7 @@ static void file_count_and_lengths_have_their_limits(void **state)
 	assert_true(sd_manifest_parse((const uint8_t *)text, len, &m, &err));
 	sd_manifest_clear(&m);
 	memcpy(last, "\"f1\"   ", 7);
-	assert_refused(sd_manifest_parse((const uint8_t *)text, len, &m, &err), err, SD_CONTENT_E_DUPLICATE_PATH,
+	assert_refused(sd_manifest_parse((const uint8_t *)text, len, &m, &err), err, SD_ERR_MANIFEST_DUPLICATE_PATH,
 	               "files[1] and files[9999] have the same path 'f1'");
 	free(text);
 
@@ -265,7 +265,7 @@ static void file_count_and_lengths_have_their_limits(void **state)
 			sd_manifest_clear(&m);
 		} else {
 			assert_false(ok);
-			assert_int_equal(err.code, SD_CONTENT_E_PATH);
+			assert_int_equal(err.code, SD_ERR_MANIFEST_PATH);
 			assert_non_null(strstr(err.message, "files[0].path is over 4096 bytes"));
 		}
 		n = snprintf(json, SD_CONTENT_PATH_MAX + 512, WITH_FILES("{\"path\":\"a\",\"size\":5,\"type\":\"%.*s\"}"),
@@ -277,7 +277,7 @@ static void file_count_and_lengths_have_their_limits(void **state)
 			sd_manifest_clear(&m);
 		} else {
 			assert_false(ok);
-			assert_int_equal(err.code, SD_CONTENT_E_TYPE);
+			assert_int_equal(err.code, SD_ERR_MANIFEST_TYPE);
 			assert_non_null(strstr(err.message, "files[0].type is 256 bytes, over 255"));
 		}
 	}
@@ -291,7 +291,7 @@ static void file_count_and_lengths_have_their_limits(void **state)
 	assert_true(sd_manifest_parse((const uint8_t *)json, (size_t)n, &m, &err));
 	sd_manifest_clear(&m);
 	n = snprintf(json, SD_CONTENT_PATH_MAX + 512, WITH_FILES("{\"path\":\"%.*s\",\"size\":5,\"type\":\"\"}"), 4098, wide);
-	assert_refused(sd_manifest_parse((const uint8_t *)json, (size_t)n, &m, &err), err, SD_CONTENT_E_PATH,
+	assert_refused(sd_manifest_parse((const uint8_t *)json, (size_t)n, &m, &err), err, SD_ERR_MANIFEST_PATH,
 	               "over 4096 bytes");
 	free(wide);
 	free(json);
@@ -300,7 +300,7 @@ static void file_count_and_lengths_have_their_limits(void **state)
 static void a_manifest_over_4_mib_is_refused(void **state)
 {
 	(void)state;
-	sd_content_error err;
+	sd_error err;
 	sd_manifest m;
 	/* GOOD_MANIFEST then spaces: exactly 4 MiB is fine, one byte more is not. */
 	size_t max = SD_CONTENT_MANIFEST_MAX;
@@ -310,7 +310,7 @@ static void a_manifest_over_4_mib_is_refused(void **state)
 	memcpy(text, GOOD_MANIFEST, strlen(GOOD_MANIFEST));
 	assert_true(sd_manifest_parse((const uint8_t *)text, max, &m, &err));
 	sd_manifest_clear(&m);
-	assert_refused(sd_manifest_parse((const uint8_t *)text, max + 1, &m, &err), err, SD_CONTENT_E_TOO_LARGE,
+	assert_refused(sd_manifest_parse((const uint8_t *)text, max + 1, &m, &err), err, SD_ERR_CONTENT_TOO_LARGE,
 	               "4194305 bytes, over 4 MiB");
 
 	/* A sealed manifest too long to hold a 4 MiB manifest is refused before any crypto. */
@@ -318,7 +318,7 @@ static void a_manifest_over_4_mib_is_refused(void **state)
 	uint8_t *sealed = calloc(1, max + SD_CONTENT_SEALED_OVERHEAD + 1);
 	assert_non_null(sealed);
 	assert_refused(sd_content_manifest_open(key, pubkey, sealed, max + SD_CONTENT_SEALED_OVERHEAD + 1, &m, &err), err,
-	               SD_CONTENT_E_TOO_LARGE, "over 4 MiB");
+	               SD_ERR_CONTENT_TOO_LARGE, "over 4 MiB");
 	free(sealed);
 
 	/* A 4 MiB manifest seals and opens. */
@@ -342,7 +342,7 @@ static void a_manifest_over_4_mib_is_refused(void **state)
 static void manifest_json_is_written_compact_and_checked(void **state)
 {
 	(void)state;
-	sd_content_error err;
+	sd_error err;
 	sd_manifest_file files[] = {
 		{.path = "docs/r\xc3\xa9sum\xc3\xa9 \"final\".pdf", .type = "application/pdf", .size = 20000},
 		{.path = "empty", .type = "", .size = 0},
@@ -376,29 +376,29 @@ static void manifest_json_is_written_compact_and_checked(void **state)
 
 	/* The rules hold for the writer too. */
 	m.total = 19999;
-	assert_refused(sd_manifest_to_json(&m, &json, &len, &err), err, SD_CONTENT_E_SUM, "more than total (19999)");
+	assert_refused(sd_manifest_to_json(&m, &json, &len, &err), err, SD_ERR_MANIFEST_SUM, "more than total (19999)");
 	assert_null(json);
 	m.total = 20000;
 	files[1].path = "a/../b";
 	files[1].path_len = 6;
-	assert_refused(sd_manifest_to_json(&m, &json, &len, &err), err, SD_CONTENT_E_PATH, "files[1].path has a '..'");
+	assert_refused(sd_manifest_to_json(&m, &json, &len, &err), err, SD_ERR_MANIFEST_PATH, "files[1].path has a '..'");
 	files[1].path = "x\xff";
 	files[1].path_len = 2;
-	assert_refused(sd_manifest_to_json(&m, &json, &len, &err), err, SD_CONTENT_E_PATH, "not UTF-8");
+	assert_refused(sd_manifest_to_json(&m, &json, &len, &err), err, SD_ERR_MANIFEST_PATH, "not UTF-8");
 	files[1].path = "empty";
 	files[1].path_len = 5;
 	m.piece_size = 1000;
-	assert_refused(sd_manifest_to_json(&m, &json, &len, &err), err, SD_CONTENT_E_PIECE_SIZE, "power of two");
+	assert_refused(sd_manifest_to_json(&m, &json, &len, &err), err, SD_ERR_MANIFEST_PIECE_SIZE, "power of two");
 	m.piece_size = 16384;
 	m.file_count = 0;
-	assert_refused(sd_manifest_to_json(&m, &json, &len, &err), err, SD_CONTENT_E_FILES, "0 entries");
+	assert_refused(sd_manifest_to_json(&m, &json, &len, &err), err, SD_ERR_MANIFEST_FILES, "0 entries");
 	m.file_count = 2;
 	m.total = SD_CONTENT_TOTAL_MAX + 1;
-	assert_refused(sd_manifest_to_json(&m, &json, &len, &err), err, SD_CONTENT_E_TOTAL, "2^53 - 1");
+	assert_refused(sd_manifest_to_json(&m, &json, &len, &err), err, SD_ERR_MANIFEST_TOTAL, "2^53 - 1");
 }
 
 /* n fragments [[k * 40, k + 1], ...] in a file of n + 1 bytes, written by sd_manifest_to_json. */
-static char *fragmented_json(size_t n, size_t *len, sd_content_error *err, bool *ok)
+static char *fragmented_json(size_t n, size_t *len, sd_error *err, bool *ok)
 {
 	sd_manifest_fragment *fragments = malloc((n > 0 ? n : 1) * sizeof(*fragments));
 	assert_non_null(fragments);
@@ -416,7 +416,7 @@ static char *fragmented_json(size_t n, size_t *len, sd_content_error *err, bool 
 static void fragment_index_is_parsed_written_and_limited(void **state)
 {
 	(void)state;
-	sd_content_error err;
+	sd_error err;
 	sd_manifest m;
 	/* Written after type, compact, as JSON.stringify writes the browser's manifest. */
 	sd_manifest_fragment fragments[] = {{0, 1259}, {2000, 202665}, {4000, 417022}};
@@ -453,17 +453,17 @@ static void fragment_index_is_parsed_written_and_limited(void **state)
 
 	/* The writer checks the index before writing a number. */
 	fragments[1].offset = 1259;
-	assert_refused(sd_manifest_to_json(&in, &json, &len, &err), err, SD_CONTENT_E_FRAGMENTS,
+	assert_refused(sd_manifest_to_json(&in, &json, &len, &err), err, SD_ERR_MANIFEST_FRAGMENTS,
 	               "files[1].fragments[1].offset does not increase");
 	fragments[1].offset = 202665;
 	fragments[2].time_ms = UINT64_MAX;
-	assert_refused(sd_manifest_to_json(&in, &json, &len, &err), err, SD_CONTENT_E_FRAGMENTS, "2^53 - 1");
+	assert_refused(sd_manifest_to_json(&in, &json, &len, &err), err, SD_ERR_MANIFEST_FRAGMENTS, "2^53 - 1");
 	fragments[2].time_ms = 4000;
 	fragments[2].offset = 500000;
-	assert_refused(sd_manifest_to_json(&in, &json, &len, &err), err, SD_CONTENT_E_FRAGMENTS, "not inside the file");
+	assert_refused(sd_manifest_to_json(&in, &json, &len, &err), err, SD_ERR_MANIFEST_FRAGMENTS, "not inside the file");
 	fragments[2].offset = 417022;
 	files[1].fragments = NULL;
-	assert_refused(sd_manifest_to_json(&in, &json, &len, &err), err, SD_CONTENT_E_ARGUMENT, "no fragments");
+	assert_refused(sd_manifest_to_json(&in, &json, &len, &err), err, SD_ERR_ARGUMENT, "no fragments");
 
 	/* 100000 entries pass (and parse back), 100001 do not. */
 	bool ok;
@@ -477,7 +477,7 @@ static void fragment_index_is_parsed_written_and_limited(void **state)
 	json = fragmented_json(SD_CONTENT_FRAGMENTS_MAX + 1, &len, &err, &ok);
 	assert_false(ok);
 	assert_null(json);
-	assert_int_equal(err.code, SD_CONTENT_E_FRAGMENTS);
+	assert_int_equal(err.code, SD_ERR_MANIFEST_FRAGMENTS);
 	assert_non_null(strstr(err.message, "100001 entries, not 1 to 100000"));
 }
 

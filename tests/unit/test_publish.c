@@ -191,7 +191,7 @@ static void a_prepared_file_opens_with_the_link_and_carries_its_fragments(void *
 	gsize sealed_len;
 	guint8 *sealed = g_base64_decode(json_string_value(json_object_get(first, "sealed")), &sealed_len);
 	uint8_t secret[SD_CONTENT_SECRET_LEN], pubkey[SD_CONTENT_PUBKEY_LEN], key[SD_CONTENT_KEY_LEN];
-	sd_content_error cerr;
+	sd_error cerr;
 	sd_manifest manifest;
 	assert_true(sd_content_link_decode(link, secret, pubkey, &cerr));
 	assert_true(sd_content_derive_key(secret, key, &cerr));

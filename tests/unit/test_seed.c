@@ -28,6 +28,8 @@ typedef struct fixture {
 	sd_seed *seed;
 	GPtrArray *sent;       /* sent* */
 	int refuse;            /* what the fake relay answers */
+	guint problems;        /* what the seed reported through its problem callback */
+	sd_error problem;      /* the last one */
 	uint8_t plain[TOTAL];
 	uint8_t key[SD_CONTENT_KEY_LEN];
 	uint8_t pubkey[SD_CONTENT_PUBKEY_LEN];
@@ -56,6 +58,13 @@ static int fake_relay(void *opaque, const guint8 *frame, size_t length)
 	g_byte_array_append(s->message, frame + SD_RELAY_IN_HEADER(1), (guint)(length - SD_RELAY_IN_HEADER(1)));
 	g_ptr_array_add(f->sent, s);
 	return 0;
+}
+
+static void note_problem(void *opaque, const sd_error *err)
+{
+	fixture *f = opaque;
+	f->problems++;
+	f->problem = *err;
 }
 
 /* A relayed text message from the viewer, as the relay hands it to the seed. */
@@ -91,7 +100,7 @@ static guint8 *b64_member(json_t *message, const char *name, gsize *len)
 
 static sd_seed_content *make_content(fixture *f)
 {
-	sd_content_error err;
+	sd_error err;
 	for (size_t i = 0; i < TOTAL; i++)
 		f->plain[i] = (uint8_t)(i * 7 + 3);
 	g_strlcpy(f->path, "/tmp/sd-seed-XXXXXX", sizeof(f->path));
@@ -126,6 +135,7 @@ static int set_up(void **state)
 	fixture *f = g_new0(fixture, 1);
 	f->sent = g_ptr_array_new_with_free_func(sent_free);
 	f->seed = sd_seed_new(SEED_ID, 1 << 20, fake_relay, f);
+	sd_seed_on_problem(f->seed, note_problem);
 	*state = f;
 	return 0;
 }
@@ -183,7 +193,7 @@ static void probes_are_answered_and_hello_brings_the_greeting(void **state)
 	gsize sealed_len;
 	guint8 *sealed = b64_member(m, "sealed", &sealed_len);
 	sd_manifest manifest;
-	sd_content_error err;
+	sd_error err;
 	assert_true(sd_content_manifest_open(f->key, f->pubkey, sealed, sealed_len, &manifest, &err));
 	assert_int_equal(manifest.total, TOTAL);
 	sd_manifest_clear(&manifest);
@@ -221,7 +231,7 @@ static void requested_pieces_go_in_frames_that_decrypt(void **state)
 		GByteArray *piece = piece_sent(f, index, greeting);
 		uint8_t plain[PIECE];
 		size_t plain_len;
-		sd_content_error err;
+		sd_error err;
 		assert_true(sd_content_piece_decrypt(f->key, index, piece->data, piece->len, plain, sizeof(plain), &plain_len, &err));
 		assert_int_equal(plain_len, index == 3 ? 100 : PIECE);
 		assert_memory_equal(plain, f->plain + index * PIECE, plain_len);
@@ -309,6 +319,10 @@ static void a_viewer_that_breaks_the_wire_is_ignored(void **state)
 	from_viewer(f, "{\"t\":\"request\",\"piece\":0}");
 	assert_int_equal(f->sent->len, 0);
 	assert_int_equal(sd_seed_viewer_count(f->seed), 1);
+	/* Reported once, as a problem the plugin logs (the seed logs nothing itself). */
+	assert_int_equal(f->problems, 1);
+	assert_int_equal(f->problem.code, SD_ERR_PEER_WIRE);
+	assert_non_null(strstr(f->problem.message, "a message before hello"));
 	sd_seed_forget(f->seed, VIEWER_ID);
 	assert_int_equal(sd_seed_viewer_count(f->seed), 0);
 
@@ -322,6 +336,8 @@ static void a_viewer_that_breaks_the_wire_is_ignored(void **state)
 		from_viewer(f, "{\"t\":\"request\",\"piece\":0}");
 		if (f->sent->len != greeting)
 			fail_msg("after %s the seed still served", bad[i]);
+		assert_int_equal(f->problems, 2 + i);
+		assert_int_equal(f->problem.code, SD_ERR_PEER_WIRE);
 		sd_seed_forget(f->seed, VIEWER_ID);
 		g_ptr_array_set_size(f->sent, 0);
 	}
@@ -348,6 +364,31 @@ static void a_viewer_that_breaks_the_wire_is_ignored(void **state)
 	GByteArray *piece = piece_sent(f, 3, greeting);
 	assert_int_equal(piece->len, 100 + SD_CONTENT_TAG_LEN); /* still served */
 	g_byte_array_unref(piece);
+}
+
+/* A piece the seed cannot read (the file shrank under it) is a problem for the plugin to log and
+ * a `reject` for the viewer, never a crash or a short piece. */
+static void a_piece_that_cannot_be_read_is_rejected_and_reported(void **state)
+{
+	fixture *f = *state;
+	sd_seed_set_content(f->seed, make_content(f));
+	assert_int_equal(truncate(f->path, PIECE), 0);
+	from_viewer(f, "{\"t\":\"hello\"}");
+	guint greeting = f->sent->len;
+	from_viewer(f, "{\"t\":\"request\",\"piece\":2}");
+	assert_int_equal(f->sent->len, greeting + 1);
+	json_t *keep;
+	assert_string_equal(type_of(g_ptr_array_index(f->sent, greeting), &keep), "reject");
+	assert_int_equal(json_integer_value(json_object_get(keep, "piece")), 2);
+	json_decref(keep);
+	assert_int_equal(f->problems, 1);
+	assert_int_equal(f->problem.code, SD_ERR_CONTENT_TRUNCATED);
+	/* A second content is refused and reported, the first keeps serving. */
+	unlink(f->path); /* make_content makes a file of its own */
+	sd_seed_content *again = make_content(f);
+	sd_seed_set_content(f->seed, again);
+	assert_int_equal(f->problems, 2);
+	assert_int_equal(f->problem.code, SD_ERR_ARGUMENT);
 }
 
 static void a_viewer_the_relay_no_longer_knows_is_forgotten(void **state)
@@ -396,6 +437,7 @@ int run_seed_tests(void)
 		cmocka_unit_test_setup_teardown(the_window_holds_frames_back_until_credits_come, set_up, tear_down),
 		cmocka_unit_test_setup_teardown(requests_beyond_the_queue_are_rejected, set_up, tear_down),
 		cmocka_unit_test_setup_teardown(a_viewer_that_breaks_the_wire_is_ignored, set_up, tear_down),
+		cmocka_unit_test_setup_teardown(a_piece_that_cannot_be_read_is_rejected_and_reported, set_up, tear_down),
 		cmocka_unit_test_setup_teardown(a_viewer_the_relay_no_longer_knows_is_forgotten, set_up, tear_down),
 		cmocka_unit_test_setup_teardown(a_viewer_that_sets_its_relay_up_again_is_greeted_and_served_again, set_up,
 		                                tear_down),

@@ -13,7 +13,7 @@
  * was left queued for the thread. */
 #define assert_refused(call, err, want_code, what)                                      \
 	do {                                                                                  \
-		(err).code = SD_CONTENT_OK;                                                       \
+		(err).code = 0;                                                       \
 		(err).message[0] = '\0';                                                          \
 		assert_false(call);                                                               \
 		if ((err).code != (want_code) || strstr((err).message, (what)) == NULL)           \
