@@ -70,3 +70,10 @@ test('a file shorter than announced errors the stream instead of writing a corru
   const entries = [{ path: 'short.bin', size: 10, open: async () => new Blob([new Uint8Array(4)]) }];
   await assert.rejects(collect(zipStream(entries)), /has 4 bytes, not 10/);
 });
+
+test('only names that pass "File names" go into an archive', () => {
+  for (const path of ['../evil', '/etc/passwd', 'C:evil', 'a\\b', 'CON.txt', 'a\u202Egnp.exe', 'x\u2215y', 'a\u200Bb', 'x'.repeat(256)]) {
+    assert.throws(() => zipStream([{ path: 'fine.txt', size: 0, open: async () => new Blob([]) }, { path, size: 0, open: async () => new Blob([]) }]),
+      RangeError, JSON.stringify(path));
+  }
+});

@@ -42,7 +42,13 @@ function zipDownload(url) {
   if (!job) return textResponse(404, 'This download has expired: go back to the page and save again.');
   jobs.delete(token);
   const entries = job.files.map(({ path, size }, number) => ({ path, size, open: () => storedFile(job.shareId, number) }));
-  return new Response(zipStream(entries), {
+  let body;
+  try {
+    body = zipStream(entries);
+  } catch (error) {
+    return textResponse(422, `This archive cannot be made: ${error.message}`); // a name the manifest rules let through
+  }
+  return new Response(body, {
     headers: {
       'Content-Type': 'application/zip',
       'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(job.zipName)}`,

@@ -3,7 +3,7 @@
 // receivers, keeps them on disk, re-serves them, and saves the files when all are there.
 import { IDLE_FAILURE_DELAY_MS, PROGRESS_INTERVAL_MS, SNIFF_MAX_FILES } from './config.js';
 import {
-  IntegrityError, LinkError, encryptPiece, openManifest, openShareKeys, parseLinkSecret, pieceCount,
+  IntegrityError, LinkError, ManifestError, encryptPiece, openManifest, openShareKeys, parseLinkSecret, pieceCount,
 } from './transfer/content.js';
 import { Bitfield } from './transfer/bitfield.js';
 import { Downloader } from './transfer/downloader.js';
@@ -60,7 +60,7 @@ const SHARE_FULL_MESSAGE = 'This share has as many receivers as it can take; try
 export class Receiver extends Emitter {
   state = {
     ...newTransferState('receiver', 'connecting'),
-    fileName: null, files: [], pieceSize: null, saved: false, bytesPerSecond: 0, secondsLeft: null, badPieces: 0, downloadedBytes: 0, peers: [],
+    errorKind: null, errorDetail: null, fileName: null, files: [], pieceSize: null, saved: false, bytesPerSecond: 0, secondsLeft: null, badPieces: 0, downloadedBytes: 0, peers: [],
     media: [], streams: 0, player: null,
   };
   #linkSecret;
@@ -130,7 +130,7 @@ export class Receiver extends Emitter {
         this.#downloader?.reclassify();
         this.#changed();
       });
-      this.#swarm.on('error', (error) => this.#fail(explain(error)));
+      this.#swarm.on('error', (error) => this.#fail(explain(error), error));
       if (saved) await this.#learn(saved);
       if (this.#elsewhere) return;
       this.#tracker = new Tracker({
@@ -149,7 +149,7 @@ export class Receiver extends Emitter {
       // Everything came in an earlier visit: the files are on disk whether the share is still open
       // or not (only seeding needs it).
       if (this.#held?.complete) this.#leave();
-      else this.#fail(explain(error));
+      else this.#fail(explain(error), error);
     }
   }
 
@@ -443,8 +443,14 @@ export class Receiver extends Emitter {
     this.#changed();
   }
 
-  #fail(message) {
+  // error: what failed, when it has a kind the page words itself (errorKind, errorDetail).
+  #fail(message, error = null) {
     if (this.state.phase === 'error') return;
+    if (error instanceof ManifestError && error.code === 'bad-name') {
+      // The owner's manifest names a file unsafely: refused whoever signed it (content.js, "File names").
+      this.state.errorKind = 'bad-name';
+      this.state.errorDetail = { rule: error.rule, file: error.file };
+    }
     this.#leave();
     this.#player?.close(); // before the store it reads from
     this.#streams?.close();

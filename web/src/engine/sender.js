@@ -4,7 +4,7 @@
 import { MEDIA_PIECE_SIZE, PIECE_SIZE, PROGRESS_INTERVAL_MS } from './config.js';
 import {
   createShareKeys, encryptPiece, exportSigningKey, importSigningKey, openShareKeys, parseLinkSecret, pieceCount,
-  pieceHash, pieceRange, sealManifest, signHashes, validateManifest,
+  pieceHash, pieceRange, sealManifest, shareablePaths, signHashes, validateManifest,
 } from './transfer/content.js';
 import { Bitfield } from './transfer/bitfield.js';
 import { Emitter } from './emitter.js';
@@ -65,8 +65,11 @@ export class Sender extends Emitter {
     this.#settings = settings;
   }
 
-  // entries: [{path, file}], the files of the share in order.
-  async share(entries) {
+  // picked: [{path, file}], the files of the share in order. Each path is shared under a name
+  // that passes "File names" (content.js shareablePaths): every real file shares.
+  async share(picked) {
+    const names = shareablePaths(picked.map(({ path }) => path));
+    const entries = picked.map(({ file }, i) => ({ path: names[i], file }));
     this.#files = new FileSource(entries);
     this.state.total = this.#files.total;
     this.#changed();

@@ -5,6 +5,7 @@ import { RECONNECTING_STATUS } from '../engine/state.js';
 import { renderError, renderProgress, showTemplate } from './dom.js';
 import { describeFile, formatSpeed, formatTimeLeft } from './format.js';
 import { cannotPlayNote, playerErrorText } from './media-words.js';
+import { refusedNameText } from './name-words.js';
 
 const STATUS = {
   connecting: 'Connecting…',
@@ -97,7 +98,7 @@ function render(view, state) {
   renderFiles(view.files, several && done ? state.files : []);
   renderMedia(view.media, state);
   view.nowPlaying.textContent = state.player ? state.player.path : '';
-  renderError(view.error, state.error);
+  renderError(view.error, state.errorKind === 'bad-name' ? refusedNameText(state.errorDetail) : state.error);
   renderError(view.playerError, playerErrorText(state.player?.error ?? null));
 }
 

@@ -2,6 +2,9 @@
 // encrypted and are mostly media or archives already), CRC-32 is computed while streaming and
 // written in a data descriptor after each file, and ZIP64 records are used where a size, an
 // offset or the entry count needs them. Memory stays at one read chunk whatever the sizes.
+// Only names that pass "File names" (docs/protocol.md part 3) are written: whatever tool extracts
+// the archive, on whatever system, every entry lands inside its folder under the name it shows.
+import { pathProblem } from '../transfer/content.js';
 
 const crcTable = (() => {
   const table = new Uint32Array(256);
@@ -79,10 +82,15 @@ function endRecords(count, directoryStart, directorySize) {
 
 /**
  * entries: [{path, size, open: async () => Blob}] in the order they go into the archive; `open`
- * is called when the entry's turn comes. Returns a ReadableStream of the archive's bytes. A blob
- * whose length differs from `size` errors the stream (the archive would be corrupt).
+ * is called when the entry's turn comes. Returns a ReadableStream of the archive's bytes. A path
+ * that breaks a rule of "File names" throws a RangeError here, before any byte; a blob whose
+ * length differs from `size` errors the stream (the archive would be corrupt).
  */
 export function zipStream(entries, { date = new Date() } = {}) {
+  for (const { path } of entries) {
+    const rule = pathProblem(path);
+    if (rule) throw new RangeError(`Not a name a ZIP archive may hold (${rule}): ${JSON.stringify(path)}.`);
+  }
   const stamp = dosDateTime(date);
   const written = [];
   let offset = 0;
