@@ -14,7 +14,7 @@ debs=(
 	janus janus-dev libglib2.0-dev libjansson-dev libcmocka-dev libssl-dev
 	libavformat-dev libavcodec-dev libavutil-dev ffmpeg clang libclang-rt-14-dev
 	nginx-light nodejs npm chromium firefox-esr iproute2 iptables coturn ca-certificates openssl
-	libloc-dev libloc-database python3-location
+	libloc-dev libloc-database python3-location unzip libarchive-tools
 )
 
 # A node from elsewhere (nvm, a tarball) is fine: Debian's is only installed when none is on PATH.
