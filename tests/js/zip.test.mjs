@@ -1,7 +1,7 @@
 // The streaming ZIP writer, checked by an independent reader (Python's zipfile).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -75,5 +75,20 @@ test('only names that pass "File names" go into an archive', () => {
   for (const path of ['../evil', '/etc/passwd', 'C:evil', 'a\\b', 'CON.txt', 'a\u202Egnp.exe', 'x\u2215y', 'a\u200Bb', 'x'.repeat(256)]) {
     assert.throws(() => zipStream([{ path: 'fine.txt', size: 0, open: async () => new Blob([]) }, { path, size: 0, open: async () => new Blob([]) }]),
       RangeError, JSON.stringify(path));
+  }
+});
+
+test("Info-ZIP's unzip extracts UTF-8 names as they are, as files of mode 0644", async () => {
+  const names = ['dir/ünïcødé.txt', `dir/${'é'.repeat(127)}x`, 'dir/日本語 😀.bin'];
+  const bytes = await collect(zipStream(names.map((path, i) => ({ path, size: 1, open: async () => new Blob([String(i)]) }))));
+  const dir = mkdtempSync(join(tmpdir(), 'zip-unzip-'));
+  try {
+    writeFileSync(join(dir, 'a.zip'), bytes);
+    execFileSync('unzip', ['-q', join(dir, 'a.zip'), '-d', join(dir, 'out')], { env: { ...process.env, LC_ALL: 'C' } });
+    const out = join(dir, 'out', 'dir');
+    assert.deepEqual(readdirSync(out).sort(), names.map((path) => path.slice(4)).sort());
+    for (const name of readdirSync(out)) assert.equal(statSync(join(out, name)).mode & 0o777, 0o644, name);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

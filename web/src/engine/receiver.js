@@ -130,7 +130,6 @@ export class Receiver extends Emitter {
         this.#downloader?.reclassify();
         this.#changed();
       });
-      this.#swarm.on('error', (error) => this.#fail(explain(error), error));
       if (saved) await this.#learn(saved);
       if (this.#elsewhere) return;
       this.#tracker = new Tracker({
@@ -236,9 +235,15 @@ export class Receiver extends Emitter {
   }
 
   // One message from a peer (see Peer): everything but the manifest needs the manifest first.
+  // What it throws closes that peer's link (Swarm); our own failures end this page here.
   async #handle(peer, message) {
     if (message.t === 'manifest') {
-      await this.#learn(message.sealed, peer);
+      try {
+        await this.#learn(message.sealed, peer);
+      } catch (error) {
+        if (error instanceof ProtocolError) throw error;
+        this.#fail(explain(error), error); // the owner's manifest does not open, or our store failed
+      }
       return;
     }
     if (!this.#manifest) throw new ProtocolError(`A peer sent "${message.t}" before the manifest.`);
@@ -276,6 +281,8 @@ export class Receiver extends Emitter {
         manifest = await openManifest(this.#keys.contentKey, this.#keys.verifyKey, sealed);
       } catch (error) {
         if (peer?.role === 'receiver') throw new ProtocolError(`Its manifest does not open with this link: ${error.message}`);
+        // The owner's or the kept one: the link is wrong, or the owner's file list is unsafe.
+        this.#fail(explain(error), error);
         throw error;
       }
       await this.#setUp(manifest, sealed);

@@ -24,6 +24,11 @@ export function crc32(bytes, previous = 0) {
 
 const U32_MAX = 0xffffffff;
 const FLAGS = 0x0808; // bit 3: sizes and CRC follow the data; bit 11: names are UTF-8
+// Made by: Unix (3), APPNOTE 4.5. Info-ZIP's unzip reads the names of an archive made on MS-DOS (0)
+// as code page 437 whatever bit 11 says, which mangles every non-ASCII name (a 255-byte UTF-8 name
+// grows past what Linux takes); as Unix, the external attributes give each file its mode.
+const MADE_BY = (3 << 8) | 45;
+const FILE_ATTRIBUTES = 0o100644 * 0x10000; // a regular file, rw-r--r--, in the upper 16 bits
 const encoder = new TextEncoder();
 
 // Little-endian fields written in order.
@@ -62,8 +67,8 @@ function centralEntry({ name, crc, size, offset }, stamp) {
   const zip64 = extra.bytes;
   const extraField = zip64.length ? new Fields().u16(0x0001).u16(zip64.length).raw(zip64).bytes : new Uint8Array(0);
   const size32 = size >= U32_MAX ? U32_MAX : size;
-  return new Fields().u32(0x02014b50).u16(45).u16(45).u16(FLAGS).u16(0).u16(stamp.time).u16(stamp.date)
-    .u32(crc).u32(size32).u32(size32).u16(name.length).u16(extraField.length).u16(0).u16(0).u16(0).u32(0)
+  return new Fields().u32(0x02014b50).u16(MADE_BY).u16(45).u16(FLAGS).u16(0).u16(stamp.time).u16(stamp.date)
+    .u32(crc).u32(size32).u32(size32).u16(name.length).u16(extraField.length).u16(0).u16(0).u16(0).u32(FILE_ATTRIBUTES)
     .u32(Math.min(offset, U32_MAX)).raw(name).raw(extraField).bytes;
 }
 
