@@ -281,8 +281,6 @@ export class Receiver extends Emitter {
         manifest = await openManifest(this.#keys.contentKey, this.#keys.verifyKey, sealed);
       } catch (error) {
         if (peer?.role === 'receiver') throw new ProtocolError(`Its manifest does not open with this link: ${error.message}`);
-        // The owner's or the kept one: the link is wrong, or the owner's file list is unsafe.
-        this.#fail(explain(error), error);
         throw error;
       }
       await this.#setUp(manifest, sealed);
