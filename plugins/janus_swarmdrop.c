@@ -20,10 +20,12 @@
 #include <mutex.h>
 #include <refcount.h>
 #include <plugins/plugin.h>
+#include <transports/transport.h>
 
 #include "sd_limits.h"
 #include "sd_locate.h"
 #include "sd_publish.h"
+#include "sd_quota.h"
 #include "sd_relay.h"
 #include "sd_seed.h"
 #include "sd_service.h"
@@ -90,10 +92,21 @@ typedef struct swarmdrop_session {
 	janus_plugin_session *handle; /* NULL for the server's own member of a published share */
 	sd_seed *seed;                /* that member's origin; NULL for a Janus handle */
 	volatile gint destroyed;
-	/* Guards relay_offered, and orders the relay's state of this session (sd_relay_expect,
-	 * _ready, _client_gone: which members wait for the channel, whether it is ready). */
+	/* Guards relay_offered, relay_ready and destroyed's effect on the relay, and orders the
+	 * relay's state of this session (sd_relay_expect, _ready, _client_gone: which members wait
+	 * for the channel, whether it is ready). */
 	janus_mutex relay_mutex;
 	gboolean relay_offered; /* the data-channel offer went out (until the PeerConnection hangs up) */
+	gboolean relay_ready;   /* its channel carried data (the first data_ready) */
+	gint64 relay_offered_at; /* µs, monotonic: an offer unanswered relay_offer_timeout later is closed */
+	/* The plugin's own text messages on the relay channel (credits, refusals, ready) count
+	 * against a bound like relayed bytes do: Janus queues SCTP messages without one. */
+	volatile gint text_in_flight; /* bytes sent since the channel last drained */
+	/* Refusal messages it may still get this second, and those dropped beyond (relay_refused). */
+	janus_mutex refusal_mutex;
+	double refusal_tokens;
+	gint64 refusals_refilled_at;
+	guint64 refusals_dropped;
 	janus_refcount ref;
 } swarmdrop_session;
 
@@ -136,7 +149,26 @@ static GThread *worker;
 static swarmdrop_message exit_message = {.kind = MESSAGE_EXIT};
 static sd_service *service; /* worker thread only, after init */
 static sd_relay *relay;     /* any thread */
+static sd_quota *quota;     /* any thread: per-connection limits */
 static guint64 relay_window_bytes;
+static volatile gint texts_dropped; /* the plugin's own relay texts dropped by text_fits */
+static gint64 relay_offer_timeout_us;
+static unsigned relay_refusals_per_second;
+/* Counted by the worker after each message and tick, read by query_session (admin API thread). */
+static volatile gint count_shares, count_members;
+/* Relay offers that went out, oldest first, each holding a session reference: the worker closes
+ * those unanswered after relay_offer_timeout_seconds (expire_offers). Worker thread only. */
+typedef struct relay_offer_sent {
+	swarmdrop_session *session;
+	gint64 at; /* its relay_offered_at */
+} relay_offer_sent;
+static GQueue *offers;
+
+/* The plugin's one log path for an sd_error: what failed, the reason and its code. */
+static void log_error(int level, const char *what, const sd_error *err)
+{
+	JANUS_LOG(level, "[%s] %s: %s (%d)\n", SWARMDROP_PACKAGE, what, err->message, err->code);
+}
 static sd_publish_config publishing;
 static GHashTable *published; /* source path -> swarmdrop_published* (a reference); worker thread only */
 static GThreadPool *preparers; /* one thread: remuxing takes a core, signalling goes on */
@@ -157,6 +189,9 @@ static swarmdrop_session *session_new(janus_plugin_session *handle)
 	swarmdrop_session *session = g_new0(swarmdrop_session, 1);
 	session->handle = handle;
 	janus_mutex_init(&session->relay_mutex);
+	janus_mutex_init(&session->refusal_mutex);
+	session->refusal_tokens = relay_refusals_per_second;
+	session->refusals_refilled_at = g_get_monotonic_time();
 	janus_refcount_init(&session->ref, session_free);
 	return session;
 }
@@ -173,19 +208,18 @@ static void message_free(swarmdrop_message *msg)
 }
 
 /* sd_service's emit callback: an event for another session, pushed from the worker thread. */
-static void emit_event(void *client, json_t *event, void *user_data)
+static void emit_event(void *client, const sd_event *event, json_t *json, void *user_data)
 {
 	(void)user_data;
 	swarmdrop_session *session = client;
-	const char *name = json_string_value(json_object_get(event, "event"));
-	if (g_strcmp0(name, "share_closed") == 0)
-		sd_relay_detach(relay, session, json_string_value(json_object_get(event, "share")));
-	if (session->seed != NULL && g_strcmp0(name, "peer_left") == 0)
-		sd_seed_forget(session->seed, json_string_value(json_object_get(event, "peer")));
+	if (event->kind == SD_EVENT_SHARE_CLOSED)
+		sd_relay_detach(relay, session, event->share);
+	if (session->seed != NULL && event->kind == SD_EVENT_PEER_LEFT)
+		sd_seed_forget(session->seed, event->peer);
 	/* The server's own member hears nothing else: viewers reach it through the relay only. */
 	if (g_atomic_int_get(&session->destroyed) || session->seed != NULL)
 		return;
-	int rc = gateway->push_event(session->handle, &swarmdrop_plugin, NULL, event, NULL);
+	int rc = gateway->push_event(session->handle, &swarmdrop_plugin, NULL, json, NULL);
 	if (rc != JANUS_OK)
 		JANUS_LOG(LOG_WARN, "[%s] event not delivered (%d)\n", SWARMDROP_PACKAGE, rc);
 }
@@ -226,6 +260,17 @@ static void load_config(const char *config_path, sd_limits *limits)
 	          SWARMDROP_PACKAGE, limits->max_shares, limits->max_peers_per_share, limits->max_shares_per_handle,
 	          limits->max_signal_bytes, limits->share_empty_grace_seconds, limits->share_orphan_max_seconds);
 	JANUS_LOG(LOG_INFO,
+	          "[%s] per connection: max_handles=%u max_shares=%u max_members=%u max_seats=%u "
+	          "requests_per_second=%u request_burst=%u\n",
+	          SWARMDROP_PACKAGE, limits->max_handles_per_connection, limits->max_shares_per_connection,
+	          limits->max_members_per_connection, limits->max_seats_per_connection, limits->requests_per_second,
+	          limits->request_burst);
+	JANUS_LOG(LOG_INFO,
+	          "[%s] relay: window_kib=%u share_quota_mib=%u client_quota_mib=%u client_rate_kib=%u "
+	          "offer_timeout_seconds=%u refusals_per_second=%u\n",
+	          SWARMDROP_PACKAGE, limits->relay_window_kib, limits->relay_share_quota_mib, limits->relay_client_quota_mib,
+	          limits->relay_client_rate_kib, limits->relay_offer_timeout_seconds, limits->relay_refusals_per_second);
+	JANUS_LOG(LOG_INFO,
 	          "[%s] tracker: rank_peers=%s tracker_list_size=%u max_links_per_member=%u report_interval_seconds=%u\n",
 	          SWARMDROP_PACKAGE, limits->rank_peers ? "true" : "false", limits->tracker_list_size,
 	          limits->max_links_per_member, limits->report_interval_seconds);
@@ -254,11 +299,28 @@ static void relay_release(void *client)
 
 static void relay_pay(GArray *credits);
 
-/* One message on session's relay channel: binary (a relayed frame) or text (the plugin's own).
- * The server's own member takes it in at once, so whoever sent it is credited at once. */
+/* Whether the plugin's own text message of length bytes may go on session's channel: at most a
+ * relay window of them in flight (since the channel last drained); the rest are dropped and
+ * counted. A client that stops acknowledging thus holds a bounded queue in Janus; a credit
+ * dropped stalls only flows to a client that reads nothing. */
+static gboolean text_fits(swarmdrop_session *session, size_t length)
+{
+	gint before = g_atomic_int_add(&session->text_in_flight, (gint)length);
+	if ((guint64)before + length <= relay_window_bytes)
+		return TRUE;
+	g_atomic_int_add(&session->text_in_flight, -(gint)length);
+	g_atomic_int_inc(&texts_dropped);
+	return FALSE;
+}
+
+/* One message on session's relay channel: binary (a relayed frame, bounded by sd_relay's windows)
+ * or text (the plugin's own, bounded by text_fits). The server's own member takes it in at once,
+ * so whoever sent it is credited at once. */
 static void relay_send(swarmdrop_session *session, const void *buffer, size_t length, gboolean binary)
 {
 	if (g_atomic_int_get(&session->destroyed) || length == 0 || length > SD_RELAY_MAX_MESSAGE)
+		return;
+	if (!binary && session->seed == NULL && !text_fits(session, length))
 		return;
 	if (session->seed != NULL) {
 		sd_seed_deliver(session->seed, buffer, length, binary);
@@ -284,10 +346,25 @@ static void relay_send_json(swarmdrop_session *session, json_t *message)
 	json_decref(message);
 }
 
-/* A refused relayed frame, told to its sender: for one target (peer) or all (NULL). */
+/* A refused relayed frame, told to its sender: for one target (peer) or all (NULL). At most
+ * relay_refusals_per_second a second per client: a flood of refused frames (one byte each costs
+ * a reply of ~120) gets no more; the rest are dropped and counted. */
 static void relay_refused(swarmdrop_session *session, const char *peer, const sd_error *err)
 {
-	JANUS_LOG(LOG_VERB, "[%s] relay refused: %s\n", SWARMDROP_PACKAGE, err->message);
+	gint64 now = g_get_monotonic_time();
+	janus_mutex_lock(&session->refusal_mutex);
+	double earned = (double)relay_refusals_per_second * (double)(now - session->refusals_refilled_at) / G_USEC_PER_SEC;
+	session->refusal_tokens = MIN((double)relay_refusals_per_second, session->refusal_tokens + MAX(earned, 0.0));
+	session->refusals_refilled_at = now;
+	gboolean told = session->refusal_tokens >= 1;
+	if (told)
+		session->refusal_tokens -= 1;
+	else
+		session->refusals_dropped++;
+	janus_mutex_unlock(&session->refusal_mutex);
+	if (!told)
+		return;
+	log_error(LOG_VERB, "relay refused", err);
 	relay_send_json(session, json_pack("{s:s, s:s?, s:i, s:s}", "t", "refused", "to", peer, "error_code", err->code,
 	                                   "error", err->message));
 }
@@ -320,6 +397,13 @@ static int seed_send(void *opaque, const guint8 *frame, size_t length)
 	return route.n_refused > 0 ? route.refused[0].error.code : 0;
 }
 
+/* What goes wrong in a seed that nobody asked about (a piece it cannot read, a viewer it ignores). */
+static void seed_problem(void *opaque, const sd_error *err)
+{
+	(void)opaque;
+	log_error(err->code == SD_ERR_PEER_WIRE ? LOG_VERB : LOG_WARN, "published media", err);
+}
+
 /* The relay's data-channel-only offer (the core adds ICE and DTLS), as in janus_textroom.c. */
 static json_t *relay_offer(void)
 {
@@ -339,15 +423,26 @@ static json_t *relay_requested(swarmdrop_session *session, const char *share, co
 {
 	json_t *jsep = NULL;
 	sd_error err;
+	sd_relay_expect_result result = SD_RELAY_REFUSED;
 	janus_mutex_lock(&session->relay_mutex);
-	sd_relay_expect_result result = sd_relay_expect(relay, session, share, peer, &err);
+	/* A session destroy_session released gets nothing from the relay again (it would hold it). */
+	if (g_atomic_int_get(&session->destroyed))
+		sd_fail(&err, SD_ERR_NOT_JOINED, "this handle is gone");
+	else
+		result = sd_relay_expect(relay, session, share, peer, &err);
 	if (result == SD_RELAY_PENDING && !session->relay_offered) {
 		session->relay_offered = TRUE;
+		session->relay_offered_at = g_get_monotonic_time();
+		relay_offer_sent *sent = g_new(relay_offer_sent, 1);
+		sent->session = session;
+		sent->at = session->relay_offered_at;
+		janus_refcount_increase(&session->ref);
+		g_queue_push_tail(offers, sent);
 		jsep = relay_offer();
 	}
 	janus_mutex_unlock(&session->relay_mutex);
 	if (result == SD_RELAY_REFUSED) {
-		JANUS_LOG(LOG_VERB, "[%s] relay refused: %s\n", SWARMDROP_PACKAGE, err.message);
+		log_error(LOG_VERB, "relay refused", &err);
 		json_decref(*response);
 		*response = sd_error_json(&err);
 		return NULL;
@@ -358,6 +453,33 @@ static json_t *relay_requested(swarmdrop_session *session, const char *share, co
 	return jsep;
 }
 
+/* Closes the relay offers left unanswered for relay_offer_timeout_seconds by now: the
+ * PeerConnection goes (its UDP socket and ICE agent with it) and its waiting members are
+ * dropped; a later `relay` makes a new offer. Offers answered, hung up or made again since are
+ * just forgotten. Worker thread. */
+static void expire_offers(gint64 now)
+{
+	relay_offer_sent *sent;
+	while ((sent = g_queue_peek_head(offers)) != NULL && now - sent->at >= relay_offer_timeout_us) {
+		g_queue_pop_head(offers);
+		swarmdrop_session *session = sent->session;
+		janus_mutex_lock(&session->relay_mutex);
+		gboolean unanswered = session->relay_offered && !session->relay_ready && session->relay_offered_at == sent->at;
+		if (unanswered) {
+			sd_relay_client_gone(relay, session);
+			session->relay_offered = FALSE;
+		}
+		janus_mutex_unlock(&session->relay_mutex);
+		if (unanswered && !g_atomic_int_get(&session->destroyed)) {
+			JANUS_LOG(LOG_VERB, "[%s] a relay offer went unanswered for %" G_GINT64_FORMAT " s: closed\n",
+			          SWARMDROP_PACKAGE, relay_offer_timeout_us / G_USEC_PER_SEC);
+			gateway->close_pc(session->handle);
+		}
+		janus_refcount_decrease(&session->ref);
+		g_free(sent);
+	}
+}
+
 /* ---- Publishing (sd_publish, sd_seed) ----------------------------------------------------------- */
 
 static void published_free(const janus_refcount *ref)
@@ -365,6 +487,7 @@ static void published_free(const janus_refcount *ref)
 	swarmdrop_published *entry = janus_refcount_containerof(ref, swarmdrop_published, ref);
 	if (entry->publisher != NULL)
 		janus_refcount_decrease(&entry->publisher->ref);
+	sd_quota_remove_client(quota, entry->seed);
 	janus_refcount_decrease(&entry->seed->ref);
 	OPENSSL_cleanse(&entry->job, sizeof(entry->job));
 	g_free(entry->source);
@@ -419,7 +542,7 @@ static void publish_prepare(gpointer data, gpointer user_data)
 		publish_event(entry, "published", json_pack("{s:f}", "seconds", seconds));
 	} else {
 		g_atomic_int_set(&entry->state, PUBLISH_FAILED);
-		JANUS_LOG(LOG_WARN, "[%s] cannot publish %s: %s\n", SWARMDROP_PACKAGE, entry->source, err.message);
+		log_error(LOG_WARN, entry->source, &err);
 		publish_event(entry, "publish_failed", json_pack("{s:i, s:s}", "error_code", err.code, "error", err.message));
 		/* The share goes on the worker thread, which owns the service. */
 		if (!g_atomic_int_get(&stopping)) {
@@ -467,16 +590,17 @@ static swarmdrop_published *publish_start(swarmdrop_session *publisher, char *so
 	entry->source_mtime = st->st_mtime;
 	entry->transcode_audio = transcode_audio;
 	entry->seed = session_new(NULL);
-	json_t *created = sd_service_create_relay_only(service, entry->seed);
-	const char *share = json_string_value(json_object_get(created, "share"));
-	const char *peer = json_string_value(json_object_get(created, "peer"));
-	bool ok = share != NULL;
+	/* The server's own member: no connection, no per-connection limits. */
+	sd_quota_add_client(quota, NULL, entry->seed, err);
+	sd_outcome created;
+	bool ok = sd_service_create_relay_only(service, entry->seed, &created);
+	const char *share = created.share, *peer = created.peer;
 	if (!ok) {
-		sd_fail(err, (int)json_integer_value(json_object_get(created, "error_code")), "%s",
-		        json_string_value(json_object_get(created, "error")));
+		*err = created.error;
 	} else {
 		g_strlcpy(entry->share, share, sizeof(entry->share));
 		entry->seed->seed = sd_seed_new(peer, relay_window_bytes, seed_send, entry->seed);
+		sd_seed_on_problem(entry->seed->seed, seed_problem);
 		entry->output = g_strdup_printf("%s/%s.mp4", publishing.cache_folder, entry->share);
 		entry->job = (sd_publish_job){.source = entry->source, .output = entry->output,
 		                              .transcode_audio = transcode_audio, .progress = publish_progress, .opaque = entry};
@@ -486,7 +610,6 @@ static swarmdrop_published *publish_start(swarmdrop_session *publisher, char *so
 			sd_relay_client_gone(relay, entry->seed);
 		}
 	}
-	json_decref(created);
 	if (!ok) {
 		janus_refcount_decrease(&entry->ref);
 		return NULL;
@@ -552,7 +675,7 @@ static void handle_request(swarmdrop_message *msg, gint64 now)
 	json_t *response = sd_service_handle(service, session, msg->body, now, &outcome);
 	json_t *jsep = NULL, *operator = NULL;
 	if (!outcome.ok)
-		JANUS_LOG(LOG_VERB, "[%s] request refused: %s\n", SWARMDROP_PACKAGE, outcome.error.message);
+		log_error(LOG_VERB, "request refused", &outcome.error);
 	else if (outcome.kind == SD_REQ_RELAY)
 		jsep = relay_requested(session, outcome.share, outcome.peer, &response);
 	/* The member's endpoint, or its wait for the channel, goes with it (a share closed by
@@ -601,8 +724,17 @@ static gpointer worker_main(gpointer data)
 			sd_service_expire(service, now);
 			sd_relay_tick(relay, now, credits);
 			relay_pay(credits);
+			expire_offers(now);
 			next_tick = now + SWARMDROP_TICK_US;
 		}
+		g_atomic_int_set(&count_shares, (gint)sd_service_share_count(service));
+		g_atomic_int_set(&count_members, (gint)sd_service_member_count(service));
+	}
+	/* Offers still waiting hold their sessions: let go of them. */
+	relay_offer_sent *sent;
+	while ((sent = g_queue_pop_head(offers)) != NULL) {
+		janus_refcount_decrease(&sent->session->ref);
+		g_free(sent);
 	}
 	g_array_unref(credits);
 	return NULL;
@@ -624,10 +756,14 @@ static int swarmdrop_init(janus_callbacks *callback, const char *config_path)
 	gateway = callback;
 	sessions = g_hash_table_new_full(NULL, NULL, NULL, NULL);
 	messages = g_async_queue_new_full((GDestroyNotify)message_free);
-	service = sd_service_new(&limits, locate, emit_event, NULL);
+	quota = sd_quota_new(&limits);
+	service = sd_service_new(&limits, locate, quota, emit_event, NULL);
 	static const sd_relay_hooks hooks = {relay_retain, relay_release};
 	relay = sd_relay_new(&limits, &hooks);
 	relay_window_bytes = (guint64)limits.relay_window_kib * 1024;
+	relay_offer_timeout_us = (gint64)limits.relay_offer_timeout_seconds * G_USEC_PER_SEC;
+	relay_refusals_per_second = limits.relay_refusals_per_second;
+	offers = g_queue_new();
 	published = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, published_unref);
 	GError *error = NULL;
 	preparers = g_thread_pool_new(publish_prepare, NULL, 1, FALSE, &error);
@@ -642,6 +778,8 @@ static int swarmdrop_init(janus_callbacks *callback, const char *config_path)
 		sd_publish_config_clear(&publishing);
 		sd_relay_free(relay);
 		sd_service_free(service);
+		sd_quota_free(quota);
+		g_queue_free(offers);
 		g_async_queue_unref(messages);
 		g_hash_table_destroy(sessions);
 		return -1;
@@ -683,6 +821,10 @@ static void swarmdrop_destroy(void)
 	service = NULL;
 	sd_relay_free(relay);
 	relay = NULL;
+	sd_quota_free(quota);
+	quota = NULL;
+	g_queue_free(offers); /* emptied by the worker as it stopped */
+	offers = NULL;
 	g_atomic_int_set(&initialized, 0);
 	JANUS_LOG(LOG_INFO, "%s destroyed\n", SWARMDROP_PACKAGE);
 }
@@ -706,6 +848,50 @@ static swarmdrop_session *session_ref(janus_plugin_session *handle)
 	return session;
 }
 
+/* The first fields of structures private to the Janus 1.1.2 core (src/ice.h janus_ice_handle,
+ * src/janus.h janus_session and janus_request at tag v1.1.2): only what connection_of reads. */
+typedef struct {
+	void *session; /* janus_session* */
+	guint64 handle_id;
+	char *opaque_id, *token;
+	gint64 created;
+	void *app;                       /* janus_plugin*, set once create_session returned */
+	janus_plugin_session *app_handle; /* likewise */
+} janus_ice_handle_prefix;
+typedef struct {
+	guint64 session_id;
+	GHashTable *ice_handles;
+	gint64 last_activity;
+	void *source; /* janus_request*: the request that created (or claimed) the session */
+} janus_session_prefix;
+typedef struct {
+	janus_transport *transport;
+	janus_transport_session *instance; /* the connection: one WebSocket, say */
+} janus_request_prefix;
+
+/* The key of handle's per-connection limits (sd_quota): the transport session (a WebSocket)
+ * that created its Janus session, however many Janus sessions that connection opened. Janus
+ * 1.1.2 tells plugins no such thing, so this reads the prefixes above, on the thread of the
+ * `attach` request (its session holds its source); when they do not look right (another Janus
+ * version), the Janus session, then the handle itself, is the key: weaker, and logged once.
+ * A session claimed by another connection keeps counting against the one that created it. */
+static const void *connection_of(janus_plugin_session *handle)
+{
+	static volatile gint warned;
+	const janus_ice_handle_prefix *ice = handle->gateway_handle;
+	const janus_session_prefix *core = ice != NULL && ice->handle_id != 0 ? ice->session : NULL;
+	gboolean attaching = ice != NULL && ice->app == NULL && (ice->app_handle == NULL || ice->app_handle == handle);
+	const janus_request_prefix *source = attaching && core != NULL && core->session_id != 0 ? core->source : NULL;
+	const janus_transport *transport = source != NULL ? source->transport : NULL;
+	const char *package = transport != NULL && transport->get_package != NULL ? transport->get_package() : NULL;
+	if (package != NULL && g_str_has_prefix(package, "janus.transport.") && source->instance != NULL)
+		return source->instance;
+	if (g_atomic_int_compare_and_exchange(&warned, 0, 1))
+		JANUS_LOG(LOG_WARN, "[%s] this Janus does not look like 1.1.2 inside: limits apply per %s, not per connection\n",
+		          SWARMDROP_PACKAGE, core != NULL && core->session_id != 0 ? "Janus session" : "handle");
+	return core != NULL && core->session_id != 0 ? (const void *)core : (const void *)handle;
+}
+
 static void swarmdrop_create_session(janus_plugin_session *handle, int *error)
 {
 	if (!plugin_ready()) {
@@ -713,6 +899,13 @@ static void swarmdrop_create_session(janus_plugin_session *handle, int *error)
 		return;
 	}
 	swarmdrop_session *session = session_new(handle);
+	sd_error err;
+	if (!sd_quota_add_client(quota, connection_of(handle), session, &err)) {
+		log_error(LOG_VERB, "handle refused", &err);
+		g_free(session);
+		*error = err.code;
+		return;
+	}
 	handle->plugin_handle = session;
 	janus_mutex_lock(&sessions_mutex);
 	g_hash_table_insert(sessions, handle, session);
@@ -733,9 +926,13 @@ static void swarmdrop_destroy_session(janus_plugin_session *handle, int *error)
 		return;
 	}
 	g_hash_table_remove(sessions, handle);
+	/* Under sessions_mutex: end_connection only ends handles the quota still knows. */
+	sd_quota_remove_client(quota, session);
+	janus_mutex_lock(&session->relay_mutex);
 	g_atomic_int_set(&session->destroyed, 1);
-	janus_mutex_unlock(&sessions_mutex);
 	sd_relay_client_gone(relay, session);
+	janus_mutex_unlock(&session->relay_mutex);
+	janus_mutex_unlock(&sessions_mutex);
 	/* The registry forgets the session on the worker thread; the table's reference goes with it.
 	 * Never push events to other sessions from here (janus-gateway issue 1263). */
 	swarmdrop_message *gone = g_new0(swarmdrop_message, 1);
@@ -744,14 +941,52 @@ static void swarmdrop_destroy_session(janus_plugin_session *handle, int *error)
 	g_async_queue_push(messages, gone);
 }
 
+/* The admin API's handle_info: the handle's own state, and the plugin's counters (the soak in
+ * bench/ and operators watch them return to their baseline). */
 static json_t *swarmdrop_query_session(janus_plugin_session *handle)
 {
 	swarmdrop_session *session = plugin_ready() ? session_ref(handle) : NULL;
 	if (session == NULL)
 		return NULL;
-	json_t *info = json_pack("{s:b}", "destroyed", g_atomic_int_get(&session->destroyed));
+	janus_mutex_lock(&session->relay_mutex);
+	json_t *info = json_pack("{s:b, s:b, s:b, s:I, s:I}", "destroyed", g_atomic_int_get(&session->destroyed),
+	                         "relay_offered", session->relay_offered, "relay_ready", session->relay_ready,
+	                         "relay_waiting", (json_int_t)sd_relay_pending_count(relay, session), "relay_in_flight",
+	                         (json_int_t)sd_relay_in_flight(relay, session));
+	janus_mutex_unlock(&session->relay_mutex);
+	janus_mutex_lock(&session->refusal_mutex);
+	json_object_set_new(info, "refusals_dropped", json_integer((json_int_t)session->refusals_dropped));
+	janus_mutex_unlock(&session->refusal_mutex);
 	janus_refcount_decrease(&session->ref);
+	janus_mutex_lock(&sessions_mutex);
+	guint handles = g_hash_table_size(sessions);
+	janus_mutex_unlock(&sessions_mutex);
+	sd_quota_counts counts = sd_quota_count(quota);
+	json_object_set_new(info, "plugin",
+	                    json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:i}", "shares", g_atomic_int_get(&count_shares),
+	                              "members", g_atomic_int_get(&count_members), "relay_endpoints",
+	                              (json_int_t)sd_relay_endpoint_count(relay), "relay_waiting",
+	                              (json_int_t)sd_relay_waiting_count(relay), "connections",
+	                              (json_int_t)counts.connections, "handles", (json_int_t)handles,
+	                              "relay_texts_dropped", g_atomic_int_get(&texts_dropped)));
 	return info;
+}
+
+/* Ends every handle of the connection session came through (it asked a whole burst beyond its
+ * request budget). gateway->end_session only queues the ending: safe from here. */
+static void end_connection(swarmdrop_session *session)
+{
+	janus_mutex_lock(&sessions_mutex);
+	GPtrArray *clients = sd_quota_clients_with(quota, session);
+	for (guint i = 0; i < clients->len; i++) {
+		swarmdrop_session *client = g_ptr_array_index(clients, i);
+		if (client->handle != NULL)
+			gateway->end_session(client->handle);
+	}
+	janus_mutex_unlock(&sessions_mutex);
+	JANUS_LOG(LOG_WARN, "[%s] a connection far over its request budget: its %u handles ended\n", SWARMDROP_PACKAGE,
+	          clients->len);
+	g_ptr_array_free(clients, TRUE);
 }
 
 static struct janus_plugin_result *swarmdrop_handle_message(janus_plugin_session *handle, char *transaction,
@@ -773,6 +1008,17 @@ static struct janus_plugin_result *swarmdrop_handle_message(janus_plugin_session
 		json_decref(message);
 		return janus_plugin_result_new(JANUS_PLUGIN_ERROR, refusal, NULL);
 	}
+	/* The connection's budget, before the request takes a place in the worker's queue. */
+	sd_error err;
+	sd_quota_verdict verdict = sd_quota_request(quota, session, g_get_monotonic_time(), &err);
+	if (verdict != SD_QUOTA_ALLOW) {
+		if (verdict == SD_QUOTA_END)
+			end_connection(session);
+		janus_refcount_decrease(&session->ref);
+		g_free(transaction);
+		json_decref(message);
+		return janus_plugin_result_new(JANUS_PLUGIN_OK, NULL, sd_error_json(&err));
+	}
 	swarmdrop_message *msg = g_new0(swarmdrop_message, 1);
 	msg->kind = MESSAGE_REQUEST;
 	msg->session = session;
@@ -792,6 +1038,8 @@ static void swarmdrop_hangup_media(janus_plugin_session *handle)
 	janus_mutex_lock(&session->relay_mutex);
 	sd_relay_client_gone(relay, session);
 	session->relay_offered = FALSE;
+	session->relay_ready = FALSE;
+	g_atomic_int_set(&session->text_in_flight, 0);
 	janus_mutex_unlock(&session->relay_mutex);
 	janus_refcount_decrease(&session->ref);
 }
@@ -833,8 +1081,14 @@ static void swarmdrop_data_ready(janus_plugin_session *handle)
 		return;
 	json_t *ready = NULL;
 	GPtrArray *attached = g_ptr_array_new_with_free_func(g_free);
+	/* Everything sent was taken in: the plugin's own texts too. */
+	g_atomic_int_set(&session->text_in_flight, 0);
 	janus_mutex_lock(&session->relay_mutex);
-	if (session->relay_offered && sd_relay_ready(relay, session, attached)) {
+	/* Not after destroy_session or hangup_media released the session: endpoints attached now
+	 * would hold it for good. */
+	if (session->relay_offered && !session->relay_ready && !g_atomic_int_get(&session->destroyed) &&
+	    sd_relay_ready(relay, session, attached)) {
+		session->relay_ready = TRUE;
 		json_t *peers = json_array();
 		for (guint i = 0; i < attached->len; i++)
 			json_array_append_new(peers, json_string(g_ptr_array_index(attached, i)));

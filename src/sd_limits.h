@@ -13,6 +13,14 @@ typedef struct sd_limits {
 	unsigned max_shares;            /* shares held at once */
 	unsigned max_peers_per_share;   /* owner included */
 	unsigned max_shares_per_handle; /* shares one Janus handle can be a peer of */
+	/* One client connection: a WebSocket, however many Janus sessions and handles it opens
+	 * (sd_quota.h). */
+	unsigned max_handles_per_connection; /* Janus handles attached at once */
+	unsigned max_shares_per_connection;  /* shares it created (create, restore) that are still open */
+	unsigned max_members_per_connection; /* memberships over all shares */
+	unsigned max_seats_per_connection;   /* members of one share */
+	unsigned requests_per_second;        /* the refill of its request budget */
+	unsigned request_burst;              /* the budget's size: requests it may make at once */
 	unsigned max_signal_bytes;      /* compact JSON size of one signal payload */
 	unsigned share_empty_grace_seconds; /* how long a share with no member at all lives on */
 	unsigned share_orphan_max_seconds;  /* how long a share lives on without its owner */
@@ -21,6 +29,8 @@ typedef struct sd_limits {
 	unsigned relay_share_quota_mib;  /* MiB relayed for one share */
 	unsigned relay_client_quota_mib; /* MiB one client (Janus handle) may send through the relay */
 	unsigned relay_client_rate_kib;  /* KiB/s one client may send through the relay */
+	unsigned relay_offer_timeout_seconds; /* an unanswered relay offer is hung up after this */
+	unsigned relay_refusals_per_second;   /* refusal messages one client gets, at most (the rest: counted) */
 	/* The tracker (docs/protocol.md part 1, "The tracker"). */
 	bool rank_peers;                  /* false: peers in joining order */
 	unsigned tracker_list_size;       /* peers in one join or list answer */

@@ -7,6 +7,7 @@ struct sd_registry {
 	sd_limits limits;
 	GHashTable *shares;       /* share id -> sd_share* (owned) */
 	GHashTable *client_peers; /* client -> GPtrArray of its sd_peer* (borrowed) */
+	guint members;            /* peers over all shares */
 };
 
 static void share_free(gpointer data)
@@ -96,6 +97,7 @@ sd_peer *sd_registry_add_peer(sd_registry *reg, sd_share *share, void *client, s
 		g_hash_table_insert(reg->client_peers, client, held);
 	}
 	g_ptr_array_add(held, peer);
+	reg->members++;
 	return peer;
 }
 
@@ -246,6 +248,7 @@ static void forget_client_peer(sd_registry *reg, sd_peer *peer)
 	if (held == NULL)
 		return;
 	g_ptr_array_remove_fast(held, peer);
+	reg->members--;
 	if (held->len == 0)
 		g_hash_table_remove(reg->client_peers, peer->client);
 }
@@ -337,4 +340,9 @@ GPtrArray *sd_registry_orphans_since(sd_registry *reg, gint64 now_us, gint64 max
 guint sd_registry_share_count(sd_registry *reg)
 {
 	return g_hash_table_size(reg->shares);
+}
+
+guint sd_registry_member_count(sd_registry *reg)
+{
+	return reg->members;
 }

@@ -112,5 +112,6 @@ GPtrArray *sd_registry_empty_since(sd_registry *reg, gint64 now_us, gint64 grace
 /* A new array (caller frees) of the shares whose owner has been absent at least max_us at now_us. */
 GPtrArray *sd_registry_orphans_since(sd_registry *reg, gint64 now_us, gint64 max_us);
 guint sd_registry_share_count(sd_registry *reg);
+guint sd_registry_member_count(sd_registry *reg);
 
 #endif

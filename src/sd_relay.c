@@ -526,6 +526,19 @@ guint sd_relay_endpoint_count(sd_relay *relay)
 	return count;
 }
 
+guint sd_relay_waiting_count(sd_relay *relay)
+{
+	guint count = 0;
+	GHashTableIter it;
+	gpointer value;
+	g_mutex_lock(&relay->mutex);
+	g_hash_table_iter_init(&it, relay->clients);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		count += ((client_use *)value)->waiting->len;
+	g_mutex_unlock(&relay->mutex);
+	return count;
+}
+
 guint sd_relay_pending_count(sd_relay *relay, void *client)
 {
 	g_mutex_lock(&relay->mutex);

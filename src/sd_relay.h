@@ -99,10 +99,11 @@ void sd_relay_drained(sd_relay *relay, void *client, gint64 now_us, GArray *cred
 /* Pays owed credits the rate cap allows by now_us. */
 void sd_relay_tick(sd_relay *relay, gint64 now_us, GArray *credits);
 
-/* Bytes in flight to client's endpoints, the number of endpoints, and of members waiting for
- * client's channel: what the tests observe. */
+/* Bytes in flight to client's endpoints, the number of endpoints, of members waiting for
+ * client's channel, and of all members waiting: what the tests and query_session observe. */
 guint64 sd_relay_in_flight(sd_relay *relay, void *client);
 guint sd_relay_endpoint_count(sd_relay *relay);
 guint sd_relay_pending_count(sd_relay *relay, void *client);
+guint sd_relay_waiting_count(sd_relay *relay);
 
 #endif

@@ -16,11 +16,13 @@ struct sd_service {
 	 * ranking sees them (sd_rank_member) and as they are (const sd_peer *), and the picks. */
 	GArray *members, *member_peers;
 	sd_rank_pick *picks;
+	sd_quota *quota; /* borrowed; NULL: no per-connection limits */
 	sd_emit_fn emit;
 	void *user_data;
 };
 
-sd_service *sd_service_new(const sd_limits *limits, sd_locate *locate, sd_emit_fn emit, void *user_data)
+sd_service *sd_service_new(const sd_limits *limits, sd_locate *locate, sd_quota *quota, sd_emit_fn emit,
+                           void *user_data)
 {
 	sd_service *svc = g_new0(sd_service, 1);
 	svc->limits = *limits;
@@ -31,6 +33,7 @@ sd_service *sd_service_new(const sd_limits *limits, sd_locate *locate, sd_emit_f
 	svc->members = g_array_new(FALSE, FALSE, sizeof(sd_rank_member));
 	svc->member_peers = g_array_new(FALSE, FALSE, sizeof(const sd_peer *));
 	svc->picks = g_new(sd_rank_pick, limits->tracker_list_size);
+	svc->quota = quota;
 	svc->emit = emit;
 	svc->user_data = user_data;
 	return svc;
@@ -60,20 +63,26 @@ guint sd_service_share_count(sd_service *svc)
 	return sd_registry_share_count(svc->reg);
 }
 
+guint sd_service_member_count(sd_service *svc)
+{
+	return sd_registry_member_count(svc->reg);
+}
+
 static json_t *event_new(const char *name, const sd_share *share)
 {
 	return json_pack("{s:s, s:s, s:s}", "swarmdrop", "event", "event", name, "share", share->id);
 }
 
-/* Sends event to every peer of share but skip (which may be NULL), then drops the event. */
-static void broadcast(sd_service *svc, const sd_share *share, const sd_peer *skip, json_t *event)
+/* Sends event (json: its text) to every peer of share but skip (which may be NULL), then drops
+ * json. */
+static void broadcast(sd_service *svc, const sd_share *share, const sd_peer *skip, const sd_event *event, json_t *json)
 {
 	for (guint i = 0; i < share->peers->len; i++) {
 		sd_peer *peer = g_ptr_array_index(share->peers, i);
 		if (peer != skip)
-			svc->emit(peer->client, event, svc->user_data);
+			svc->emit(peer->client, event, json, svc->user_data);
 	}
-	json_decref(event);
+	json_decref(json);
 }
 
 /* What others learn of a peer: its id, its role and, for one reachable through the relay only,
@@ -133,16 +142,17 @@ static void announce_join(sd_service *svc, const sd_peer *peer)
 {
 	const sd_share *share = peer->share;
 	sd_rank_member newcomer = rank_member(peer);
+	const sd_event event = {SD_EVENT_PEER_JOINED, share->id, peer->id};
 	for (guint i = 0; i < share->peers->len; i++) {
 		const sd_peer *other = g_ptr_array_index(share->peers, i);
 		if (other == peer)
 			continue;
 		sd_rank_member them = rank_member(other);
 		sd_tier tier = svc->limits.rank_peers ? sd_rank_tier(&them, &newcomer) : SD_TIER_OTHER;
-		json_t *event = describe_peer(event_new("peer_joined", share), peer);
-		json_object_set_new(event, "tier", json_string(sd_tier_name(tier)));
-		svc->emit(other->client, event, svc->user_data);
-		json_decref(event);
+		json_t *json = describe_peer(event_new("peer_joined", share), peer);
+		json_object_set_new(json, "tier", json_string(sd_tier_name(tier)));
+		svc->emit(other->client, &event, json, svc->user_data);
+		json_decref(json);
 	}
 }
 
@@ -150,17 +160,28 @@ static void announce_join(sd_service *svc, const sd_peer *peer)
 static void remove_and_announce(sd_service *svc, sd_peer *peer, gint64 now_us)
 {
 	sd_share *share = peer->share;
-	json_t *event = event_new("peer_left", share);
-	json_object_set_new(event, "peer", json_string(peer->id));
+	char id[SD_PEER_ID_LEN + 1];
+	memcpy(id, peer->id, sizeof(id));
+	json_t *json = event_new("peer_left", share);
+	json_object_set_new(json, "peer", json_string(id));
+	if (svc->quota != NULL)
+		sd_quota_left(svc->quota, peer->client, share->id);
 	sd_registry_remove_peer(svc->reg, peer, now_us);
-	broadcast(svc, share, NULL, event);
+	const sd_event event = {SD_EVENT_PEER_LEFT, share->id, id};
+	broadcast(svc, share, NULL, &event, json);
 }
 
 static void close_share(sd_service *svc, sd_share *share, const sd_peer *skip, const char *reason)
 {
-	json_t *event = event_new("share_closed", share);
-	json_object_set_new(event, "reason", json_string(reason));
-	broadcast(svc, share, skip, event);
+	json_t *json = event_new("share_closed", share);
+	json_object_set_new(json, "reason", json_string(reason));
+	const sd_event event = {SD_EVENT_SHARE_CLOSED, share->id, NULL};
+	broadcast(svc, share, skip, &event, json);
+	if (svc->quota != NULL) {
+		for (guint i = 0; i < share->peers->len; i++)
+			sd_quota_left(svc->quota, ((sd_peer *)g_ptr_array_index(share->peers, i))->client, share->id);
+		sd_quota_share_closed(svc->quota, share->id);
+	}
 	sd_registry_remove_share(svc->reg, share);
 }
 
@@ -173,10 +194,31 @@ static gboolean tokens_equal(const char *a, const char *b)
 	return diff == 0;
 }
 
+/* What a new share (create, restore) does to client's connection: checked before, counted after. */
+static bool may_create(sd_service *svc, const void *client, sd_error *err)
+{
+	return svc->quota == NULL || sd_quota_may_create(svc->quota, client, err);
+}
+
+static void joined(sd_service *svc, const sd_peer *peer, bool created)
+{
+	if (svc->quota != NULL)
+		sd_quota_joined(svc->quota, peer->client, peer->share->id, created);
+}
+
+/* A new share owned by client (created by it, or made relay-only for the server), or NULL. */
+static sd_peer *create_share(sd_service *svc, void *client, char secret[SD_SECRET_LEN + 1], sd_error *err)
+{
+	sd_peer *owner = may_create(svc, client, err) ? sd_registry_create_share(svc->reg, client, secret, err) : NULL;
+	if (owner != NULL)
+		joined(svc, owner, true);
+	return owner;
+}
+
 static json_t *handle_create(sd_service *svc, void *client, sd_error *err)
 {
 	char secret[SD_SECRET_LEN + 1] = "";
-	sd_peer *owner = sd_registry_create_share(svc->reg, client, secret, err);
+	sd_peer *owner = create_share(svc, client, secret, err);
 	if (owner == NULL)
 		return NULL;
 	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "swarmdrop", "created", "share", owner->share->id, "peer", owner->id,
@@ -197,11 +239,14 @@ static json_t *handle_join(sd_service *svc, void *client, sd_share *share, const
 		}
 		role = SD_ROLE_OWNER;
 	}
+	if (svc->quota != NULL && !sd_quota_may_join(svc->quota, client, share->id, err))
+		return NULL;
 	char secret[SD_SECRET_LEN + 1];
 	g_strlcpy(secret, req->peer_secret, sizeof(secret));
 	sd_peer *peer = sd_registry_add_peer(svc->reg, share, client, role, secret, err);
 	if (peer == NULL)
 		return NULL;
+	joined(svc, peer, false);
 	sd_registry_locate(peer, &req->address, svc->locate);
 	announce_join(svc, peer);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:i}", "swarmdrop", "joined", "share", share->id, "peer",
@@ -216,9 +261,12 @@ static json_t *handle_restore(sd_service *svc, void *client, const sd_request *r
 {
 	char secret[SD_SECRET_LEN + 1];
 	g_strlcpy(secret, req->peer_secret, sizeof(secret));
+	if (!may_create(svc, client, err))
+		return NULL;
 	sd_peer *owner = sd_registry_restore_share(svc->reg, req->share, req->owner_token, client, secret, err);
 	if (owner == NULL)
 		return NULL;
+	joined(svc, owner, true);
 	sd_registry_locate(owner, &req->address, svc->locate);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:[], s:b, s:i}", "swarmdrop", "joined", "share", owner->share->id,
 	                 "peer", owner->id, "role", "owner", "peer_secret", secret, "peers", "restored", 1, "max_links",
@@ -261,11 +309,12 @@ static json_t *handle_signal(sd_service *svc, sd_peer *self, const sd_request *r
 		sd_fail(err, SD_ERR_SELF_SIGNAL, "a peer cannot signal itself");
 		return NULL;
 	}
-	json_t *event = event_new("signal", self->share);
-	json_object_set_new(event, "from", json_string(self->id));
-	json_object_set(event, "payload", (json_t *)req->payload);
-	svc->emit(target->client, event, svc->user_data);
-	json_decref(event);
+	json_t *json = event_new("signal", self->share);
+	json_object_set_new(json, "from", json_string(self->id));
+	json_object_set(json, "payload", (json_t *)req->payload);
+	const sd_event event = {SD_EVENT_SIGNAL, self->share->id, self->id};
+	svc->emit(target->client, &event, json, svc->user_data);
+	json_decref(json);
 	return json_pack("{s:s, s:s, s:s}", "swarmdrop", "signalled", "share", self->share->id, "to", target->id);
 }
 
@@ -319,10 +368,10 @@ static json_t *operator_request(sd_service *svc, const sd_request *req, sd_error
 	if (req->kind == SD_REQ_PUBLISH)
 		return json_pack("{s:s, s:s, s:s, s:b}", "swarmdrop", "publish", "admin_key", req->admin_key, "path",
 		                 req->path, "transcode_audio", req->transcode_audio);
-	if (sd_registry_find_share(svc->reg, req->share) == NULL) {
-		sd_fail(err, SD_ERR_NO_SUCH_SHARE, "no share %s", req->share);
-		return NULL;
-	}
+	/* Not looked up here: whether the share exists is told only to whoever has the admin key
+	 * (the plugin checks it first), so a wrong key is answered the same for any share id. */
+	(void)svc;
+	(void)err;
 	return json_pack("{s:s, s:s, s:s}", "swarmdrop", "unpublish", "admin_key", req->admin_key, "share", req->share);
 }
 
@@ -364,15 +413,19 @@ json_t *sd_service_handle(sd_service *svc, void *client, const json_t *body, gin
 	return response;
 }
 
-json_t *sd_service_create_relay_only(sd_service *svc, void *client)
+bool sd_service_create_relay_only(sd_service *svc, void *client, sd_outcome *out)
 {
-	sd_error err;
-	json_t *response = handle_create(svc, client, &err);
-	if (response == NULL)
-		return sd_error_json(&err);
-	sd_share *share = sd_registry_find_share(svc->reg, json_string_value(json_object_get(response, "share")));
-	sd_share_owner(share)->relay_only = true;
-	return response;
+	memset(out, 0, sizeof(*out));
+	out->kind = SD_REQ_CREATE;
+	char secret[SD_SECRET_LEN + 1] = "";
+	sd_peer *owner = create_share(svc, client, secret, &out->error);
+	if (owner == NULL)
+		return false;
+	owner->relay_only = true;
+	memcpy(out->share, owner->share->id, sizeof(out->share));
+	memcpy(out->peer, owner->id, sizeof(out->peer));
+	out->ok = true;
+	return true;
 }
 
 void sd_service_close_share(sd_service *svc, const char *share_id, const char *reason)

@@ -13,16 +13,29 @@
 
 #include "sd_limits.h"
 #include "sd_locate.h"
+#include "sd_quota.h"
 #include "sd_request.h"
 
-/* Delivers event to client. The event stays the caller's: incref it to keep it. */
-typedef void (*sd_emit_fn)(void *client, json_t *event, void *user_data);
+/* What an event tells, as facts the plugin acts on (the relay, the server's own member) without
+ * reading the JSON that goes to the client. */
+typedef enum { SD_EVENT_PEER_JOINED, SD_EVENT_PEER_LEFT, SD_EVENT_SHARE_CLOSED, SD_EVENT_SIGNAL } sd_event_kind;
+typedef struct sd_event {
+	sd_event_kind kind;
+	const char *share; /* its id */
+	const char *peer;  /* the member that joined, left or signals; NULL for share_closed */
+} sd_event;
+
+/* Delivers event (json: what the client gets) to client. Both stay the caller's: incref json to
+ * keep it. */
+typedef void (*sd_emit_fn)(void *client, const sd_event *event, json_t *json, void *user_data);
 
 typedef struct sd_service sd_service;
 
 /* Takes locate (NULL: no database; everyone is then in the tier "other" unless on the same
- * network). */
-sd_service *sd_service_new(const sd_limits *limits, sd_locate *locate, sd_emit_fn emit, void *user_data);
+ * network). quota (borrowed; NULL: none) limits what each client's connection creates and joins;
+ * the service tells it every membership that begins or ends and every share that closes. */
+sd_service *sd_service_new(const sd_limits *limits, sd_locate *locate, sd_quota *quota, sd_emit_fn emit,
+                           void *user_data);
 /* Replaces the generator of the ranking's ties and random part with one seeded by seed (tests). */
 void sd_service_seed(sd_service *svc, guint32 seed);
 void sd_service_free(sd_service *svc);
@@ -45,8 +58,9 @@ typedef struct sd_outcome {
 json_t *sd_service_handle(sd_service *svc, void *client, const json_t *body, gint64 now_us, sd_outcome *outcome);
 
 /* A new share whose owner, client, is reachable through the relay only: the server as the origin
- * of a file it publishes (docs/protocol.md part 5). The response of `create`, or an error body. */
-json_t *sd_service_create_relay_only(sd_service *svc, void *client);
+ * of a file it publishes (docs/protocol.md part 5). True with out's share and peer set (kind
+ * SD_REQ_CREATE), or false with out's error set. */
+bool sd_service_create_relay_only(sd_service *svc, void *client, sd_outcome *out);
 /* Closes share_id (if it exists): every peer but its owner gets share_closed with reason. */
 void sd_service_close_share(sd_service *svc, const char *share_id, const char *reason);
 /* The client is gone: it leaves every share, as with `leave`. Shares it owned live on without it. */
@@ -57,5 +71,7 @@ void sd_service_client_gone(sd_service *svc, void *client, gint64 now_us);
 void sd_service_expire(sd_service *svc, gint64 now_us);
 
 guint sd_service_share_count(sd_service *svc);
+/* Members over all shares (query_session). */
+guint sd_service_member_count(sd_service *svc);
 
 #endif

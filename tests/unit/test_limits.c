@@ -11,13 +11,21 @@ static void defaults_are_the_documented_ones(void **state)
 	assert_int_equal(l.max_shares, 1024);
 	assert_int_equal(l.max_peers_per_share, 64);
 	assert_int_equal(l.max_shares_per_handle, 8);
+	assert_int_equal(l.max_handles_per_connection, 8);
+	assert_int_equal(l.max_shares_per_connection, 4);
+	assert_int_equal(l.max_members_per_connection, 16);
+	assert_int_equal(l.max_seats_per_connection, 2);
+	assert_int_equal(l.requests_per_second, 20);
+	assert_int_equal(l.request_burst, 100);
 	assert_int_equal(l.max_signal_bytes, 16384);
 	assert_int_equal(l.share_empty_grace_seconds, 30);
 	assert_int_equal(l.share_orphan_max_seconds, 86400);
 	assert_int_equal(l.relay_window_kib, 1024);
-	assert_int_equal(l.relay_share_quota_mib, 0);
-	assert_int_equal(l.relay_client_quota_mib, 0);
+	assert_int_equal(l.relay_share_quota_mib, 4096);
+	assert_int_equal(l.relay_client_quota_mib, 1024);
 	assert_int_equal(l.relay_client_rate_kib, 0);
+	assert_int_equal(l.relay_offer_timeout_seconds, 10);
+	assert_int_equal(l.relay_refusals_per_second, 10);
 	assert_true(l.rank_peers);
 	assert_int_equal(l.tracker_list_size, 16);
 	assert_int_equal(l.max_links_per_member, 8);
@@ -90,6 +98,44 @@ static void bad_values_keep_the_old_value_and_say_why(void **state)
 	}
 }
 
+/* The per-connection limits and the relay's bounds: none can be turned off (0) or set absurdly
+ * high; the relay quotas can be 0 (no limit) on purpose. */
+static void connection_and_relay_bounds_have_ranges(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *key, *low, *high, *top;
+	} ranges[] = {
+		{"max_handles_per_connection", "0", "1001", "1000"},
+		{"max_shares_per_connection", "0", "100001", "100000"},
+		{"max_members_per_connection", "0", "100001", "100000"},
+		{"max_seats_per_connection", "0", "10001", "10000"},
+		{"requests_per_second", "0", "100001", "100000"},
+		{"request_burst", "0", "1000001", "1000000"},
+		{"relay_offer_timeout_seconds", "0", "3601", "3600"},
+		{"relay_refusals_per_second", "0", "10001", "10000"},
+	};
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		sd_limits l, before;
+		char err[160];
+		sd_limits_default(&l);
+		before = l;
+		assert_int_equal(sd_limits_set(&l, ranges[i].key, ranges[i].low, err, sizeof(err)), SD_LIMIT_BAD_VALUE);
+		assert_non_null(strstr(err, ranges[i].key));
+		assert_int_equal(sd_limits_set(&l, ranges[i].key, ranges[i].high, err, sizeof(err)), SD_LIMIT_BAD_VALUE);
+		assert_int_equal(sd_limits_set(&l, ranges[i].key, "-3", err, sizeof(err)), SD_LIMIT_BAD_VALUE);
+		assert_memory_equal(&l, &before, sizeof(l));
+		assert_int_equal(sd_limits_set(&l, ranges[i].key, ranges[i].top, err, sizeof(err)), SD_LIMIT_OK);
+		assert_int_equal(sd_limits_set(&l, ranges[i].key, "1", err, sizeof(err)), SD_LIMIT_OK);
+	}
+	sd_limits l;
+	char err[160];
+	sd_limits_default(&l);
+	assert_int_equal(sd_limits_set(&l, "relay_share_quota_mib", "0", err, sizeof(err)), SD_LIMIT_OK);
+	assert_int_equal(sd_limits_set(&l, "relay_client_quota_mib", "0", err, sizeof(err)), SD_LIMIT_OK);
+	assert_int_equal(l.relay_share_quota_mib + l.relay_client_quota_mib, 0);
+}
+
 static void unknown_keys_are_reported(void **state)
 {
 	(void)state;
@@ -106,6 +152,7 @@ int run_limits_tests(void)
 		cmocka_unit_test(defaults_are_the_documented_ones),
 		cmocka_unit_test(a_valid_value_is_taken),
 		cmocka_unit_test(bad_values_keep_the_old_value_and_say_why),
+		cmocka_unit_test(connection_and_relay_bounds_have_ranges),
 		cmocka_unit_test(unknown_keys_are_reported),
 		cmocka_unit_test(booleans_and_paths_are_checked),
 	};

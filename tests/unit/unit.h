@@ -21,5 +21,6 @@ int run_publish_tests(void);
 int run_media_tests(void);
 int run_locate_tests(void);
 int run_rank_tests(void);
+int run_quota_tests(void);
 
 #endif

@@ -1,0 +1,260 @@
+#include "sd_quota.h"
+
+#include <string.h>
+
+#include "sd_ids.h"
+
+typedef struct membership {
+	const void *client;
+	char share[SD_SHARE_ID_LEN + 1];
+} membership;
+
+typedef struct connection {
+	const void *key;
+	GPtrArray *clients;  /* void* */
+	GArray *members;     /* membership, of all its clients */
+	GPtrArray *created;  /* share ids (owned) it created that are open; keys of sd_quota.creators */
+	double tokens;       /* its request budget; below 0: requests refused since it ran out */
+	gint64 refilled_at;  /* µs; G_MININT64 before its first request */
+} connection;
+
+struct sd_quota {
+	GMutex mutex;
+	unsigned max_handles, max_shares, max_members, max_seats, rate, burst;
+	GHashTable *connections; /* key -> connection* (owned) */
+	GHashTable *clients;     /* client -> its connection*, NULL for the server's own */
+	GHashTable *creators;    /* share id (the connection's string) -> connection* */
+};
+
+static void connection_free(gpointer data)
+{
+	connection *conn = data;
+	g_ptr_array_unref(conn->clients);
+	g_array_unref(conn->members);
+	g_ptr_array_unref(conn->created);
+	g_free(conn);
+}
+
+sd_quota *sd_quota_new(const sd_limits *limits)
+{
+	sd_quota *quota = g_new0(sd_quota, 1);
+	g_mutex_init(&quota->mutex);
+	quota->max_handles = limits->max_handles_per_connection;
+	quota->max_shares = limits->max_shares_per_connection;
+	quota->max_members = limits->max_members_per_connection;
+	quota->max_seats = limits->max_seats_per_connection;
+	quota->rate = limits->requests_per_second;
+	quota->burst = limits->request_burst;
+	quota->connections = g_hash_table_new_full(NULL, NULL, NULL, connection_free);
+	quota->clients = g_hash_table_new(NULL, NULL);
+	quota->creators = g_hash_table_new(g_str_hash, g_str_equal);
+	return quota;
+}
+
+void sd_quota_free(sd_quota *quota)
+{
+	if (quota == NULL)
+		return;
+	g_hash_table_destroy(quota->creators);
+	g_hash_table_destroy(quota->clients);
+	g_hash_table_destroy(quota->connections);
+	g_mutex_clear(&quota->mutex);
+	g_free(quota);
+}
+
+bool sd_quota_add_client(sd_quota *quota, const void *key, void *client, sd_error *err)
+{
+	bool ok = true;
+	g_mutex_lock(&quota->mutex);
+	connection *conn = key != NULL ? g_hash_table_lookup(quota->connections, key) : NULL;
+	if (g_hash_table_contains(quota->clients, client)) {
+		ok = sd_fail(err, SD_ERR_ARGUMENT, "this client is counted already");
+	} else if (conn != NULL && conn->clients->len >= quota->max_handles) {
+		ok = sd_fail(err, SD_ERR_CONNECTION_LIMIT, "this connection has its %u handles already", quota->max_handles);
+	} else {
+		if (key != NULL && conn == NULL) {
+			conn = g_new0(connection, 1);
+			conn->key = key;
+			conn->clients = g_ptr_array_new();
+			conn->members = g_array_new(FALSE, FALSE, sizeof(membership));
+			conn->created = g_ptr_array_new_with_free_func(g_free);
+			conn->tokens = quota->burst;
+			conn->refilled_at = G_MININT64;
+			g_hash_table_insert(quota->connections, (gpointer)key, conn);
+		}
+		if (conn != NULL)
+			g_ptr_array_add(conn->clients, client);
+		g_hash_table_insert(quota->clients, client, conn);
+	}
+	g_mutex_unlock(&quota->mutex);
+	return ok;
+}
+
+void sd_quota_remove_client(sd_quota *quota, void *client)
+{
+	g_mutex_lock(&quota->mutex);
+	connection *conn = g_hash_table_lookup(quota->clients, client);
+	g_hash_table_remove(quota->clients, client);
+	if (conn != NULL) {
+		for (guint i = conn->members->len; i-- > 0;)
+			if (g_array_index(conn->members, membership, i).client == client)
+				g_array_remove_index(conn->members, i);
+		g_ptr_array_remove(conn->clients, client);
+		if (conn->clients->len == 0) {
+			for (guint i = 0; i < conn->created->len; i++)
+				g_hash_table_remove(quota->creators, g_ptr_array_index(conn->created, i));
+			g_hash_table_remove(quota->connections, conn->key);
+		}
+	}
+	g_mutex_unlock(&quota->mutex);
+}
+
+/* The connection of a known client (*known), NULL for the server's own. Mutex held. */
+static connection *connection_of(sd_quota *quota, const void *client, bool *known)
+{
+	gpointer conn = NULL;
+	*known = g_hash_table_lookup_extended(quota->clients, client, NULL, &conn);
+	return conn;
+}
+
+sd_quota_verdict sd_quota_request(sd_quota *quota, void *client, gint64 now_us, sd_error *err)
+{
+	sd_quota_verdict verdict = SD_QUOTA_ALLOW;
+	bool known;
+	g_mutex_lock(&quota->mutex);
+	connection *conn = connection_of(quota, client, &known);
+	if (!known) {
+		sd_fail(err, SD_ERR_TOO_MANY_REQUESTS, "this handle is gone");
+		verdict = SD_QUOTA_REFUSE;
+	} else if (conn != NULL) {
+		if (conn->refilled_at != G_MININT64 && now_us > conn->refilled_at) {
+			double earned = (double)quota->rate * (double)(now_us - conn->refilled_at) / G_USEC_PER_SEC;
+			conn->tokens = MIN((double)quota->burst, conn->tokens + earned);
+		}
+		if (conn->refilled_at == G_MININT64 || now_us > conn->refilled_at)
+			conn->refilled_at = now_us;
+		/* A refused request is a debt too: only a connection that pauses gets its budget back,
+		 * and one that asks a whole burst beyond it is ended, once. */
+		conn->tokens -= 1;
+		if (conn->tokens < 0) {
+			sd_fail(err, SD_ERR_TOO_MANY_REQUESTS, "more than %u requests a second from this connection", quota->rate);
+			bool ended = conn->tokens <= -(double)quota->burst && conn->tokens + 1 > -(double)quota->burst;
+			verdict = ended ? SD_QUOTA_END : SD_QUOTA_REFUSE;
+		}
+	}
+	g_mutex_unlock(&quota->mutex);
+	return verdict;
+}
+
+GPtrArray *sd_quota_clients_with(sd_quota *quota, void *client)
+{
+	GPtrArray *clients = g_ptr_array_new();
+	bool known;
+	g_mutex_lock(&quota->mutex);
+	connection *conn = connection_of(quota, client, &known);
+	if (conn != NULL)
+		for (guint i = 0; i < conn->clients->len; i++)
+			g_ptr_array_add(clients, g_ptr_array_index(conn->clients, i));
+	else if (known)
+		g_ptr_array_add(clients, client);
+	g_mutex_unlock(&quota->mutex);
+	return clients;
+}
+
+static guint seats_in(const connection *conn, const char *share_id)
+{
+	guint seats = 0;
+	for (guint i = 0; i < conn->members->len; i++)
+		seats += strcmp(g_array_index(conn->members, membership, i).share, share_id) == 0;
+	return seats;
+}
+
+/* The checks of a new membership (share_id NULL: in a share it creates). Mutex held. */
+static bool may_add(sd_quota *quota, const void *client, const char *share_id, sd_error *err)
+{
+	bool known;
+	connection *conn = connection_of(quota, client, &known);
+	if (!known)
+		return sd_fail(err, SD_ERR_NOT_JOINED, "this handle is gone");
+	if (conn == NULL)
+		return true;
+	if (share_id == NULL && conn->created->len >= quota->max_shares)
+		return sd_fail(err, SD_ERR_CONNECTION_LIMIT, "this connection has %u open shares it created, the most allowed",
+		               quota->max_shares);
+	if (conn->members->len >= quota->max_members)
+		return sd_fail(err, SD_ERR_CONNECTION_LIMIT, "this connection has %u memberships, the most allowed",
+		               quota->max_members);
+	if (share_id != NULL && seats_in(conn, share_id) >= quota->max_seats)
+		return sd_fail(err, SD_ERR_CONNECTION_LIMIT, "this connection has %u members of share %s, the most allowed",
+		               quota->max_seats, share_id);
+	return true;
+}
+
+bool sd_quota_may_create(sd_quota *quota, const void *client, sd_error *err)
+{
+	g_mutex_lock(&quota->mutex);
+	bool ok = may_add(quota, client, NULL, err);
+	g_mutex_unlock(&quota->mutex);
+	return ok;
+}
+
+bool sd_quota_may_join(sd_quota *quota, const void *client, const char *share_id, sd_error *err)
+{
+	g_mutex_lock(&quota->mutex);
+	bool ok = may_add(quota, client, share_id, err);
+	g_mutex_unlock(&quota->mutex);
+	return ok;
+}
+
+void sd_quota_joined(sd_quota *quota, const void *client, const char *share_id, bool created)
+{
+	bool known;
+	g_mutex_lock(&quota->mutex);
+	connection *conn = connection_of(quota, client, &known);
+	if (conn != NULL) {
+		membership m = {.client = client};
+		g_strlcpy(m.share, share_id, sizeof(m.share));
+		g_array_append_val(conn->members, m);
+		if (created && !g_hash_table_contains(quota->creators, share_id)) {
+			char *id = g_strdup(share_id);
+			g_ptr_array_add(conn->created, id);
+			g_hash_table_insert(quota->creators, id, conn);
+		}
+	}
+	g_mutex_unlock(&quota->mutex);
+}
+
+void sd_quota_left(sd_quota *quota, const void *client, const char *share_id)
+{
+	bool known;
+	g_mutex_lock(&quota->mutex);
+	connection *conn = connection_of(quota, client, &known);
+	for (guint i = 0; conn != NULL && i < conn->members->len; i++) {
+		membership *m = &g_array_index(conn->members, membership, i);
+		if (m->client == client && strcmp(m->share, share_id) == 0) {
+			g_array_remove_index_fast(conn->members, i);
+			break;
+		}
+	}
+	g_mutex_unlock(&quota->mutex);
+}
+
+void sd_quota_share_closed(sd_quota *quota, const char *share_id)
+{
+	g_mutex_lock(&quota->mutex);
+	gpointer id = NULL, conn = NULL;
+	if (g_hash_table_lookup_extended(quota->creators, share_id, &id, &conn)) {
+		g_hash_table_remove(quota->creators, share_id);
+		g_ptr_array_remove_fast(((connection *)conn)->created, id); /* frees id */
+	}
+	g_mutex_unlock(&quota->mutex);
+}
+
+sd_quota_counts sd_quota_count(sd_quota *quota)
+{
+	g_mutex_lock(&quota->mutex);
+	sd_quota_counts counts = {.connections = g_hash_table_size(quota->connections),
+	                          .clients = g_hash_table_size(quota->clients)};
+	g_mutex_unlock(&quota->mutex);
+	return counts;
+}
