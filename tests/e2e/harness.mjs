@@ -57,7 +57,8 @@ async function freePort() {
 // Starts Janus + nginx on free ports. `pluginJcfg` overrides the plugin's limits file. `netns`:
 // run them in that network namespace, the web app on `host` (an address of that namespace).
 // media: a folder the operator may publish from (scripts/serve.sh makes the admin key, adminKey).
-export async function startServer({ pluginJcfg, netns, host, media } = {}) {
+// env: more of scripts/serve.sh's settings, e.g. {SWARMDROP_ORIGINS: 'https://a.example'}.
+export async function startServer({ pluginJcfg, netns, host, media, env: settings = {} } = {}) {
   const [httpPort, wsPort] = [await freePort(), await freePort()];
   const stateDir = tempDir('swarmdrop-state-');
   const env = {
@@ -65,6 +66,7 @@ export async function startServer({ pluginJcfg, netns, host, media } = {}) {
     SWARMDROP_HTTP_PORT: String(httpPort),
     SWARMDROP_WS_PORT: String(wsPort),
     SWARMDROP_STATE_DIR: stateDir,
+    ...settings,
   };
   if (pluginJcfg) env.SWARMDROP_PLUGIN_JCFG = pluginJcfg;
   if (host) env.SWARMDROP_HTTP_BIND = host;
@@ -198,14 +200,22 @@ export async function launchBrowser({ testHooks, netns, serverUrl } = {}) {
   if (testHooks) await context.addInitScript((hooks) => { globalThis.swarmdropTestHooks = hooks; }, testHooks);
   const page = context.pages()[0] ?? await context.newPage();
   page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
+  // Whatever a page or worker of the app was refused by the Content-Security-Policy nginx sends
+  // fails the test when the browser closes: the policy must allow all the app does.
+  const refused = [];
+  context.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) refused.push(message.text());
+  });
   const pid = chromiumPid(tag);
   return {
     context,
     page,
     memory: () => (pid ? treeMemory(pid) : 0),
+    cspRefused: refused,
     async close() {
       await context.close();
       rmSync(profile, { recursive: true, force: true });
+      if (refused.length) throw new Error(`the Content-Security-Policy refused: ${refused.join(' | ')}`);
     },
   };
 }
@@ -343,10 +353,11 @@ export async function shareFile(page, url, filePath) {
 }
 
 // The page's engine state (window.swarmdrop) once `predicate(state, arg)` holds in the page
-// (`arg`: JSON); polls, no sleeps.
+// (`arg`: JSON); polls, no sleeps. The check is a function, not a string: the driver compiles a
+// function itself, a string it would eval in the page, which the app's CSP forbids.
 export async function waitForState(page, predicate, arg = null, { timeout = 120_000 } = {}) {
-  const expression = `window.swarmdrop && (${predicate})(window.swarmdrop, ${JSON.stringify(arg)})`;
-  const handle = await page.waitForFunction(expression, null, { timeout, polling: 100 });
+  const check = new Function('arg', `return window.swarmdrop && (${predicate})(window.swarmdrop, arg);`);
+  const handle = await page.waitForFunction(check, arg, { timeout, polling: 100 });
   await handle.dispose();
   return page.evaluate(() => window.swarmdrop);
 }
