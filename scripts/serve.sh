@@ -16,6 +16,13 @@
 #   SWARMDROP_MEDIA_FOLDER [none]    a folder whose files the operator may publish
 #                                    (scripts/swarmdrop-publish); its admin key is made on first
 #                                    use and kept in STATE_DIR/admin_key
+#   SWARMDROP_ORIGINS   [this host]      space-separated origins whose pages may open the Janus
+#                                    WebSocket (e.g. "https://share.example.org"); unset: the
+#                                    origin the request itself names (scheme and Host). A page of
+#                                    any other origin gets 403 (conf/nginx.conf.in)
+#   SWARMDROP_WS_PER_ADDRESS [32]    Janus WebSockets one client address may hold at once
+#   SWARMDROP_PAGES_PER_SECOND [10]  page loads per second one client address may make ...
+#   SWARMDROP_PAGE_BURST [40]        ... after a burst of this many; beyond: 429
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -27,11 +34,26 @@ plugin_jcfg=${SWARMDROP_PLUGIN_JCFG:-$top/conf/janus.plugin.swarmdrop.jcfg}
 debug_level=${SWARMDROP_DEBUG_LEVEL:-4}
 media_folder=${SWARMDROP_MEDIA_FOLDER:-}
 tls=${SWARMDROP_TLS:-0}
+origins=${SWARMDROP_ORIGINS:-}
+ws_per_address=${SWARMDROP_WS_PER_ADDRESS:-32}
+pages_per_second=${SWARMDROP_PAGES_PER_SECOND:-10}
+page_burst=${SWARMDROP_PAGE_BURST:-40}
 
 die() { echo "serve: $*" >&2; exit 1; }
 [[ -f $top/plugins/.libs/libjanus_swarmdrop.so ]] || die "the plugin is not built: run scripts/setup.sh"
 [[ -f $top/web/dist/index.html ]] || die "the web app is not built: run scripts/setup.sh"
 [[ -f $plugin_jcfg ]] || die "no plugin configuration at $plugin_jcfg"
+for limit in ws_per_address pages_per_second page_burst; do
+	[[ ${!limit} =~ ^[1-9][0-9]{0,5}$ ]] || die "SWARMDROP_${limit^^} must be a whole number from 1 to 999999, not '${!limit}'"
+done
+# The Origin allow-list as nginx map entries; without a list, an origin naming this host passes.
+origin_entries="" origin_default='$origin_same_host'
+for origin in $origins; do
+	[[ $origin =~ ^https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$ ]] ||
+		die "SWARMDROP_ORIGINS: '$origin' is not an origin such as https://share.example.org or http://192.168.1.5:8080"
+	origin_entries+="\"$origin\" 1; "
+	origin_default=0
+done
 janus_lib=$(dirname "$(dirname "$(ls /usr/lib/*/janus/transports/libjanus_websockets.so /usr/lib/janus/transports/libjanus_websockets.so 2>/dev/null | head -n 1)")")
 [[ -d $janus_lib/transports ]] || die "Janus's websockets transport is not installed"
 
@@ -68,11 +90,21 @@ if [[ $tls == 1 ]]; then
 	printf 'ssl_certificate %s;\nssl_certificate_key %s;\n' "$state/tls/cert.pem" "$state/tls/key.pem" >"$state/tls.conf"
 fi
 
+# Janus and nginx may use every descriptor the hard limit allows (the soft one is often 1024):
+# each WebSocket costs nginx two and Janus one, each media handle Janus several more.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 65536 2>/dev/null || true
+nofile=$(ulimit -n)
+[[ $nofile =~ ^[0-9]+$ ]] && ((nofile <= 16384)) || nofile=16384
+worker_connections=$((nofile / 2))
+
 render() {
 	sed -e "s|@STATE_DIR@|$state|g" -e "s|@PLUGINS_DIR@|$state/plugins|g" -e "s|@JANUS_LIB_DIR@|$janus_lib|g" \
 		-e "s|@DEBUG_LEVEL@|$debug_level|g" -e "s|@WS_PORT@|$ws_port|g" -e "s|@HTTP_BIND@|$http_bind|g" \
 		-e "s|@HTTP_PORT@|$http_port|g" -e "s|@WEB_ROOT@|$top/web/dist|g" -e "s|@USER@|$(id -un)|g" \
-		-e "s|@LISTEN_SSL@|$listen_ssl|g" "$1" >"$2"
+		-e "s|@LISTEN_SSL@|$listen_ssl|g" -e "s|@WORKER_NOFILE@|$nofile|g" -e "s|@WORKER_CONNECTIONS@|$worker_connections|g" \
+		-e "s|@WS_PER_ADDRESS@|$ws_per_address|g" -e "s|@PAGES_PER_SECOND@|$pages_per_second|g" \
+		-e "s|@PAGE_BURST@|$page_burst|g" -e "s|@ORIGIN_ENTRIES@|$origin_entries|g" \
+		-e "s|@ORIGIN_DEFAULT@|$origin_default|g" "$1" >"$2"
 }
 render "$top/conf/janus.jcfg.in" "$state/janus/janus.jcfg"
 render "$top/conf/janus.transport.websockets.jcfg.in" "$state/janus/janus.transport.websockets.jcfg"
