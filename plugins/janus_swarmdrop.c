@@ -274,11 +274,15 @@ static void load_config(const char *config_path, sd_limits *limits)
 	          "[%s] tracker: rank_peers=%s tracker_list_size=%u max_links_per_member=%u report_interval_seconds=%u\n",
 	          SWARMDROP_PACKAGE, limits->rank_peers ? "true" : "false", limits->tracker_list_size,
 	          limits->max_links_per_member, limits->report_interval_seconds);
+	unsigned stale = 0;
+	sd_error err;
+	if (publishing.media_folder != NULL && publishing.admin_key != NULL &&
+	    !sd_publish_cache_open(&publishing, &stale, &err)) {
+		log_error(LOG_WARN, "publishing stays off", &err);
+		sd_publish_config_clear(&publishing);
+		sd_publish_config_init(&publishing);
+	}
 	if (publishing.media_folder != NULL && publishing.admin_key != NULL) {
-		if (g_mkdir_with_parents(publishing.cache_folder, 0700) != 0)
-			JANUS_LOG(LOG_WARN, "[%s] cannot make the cache folder %s: %s\n", SWARMDROP_PACKAGE, publishing.cache_folder,
-			          g_strerror(errno));
-		unsigned stale = sd_publish_clean_cache(&publishing);
 		if (stale > 0)
 			JANUS_LOG(LOG_INFO, "[%s] removed %u remuxed files an earlier run left in %s\n", SWARMDROP_PACKAGE, stale,
 			          publishing.cache_folder);

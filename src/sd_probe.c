@@ -8,22 +8,12 @@
 #include <libavutil/intreadwrite.h>
 #include <libavutil/mem.h>
 #include <libavutil/opt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
-
-bool sd_media_fail(char *err, size_t err_size, const char *fmt, ...)
-{
-	if (err && err_size) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, err_size, fmt, ap);
-		va_end(ap);
-	}
-	return false;
-}
+#include <unistd.h>
 
 void sd_probe_av_error(int code, char *buf, size_t size)
 {
@@ -65,74 +55,202 @@ static const char *text_art(const AVFormatContext *ic)
 	return NULL;
 }
 
+/* The file an input reads: its descriptor (pread only, so the offset is left alone) and its size
+ * from fstat. Owned by the input's AVIOContext (opaque), freed by sd_probe_close. */
+typedef struct fd_input {
+	int fd;
+	bool owns_fd; /* sd_probe_open opened it */
+	int64_t size, pos;
+} fd_input;
+
+static int fd_read(void *opaque, uint8_t *buf, int len)
+{
+	fd_input *in = opaque;
+	if (in->pos >= in->size)
+		return AVERROR_EOF;
+	ssize_t n;
+	do
+		n = pread(in->fd, buf, (size_t)len, (off_t)in->pos);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return AVERROR(errno);
+	if (n == 0)
+		return AVERROR_EOF;
+	in->pos += n;
+	return (int)n;
+}
+
+static int64_t fd_seek(void *opaque, int64_t offset, int whence)
+{
+	fd_input *in = opaque;
+	int64_t base;
+	switch (whence & ~AVSEEK_FORCE) {
+	case AVSEEK_SIZE: return in->size;
+	case SEEK_SET: base = 0; break;
+	case SEEK_CUR: base = in->pos; break;
+	case SEEK_END: base = in->size; break;
+	default: return AVERROR(EINVAL);
+	}
+	if ((offset > 0 && base > INT64_MAX - offset) || base + offset < 0)
+		return AVERROR(EINVAL);
+	in->pos = base + offset;
+	return in->pos;
+}
+
+#define IO_BUFFER 32768
+
+/* A read-only, seekable AVIOContext over in (which it does not own), or NULL. */
+static AVIOContext *fd_avio(fd_input *in)
+{
+	uint8_t *buf = av_malloc(IO_BUFFER);
+	AVIOContext *pb = buf ? avio_alloc_context(buf, IO_BUFFER, 0, in, fd_read, NULL, fd_seek) : NULL;
+	if (!pb)
+		av_free(buf);
+	return pb;
+}
+
+static void fd_avio_free(AVIOContext **pb)
+{
+	if (*pb) {
+		av_freep(&(*pb)->buffer);
+		avio_context_free(pb);
+	}
+}
+
 /* Fails when only the file's name points to a format. An extension match alone scores
  * AVPROBE_SCORE_EXTENSION, so a demuxer chosen with no more may have been chosen by the name
  * alone (200 kB of random bytes named x.bin open as BinText, as GSM audio named x.gsm): then the
  * first bytes, probed again without the name, must match some format (not always the same one: a
  * JPEG named .jpg is image2 by its name, jpeg_pipe by its bytes). */
-static bool bytes_match_a_format(const char *path, const AVFormatContext *ic, char *err, size_t err_size)
+static bool bytes_match_a_format(const char *name, const fd_input *file, const AVFormatContext *ic, sd_error *err)
 {
 	if (ic->probe_score > AVPROBE_SCORE_EXTENSION)
 		return true;
-	char why[128];
-	AVIOContext *pb = NULL;
-	int ret = avio_open(&pb, path, AVIO_FLAG_READ);
-	if (ret < 0) {
-		sd_probe_av_error(ret, why, sizeof why);
-		return sd_media_fail(err, err_size, "%s: %s", path, why);
-	}
+	fd_input again = {.fd = file->fd, .size = file->size};
+	AVIOContext *pb = fd_avio(&again);
+	if (!pb)
+		return sd_fail(err, SD_ERR_MEMORY, "out of memory");
 	const AVInputFormat *fmt = NULL;
-	ret = av_probe_input_buffer2(pb, &fmt, "", NULL, 0, 0);
-	avio_closep(&pb);
+	int ret = av_probe_input_buffer2(pb, &fmt, "", NULL, 0, 0);
+	fd_avio_free(&pb);
 	if (ret == AVERROR_INVALIDDATA)
-		return sd_media_fail(err, err_size, "%s: not a media file (only its name points to libavformat's %s demuxer; its bytes match no format)",
-		                     path, ic->iformat->name);
+		return sd_fail(err, SD_ERR_MEDIA_FORMAT, "%s: not a media file (only its name points to libavformat's %s demuxer; its bytes match no format)",
+		               name, ic->iformat->name);
 	if (ret < 0) {
+		char why[128];
 		sd_probe_av_error(ret, why, sizeof why);
-		return sd_media_fail(err, err_size, "%s: %s", path, why);
+		return sd_fail(err, SD_ERR_IO, "%s: %s", name, why);
 	}
 	return true;
 }
 
-bool sd_probe_open(const char *path, AVFormatContext **icp, char *err, size_t err_size)
+static void file_free(fd_input *file)
 {
-	*icp = NULL;
-	struct stat sb;
-	if (stat(path, &sb) != 0)
-		return sd_media_fail(err, err_size, "%s: %s", path, strerror(errno));
-	if (!S_ISREG(sb.st_mode))
-		return sd_media_fail(err, err_size, "%s: not a regular file", path);
-	if (sb.st_size == 0)
-		return sd_media_fail(err, err_size, "%s: empty file (0 bytes)", path);
+	if (file->owns_fd)
+		close(file->fd);
+	free(file);
+}
 
-	AVFormatContext *ic = NULL;
+/* Opens the input over file (taken: freed on failure, else by sd_probe_close). */
+static bool open_input(fd_input *file, const char *name, AVFormatContext **icp, sd_error *err)
+{
 	char why[128];
-	int ret = avformat_open_input(&ic, path, NULL, NULL);
+	AVIOContext *pb = fd_avio(file);
+	AVFormatContext *ic = pb ? avformat_alloc_context() : NULL;
+	if (!ic) {
+		fd_avio_free(&pb);
+		file_free(file);
+		return sd_fail(err, SD_ERR_MEMORY, "out of memory");
+	}
+	ic->pb = pb;
+	ic->flags |= AVFMT_FLAG_CUSTOM_IO;
+	int ret = avformat_open_input(&ic, name, NULL, NULL); /* frees ic on failure, never pb */
 	if (ret < 0) {
+		fd_avio_free(&pb);
+		file_free(file);
 		sd_probe_av_error(ret, why, sizeof why);
-		return sd_media_fail(err, err_size, "%s: not a media file libavformat can read (%s)", path, why);
+		return sd_fail(err, SD_ERR_MEDIA_FORMAT, "%s: not a media file libavformat can read (%s)", name, why);
 	}
-	if (!bytes_match_a_format(path, ic, err, err_size)) {
-		avformat_close_input(&ic);
-		return false;
-	}
+	*icp = ic; /* sd_probe_close frees pb and file from here on */
+	if (!bytes_match_a_format(name, file, ic, err))
+		goto fail;
 	const char *art = text_art(ic);
 	if (art) {
-		avformat_close_input(&ic);
-		return sd_media_fail(err, err_size, "%s: not a media file (libavformat reads it as text-mode art: %s)", path, art);
+		sd_fail(err, SD_ERR_MEDIA_FORMAT, "%s: not a media file (libavformat reads it as text-mode art: %s)", name, art);
+		goto fail;
 	}
 	ret = avformat_find_stream_info(ic, NULL);
 	if (ret < 0) {
-		avformat_close_input(&ic);
 		sd_probe_av_error(ret, why, sizeof why);
-		return sd_media_fail(err, err_size, "%s: cannot read its stream information, truncated or corrupt (%s)", path, why);
+		sd_fail(err, SD_ERR_MEDIA_FORMAT, "%s: cannot read its stream information, truncated or corrupt (%s)", name, why);
+		goto fail;
 	}
 	if (ic->nb_streams == 0) {
-		avformat_close_input(&ic);
-		return sd_media_fail(err, err_size, "%s: no streams in it", path);
+		sd_fail(err, SD_ERR_MEDIA_FORMAT, "%s: no streams in it", name);
+		goto fail;
 	}
-	*icp = ic;
 	return true;
+fail:
+	sd_probe_close(icp);
+	return false;
+}
+
+/* The checks and input of sd_probe_open_fd; file->fd and owns_fd are set, file is taken. */
+static bool open_file(fd_input *file, const char *name, AVFormatContext **icp, sd_error *err)
+{
+	struct stat sb;
+	bool ok = false;
+	if (fstat(file->fd, &sb) != 0)
+		sd_fail(err, SD_ERR_IO, "%s: %s", name, strerror(errno));
+	else if (!S_ISREG(sb.st_mode))
+		sd_fail(err, SD_ERR_MEDIA_FORMAT, "%s: not a regular file", name);
+	else if (sb.st_size == 0)
+		sd_fail(err, SD_ERR_MEDIA_FORMAT, "%s: empty file (0 bytes)", name);
+	else
+		ok = true;
+	if (!ok) {
+		file_free(file);
+		return false;
+	}
+	file->size = sb.st_size;
+	return open_input(file, name, icp, err);
+}
+
+bool sd_probe_open_fd(int fd, const char *name, AVFormatContext **icp, sd_error *err)
+{
+	*icp = NULL;
+	fd_input *file = calloc(1, sizeof *file);
+	if (!file)
+		return sd_fail(err, SD_ERR_MEMORY, "out of memory");
+	file->fd = fd;
+	return open_file(file, name, icp, err);
+}
+
+bool sd_probe_open(const char *path, AVFormatContext **icp, sd_error *err)
+{
+	*icp = NULL;
+	fd_input *file = calloc(1, sizeof *file);
+	if (!file)
+		return sd_fail(err, SD_ERR_MEMORY, "out of memory");
+	file->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (file->fd < 0) {
+		free(file);
+		return sd_fail(err, SD_ERR_IO, "%s: %s", path, strerror(errno));
+	}
+	file->owns_fd = true;
+	return open_file(file, path, icp, err);
+}
+
+void sd_probe_close(AVFormatContext **icp)
+{
+	if (!icp || !*icp)
+		return;
+	AVIOContext *pb = (*icp)->pb;
+	fd_input *file = pb ? pb->opaque : NULL;
+	avformat_close_input(icp);
+	fd_avio_free(&pb);
+	if (file)
+		file_free(file);
 }
 
 /* ---- Sniffing the container's first bytes ----------------------------------------------------- */
@@ -183,7 +301,7 @@ static bool fragmented_mp4_mime(AVIOContext *pb, char *mime, size_t size)
 	if (!init)
 		return false;
 	bool ok = avio_read(pb, init, (int)init_len) == init_len &&
-	          sd_probe_mime_from_init(init, (size_t)init_len, mime, size, NULL, 0);
+	          sd_probe_mime_from_init(init, (size_t)init_len, mime, size, NULL);
 	av_free(init);
 	return ok;
 }
@@ -373,11 +491,11 @@ static int make_asc(int aot, int rate, int channels, uint8_t out[5])
 	return 5;
 }
 
-static bool add_init_stream(AVFormatContext *oc, const AVStream *in, bool transcode_to_aac, char *err, size_t err_size)
+static bool add_init_stream(AVFormatContext *oc, const AVStream *in, bool transcode_to_aac, sd_error *err)
 {
 	AVStream *st = avformat_new_stream(oc, NULL);
 	if (!st)
-		return sd_media_fail(err, err_size, "out of memory");
+		return sd_fail(err, SD_ERR_MEMORY, "out of memory");
 	const AVCodecParameters *ip = in->codecpar;
 	AVCodecParameters *op = st->codecpar;
 	int ret;
@@ -386,9 +504,9 @@ static bool add_init_stream(AVFormatContext *oc, const AVStream *in, bool transc
 		op->codec_id = AV_CODEC_ID_AAC;
 		op->sample_rate = ip->sample_rate;
 		if ((ret = av_channel_layout_copy(&op->ch_layout, &ip->ch_layout)) < 0)
-			return sd_media_fail(err, err_size, "out of memory");
+			return sd_fail(err, SD_ERR_MEMORY, "out of memory");
 	} else if ((ret = avcodec_parameters_copy(op, ip)) < 0) {
-		return sd_media_fail(err, err_size, "out of memory");
+		return sd_fail(err, SD_ERR_MEMORY, "out of memory");
 	}
 	op->codec_tag = sd_probe_mp4_tag(op);
 	st->time_base = op->codec_type == AVMEDIA_TYPE_AUDIO && op->sample_rate > 0 ? (AVRational){1, op->sample_rate}
@@ -399,11 +517,11 @@ static bool add_init_stream(AVFormatContext *oc, const AVStream *in, bool transc
 		uint8_t asc[5];
 		int n = make_asc(aot, op->sample_rate, op->ch_layout.nb_channels, asc);
 		if (n < 0)
-			return sd_media_fail(err, err_size, "AAC with %d channels and object type %d has no MP4 configuration",
+			return sd_fail(err, SD_ERR_MEDIA_MUX, "AAC with %d channels and object type %d has no MP4 configuration",
 			            op->ch_layout.nb_channels, aot);
 		op->extradata = av_mallocz((size_t)n + AV_INPUT_BUFFER_PADDING_SIZE);
 		if (!op->extradata)
-			return sd_media_fail(err, err_size, "out of memory");
+			return sd_fail(err, SD_ERR_MEMORY, "out of memory");
 		memcpy(op->extradata, asc, (size_t)n);
 		op->extradata_size = n;
 	}
@@ -414,7 +532,7 @@ static bool add_init_stream(AVFormatContext *oc, const AVStream *in, bool transc
  * would start it (codec configuration only: empty_moov; the audio as the AAC encoder's output
  * with audio_to_aac) and reads the codec strings back from it. */
 static bool init_mime(const AVStream *video, const AVStream *audio, bool audio_to_aac, char *mime, size_t mime_size,
-                      char *err, size_t err_size)
+                      sd_error *err)
 {
 	AVFormatContext *oc = NULL;
 	AVIOContext *dyn = NULL;
@@ -423,32 +541,32 @@ static bool init_mime(const AVStream *video, const AVStream *audio, bool audio_t
 	char why[128];
 	int ret = avformat_alloc_output_context2(&oc, NULL, "mp4", NULL);
 	if (ret < 0 || !oc)
-		return sd_media_fail(err, err_size, "cannot make an MP4 muxer");
-	if (video && !add_init_stream(oc, video, false, err, err_size))
+		return sd_fail(err, SD_ERR_MEDIA_MUX, "cannot make an MP4 muxer");
+	if (video && !add_init_stream(oc, video, false, err))
 		goto out;
-	if (audio && !add_init_stream(oc, audio, audio_to_aac, err, err_size))
+	if (audio && !add_init_stream(oc, audio, audio_to_aac, err))
 		goto out;
 	if ((ret = avio_open_dyn_buf(&dyn)) < 0) {
-		sd_media_fail(err, err_size, "out of memory");
+		sd_fail(err, SD_ERR_MEMORY, "out of memory");
 		goto out;
 	}
 	oc->pb = dyn;
 	AVDictionary *opts = NULL;
 	if (av_dict_set(&opts, "movflags", "frag_keyframe+empty_moov+default_base_moof", 0) < 0) {
 		av_dict_free(&opts);
-		sd_media_fail(err, err_size, "out of memory");
+		sd_fail(err, SD_ERR_MEMORY, "out of memory");
 		goto out;
 	}
 	ret = avformat_write_header(oc, &opts);
 	av_dict_free(&opts);
 	if (ret < 0) {
 		sd_probe_av_error(ret, why, sizeof why);
-		sd_media_fail(err, err_size, "the MP4 muxer refuses these streams (%s)", why);
+		sd_fail(err, SD_ERR_MEDIA_MUX, "the MP4 muxer refuses these streams (%s)", why);
 		goto out;
 	}
 	avio_flush(dyn);
 	int len = avio_get_dyn_buf(dyn, &buf);
-	ok = sd_probe_mime_from_init(buf, (size_t)len, mime, mime_size, err, err_size);
+	ok = sd_probe_mime_from_init(buf, (size_t)len, mime, mime_size, err);
 	buf = NULL; /* owned by dyn */
 out:
 	if (dyn) {
@@ -470,7 +588,7 @@ static void own_codec_string(const AVStream *st, sd_probe_stream *s)
 	enum AVCodecID id = st->codecpar->codec_id;
 	bool video = st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO;
 	const char *q; /* video/mp4; codecs="..." */
-	if (init_mime(video ? st : NULL, video ? NULL : st, false, mime, sizeof mime, NULL, 0) &&
+	if (init_mime(video ? st : NULL, video ? NULL : st, false, mime, sizeof mime, NULL) &&
 	    (q = strchr(mime, '"')))
 		snprintf(s->codec_string, sizeof s->codec_string, "%.*s", (int)strcspn(q + 1, "\""), q + 1);
 	else if (id == AV_CODEC_ID_AC3 || id == AV_CODEC_ID_EAC3) /* the muxer makes their box from a packet */
@@ -500,18 +618,18 @@ static void describe_stream(const AVStream *st, sd_probe_stream *s)
 	snprintf(s->language, sizeof s->language, "%s", lang && lang->value ? lang->value : "");
 }
 
-bool sd_probe_input(AVFormatContext *ic, sd_probe *probe, char *err, size_t err_size)
+bool sd_probe_input(AVFormatContext *ic, sd_probe *probe, sd_error *err)
 {
 	memset(probe, 0, sizeof *probe);
 	probe->video_index = probe->audio_index = -1;
 	if (!ic || ic->nb_streams == 0)
-		return sd_media_fail(err, err_size, "no streams in the input");
+		return sd_fail(err, SD_ERR_MEDIA_FORMAT, "no streams in the input");
 	const char *art = text_art(ic);
 	if (art)
-		return sd_media_fail(err, err_size, "not a media file (libavformat reads it as text-mode art: %s)", art);
+		return sd_fail(err, SD_ERR_MEDIA_FORMAT, "not a media file (libavformat reads it as text-mode art: %s)", art);
 	probe->streams = calloc(ic->nb_streams, sizeof *probe->streams);
 	if (!probe->streams)
-		return sd_media_fail(err, err_size, "out of memory");
+		return sd_fail(err, SD_ERR_MEMORY, "out of memory");
 	probe->n_streams = ic->nb_streams;
 	snprintf(probe->format, sizeof probe->format, "%s", ic->iformat && ic->iformat->name ? ic->iformat->name : "unknown");
 	probe->duration = ic->duration > 0 ? (double)ic->duration / AV_TIME_BASE : 0;
@@ -605,30 +723,29 @@ bool sd_probe_input(AVFormatContext *ic, sd_probe *probe, char *err, size_t err_
 	                 (a == NULL || a->verdict == SD_VERDICT_REMUX || a->verdict == SD_VERDICT_AS_IS ||
 	                  a->audio_transcodable);
 	if (remuxable) {
-		char why[SD_PROBE_REASON_MAX];
+		sd_error why;
 		const AVStream *vs = v ? ic->streams[v->index] : NULL, *as = a ? ic->streams[a->index] : NULL;
-		if (!init_mime(vs, as, a && a->verdict == SD_VERDICT_TRANSCODE, probe->mime, sizeof probe->mime, why,
-		               sizeof why)) {
+		if (!init_mime(vs, as, a && a->verdict == SD_VERDICT_TRANSCODE, probe->mime, sizeof probe->mime, &why)) {
 			probe->mime[0] = '\0';
 			if (probe->verdict == SD_VERDICT_REMUX || probe->audio_transcode) {
 				probe->verdict = SD_VERDICT_UNSUPPORTED;
 				probe->audio_transcode = false;
-				snprintf(probe->reason, sizeof probe->reason, "%s", why);
+				snprintf(probe->reason, sizeof probe->reason, "%s", why.message);
 			}
 		}
 	}
 	return true;
 }
 
-bool sd_probe_file(const char *path, sd_probe *probe, char *err, size_t err_size)
+bool sd_probe_file(const char *path, sd_probe *probe, sd_error *err)
 {
 	memset(probe, 0, sizeof *probe);
 	probe->video_index = probe->audio_index = -1;
 	AVFormatContext *ic = NULL;
-	if (!sd_probe_open(path, &ic, err, err_size))
+	if (!sd_probe_open(path, &ic, err))
 		return false;
-	bool ok = sd_probe_input(ic, probe, err, err_size);
-	avformat_close_input(&ic);
+	bool ok = sd_probe_input(ic, probe, err);
+	sd_probe_close(&ic);
 	if (!ok)
 		sd_probe_clear(probe);
 	return ok;
@@ -968,12 +1085,11 @@ static bool entry_string(uint32_t type, span entry, char *out, size_t size, bool
 	}
 }
 
-bool sd_probe_mime_from_init(const uint8_t *init, size_t len, char *mime, size_t mime_size, char *err,
-                             size_t err_size)
+bool sd_probe_mime_from_init(const uint8_t *init, size_t len, char *mime, size_t mime_size, sd_error *err)
 {
 	span file = {init, len}, moov, trak;
 	if (!init || !find_child(file, MKBETAG('m', 'o', 'o', 'v'), &moov))
-		return sd_media_fail(err, err_size, "the init segment has no moov box");
+		return sd_fail(err, SD_ERR_MEDIA_INIT, "the init segment has no moov box");
 	char codecs[SD_PROBE_MIME_MAX] = "";
 	size_t used = 0;
 	bool any_video = false, bad = false;
@@ -985,30 +1101,30 @@ bool sd_probe_mime_from_init(const uint8_t *init, size_t len, char *mime, size_t
 			continue;
 		span stsd;
 		if (!find_path(trak, "mdia/minf/stbl/stsd", &stsd) || stsd.len < 8 || AV_RB32(stsd.p + 4) < 1)
-			return sd_media_fail(err, err_size, "track %d of the init segment has no sample description", tracks + 1);
+			return sd_fail(err, SD_ERR_MEDIA_INIT, "track %d of the init segment has no sample description", tracks + 1);
 		span entries = {stsd.p + 8, stsd.len - 8}, entry;
 		uint32_t etype;
 		bool ebad = false, is_video;
 		char one[64];
 		if (!next_box(&entries, &etype, &entry, &ebad) || !entry_string(etype, entry, one, sizeof one, &is_video))
-			return sd_media_fail(err, err_size, "track %d of the init segment has a sample entry without a known codec string",
+			return sd_fail(err, SD_ERR_MEDIA_INIT, "track %d of the init segment has a sample entry without a known codec string",
 			            tracks + 1);
 		any_video |= is_video;
 		int n = snprintf(codecs + used, sizeof codecs - used, "%s%s", tracks ? ", " : "", one);
 		if (n < 0 || (size_t)n >= sizeof codecs - used)
-			return sd_media_fail(err, err_size, "too many tracks in the init segment");
+			return sd_fail(err, SD_ERR_MEDIA_INIT, "too many tracks in the init segment");
 		used += (size_t)n;
 		tracks++;
 	}
 	if (bad)
-		return sd_media_fail(err, err_size, "malformed box in the init segment's moov");
+		return sd_fail(err, SD_ERR_MEDIA_INIT, "malformed box in the init segment's moov");
 	if (tracks == 0)
-		return sd_media_fail(err, err_size, "the init segment has no track");
+		return sd_fail(err, SD_ERR_MEDIA_INIT, "the init segment has no track");
 	int n = snprintf(mime, mime_size, "%s/mp4; codecs=\"%s\"", any_video ? "video" : "audio", codecs);
 	if (n < 0 || (size_t)n >= mime_size) {
 		if (mime_size)
 			mime[0] = '\0'; /* not a cut one */
-		return sd_media_fail(err, err_size, "the MIME type is too long");
+		return sd_fail(err, SD_ERR_ARGUMENT, "the MIME type is too long");
 	}
 	return true;
 }

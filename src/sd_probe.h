@@ -7,8 +7,11 @@
  * Built on FFmpeg 5.1 (libavformat, libavcodec, libavutil) and jansson; no global state (libav's
  * log level is the caller's).
  *
- * Functions that can fail return false and write a one-line reason into err (err_size bytes,
- * always NUL-terminated). The probe struct owns its stream array; free it with sd_probe_clear. */
+ * Functions that can fail return false and fill err (sd_error.h): SD_ERR_MEDIA_FORMAT for what is
+ * not a media file libavformat reads, SD_ERR_MEDIA_INIT for a bad MP4 init segment, SD_ERR_IO
+ * when the file cannot be read, SD_ERR_MEMORY, or SD_ERR_ARGUMENT. Inputs are read through a
+ * descriptor opened once (sd_probe_open_fd): nothing is reopened by name. The probe struct owns
+ * its stream array; free it with sd_probe_clear. */
 #ifndef SD_PROBE_H
 #define SD_PROBE_H
 
@@ -16,6 +19,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "sd_error.h"
 
 struct AVCodecParameters;
 struct AVFormatContext;
@@ -76,12 +81,12 @@ typedef struct sd_probe {
  * one-line reason) for a file that cannot be opened or is not a media file libavformat knows
  * (see sd_probe_open); a file it knows but cannot play is a success with verdict unsupported or
  * transcode. */
-bool sd_probe_file(const char *path, sd_probe *probe, char *err, size_t err_size);
+bool sd_probe_file(const char *path, sd_probe *probe, sd_error *err);
 
 /* The same over an input the caller opened (avformat_open_input and avformat_find_stream_info
  * done); reads nothing but a few header bytes through ic->pb, whose position it restores. Fails
  * for text-mode art as sd_probe_open does. */
-bool sd_probe_input(struct AVFormatContext *ic, sd_probe *probe, char *err, size_t err_size);
+bool sd_probe_input(struct AVFormatContext *ic, sd_probe *probe, sd_error *err);
 
 void sd_probe_clear(sd_probe *probe); /* frees the streams; NULL and a cleared probe are fine */
 
@@ -96,15 +101,21 @@ json_t *sd_probe_to_json(const sd_probe *probe);
  * or the object type), mp4a (esds: AAC object type from the AudioSpecificConfig, or the object
  * type), Opus, fLaC, ac-3, ec-3. Fails for a malformed segment or a track whose sample entry it
  * does not know. */
-bool sd_probe_mime_from_init(const uint8_t *init, size_t len, char *mime, size_t mime_size, char *err,
-                             size_t err_size);
+bool sd_probe_mime_from_init(const uint8_t *init, size_t len, char *mime, size_t mime_size, sd_error *err);
 
-/* Opens libavformat's input for path with the options sd_probe and sd_remux use. On failure ic is
- * NULL and err says why (no such file, not a media file, truncated). "Not a media file" also
- * covers what libavformat would open but is none: text-mode art (ANSI art, a .txt file, BinText,
- * XBin, iCE Draw) and a file whose name alone points to a format: its bytes, probed without the
- * name, match none (random bytes named x.gsm, headerless raw data such as PCM named .sw). */
-bool sd_probe_open(const char *path, struct AVFormatContext **ic, char *err, size_t err_size);
+/* Opens libavformat's input over fd, a regular file the caller opened for reading: read with pread
+ * (the descriptor's offset does not matter, and nothing reopens the file by its name), checked
+ * with fstat first. name is the file's name: reasons begin with it, and libavformat may go by its
+ * extension. On failure *ic is NULL and err says why (not a regular file, empty, not a media file,
+ * truncated). "Not a media file" also covers what libavformat would open but is none: text-mode
+ * art (ANSI art, a .txt file, BinText, XBin, iCE Draw) and a file whose name alone points to a
+ * format: its bytes, probed without the name, match none (random bytes named x.gsm, headerless
+ * raw data such as PCM named .sw). fd stays the caller's: close it after sd_probe_close. */
+bool sd_probe_open_fd(int fd, const char *name, struct AVFormatContext **ic, sd_error *err);
+/* sd_probe_open_fd over path, opened here (SD_ERR_IO when it cannot be) and closed by sd_probe_close. */
+bool sd_probe_open(const char *path, struct AVFormatContext **ic, sd_error *err);
+/* Closes an input of sd_probe_open or sd_probe_open_fd; *ic becomes NULL (NULL is fine). */
+void sd_probe_close(struct AVFormatContext **ic);
 
 /* The MP4 sample entry (AVCodecParameters.codec_tag) sd_remux writes for a copied stream: hvc1
  * for HEVC, whose parameter sets then sit in the hvcC as Safari and TV browsers want (the
@@ -113,8 +124,4 @@ uint32_t sd_probe_mp4_tag(const struct AVCodecParameters *par);
 
 /* Formats a libav error code for a reason ("End of file", "Invalid data found ..."). */
 void sd_probe_av_error(int code, char *buf, size_t size);
-/* Writes a printf-style one-line reason into err (err_size bytes; NULL is fine); returns false.
- * Shared by the media modules (sd_probe, sd_remux). */
-bool sd_media_fail(char *err, size_t err_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
 #endif

@@ -2,11 +2,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -64,9 +66,10 @@ bool sd_publish_config_set(sd_publish_config *config, const char *key, const cha
 	return true;
 }
 
-unsigned sd_publish_clean_cache(const sd_publish_config *config)
+/* Removes the <share id>.mp4 files in folder; returns how many. */
+static unsigned clean_cache(const char *folder)
 {
-	GDir *dir = config->cache_folder != NULL ? g_dir_open(config->cache_folder, 0, NULL) : NULL;
+	GDir *dir = g_dir_open(folder, 0, NULL);
 	if (dir == NULL)
 		return 0;
 	unsigned removed = 0;
@@ -77,12 +80,94 @@ unsigned sd_publish_clean_cache(const sd_publish_config *config)
 		if (strlen(name) != SD_SHARE_ID_LEN + 4 || !sd_is_hex_id(id, SD_SHARE_ID_LEN) ||
 		    strcmp(name + SD_SHARE_ID_LEN, ".mp4") != 0)
 			continue;
-		char *path = g_build_filename(config->cache_folder, name, NULL);
+		char *path = g_build_filename(folder, name, NULL);
 		removed += unlink(path) == 0;
 		g_free(path);
 	}
 	g_dir_close(dir);
 	return removed;
+}
+
+/* Why folder (a real path) is no place for files only this user may write, or NULL: it must be a
+ * folder owned by the effective user and writable by nobody else, and each folder above it owned
+ * by that user or root, and sticky where others may write (as /tmp is), so that nobody else can
+ * rename it away and put one of theirs in its place. */
+static const char *unsafe_folder(const char *folder, char *why, size_t why_size)
+{
+	struct stat st;
+	if (lstat(folder, &st) != 0) {
+		g_snprintf(why, why_size, "%s: %s", folder, g_strerror(errno));
+		return why;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		g_snprintf(why, why_size, "%s is not a folder", folder);
+		return why;
+	}
+	if (st.st_uid != geteuid()) {
+		g_snprintf(why, why_size, "%s belongs to uid %u, not to uid %u that Janus runs as", folder, (unsigned)st.st_uid,
+		           (unsigned)geteuid());
+		return why;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		g_snprintf(why, why_size, "%s may be written by others (mode %04o)", folder, (unsigned)(st.st_mode & 07777));
+		return why;
+	}
+	char *above = g_path_get_dirname(folder);
+	while (why[0] == '\0') {
+		if (lstat(above, &st) != 0)
+			g_snprintf(why, why_size, "%s: %s", above, g_strerror(errno));
+		else if (st.st_uid != geteuid() && st.st_uid != 0)
+			g_snprintf(why, why_size, "%s, above it, belongs to uid %u", above, (unsigned)st.st_uid);
+		else if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+			g_snprintf(why, why_size, "%s, above it, may be written by others and is not sticky (mode %04o)", above,
+			           (unsigned)(st.st_mode & 07777));
+		else if (strcmp(above, "/") == 0)
+			break;
+		char *next = g_path_get_dirname(above);
+		g_free(above);
+		above = next;
+	}
+	g_free(above);
+	return why[0] != '\0' ? why : NULL;
+}
+
+/* The checks of sd_publish_cache_open; cache_folder becomes its real path. */
+static bool cache_folder_fit(sd_publish_config *config, sd_error *err)
+{
+	struct stat st;
+	if (lstat(config->cache_folder, &st) != 0 && (errno != ENOENT || g_mkdir_with_parents(config->cache_folder, 0700) != 0))
+		return sd_fail(err, SD_ERR_IO, "the cache folder %s: %s", config->cache_folder, g_strerror(errno));
+	if (lstat(config->cache_folder, &st) == 0 && S_ISLNK(st.st_mode))
+		return sd_fail(err, SD_ERR_CACHE_FOLDER, "the cache folder %s is a symbolic link", config->cache_folder);
+	char *real = realpath(config->cache_folder, NULL);
+	if (real == NULL)
+		return sd_fail(err, SD_ERR_IO, "the cache folder %s: %s", config->cache_folder, g_strerror(errno));
+	char why[160] = "";
+	if (unsafe_folder(real, why, sizeof(why)) != NULL) {
+		free(real);
+		return sd_fail(err, SD_ERR_CACHE_FOLDER, "the cache folder is not private: %s", why);
+	}
+	/* From here on output paths hold no symbolic link: sd_publish_prepare opens them without any. */
+	g_free(config->cache_folder);
+	config->cache_folder = g_strdup(real);
+	free(real);
+	return true;
+}
+
+/* Publishing goes off (as without a media_folder) with err's reason. */
+static bool publishing_off(sd_publish_config *config)
+{
+	g_clear_pointer(&config->media_folder, g_free);
+	return false;
+}
+
+bool sd_publish_cache_open(sd_publish_config *config, unsigned *stale, sd_error *err)
+{
+	*stale = 0;
+	if (!cache_folder_fit(config, err))
+		return publishing_off(config);
+	*stale = clean_cache(config->cache_folder);
+	return true;
 }
 
 /* Keys of different lengths must not leak their length through timing: compare digests. */
@@ -148,14 +233,11 @@ bool sd_publish_check(const sd_publish_config *config, const char *admin_key, co
 
 bool sd_publish_job_keys(sd_publish_job *job, char link[SD_CONTENT_LINK_LEN + 1], sd_error *err)
 {
-	sd_error cerr;
 	uint8_t pubkey[SD_CONTENT_PUBKEY_LEN];
-	if (!sd_content_random(job->secret, sizeof(job->secret), &cerr) ||
-	    !sd_content_random(job->signing_seed, sizeof(job->signing_seed), &cerr) ||
-	    !sd_content_public_key(job->signing_seed, pubkey, &cerr) ||
-	    !sd_content_link_encode(job->secret, pubkey, link, SD_CONTENT_LINK_LEN + 1, &cerr))
-		return sd_fail(err, SD_ERR_INTERNAL, "keys: %s", cerr.message);
-	return true;
+	return sd_content_random(job->secret, sizeof(job->secret), err) &&
+	       sd_content_random(job->signing_seed, sizeof(job->signing_seed), err) &&
+	       sd_content_public_key(job->signing_seed, pubkey, err) &&
+	       sd_content_link_encode(job->secret, pubkey, link, SD_CONTENT_LINK_LEN + 1, err);
 }
 
 uint32_t sd_publish_piece_size(uint64_t total)
@@ -193,23 +275,20 @@ static bool hash_pieces(const sd_publish_job *job, const uint8_t key[SD_CONTENT_
                         uint32_t piece_size, uint8_t *hashes, sd_error *err)
 {
 	uint64_t count;
-	sd_error cerr;
-	if (!sd_content_piece_count(total, piece_size, &count, &cerr))
-		return sd_fail(err, SD_ERR_INTERNAL, "%s", cerr.message);
+	if (!sd_content_piece_count(total, piece_size, &count, err))
+		return false;
 	uint8_t *buffer = g_malloc((size_t)piece_size + SD_CONTENT_TAG_LEN);
 	bool ok = true;
 	for (uint64_t i = 0; ok && i < count; i++) {
 		size_t cipher_len;
 		ok = sd_content_piece_from_file(fd, total, piece_size, key, i, buffer, (size_t)piece_size + SD_CONTENT_TAG_LEN,
-		                                &cipher_len, &cerr) &&
-		     sd_content_piece_hash(buffer, cipher_len, hashes + i * SD_CONTENT_HASH_LEN, &cerr);
-		if (ok && job->progress != NULL && i % 64 == 63 && !job->progress(job->opaque, "hash", (double)(i + 1) / count)) {
-			sd_fail(&cerr, SD_ERR_ARGUMENT, "cancelled");
-			ok = false;
-		}
+		                                &cipher_len, err) &&
+		     sd_content_piece_hash(buffer, cipher_len, hashes + i * SD_CONTENT_HASH_LEN, err);
+		if (ok && job->progress != NULL && i % 64 == 63 && !job->progress(job->opaque, "hash", (double)(i + 1) / count))
+			ok = sd_fail(err, SD_ERR_CANCELLED, "cancelled");
 	}
 	g_free(buffer);
-	return ok || sd_fail(err, SD_ERR_INTERNAL, "hashing: %s", cerr.message);
+	return ok;
 }
 
 /* The sealed manifest of the one remuxed file. */
@@ -225,55 +304,76 @@ static uint8_t *seal_manifest(const char *source, const uint8_t key[SD_CONTENT_K
 	for (size_t i = 0; i < media->n_fragments; i++)
 		file.fragments[i] = (sd_manifest_fragment){media->fragments[i].time_ms, media->fragments[i].offset};
 	sd_manifest manifest = {.piece_size = piece_size, .total = media->size, .file_count = 1, .files = &file};
-	sd_error cerr;
 	char *json = NULL;
 	size_t json_len = 0;
 	uint8_t *sealed = NULL;
-	if (sd_manifest_to_json(&manifest, &json, &json_len, &cerr)) {
+	if (sd_manifest_to_json(&manifest, &json, &json_len, err)) {
 		sealed = g_malloc(json_len + SD_CONTENT_SEALED_OVERHEAD);
 		if (!sd_content_manifest_seal(key, signer, (const uint8_t *)json, json_len, sealed,
-		                              json_len + SD_CONTENT_SEALED_OVERHEAD, sealed_len, &cerr))
+		                              json_len + SD_CONTENT_SEALED_OVERHEAD, sealed_len, err))
 			g_clear_pointer(&sealed, g_free);
 	}
-	if (sealed == NULL)
-		sd_fail(err, SD_ERR_INTERNAL, "manifest: %s", cerr.message);
 	free(json);
 	g_free(file.path);
 	g_free(file.fragments);
 	return sealed;
 }
 
+/* Opens path with no symbolic link anywhere in it (openat2's RESOLVE_NO_SYMLINKS; where the kernel
+ * is older than 5.6, O_NOFOLLOW, for the last part only): a link swapped in after the checks is
+ * refused (ELOOP), never followed. mode only with O_CREAT. */
+static int open_without_links(const char *path, int flags, mode_t mode)
+{
+	struct open_how how = {.flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
+	                       .mode = (flags & O_CREAT) ? mode : 0,
+	                       .resolve = RESOLVE_NO_SYMLINKS};
+	long fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS)
+		fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	return (int)fd;
+}
+
+/* The remux of job->source into out_fd, from a descriptor opened once: what the checks saw is
+ * what is read. The media codes become SD_ERR_NOT_STREAMABLE for the operator (the reason stays). */
+static bool remux(const sd_publish_job *job, int out_fd, sd_remux_output *media, sd_error *err)
+{
+	int in_fd = open_without_links(job->source, O_RDONLY, 0);
+	if (in_fd < 0)
+		return sd_fail(err, SD_ERR_IO, "%s: %s", job->source, g_strerror(errno));
+	sd_remux_options options = {.transcode_audio = job->transcode_audio, .progress = remux_progress, .opaque = (void *)job};
+	bool ok = sd_remux_fd(in_fd, job->source, out_fd, &options, media, err);
+	close(in_fd);
+	if (!ok && err->code >= SD_ERR_MEDIA_FORMAT && err->code <= SD_ERR_MEDIA_MUX)
+		err->code = SD_ERR_NOT_STREAMABLE;
+	return ok;
+}
+
 sd_seed_content *sd_publish_prepare(const sd_publish_job *job, sd_error *err)
 {
-	sd_remux_output media = {0};
-	char why[256];
-	sd_remux_options options = {.transcode_audio = job->transcode_audio, .progress = remux_progress, .opaque = (void *)job};
-	if (!sd_remux_file(job->source, job->output, &options, &media, why, sizeof(why))) {
-		sd_fail(err, SD_ERR_NOT_STREAMABLE, "%s", why);
+	/* O_EXCL: a file already there (planted, or left) is not written through. */
+	int fd = open_without_links(job->output, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (fd < 0) {
+		sd_fail(err, SD_ERR_IO, "%s: %s", job->output, g_strerror(errno));
 		return NULL;
 	}
+	sd_remux_output media = {0};
 	sd_seed_content *content = NULL;
-	sd_error cerr;
-	uint32_t piece_size = sd_publish_piece_size(media.size);
-	uint64_t count = (media.size + piece_size - 1) / piece_size;
-	uint8_t *hashes = g_malloc(MAX(count, 1) * SD_CONTENT_HASH_LEN);
-	sd_content_signer *signer = sd_content_signer_new(job->signing_seed, &cerr);
-	int fd = open(job->output, O_RDONLY | O_CLOEXEC);
+	sd_content_signer *signer = NULL;
+	uint8_t *hashes = NULL, *sealed = NULL;
 	size_t sealed_len = 0;
-	uint8_t *sealed = NULL;
 	uint8_t key[SD_CONTENT_KEY_LEN];
-	if (signer == NULL || !sd_content_derive_key(job->secret, key, &cerr))
-		sd_fail(err, SD_ERR_INTERNAL, "keys: %s", cerr.message);
-	else if (fd < 0)
-		sd_fail(err, SD_ERR_INTERNAL, "%s: %s", job->output, g_strerror(errno));
-	else if (hash_pieces(job, key, fd, media.size, piece_size, hashes, err) &&
-	         (sealed = seal_manifest(job->source, key, signer, &media, piece_size, &sealed_len, err)) != NULL &&
-	         (content = sd_seed_content_new(fd, media.size, piece_size, key, signer,
-	                                        sealed, sealed_len, hashes, &cerr)) == NULL)
-		sd_fail(err, SD_ERR_INTERNAL, "%s", cerr.message);
+	if (remux(job, fd, &media, err) && (signer = sd_content_signer_new(job->signing_seed, err)) != NULL &&
+	    sd_content_derive_key(job->secret, key, err)) {
+		uint32_t piece_size = sd_publish_piece_size(media.size);
+		uint64_t count = (media.size + piece_size - 1) / piece_size;
+		hashes = g_malloc(MAX(count, 1) * SD_CONTENT_HASH_LEN);
+		/* The seed serves from this same descriptor: the file is never opened again by name. */
+		if (hash_pieces(job, key, fd, media.size, piece_size, hashes, err) &&
+		    (sealed = seal_manifest(job->source, key, signer, &media, piece_size, &sealed_len, err)) != NULL)
+			content = sd_seed_content_new(fd, media.size, piece_size, key, signer, sealed, sealed_len, hashes, err);
+	}
 	if (content == NULL) {
-		if (fd >= 0)
-			close(fd);
+		close(fd);
 		unlink(job->output);
 	}
 	OPENSSL_cleanse(key, sizeof(key));

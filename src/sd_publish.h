@@ -31,9 +31,15 @@ void sd_publish_config_clear(sd_publish_config *config);
 bool sd_publish_config_set(sd_publish_config *config, const char *key, const char *value, char *why,
                            size_t why_size, bool *bad);
 
-/* Removes the remuxed files a plugin that stopped without cleaning up left in the cache folder
- * (named <share id>.mp4: published shares do not outlive the plugin). Returns how many. */
-unsigned sd_publish_clean_cache(const sd_publish_config *config);
+/* Makes the cache folder (0700) if it is missing and checks that it is private before anything is
+ * written there: not a symbolic link, a folder of the user Janus runs as that nobody else may
+ * write, under folders that nobody else can rename (owned by that user or root, sticky where
+ * others may write, as /tmp is). Otherwise another local user could make the folder first and
+ * plant or swap the files the seed serves. Then removes the remuxed files (<share id>.mp4) a
+ * plugin that stopped without cleaning up left there (*stale: how many), and sets cache_folder to
+ * its real path. False with SD_ERR_CACHE_FOLDER or SD_ERR_IO, and publishing off (media_folder
+ * cleared: publish requests get 461). */
+bool sd_publish_cache_open(sd_publish_config *config, unsigned *stale, sd_error *err);
 
 /* Checks a publish request: publishing is on (461), the admin key matches (462, compared in
  * constant time), path is relative, free of "..", and names a regular file inside the media
@@ -49,8 +55,8 @@ bool sd_publish_check_key(const sd_publish_config *config, const char *admin_key
 typedef bool (*sd_publish_progress)(void *opaque, const char *stage, double fraction);
 
 typedef struct sd_publish_job {
-	const char *source;  /* the real path of the file */
-	const char *output;  /* the remuxed file to write (in the cache folder) */
+	const char *source;  /* the real path of the file (sd_publish_check's: no symbolic link in it) */
+	const char *output;  /* the remuxed file to make (in the cache folder sd_publish_cache_open checked) */
 	bool transcode_audio;
 	uint8_t secret[SD_CONTENT_SECRET_LEN];
 	uint8_t signing_seed[SD_CONTENT_SEED_LEN];
@@ -61,9 +67,13 @@ typedef struct sd_publish_job {
 /* A new random S and signing key for job, and the link secret they make (out: 65 bytes). */
 bool sd_publish_job_keys(sd_publish_job *job, char link[SD_CONTENT_LINK_LEN + 1], sd_error *err);
 
-/* Remuxes, hashes and seals: the content of the share, or NULL with err (464 when the file
- * cannot be streamed, with the probe's reason; 499 for a disk or crypto failure). The output
- * file stays on disk on success (the content reads it) and is removed on failure. */
+/* Remuxes, hashes and seals: the content of the share, or NULL with err: SD_ERR_NOT_STREAMABLE
+ * (464) when the file cannot be streamed, with the probe's reason; SD_ERR_CANCELLED when progress
+ * said stop; SD_ERR_IO when a file cannot be opened, read or written; SD_ERR_CRYPTO, _MEMORY.
+ * Each file is opened once, with no symbolic link anywhere in its path (one swapped in after
+ * sd_publish_check is refused, not followed): the source is read from that descriptor, the output
+ * is made new (O_EXCL, 0600), written, hashed and then served (sd_seed_content reads it) through
+ * its own. The output file stays on disk on success and is removed on failure. */
 sd_seed_content *sd_publish_prepare(const sd_publish_job *job, sd_error *err);
 
 /* The piece size for a published file of total bytes: 256 KiB, larger for files with more than

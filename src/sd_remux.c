@@ -55,27 +55,29 @@ typedef struct remux {
 	int64_t start_us, end_us;           /* span of the packets written, AV_TIME_BASE */
 	double total, last_progress;
 	bool cancelled;
-	char err[192];
+	sd_error err; /* code 0 until the first failure */
 } remux;
 
-/* Records the first reason only: later failures are consequences. */
-static bool rfail(remux *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static bool rfail(remux *r, const char *fmt, ...)
+/* Records the first failure only: later ones are consequences. */
+static bool rfail(remux *r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static bool rfail(remux *r, int code, const char *fmt, ...)
 {
-	if (!r->err[0]) {
+	if (r->err.code == 0) {
+		r->err.code = code;
 		va_list ap;
 		va_start(ap, fmt);
-		vsnprintf(r->err, sizeof r->err, fmt, ap);
+		vsnprintf(r->err.message, sizeof r->err.message, fmt, ap);
 		va_end(ap);
 	}
 	return false;
 }
 
-static bool rfail_av(remux *r, const char *what, int code)
+/* A libav call failed: code names the part (the muxer, the input). */
+static bool rfail_av(remux *r, int code, const char *what, int av_code)
 {
 	char why[128];
-	sd_probe_av_error(code, why, sizeof why);
-	return rfail(r, "%s: %s", what, why);
+	sd_probe_av_error(av_code, why, sizeof why);
+	return rfail(r, code, "%s: %s", what, why);
 }
 
 /* ---- The output AVIOContext -------------------------------------------------------------------- */
@@ -93,7 +95,7 @@ static int on_write(void *opaque, uint8_t *buf, int size, enum AVIODataMarkerTyp
 			size_t cap = r->cap_frags ? r->cap_frags * 2 : 64;
 			sd_remux_fragment *f = realloc(r->frags, cap * sizeof *f);
 			if (!f) {
-				rfail(r, "out of memory");
+				rfail(r, SD_ERR_MEMORY, "out of memory");
 				return AVERROR(ENOMEM);
 			}
 			r->frags = f;
@@ -115,7 +117,7 @@ static int on_write(void *opaque, uint8_t *buf, int size, enum AVIODataMarkerTyp
 		} else {
 			uint8_t *grown = av_realloc(r->init, r->init_len + (size_t)size);
 			if (!grown) {
-				rfail(r, "out of memory");
+				rfail(r, SD_ERR_MEMORY, "out of memory");
 				return AVERROR(ENOMEM);
 			}
 			r->init = grown;
@@ -143,15 +145,15 @@ static bool add_copy_stream(remux *r, int in_index, int *out_index)
 	AVStream *in = r->ic->streams[in_index];
 	AVStream *st = avformat_new_stream(r->oc, NULL);
 	if (!st)
-		return rfail(r, "out of memory");
+		return rfail(r, SD_ERR_MEMORY, "out of memory");
 	int ret = avcodec_parameters_copy(st->codecpar, in->codecpar);
 	if (ret < 0)
-		return rfail_av(r, "copying stream parameters", ret);
+		return rfail_av(r, SD_ERR_MEDIA_MUX, "copying stream parameters", ret);
 	st->codecpar->codec_tag = sd_probe_mp4_tag(st->codecpar);
 	st->time_base = in->time_base;
 	const AVDictionaryEntry *lang = av_dict_get(in->metadata, "language", NULL, 0);
 	if (lang && av_dict_set(&st->metadata, "language", lang->value, 0) < 0)
-		return rfail(r, "out of memory");
+		return rfail(r, SD_ERR_MEMORY, "out of memory");
 	*out_index = st->index;
 	return true;
 }
@@ -160,16 +162,16 @@ static bool setup_adts(remux *r)
 {
 	const AVBitStreamFilter *f = av_bsf_get_by_name("aac_adtstoasc");
 	if (!f)
-		return rfail(r, "libavcodec lacks the aac_adtstoasc filter");
+		return rfail(r, SD_ERR_MEDIA_MUX, "libavcodec lacks the aac_adtstoasc filter");
 	int ret = av_bsf_alloc(f, &r->adts);
 	if (ret < 0)
-		return rfail_av(r, "aac_adtstoasc", ret);
+		return rfail_av(r, SD_ERR_MEDIA_MUX, "aac_adtstoasc", ret);
 	AVStream *in = r->ic->streams[r->in_a];
 	if ((ret = avcodec_parameters_copy(r->adts->par_in, in->codecpar)) < 0)
-		return rfail_av(r, "aac_adtstoasc", ret);
+		return rfail_av(r, SD_ERR_MEDIA_MUX, "aac_adtstoasc", ret);
 	r->adts->time_base_in = in->time_base;
 	if ((ret = av_bsf_init(r->adts)) < 0)
-		return rfail_av(r, "aac_adtstoasc", ret);
+		return rfail_av(r, SD_ERR_MEDIA_MUX, "aac_adtstoasc", ret);
 	return true;
 }
 
@@ -179,51 +181,51 @@ static bool setup_transcode(remux *r)
 	const AVCodec *dec = avcodec_find_decoder(in->codecpar->codec_id);
 	const AVCodec *enc = avcodec_find_encoder_by_name("aac");
 	if (!dec)
-		return rfail(r, "no decoder for %s audio", avcodec_get_name(in->codecpar->codec_id));
+		return rfail(r, SD_ERR_MEDIA_MUX, "no decoder for %s audio", avcodec_get_name(in->codecpar->codec_id));
 	if (!enc)
-		return rfail(r, "libavcodec has no AAC encoder");
+		return rfail(r, SD_ERR_MEDIA_MUX, "libavcodec has no AAC encoder");
 	if (!(r->dec = avcodec_alloc_context3(dec)) || !(r->enc = avcodec_alloc_context3(enc)))
-		return rfail(r, "out of memory");
+		return rfail(r, SD_ERR_MEMORY, "out of memory");
 	int ret = avcodec_parameters_to_context(r->dec, in->codecpar);
 	if (ret < 0)
-		return rfail_av(r, "audio decoder", ret);
+		return rfail_av(r, SD_ERR_MEDIA_MUX, "audio decoder", ret);
 	r->dec->pkt_timebase = in->time_base;
 	if ((ret = avcodec_open2(r->dec, dec, NULL)) < 0)
-		return rfail_av(r, "opening the audio decoder", ret);
+		return rfail_av(r, SD_ERR_MEDIA_MUX, "opening the audio decoder", ret);
 	if (r->dec->sample_fmt != AV_SAMPLE_FMT_FLTP)
-		return rfail(r, "%s audio decodes to %s: only planar float can go to the AAC encoder",
+		return rfail(r, SD_ERR_MEDIA_MUX, "%s audio decodes to %s: only planar float can go to the AAC encoder",
 		             avcodec_get_name(in->codecpar->codec_id), av_get_sample_fmt_name(r->dec->sample_fmt));
 	if (r->dec->sample_rate <= 0 || r->dec->ch_layout.nb_channels <= 0)
-		return rfail(r, "the audio has no sample rate or channel count");
+		return rfail(r, SD_ERR_MEDIA_MUX, "the audio has no sample rate or channel count");
 
 	r->enc->sample_fmt = AV_SAMPLE_FMT_FLTP;
 	r->enc->sample_rate = r->dec->sample_rate;
 	if (r->dec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC)
 		av_channel_layout_default(&r->enc->ch_layout, r->dec->ch_layout.nb_channels);
 	else if ((ret = av_channel_layout_copy(&r->enc->ch_layout, &r->dec->ch_layout)) < 0)
-		return rfail(r, "out of memory");
+		return rfail(r, SD_ERR_MEMORY, "out of memory");
 	int channels = r->enc->ch_layout.nb_channels;
 	r->enc->bit_rate = channels > 2 ? 320000 : 64000 * channels;
 	r->enc->time_base = (AVRational){1, r->enc->sample_rate};
 	r->enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER; /* the AudioSpecificConfig goes in the moov */
 	if ((ret = avcodec_open2(r->enc, enc, NULL)) < 0)
-		return rfail_av(r, "the AAC encoder refuses this audio", ret);
+		return rfail_av(r, SD_ERR_MEDIA_MUX, "the AAC encoder refuses this audio", ret);
 	if (r->enc->frame_size <= 0)
-		return rfail(r, "the AAC encoder has no frame size");
+		return rfail(r, SD_ERR_MEDIA_MUX, "the AAC encoder has no frame size");
 	if (!(r->fifo = av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, channels, r->enc->frame_size * 4)))
-		return rfail(r, "out of memory");
+		return rfail(r, SD_ERR_MEMORY, "out of memory");
 	if (!(r->frame = av_frame_alloc()) || !(r->enc_frame = av_frame_alloc()))
-		return rfail(r, "out of memory");
+		return rfail(r, SD_ERR_MEMORY, "out of memory");
 
 	AVStream *st = avformat_new_stream(r->oc, NULL);
 	if (!st)
-		return rfail(r, "out of memory");
+		return rfail(r, SD_ERR_MEMORY, "out of memory");
 	if ((ret = avcodec_parameters_from_context(st->codecpar, r->enc)) < 0)
-		return rfail_av(r, "AAC stream parameters", ret);
+		return rfail_av(r, SD_ERR_MEDIA_MUX, "AAC stream parameters", ret);
 	st->time_base = r->enc->time_base;
 	const AVDictionaryEntry *lang = av_dict_get(in->metadata, "language", NULL, 0);
 	if (lang && av_dict_set(&st->metadata, "language", lang->value, 0) < 0)
-		return rfail(r, "out of memory");
+		return rfail(r, SD_ERR_MEMORY, "out of memory");
 	r->out_a = st->index;
 	return true;
 }
@@ -237,7 +239,7 @@ static bool emit(remux *r, AVPacket *pkt)
 	if (!r->header_written) {
 		if (r->n_queue >= QUEUE_MAX_PACKETS || r->queue_bytes + (size_t)pkt->size > QUEUE_MAX_BYTES) {
 			av_packet_unref(pkt);
-			return rfail(r, "no audio packet within the first %d packets: cannot make the AAC configuration",
+			return rfail(r, SD_ERR_MEDIA_MUX, "no audio packet within the first %d packets: cannot make the AAC configuration",
 			             QUEUE_MAX_PACKETS);
 		}
 		AVPacket *held = av_packet_alloc();
@@ -247,7 +249,7 @@ static bool emit(remux *r, AVPacket *pkt)
 			if (grown)
 				r->queue = grown;
 			av_packet_unref(pkt);
-			return rfail(r, "out of memory");
+			return rfail(r, SD_ERR_MEMORY, "out of memory");
 		}
 		r->queue = grown;
 		av_packet_move_ref(held, pkt);
@@ -272,8 +274,8 @@ static bool emit(remux *r, AVPacket *pkt)
 	if (ret < 0) {
 		av_packet_unref(pkt);
 		if (r->sink_failed)
-			return rfail(r, "write failed");
-		return rfail_av(r, "the MP4 muxer refused a packet (corrupt timestamps?)", ret);
+			return rfail(r, SD_ERR_IO, "write failed");
+		return rfail_av(r, SD_ERR_MEDIA_MUX, "the MP4 muxer refused a packet (corrupt timestamps?)", ret);
 	}
 	return true;
 }
@@ -291,12 +293,12 @@ static bool write_header(remux *r)
 	}
 	if (ret < 0) {
 		av_dict_free(&o);
-		return rfail(r, "out of memory");
+		return rfail(r, SD_ERR_MEMORY, "out of memory");
 	}
 	ret = avformat_write_header(r->oc, &o);
 	av_dict_free(&o);
 	if (ret < 0)
-		return r->sink_failed ? rfail(r, "write failed") : rfail_av(r, "the MP4 muxer refuses these streams", ret);
+		return r->sink_failed ? rfail(r, SD_ERR_IO, "write failed") : rfail_av(r, SD_ERR_MEDIA_MUX, "the MP4 muxer refuses these streams", ret);
 	r->header_written = true;
 	bool ok = true;
 	for (size_t i = 0; i < r->n_queue; i++) {
@@ -321,7 +323,7 @@ static bool filter_adts(remux *r, AVPacket *pkt)
 	int ret = av_bsf_send_packet(r->adts, pkt);
 	if (ret < 0) {
 		av_packet_unref(pkt);
-		return rfail_av(r, "aac_adtstoasc", ret);
+		return rfail_av(r, SD_ERR_MEDIA_MUX, "aac_adtstoasc", ret);
 	}
 	while ((ret = av_bsf_receive_packet(r->adts, r->out_pkt)) >= 0) {
 		if (!r->have_asc) {
@@ -332,14 +334,14 @@ static bool filter_adts(remux *r, AVPacket *pkt)
 			size_t asc_len = po->extradata_size > 0 ? (size_t)po->extradata_size : side_size;
 			if (!asc || asc_len == 0 || asc_len > 64) {
 				av_packet_unref(r->out_pkt);
-				return rfail(r, "the ADTS audio gives no AudioSpecificConfig");
+				return rfail(r, SD_ERR_MEDIA_MUX, "the ADTS audio gives no AudioSpecificConfig");
 			}
 			AVCodecParameters *op = r->oc->streams[r->out_a]->codecpar;
 			av_freep(&op->extradata);
 			op->extradata_size = 0;
 			if (!(op->extradata = av_mallocz(asc_len + AV_INPUT_BUFFER_PADDING_SIZE))) {
 				av_packet_unref(r->out_pkt);
-				return rfail(r, "out of memory");
+				return rfail(r, SD_ERR_MEMORY, "out of memory");
 			}
 			memcpy(op->extradata, asc, asc_len);
 			op->extradata_size = (int)asc_len;
@@ -351,7 +353,7 @@ static bool filter_adts(remux *r, AVPacket *pkt)
 			return false;
 	}
 	if (ret != AVERROR(EAGAIN) && ret != AVERROR_EOF)
-		return rfail_av(r, "aac_adtstoasc", ret);
+		return rfail_av(r, SD_ERR_MEDIA_MUX, "aac_adtstoasc", ret);
 	return true;
 }
 
@@ -359,7 +361,7 @@ static bool encode_frame(remux *r, AVFrame *frame)
 {
 	int ret = avcodec_send_frame(r->enc, frame);
 	if (ret < 0)
-		return rfail_av(r, "AAC encoder", ret);
+		return rfail_av(r, SD_ERR_MEDIA_MUX, "AAC encoder", ret);
 	while ((ret = avcodec_receive_packet(r->enc, r->out_pkt)) >= 0) {
 		r->out_pkt->stream_index = r->out_a;
 		r->out_pkt->time_base = r->enc->time_base;
@@ -367,7 +369,7 @@ static bool encode_frame(remux *r, AVFrame *frame)
 			return false;
 	}
 	if (ret != AVERROR(EAGAIN) && ret != AVERROR_EOF)
-		return rfail_av(r, "AAC encoder", ret);
+		return rfail_av(r, SD_ERR_MEDIA_MUX, "AAC encoder", ret);
 	return true;
 }
 
@@ -384,9 +386,9 @@ static bool drain_fifo(remux *r, bool flush)
 		f->sample_rate = r->enc->sample_rate;
 		int ret = av_channel_layout_copy(&f->ch_layout, &r->enc->ch_layout);
 		if (ret < 0 || (ret = av_frame_get_buffer(f, 0)) < 0)
-			return rfail(r, "out of memory");
+			return rfail(r, SD_ERR_MEMORY, "out of memory");
 		if (av_audio_fifo_read(r->fifo, (void **)f->data, n) != n)
-			return rfail(r, "audio FIFO read failed");
+			return rfail(r, SD_ERR_MEDIA_MUX, "audio FIFO read failed");
 		f->pts = r->next_pts;
 		r->next_pts += n;
 		if (!encode_frame(r, f))
@@ -403,7 +405,7 @@ static bool decoded_frames(remux *r)
 		if (f->format != AV_SAMPLE_FMT_FLTP || f->sample_rate != r->enc->sample_rate ||
 		    f->ch_layout.nb_channels != r->enc->ch_layout.nb_channels) {
 			av_frame_unref(f);
-			return rfail(r, "the audio changes its sample format, rate or channels midway");
+			return rfail(r, SD_ERR_MEDIA_MUX, "the audio changes its sample format, rate or channels midway");
 		}
 		if (!r->pts_known) {
 			int64_t ts = f->best_effort_timestamp;
@@ -412,14 +414,14 @@ static bool decoded_frames(remux *r)
 		}
 		if (av_audio_fifo_write(r->fifo, (void **)f->extended_data, f->nb_samples) < f->nb_samples) {
 			av_frame_unref(f);
-			return rfail(r, "out of memory");
+			return rfail(r, SD_ERR_MEMORY, "out of memory");
 		}
 		av_frame_unref(f);
 		if (!drain_fifo(r, false))
 			return false;
 	}
 	if (ret != AVERROR(EAGAIN) && ret != AVERROR_EOF)
-		return rfail_av(r, "audio decoder", ret);
+		return rfail_av(r, SD_ERR_MEDIA_MUX, "audio decoder", ret);
 	return true;
 }
 
@@ -429,7 +431,7 @@ static bool transcode_packet(remux *r, AVPacket *pkt)
 	av_packet_unref(pkt);
 	/* a damaged audio frame is skipped, as players do */
 	if (ret < 0 && ret != AVERROR_INVALIDDATA)
-		return rfail_av(r, "audio decoder", ret);
+		return rfail_av(r, SD_ERR_MEDIA_MUX, "audio decoder", ret);
 	return decoded_frames(r);
 }
 
@@ -438,7 +440,7 @@ static bool flush_audio(remux *r)
 	if (r->adts) {
 		int ret = av_bsf_send_packet(r->adts, NULL);
 		if (ret < 0)
-			return rfail_av(r, "aac_adtstoasc", ret);
+			return rfail_av(r, SD_ERR_MEDIA_MUX, "aac_adtstoasc", ret);
 		while ((ret = av_bsf_receive_packet(r->adts, r->out_pkt)) >= 0) {
 			r->out_pkt->stream_index = r->out_a;
 			r->out_pkt->time_base = r->adts->time_base_out;
@@ -449,7 +451,7 @@ static bool flush_audio(remux *r)
 	if (r->dec) {
 		int ret = avcodec_send_packet(r->dec, NULL);
 		if (ret < 0 && ret != AVERROR_EOF)
-			return rfail_av(r, "audio decoder", ret);
+			return rfail_av(r, SD_ERR_MEDIA_MUX, "audio decoder", ret);
 		if (!decoded_frames(r) || !drain_fifo(r, true) || !encode_frame(r, NULL))
 			return false;
 	}
@@ -477,7 +479,7 @@ static bool report_progress(remux *r, const AVPacket *pkt)
 	}
 	if (!r->opts->progress(r->opts->opaque, done, r->total)) {
 		r->cancelled = true;
-		return rfail(r, "cancelled");
+		return rfail(r, SD_ERR_CANCELLED, "cancelled");
 	}
 	return true;
 }
@@ -494,7 +496,7 @@ static bool pump(remux *r)
 		if (ret == AVERROR_EOF)
 			break;
 		if (ret < 0)
-			return rfail_av(r, "reading the input (truncated or corrupt?)", ret);
+			return rfail_av(r, SD_ERR_MEDIA_FORMAT, "reading the input (truncated or corrupt?)", ret);
 		packets++;
 		AVPacket *pkt = r->pkt;
 		if (!report_progress(r, pkt)) {
@@ -538,7 +540,7 @@ static bool pump(remux *r)
 		int64_t start = ic->start_time != AV_NOPTS_VALUE ? ic->start_time : 0;
 		double got = (double)(r->end_us - start) / AV_TIME_BASE, want = (double)ic->duration / AV_TIME_BASE;
 		if (got < 0.8 * want)
-			return rfail(r, "the input ends at %.1f s of its %.1f s: truncated", got, want);
+			return rfail(r, SD_ERR_MEDIA_FORMAT, "the input ends at %.1f s of its %.1f s: truncated", got, want);
 	}
 	return true;
 }
@@ -569,34 +571,34 @@ static void remux_free(remux *r)
 	free(r->frags);
 }
 
-static bool allowed(const sd_probe *probe, const sd_remux_options *opts, char *err, size_t err_size)
+static bool allowed(const sd_probe *probe, const sd_remux_options *opts, sd_error *err)
 {
 	const sd_probe_stream *v = probe->video_index >= 0 ? &probe->streams[probe->video_index] : NULL;
 	const sd_probe_stream *a = probe->audio_index >= 0 ? &probe->streams[probe->audio_index] : NULL;
 	if (!v && !a)
-		return sd_media_fail(err, err_size, "%s", probe->reason[0] ? probe->reason : "no playable audio or video stream");
+		return sd_fail(err, SD_ERR_MEDIA_UNPLAYABLE, "%s", probe->reason[0] ? probe->reason : "no playable audio or video stream");
 	if (v && v->verdict != SD_VERDICT_REMUX && v->verdict != SD_VERDICT_AS_IS)
-		return sd_media_fail(err, err_size, "%s", v->reason);
+		return sd_fail(err, SD_ERR_MEDIA_UNPLAYABLE, "%s", v->reason);
 	if (a && a->verdict != SD_VERDICT_REMUX && a->verdict != SD_VERDICT_AS_IS &&
 	    !(a->verdict == SD_VERDICT_TRANSCODE && a->audio_transcodable && opts->transcode_audio))
-		return sd_media_fail(err, err_size, "%s", a->reason);
+		return sd_fail(err, SD_ERR_MEDIA_UNPLAYABLE, "%s", a->reason);
 	if (probe->verdict == SD_VERDICT_UNSUPPORTED)
-		return sd_media_fail(err, err_size, "%s", probe->reason);
+		return sd_fail(err, SD_ERR_MEDIA_UNPLAYABLE, "%s", probe->reason);
 	return true;
 }
 
 bool sd_remux_input(AVFormatContext *ic, const sd_probe *probe, sd_remux_sink sink, void *sink_opaque,
-                    const sd_remux_options *opts, sd_remux_output *out, char *err, size_t err_size)
+                    const sd_remux_options *opts, sd_remux_output *out, sd_error *err)
 {
 	static const sd_remux_options defaults = {0};
 	if (!opts)
 		opts = &defaults;
 	memset(out, 0, sizeof *out);
 	if (!ic || !probe || !sink)
-		return sd_media_fail(err, err_size, "sd_remux_input: missing argument");
+		return sd_fail(err, SD_ERR_ARGUMENT, "sd_remux_input: missing argument");
 	if (probe->n_streams != ic->nb_streams)
-		return sd_media_fail(err, err_size, "sd_remux_input: the probe is of another input");
-	if (!allowed(probe, opts, err, err_size))
+		return sd_fail(err, SD_ERR_ARGUMENT, "sd_remux_input: the probe is of another input");
+	if (!allowed(probe, opts, err))
 		return false;
 
 	remux r = {.ic = ic, .opts = opts, .in_v = probe->video_index, .in_a = probe->audio_index, .out_v = -1,
@@ -606,22 +608,22 @@ bool sd_remux_input(AVFormatContext *ic, const sd_probe *probe, sd_remux_sink si
 	bool ok = false;
 	int ret = avformat_alloc_output_context2(&r.oc, NULL, "mp4", NULL);
 	if (ret < 0 || !r.oc) {
-		rfail(&r, "cannot make an MP4 muxer");
+		rfail(&r, SD_ERR_MEDIA_MUX, "cannot make an MP4 muxer");
 		goto out;
 	}
 	if (!(r.pkt = av_packet_alloc()) || !(r.out_pkt = av_packet_alloc())) {
-		rfail(&r, "out of memory");
+		rfail(&r, SD_ERR_MEMORY, "out of memory");
 		goto out;
 	}
 	uint8_t *buf = av_malloc(IO_BUFFER_SIZE);
 	if (!buf) {
-		rfail(&r, "out of memory");
+		rfail(&r, SD_ERR_MEMORY, "out of memory");
 		goto out;
 	}
 	r.pb = avio_alloc_context(buf, IO_BUFFER_SIZE, 1, &r, NULL, on_write_plain, NULL);
 	if (!r.pb) {
 		av_free(buf);
-		rfail(&r, "out of memory");
+		rfail(&r, SD_ERR_MEMORY, "out of memory");
 		goto out;
 	}
 	r.pb->write_data_type = on_write;
@@ -646,32 +648,32 @@ bool sd_remux_input(AVFormatContext *ic, const sd_probe *probe, sd_remux_sink si
 	if (!pump(&r) || !flush_audio(&r))
 		goto out;
 	if (!r.header_written) {
-		rfail(&r, "no audio packet in the input: cannot make the AAC configuration");
+		rfail(&r, SD_ERR_MEDIA_MUX, "no audio packet in the input: cannot make the AAC configuration");
 		goto out;
 	}
 	if ((ret = av_write_trailer(r.oc)) < 0) {
 		if (r.sink_failed)
-			rfail(&r, "write failed");
+			rfail(&r, SD_ERR_IO, "write failed");
 		else
-			rfail_av(&r, "finishing the MP4", ret);
+			rfail_av(&r, SD_ERR_MEDIA_MUX, "finishing the MP4", ret);
 		goto out;
 	}
 	avio_flush(r.pb);
 	if (r.sink_failed || r.pb->error < 0) {
-		rfail(&r, "write failed");
+		rfail(&r, SD_ERR_IO, "write failed");
 		goto out;
 	}
 	if (r.init_too_big) {
-		rfail(&r, "the init segment is larger than %u bytes", SD_PROBE_INIT_MAX);
+		rfail(&r, SD_ERR_MEDIA_MUX, "the init segment is larger than %u bytes", SD_PROBE_INIT_MAX);
 		goto out;
 	}
 	if (r.bad_moof || r.n_frags == 0) {
-		rfail(&r, r.n_frags ? "a fragment does not start with a moof box" : "no fragment written (no packets?)");
+		rfail(&r, SD_ERR_MEDIA_MUX, r.n_frags ? "a fragment does not start with a moof box" : "no fragment written (no packets?)");
 		goto out;
 	}
-	char why[160];
-	if (!sd_probe_mime_from_init(r.init, r.init_len, out->mime, sizeof out->mime, why, sizeof why)) {
-		rfail(&r, "%s", why);
+	sd_error why;
+	if (!sd_probe_mime_from_init(r.init, r.init_len, out->mime, sizeof out->mime, &why)) {
+		rfail(&r, why.code, "%s", why.message);
 		goto out;
 	}
 	out->size = r.written;
@@ -688,7 +690,10 @@ bool sd_remux_input(AVFormatContext *ic, const sd_probe *probe, sd_remux_sink si
 out:
 	if (!ok) {
 		memset(out->mime, 0, sizeof out->mime);
-		sd_media_fail(err, err_size, "%s", r.err[0] ? r.err : "remux failed");
+		if (r.err.code == 0)
+			rfail(&r, SD_ERR_MEDIA_MUX, "remux failed");
+		if (err)
+			*err = r.err;
 	}
 	remux_free(&r);
 	return ok;
@@ -718,54 +723,62 @@ static bool write_fd(void *opaque, const uint8_t *buf, size_t len)
 	return true;
 }
 
-bool sd_remux_file(const char *in_path, const char *out_path, const sd_remux_options *opts, sd_remux_output *out,
-                   char *err, size_t err_size)
+bool sd_remux_fd(int in_fd, const char *name, int out_fd, const sd_remux_options *opts, sd_remux_output *out,
+                 sd_error *err)
 {
 	memset(out, 0, sizeof *out);
-	if (!in_path || !out_path)
-		return sd_media_fail(err, err_size, "sd_remux_file: missing path");
-	bool to_stdout = strcmp(out_path, "-") == 0;
-	struct stat in_sb, out_sb;
-	if (!to_stdout && stat(in_path, &in_sb) == 0 && stat(out_path, &out_sb) == 0 && in_sb.st_dev == out_sb.st_dev &&
-	    in_sb.st_ino == out_sb.st_ino)
-		return sd_media_fail(err, err_size, "%s: the output would overwrite the input", out_path);
-
-	AVFormatContext *ic = NULL;
-	sd_probe probe;
-	if (!sd_probe_open(in_path, &ic, err, err_size))
-		return false;
-	if (!sd_probe_input(ic, &probe, err, err_size)) {
-		avformat_close_input(&ic);
-		return false;
-	}
+	if (!name)
+		return sd_fail(err, SD_ERR_ARGUMENT, "sd_remux_fd: no name");
 	sd_remux_options defaults = {0};
 	if (!opts)
 		opts = &defaults;
-	bool ok = allowed(&probe, opts, err, err_size);
-	fd_sink sink = {.fd = to_stdout ? 1 : -1}; /* stdout only when asked: never closed here */
-	if (ok && !to_stdout) {
-		sink.fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (sink.fd < 0)
-			ok = sd_media_fail(err, err_size, "%s: %s", out_path, strerror(errno));
+	AVFormatContext *ic = NULL;
+	sd_probe probe;
+	if (!sd_probe_open_fd(in_fd, name, &ic, err))
+		return false;
+	if (!sd_probe_input(ic, &probe, err)) {
+		sd_probe_close(&ic);
+		return false;
 	}
-	if (ok) {
-		char why[192];
-		ok = sd_remux_input(ic, &probe, write_fd, &sink, opts, out, why, sizeof why);
-		if (!ok && sink.error)
-			sd_media_fail(err, err_size, "%s: write failed: %s", out_path, strerror(sink.error));
-		else if (!ok)
-			sd_media_fail(err, err_size, "%s", why);
+	fd_sink sink = {.fd = out_fd};
+	bool ok = allowed(&probe, opts, err) && sd_remux_input(ic, &probe, write_fd, &sink, opts, out, err);
+	if (!ok && sink.error)
+		sd_fail(err, SD_ERR_IO, "%s: write failed: %s", name, strerror(sink.error));
+	sd_probe_clear(&probe);
+	sd_probe_close(&ic);
+	return ok;
+}
+
+bool sd_remux_file(const char *in_path, const char *out_path, const sd_remux_options *opts, sd_remux_output *out,
+                   sd_error *err)
+{
+	memset(out, 0, sizeof *out);
+	if (!in_path || !out_path)
+		return sd_fail(err, SD_ERR_ARGUMENT, "sd_remux_file: missing path");
+	bool to_stdout = strcmp(out_path, "-") == 0;
+	int in_fd = open(in_path, O_RDONLY | O_CLOEXEC);
+	if (in_fd < 0)
+		return sd_fail(err, SD_ERR_IO, "%s: %s", in_path, strerror(errno));
+	/* Checked before the output is opened: opening it empties it. */
+	struct stat in_sb, out_sb;
+	if (!to_stdout && fstat(in_fd, &in_sb) == 0 && stat(out_path, &out_sb) == 0 && in_sb.st_dev == out_sb.st_dev &&
+	    in_sb.st_ino == out_sb.st_ino) {
+		close(in_fd);
+		return sd_fail(err, SD_ERR_ARGUMENT, "%s: the output would overwrite the input", out_path);
 	}
-	if (!to_stdout && sink.fd >= 0) {
-		if (close(sink.fd) != 0 && ok) {
-			ok = sd_media_fail(err, err_size, "%s: %s", out_path, strerror(errno));
+	/* stdout only when asked: never closed here */
+	int out_fd = to_stdout ? 1 : open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	bool ok = out_fd >= 0 ? sd_remux_fd(in_fd, in_path, out_fd, opts, out, err)
+	                      : sd_fail(err, SD_ERR_IO, "%s: %s", out_path, strerror(errno));
+	close(in_fd);
+	if (!to_stdout && out_fd >= 0) {
+		if (close(out_fd) != 0 && ok) {
+			ok = sd_fail(err, SD_ERR_IO, "%s: %s", out_path, strerror(errno));
 			sd_remux_output_clear(out);
 		}
 		if (!ok)
 			unlink(out_path);
 	}
-	sd_probe_clear(&probe);
-	avformat_close_input(&ic);
 	return ok;
 }
 

@@ -12,8 +12,11 @@
  * rarer); audio-only files are cut every 2 s. Memory is bounded by one fragment plus libav's
  * buffers: the input is read packet by packet and the output written as it goes.
  *
- * Failures return false with a one-line reason in err; everything allocated is freed on every
- * path, and a partial output file is removed. No global state. */
+ * Failures return false with err (sd_error.h): the probe's codes for the input, SD_ERR_MEDIA_UNPLAYABLE
+ * when the probe's verdict allows no remux (its reason), SD_ERR_MEDIA_MUX when libav cannot write
+ * the MP4 or transcode, SD_ERR_IO when a write fails, SD_ERR_CANCELLED when the progress callback
+ * stops it; everything allocated is freed on every path, and a partial output file is removed.
+ * No global state. */
 #ifndef SD_REMUX_H
 #define SD_REMUX_H
 
@@ -36,7 +39,7 @@ typedef struct sd_remux_output {
 	double duration;           /* seconds */
 } sd_remux_output;
 
-/* Called now and then; returning false cancels the remux (it then fails with "cancelled"). */
+/* Called now and then; returning false cancels the remux (it then fails with SD_ERR_CANCELLED). */
 typedef bool (*sd_remux_progress)(void *opaque, double seconds_done, double seconds_total);
 
 typedef struct sd_remux_options {
@@ -48,22 +51,27 @@ typedef struct sd_remux_options {
 	uint64_t max_packets;
 } sd_remux_options;
 
-/* out_path "-" = stdout, written as it goes. On failure: false, err gets a one-line reason, nothing
- * leaks, a partial out file is removed. opts may be NULL (defaults). */
+/* The remux of the input in_fd (opened by the caller, read as sd_probe_open_fd reads it; name
+ * names it) written to out_fd from its current offset as it goes. Neither descriptor is closed;
+ * out_fd holds a partial output after a failure (the caller removes it). opts may be NULL. */
+bool sd_remux_fd(int in_fd, const char *name, int out_fd, const sd_remux_options *opts, sd_remux_output *out,
+                 sd_error *err);
+/* sd_remux_fd from the file in_path into out_path, created or emptied ("-" = stdout); refused
+ * when out_path is in_path; a partial out file is removed. */
 bool sd_remux_file(const char *in_path, const char *out_path, const sd_remux_options *opts, sd_remux_output *out,
-                   char *err, size_t err_size);
+                   sd_error *err);
 
 void sd_remux_output_clear(sd_remux_output *out); /* frees the fragments; NULL is fine */
 
 /* Where sd_remux_input writes: gets every output byte in order; returning false fails the remux
- * with "write failed" and the reason the sink left in its own state. */
+ * with SD_ERR_IO "write failed" and the reason the sink left in its own state. */
 typedef bool (*sd_remux_sink)(void *opaque, const uint8_t *buf, size_t len);
 
 /* The remux over an input the caller opened (avformat_open_input + avformat_find_stream_info) and
  * probed with sd_probe_input; ic is read to its end but left open for the caller to close. Fails
  * unless the probe's verdict allows a remux (with opts->transcode_audio for audio_transcode). */
 bool sd_remux_input(struct AVFormatContext *ic, const sd_probe *probe, sd_remux_sink sink, void *sink_opaque,
-                    const sd_remux_options *opts, sd_remux_output *out, char *err, size_t err_size);
+                    const sd_remux_options *opts, sd_remux_output *out, sd_error *err);
 
 /* JSON of a result: {"mime","size","init_size","duration","fragments":[{"time_ms","offset"}]};
  * NULL when out of memory. */

@@ -101,12 +101,12 @@ int main(int argc, char **argv)
 	}
 	const char *in = argv[optind];
 	av_log_set_level(verbose ? AV_LOG_WARNING : AV_LOG_QUIET);
-	char err[256];
+	sd_error err;
 
 	if (!remux_out) {
 		sd_probe probe;
-		if (!sd_probe_file(in, &probe, err, sizeof err)) {
-			fprintf(stderr, "swarmdrop-probe: %s\n", err);
+		if (!sd_probe_file(in, &probe, &err)) {
+			fprintf(stderr, "swarmdrop-probe: %s\n", err.message);
 			return 1;
 		}
 		int rc = print_json(sd_probe_to_json(&probe), stdout);
@@ -123,10 +123,10 @@ int main(int argc, char **argv)
 		progress = isatty(STDERR_FILENO);
 	sd_remux_options opts = {.transcode_audio = transcode_audio, .progress = progress ? show_progress : NULL};
 	sd_remux_output out;
-	if (!sd_remux_file(in, remux_out, &opts, &out, err, sizeof err)) {
+	if (!sd_remux_file(in, remux_out, &opts, &out, &err)) {
 		if (progress)
 			fputc('\n', stderr);
-		fprintf(stderr, "swarmdrop-probe: %s\n", err);
+		fprintf(stderr, "swarmdrop-probe: %s\n", err.message);
 		return 1;
 	}
 	int rc = print_json(sd_remux_output_to_json(&out), to_stdout ? stderr : stdout);

@@ -68,8 +68,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		av_log_set_level(AV_LOG_QUIET);
 		quiet = true;
 	}
-	char mime[256], err[256];
-	(void)sd_probe_mime_from_init(data, size, mime, sizeof mime, err, sizeof err);
+	char mime[256];
+	sd_error err;
+	(void)sd_probe_mime_from_init(data, size, mime, sizeof mime, &err);
 
 	memory_input m = {.data = data, .size = size};
 	uint8_t *buf = av_malloc(4096);
@@ -89,13 +90,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 	if (avformat_find_stream_info(ic, NULL) >= 0 && ic->nb_streams > 0) {
 		sd_probe probe;
-		if (sd_probe_input(ic, &probe, err, sizeof err)) {
+		if (sd_probe_input(ic, &probe, &err)) {
 			json_t *j = sd_probe_to_json(&probe);
 			json_decref(j);
 			uint64_t bytes = 0;
 			sd_remux_options opts = {.transcode_audio = true, .max_packets = MAX_PACKETS};
 			sd_remux_output out;
-			if (sd_remux_input(ic, &probe, drop_bytes, &bytes, &opts, &out, err, sizeof err)) {
+			if (sd_remux_input(ic, &probe, drop_bytes, &bytes, &opts, &out, &err)) {
 				if (out.n_fragments == 0 || out.fragments[0].offset != out.init_size || bytes != out.size)
 					__builtin_trap(); /* a success must come with a consistent index */
 				for (size_t i = 1; i < out.n_fragments; i++)

@@ -13,7 +13,7 @@ fixtures=$top/tests/media/fixtures
 # shellcheck disable=SC2046 # pkg-config's flags are meant to split
 clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-I"$top/src" $(pkg-config --cflags libavformat libavcodec libavutil jansson) \
-	"$work/fuzz_probe.c" "$top/src/sd_probe.c" "$top/src/sd_remux.c" -o "$work/fuzz_probe" \
+	"$work/fuzz_probe.c" "$top/src/sd_probe.c" "$top/src/sd_remux.c" "$top/src/sd_error.c" -o "$work/fuzz_probe" \
 	$(pkg-config --libs libavformat libavcodec libavutil jansson)
 
 # The seed corpus: every fixture (good and broken) and every input an earlier run caught

@@ -118,9 +118,9 @@ static int first_of(const AVFormatContext *ic, enum AVMediaType type)
 
 static void probe_ok(const char *name, sd_probe *p)
 {
-	char err[256] = "";
-	if (!sd_probe_file(fixture(name), p, err, sizeof err))
-		fail_msg("%s: %s", name, err);
+	sd_error err = {0};
+	if (!sd_probe_file(fixture(name), p, &err))
+		fail_msg("%s: %s", name, err.message);
 }
 
 static void test_codec_strings_h264_aac(void **state)
@@ -366,32 +366,35 @@ static void test_mime_from_init(void **state)
 {
 	(void)state;
 	uint8_t buf[1024];
-	char mime[256], err[160];
+	char mime[256];
+	sd_error err;
 	const uint8_t lc[] = {0x12, 0x10};             /* object type 2, 44.1 kHz, stereo */
 	const uint8_t he[] = {0x2b, 0x92, 0x08, 0x00}; /* object type 5 (SBR) */
 	const uint8_t esc[] = {0xf8, 0x40, 0x00};      /* 31: escape, 32 + 2 = object type 34 */
 	size_t n = make_mp4a_init(buf, lc, sizeof lc);
-	assert_true(sd_probe_mime_from_init(buf, n, mime, sizeof mime, err, sizeof err));
+	assert_true(sd_probe_mime_from_init(buf, n, mime, sizeof mime, &err));
 	assert_string_equal(mime, "audio/mp4; codecs=\"mp4a.40.2\"");
 	n = make_mp4a_init(buf, he, sizeof he);
-	assert_true(sd_probe_mime_from_init(buf, n, mime, sizeof mime, err, sizeof err));
+	assert_true(sd_probe_mime_from_init(buf, n, mime, sizeof mime, &err));
 	assert_string_equal(mime, "audio/mp4; codecs=\"mp4a.40.5\"");
 	n = make_mp4a_init(buf, esc, sizeof esc);
-	assert_true(sd_probe_mime_from_init(buf, n, mime, sizeof mime, err, sizeof err));
+	assert_true(sd_probe_mime_from_init(buf, n, mime, sizeof mime, &err));
 	assert_string_equal(mime, "audio/mp4; codecs=\"mp4a.40.34\"");
 	/* a box whose size runs past the end, a cut segment, no moov, nothing */
 	n = make_mp4a_init(buf, lc, sizeof lc);
 	buf[16 + 3] = 0xff; /* moov size */
-	assert_false(sd_probe_mime_from_init(buf, n, mime, sizeof mime, err, sizeof err));
-	assert_non_null(strstr(err, "moov"));
+	assert_false(sd_probe_mime_from_init(buf, n, mime, sizeof mime, &err));
+	assert_non_null(strstr(err.message, "moov"));
+	assert_int_equal(err.code, SD_ERR_MEDIA_INIT);
 	n = make_mp4a_init(buf, lc, sizeof lc);
 	for (size_t cut = 0; cut < n; cut++)
-		assert_false(sd_probe_mime_from_init(buf, cut, mime, sizeof mime, err, sizeof err));
-	assert_false(sd_probe_mime_from_init(NULL, 0, mime, sizeof mime, err, sizeof err));
+		assert_false(sd_probe_mime_from_init(buf, cut, mime, sizeof mime, &err));
+	assert_false(sd_probe_mime_from_init(NULL, 0, mime, sizeof mime, &err));
 	/* a MIME type that does not fit is not left cut */
 	n = make_mp4a_init(buf, lc, sizeof lc);
 	char small[20];
-	assert_false(sd_probe_mime_from_init(buf, n, small, sizeof small, err, sizeof err));
+	assert_false(sd_probe_mime_from_init(buf, n, small, sizeof small, &err));
+	assert_int_equal(err.code, SD_ERR_ARGUMENT);
 	assert_string_equal(small, "");
 }
 
@@ -471,8 +474,8 @@ static void test_dropped_streams(void **state)
 	         path, fixture("mkv_h264_aac.mkv"), path, path);
 	assert_int_equal(system(cmd), 0);
 	sd_probe p;
-	char err[256];
-	assert_true(sd_probe_file(path, &p, err, sizeof err));
+	sd_error err;
+	assert_true(sd_probe_file(path, &p, &err));
 	assert_int_equal(p.n_streams, 4);
 	assert_int_equal(p.verdict, SD_VERDICT_REMUX);
 	int dropped = 0;
@@ -497,39 +500,43 @@ static void test_broken_inputs(void **state)
 	static const struct {
 		const char *name, *probe_error; /* NULL: the probe succeeds */
 		const char *remux_error;
+		int code; /* of the remux, and of the probe when it fails */
 	} cases[] = {
-		{"truncated.mp4", "not a media file", "not a media file"},
-		{"truncated.mkv", NULL, "truncated"},
-		{"random.bin", "not a media file", "not a media file"},
-		{"empty.mp4", "empty file", "empty file"},
-		{"garbage_header.mp4", "not a media file", "not a media file"},
-		{"no-such-file.mkv", "No such file", "No such file"},
+		{"truncated.mp4", "not a media file", "not a media file", SD_ERR_MEDIA_FORMAT},
+		{"truncated.mkv", NULL, "truncated", SD_ERR_MEDIA_FORMAT},
+		{"random.bin", "not a media file", "not a media file", SD_ERR_MEDIA_FORMAT},
+		{"empty.mp4", "empty file", "empty file", SD_ERR_MEDIA_FORMAT},
+		{"garbage_header.mp4", "not a media file", "not a media file", SD_ERR_MEDIA_FORMAT},
+		{"no-such-file.mkv", "No such file", "No such file", SD_ERR_IO},
 		/* libavformat opens these, but by their names alone, or as text */
-		{"random_200k.bin", "not a media file (only its name", "not a media file"},
-		{"random.gsm", "not a media file (only its name", "not a media file"},
-		{"text.txt", "not a media file (libavformat reads it as text-mode art", "not a media file"},
-		{"ansi_art.txt", "not a media file (libavformat reads it as text-mode art", "not a media file"},
-		{"art.xb", "not a media file (libavformat reads it as text-mode art", "not a media file"},
+		{"random_200k.bin", "not a media file (only its name", "not a media file", SD_ERR_MEDIA_FORMAT},
+		{"random.gsm", "not a media file (only its name", "not a media file", SD_ERR_MEDIA_FORMAT},
+		{"text.txt", "not a media file (libavformat reads it as text-mode art", "not a media file", SD_ERR_MEDIA_FORMAT},
+		{"ansi_art.txt", "not a media file (libavformat reads it as text-mode art", "not a media file", SD_ERR_MEDIA_FORMAT},
+		{"art.xb", "not a media file (libavformat reads it as text-mode art", "not a media file", SD_ERR_MEDIA_FORMAT},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		sd_probe p;
-		char err[256] = "", out[4200];
-		bool ok = sd_probe_file(fixture(cases[i].name), &p, err, sizeof err);
+		sd_error err = {0};
+		char out[4200];
+		bool ok = sd_probe_file(fixture(cases[i].name), &p, &err);
 		if (cases[i].probe_error) {
-			if (ok || !strstr(err, cases[i].probe_error))
-				fail_msg("%s: probe %d \"%s\"", cases[i].name, ok, err);
+			if (ok || !strstr(err.message, cases[i].probe_error))
+				fail_msg("%s: probe %d \"%s\"", cases[i].name, ok, err.message);
+			assert_int_equal(err.code, cases[i].code);
 			assert_null(p.streams);
-			assert_null(strchr(err, '\n'));
+			assert_null(strchr(err.message, '\n'));
 		} else {
 			assert_true(ok);
 			sd_probe_clear(&p);
 		}
 		out_path(out, sizeof out, cases[i].name);
 		sd_remux_output r;
-		err[0] = '\0';
-		ok = sd_remux_file(fixture(cases[i].name), out, NULL, &r, err, sizeof err);
-		if (ok || !strstr(err, cases[i].remux_error))
-			fail_msg("%s: remux %d \"%s\"", cases[i].name, ok, err);
+		err.message[0] = '\0';
+		ok = sd_remux_file(fixture(cases[i].name), out, NULL, &r, &err);
+		if (ok || !strstr(err.message, cases[i].remux_error))
+			fail_msg("%s: remux %d \"%s\"", cases[i].name, ok, err.message);
+		assert_int_equal(err.code, cases[i].code);
 		assert_null(r.fragments);
 		assert_false(exists(out)); /* no partial output left */
 	}
@@ -544,9 +551,9 @@ static void test_text_art_opened_by_the_caller(void **state)
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		AVFormatContext *ic = open_input(fixture(names[i]));
 		sd_probe p;
-		char err[256] = "";
-		if (sd_probe_input(ic, &p, err, sizeof err) || !strstr(err, "not a media file (libavformat reads it as text-mode art"))
-			fail_msg("%s: \"%s\"", names[i], err);
+		sd_error err = {0};
+		if (sd_probe_input(ic, &p, &err) || !strstr(err.message, "not a media file (libavformat reads it as text-mode art"))
+			fail_msg("%s: \"%s\"", names[i], err.message);
 		assert_null(p.streams);
 		avformat_close_input(&ic);
 	}
@@ -560,20 +567,23 @@ static void test_refusals(void **state)
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		sd_probe p;
 		probe_ok(names[i], &p);
-		char err[256] = "", out[4200];
+		sd_error err = {0};
+		char out[4200];
 		out_path(out, sizeof out, names[i]);
 		sd_remux_output r;
-		assert_false(sd_remux_file(fixture(names[i]), out, NULL, &r, err, sizeof err));
-		assert_string_equal(err, p.reason); /* fails with the verdict's reason */
+		assert_false(sd_remux_file(fixture(names[i]), out, NULL, &r, &err));
+		assert_string_equal(err.message, p.reason); /* fails with the verdict's reason */
+		assert_int_equal(err.code, SD_ERR_MEDIA_UNPLAYABLE);
 		assert_false(exists(out));
 		assert_true(fcntl(STDOUT_FILENO, F_GETFD) != -1); /* a refusal leaves the process's stdout open */
 		sd_probe_clear(&p);
 	}
 	/* the output may not be the input */
-	char err[256];
+	sd_error err;
 	sd_remux_output r;
-	assert_false(sd_remux_file(fixture("mkv_h264_aac.mkv"), fixture("mkv_h264_aac.mkv"), NULL, &r, err, sizeof err));
-	assert_non_null(strstr(err, "overwrite the input"));
+	assert_false(sd_remux_file(fixture("mkv_h264_aac.mkv"), fixture("mkv_h264_aac.mkv"), NULL, &r, &err));
+	assert_non_null(strstr(err.message, "overwrite the input"));
+	assert_int_equal(err.code, SD_ERR_ARGUMENT);
 	assert_true(exists(fixture("mkv_h264_aac.mkv")));
 }
 
@@ -588,13 +598,15 @@ static bool cancel_after_one_second(void *opaque, double done, double total)
 static void test_cancel(void **state)
 {
 	(void)state;
-	char out[4200], err[256];
+	char out[4200];
+	sd_error err;
 	int calls = 0;
 	out_path(out, sizeof out, "cancel");
 	sd_remux_options opts = {.progress = cancel_after_one_second, .opaque = &calls};
 	sd_remux_output r;
-	assert_false(sd_remux_file(fixture("mkv_h264_aac.mkv"), out, &opts, &r, err, sizeof err));
-	assert_string_equal(err, "cancelled");
+	assert_false(sd_remux_file(fixture("mkv_h264_aac.mkv"), out, &opts, &r, &err));
+	assert_string_equal(err.message, "cancelled");
+	assert_int_equal(err.code, SD_ERR_CANCELLED);
 	assert_true(calls >= 2);
 	assert_false(exists(out));
 }
@@ -662,14 +674,15 @@ static void check_remux(const char *name, bool transcode_audio)
 		print_message("[  NOTE    ] %s is missing (no encoder for it): skipped\n", name);
 		return;
 	}
-	char out[4200], err[256] = "";
+	char out[4200];
+	sd_error err = {0};
 	out_path(out, sizeof out, name);
 	sd_probe p;
 	probe_ok(name, &p);
 	sd_remux_options opts = {.transcode_audio = transcode_audio};
 	sd_remux_output r;
-	if (!sd_remux_file(fixture(name), out, &opts, &r, err, sizeof err))
-		fail_msg("%s: %s", name, err);
+	if (!sd_remux_file(fixture(name), out, &opts, &r, &err))
+		fail_msg("%s: %s", name, err.message);
 
 	/* the result: what the probe said it would be, and an index that holds together */
 	assert_string_equal(r.mime, p.mime);
@@ -701,7 +714,7 @@ static void check_remux(const char *name, bool transcode_audio)
 	assert_int_equal(fseek(f, 0, SEEK_SET), 0);
 	assert_int_equal(fread(init, 1, r.init_size, f), r.init_size);
 	char mime[256];
-	assert_true(sd_probe_mime_from_init(init, r.init_size, mime, sizeof mime, err, sizeof err));
+	assert_true(sd_probe_mime_from_init(init, r.init_size, mime, sizeof mime, &err));
 	assert_string_equal(mime, r.mime);
 	free(init);
 	fclose(f);
@@ -838,16 +851,17 @@ static void test_sink(void **state)
 	(void)state;
 	AVFormatContext *ic = open_input(fixture("ts_h264_adts.ts"));
 	sd_probe p;
-	char err[256];
-	assert_true(sd_probe_input(ic, &p, err, sizeof err));
+	sd_error err;
+	assert_true(sd_probe_input(ic, &p, &err));
 	uint64_t bytes = 0;
 	sd_remux_output r;
-	assert_true(sd_remux_input(ic, &p, sink_to_memory, &bytes, NULL, &r, err, sizeof err));
+	assert_true(sd_remux_input(ic, &p, sink_to_memory, &bytes, NULL, &r, &err));
 	assert_int_equal(bytes, r.size);
 	sd_remux_output_clear(&r);
 	assert_int_equal(av_seek_frame(ic, -1, 0, AVSEEK_FLAG_BACKWARD), 0);
-	assert_false(sd_remux_input(ic, &p, sink_fails, NULL, NULL, &r, err, sizeof err));
-	assert_string_equal(err, "write failed");
+	assert_false(sd_remux_input(ic, &p, sink_fails, NULL, NULL, &r, &err));
+	assert_string_equal(err.message, "write failed");
+	assert_int_equal(err.code, SD_ERR_IO);
 	assert_null(r.fragments);
 	sd_probe_clear(&p);
 	avformat_close_input(&ic);

@@ -2,11 +2,14 @@
  * stays inside the media folder), and the preparation of a file for its share, over the media
  * fixtures (tests/media/make-fixtures.sh): the sealed manifest opens with the link's keys and
  * carries the fragment index, the hash batches verify, a file that is no video fails with 464
- * and leaves no output behind. */
+ * and leaves no output behind; the cache folder must be private, a symbolic link swapped in for
+ * the source or the output is refused, and the seed serves the file it was prepared with. */
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <jansson.h>
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sd_manifest.h"
@@ -252,6 +255,7 @@ static void a_cancelled_preparation_leaves_nothing(void **state)
 	assert_true(sd_publish_job_keys(&job, link, &err));
 	assert_null(sd_publish_prepare(&job, &err));
 	assert_non_null(strstr(err.message, "cancelled"));
+	assert_int_equal(err.code, SD_ERR_CANCELLED);
 	assert_false(g_file_test(output, G_FILE_TEST_EXISTS));
 	g_free(output);
 }
@@ -269,13 +273,206 @@ static void the_cache_loses_only_what_an_earlier_run_left(void **state)
 		g_file_set_contents(path, "x", 1, NULL);
 		g_free(path);
 	}
-	assert_int_equal(sd_publish_clean_cache(&f->config), 2);
+	unsigned stale;
+	sd_error err;
+	assert_true(sd_publish_cache_open(&f->config, &stale, &err));
+	assert_int_equal(stale, 2);
 	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
 		char *path = g_build_filename(f->cache, names[i], NULL);
 		assert_int_equal(g_file_test(path, G_FILE_TEST_EXISTS), i >= 2);
 		g_free(path);
 	}
-	assert_int_equal(sd_publish_clean_cache(&f->config), 0);
+	assert_true(sd_publish_cache_open(&f->config, &stale, &err));
+	assert_int_equal(stale, 0);
+}
+
+/* Opens the cache folder at path (set as cache_folder): true, or false with the reason in err,
+ * and then publishing is off. */
+static bool cache_at(fixture *f, const char *path, sd_error *err)
+{
+	bool bad;
+	char why[256];
+	unsigned stale;
+	assert_true(sd_publish_config_set(&f->config, "cache_folder", path, why, sizeof(why), &bad));
+	if (sd_publish_cache_open(&f->config, &stale, err))
+		return true;
+	assert_int_equal(err->code, SD_ERR_CACHE_FOLDER);
+	sd_error off;
+	assert_false(sd_publish_check_key(&f->config, KEY, &off));
+	assert_int_equal(off.code, SD_ERR_PUBLISH_OFF);
+	assert_true(sd_publish_config_set(&f->config, "media_folder", f->folder, why, sizeof(why), &bad)); /* on again */
+	return false;
+}
+
+/* Finding 8: another local user must not be able to make the cache folder first (or make it
+ * writable) and plant or swap the files the seed serves. */
+static void a_cache_folder_others_can_write_turns_publishing_off(void **state)
+{
+	fixture *f = *state;
+	sd_error err;
+	/* A missing folder is made, private. */
+	char *made = g_build_filename(f->cache, "new", "cache", NULL);
+	assert_true(cache_at(f, made, &err));
+	GStatBuf st;
+	assert_int_equal(g_lstat(made, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	/* Writable by others. */
+	assert_int_equal(chmod(made, 0777), 0);
+	assert_false(cache_at(f, made, &err));
+	assert_non_null(strstr(err.message, "may be written by others (mode 0777)"));
+	assert_int_equal(chmod(made, 0770), 0);
+	assert_false(cache_at(f, made, &err));
+	assert_int_equal(chmod(made, 0700), 0);
+	/* Another user's: as root, a folder given to nobody; otherwise a root-owned folder. */
+	char *foreign = g_build_filename(f->cache, "foreign", NULL);
+	assert_int_equal(g_mkdir(foreign, 0700), 0);
+	const char *theirs = foreign;
+	if (geteuid() == 0)
+		assert_int_equal(chown(foreign, 65534, 65534), 0);
+	else
+		theirs = "/";
+	assert_false(cache_at(f, theirs, &err));
+	assert_non_null(strstr(err.message, "belongs to uid"));
+	/* A symbolic link to a private folder. */
+	char *link = g_build_filename(f->cache, "link", NULL);
+	assert_int_equal(symlink(made, link), 0);
+	assert_false(cache_at(f, link, &err));
+	assert_non_null(strstr(err.message, "symbolic link"));
+	/* A private folder inside one that others may write and that is not sticky: it can be renamed
+	 * away and replaced. /tmp itself (sticky) is fine: f->cache is in it. */
+	char *open = g_build_filename(f->cache, "open", NULL);
+	char *inner = g_build_filename(open, "cache", NULL);
+	assert_int_equal(g_mkdir(open, 0700), 0);
+	assert_int_equal(g_mkdir(inner, 0700), 0);
+	assert_int_equal(chmod(open, 0777), 0);
+	assert_false(cache_at(f, inner, &err));
+	assert_non_null(strstr(err.message, "above it, may be written by others and is not sticky"));
+	assert_int_equal(chmod(open, 01777), 0);
+	assert_true(cache_at(f, inner, &err));
+	/* Its real path is what output paths start with from then on. */
+	char *real = realpath(inner, NULL);
+	assert_string_equal(f->config.cache_folder, real);
+	free(real);
+	g_free(made);
+	g_free(foreign);
+	g_free(link);
+	g_free(open);
+	g_free(inner);
+}
+
+/* A source swapped for a symbolic link after sd_publish_check (the link itself, or a folder on
+ * its way) is refused, not followed; an output already there (planted, or a link to elsewhere) is
+ * not written through, and left as it was. */
+static void a_symbolic_link_swapped_in_is_refused(void **state)
+{
+	fixture *f = *state;
+	char link[SD_CONTENT_LINK_LEN + 1];
+	sd_error err;
+	char *output = g_build_filename(f->cache, "out.mp4", NULL);
+	char *to_video = g_build_filename(f->folder, "video.mkv", NULL);
+	assert_int_equal(symlink(SD_MEDIA_FIXTURES "/mkv_h264_aac.mkv", to_video), 0);
+	char *to_folder = g_build_filename(f->folder, "fixtures", NULL);
+	assert_int_equal(symlink(SD_MEDIA_FIXTURES, to_folder), 0);
+	char *through_folder = g_build_filename(to_folder, "mkv_h264_aac.mkv", NULL);
+	const char *sources[] = {to_video, through_folder};
+	for (size_t i = 0; i < G_N_ELEMENTS(sources); i++) {
+		sd_publish_job job = {.source = sources[i], .output = output};
+		assert_true(sd_publish_job_keys(&job, link, &err));
+		assert_null(sd_publish_prepare(&job, &err));
+		assert_int_equal(err.code, SD_ERR_IO);
+		assert_non_null(strstr(err.message, g_strerror(ELOOP)));
+		assert_false(g_file_test(output, G_FILE_TEST_EXISTS));
+	}
+	/* The output: a file already there, and a link to a file elsewhere. */
+	char *elsewhere = g_build_filename(f->folder, "elsewhere.txt", NULL);
+	assert_true(g_file_set_contents(elsewhere, "keep", -1, NULL));
+	assert_true(g_file_set_contents(output, "planted", -1, NULL));
+	sd_publish_job job = {.source = SD_MEDIA_FIXTURES "/mkv_h264_aac.mkv", .output = output};
+	assert_true(sd_publish_job_keys(&job, link, &err));
+	assert_null(sd_publish_prepare(&job, &err));
+	assert_int_equal(err.code, SD_ERR_IO);
+	gchar *text;
+	assert_true(g_file_get_contents(output, &text, NULL, NULL));
+	assert_string_equal(text, "planted");
+	g_free(text);
+	assert_int_equal(g_unlink(output), 0);
+	assert_int_equal(symlink(elsewhere, output), 0);
+	assert_null(sd_publish_prepare(&job, &err));
+	assert_int_equal(err.code, SD_ERR_IO);
+	assert_true(g_file_get_contents(elsewhere, &text, NULL, NULL));
+	assert_string_equal(text, "keep");
+	g_free(text);
+	g_free(output);
+	g_free(to_video);
+	g_free(to_folder);
+	g_free(through_folder);
+	g_free(elsewhere);
+}
+
+typedef struct frames {
+	GPtrArray *text;   /* gchar*: the text messages */
+	GByteArray *piece; /* the bytes of the binary messages after their 8-byte header, in order */
+} frames;
+
+static int keep_frames(void *opaque, const guint8 *frame, size_t length)
+{
+	frames *out = opaque;
+	const guint8 *message = frame + SD_RELAY_IN_HEADER(1);
+	size_t len = length - SD_RELAY_IN_HEADER(1);
+	if (frame[0] == 0)
+		g_ptr_array_add(out->text, g_strndup((const char *)message, len));
+	else
+		g_byte_array_append(out->piece, message + 8, (guint)(len - 8));
+	return 0;
+}
+
+/* The seed serves the file from the descriptor the preparation made it with: a file put at the
+ * output's path afterwards changes nothing a viewer gets. */
+static void the_prepared_file_is_served_from_its_descriptor(void **state)
+{
+	fixture *f = *state;
+	char *output = g_build_filename(f->cache, "served.mp4", NULL);
+	sd_publish_job job = {.source = SD_MEDIA_FIXTURES "/mkv_h264_aac.mkv", .output = output};
+	char link[SD_CONTENT_LINK_LEN + 1];
+	sd_error err;
+	assert_true(sd_publish_job_keys(&job, link, &err));
+	sd_seed_content *content = sd_publish_prepare(&job, &err);
+	if (content == NULL)
+		fail_msg("prepare: %s", err.message);
+	GStatBuf st;
+	assert_int_equal(g_lstat(output, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	gchar *prepared;
+	gsize prepared_len;
+	assert_true(g_file_get_contents(output, &prepared, &prepared_len, NULL));
+	/* Swapped: another file at the same path. */
+	assert_int_equal(g_unlink(output), 0);
+	gchar *other = g_strnfill(prepared_len, 'x');
+	assert_true(g_file_set_contents(output, other, (gssize)prepared_len, NULL));
+
+	frames got = {g_ptr_array_new_with_free_func(g_free), g_byte_array_new()};
+	sd_seed *seed = sd_seed_new("a1a2a3a4a5a6", 1 << 24, keep_frames, &got);
+	sd_seed_set_content(seed, content);
+	const char hello[] = "\0\xb1\xb2\xb3\xb4\xb5\xb6{\"t\":\"hello\"}";
+	sd_seed_deliver(seed, (const guint8 *)hello, sizeof(hello) - 1, true);
+	const char request[] = "\0\xb1\xb2\xb3\xb4\xb5\xb6{\"t\":\"request\",\"piece\":0}";
+	sd_seed_deliver(seed, (const guint8 *)request, sizeof(request) - 1, true);
+	uint8_t secret[SD_CONTENT_SECRET_LEN], pubkey[SD_CONTENT_PUBKEY_LEN], key[SD_CONTENT_KEY_LEN];
+	assert_true(sd_content_link_decode(link, secret, pubkey, &err));
+	assert_true(sd_content_derive_key(secret, key, &err));
+	size_t piece_len = MIN(prepared_len, (gsize)sd_publish_piece_size(prepared_len));
+	assert_int_equal(got.piece->len, piece_len + SD_CONTENT_TAG_LEN);
+	uint8_t *plain = g_malloc(piece_len);
+	size_t plain_len;
+	assert_true(sd_content_piece_decrypt(key, 0, got.piece->data, got.piece->len, plain, piece_len, &plain_len, &err));
+	assert_memory_equal(plain, prepared, piece_len);
+	g_free(plain);
+	sd_seed_free(seed);
+	g_ptr_array_unref(got.text);
+	g_byte_array_unref(got.piece);
+	g_free(other);
+	g_free(prepared);
+	g_free(output);
 }
 
 int run_publish_tests(void)
@@ -290,6 +487,9 @@ int run_publish_tests(void)
 		cmocka_unit_test_setup_teardown(a_file_that_is_no_video_fails_and_leaves_nothing, set_up, tear_down),
 		cmocka_unit_test_setup_teardown(a_cancelled_preparation_leaves_nothing, set_up, tear_down),
 		cmocka_unit_test_setup_teardown(the_cache_loses_only_what_an_earlier_run_left, set_up, tear_down),
+		cmocka_unit_test_setup_teardown(a_cache_folder_others_can_write_turns_publishing_off, set_up, tear_down),
+		cmocka_unit_test_setup_teardown(a_symbolic_link_swapped_in_is_refused, set_up, tear_down),
+		cmocka_unit_test_setup_teardown(the_prepared_file_is_served_from_its_descriptor, set_up, tear_down),
 	};
 	return cmocka_run_group_tests_name("publish", tests, NULL, NULL);
 }
