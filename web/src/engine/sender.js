@@ -108,7 +108,7 @@ export class Sender extends Emitter {
       this.#swarm.on('open', (peer) => this.#seeder.greet(peer));
       this.#swarm.on('error', (error) => this.#fail(error.message));
       this.#book = new HashBook(pieceCount(this.#manifest.total, this.#manifest.piece_size), null);
-      const key = pickKey(entries);
+      const key = await pickKey(entries, this.#manifest);
       this.#key = key;
       const { linkSecret, shareId, peerId, peerSecret, joined, ownerToken, created } = await this.#claim(key);
       // In the same task as the join or create answer: no event of the share is missed.

@@ -1,13 +1,24 @@
 // What a sender keeps across a reload, in IndexedDB, per picked file(s): the share id, its owner
 // token, the link secret and the signing key (PKCS#8). Picking the same file again after a reload
 // serves the same link if the share still exists. Best effort: without IndexedDB nothing is kept.
+import { manifestBytes } from './content.js';
+
 const DB_NAME = 'swarmdrop-sender';
 const DB_VERSION = 1;
 const STORE_NAME = 'shares';
 
-// The key of a pick: every file's path, size and modification time.
-export function pickKey(entries) {
-  return JSON.stringify(entries.map(({ path, file }) => [path, file.size, file.lastModified]));
+/**
+ * The key of a pick: the SHA-256 of the exact manifest it makes, then every file's path, size and
+ * modification time. A share's keys encrypt under fixed nonces (docs/protocol.md part 3: the
+ * manifest under nonce(2, 0), piece i under nonce(1, i)), so they may be taken up again only for
+ * the very same plaintext: a manifest that differs in any byte (another piece size, type or
+ * fragment index: a newer version of this page, a changed file) gets new keys, and so do files
+ * whose size or time changed (their bytes may have).
+ */
+export async function pickKey(entries, manifest) {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', manifestBytes(manifest)));
+  const hex = [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return JSON.stringify([hex, ...entries.map(({ path, file }) => [path, file.size, file.lastModified])]);
 }
 
 // -> {shareId, ownerToken, linkSecret, signingKey} or null
