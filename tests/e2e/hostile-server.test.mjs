@@ -1,0 +1,252 @@
+// Hostile clients against the real Janus and plugin (issue 12, findings 2, 4 and 5): what one
+// connection can hold and ask is bounded per connection (docs/protocol.md part 1, "Limits"),
+// unanswered relay offers are closed, refused relay frames get a bounded number of replies.
+// Short limits and timeouts come from the test's own .jcfg.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import WebSocket from 'ws';
+import { closeAll, launchBrowser, startServer, tempDir } from './harness.mjs';
+
+const LIMITS = {
+  max_shares: 16, // 8 handles x 8 creates would fill it without the per-connection limits
+  max_peers_per_share: 4,
+  max_handles_per_connection: 8,
+  max_shares_per_connection: 4,
+  max_seats_per_connection: 2,
+  requests_per_second: 20,
+  request_burst: 100,
+  relay_offer_timeout_seconds: 2,
+  relay_refusals_per_second: 5,
+};
+
+let server;
+const browsers = [];
+before(async () => {
+  const dir = tempDir('swarmdrop-hostile-');
+  const jcfg = join(dir, 'janus.plugin.swarmdrop.jcfg');
+  writeFileSync(jcfg, `general: {\n${Object.entries(LIMITS).map(([k, v]) => `  ${k} = ${v}\n`).join('')}}\n`);
+  server = await startServer({ pluginJcfg: jcfg });
+});
+after(async () => {
+  await closeAll(browsers);
+  await server?.stop();
+});
+
+const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+
+// One WebSocket speaking the Janus API: any number of Janus sessions and handles on it.
+async function connection() {
+  const ws = new WebSocket(server.wsUrl, 'janus-protocol');
+  await new Promise((res, rej) => { ws.once('open', res); ws.once('error', rej); });
+  const waiting = new Map();
+  const events = [];
+  let counter = 0;
+  ws.on('message', (raw) => {
+    const msg = JSON.parse(raw.toString());
+    if (msg.janus === 'ack') return;
+    const pending = msg.transaction && waiting.get(msg.transaction);
+    if (pending) {
+      waiting.delete(msg.transaction);
+      pending(msg);
+    } else {
+      events.push(msg);
+    }
+  });
+  const send = (body) => new Promise((res) => {
+    const transaction = `t${++counter}`;
+    waiting.set(transaction, res);
+    ws.send(JSON.stringify({ ...body, transaction }));
+  });
+  const sessions = [];
+  return {
+    events,
+    send,
+    async session() {
+      const id = (await send({ janus: 'create' })).data.id;
+      sessions.push(id);
+      return id;
+    },
+    // A handle on session: {id, request(body)}, or null when the plugin refused it.
+    async attach(session) {
+      const reply = await send({ janus: 'attach', session_id: session, plugin: 'janus.plugin.swarmdrop' });
+      if (reply.janus !== 'success') return null;
+      const id = reply.data.id;
+      return {
+        id,
+        session,
+        request: async (body) => {
+          const answer = await send({ janus: 'message', session_id: session, handle_id: id, body });
+          return answer.plugindata ? { ...answer.plugindata.data, jsep: answer.jsep } : answer;
+        },
+      };
+    },
+    keepalive: () => Promise.all(sessions.map((session_id) => send({ janus: 'keepalive', session_id }))),
+    close: () => ws.close(),
+  };
+}
+
+// A client of its own connection with one handle.
+async function client() {
+  const conn = await connection();
+  const handle = await conn.attach(await conn.session());
+  return { conn, ...handle };
+}
+
+const janusPid = () => Number(readFileSync(join(server.stateDir, 'janus.pid'), 'utf8'));
+const fds = () => readdirSync(`/proc/${janusPid()}/fd`).length;
+const threads = () => readdirSync(`/proc/${janusPid()}/task`).length;
+
+test('one WebSocket with many sessions and handles cannot fill the share table', async () => {
+  const attacker = await connection();
+  const handles = [];
+  for (let s = 0; s < 4; s++) {
+    const session = await attacker.session();
+    for (let h = 0; h < 4; h++) {
+      const handle = await attacker.attach(session);
+      if (handle) handles.push(handle);
+    }
+  }
+  assert.equal(handles.length, LIMITS.max_handles_per_connection, 'handles across its Janus sessions are counted together');
+  const answers = [];
+  for (const handle of handles) for (let i = 0; i < 8; i++) answers.push(await handle.request({ request: 'create' }));
+  const created = answers.filter((a) => a.swarmdrop === 'created');
+  assert.equal(created.length, LIMITS.max_shares_per_connection);
+  assert.ok(answers.every((a) => a.swarmdrop === 'created' || a.error_code === 469), JSON.stringify(answers.slice(-1)));
+  // Anyone else still creates: no 451.
+  const other = await client();
+  assert.equal((await other.request({ request: 'create' })).swarmdrop, 'created');
+  attacker.close();
+  other.conn.close();
+});
+
+test("one connection's handles cannot take a share's seats", async () => {
+  const owner = await client();
+  const { share } = await owner.request({ request: 'create' });
+  const attacker = await connection();
+  const session = await attacker.session();
+  const joins = [];
+  for (let i = 0; i < LIMITS.max_handles_per_connection; i++) {
+    const handle = await attacker.attach(session);
+    joins.push(await handle.request({ request: 'join', share }));
+  }
+  assert.equal(joins.filter((j) => j.swarmdrop === 'joined').length, LIMITS.max_seats_per_connection);
+  assert.ok(joins.every((j) => j.swarmdrop === 'joined' || j.error_code === 469));
+  const receiver = await client();
+  const joined = await receiver.request({ request: 'join', share });
+  assert.equal(joined.swarmdrop, 'joined', JSON.stringify(joined));
+  for (const c of [owner.conn, attacker, receiver.conn]) c.close();
+});
+
+test('a request flood gets 468, a connection far over its budget is ended, the server stays up', async () => {
+  const flooder = await client();
+  const threadsBefore = threads();
+  const answers = await Promise.all(Array.from({ length: 400 }, () => flooder.request({ request: 'list', share: '0000000000000000' })));
+  const tooMany = answers.filter((a) => a.error_code === 468).length;
+  console.log(`400 pipelined requests: ${tooMany} refused with 468; Janus threads ${threadsBefore} -> ${threads()}`);
+  assert.ok(answers.slice(0, LIMITS.request_burst).every((a) => a.error_code === 447 || a.error_code === 445),
+    'the burst is served');
+  assert.ok(tooMany >= 400 - LIMITS.request_burst - 20, `${tooMany} of 400 refused with 468`);
+  // A whole burst beyond the budget: Janus detaches the connection's handles.
+  for (let i = 0; i < 50 && !flooder.conn.events.some((e) => e.janus === 'detached'); i++) await sleep(100);
+  assert.ok(flooder.conn.events.some((e) => e.janus === 'detached' && e.sender === flooder.id), 'its handle was ended');
+  assert.ok(server.alive());
+  const other = await client();
+  assert.equal((await other.request({ request: 'create' })).swarmdrop, 'created');
+  flooder.conn.close();
+  other.conn.close();
+});
+
+test('unanswered relay offers are closed after relay_offer_timeout_seconds', async () => {
+  await sleep(3000); // the threads of earlier tests' handles wind down
+  const before = { fds: fds(), threads: threads() };
+  const attacker = await connection();
+  const session = await attacker.session();
+  const handles = [];
+  for (let i = 0; i < LIMITS.max_handles_per_connection; i++) handles.push(await attacker.attach(session));
+  // Only a member gets an offer.
+  const stranger = await handles[0].request({ request: 'relay', share: '0000000000000000' });
+  assert.equal(stranger.error_code, 445);
+  assert.equal(stranger.jsep, undefined);
+  // Four handles create a share each, four join them (two seats a share): eight members.
+  const shares = [];
+  for (const handle of handles.slice(0, 4)) shares.push((await handle.request({ request: 'create' })).share);
+  for (const [i, handle] of handles.slice(4).entries()) {
+    assert.equal((await handle.request({ request: 'join', share: shares[i] })).swarmdrop, 'joined');
+  }
+  await sleep(500);
+  const members = { fds: fds(), threads: threads() };
+  // Each asks for the relay: an offer (a UDP socket, eventfds), never answered.
+  let offers = 0;
+  for (const [i, handle] of handles.entries()) {
+    const answer = await handle.request({ request: 'relay', share: shares[i % 4] });
+    if (answer.jsep?.type === 'offer') offers++;
+  }
+  await sleep(500);
+  const offered = { fds: fds(), threads: threads() };
+  await sleep((LIMITS.relay_offer_timeout_seconds + 3) * 1000);
+  const expired = { fds: fds(), threads: threads() };
+  // Its members were dropped from the relay: asking again makes a new offer.
+  assert.equal((await handles[0].request({ request: 'relay', share: shares[0] })).jsep?.type, 'offer');
+  attacker.close();
+  await sleep(3000);
+  const gone = { fds: fds(), threads: threads() };
+  const figures = JSON.stringify({ offers, before, members, offered, expired, gone });
+  console.log(`janus fds/threads: ${figures}`);
+  assert.equal(offers, handles.length, figures);
+  assert.ok(offered.fds >= members.fds + offers, `each offer holds descriptors: ${figures}`);
+  // The handles (and their threads) live on; the offers' sockets and eventfds do not.
+  assert.ok(expired.fds <= members.fds + 2, `offers closed: ${figures}`);
+  assert.ok(gone.fds <= before.fds + 2 && gone.threads <= before.threads + 2, `back to the baseline: ${figures}`);
+  assert.ok(server.alive());
+});
+
+test('a flood of 1-byte refused relay frames gets a bounded number of replies', async () => {
+  const browser = await launchBrowser();
+  browsers.push(browser);
+  await browser.page.goto(server.url);
+  const seen = await browser.page.evaluate(async () => {
+    const ws = new WebSocket(`ws://${location.host}/janus`, 'janus-protocol');
+    await new Promise((res) => ws.addEventListener('open', res, { once: true }));
+    let counter = 0;
+    const waiting = new Map();
+    ws.addEventListener('message', ({ data }) => {
+      const message = JSON.parse(data);
+      if (message.janus !== 'ack') waiting.get(message.transaction)?.(message);
+    });
+    const send = (body) => new Promise((res) => {
+      const transaction = String(++counter);
+      waiting.set(transaction, res);
+      ws.send(JSON.stringify({ ...body, transaction }));
+    });
+    const session = (await send({ janus: 'create' })).data.id;
+    const handle = (await send({ janus: 'attach', session_id: session, plugin: 'janus.plugin.swarmdrop' })).data.id;
+    const request = (body, jsep) => send({ janus: 'message', session_id: session, handle_id: handle, body, jsep });
+    const member = (await request({ request: 'create' })).plugindata.data;
+    const offered = await request({ request: 'relay', share: member.share });
+    const pc = new RTCPeerConnection();
+    await pc.setRemoteDescription(offered.jsep);
+    const dc = pc.createDataChannel('sd');
+    dc.binaryType = 'arraybuffer';
+    const texts = [];
+    dc.addEventListener('message', ({ data }) => { if (typeof data === 'string') texts.push(JSON.parse(data)); });
+    await pc.setLocalDescription(await pc.createAnswer());
+    if (pc.iceGatheringState !== 'complete') {
+      await new Promise((res) => pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && res()));
+    }
+    await request({ request: 'relay_answer' }, pc.localDescription.toJSON());
+    for (const start = Date.now(); !texts.some((t) => t.t === 'ready'); await new Promise((res) => setTimeout(res, 20))) {
+      if (Date.now() - start > 20_000) throw new Error('no "ready" from the relay');
+    }
+    const started = Date.now();
+    for (let i = 0; i < 2000; i++) dc.send(new Uint8Array([7]));
+    await new Promise((res) => setTimeout(res, 3000));
+    const refused = texts.filter((t) => t.t === 'refused');
+    return { refused: refused.length, codes: [...new Set(refused.map((t) => t.error_code))], seconds: (Date.now() - started) / 1000 };
+  });
+  console.log(`refused replies to 2000 one-byte frames: ${JSON.stringify(seen)}`);
+  assert.deepEqual(seen.codes, [455]);
+  assert.ok(seen.refused >= 1);
+  assert.ok(seen.refused <= LIMITS.relay_refusals_per_second * (Math.ceil(seen.seconds) + 1), JSON.stringify(seen));
+});
