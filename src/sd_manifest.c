@@ -1,5 +1,6 @@
 #include "sd_manifest.h"
 
+#include <glib.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -64,34 +65,103 @@ static bool check_members(json_t *object, const struct member *members, size_t n
 	return true;
 }
 
-/* Why path (len bytes of valid UTF-8, as jansson checked) breaks a path rule, or NULL. */
+/* The rules of docs/protocol.md part 3, "File names", in the order web/src/engine/transfer/content.js
+ * (pathProblem) checks them, so that both sides name the same rule for a path. A name that passes
+ * is safe to write on Linux, macOS and Windows and shows as what it is. */
+#define PATH_SEGMENTS_MAX 32
+#define SEGMENT_BYTES_MAX 255
+
+/* Characters no path holds, by rule: closed ranges of code points. */
+static const struct path_characters {
+	const char *reason;
+	size_t n;
+	uint32_t ranges[5][2];
+} path_characters[] = {
+	{"holds a control character", 2, {{0x00, 0x1f}, {0x7f, 0x9f}}}, /* Unicode's Cc: C0, DEL, C1 */
+	{"holds a bidirectional control (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069)", 4,
+	 {{0x061c, 0x061c}, {0x200e, 0x200f}, {0x202a, 0x202e}, {0x2066, 0x2069}}},
+	{"holds a zero-width character or a byte order mark (U+200B-U+200D, U+2060, U+FEFF)", 3,
+	 {{0x200b, 0x200d}, {0x2060, 0x2060}, {0xfeff, 0xfeff}}},
+	{"holds a '\\'", 1, {{'\\', '\\'}}},
+	{"holds a ':' (a drive or an NTFS stream)", 1, {{':', ':'}}},
+	{"holds a character that looks like '/' or '\\' (U+2044, U+2215, U+2216, U+29F8, U+29F9, U+FF0F, U+FF3C)", 5,
+	 {{0x2044, 0x2044}, {0x2215, 0x2216}, {0x29f8, 0x29f9}, {0xff0f, 0xff0f}, {0xff3c, 0xff3c}}},
+};
+
+/* The code point at path[*i] (valid UTF-8, as jansson checked); *i moves past it. */
+static uint32_t next_code_point(const unsigned char *path, size_t len, size_t *i)
+{
+	uint32_t c = path[(*i)++];
+	int more = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
+	c &= more == 3 ? 0x07 : more == 2 ? 0x0f : more == 1 ? 0x1f : 0x7f;
+	for (; more > 0 && *i < len; more--)
+		c = c << 6 | (path[(*i)++] & 0x3f);
+	return c;
+}
+
+/* The first rule of path_characters that a character of path breaks (in the table's order,
+ * wherever it stands), or NULL. */
+static const char *character_problem(const char *path, size_t len)
+{
+	size_t first = COUNT(path_characters);
+	for (size_t i = 0; i < len && first > 0;) {
+		uint32_t c = next_code_point((const unsigned char *)path, len, &i);
+		for (size_t r = 0; r < first; r++)
+			for (size_t k = 0; k < path_characters[r].n; k++)
+				if (c >= path_characters[r].ranges[k][0] && c <= path_characters[r].ranges[k][1])
+					first = r;
+	}
+	return first < COUNT(path_characters) ? path_characters[first].reason : NULL;
+}
+
+/* Windows's device names, in any case, alone or before an extension ("CON", "con.txt", "Lpt1.tar.gz"). */
+static bool reserved_name(const char *segment, size_t len)
+{
+	static const char *const names[] = {"con", "prn", "aux", "nul"};
+	size_t stem = 0;
+	while (stem < len && segment[stem] != '.')
+		stem++;
+	if (stem == 3) {
+		for (size_t i = 0; i < COUNT(names); i++)
+			if (g_ascii_strncasecmp(segment, names[i], 3) == 0)
+				return true;
+	} else if (stem == 4 && segment[3] >= '1' && segment[3] <= '9') {
+		return g_ascii_strncasecmp(segment, "com", 3) == 0 || g_ascii_strncasecmp(segment, "lpt", 3) == 0;
+	}
+	return false;
+}
+
+/* Why path (len bytes of valid UTF-8, as jansson checked) breaks a rule of "File names", or NULL. */
 static const char *path_problem(const char *path, size_t len)
 {
 	if (len == 0)
 		return "is empty";
 	if (len > SD_CONTENT_PATH_MAX)
 		return "is over 4096 bytes";
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)path[i];
-		/* C0, DEL, and C1 (U+0080..U+009F, UTF-8 C2 80..C2 9F): Unicode's control characters. */
-		if (c < 0x20 || c == 0x7f || (c == 0xc2 && i + 1 < len && (unsigned char)path[i + 1] <= 0x9f))
-			return "holds a control character";
-		if (c == '\\')
-			return "holds a '\\'";
-	}
-	if (path[0] == '/')
-		return "starts with '/'";
-	size_t start = 0;
-	while (start <= len) {
+	const char *problem = character_problem(path, len);
+	if (problem != NULL)
+		return problem;
+	size_t segments = 1;
+	for (size_t i = 0; i < len; i++)
+		segments += path[i] == '/';
+	if (segments > PATH_SEGMENTS_MAX)
+		return "has more than 32 segments";
+	for (size_t start = 0; start <= len;) {
 		const char *slash = memchr(path + start, '/', len - start);
-		size_t end = slash != NULL ? (size_t)(slash - path) : len;
-		size_t seg = end - start;
+		size_t end = slash != NULL ? (size_t)(slash - path) : len, seg = end - start;
+		const char *segment = path + start;
 		if (seg == 0)
-			return end == len ? "ends with '/'" : "has an empty segment ('//')";
-		if (seg == 1 && path[start] == '.')
+			return start == 0 ? "starts with '/'" : end == len ? "ends with '/'" : "has an empty segment ('//')";
+		if (seg == 1 && segment[0] == '.')
 			return "has a '.' segment";
-		if (seg == 2 && path[start] == '.' && path[start + 1] == '.')
+		if (seg == 2 && segment[0] == '.' && segment[1] == '.')
 			return "has a '..' segment";
+		if (segment[seg - 1] == '.' || segment[seg - 1] == ' ')
+			return "has a segment ending in '.' or ' '";
+		if (reserved_name(segment, seg))
+			return "has a reserved device name (CON, PRN, AUX, NUL, COM1-9, LPT1-9)";
+		if (seg > SEGMENT_BYTES_MAX)
+			return "has a segment over 255 bytes";
 		start = end + 1;
 	}
 	return NULL;

@@ -130,8 +130,55 @@ static const struct manifest_case manifest_cases[] = {
 	{WITH_PATH("a\x7f" "b"), SD_ERR_MANIFEST_PATH, "holds a control character"},
 	{WITH_PATH("a\\u0085b"), SD_ERR_MANIFEST_PATH, "holds a control character"},
 	{WITH_PATH("a\xc2\x9f" "b"), SD_ERR_MANIFEST_PATH, "holds a control character"},
-	{WITH_PATH("..."), 0, ""},
-	{WITH_PATH(".a/..b/c.."), 0, ""},
+	{WITH_PATH(".a/..b/c"), 0, ""},
+	{WITH_PATH(".hidden/...x/a b/c.tar.gz"), 0, ""},
+	/* The rules of "File names" (docs/protocol.md part 3), the same as the browser's: each rule
+	 * refused with its reason, and what is next to it accepted. */
+	{WITH_PATH("a\u202egnp.exe"), SD_ERR_MANIFEST_PATH, "holds a bidirectional control"}, /* RLO, escaped */
+	{WITH_PATH("a\xe2\x80\xae" "gnp.exe"), SD_ERR_MANIFEST_PATH, "holds a bidirectional control"}, /* RLO, raw */
+	{WITH_PATH("a\u061cb"), SD_ERR_MANIFEST_PATH, "holds a bidirectional control"},
+	{WITH_PATH("a\u200eb"), SD_ERR_MANIFEST_PATH, "holds a bidirectional control"},
+	{WITH_PATH("a\u200fb"), SD_ERR_MANIFEST_PATH, "holds a bidirectional control"},
+	{WITH_PATH("a\u202ab"), SD_ERR_MANIFEST_PATH, "holds a bidirectional control"},
+	{WITH_PATH("a\u2066b"), SD_ERR_MANIFEST_PATH, "holds a bidirectional control"},
+	{WITH_PATH("a\u2069b"), SD_ERR_MANIFEST_PATH, "holds a bidirectional control"},
+	{WITH_PATH("a\u2065b\u2070c\u202fd\u200a"), 0, ""}, /* just outside those ranges */
+	{WITH_PATH("a\u200bb"), SD_ERR_MANIFEST_PATH, "holds a zero-width character or a byte order mark"},
+	{WITH_PATH("a\u200cb"), SD_ERR_MANIFEST_PATH, "holds a zero-width character"},
+	{WITH_PATH("a\u200db"), SD_ERR_MANIFEST_PATH, "holds a zero-width character"},
+	{WITH_PATH("a\u2060b"), SD_ERR_MANIFEST_PATH, "holds a zero-width character"},
+	{WITH_PATH("\ufeffa"), SD_ERR_MANIFEST_PATH, "byte order mark"},
+	{WITH_PATH("\xef\xbb\xbf" "a"), SD_ERR_MANIFEST_PATH, "byte order mark"},
+	{WITH_PATH("C:evil"), SD_ERR_MANIFEST_PATH, "holds a ':'"},
+	{WITH_PATH("a/b:stream"), SD_ERR_MANIFEST_PATH, "holds a ':'"},
+	{WITH_PATH("a\u2044b"), SD_ERR_MANIFEST_PATH, "holds a character that looks like '/'"},
+	{WITH_PATH("a\u2215b"), SD_ERR_MANIFEST_PATH, "holds a character that looks like '/'"},
+	{WITH_PATH("a\xe2\x88\x95" "b"), SD_ERR_MANIFEST_PATH, "looks like '/'"}, /* U+2215, raw */
+	{WITH_PATH("a\u2216b"), SD_ERR_MANIFEST_PATH, "looks like '/'"},
+	{WITH_PATH("a\u29f8b"), SD_ERR_MANIFEST_PATH, "looks like '/'"},
+	{WITH_PATH("a\u29f9b"), SD_ERR_MANIFEST_PATH, "looks like '/'"},
+	{WITH_PATH("a\uff0fb"), SD_ERR_MANIFEST_PATH, "looks like '/'"},
+	{WITH_PATH("a\uff3cb"), SD_ERR_MANIFEST_PATH, "looks like '/'"},
+	{WITH_PATH("a\u2214b\uff0e\uff10"), 0, ""}, /* neighbours: not slashes */
+	/* The first rule in the list's order wins, wherever its character stands. */
+	{WITH_PATH("a:\u202e"), SD_ERR_MANIFEST_PATH, "holds a bidirectional control"},
+	{WITH_PATH("a\\\\\\u0001"), SD_ERR_MANIFEST_PATH, "holds a control character"},
+	{WITH_PATH("a\\\\\\u200b"), SD_ERR_MANIFEST_PATH, "zero-width"},
+	{WITH_PATH("a."), SD_ERR_MANIFEST_PATH, "has a segment ending in '.' or ' '"},
+	{WITH_PATH("..."), SD_ERR_MANIFEST_PATH, "has a segment ending in '.' or ' '"},
+	{WITH_PATH("dir./a"), SD_ERR_MANIFEST_PATH, "has a segment ending in '.' or ' '"},
+	{WITH_PATH("a/b "), SD_ERR_MANIFEST_PATH, "has a segment ending in '.' or ' '"},
+	{WITH_PATH(" a/ b"), 0, ""},
+	{WITH_PATH("CON"), SD_ERR_MANIFEST_PATH, "has a reserved device name"},
+	{WITH_PATH("con.txt"), SD_ERR_MANIFEST_PATH, "has a reserved device name"},
+	{WITH_PATH("d/Prn.tar.gz"), SD_ERR_MANIFEST_PATH, "has a reserved device name"},
+	{WITH_PATH("aux/a"), SD_ERR_MANIFEST_PATH, "has a reserved device name"},
+	{WITH_PATH("nUl"), SD_ERR_MANIFEST_PATH, "has a reserved device name"},
+	{WITH_PATH("COM1"), SD_ERR_MANIFEST_PATH, "has a reserved device name"},
+	{WITH_PATH("com9.log"), SD_ERR_MANIFEST_PATH, "has a reserved device name"},
+	{WITH_PATH("LPT1"), SD_ERR_MANIFEST_PATH, "has a reserved device name"},
+	{WITH_PATH("lpt9.x"), SD_ERR_MANIFEST_PATH, "has a reserved device name"},
+	{WITH_PATH("console/com10/lpt0/COM/conx.txt/x.con/nul_/auxiliary"), 0, ""},
 	{WITH_PATH("dir/sub dir/f\xc3\xbcr \xe6\x97\xa5\xe6\x9c\xac.txt"), 0, ""},
 	{WITH_PATH("a\xc2\xa0" "b"), 0, ""}, /* U+00A0 is not a control character */
 	{WITH_PATH("emoji \xf0\x9f\x98\x80"), 0, ""},
@@ -249,18 +296,21 @@ static void file_count_and_lengths_have_their_limits(void **state)
 	               "files[1] and files[9999] have the same path 'f1'");
 	free(text);
 
-	/* path: 4096 bytes pass, 4097 do not; type: 255 bytes pass, 256 do not. */
+	/* path: 4096 bytes pass (17 segments of 240), 4097 do not; type: 255 bytes pass, 256 do not. */
 	char path[SD_CONTENT_PATH_MAX + 2], type[SD_CONTENT_TYPE_MAX + 2];
 	char *json = malloc(SD_CONTENT_PATH_MAX + 512);
 	assert_non_null(json);
 	memset(path, 'p', sizeof(path));
+	for (size_t i = 240; i < SD_CONTENT_PATH_MAX; i += 241)
+		path[i] = '/';
 	memset(type, 't', sizeof(type));
 	for (int extra = 0; extra <= 1; extra++) {
 		int n = snprintf(json, SD_CONTENT_PATH_MAX + 512, WITH_FILES("{\"path\":\"%.*s\",\"size\":5,\"type\":\"\"}"),
 		                 (int)SD_CONTENT_PATH_MAX + extra, path);
 		bool ok = sd_manifest_parse((const uint8_t *)json, (size_t)n, &m, &err);
 		if (extra == 0) {
-			assert_true(ok);
+			if (!ok)
+				fail_msg("%s", err.message);
 			assert_int_equal(m.files[0].path_len, SD_CONTENT_PATH_MAX);
 			sd_manifest_clear(&m);
 		} else {
@@ -281,11 +331,16 @@ static void file_count_and_lengths_have_their_limits(void **state)
 			assert_non_null(strstr(err.message, "files[0].type is 256 bytes, over 255"));
 		}
 	}
-	/* Bytes, not characters: 2048 two-byte characters are 4096 bytes; one more is too many. */
-	char *wide = malloc(2 * 2049 + 1);
+	/* Bytes, not characters: 17 segments of 120 two-byte characters are 4096 bytes; one more
+	 * character is too many. */
+	char *wide = malloc(SD_CONTENT_PATH_MAX + 16);
 	assert_non_null(wide);
-	for (int i = 0; i < 2049; i++)
-		memcpy(wide + 2 * i, "\xc3\xa9", 2);
+	size_t at = 0;
+	for (int segment = 0; segment < 17; segment++) {
+		for (int i = 0; i < 120 + (segment == 16); i++, at += 2)
+			memcpy(wide + at, "\xc3\xa9", 2);
+		wide[at++] = '/';
+	}
 	int n = snprintf(json, SD_CONTENT_PATH_MAX + 512, WITH_FILES("{\"path\":\"%.*s\",\"size\":5,\"type\":\"\"}"), 4096,
 	                 wide);
 	assert_true(sd_manifest_parse((const uint8_t *)json, (size_t)n, &m, &err));
@@ -293,6 +348,53 @@ static void file_count_and_lengths_have_their_limits(void **state)
 	n = snprintf(json, SD_CONTENT_PATH_MAX + 512, WITH_FILES("{\"path\":\"%.*s\",\"size\":5,\"type\":\"\"}"), 4098, wide);
 	assert_refused(sd_manifest_parse((const uint8_t *)json, (size_t)n, &m, &err), err, SD_ERR_MANIFEST_PATH,
 	               "over 4096 bytes");
+	/* A segment: 255 bytes pass, 256 do not (in bytes: 127 two-byte characters and one more byte). */
+	memset(path, 's', sizeof(path));
+	for (int extra = 0; extra <= 1; extra++) {
+		n = snprintf(json, SD_CONTENT_PATH_MAX + 512, WITH_FILES("{\"path\":\"d/%.*s/e\",\"size\":5,\"type\":\"\"}"),
+		             255 + extra, path);
+		bool ok = sd_manifest_parse((const uint8_t *)json, (size_t)n, &m, &err);
+		if (extra == 0) {
+			assert_true(ok);
+			sd_manifest_clear(&m);
+		} else {
+			assert_false(ok);
+			assert_int_equal(err.code, SD_ERR_MANIFEST_PATH);
+			assert_non_null(strstr(err.message, "has a segment over 255 bytes"));
+		}
+	}
+	at = 0;
+	for (int i = 0; i < 127; i++, at += 2)
+		memcpy(wide + at, "\xc3\xa9", 2);
+	memcpy(wide + at, "xy", 2);
+	for (int extra = 0; extra <= 1; extra++) {
+		n = snprintf(json, SD_CONTENT_PATH_MAX + 512, WITH_FILES("{\"path\":\"%.*s\",\"size\":5,\"type\":\"\"}"),
+		             255 + extra, wide);
+		bool ok = sd_manifest_parse((const uint8_t *)json, (size_t)n, &m, &err);
+		if (extra == 0) {
+			assert_true(ok);
+			sd_manifest_clear(&m);
+		} else {
+			assert_false(ok);
+			assert_non_null(strstr(err.message, "has a segment over 255 bytes"));
+		}
+	}
+	/* Segments: 32 pass, 33 do not. */
+	for (int extra = 0; extra <= 1; extra++) {
+		at = 0;
+		for (int segment = 0; segment < 32 + extra; segment++)
+			at += (size_t)snprintf(path + at, sizeof(path) - at, "%s%d", segment > 0 ? "/" : "", segment);
+		n = snprintf(json, SD_CONTENT_PATH_MAX + 512, WITH_FILES("{\"path\":\"%s\",\"size\":5,\"type\":\"\"}"), path);
+		bool ok = sd_manifest_parse((const uint8_t *)json, (size_t)n, &m, &err);
+		if (extra == 0) {
+			assert_true(ok);
+			sd_manifest_clear(&m);
+		} else {
+			assert_false(ok);
+			assert_int_equal(err.code, SD_ERR_MANIFEST_PATH);
+			assert_non_null(strstr(err.message, "has more than 32 segments"));
+		}
+	}
 	free(wide);
 	free(json);
 }
