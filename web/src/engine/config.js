@@ -125,6 +125,14 @@ export const SHARE_PATH_PREFIX = '/s/';
 // Storage. Where the browser has no Origin Private File System (or it is refused), received
 // pieces are held in memory up to this many bytes; a larger share is refused with a clear error.
 export const MEMORY_STORE_CAP_BYTES = 512 * MiB;
+// What a receiver keeps of the shares it received (store/lifetime.js), applied each time a store
+// opens: a share not opened for STORE_MAX_IDLE_MS goes, finished or not; beyond STORE_BUDGET_BYTES
+// for all of them together, the least recently opened finished shares go. Chromium grants a site
+// up to 60% of the disk, so without a bound old shares would fill it; a finished share was saved
+// (or can be fetched again), and 4 GiB still keeps a few films or a large folder to replay and
+// seed. A share half way is never removed for room.
+export const STORE_BUDGET_BYTES = 4 * 1024 * MiB;
+export const STORE_MAX_IDLE_MS = 30 * 24 * 3600 * 1000;
 
 // Fragmented MP4 (mp4.js): the sender indexes a dropped file's fragments within these bounds, or
 // shares it as a plain file: top-level boxes looked at (a reading of a few bytes each), the

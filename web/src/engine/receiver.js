@@ -24,7 +24,7 @@ import {
 } from './net/signalling.js';
 import { newTransferState, rejoined } from './state.js';
 import { TransferRate } from './transfer/stats.js';
-import { PieceStore } from './store/store.js';
+import { PieceStore, forgetStoredShare } from './store/store.js';
 import { Swarm } from './net/swarm.js';
 import { Tracker, learnAddress } from './net/tracker.js';
 import { ProtocolError } from './net/wire.js';
@@ -54,7 +54,7 @@ const SHARE_FULL_MESSAGE = 'This share has as many receivers as it can take; try
  * Phase: 'connecting', 'waiting' (no sender and no other receiver to fetch from at the moment),
  * 'transferring', 'done' (every piece held; saved if it completed in this page load),
  * 'elsewhere' (another tab of this browser has the share: this one only plays its files, through
- * that tab), 'error'.
+ * that tab), 'forgotten' (forget(): left, and nothing of it kept in this browser), 'error'.
  * Event 'change' (the state) whenever it changes, and every PROGRESS_INTERVAL_MS until an error.
  */
 export class Receiver extends Emitter {
@@ -79,6 +79,7 @@ export class Receiver extends Emitter {
   #streaming = null; // Promise<boolean>: whether the service worker can stream to this page
   #sniffing = new Map(); // file number -> the pieces its sniff waits for
   #elsewhere = false; // another tab of this browser has the share: this one plays through it
+  #forgotten = false; // forget(): nothing of the share is kept here any more
   #peerSecret = null; // proves our member id when we join again (kept out of state: it is mirrored)
   #settings;
   #tracker = null;
@@ -154,6 +155,19 @@ export class Receiver extends Emitter {
 
   // Saves one file of the share from disk, or without a path every file: a share of one file
   // as that file, a share of several as one ZIP archive that keeps their folders.
+  // Forgets the share in this page: leaves it and removes all this browser kept of it (its
+  // pieces, manifest and hashes). Throws StorageError 'in-use' while another tab has it open.
+  async forget() {
+    this.#leave();
+    this.#player?.close();
+    this.#streams?.close();
+    await this.#store?.close();
+    await forgetStoredShare(this.state.shareId);
+    this.#forgotten = true;
+    Object.assign(this.state, { phase: 'forgotten', error: null, errorKind: null, errorDetail: null });
+    this.#changed();
+  }
+
   async save(path = null) {
     const files = this.#manifest.files;
     if (path !== null || files.length === 1) {
@@ -201,7 +215,12 @@ export class Receiver extends Emitter {
 
   // Our handle is a peer of this one share only, so events need no share id check.
   #listen(signalling) {
-    signalling.on('share_closed', ({ reason }) => this.#end(reason === 'owner_gone' ? SHARE_EXPIRED_MESSAGE : SENDER_STOPPED_MESSAGE));
+    signalling.on('share_closed', ({ reason }) => {
+      const complete = this.#held?.complete;
+      this.#end(reason === 'owner_gone' ? SHARE_EXPIRED_MESSAGE : SENDER_STOPPED_MESSAGE);
+      // Half a share that ended can never complete: what was kept of it goes (store/lifetime.js).
+      if (!complete && this.#store) this.#store.close().then(() => forgetStoredShare(this.state.shareId)).catch(() => {});
+    });
     signalling.on('error', (error) => this.#end(error.message));
     signalling.on('reconnecting', () => {
       this.state.reconnecting = true;
@@ -486,6 +505,7 @@ export class Receiver extends Emitter {
   }
 
   #phase() {
+    if (this.#forgotten) return 'forgotten';
     if (this.#elsewhere) return 'elsewhere';
     if (this.#held?.complete) return 'done';
     const peers = [...(this.#swarm?.peers.values() ?? [])];

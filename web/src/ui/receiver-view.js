@@ -12,8 +12,11 @@ const STATUS = {
   waiting: 'No one who has the files is online right now; waiting for the sender or another receiver.',
   transferring: 'Receiving…',
   elsewhere: 'This share is open in another tab of this browser: it downloads there, and its files play here too.',
+  forgotten: 'Forgotten: this browser keeps nothing of this share any more. Open the link again to fetch it anew.',
   error: '', // the error box says it
 };
+
+const FORGET_IN_USE = 'Another tab of this browser has this share open: close it, then forget the share here.';
 
 // Keys of a keyboard or a TV remote while something plays: seconds a seek key moves.
 const SEEK_KEY_SECONDS = 10;
@@ -33,6 +36,7 @@ export function mountReceiverView(root, shareId, linkSecret, settings) {
     badPieces: document.getElementById('bad-pieces'),
     files: document.getElementById('files'),
     saveAgain: document.getElementById('save-again'),
+    forget: document.getElementById('forget'),
     error: document.getElementById('error'),
     stage: document.getElementById('stage'),
     player: document.getElementById('player'),
@@ -52,6 +56,9 @@ export function mountReceiverView(root, shareId, linkSecret, settings) {
     receiver.play(number, kind === 'image' ? view.picture : view.player);
   };
   view.saveAgain.addEventListener('click', () => save());
+  view.forget.addEventListener('click', () => {
+    receiver.forget().catch((error) => renderError(view.error, error.code === 'in-use' ? FORGET_IN_USE : `Could not forget this share: ${error.message}`));
+  });
   for (const list of [view.files, view.media]) {
     list.addEventListener('click', (event) => {
       const button = event.target.closest('button[data-path]');
@@ -94,6 +101,7 @@ function render(view, state) {
   renderBans(view.badPieces, state);
   const several = state.files.length > 1;
   view.saveAgain.hidden = !done;
+  view.forget.hidden = state.phase === 'forgotten' || state.phase === 'connecting';
   view.saveAgain.textContent = several ? 'Save all as ZIP' : state.saved ? 'Save again' : 'Save';
   renderFiles(view.files, several && done ? state.files : []);
   renderMedia(view.media, state);

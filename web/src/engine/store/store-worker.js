@@ -2,7 +2,9 @@
 // access handles: the main thread's createWritable() copies the whole file on every commit,
 // which is ruinous per piece. Writes the share's folder laid out as opfs.js says.
 // Requests: {id, op, ...}; replies: {id, result} or {id, error: {name, message}}.
-import { HASHES_FILE, HAVE_FILE, MANIFEST_FILE, dataFileName, shareDirectory } from './opfs.js';
+import {
+  HASHES_FILE, HAVE_FILE, MANIFEST_FILE, USED_FILE, dataFileName, shareDirectory,
+} from './opfs.js';
 
 let dir = null;
 let layout = null; // {pieceSize, total, files: [{name, start, size}]}
@@ -57,6 +59,7 @@ const ops = {
     hashesHandle = await (await dir.getFileHandle(HASHES_FILE, { create: true })).createSyncAccessHandle();
     const hashes = new Uint8Array(hashesHandle.getSize());
     hashesHandle.read(hashes, { at: 0 });
+    await markUsed(held === pieceCount());
     if (held === pieceCount()) {
       haveHandle.close();
       haveHandle = null;
@@ -93,7 +96,10 @@ const ops = {
     haveHandle.write(have.subarray(index >> 3, (index >> 3) + 1), { at: index >> 3 });
     haveHandle.flush();
     const complete = held === pieceCount();
-    if (complete) closeHandles(); // releases the files so that the page can read them as File objects
+    if (complete) {
+      closeHandles(); // releases the files so that the page can read them as File objects
+      await markUsed(true);
+    }
     return { complete };
   },
 
@@ -141,6 +147,19 @@ const ops = {
     return {};
   },
 };
+
+// used.json (opfs.js): this share was opened now; complete: every piece is held.
+async function markUsed(complete) {
+  const handle = await (await dir.getFileHandle(USED_FILE, { create: true })).createSyncAccessHandle();
+  try {
+    const record = new TextEncoder().encode(JSON.stringify({ used_at: Date.now(), complete }));
+    handle.truncate(0);
+    handle.write(record, { at: 0 });
+    handle.flush();
+  } finally {
+    handle.close();
+  }
+}
 
 function closeHandles() {
   for (const handle of handles ?? []) handle.close();

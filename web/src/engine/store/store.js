@@ -2,9 +2,10 @@
 // Private File System (through store-worker.js), so memory stays bounded whatever the share's
 // size and a reload finds what was stored. Without OPFS (an insecure origin, a browser that
 // refuses it) pieces are held in memory up to MEMORY_STORE_CAP_BYTES.
-import { MEMORY_STORE_CAP_BYTES } from '../config.js';
+import { MEMORY_STORE_CAP_BYTES, STORE_BUDGET_BYTES, STORE_MAX_IDLE_MS } from '../config.js';
 import { decodeBatches, encodeBatch } from '../transfer/hashes.js';
-import { storedFile } from './opfs.js';
+import { sharesToEvict } from './lifetime.js';
+import { removeStoredShare, storedFile, storedShares } from './opfs.js';
 
 // code: 'in-use' when another tab of this browser has the share's store open, else 'failed'.
 export class StorageError extends Error {
@@ -85,6 +86,7 @@ export class PieceStore {
   #manifest;
   #have;
   #count;
+  #closing = null;
 
   // savedBatches: the hash batches kept on disk by an earlier visit.
   constructor(backend, manifest, have, savedBatches = []) {
@@ -98,6 +100,7 @@ export class PieceStore {
 
   static async open(shareId, manifest) {
     if (!(await opfsAvailable())) return PieceStore.#inMemory(manifest);
+    await evictStoredShares(shareId);
     // A share larger than the whole quota can never fit; nearer the limit, writing reports it.
     const { quota = Infinity } = await navigator.storage.estimate().catch(() => ({}));
     if (manifest.total > quota) {
@@ -185,9 +188,37 @@ export class PieceStore {
     return this.#backend.file(number);
   }
 
-  async close() {
-    await this.#backend.call('close').catch(() => {});
-    this.#backend.terminate();
+  // Idempotent: a second call waits for the first (a call after the worker ended would never answer).
+  close() {
+    this.#closing ??= this.#backend.call('close').catch(() => {}).then(() => this.#backend.terminate());
+    return this.#closing;
+  }
+}
+
+/**
+ * Removes everything this browser kept of a share (the receiver forgot it, or its sender stopped
+ * it before it completed). Its store must be closed first. Throws StorageError 'in-use' while
+ * another tab has it open.
+ */
+export async function forgetStoredShare(shareId) {
+  if (!(await opfsAvailable())) return;
+  try {
+    await removeStoredShare(shareId);
+  } catch (error) {
+    throw storageError(error);
+  }
+}
+
+// The kept shares' lifetime (lifetime.js), applied at the start of every store: best effort, a
+// share that cannot be removed now is tried at the next start.
+async function evictStoredShares(openingId) {
+  try {
+    const evict = sharesToEvict(await storedShares(), {
+      budgetBytes: STORE_BUDGET_BYTES, maxIdleMs: STORE_MAX_IDLE_MS, now: Date.now(), keep: new Set([openingId]),
+    });
+    for (const id of evict) await removeStoredShare(id).catch(() => {});
+  } catch (error) {
+    console.warn('swarmdrop: could not look at the shares kept in this browser:', error);
   }
 }
 
