@@ -99,14 +99,6 @@ typedef struct swarmdrop_session {
 	gboolean relay_offered; /* the data-channel offer went out (until the PeerConnection hangs up) */
 	gboolean relay_ready;   /* its channel carried data (the first data_ready) */
 	gint64 relay_offered_at; /* µs, monotonic: an offer unanswered relay_offer_timeout later is closed */
-	/* The plugin's own text messages on the relay channel (credits, refusals, ready) count
-	 * against a bound like relayed bytes do: Janus queues SCTP messages without one. */
-	volatile gint text_in_flight; /* bytes sent since the channel last drained */
-	/* Refusal messages it may still get this second, and those dropped beyond (relay_refused). */
-	janus_mutex refusal_mutex;
-	double refusal_tokens;
-	gint64 refusals_refilled_at;
-	guint64 refusals_dropped;
 	janus_refcount ref;
 } swarmdrop_session;
 
@@ -151,9 +143,7 @@ static sd_service *service; /* worker thread only, after init */
 static sd_relay *relay;     /* any thread */
 static sd_quota *quota;     /* any thread: per-connection limits */
 static guint64 relay_window_bytes;
-static volatile gint texts_dropped; /* the plugin's own relay texts dropped by text_fits */
 static gint64 relay_offer_timeout_us;
-static unsigned relay_refusals_per_second;
 /* Counted by the worker after each message and tick, read by query_session (admin API thread). */
 static volatile gint count_shares, count_members;
 /* Relay offers that went out, oldest first, each holding a session reference: the worker closes
@@ -189,9 +179,6 @@ static swarmdrop_session *session_new(janus_plugin_session *handle)
 	swarmdrop_session *session = g_new0(swarmdrop_session, 1);
 	session->handle = handle;
 	janus_mutex_init(&session->relay_mutex);
-	janus_mutex_init(&session->refusal_mutex);
-	session->refusal_tokens = relay_refusals_per_second;
-	session->refusals_refilled_at = g_get_monotonic_time();
 	janus_refcount_init(&session->ref, session_free);
 	return session;
 }
@@ -303,28 +290,14 @@ static void relay_release(void *client)
 
 static void relay_pay(GArray *credits);
 
-/* Whether the plugin's own text message of length bytes may go on session's channel: at most a
- * relay window of them in flight (since the channel last drained); the rest are dropped and
- * counted. A client that stops acknowledging thus holds a bounded queue in Janus; a credit
- * dropped stalls only flows to a client that reads nothing. */
-static gboolean text_fits(swarmdrop_session *session, size_t length)
-{
-	gint before = g_atomic_int_add(&session->text_in_flight, (gint)length);
-	if ((guint64)before + length <= relay_window_bytes)
-		return TRUE;
-	g_atomic_int_add(&session->text_in_flight, -(gint)length);
-	g_atomic_int_inc(&texts_dropped);
-	return FALSE;
-}
-
 /* One message on session's relay channel: binary (a relayed frame, bounded by sd_relay's windows)
- * or text (the plugin's own, bounded by text_fits). The server's own member takes it in at once,
+ * or text (the plugin's own, bounded by sd_relay_text_fits). The server's own member takes it in at once,
  * so whoever sent it is credited at once. */
 static void relay_send(swarmdrop_session *session, const void *buffer, size_t length, gboolean binary)
 {
 	if (g_atomic_int_get(&session->destroyed) || length == 0 || length > SD_RELAY_MAX_MESSAGE)
 		return;
-	if (!binary && session->seed == NULL && !text_fits(session, length))
+	if (!binary && session->seed == NULL && !sd_relay_text_fits(relay, session, length))
 		return;
 	if (session->seed != NULL) {
 		sd_seed_deliver(session->seed, buffer, length, binary);
@@ -350,23 +323,11 @@ static void relay_send_json(swarmdrop_session *session, json_t *message)
 	json_decref(message);
 }
 
-/* A refused relayed frame, told to its sender: for one target (peer) or all (NULL). At most
- * relay_refusals_per_second a second per client: a flood of refused frames (one byte each costs
- * a reply of ~120) gets no more; the rest are dropped and counted. */
+/* A refused relayed frame, told to its sender: for one target (peer) or all (NULL), within the
+ * client's refusal budget (sd_relay_may_refuse). */
 static void relay_refused(swarmdrop_session *session, const char *peer, const sd_error *err)
 {
-	gint64 now = g_get_monotonic_time();
-	janus_mutex_lock(&session->refusal_mutex);
-	double earned = (double)relay_refusals_per_second * (double)(now - session->refusals_refilled_at) / G_USEC_PER_SEC;
-	session->refusal_tokens = MIN((double)relay_refusals_per_second, session->refusal_tokens + MAX(earned, 0.0));
-	session->refusals_refilled_at = now;
-	gboolean told = session->refusal_tokens >= 1;
-	if (told)
-		session->refusal_tokens -= 1;
-	else
-		session->refusals_dropped++;
-	janus_mutex_unlock(&session->refusal_mutex);
-	if (!told)
+	if (!sd_relay_may_refuse(relay, session, g_get_monotonic_time()))
 		return;
 	log_error(LOG_VERB, "relay refused", err);
 	relay_send_json(session, json_pack("{s:s, s:s?, s:i, s:s}", "t", "refused", "to", peer, "error_code", err->code,
@@ -766,7 +727,6 @@ static int swarmdrop_init(janus_callbacks *callback, const char *config_path)
 	relay = sd_relay_new(&limits, &hooks);
 	relay_window_bytes = (guint64)limits.relay_window_kib * 1024;
 	relay_offer_timeout_us = (gint64)limits.relay_offer_timeout_seconds * G_USEC_PER_SEC;
-	relay_refusals_per_second = limits.relay_refusals_per_second;
 	offers = g_queue_new();
 	published = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, published_unref);
 	GError *error = NULL;
@@ -958,21 +918,20 @@ static json_t *swarmdrop_query_session(janus_plugin_session *handle)
 	                         "relay_waiting", (json_int_t)sd_relay_pending_count(relay, session), "relay_in_flight",
 	                         (json_int_t)sd_relay_in_flight(relay, session));
 	janus_mutex_unlock(&session->relay_mutex);
-	janus_mutex_lock(&session->refusal_mutex);
-	json_object_set_new(info, "refusals_dropped", json_integer((json_int_t)session->refusals_dropped));
-	janus_mutex_unlock(&session->refusal_mutex);
 	janus_refcount_decrease(&session->ref);
 	janus_mutex_lock(&sessions_mutex);
 	guint handles = g_hash_table_size(sessions);
 	janus_mutex_unlock(&sessions_mutex);
 	sd_quota_counts counts = sd_quota_count(quota);
+	sd_relay_dropped dropped = sd_relay_dropped_count(relay);
 	json_object_set_new(info, "plugin",
-	                    json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:i}", "shares", g_atomic_int_get(&count_shares),
+	                    json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I}", "shares", g_atomic_int_get(&count_shares),
 	                              "members", g_atomic_int_get(&count_members), "relay_endpoints",
 	                              (json_int_t)sd_relay_endpoint_count(relay), "relay_waiting",
 	                              (json_int_t)sd_relay_waiting_count(relay), "connections",
 	                              (json_int_t)counts.connections, "handles", (json_int_t)handles,
-	                              "relay_texts_dropped", g_atomic_int_get(&texts_dropped)));
+	                              "relay_refusals_dropped", (json_int_t)dropped.refusals, "relay_texts_dropped",
+	                              (json_int_t)dropped.texts));
 	return info;
 }
 
@@ -1043,7 +1002,6 @@ static void swarmdrop_hangup_media(janus_plugin_session *handle)
 	sd_relay_client_gone(relay, session);
 	session->relay_offered = FALSE;
 	session->relay_ready = FALSE;
-	g_atomic_int_set(&session->text_in_flight, 0);
 	janus_mutex_unlock(&session->relay_mutex);
 	janus_refcount_decrease(&session->ref);
 }
@@ -1085,8 +1043,6 @@ static void swarmdrop_data_ready(janus_plugin_session *handle)
 		return;
 	json_t *ready = NULL;
 	GPtrArray *attached = g_ptr_array_new_with_free_func(g_free);
-	/* Everything sent was taken in: the plugin's own texts too. */
-	g_atomic_int_set(&session->text_in_flight, 0);
 	janus_mutex_lock(&session->relay_mutex);
 	/* Not after destroy_session or hangup_media released the session: endpoints attached now
 	 * would hold it for good. */

@@ -27,6 +27,9 @@ typedef struct client_use {
 	GPtrArray *endpoints;
 	GArray *waiting; /* pending, one per share */
 	bool ready;      /* its channel carries data */
+	double refusals; /* refusals it may still be told (sd_relay_may_refuse) */
+	gint64 refusals_at;
+	guint64 texts;   /* bytes of the plugin's own texts since its channel last drained */
 } client_use;
 
 /* What one sender sent one target: in flight until the target drains, then owed until the
@@ -53,6 +56,8 @@ struct sd_relay {
 	GHashTable *clients;                              /* client -> client_use* */
 	guint endpoints;
 	guint max_waiting; /* per client */
+	unsigned refusal_rate;  /* refusals told per second and client */
+	sd_relay_dropped dropped;
 };
 
 #define KiB 1024ull
@@ -89,6 +94,7 @@ sd_relay *sd_relay_new(const sd_limits *limits, const sd_relay_hooks *hooks)
 	relay->client_quota = limits->relay_client_quota_mib * MiB;
 	relay->rate = limits->relay_client_rate_kib * KiB;
 	relay->max_waiting = limits->max_shares_per_handle;
+	relay->refusal_rate = limits->relay_refusals_per_second;
 	relay->shares = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, share_use_free);
 	relay->clients = g_hash_table_new_full(NULL, NULL, NULL, client_use_free);
 	return relay;
@@ -159,6 +165,8 @@ static client_use *client_of(sd_relay *relay, void *client)
 		owner = g_new0(client_use, 1);
 		owner->client = client;
 		owner->tokens = (double)relay->rate;
+		owner->refusals = relay->refusal_rate;
+		owner->refusals_at = G_MININT64;
 		owner->endpoints = g_ptr_array_new();
 		owner->waiting = g_array_new(FALSE, TRUE, sizeof(pending));
 		g_hash_table_insert(relay->clients, client, owner);
@@ -466,10 +474,52 @@ static void pay(const sd_relay *relay, endpoint *target, flow *f, gint64 now_us,
 	relay->hooks.retain(sender->client);
 }
 
+bool sd_relay_may_refuse(sd_relay *relay, void *client, gint64 now_us)
+{
+	g_mutex_lock(&relay->mutex);
+	client_use *owner = client_of(relay, client);
+	if (owner->refusals_at != G_MININT64 && now_us > owner->refusals_at) {
+		double earned = (double)relay->refusal_rate * (double)(now_us - owner->refusals_at) / G_USEC_PER_SEC;
+		owner->refusals = MIN((double)relay->refusal_rate, owner->refusals + earned);
+	}
+	if (owner->refusals_at == G_MININT64 || now_us > owner->refusals_at)
+		owner->refusals_at = now_us;
+	bool told = owner->refusals >= 1;
+	if (told)
+		owner->refusals -= 1;
+	else
+		relay->dropped.refusals++;
+	g_mutex_unlock(&relay->mutex);
+	return told;
+}
+
+bool sd_relay_text_fits(sd_relay *relay, void *client, size_t length)
+{
+	g_mutex_lock(&relay->mutex);
+	client_use *owner = client_of(relay, client);
+	bool fits = owner->texts + length <= relay->window;
+	if (fits)
+		owner->texts += length;
+	else
+		relay->dropped.texts++;
+	g_mutex_unlock(&relay->mutex);
+	return fits;
+}
+
+sd_relay_dropped sd_relay_dropped_count(sd_relay *relay)
+{
+	g_mutex_lock(&relay->mutex);
+	sd_relay_dropped dropped = relay->dropped;
+	g_mutex_unlock(&relay->mutex);
+	return dropped;
+}
+
 void sd_relay_drained(sd_relay *relay, void *client, gint64 now_us, GArray *credits)
 {
 	g_mutex_lock(&relay->mutex);
 	client_use *owner = g_hash_table_lookup(relay->clients, client);
+	if (owner != NULL)
+		owner->texts = 0;
 	for (guint e = 0; owner != NULL && e < owner->endpoints->len; e++) {
 		endpoint *target = g_ptr_array_index(owner->endpoints, e);
 		for (guint i = 0; i < target->flows_in->len; i++) {

@@ -99,6 +99,23 @@ void sd_relay_drained(sd_relay *relay, void *client, gint64 now_us, GArray *cred
 /* Pays owed credits the rate cap allows by now_us. */
 void sd_relay_tick(sd_relay *relay, gint64 now_us, GArray *credits);
 
+/* Whether client may be told of one more refused frame at now_us: at most
+ * relay_refusals_per_second a second (a second's worth saved), so that a flood of refused
+ * frames (one byte each costs a reply of ~120) gets a bounded number of replies; the rest are
+ * dropped and counted. */
+bool sd_relay_may_refuse(sd_relay *relay, void *client, gint64 now_us);
+/* Whether the plugin's own text message (a credit, a refusal, ready) of length bytes may go on
+ * client's channel: texts count against a relay window until the channel drains
+ * (sd_relay_drained), as relayed bytes do, since Janus queues SCTP messages without bound when a
+ * peer stops acknowledging; the rest are dropped and counted. A credit dropped stalls only flows
+ * to a client that reads nothing. */
+bool sd_relay_text_fits(sd_relay *relay, void *client, size_t length);
+typedef struct sd_relay_dropped {
+	guint64 refusals, texts;
+} sd_relay_dropped;
+/* What sd_relay_may_refuse and sd_relay_text_fits dropped so far, over all clients. */
+sd_relay_dropped sd_relay_dropped_count(sd_relay *relay);
+
 /* Bytes in flight to client's endpoints, the number of endpoints, of members waiting for
  * client's channel, and of all members waiting: what the tests and query_session observe. */
 guint64 sd_relay_in_flight(sd_relay *relay, void *client);

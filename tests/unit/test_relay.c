@@ -464,6 +464,52 @@ static void members_that_go_take_their_flows_with_them(void **state)
 	assert_int_equal(fx->err.code, SD_ERR_RELAY_NOT_ATTACHED);
 }
 
+
+/* Finding 5: a flood of refused frames gets relay_refusals_per_second replies a second per
+ * client (a second's worth saved); the rest are counted, and other clients keep their own. */
+static void refusal_replies_are_budgeted_per_client(void **state)
+{
+	fixture *fx = *state; /* default relay_refusals_per_second: 10 */
+	gint64 t = G_USEC_PER_SEC * 100;
+	int told = 0;
+	for (int i = 0; i < 1000; i++) {
+		assert_false(sd_relay_route_message(fx->relay, &client_a, (const guint8 *)"\x07", 1, fx->out, &fx->route, &fx->err));
+		told += sd_relay_may_refuse(fx->relay, &client_a, t);
+	}
+	assert_int_equal(told, 10);
+	assert_true(sd_relay_may_refuse(fx->relay, &client_b, t));
+	assert_int_equal(sd_relay_dropped_count(fx->relay).refusals, 990);
+	/* A tenth of a second earns one more, a long pause only a second's worth. */
+	assert_true(sd_relay_may_refuse(fx->relay, &client_a, t + G_USEC_PER_SEC / 10));
+	assert_false(sd_relay_may_refuse(fx->relay, &client_a, t + G_USEC_PER_SEC / 10));
+	told = 0;
+	for (int i = 0; i < 100; i++)
+		told += sd_relay_may_refuse(fx->relay, &client_a, t + 60 * G_USEC_PER_SEC);
+	assert_int_equal(told, 10);
+	/* A client that went and came back starts afresh (its channel is a new one). */
+	sd_relay_client_gone(fx->relay, &client_a);
+	assert_true(sd_relay_may_refuse(fx->relay, &client_a, t + 60 * G_USEC_PER_SEC));
+}
+
+/* Finding 5: the plugin's own texts to a client count against a window until its channel
+ * drains, so a peer that stops acknowledging cannot grow Janus's SCTP queue with them. */
+static void the_plugins_texts_count_against_a_window_until_the_channel_drains(void **state)
+{
+	fixture *fx = *state; /* a window of 64 KiB */
+	const size_t credit = 120;
+	size_t sent = 0;
+	while (sd_relay_text_fits(fx->relay, &client_b, credit))
+		sent += credit;
+	assert_true(sent <= 64 * 1024 && sent + credit > 64 * 1024);
+	assert_false(sd_relay_text_fits(fx->relay, &client_b, credit));
+	assert_int_equal(sd_relay_dropped_count(fx->relay).texts, 2);
+	/* Others are not held back; a drain lets texts go again. */
+	assert_true(sd_relay_text_fits(fx->relay, &client_c, credit));
+	sd_relay_drained(fx->relay, &client_b, G_USEC_PER_SEC, fx->credits);
+	assert_true(sd_relay_text_fits(fx->relay, &client_b, credit));
+	clear_credits(fx);
+}
+
 int run_relay_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -480,6 +526,9 @@ int run_relay_tests(void)
 		cmocka_unit_test(quotas_refuse_with_their_own_codes),
 		cmocka_unit_test(the_rate_cap_pays_credits_as_time_passes),
 		cmocka_unit_test_setup_teardown(members_that_go_take_their_flows_with_them, set_up, tear_down),
+		cmocka_unit_test_setup_teardown(refusal_replies_are_budgeted_per_client, set_up, tear_down),
+		cmocka_unit_test_setup_teardown(the_plugins_texts_count_against_a_window_until_the_channel_drains, set_up,
+		                                tear_down),
 	};
 	return cmocka_run_group_tests_name("relay", tests, NULL, NULL);
 }
