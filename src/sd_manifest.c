@@ -99,17 +99,24 @@ static uint32_t next_code_point(const unsigned char *path, size_t len, size_t *i
 	return c;
 }
 
+/* The rule of path_characters that code point c breaks (its index), or COUNT(path_characters). */
+static size_t character_rule(uint32_t c)
+{
+	for (size_t r = 0; r < COUNT(path_characters); r++)
+		for (size_t k = 0; k < path_characters[r].n; k++)
+			if (c >= path_characters[r].ranges[k][0] && c <= path_characters[r].ranges[k][1])
+				return r;
+	return COUNT(path_characters);
+}
+
 /* The first rule of path_characters that a character of path breaks (in the table's order,
  * wherever it stands), or NULL. */
 static const char *character_problem(const char *path, size_t len)
 {
 	size_t first = COUNT(path_characters);
 	for (size_t i = 0; i < len && first > 0;) {
-		uint32_t c = next_code_point((const unsigned char *)path, len, &i);
-		for (size_t r = 0; r < first; r++)
-			for (size_t k = 0; k < path_characters[r].n; k++)
-				if (c >= path_characters[r].ranges[k][0] && c <= path_characters[r].ranges[k][1])
-					first = r;
+		size_t rule = character_rule(next_code_point((const unsigned char *)path, len, &i));
+		first = MIN(first, rule);
 	}
 	return first < COUNT(path_characters) ? path_characters[first].reason : NULL;
 }
@@ -131,8 +138,7 @@ static bool reserved_name(const char *segment, size_t len)
 	return false;
 }
 
-/* Why path (len bytes of valid UTF-8, as jansson checked) breaks a rule of "File names", or NULL. */
-static const char *path_problem(const char *path, size_t len)
+const char *sd_manifest_path_problem(const char *path, size_t len)
 {
 	if (len == 0)
 		return "is empty";
@@ -165,6 +171,39 @@ static const char *path_problem(const char *path, size_t len)
 		start = end + 1;
 	}
 	return NULL;
+}
+
+char *sd_manifest_safe_name(const char *name)
+{
+	char *valid = g_utf8_make_valid(name, -1);
+	GString *out = g_string_sized_new(strlen(valid) + 1);
+	for (const char *p = valid; *p != '\0'; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+		if (c == '/' || character_rule(c) < COUNT(path_characters))
+			g_string_append_c(out, '_');
+		else
+			g_string_append_unichar(out, c);
+	}
+	g_free(valid);
+	if (reserved_name(out->str, out->len))
+		g_string_insert_c(out, (gssize)strcspn(out->str, "."), '_');
+	/* Cut to 255 bytes on a character boundary, keeping an extension of up to 16 bytes. */
+	if (out->len > SEGMENT_BYTES_MAX) {
+		const char *dot = strrchr(out->str, '.');
+		size_t ext = dot != NULL && dot != out->str && out->str + out->len - dot <= 16 ? (size_t)(out->str + out->len - dot) : 0;
+		char *extension = g_strdup(out->str + out->len - ext);
+		size_t keep = SEGMENT_BYTES_MAX - ext;
+		while (keep > 0 && (out->str[keep] & 0xc0) == 0x80)
+			keep--;
+		g_string_truncate(out, keep);
+		g_string_append(out, extension);
+		g_free(extension);
+	}
+	if (out->len == 0 || strcmp(out->str, ".") == 0 || strcmp(out->str, "..") == 0)
+		g_string_append_c(out, '_');
+	if (out->str[out->len - 1] == '.' || out->str[out->len - 1] == ' ')
+		out->str[out->len - 1] = '_';
+	return g_string_free(out, FALSE);
 }
 
 static char *memdup0(const char *s, size_t len)
@@ -243,7 +282,7 @@ static bool take_file(json_t *entry, size_t i, sd_manifest_file *file, sd_error 
 	if (!json_is_string(path))
 		return sd_fail(err, SD_ERR_MANIFEST_PATH, "%s.path is not a string", where);
 	size_t path_len = json_string_length(path);
-	const char *problem = path_problem(json_string_value(path), path_len);
+	const char *problem = sd_manifest_path_problem(json_string_value(path), path_len);
 	if (problem != NULL)
 		return sd_fail(err, SD_ERR_MANIFEST_PATH, "%s.path %s", where, problem);
 

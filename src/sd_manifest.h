@@ -45,6 +45,15 @@ typedef struct sd_manifest {
 bool sd_manifest_parse(const uint8_t *json, size_t json_len, sd_manifest *manifest, sd_error *err);
 void sd_manifest_clear(sd_manifest *manifest);
 
+/* Why path (len bytes of valid UTF-8) breaks a rule of "File names" (docs/protocol.md part 3,
+ * the same rules in the same order as the browser's), or NULL when it passes. */
+const char *sd_manifest_path_problem(const char *path, size_t len);
+/* A one-segment name that passes those rules, made from name (a file's name, any bytes): what is
+ * not UTF-8 becomes U+FFFD, '/' and every character a rule forbids '_', a trailing '.' or ' '
+ * '_', a device name gets '_' after its stem (CON.mp4: CON_.mp4), and a name over 255 bytes is
+ * cut on a character, keeping its extension; an empty, '.' or '..' name gets '_'. g_free it. */
+char *sd_manifest_safe_name(const char *name);
+
 /* The compact JSON of a manifest (the origin's side), members in the order of the format and
  * byte for byte what JSON.stringify writes for them, checked by sd_manifest_parse before it is
  * returned. piece_size, total and the files' path, type,

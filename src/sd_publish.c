@@ -261,12 +261,10 @@ static char *published_name(const char *source)
 	char *dot = strrchr(base, '.');
 	if (dot != NULL && dot != base)
 		*dot = '\0';
-	char *name = g_strconcat(base, ".mp4", NULL);
+	char *mp4 = g_strconcat(base, ".mp4", NULL);
 	g_free(base);
-	/* The manifest's path rules: no control characters, no backslash. */
-	for (char *c = name; *c != '\0'; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f || *c == '\\')
-			*c = '_';
+	char *name = sd_manifest_safe_name(mp4); /* the manifest's rules, as a browser sender maps names */
+	g_free(mp4);
 	return name;
 }
 

@@ -1,3 +1,4 @@
+#include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -399,6 +400,47 @@ static void file_count_and_lengths_have_their_limits(void **state)
 	free(json);
 }
 
+/* The server names what it publishes as a browser sender does: every name becomes one that passes
+ * the rules (so every real file still shares), and a name that passes stays as it is. */
+static void safe_names_pass_the_rules(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name, *safe;
+	} cases[] = {
+		{"film.mp4", "film.mp4"},
+		{"CON.mp4", "CON_.mp4"},
+		{"lpt9", "lpt9_"},
+		{"a\xe2\x80\xae" "4pm.exe", "a_4pm.exe"},
+		{"C:x\\y/z\xe2\x88\x95w.mp4", "C_x_y_z_w.mp4"},
+		{"tab\there\xef\xbb\xbf.mp4", "tab_here_.mp4"},
+		{"ends.", "ends_"},
+		{"ends ", "ends_"},
+		{"", "_"},
+		{"..", ".._"},
+		{"bad \xff byte.mp4", "bad \xef\xbf\xbd byte.mp4"}, /* not UTF-8: U+FFFD */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *safe = sd_manifest_safe_name(cases[i].name);
+		if (strcmp(safe, cases[i].safe) != 0)
+			fail_msg("%s became %s, not %s", cases[i].name, safe, cases[i].safe);
+		assert_null(sd_manifest_path_problem(safe, strlen(safe)));
+		g_free(safe);
+	}
+	/* Too long: cut to 255 bytes on a character, the extension kept. */
+	char long_name[600];
+	size_t at = 0;
+	for (int i = 0; i < 150; i++, at += 3)
+		memcpy(long_name + at, "\xe6\x97\xa5", 3);
+	strcpy(long_name + at, ".mp4");
+	char *safe = sd_manifest_safe_name(long_name);
+	assert_true(strlen(safe) <= 255 && strlen(safe) > 248);
+	assert_non_null(g_str_has_suffix(safe, ".mp4") ? safe : NULL);
+	assert_null(sd_manifest_path_problem(safe, strlen(safe)));
+	assert_true(g_utf8_validate(safe, -1, NULL));
+	g_free(safe);
+}
+
 static void a_manifest_over_4_mib_is_refused(void **state)
 {
 	(void)state;
@@ -588,6 +630,7 @@ int run_manifest_tests(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(each_manifest_rule_is_checked),
 		cmocka_unit_test(file_count_and_lengths_have_their_limits),
+		cmocka_unit_test(safe_names_pass_the_rules),
 		cmocka_unit_test(a_manifest_over_4_mib_is_refused),
 		cmocka_unit_test(manifest_json_is_written_compact_and_checked),
 		cmocka_unit_test(fragment_index_is_parsed_written_and_limited),
