@@ -2,9 +2,16 @@
 // (no media, no network): channels open when a test says so, getStats reports what it is given.
 import { Emitter } from '../../web/src/engine/emitter.js';
 
+// Chromium's RTCDataChannel throws (OperationError) on a send that would queue more than this.
+export const CHROMIUM_SEND_QUEUE_MAX = 16 * 1024 * 1024;
+
+// What the other side has taken is up to the test (drain); until then sends pile up in
+// bufferedAmount, and past CHROMIUM_SEND_QUEUE_MAX send throws as Chromium's does.
 export class FakeChannel extends EventTarget {
   readyState = 'connecting';
   bufferedAmount = 0;
+  bufferedAmountLowThreshold = 0;
+  mostBuffered = 0; // the most bufferedAmount ever was
   sent = [];
 
   constructor(label) {
@@ -13,7 +20,27 @@ export class FakeChannel extends EventTarget {
   }
 
   send(data) {
+    if (this.readyState !== 'open') throw new DOMException('RTCDataChannel.readyState is not \'open\'', 'InvalidStateError');
+    const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+    if (this.bufferedAmount + size > CHROMIUM_SEND_QUEUE_MAX) throw new DOMException('RTCDataChannel send queue is full', 'OperationError');
+    this.bufferedAmount += size;
+    this.mostBuffered = Math.max(this.mostBuffered, this.bufferedAmount);
     this.sent.push(data);
+  }
+
+  // The other side took `bytes` of what waits (all by default): 'bufferedamountlow' as the
+  // buffer falls to its threshold.
+  drain(bytes = this.bufferedAmount) {
+    const before = this.bufferedAmount;
+    this.bufferedAmount = Math.max(0, before - bytes);
+    if (before > this.bufferedAmountLowThreshold && this.bufferedAmount <= this.bufferedAmountLowThreshold) {
+      this.dispatchEvent(new Event('bufferedamountlow'));
+    }
+  }
+
+  // A message from the other side (a string, or an ArrayBuffer).
+  receive(data) {
+    this.dispatchEvent(Object.assign(new Event('message'), { data }));
   }
 
   open() {
@@ -43,6 +70,14 @@ export class FakePeerConnection extends EventTarget {
 
   createDataChannel(label) {
     this.channel = new FakeChannel(label);
+    return this.channel;
+  }
+
+  // The asker's channel reaching this side (the answering PeerLink waits for it), open.
+  announceChannel(label) {
+    this.channel = new FakeChannel(label);
+    this.channel.readyState = 'open';
+    this.dispatchEvent(Object.assign(new Event('datachannel'), { channel: this.channel }));
     return this.channel;
   }
 

@@ -185,3 +185,29 @@ test('a binary message waiting for several members goes out once, to all of them
   // One frame to both (8 + 2·6 header bytes), then the message only one of them waits for.
   assert.deepEqual(frames, [{ targets: 2, length: 20 + 40_000 }, { targets: 1, length: 14 + 10 }]);
 });
+
+test('a relayed link whose queue passes its bound (no credit comes back) is lost alone; a throwing channel loses the relay, not the page', async () => {
+  const { LINK_OVERFLOW } = await import('../../web/src/engine/net/outbox.js');
+  const { LINK_QUEUE_MAX_MESSAGES } = await import('../../web/src/engine/config.js');
+  const { relay, link, channel, events } = await readyChannel(false);
+  fromPlugin(channel, textFrom(OTHER, { t: 'relay_probe' }));
+  const big = new Uint8Array(link.messageSize);
+  await link.sendBinary(big); // spends the window but a few small messages: then all waits for credit
+  const before = channel.sent.length;
+  let sends = 0;
+  while (events.at(-1)[0] !== 'lost' && sends < 100_000) {
+    link.send({ t: 'reject', piece: sends });
+    sends += 1;
+  }
+  assert.equal(sends - (channel.sent.length - before), LINK_QUEUE_MAX_MESSAGES + 1); // queued, and the one refused
+  assert.equal(events.at(-1)[1].code, LINK_OVERFLOW);
+  relay.close();
+
+  const second = await readyChannel(false);
+  fromPlugin(second.channel, textFrom(OTHER, { t: 'relay_probe' }));
+  second.channel.send = () => { throw new DOMException('RTCDataChannel send queue is full', 'OperationError'); };
+  second.link.send({ t: 'have', pieces: [1] });
+  assert.equal(second.events.at(-1)[0], 'lost');
+  assert.match(second.events.at(-1)[1].message, /Could not send through the server’s relay: RTCDataChannel send queue is full/);
+  assert.equal(second.relay.lost, true);
+});

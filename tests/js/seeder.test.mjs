@@ -11,7 +11,7 @@ import { Downloader } from '../../web/src/engine/transfer/downloader.js';
 import { Requests } from '../../web/src/engine/transfer/requests.js';
 import { Scheduler } from '../../web/src/engine/transfer/scheduler.js';
 import { Seeder } from '../../web/src/engine/transfer/seeder.js';
-import { haveBitfieldMessage, parseMessage } from '../../web/src/engine/net/wire.js';
+import { parseMessage } from '../../web/src/engine/net/wire.js';
 import { range, seeded } from './transfer-helpers.mjs';
 
 const everything = (count) => {
@@ -26,6 +26,7 @@ function servedPeer(id, pieces = [], count = 4) {
   const peer = { id, open: true, sent: [], pieces: [], waiting: null, uploadedBytes: 0, remote: new Bitfield(count) };
   for (const piece of pieces) peer.remote.set(piece);
   peer.send = (message) => peer.sent.push(message);
+  peer.sendInTurn = async (message) => peer.send(message) ?? true;
   peer.drained = async () => {};
   peer.sendPiece = async (piece, ciphertext) => {
     peer.pieces.push(piece);
@@ -40,7 +41,7 @@ function servedPeer(id, pieces = [], count = 4) {
 }
 
 const seederOf = (spread, members, count = 4, options = {}) => new Seeder({
-  swarm: { broadcast() {}, peers: new Map(members.map((m) => [m.id, m])) }, sealed: new Uint8Array(1),
+  swarm: { peers: new Map(members.map((m) => [m.id, m])) }, sealed: new Uint8Array(1),
   book: { batches: [] }, announced: everything(count), ciphertext: async () => new Uint8Array(8), servable: () => true,
   onError: (error) => { throw error; }, spread, pieceSize: 1 << 20, testHooks: {}, ...options,
 });
@@ -163,10 +164,10 @@ async function simulate({ receivers, count = 96, pieceSize = 16 * 1024, rate = 2
 
   const member = (id, role) => {
     const m = { id, role, peers: new Map(), uplinkFreeAt: 0 };
-    m.swarm = { peers: m.peers, broadcast: (message, except) => { for (const p of m.peers.values()) if (p.open && p !== except) p.send(message); } };
+    m.swarm = { peers: m.peers };
     m.held = role === 'owner' ? everything(count) : new Bitfield(count);
     m.seeder = new Seeder({
-      swarm: m.swarm, sealed: null, book, announced: m.held, ciphertext: async (i) => ciphertexts[i].slice(),
+      swarm: m.swarm, sealed: new Uint8Array(1), book, announced: m.held, ciphertext: async (i) => ciphertexts[i].slice(),
       servable: () => true, onError: (error) => { throw error; }, pieceSize, spread: role === 'owner', testHooks: {},
     });
     if (role === 'receiver') {
@@ -189,6 +190,7 @@ async function simulate({ receivers, count = 96, pieceSize = 16 * 1024, rate = 2
     const peer = { id: to.id, role: to.role, open: true, remote: null, bad: 0, uploadedBytes: 0 };
     const later = (ms, task) => setTimeout(task, ms);
     peer.send = (message) => later(latencyMs, () => to.handle(to.peers.get(from.id), parseMessage(structuredClone(message))));
+    peer.sendInTurn = async (message) => peer.send(message) ?? true;
     peer.drained = async () => {
       for (let wait = from.uplinkFreeAt - performance.now(); wait > 0; wait = from.uplinkFreeAt - performance.now()) {
         await new Promise((resolve) => setTimeout(resolve, wait));
@@ -230,7 +232,7 @@ async function simulate({ receivers, count = 96, pieceSize = 16 * 1024, rate = 2
   for (const r of all) link(origin, r);
   const opposite = receivers > 7 ? receivers / 2 : 0;
   for (let i = 0; i < receivers; i++) for (let j = i + 1; j < receivers; j++) if (j - i !== opposite) link(all[i], all[j]);
-  for (const m of members) for (const peer of m.peers.values()) peer.send(haveBitfieldMessage(m.held));
+  for (const m of members) for (const peer of m.peers.values()) m.seeder.greet(peer);
   const seconds = await done;
   for (const m of members) for (const peer of m.peers.values()) peer.open = false;
   return { copies: origin.seeder.uploadedBytes / ciphertexts.reduce((sum, c) => sum + c.length, 0), seconds };

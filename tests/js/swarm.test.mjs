@@ -1,10 +1,14 @@
 // The swarm's choices (net/swarm.js) over a fake plugin and fake WebRTC: whom it asks and in what
-// order, when it asks the tracker for more, whom it turns away, whom it bans, and the traffic it
-// keeps per member.
+// order, when it asks the tracker for more, whom it turns away, whom it bans (a flood of
+// requests included), and the traffic it keeps per member.
 import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
-import { MAX_BAD_PIECES, MAX_SWARM_LINKS, SEEDING_LINKS_FACTOR } from '../../web/src/engine/config.js';
-import { BAN_BAD_PIECES, Swarm } from '../../web/src/engine/net/swarm.js';
+import {
+  BUFFERED_HIGH_WATERMARK, CHUNK_SIZE_CAP, DATA_CHANNEL_LABEL, MAX_BAD_PIECES, MAX_SWARM_LINKS, SEEDING_LINKS_FACTOR,
+} from '../../web/src/engine/config.js';
+import { BAN_BAD_PIECES, BAN_REQUESTS, Swarm } from '../../web/src/engine/net/swarm.js';
+import { Bitfield } from '../../web/src/engine/transfer/bitfield.js';
+import { Seeder } from '../../web/src/engine/transfer/seeder.js';
 import { FakePeerConnection, FakeSignalling, installFakeWebRtc, settle } from './fake-webrtc.mjs';
 
 const receiver = (peer, extra = {}) => ({ peer, role: 'receiver', ...extra });
@@ -182,5 +186,94 @@ test('a receiver with its links full takes a newcomer on its network in place of
   signalling.emit('peer_joined', { peer: 'far3', role: 'receiver', tier: 'other' });
   offer(signalling, 'far3');
   assert.deepEqual(busyTo(signalling), ['far3']);
+  swarm.close();
+});
+
+// The origin's (or a receiver's) serving side as sender.js and receiver.js wire it, over the real
+// Swarm, Peer and PeerLink on fake channels: two receivers link to it; `held` says which pieces
+// it holds (the others it refuses). Errors that would fail the page are collected.
+function servingSwarm({ count = 64, held = count } = {}) {
+  const signalling = new FakeSignalling();
+  const failures = [];
+  let seeder = null;
+  const swarm = new Swarm({
+    signalling,
+    asks: false,
+    handle: (peer, message) => {
+      if (!seeder.take(peer, message) && message.t === 'have') peer.addHave(message, count);
+    },
+  });
+  const announced = new Bitfield(count);
+  for (let piece = 0; piece < held; piece++) announced.set(piece);
+  seeder = new Seeder({
+    swarm, sealed: new Uint8Array(1000), book: { batches: [] }, announced, pieceSize: MiB,
+    ciphertext: async () => new Uint8Array(MiB + 16), servable: () => true, onError: (error) => failures.push(error),
+  });
+  swarm.on('open', (peer) => seeder.greet(peer));
+  swarm.on('error', (error) => failures.push(error)); // the page failed on it before (issue 12)
+  swarm.start({ shareId: 's', selfId: 'origin', joined: {} });
+  // A receiver asks for a link: its channel reaches us, it says hello and what it has (nothing).
+  const link = async (id) => {
+    offer(signalling, id);
+    const channel = FakePeerConnection.made.at(-1).announceChannel(DATA_CHANNEL_LABEL);
+    await settle();
+    channel.receive(JSON.stringify({ t: 'hello' }));
+    channel.receive(JSON.stringify({ t: 'have', bitfield: Buffer.alloc(count / 8).toString('base64') }));
+    await settle();
+    return channel;
+  };
+  const request = (channel, piece) => channel.receive(JSON.stringify({ t: 'request', piece }));
+  return { swarm, failures, link, request };
+}
+
+const MiB = 1 << 20;
+// What a channel of ours may hold at most: the high watermark and one message.
+const CHANNEL_BOUND = BUFFERED_HIGH_WATERMARK + CHUNK_SIZE_CAP;
+const pieceFrames = (channel) => channel.sent.filter((data) => typeof data !== 'string').length;
+const banOf = (swarm, id) => swarm.peerMetrics().find((row) => row.peer === id);
+
+// Finding 3 of issue 12: a receiver whose download is stalled floods requests; the origin
+// answered every one past its queue with a reject, unchecked, until the channel threw (Chromium,
+// 16 MiB) and the page went to "error". 700 000 requests are ~19 MB of rejects.
+for (const [what, held] of [['pieces it holds', 64], ['pieces it does not hold (every one refused)', 0]]) {
+  test(`a stalled receiver flooding requests for ${what} is banned; the honest one is served; nothing fails`, async () => {
+    const { swarm, failures, link, request } = servingSwarm({ held });
+    const honest = await link('honest00000a');
+    const hostile = await link('hostile0000b');
+    for (let i = 0; i < 700_000; i++) request(hostile, i % 64); // it never reads: nothing drains
+    for (const piece of [0, 1, 2, 3]) request(honest, piece);
+    for (let turn = 0; turn < 200 && pieceFrames(honest) < 4 * 65 && held > 0; turn++) {
+      await settle();
+      honest.drain(); // the honest one reads all we sent
+    }
+    await settle();
+    assert.deepEqual(failures, []);
+    assert.ok(hostile.mostBuffered <= CHANNEL_BOUND, `the hostile channel held ${hostile.mostBuffered} bytes`);
+    const row = banOf(swarm, 'hostile0000b');
+    assert.deepEqual([row.phase, row.ban], ['banned', BAN_REQUESTS]);
+    assert.equal(swarm.peers.has('hostile0000b'), false);
+    assert.equal(swarm.peers.get('honest00000a').open, true);
+    if (held > 0) assert.equal(pieceFrames(honest), 4 * 65, 'the honest receiver got its 4 pieces (65 frames each)');
+    else assert.equal(honest.sent.filter((data) => data.includes('"reject"')).length, 4);
+    swarm.close();
+  });
+}
+
+test('any error while handling one peer\'s message closes that link only; the swarm emits no error', async () => {
+  const signalling = new FakeSignalling();
+  const swarm = new Swarm({ signalling, asks: false, handle: () => { throw new TypeError('a bug'); } });
+  const errors = [];
+  swarm.on('error', (error) => errors.push(error));
+  swarm.start({ shareId: 's', selfId: 'origin', joined: {} });
+  for (const id of ['r1', 'r2']) {
+    offer(signalling, id);
+    const channel = FakePeerConnection.made.at(-1).announceChannel(DATA_CHANNEL_LABEL);
+    await settle();
+    channel.receive(JSON.stringify({ t: 'hello' }));
+    if (id === 'r1') channel.receive(JSON.stringify({ t: 'have', pieces: [] }));
+    await settle();
+  }
+  assert.deepEqual([...swarm.peers.keys()], ['r2']);
+  assert.deepEqual([banOf(swarm, 'r1').phase, errors], ['gone', []]);
   swarm.close();
 });

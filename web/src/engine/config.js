@@ -42,6 +42,16 @@ export const CHUNK_SIZE_FALLBACK = 16 * KiB;
 // to the low one: keeps the pipe full without holding a large part of the file in memory.
 export const BUFFERED_HIGH_WATERMARK = 4 * MiB;
 export const BUFFERED_LOW_WATERMARK = 1 * MiB;
+// Every message to another browser, text or binary, direct or relayed, waits in its link's queue
+// (net/outbox.js) while the channel holds the high watermark (or the relay's credit is spent);
+// the channel then never holds more than that and one message (Chromium throws past 16 MiB).
+// What may wait there for an honest peer: one piece frame or greeting message (those go one at
+// a time), the requests and cancels of our window, its rejects (within REQUEST_BUDGET_WINDOWS)
+// and two messages (have, hashes, <= ~200 bytes) per piece we stored while its link was full:
+// tens of seconds of a stalled link. A link whose queue would pass either bound is closed
+// (not banned): a hostile peer costs at most the watermark plus this, however fast it asks.
+export const LINK_QUEUE_MAX_BYTES = 1 * MiB;
+export const LINK_QUEUE_MAX_MESSAGES = 4096;
 
 // The relay through the server (docs/protocol.md part 4), for members that cannot reach each other.
 // Our answer to the server's offer goes with the candidates gathered by then (Janus does not
@@ -50,11 +60,6 @@ export const RELAY_GATHERING_TIMEOUT_MS = 5_000;
 // The asker repeats its probe this often until the other member answers (it may not have joined
 // the relay yet), within LINK_OPEN_TIMEOUT_MS.
 export const RELAY_PROBE_INTERVAL_MS = 250;
-// Messages one relayed link may hold while its credit window is full; beyond, the link is lost
-// rather than memory growing. A piece waits for its frames to go, so what waits is text: at most
-// a greeting, whose largest is the largest manifest (4 MiB, 5.4 MiB in base64 parts) and the hash
-// batches of a share of ~150 000 pieces (6.4 MiB).
-export const RELAY_QUEUE_CAP_BYTES = 12 * MiB;
 
 // Content. Bytes of plaintext per piece (a power of two, docs/protocol.md part 3): the unit that is
 // hashed, verified, stored and requested.
@@ -89,8 +94,13 @@ export const REPORT_LIMIT_MAX = 10_000_000;
 // Bytes of pieces requested from one peer and not yet stored (whole pieces, at least one): keeps
 // every source busy without stop-and-wait, and bounds what is held in memory per peer.
 export const REQUEST_WINDOW_BYTES = 4 * MiB;
-// Bytes of requests one peer may have queued with us (whole pieces); beyond this they are rejected.
-export const MAX_QUEUED_REQUEST_BYTES = 16 * MiB;
+// Requests one peer may have unanswered with us, in windows of REQUEST_WINDOW_BYTES (whole
+// pieces, at least one: 16 pieces of 1 MiB, 64 of 256 KiB, 4 of 16 MiB): those queued, not
+// started, and those refused whose reject still waits in our queue for its link. An honest
+// receiver never has more than one window asked of a peer (it asks again only once it read the
+// answer, or cancelled); a peer past this many asks more than the protocol allows, or faster
+// than its link drains: it is disconnected and banned (Swarm BAN_REQUESTS), never answered.
+export const REQUEST_BUDGET_WINDOWS = 4;
 // A peer that refused a piece is asked for it again after this long, if it is still missing.
 export const REJECTED_RETRY_MS = 2_000;
 // The origin (seeder.js) refuses a receiver a piece that another member it is linked with is

@@ -105,8 +105,8 @@ export class Sender extends Emitter {
         maxLinks: () => this.#swarm.maxLinks,
       });
       this.#swarm.on('change', () => this.#changed());
+      // Nothing one peer does fails the share: its link closes, and it may be banned (Swarm).
       this.#swarm.on('open', (peer) => this.#seeder.greet(peer));
-      this.#swarm.on('error', (error) => this.#fail(error.message));
       this.#book = new HashBook(pieceCount(this.#manifest.total, this.#manifest.piece_size), null);
       const key = await pickKey(entries, this.#manifest);
       this.#key = key;

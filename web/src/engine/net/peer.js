@@ -10,6 +10,11 @@ import {
   FRAME_HEADER_BYTES, HELLO_MESSAGE, ManifestAssembler, ProtocolError, decodeFrame, encodeFrame, parseMessage,
 } from './wire.js';
 
+/** The peer asked more of us than the protocol lets it (Seeder): the swarm bans it (BAN_REQUESTS). */
+export class BudgetError extends ProtocolError {
+  name = 'BudgetError';
+}
+
 /**
  * `handle(peer, message)` gets every checked message (wire.parseMessage, or {t:'data', piece,
  * offset, data} for a frame) and may return a promise; the next message waits for it.
@@ -59,8 +64,14 @@ export class Peer extends Emitter {
     }
   }
 
+  // A text message, after what already waits on the link (see Outbox); sendInTurn resolves once
+  // it is handed to the channel (false if the link closed first).
   send(message) {
     this.link.send(message);
+  }
+
+  sendInTurn(message) {
+    return this.link.sendInTurn(message);
   }
 
   // Resolves once what was sent has mostly left (PeerLink.drained).

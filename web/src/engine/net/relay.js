@@ -3,9 +3,10 @@
 // directly. The plugin sees member ids, sizes and ciphertext, never a key.
 import {
   BUFFERED_HIGH_WATERMARK, BUFFERED_LOW_WATERMARK, DATA_CHANNEL_LABEL, LINK_OPEN_TIMEOUT_MS,
-  RELAY_GATHERING_TIMEOUT_MS, RELAY_PROBE_INTERVAL_MS, RELAY_QUEUE_CAP_BYTES,
+  RELAY_GATHERING_TIMEOUT_MS, RELAY_PROBE_INTERVAL_MS,
 } from '../config.js';
 import { Emitter } from '../emitter.js';
+import { LINK_OVERFLOW, LinkFailure, Outbox } from './outbox.js';
 import {
   CreditWindow, KIND_BINARY, KIND_TEXT, RELAY_MAX_TARGETS, RELAY_MESSAGE_MAX, RELAY_PROBE_TYPE, decodeRelayFrame,
   encodeRelayFrame, relayedBytes,
@@ -70,9 +71,17 @@ export class RelayChannel {
     return this.#channel?.readyState === 'open' && this.#channel.bufferedAmount < BUFFERED_HIGH_WATERMARK;
   }
 
-  // For RelayLink: sends one frame; the caller checked `writable` and the window.
+  // For RelayLink: sends one frame; the caller checked `writable` and the window. Returns false
+  // if the channel threw: the connection to the server's relay is then lost (every relayed link
+  // with it, asked for again through a new one), never more.
   transmit(frame) {
-    this.#channel.send(frame);
+    try {
+      this.#channel.send(frame);
+      return true;
+    } catch (error) {
+      this.#lose(new Error(`Could not send through the server’s relay: ${error.message}`));
+      return false;
+    }
   }
 
   // For RelayLink: the credit window towards a member.
@@ -212,14 +221,14 @@ export class RelayChannel {
  * A link to one member through the relay, with PeerLink's interface (see transport.js): the
  * initiator asks for it; 'open' once the other member's RelayLink answered our probe (asker) or
  * its first message came (the other side); 'message' (an object with a string `t`), 'data' (an
- * ArrayBuffer), 'lost' (an Error). Nothing is emitted after close().
+ * ArrayBuffer), 'lost' (an Error; a LinkFailure when its queue overflowed). Nothing is emitted
+ * after close(). Everything sent waits its turn in one Outbox, for credit and the channel.
  */
 export class RelayLink extends Emitter {
   path = 'relay';
   #relay;
   #endpoint = null; // {peer, window}: our member's, once usable
-  #queue = []; // {kind, bytes, resolve?}: messages waiting for credit or the channel's buffer
-  #queuedBytes = 0;
+  #outbox = new Outbox(); // {kind, data, size, resolve?, from}: waiting for credit or the channel's buffer
   #opened = false;
   #closed = false;
   #openTimer;
@@ -258,17 +267,18 @@ export class RelayLink extends Emitter {
     return { rttMs: null, reflexive: null };
   }
 
-  // Sends a text message (an object, as JSON), after what is already waiting. Dropped if the link
-  // is not open (as PeerLink does).
+  // PeerLink's send, sendInTurn and sendBinary: after what is already waiting; dropped (false)
+  // if the link is not open.
   send(message) {
-    if (this.#opened && !this.#closed) this.#enqueue(KIND_TEXT, encoder.encode(JSON.stringify(message)));
+    this.#write(KIND_TEXT, encoder.encode(JSON.stringify(message)));
   }
 
-  // Sends one binary message; resolves once it is handed to the channel, or to false if the link
-  // closed first. Callers send one message at a time.
+  sendInTurn(message) {
+    return new Promise((resolve) => this.#write(KIND_TEXT, encoder.encode(JSON.stringify(message)), resolve));
+  }
+
   sendBinary(data) {
-    if (!this.#opened || this.#closed) return Promise.resolve(false);
-    return new Promise((resolve) => this.#enqueue(KIND_BINARY, data, resolve));
+    return new Promise((resolve) => this.#write(KIND_BINARY, data, resolve));
   }
 
   // PeerLink's drained(): sendBinary resolves only once credit let a frame go, so nothing of a
@@ -280,8 +290,7 @@ export class RelayLink extends Emitter {
     this.#closed = true;
     clearTimeout(this.#openTimer);
     clearTimeout(this.#probeTimer);
-    for (const { resolve } of this.#queue) resolve?.(false);
-    this.#queue = [];
+    this.#outbox.clear();
     this.#relay.forget(this);
   }
 
@@ -316,11 +325,11 @@ export class RelayLink extends Emitter {
   // a binary message waiting at the head of other links too goes once to all of them.
   pump() {
     if (this.#closed || !this.#endpoint) return;
-    while (this.#queue.length > 0) {
-      const { kind, bytes } = this.#queue[0];
-      if (!this.#fits(bytes.length) || !this.#relay.writable) return;
-      const links = [this, ...(kind === KIND_BINARY ? this.#relay.sameFrameAt(this, this.#queue[0]) : [])];
-      this.#relay.transmit(encodeRelayFrame(kind, this.#endpoint.peer, links.map((link) => link.remoteId), bytes));
+    while (this.#outbox.length > 0) {
+      const { kind, data } = this.#outbox.head;
+      if (!this.#fits(data.length) || !this.#relay.writable) return;
+      const links = [this, ...(kind === KIND_BINARY ? this.#relay.sameFrameAt(this, this.#outbox.head) : [])];
+      if (!this.#relay.transmit(encodeRelayFrame(kind, this.#endpoint.peer, links.map((link) => link.remoteId), data))) return;
       for (const link of links) link.#sent();
     }
   }
@@ -328,9 +337,9 @@ export class RelayLink extends Emitter {
   // For RelayChannel: whether our next message is the binary message `head` of another link of
   // the same member, and may go now.
   heads(head) {
-    const next = this.#queue[0];
+    const next = this.#outbox.head;
     return !this.#closed && this.#endpoint?.peer === head.from && next?.kind === KIND_BINARY
-      && this.#fits(next.bytes.length) && sameBytes(next.bytes, head.bytes);
+      && this.#fits(next.data.length) && sameBytes(next.data, head.data);
   }
 
   lose(error) {
@@ -341,7 +350,7 @@ export class RelayLink extends Emitter {
 
   #probe() {
     if (this.#opened || this.#closed) return;
-    if (this.#queue.length === 0) this.#enqueue(KIND_TEXT, PROBE);
+    if (this.#outbox.length === 0) this.#enqueue(KIND_TEXT, PROBE);
     this.#probeTimer = setTimeout(() => this.#probe(), RELAY_PROBE_INTERVAL_MS);
   }
 
@@ -363,20 +372,29 @@ export class RelayLink extends Emitter {
 
   // The head of the queue went out.
   #sent() {
-    const { bytes, resolve } = this.#queue.shift();
-    this.#window().spend(relayedBytes(bytes.length));
-    this.#queuedBytes -= bytes.length;
-    resolve?.(true);
+    const { data } = this.#outbox.shift();
+    this.#window().spend(relayedBytes(data.length));
   }
 
-  #enqueue(kind, bytes, resolve = null) {
-    if (this.#queuedBytes + bytes.length > RELAY_QUEUE_CAP_BYTES) {
+  // A message of the peer wire, once the link is open.
+  #write(kind, data, resolve = null) {
+    if (!this.#opened) {
       resolve?.(false);
-      this.lose(new Error('The server’s relay does not take what we send the other browser fast enough.'));
       return;
     }
-    this.#queue.push({ kind, bytes, resolve, from: this.#endpoint?.peer });
-    this.#queuedBytes += bytes.length;
+    this.#enqueue(kind, data, resolve);
+  }
+
+  #enqueue(kind, data, resolve = null) {
+    if (this.#closed) {
+      resolve?.(false);
+      return;
+    }
+    if (!this.#outbox.push({ kind, data, size: data.length, resolve, from: this.#endpoint?.peer })) {
+      resolve?.(false);
+      this.lose(new LinkFailure(LINK_OVERFLOW, 'The server’s relay does not take what we send the other browser fast enough.'));
+      return;
+    }
     this.pump();
   }
 }

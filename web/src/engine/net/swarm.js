@@ -5,7 +5,9 @@
 // once it holds every piece and the owner has left), asks the tracker for a new list when it is
 // short of sources, and now and then gives its slowest link's place to a ranked member it has not
 // tried; the owner asks for none and accepts every offer. The swarm alone decides bans: a peer
-// that broke the wire protocol or sent too many bad pieces is banned for good. A member our direct
+// that broke the wire protocol, asked more than it may, or sent too many bad pieces is banned for
+// good. Whatever goes wrong on one link (an error while handling its message, a send that
+// failed, its queue overflowing) closes that link only, never the share. A member our direct
 // link to never opened is asked again through the server's relay (docs/protocol.md part 4), and a
 // member the plugin lists with "relay": true (the server itself, as the origin of media it
 // publishes, part 5) is only ever asked through it.
@@ -14,7 +16,7 @@ import {
   SEEDING_LINKS_FACTOR,
 } from '../config.js';
 import { Emitter } from '../emitter.js';
-import { Peer } from './peer.js';
+import { BudgetError, Peer } from './peer.js';
 import { RelayChannel } from './relay.js';
 import { LinkRates } from './tracker.js';
 import { PeerLink } from './transport.js';
@@ -29,14 +31,16 @@ const TIERS = ['same_network', 'same_operator', 'same_country', 'other'];
 // Why a member is banned (banReason).
 export const BAN_PROTOCOL = 'protocol';
 export const BAN_BAD_PIECES = 'bad-pieces';
+export const BAN_REQUESTS = 'requests'; // more requests unanswered than REQUEST_BUDGET_WINDOWS allows
 
 /**
  * Events: 'open' (Peer) a link is ready; 'closed' (Peer) a link is gone, with whatever was asked
  * of it; 'idle' (Error or null) no link is open or being set up and no member is left to ask
- * (the last link's failure, if any); 'error' (Error) the role's handler failed, not the peer's
- * fault; 'change' whenever peers or members change.
+ * (the last link's failure, if any); 'change' whenever peers or members change.
  * handle(peer, message) is the role's handler of every message (see Peer); a ProtocolError it
- * throws bans the peer. settings: {iceServers: RTCIceServer[], relayOnly: () => boolean} (the
+ * throws bans the peer (a BudgetError: BAN_REQUESTS), any other error closes that peer's link
+ * (failures that are the role's own, not the link's, the role handles itself).
+ * settings: {iceServers: RTCIceServer[], relayOnly: () => boolean} (the
  * page's; relay-only: no direct link is tried or accepted, so the other browsers never learn our
  * addresses).
  */
@@ -55,7 +59,7 @@ export class Swarm extends Emitter {
   #tried = new Set(); // members we were linked with, or asked, in this share
   #retried = new Set(); // members whose link we asked for again once after losing it
   #replaced = new Set(); // members whose link made room for a better one: not taken again
-  #banned = new Map(); // peer id -> BAN_PROTOCOL | BAN_BAD_PIECES
+  #banned = new Map(); // peer id -> BAN_*
   #badPieces = new Map(); // peer id -> pieces from it that failed verification
   #tiers = new Map(); // peer id -> the tracker's tier for it ('same_network', ...)
   #viaRelay = new Set(); // members our direct link to never opened
@@ -212,10 +216,6 @@ export class Swarm extends Emitter {
 
   get ownerPresent() {
     return [...this.members.values()].includes('owner');
-  }
-
-  broadcast(message, except = null) {
-    for (const peer of this.peers.values()) if (peer.open && peer !== except) peer.send(message);
   }
 
   // A piece from `peer` failed verification: MAX_BAD_PIECES of them, over all its links, ban it.
@@ -403,11 +403,12 @@ export class Swarm extends Emitter {
     peer.on('lost', (error) => this.#onLost(peer, error));
     peer.on('fault', (error) => {
       if (!(error instanceof ProtocolError)) {
-        this.emit('error', error);
+        console.warn(`swarmdrop: closed the link to peer ${peer.id}: ${error.message}`);
+        this.#onLost(peer, error);
         return;
       }
       console.warn(`swarmdrop: disconnected peer ${peer.id} for good: ${error.message}`);
-      this.#ban(peer, BAN_PROTOCOL);
+      this.#ban(peer, error instanceof BudgetError ? BAN_REQUESTS : BAN_PROTOCOL);
     });
     this.peers.set(id, peer);
     this.emit('change');

@@ -11,14 +11,18 @@ import {
   PATH_CANDIDATES_WAIT_MS,
 } from '../config.js';
 import { Emitter } from '../emitter.js';
+import {
+  LINK_OVERFLOW, LINK_SEND_FAILED, LinkFailure, Outbox,
+} from './outbox.js';
 import { readTextMessage } from './wire.js';
 
 /**
  * The side that asks for the link is the initiator: it creates the channel and the offer.
  * `sendSignal(payload)` must deliver a payload to the other side and return a promise.
  * Events: 'open'; 'message' (a parsed text message, an object with a string `t`);
- * 'data' (an ArrayBuffer); 'lost' (an Error): the link failed or the far end closed it.
- * Nothing is emitted after close().
+ * 'data' (an ArrayBuffer); 'lost' (an Error; a LinkFailure when it closed itself: its queue
+ * overflowed or its channel threw): the link failed or the far end closed it.
+ * Nothing is emitted after close(). Everything sent waits its turn in one Outbox.
  */
 export class PeerLink extends Emitter {
   // How the bytes go, known once open (RelayLink's is 'relay'): 'lan' (both sides' own addresses,
@@ -26,6 +30,7 @@ export class PeerLink extends Emitter {
   path = 'direct';
   #pc;
   #channel = null;
+  #outbox = new Outbox();
   #sendSignal;
   #queuedCandidates = []; // remote candidates that came before the remote description
   #remoteHosts = new Set(); // the addresses the other side signalled as its own (host candidates)
@@ -33,6 +38,7 @@ export class PeerLink extends Emitter {
   #remoteDone;
   #opened = false;
   #closed = false;
+  #closing = new AbortController(); // aborted by close(): drained() waits no longer
   #openTimer;
 
   // iceServers: the page's RTCIceServer[] (STUN/TURN), [] for host candidates only.
@@ -94,39 +100,74 @@ export class PeerLink extends Emitter {
     }
   }
 
-  // Sends a text message (an object, as JSON). Dropped if the channel is not open: its loss is
-  // reported through 'lost'.
+  // Sends a text message (an object, as JSON) after what already waits, and does not wait.
   send(message) {
-    if (this.#channel?.readyState === 'open') this.#channel.send(JSON.stringify(message));
+    this.#write(JSON.stringify(message));
   }
 
-  // Sends one binary message once the channel's buffer is under the high watermark (no
-  // acknowledgements: SCTP is reliable and ordered). Resolves to false, without sending, if the
-  // channel is closed by then. Callers send one message at a time.
-  async sendBinary(data) {
-    const channel = this.#channel;
-    while (channel?.readyState === 'open' && channel.bufferedAmount >= BUFFERED_HIGH_WATERMARK) {
-      await this.#bufferDrained();
-    }
-    if (channel?.readyState !== 'open') return false;
-    channel.send(data);
-    return true;
+  // The same, resolving once the message is handed to the channel (false if the link closed
+  // first): for what must not pile up (a greeting, a reject).
+  sendInTurn(message) {
+    return new Promise((resolve) => this.#write(JSON.stringify(message), resolve));
   }
 
-  // Resolves once the channel's buffer is down to the low watermark (or the channel closed): a
-  // sender that starts its next piece only then keeps what is not sent yet in its own queue,
-  // where a cancel can still take it out, and the pipe never runs dry meanwhile.
+  // Sends one binary message; resolves once it is handed to the channel (no acknowledgements:
+  // SCTP is reliable and ordered), or to false if the link closed first. Callers send one
+  // message at a time.
+  sendBinary(data) {
+    return new Promise((resolve) => this.#write(data, resolve));
+  }
+
+  // Resolves once nothing waits in our queue and the channel's buffer is down to the low
+  // watermark (or the link closed): a sender that starts its next piece only then keeps what is
+  // not sent yet in its own queue, where a cancel can still take it out, and the pipe never runs
+  // dry meanwhile.
   async drained() {
     const channel = this.#channel;
-    while (channel?.readyState === 'open' && channel.bufferedAmount > BUFFERED_LOW_WATERMARK) await this.#bufferDrained();
+    while (!this.#closed && channel?.readyState === 'open'
+      && (this.#outbox.length > 0 || channel.bufferedAmount > BUFFERED_LOW_WATERMARK)) {
+      await this.#bufferDrained();
+    }
   }
 
   close() {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#openTimer);
+    this.#outbox.clear();
+    this.#closing.abort();
     this.#channel?.close();
     this.#pc.close();
+  }
+
+  // Queues one message (a string or bytes) and sends what may go.
+  #write(data, resolve = null) {
+    if (this.#closed) {
+      resolve?.(false);
+      return;
+    }
+    const size = typeof data === 'string' ? data.length : data.byteLength;
+    if (!this.#outbox.push({ data, size, resolve })) {
+      resolve?.(false);
+      this.#lose(new LinkFailure(LINK_OVERFLOW, `The other browser does not take what we send: ${this.#outbox.length} messages, ${this.#outbox.bytes} bytes wait.`));
+      return;
+    }
+    this.#pump();
+  }
+
+  // Hands queued messages to the channel while its buffer is under the high watermark.
+  #pump() {
+    const channel = this.#channel;
+    while (!this.#closed && this.#outbox.length > 0 && channel?.readyState === 'open'
+      && channel.bufferedAmount < BUFFERED_HIGH_WATERMARK) {
+      try {
+        channel.send(this.#outbox.head.data);
+      } catch (error) {
+        this.#lose(new LinkFailure(LINK_SEND_FAILED, `Could not send to the other browser: ${error.message}`));
+        return;
+      }
+      this.#outbox.shift();
+    }
   }
 
   #setUpChannel(channel) {
@@ -138,11 +179,15 @@ export class PeerLink extends Emitter {
       this.#opened = true;
       clearTimeout(this.#openTimer);
       this.path = await this.#selectedPath();
-      if (!this.#closed) this.emit('open');
+      if (this.#closed) return;
+      this.emit('open');
+      this.#pump();
     };
     channel.addEventListener('open', onOpen);
     // A channel announced by the other side may already be open when we get it.
     if (channel.readyState === 'open') queueMicrotask(onOpen);
+    // Before any waiter of drained(): what waits goes first.
+    channel.addEventListener('bufferedamountlow', () => this.#pump());
     channel.addEventListener('message', ({ data }) => this.#onChannelMessage(data));
     channel.addEventListener('close', () => {
       this.#lose(new Error('The direct connection between the two browsers was closed.'));
@@ -244,6 +289,7 @@ export class PeerLink extends Emitter {
       const options = { once: true, signal: stopListening.signal };
       this.#channel.addEventListener('bufferedamountlow', done, options);
       this.#channel.addEventListener('close', done, options);
+      this.#closing.signal.addEventListener('abort', done, options);
     });
   }
 

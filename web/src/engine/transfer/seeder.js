@@ -1,8 +1,14 @@
 // What a member offers the swarm: the sealed manifest, the signed hash batches it trusts, the
 // pieces it holds (announced in `have`), and the serving of those pieces to peers that ask, one
-// piece at a time per peer, in the order asked. The origin and receivers both seed.
-import { MAX_QUEUED_REQUEST_BYTES, SPREAD_REFUSALS, SPREAD_WAIT_MS } from '../config.js';
+// piece at a time per peer, in the order asked. The origin and receivers both seed. A peer that
+// has more requests unanswered than its budget (REQUEST_BUDGET_WINDOWS: queued, or refused and
+// the refusal still waiting for its link) asks more than the protocol allows or faster than its
+// link drains: take() throws BudgetError and the swarm bans it; what we answer never piles up.
+import {
+  REQUEST_BUDGET_WINDOWS, REQUEST_WINDOW_BYTES, SPREAD_REFUSALS, SPREAD_WAIT_MS,
+} from '../config.js';
 import { piecesIn } from './pieces.js';
+import { BudgetError } from '../net/peer.js';
 import { haveBitfieldMessage, havePiecesMessage, hashesMessage, manifestMessages, rejectMessage } from '../net/wire.js';
 
 export class Seeder {
@@ -13,8 +19,10 @@ export class Seeder {
   #servable;
   #onError;
   #testHooks;
-  #queueCap; // pieces one peer may have queued with us
+  #budget; // requests one peer may have unanswered: queued, or refused and the refusal not gone
   #queues = new Map(); // Peer -> pieces it asked for, not yet started
+  #refusing = new WeakMap(); // Peer -> its rejects not yet handed to its channel
+  #greeted = new WeakSet(); // peers whose greeting went: news (have, hashes) goes to them
   #spread; // the origin: spread its upload over the swarm (see #elsewhere)
   #sentAt = new Map(); // piece -> Map(peer id -> when it started going out to that peer), when spreading
   #refused = new WeakMap(); // Peer -> Map(piece -> times refused it to spread the upload)
@@ -28,17 +36,17 @@ export class Seeder {
    * C_i; servable(index): whether a held piece may go out (a receiver needs its signed hash, to
    * have passed it on first); onError(error) when ciphertext fails (our disk or file, not the
    * peer's fault). spread: this is the origin, whose uplink should carry each piece about once.
-   * pieceSize: the share's (the queue's cap is in bytes). testHooks: tests/e2e's
+   * pieceSize: the share's (the budget is in windows of whole pieces). testHooks: tests/e2e's
    * {seedBytesPerSecond, corruptServedPieces} (none in normal use).
    */
   constructor({
     swarm, sealed, book, announced, ciphertext, servable, onError, pieceSize, spread = false,
-    queueBytes = MAX_QUEUED_REQUEST_BYTES, spreadRefusals = SPREAD_REFUSALS, spreadWaitMs = SPREAD_WAIT_MS, testHooks = {},
+    budgetWindows = REQUEST_BUDGET_WINDOWS, spreadRefusals = SPREAD_REFUSALS, spreadWaitMs = SPREAD_WAIT_MS, testHooks = {},
   }) {
     this.#spread = spread;
     this.#spreadRefusals = spreadRefusals;
     this.#spreadWaitMs = spreadWaitMs;
-    this.#queueCap = piecesIn(queueBytes, pieceSize);
+    this.#budget = budgetWindows * piecesIn(REQUEST_WINDOW_BYTES, pieceSize);
     this.#swarm = swarm;
     this.#sealed = sealed;
     this.#book = book;
@@ -55,23 +63,33 @@ export class Seeder {
     return this.#uploaded;
   }
 
-  // What a peer hears first on a new link.
-  greet(peer) {
-    for (const part of manifestMessages(this.#sealed)) peer.send(part);
-    for (const batch of this.#book.batches) peer.send(hashesMessage(batch));
+  // What a peer hears first on a new link: the manifest, every batch we trust, our bitfield. A
+  // greeting can be large (a batch per piece: 150 000 pieces are ~27 MB), so each message waits
+  // until the one before it is handed to the channel. Batches trusted and pieces announced
+  // meanwhile are in it (the batches are read as they grow, the bitfield last); news goes to the
+  // peer only once it is greeted. Resolves once done, or the link closed.
+  async greet(peer) {
+    for (const part of manifestMessages(this.#sealed)) if (!(await peer.sendInTurn(part))) return;
+    const { batches } = this.#book;
+    for (let i = 0; i < batches.length; i++) if (!(await peer.sendInTurn(hashesMessage(batches[i])))) return;
     peer.send(haveBitfieldMessage(this.announced));
+    this.#greeted.add(peer);
   }
 
-  // A batch newly trusted here: every linked peer gets it (but the one it came from).
+  // A batch newly trusted here: every greeted peer gets it (but the one it came from).
   passOn(batch, from = null) {
-    this.#swarm.broadcast(hashesMessage(batch), from);
+    this.#tell(hashesMessage(batch), from);
   }
 
   // A piece newly held; returns false if it was already.
   announce(piece) {
     if (!this.announced.set(piece)) return false;
-    this.#swarm.broadcast(havePiecesMessage([piece]));
+    this.#tell(havePiecesMessage([piece]));
     return true;
+  }
+
+  #tell(message, except = null) {
+    for (const peer of this.#swarm.peers.values()) if (peer.open && peer !== except && this.#greeted.has(peer)) peer.send(message);
   }
 
   // A peer's `request` or `cancel`, the messages that are the seeder's; returns whether it was one.
@@ -84,9 +102,13 @@ export class Seeder {
 
   #request(peer, piece) {
     const queue = this.#queues.get(peer) ?? [];
-    if (!this.announced.has(piece) || !this.#servable(piece) || queue.length >= this.#queueCap
-      || this.#elsewhere(peer, piece)) {
-      peer.send(rejectMessage(piece));
+    const refusing = this.#refusing.get(peer) ?? 0;
+    if (queue.length + refusing >= this.#budget) {
+      throw new BudgetError(`A peer has more than ${this.#budget} requests unanswered.`);
+    }
+    if (!this.announced.has(piece) || !this.#servable(piece) || this.#elsewhere(peer, piece)) {
+      this.#refusing.set(peer, refusing + 1);
+      peer.sendInTurn(rejectMessage(piece)).then(() => this.#refusing.set(peer, this.#refusing.get(peer) - 1));
       return;
     }
     queue.push(piece);
