@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing and builds (scripts/setup.sh), then the cmocka unit
-# tests (make check, under AddressSanitizer), the media fuzz harness (tests/fuzz, 45 s), the
-# JavaScript unit tests (tests/js), the end-to-end
+# tests (make check, under AddressSanitizer), the libFuzzer harnesses (tests/fuzz, one result
+# each, about 75 s with their builds), the JavaScript unit tests (tests/js), the end-to-end
 # tests (node's test runner driving real Janus, nginx and Chromium, inside a network namespace:
 # scripts/in-netns.sh) and, as root, the NAT lab (tests/lab: browsers behind symmetric NATs).
 # Ends with the line "N passed, N failed".
@@ -38,9 +38,14 @@ else
 	echo "unit tests did not build"; failed=$((failed + 1))
 fi
 
-echo "== fuzz (libFuzzer over the media probe and remux, 45 s)"
+echo "== fuzz (libFuzzer: media probe and remux, request parser, relay router, seed, manifest; ~75 s)"
 if command -v clang >/dev/null; then
-	if tests/fuzz/run.sh 45; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+	# One result line per harness: "fuzz NAME: ok, ..." or "fuzz NAME: FAILED ...".
+	fuzz_log=$(mktemp)
+	tests/fuzz/run.sh 2>&1 | tee "$fuzz_log"
+	count "$fuzz_log" 's/^fuzz [a-z]+: ok.*/1/p' 's/^fuzz [a-z]+: (FAILED|no such).*/1/p'
+	grep -q '^fuzz [a-z]*: ' "$fuzz_log" || { echo "the fuzz run gave no result"; failed=$((failed + 1)); }
+	rm -f "$fuzz_log"
 else
 	echo "fuzz skipped: clang is missing"
 fi

@@ -1,0 +1,95 @@
+/* libFuzzer harness over the relay's frame router. Each input is a small script for a fresh
+ * sd_relay (tight limits: a 1 KiB window, a 64 KiB quota per client, a rate cap) with four
+ * clients: two share A (members 1 and 2, client 0 also member 3 of share B), one in B, one
+ * waiting for its channel. Each step is an operation byte, a client byte and, for a frame, a
+ * 16-bit length and that many bytes: route a frame, drain a client, tick, detach, a client
+ * gone, ready, the refusal and text budgets; the clock moves with every step. Checked: a
+ * route never names more targets than the frame, never writes more than it read, the credits
+ * never exceed what was routed, and what is in flight to a client stays within the windows of
+ * its senders. Built and run by tests/fuzz/run.sh. */
+#include <glib.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "sd_relay.h"
+
+#define CLIENTS 4
+#define WINDOW 1024
+
+static const char *const share_a = "0123456789abcdef", *const share_b = "fedcba9876543210";
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static guint8 out[SD_RELAY_MAX_MESSAGE];
+	sd_limits limits;
+	sd_limits_default(&limits);
+	limits.relay_window_kib = 1;
+	limits.relay_client_quota_mib = 1;
+	limits.relay_share_quota_mib = 1;
+	limits.relay_client_rate_kib = 4;
+	limits.max_shares_per_handle = 2;
+	sd_relay *relay = sd_relay_new(&limits, NULL);
+	int clients[CLIENTS];
+	sd_error err;
+	if (!sd_relay_attach(relay, &clients[0], share_a, "a1a1a1a1a1a1", &err) ||
+	    !sd_relay_attach(relay, &clients[1], share_a, "b2b2b2b2b2b2", &err) ||
+	    !sd_relay_attach(relay, &clients[0], share_b, "c3c3c3c3c3c3", &err) ||
+	    !sd_relay_attach(relay, &clients[2], share_b, "d4d4d4d4d4d4", &err) ||
+	    sd_relay_expect(relay, &clients[3], share_a, "e5e5e5e5e5e5", &err) != SD_RELAY_PENDING)
+		__builtin_trap();
+	GArray *credits = g_array_new(FALSE, FALSE, sizeof(sd_relay_credit));
+	GPtrArray *attached = g_ptr_array_new_with_free_func(g_free);
+	guint64 routed = 0, credited = 0;
+	gint64 now = 1000000;
+	size_t at = 0;
+	while (at + 2 <= size) {
+		guint8 op = data[at] % 9;
+		void *client = &clients[data[at + 1] % CLIENTS];
+		at += 2;
+		now += 50000;
+		g_array_set_size(credits, 0);
+		switch (op) {
+		case 0: case 1: case 2: { /* a frame, the most common step */
+			if (at + 2 > size)
+				break;
+			size_t len = (size_t)data[at] << 8 | data[at + 1];
+			at += 2;
+			len = MIN(len, size - at);
+			sd_relay_route route;
+			if (sd_relay_route_message(relay, client, data + at, len, out, &route, &err)) {
+				if (route.n_targets + route.n_refused > SD_RELAY_MAX_TARGETS || route.out_length > len)
+					__builtin_trap();
+				routed += (guint64)route.out_length * route.n_targets;
+			} else if (err.code < SD_ERR_BAD_BODY || err.code > SD_ERR_INTERNAL) {
+				__builtin_trap();
+			}
+			at += len;
+			break;
+		}
+		case 3: sd_relay_drained(relay, client, now, credits); break;
+		case 4: sd_relay_tick(relay, now, credits); break;
+		case 5: sd_relay_detach(relay, client, (data[at - 1] & 4) ? share_b : share_a); break;
+		case 6: sd_relay_client_gone(relay, client); break;
+		case 7:
+			g_ptr_array_set_size(attached, 0);
+			sd_relay_ready(relay, client, attached);
+			break;
+		default:
+			(void)sd_relay_may_refuse(relay, client, now);
+			(void)sd_relay_text_fits(relay, client, (size_t)(data[at - 1]) * 64);
+			break;
+		}
+		for (guint i = 0; i < credits->len; i++)
+			credited += g_array_index(credits, sd_relay_credit, i).bytes;
+		if (credited > routed)
+			__builtin_trap();
+		for (int c = 0; c < CLIENTS; c++)
+			if (sd_relay_in_flight(relay, &clients[c]) > (guint64)WINDOW * CLIENTS * CLIENTS)
+				__builtin_trap();
+	}
+	g_ptr_array_unref(attached);
+	g_array_unref(credits);
+	sd_relay_free(relay);
+	return 0;
+}
