@@ -15,9 +15,8 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
-#define NONCE_LEN 12
+#define NONCE_LEN SD_CONTENT_NONCE_LEN
 #define NONCE_PIECE 1u
-#define NONCE_MANIFEST 2u
 
 static const char info_content_key[] = "swarmdrop/1 content key";
 static const char context_manifest[] = "swarmdrop/1 manifest";
@@ -515,24 +514,25 @@ bool sd_content_manifest_seal(const uint8_t key[SD_CONTENT_KEY_LEN], const sd_co
 		return false;
 	sd_manifest_clear(&check);
 	/* json_len <= 4 MiB from here on: no overflow below, and it fits an int for EVP. */
-	size_t cipher_len = json_len + SD_CONTENT_TAG_LEN;
-	if (sealed_size < cipher_len + SD_CONTENT_SIG_LEN)
+	size_t body_len = NONCE_LEN + json_len + SD_CONTENT_TAG_LEN; /* N || ciphertext || tag */
+	if (sealed_size < body_len + SD_CONTENT_SIG_LEN)
 		return sd_fail(err, SD_ERR_ARGUMENT, "the output buffer holds %zu bytes, the sealed manifest needs %zu",
-		            sealed_size, cipher_len + SD_CONTENT_SIG_LEN);
+		            sealed_size, body_len + SD_CONTENT_SIG_LEN);
 
-	uint8_t nonce[NONCE_LEN];
-	make_nonce(nonce, NONCE_MANIFEST, 0);
-	if (!gcm_seal(key, nonce, (const uint8_t *)context_manifest, LEN(context_manifest), json, json_len, sealed, err))
+	/* A fresh nonce for every seal: one K may seal several manifests (a publish redone). */
+	if (!sd_content_random(sealed, NONCE_LEN, err) ||
+	    !gcm_seal(key, sealed, (const uint8_t *)context_manifest, LEN(context_manifest), json, json_len,
+	              sealed + NONCE_LEN, err))
 		return false;
 	size_t msg_len = 0;
-	uint8_t *msg = signed_message(context_manifest, LEN(context_manifest), sealed, cipher_len, &msg_len, err);
+	uint8_t *msg = signed_message(context_manifest, LEN(context_manifest), sealed, body_len, &msg_len, err);
 	if (msg == NULL)
 		return false;
-	bool ok = sign(signer, msg, msg_len, sealed + cipher_len, err);
+	bool ok = sign(signer, msg, msg_len, sealed + body_len, err);
 	free(msg);
 	if (!ok)
 		return false;
-	*sealed_len = cipher_len + SD_CONTENT_SIG_LEN;
+	*sealed_len = body_len + SD_CONTENT_SIG_LEN;
 	return true;
 }
 
@@ -545,18 +545,18 @@ bool sd_content_manifest_open(const uint8_t key[SD_CONTENT_KEY_LEN], const uint8
 	memset(manifest, 0, sizeof(*manifest));
 	if (sealed_len < SD_CONTENT_SEALED_OVERHEAD)
 		return sd_fail(err, SD_ERR_CONTENT_TRUNCATED,
-		            "the sealed manifest is %zu bytes, shorter than its %d-byte tag and signature", sealed_len,
+		            "the sealed manifest is %zu bytes, shorter than its %d-byte nonce, tag and signature", sealed_len,
 		            SD_CONTENT_SEALED_OVERHEAD);
 	size_t json_len = sealed_len - SD_CONTENT_SEALED_OVERHEAD;
 	if (json_len > SD_CONTENT_MANIFEST_MAX)
 		return sd_fail(err, SD_ERR_CONTENT_TOO_LARGE, "the sealed manifest holds %zu bytes of manifest, over 4 MiB", json_len);
-	size_t cipher_len = json_len + SD_CONTENT_TAG_LEN;
+	size_t body_len = sealed_len - SD_CONTENT_SIG_LEN; /* N || ciphertext || tag */
 
 	size_t msg_len = 0;
-	uint8_t *msg = signed_message(context_manifest, LEN(context_manifest), sealed, cipher_len, &msg_len, err);
+	uint8_t *msg = signed_message(context_manifest, LEN(context_manifest), sealed, body_len, &msg_len, err);
 	if (msg == NULL)
 		return false;
-	bool ok = verify(pubkey, msg, msg_len, sealed + cipher_len, "manifest", err);
+	bool ok = verify(pubkey, msg, msg_len, sealed + body_len, "manifest", err);
 	free(msg);
 	if (!ok)
 		return false;
@@ -564,10 +564,8 @@ bool sd_content_manifest_open(const uint8_t key[SD_CONTENT_KEY_LEN], const uint8
 	uint8_t *json = malloc(json_len > 0 ? json_len : 1);
 	if (json == NULL)
 		return sd_fail(err, SD_ERR_MEMORY, "out of memory for a manifest of %zu bytes", json_len);
-	uint8_t nonce[NONCE_LEN];
-	make_nonce(nonce, NONCE_MANIFEST, 0);
-	ok = gcm_open(key, nonce, (const uint8_t *)context_manifest, LEN(context_manifest), sealed, json_len, json,
-	              "manifest", err) &&
+	ok = gcm_open(key, sealed, (const uint8_t *)context_manifest, LEN(context_manifest), sealed + NONCE_LEN, json_len,
+	              json, "manifest", err) &&
 	     sd_manifest_parse(json, json_len, manifest, err);
 	OPENSSL_clear_free(json, json_len > 0 ? json_len : 1);
 	return ok;

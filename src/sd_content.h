@@ -23,6 +23,7 @@
 #define SD_CONTENT_SEED_LEN 32     /* Ed25519 private key, RFC 8032 raw seed */
 #define SD_CONTENT_KEY_LEN 32      /* K, AES-256 */
 #define SD_CONTENT_TAG_LEN 16      /* AES-GCM tag after every ciphertext */
+#define SD_CONTENT_NONCE_LEN 12    /* AES-GCM nonce; a sealed manifest's own is random and comes first */
 #define SD_CONTENT_SIG_LEN 64      /* Ed25519 signature */
 #define SD_CONTENT_HASH_LEN 32     /* SHA-256 piece hash */
 #define SD_CONTENT_LINK_LEN 64     /* base64url characters of S || P, no padding */
@@ -35,8 +36,8 @@
 #define SD_CONTENT_TYPE_MAX 255u               /* bytes of UTF-8 */
 #define SD_CONTENT_FRAGMENTS_MAX 100000u       /* entries of a file's optional fragment index */
 #define SD_CONTENT_MANIFEST_MAX 4194304u       /* bytes of manifest JSON, 4 MiB */
-/* A sealed manifest is the ciphertext, the GCM tag, then the signature. */
-#define SD_CONTENT_SEALED_OVERHEAD (SD_CONTENT_TAG_LEN + SD_CONTENT_SIG_LEN)
+/* A sealed manifest is its nonce, the ciphertext, the GCM tag, then the signature. */
+#define SD_CONTENT_SEALED_OVERHEAD (SD_CONTENT_NONCE_LEN + SD_CONTENT_TAG_LEN + SD_CONTENT_SIG_LEN)
 
 /* ---- Randomness and keys ---------------------------------------------------------------- */
 
@@ -104,9 +105,11 @@ bool sd_content_piece_hash(const uint8_t *cipher, size_t cipher_len, uint8_t has
 
 typedef struct sd_manifest sd_manifest;
 
-/* sealed = AES-256-GCM(K, nonce(2, 0), json, AAD "swarmdrop/1 manifest") || tag
- *          || Ed25519-Sign("swarmdrop/1 manifest" || ciphertext || tag).
- * json is checked with sd_manifest_parse first. sealed_size must be at least json_len + 80. */
+/* sealed = N || AES-256-GCM(K, N, json, AAD "swarmdrop/1 manifest") || tag
+ *          || Ed25519-Sign("swarmdrop/1 manifest" || N || ciphertext || tag),
+ * N 12 random bytes for every seal, so that two seals under one K never share a nonce.
+ * json is checked with sd_manifest_parse first. sealed_size must be at least
+ * json_len + SD_CONTENT_SEALED_OVERHEAD (92). */
 bool sd_content_manifest_seal(const uint8_t key[SD_CONTENT_KEY_LEN], const sd_content_signer *signer,
                               const uint8_t *json, size_t json_len, uint8_t *sealed, size_t sealed_size,
                               size_t *sealed_len, sd_error *err);

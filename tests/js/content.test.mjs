@@ -30,6 +30,7 @@ import {
   pieceRange,
   publicKeyOf,
   sealManifest,
+  sealManifestBytes,
   signHashes,
   signingKeyFromSeed,
   toBase64,
@@ -69,15 +70,7 @@ const batchSignature = fromHex(vectors.hash_batch.signature);
 
 // Seals arbitrary plaintext the way sealManifest does, skipping validation: for manifests that
 // break a rule but carry a good signature and tag, which openManifest must still refuse.
-async function sealRaw(plaintext) {
-  const label = encoder.encode('swarmdrop/1 manifest');
-  const iv = fromHex('000000020000000000000000');
-  const encrypted = new Uint8Array(
-    await subtle.encrypt({ name: 'AES-GCM', iv, additionalData: label }, contentKey, plaintext),
-  );
-  const signature = new Uint8Array(await subtle.sign('Ed25519', signingKey, concat(label, encrypted)));
-  return concat(encrypted, signature);
-}
+const sealRaw = (plaintext) => sealManifestBytes(contentKey, signingKey, plaintext);
 
 describe('test vectors (tests/vectors/content-v1.json)', () => {
   test('the inputs are the documented ones', () => {
@@ -121,8 +114,11 @@ describe('test vectors (tests/vectors/content-v1.json)', () => {
   });
 
   test('sealed manifest', async () => {
-    assert.equal(hex(await sealManifest(contentKey, signingKey, manifest)), vectors.sealed_manifest);
+    // Its nonce is random: the vectors' opens, and one sealed here opens the same.
     assert.deepEqual(await openManifest(contentKey, verifyKey, sealed), manifest);
+    const here = await sealManifest(contentKey, signingKey, manifest);
+    assert.equal(here.length, sealed.length);
+    assert.deepEqual(await openManifest(contentKey, verifyKey, here), manifest);
   });
 
   test('pieces and their hashes', async () => {
@@ -175,10 +171,12 @@ describe('test vectors (tests/vectors/content-v1.json)', () => {
     assert.equal(raw.toString('hex'), vectors.public_key);
     assert.equal(Buffer.concat([secret, raw]).toString('base64url'), vectors.link_secret);
 
+    // sealed = N || AES-GCM(K, N, JSON, label) || Ed25519(label || N || M), N its first 12 bytes.
     const label = Buffer.from('swarmdrop/1 manifest');
-    const m = gcm(Buffer.from('000000020000000000000000', 'hex'), Buffer.from(vectors.manifest_json), label);
-    const signature = nodeCrypto.sign(null, Buffer.concat([label, m]), privateKey);
-    assert.equal(Buffer.concat([m, signature]).toString('hex'), vectors.sealed_manifest);
+    const n = Buffer.from(sealed.subarray(0, 12));
+    const m = gcm(n, Buffer.from(vectors.manifest_json), label);
+    const signature = nodeCrypto.sign(null, Buffer.concat([label, n, m]), privateKey);
+    assert.equal(Buffer.concat([n, m, signature]).toString('hex'), vectors.sealed_manifest);
 
     const hashes = [];
     for (const piece of vectors.pieces) {
@@ -338,8 +336,16 @@ describe('bad input', () => {
     await assert.rejects(signingKeyFromSeed(new Uint8Array(31)), RangeError);
   });
 
+  test('two seals never share a nonce, whatever they seal', async () => {
+    const other = { ...manifest, piece_size: 32768 };
+    const seals = await Promise.all(Array.from({ length: 200 }, (_, i) => sealManifest(contentKey, signingKey, i % 2 ? manifest : other)));
+    assert.equal(new Set(seals.map((s) => hex(s.subarray(0, 12)))).size, seals.length);
+    assert.deepEqual(await openManifest(contentKey, verifyKey, seals[0]), other);
+    assert.deepEqual(await openManifest(contentKey, verifyKey, seals[1]), manifest);
+  });
+
   test('a truncated sealed manifest', async () => {
-    for (const short of [sealed.subarray(0, 0), sealed.subarray(0, 79), sealed.subarray(0, 80)]) {
+    for (const short of [sealed.subarray(0, 0), sealed.subarray(0, 91), sealed.subarray(0, 92)]) {
       await assert.rejects(openManifest(contentKey, verifyKey, short), IntegrityError);
     }
     await assert.rejects(openManifest(contentKey, verifyKey, sealed.subarray(0, sealed.length - 1)), IntegrityError);
@@ -348,7 +354,7 @@ describe('bad input', () => {
   });
 
   test('an oversized sealed manifest', async () => {
-    assert.equal(SEALED_MANIFEST_MAX_BYTES, 4 * 1024 * 1024 + 80);
+    assert.equal(SEALED_MANIFEST_MAX_BYTES, 4 * 1024 * 1024 + 92);
     await assert.rejects(
       openManifest(contentKey, verifyKey, new Uint8Array(SEALED_MANIFEST_MAX_BYTES + 1)),
       (error) => error instanceof ManifestError && /larger than 4194304 bytes/.test(error.message),
@@ -359,7 +365,7 @@ describe('bad input', () => {
 
   test('a flipped byte anywhere in the sealed manifest', async () => {
     const tagStart = sealed.length - 64 - 16;
-    for (const at of [0, 10, tagStart - 1, tagStart, sealed.length - 65, sealed.length - 64, sealed.length - 1]) {
+    for (const at of [0, 11, 12, 20, tagStart - 1, tagStart, sealed.length - 65, sealed.length - 64, sealed.length - 1]) {
       await assert.rejects(openManifest(contentKey, verifyKey, flipped(sealed, at)), IntegrityError, `byte ${at}`);
     }
   });

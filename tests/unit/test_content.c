@@ -193,16 +193,26 @@ static void vectors_manifest(void **state)
 	free(text);
 	free(built.files);
 
-	/* Sealing the text gives the vectors' sealed manifest (Ed25519 is deterministic). */
+	/* Sealing the text gives a sealed manifest like the vectors' (their nonce is random, so is
+	 * ours: the same length, and it opens below), under a nonce of its own every time. */
 	sd_content_signer *signer = sd_content_signer_new(seed, &err);
 	assert_non_null(signer);
-	uint8_t *sealed = malloc(json_len + SD_CONTENT_SEALED_OVERHEAD);
+	uint8_t *sealed = malloc(2 * (json_len + SD_CONTENT_SEALED_OVERHEAD));
 	assert_non_null(sealed);
-	size_t sealed_len = 0;
+	uint8_t *again = sealed + json_len + SD_CONTENT_SEALED_OVERHEAD;
+	size_t sealed_len = 0, again_len = 0;
 	assert_true(sd_content_manifest_seal(key, signer, (const uint8_t *)json, json_len, sealed,
 	                                     json_len + SD_CONTENT_SEALED_OVERHEAD, &sealed_len, &err));
+	assert_true(sd_content_manifest_seal(key, signer, (const uint8_t *)json, json_len, again,
+	                                     json_len + SD_CONTENT_SEALED_OVERHEAD, &again_len, &err));
 	assert_int_equal(sealed_len, want_len);
-	assert_memory_equal(sealed, want, want_len);
+	assert_int_equal(again_len, want_len);
+	assert_memory_not_equal(sealed, again, SD_CONTENT_NONCE_LEN);
+	sd_manifest mine;
+	assert_true(sd_content_manifest_open(key, pubkey, sealed, sealed_len, &mine, &err));
+	sd_manifest_clear(&mine);
+	assert_true(sd_content_manifest_open(key, pubkey, again, again_len, &mine, &err));
+	sd_manifest_clear(&mine);
 	sd_content_signer_free(signer);
 	free(sealed);
 
@@ -559,11 +569,11 @@ static void altered_or_truncated_sealed_manifests_are_refused(void **state)
 	sd_error err;
 	sd_manifest m;
 
-	/* Shorter than tag + signature. */
+	/* Shorter than nonce + tag + signature. */
 	assert_refused(sd_content_manifest_open(key, pubkey, sealed, 0, &m, &err), err, SD_ERR_CONTENT_TRUNCATED,
-	               "0 bytes, shorter than its 80-byte tag and signature");
+	               "0 bytes, shorter than its 92-byte nonce, tag and signature");
 	assert_refused(sd_content_manifest_open(key, pubkey, sealed, SD_CONTENT_SEALED_OVERHEAD - 1, &m, &err), err,
-	               SD_ERR_CONTENT_TRUNCATED, "79 bytes");
+	               SD_ERR_CONTENT_TRUNCATED, "91 bytes");
 	assert_refused(sd_content_manifest_open(key, pubkey, sealed, SD_CONTENT_SEALED_OVERHEAD, &m, &err), err,
 	               SD_ERR_CONTENT_SIGNATURE, "does not verify");
 	/* One byte off either way. */
@@ -577,9 +587,11 @@ static void altered_or_truncated_sealed_manifests_are_refused(void **state)
 	               "does not verify");
 	free(longer);
 
-	/* A flipped byte in the ciphertext, the tag or the signature: the signature no longer holds. */
-	const size_t flips[] = {0, json_len - 1, json_len, json_len + SD_CONTENT_TAG_LEN - 1, json_len + SD_CONTENT_TAG_LEN,
-	                        len - 1};
+	/* A flipped byte in the nonce, the ciphertext, the tag or the signature: the signature no
+	 * longer holds. */
+	const size_t n = SD_CONTENT_NONCE_LEN;
+	const size_t flips[] = {0, n - 1, n, n + json_len - 1, n + json_len, n + json_len + SD_CONTENT_TAG_LEN - 1,
+	                        n + json_len + SD_CONTENT_TAG_LEN, len - 1};
 	for (size_t i = 0; i < sizeof(flips) / sizeof(flips[0]); i++) {
 		sealed[flips[i]] ^= 0x80;
 		assert_refused(sd_content_manifest_open(key, pubkey, sealed, len, &m, &err), err, SD_ERR_CONTENT_SIGNATURE,
@@ -606,8 +618,8 @@ static void altered_or_truncated_sealed_manifests_are_refused(void **state)
 	               "the manifest does not decrypt under the content key");
 
 	/* Altered data that the origin itself signed again: the GCM tag still catches it. */
-	const size_t cipher_flips[] = {3, json_len + 2}; /* a ciphertext byte, a tag byte */
-	for (size_t i = 0; i < 2; i++) {
+	const size_t cipher_flips[] = {5, n + 3, n + json_len + 2}; /* a nonce, a ciphertext, a tag byte */
+	for (size_t i = 0; i < 3; i++) {
 		uint8_t *copy = malloc(len);
 		assert_non_null(copy);
 		memcpy(copy, sealed, len);

@@ -1,7 +1,8 @@
 // Writes tests/vectors/content-v1.json: the content format (docs/protocol.md, part 3) computed for
 // fixed inputs, so that the browser code and the C code can both be checked against the same bytes.
 // Run from anywhere: node tests/vectors/make-content-v1.mjs
-// The output is deterministic (Ed25519 signatures are, RFC 8032); rerunning must not change it.
+// The output is deterministic (Ed25519 signatures are, RFC 8032) but for the sealed manifest, whose
+// nonce is random: rerunning changes that one value, which both sides open rather than remake.
 import { writeFileSync } from 'node:fs';
 import {
   deriveContentKey,
@@ -62,7 +63,7 @@ const vectors = {
     'swarmdrop content format v1 (docs/protocol.md, part 3). Inputs: secret, ed25519_seed, piece_size, ' +
     'files (path, size, type, content). Everything else is derived: public_key (RFC 8032 from the seed), ' +
     'link_secret (base64url of secret || public_key), content_key (HKDF-SHA256), manifest_json (UTF-8, ' +
-    'members in this order, no spaces), sealed_manifest, pieces of the files concatenated in order ' +
+    'members in this order, no spaces), sealed_manifest (its first 12 bytes are its random nonce N), pieces of the files concatenated in order ' +
     '(ciphertext is ciphertext || tag, hash is SHA-256 of it), hash_batch (hashes is the concatenation ' +
     'of the piece hashes). Binary values are lowercase hex.',
   secret: hex(secret),

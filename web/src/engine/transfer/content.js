@@ -12,6 +12,7 @@ export const LINK_SECRET_LENGTH = 64; // characters: base64url of 48 bytes, no p
 export const SECRET_LENGTH = 16; // S
 export const PUBLIC_KEY_LENGTH = 32; // P, raw Ed25519
 export const TAG_LENGTH = 16; // AES-GCM tag after every ciphertext
+export const NONCE_LENGTH = 12; // AES-GCM; the sealed manifest's own comes first in it
 export const SIGNATURE_LENGTH = 64; // Ed25519
 export const HASH_LENGTH = 32; // SHA-256
 export const PIECE_SIZE_MIN = 16 * KiB;
@@ -23,7 +24,8 @@ export const MAX_PATH_SEGMENTS = 32;
 export const MAX_TYPE_BYTES = 255;
 export const MAX_FRAGMENTS = 100_000; // entries of a file's optional fragment index
 export const MANIFEST_MAX_BYTES = 4 * MiB; // the manifest JSON
-export const SEALED_MANIFEST_MAX_BYTES = MANIFEST_MAX_BYTES + TAG_LENGTH + SIGNATURE_LENGTH;
+export const SEALED_MANIFEST_OVERHEAD = NONCE_LENGTH + TAG_LENGTH + SIGNATURE_LENGTH;
+export const SEALED_MANIFEST_MAX_BYTES = MANIFEST_MAX_BYTES + SEALED_MANIFEST_OVERHEAD;
 
 // A batch's count travels as a u32.
 const MAX_BATCH_COUNT = 0xffff_ffff;
@@ -33,7 +35,6 @@ const CONTENT_KEY_INFO = encoder.encode('swarmdrop/1 content key');
 const MANIFEST_LABEL = encoder.encode('swarmdrop/1 manifest'); // AAD, and the signature's prefix
 const HASHES_LABEL = encoder.encode('swarmdrop/1 hashes');
 const NONCE_DOMAIN_PIECE = 1;
-const NONCE_DOMAIN_MANIFEST = 2;
 
 // RFC 8410 PrivateKeyInfo for Ed25519 without the optional public key: this prefix, then the
 // 32-byte seed. It is also what WebCrypto's exportKey('pkcs8') produces.
@@ -292,7 +293,11 @@ export function manifestBytes(manifest) {
   return encoder.encode(JSON.stringify(validateManifest(manifest)));
 }
 
-/** sealed = AES-GCM(K, nonce(2, 0), manifest JSON, AAD label) || Ed25519 signature of label || M. */
+/**
+ * sealed = N || AES-GCM(K, N, manifest JSON, AAD label) || Ed25519 signature of label || N || M,
+ * N a fresh random nonce for every seal: sealing two manifests under one K (a sender that takes
+ * its share up again, a newer page) never uses a nonce twice.
+ */
 export async function sealManifest(contentKey, signingKey, manifest) {
   return sealManifestBytes(contentKey, signingKey, manifestBytes(manifest));
 }
@@ -300,15 +305,11 @@ export async function sealManifest(contentKey, signingKey, manifest) {
 /** Seals exactly these plaintext bytes, checked by nobody: what a hostile owner can send (tests). */
 export async function sealManifestBytes(contentKey, signingKey, plaintext) {
   plaintext = bytes(plaintext, 'manifest');
-  const encrypted = new Uint8Array(
-    await subtle.encrypt(
-      { name: 'AES-GCM', iv: nonce(NONCE_DOMAIN_MANIFEST, 0), additionalData: MANIFEST_LABEL },
-      contentKey,
-      plaintext,
-    ),
-  );
-  const signature = new Uint8Array(await subtle.sign('Ed25519', signingKey, concat(MANIFEST_LABEL, encrypted)));
-  return concat(encrypted, signature);
+  const iv = globalThis.crypto.getRandomValues(new Uint8Array(NONCE_LENGTH));
+  const encrypted = new Uint8Array(await subtle.encrypt({ name: 'AES-GCM', iv, additionalData: MANIFEST_LABEL }, contentKey, plaintext));
+  const body = concat(iv, encrypted);
+  const signature = new Uint8Array(await subtle.sign('Ed25519', signingKey, concat(MANIFEST_LABEL, body)));
+  return concat(body, signature);
 }
 
 /**
@@ -318,24 +319,24 @@ export async function sealManifestBytes(contentKey, signingKey, plaintext) {
  */
 export async function openManifest(contentKey, verifyKey, sealed) {
   sealed = bytes(sealed, 'sealed manifest');
-  if (sealed.length < TAG_LENGTH + SIGNATURE_LENGTH) {
-    throw new IntegrityError('The sealed manifest is too short to hold a tag and a signature.');
+  if (sealed.length < SEALED_MANIFEST_OVERHEAD) {
+    throw new IntegrityError('The sealed manifest is too short to hold a nonce, a tag and a signature.');
   }
   if (sealed.length > SEALED_MANIFEST_MAX_BYTES) {
     throw new ManifestError(`The manifest is larger than ${MANIFEST_MAX_BYTES} bytes.`);
   }
-  const encrypted = sealed.subarray(0, sealed.length - SIGNATURE_LENGTH);
+  const body = sealed.subarray(0, sealed.length - SIGNATURE_LENGTH);
   const signature = sealed.subarray(sealed.length - SIGNATURE_LENGTH);
-  const signed = await subtle.verify('Ed25519', verifyKey, signature, concat(MANIFEST_LABEL, encrypted));
+  const signed = await subtle.verify('Ed25519', verifyKey, signature, concat(MANIFEST_LABEL, body));
   if (!signed) {
     throw new IntegrityError('The manifest signature does not verify: the link is wrong or the manifest was altered.');
   }
   let plaintext;
   try {
     plaintext = await subtle.decrypt(
-      { name: 'AES-GCM', iv: nonce(NONCE_DOMAIN_MANIFEST, 0), additionalData: MANIFEST_LABEL },
+      { name: 'AES-GCM', iv: body.subarray(0, NONCE_LENGTH), additionalData: MANIFEST_LABEL },
       contentKey,
-      encrypted,
+      body.subarray(NONCE_LENGTH),
     );
   } catch (error) {
     throw new IntegrityError('The manifest does not decrypt: the link is wrong.', { cause: error });
