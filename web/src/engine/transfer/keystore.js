@@ -9,11 +9,11 @@ const STORE_NAME = 'shares';
 
 /**
  * The key of a pick: the SHA-256 of the exact manifest it makes, then every file's path, size and
- * modification time. A share's keys encrypt under fixed nonces (docs/protocol.md part 3: the
- * manifest under nonce(2, 0), piece i under nonce(1, i)), so they may be taken up again only for
- * the very same plaintext: a manifest that differs in any byte (another piece size, type or
- * fragment index: a newer version of this page, a changed file) gets new keys, and so do files
- * whose size or time changed (their bytes may have).
+ * modification time. A share's pieces are encrypted under fixed nonces (docs/protocol.md part 3:
+ * piece i under nonce(1, i)), so its keys may be taken up again only for the very same plaintext:
+ * a manifest that differs in any byte (another piece size, type or fragment index: a newer
+ * version of this page, a changed file) gets new keys, and so do files whose size or time changed
+ * (their bytes may have).
  */
 export async function pickKey(entries, manifest) {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', manifestBytes(manifest)));
