@@ -556,7 +556,7 @@ static swarmdrop_published *publish_start(swarmdrop_session *publisher, char *so
 	entry->transcode_audio = transcode_audio;
 	entry->seed = session_new(NULL);
 	/* The server's own member: no connection, no per-connection limits. */
-	sd_quota_add_client(quota, NULL, entry->seed, err);
+	sd_quota_add_client(quota, NULL, entry->seed, 0, err);
 	sd_outcome created;
 	bool ok = sd_service_create_relay_only(service, entry->seed, &created);
 	const char *share = created.share, *peer = created.peer;
@@ -690,6 +690,7 @@ static gpointer worker_main(gpointer data)
 			sd_relay_tick(relay, now, credits);
 			relay_pay(credits);
 			expire_offers(now);
+			sd_quota_expire(quota, now);
 			next_tick = now + SWARMDROP_TICK_US;
 		}
 		g_atomic_int_set(&count_shares, (gint)sd_service_share_count(service));
@@ -864,7 +865,7 @@ static void swarmdrop_create_session(janus_plugin_session *handle, int *error)
 	}
 	swarmdrop_session *session = session_new(handle);
 	sd_error err;
-	if (!sd_quota_add_client(quota, connection_of(handle), session, &err)) {
+	if (!sd_quota_add_client(quota, connection_of(handle), session, g_get_monotonic_time(), &err)) {
 		log_error(LOG_VERB, "handle refused", &err);
 		g_free(session);
 		*error = err.code;

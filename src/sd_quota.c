@@ -14,7 +14,7 @@ typedef struct connection {
 	GPtrArray *clients;  /* void* */
 	GArray *members;     /* membership, of all its clients */
 	GPtrArray *created;  /* share ids (owned) it created that are open; keys of sd_quota.creators */
-	double tokens;       /* its request budget; below 0: requests refused since it ran out */
+	double tokens;       /* its request budget; below 0: a debt of refused requests, at most a burst */
 	gint64 refilled_at;  /* µs; G_MININT64 before its first request */
 } connection;
 
@@ -62,13 +62,28 @@ void sd_quota_free(sd_quota *quota)
 	g_free(quota);
 }
 
-bool sd_quota_add_client(sd_quota *quota, const void *key, void *client, sd_error *err)
+/* Adds what conn earned since its last refill, up to a burst. Mutex held. */
+static void refill(const sd_quota *quota, connection *conn, gint64 now_us)
+{
+	if (conn->refilled_at != G_MININT64 && now_us > conn->refilled_at) {
+		double earned = (double)quota->rate * (double)(now_us - conn->refilled_at) / G_USEC_PER_SEC;
+		conn->tokens = MIN((double)quota->burst, conn->tokens + earned);
+	}
+	if (conn->refilled_at == G_MININT64 || now_us > conn->refilled_at)
+		conn->refilled_at = now_us;
+}
+
+bool sd_quota_add_client(sd_quota *quota, const void *key, void *client, gint64 now_us, sd_error *err)
 {
 	bool ok = true;
 	g_mutex_lock(&quota->mutex);
 	connection *conn = key != NULL ? g_hash_table_lookup(quota->connections, key) : NULL;
+	if (conn != NULL)
+		refill(quota, conn, now_us);
 	if (g_hash_table_contains(quota->clients, client)) {
 		ok = sd_fail(err, SD_ERR_ARGUMENT, "this client is counted already");
+	} else if (conn != NULL && conn->tokens < 0) {
+		ok = sd_fail(err, SD_ERR_TOO_MANY_REQUESTS, "this connection is over its request budget");
 	} else if (conn != NULL && conn->clients->len >= quota->max_handles) {
 		ok = sd_fail(err, SD_ERR_CONNECTION_LIMIT, "this connection has its %u handles already", quota->max_handles);
 	} else {
@@ -103,8 +118,29 @@ void sd_quota_remove_client(sd_quota *quota, void *client)
 		if (conn->clients->len == 0) {
 			for (guint i = 0; i < conn->created->len; i++)
 				g_hash_table_remove(quota->creators, g_ptr_array_index(conn->created, i));
-			g_hash_table_remove(quota->connections, conn->key);
+			g_ptr_array_set_size(conn->created, 0);
+			/* One in debt stays until it paid (sd_quota_expire): its ended handles cannot come
+			 * back at once with a fresh budget. */
+			if (conn->tokens >= 0)
+				g_hash_table_remove(quota->connections, conn->key);
 		}
+	}
+	g_mutex_unlock(&quota->mutex);
+}
+
+void sd_quota_expire(sd_quota *quota, gint64 now_us)
+{
+	GHashTableIter it;
+	gpointer value;
+	g_mutex_lock(&quota->mutex);
+	g_hash_table_iter_init(&it, quota->connections);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		connection *conn = value;
+		if (conn->clients->len > 0)
+			continue;
+		refill(quota, conn, now_us);
+		if (conn->tokens >= 0)
+			g_hash_table_iter_remove(&it);
 	}
 	g_mutex_unlock(&quota->mutex);
 }
@@ -127,18 +163,13 @@ sd_quota_verdict sd_quota_request(sd_quota *quota, void *client, gint64 now_us, 
 		sd_fail(err, SD_ERR_TOO_MANY_REQUESTS, "this handle is gone");
 		verdict = SD_QUOTA_REFUSE;
 	} else if (conn != NULL) {
-		if (conn->refilled_at != G_MININT64 && now_us > conn->refilled_at) {
-			double earned = (double)quota->rate * (double)(now_us - conn->refilled_at) / G_USEC_PER_SEC;
-			conn->tokens = MIN((double)quota->burst, conn->tokens + earned);
-		}
-		if (conn->refilled_at == G_MININT64 || now_us > conn->refilled_at)
-			conn->refilled_at = now_us;
-		/* A refused request is a debt too: only a connection that pauses gets its budget back,
-		 * and one that asks a whole burst beyond it is ended, once. */
-		conn->tokens -= 1;
+		refill(quota, conn, now_us);
+		/* A refused request is a debt too, up to a burst: only a connection that pauses gets
+		 * its budget back, and one that asks a whole burst beyond it is ended, once. */
+		bool ended = conn->tokens - 1 <= -(double)quota->burst && conn->tokens > -(double)quota->burst;
+		conn->tokens = MAX(conn->tokens - 1, -(double)quota->burst);
 		if (conn->tokens < 0) {
 			sd_fail(err, SD_ERR_TOO_MANY_REQUESTS, "more than %u requests a second from this connection", quota->rate);
-			bool ended = conn->tokens <= -(double)quota->burst && conn->tokens + 1 > -(double)quota->burst;
 			verdict = ended ? SD_QUOTA_END : SD_QUOTA_REFUSE;
 		}
 	}

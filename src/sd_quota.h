@@ -5,8 +5,8 @@
  * members in any one share, and a request budget (a token bucket: requests_per_second, at most
  * request_burst saved). Connections and clients (handles) are opaque pointers; a client added
  * with no connection is the server's own and is not limited. A connection's counters live while
- * it has clients: a share it created counts against it until the share closes or the last of
- * its clients goes. Owns those counters only. Thread-safe (one mutex): clients come and go on
+ * it has clients (its budget also while it is in debt, see sd_quota_expire): a share it created
+ * counts against it until the share closes or the last of its clients goes. Owns those counters only. Thread-safe (one mutex): clients come and go on
  * Janus's threads, requests are counted on the transport's, memberships change on the plugin's
  * worker. */
 #ifndef SD_QUOTA_H
@@ -23,12 +23,18 @@ typedef struct sd_quota sd_quota;
 sd_quota *sd_quota_new(const sd_limits *limits);
 void sd_quota_free(sd_quota *quota);
 
-/* client (a new handle) comes through connection (NULL: the server's own, not limited). Refused
- * with SD_ERR_CONNECTION_LIMIT when the connection has max_handles_per_connection clients, with
- * SD_ERR_ARGUMENT when client is known already. */
-bool sd_quota_add_client(sd_quota *quota, const void *connection, void *client, sd_error *err);
-/* client is gone: its memberships go with it; its connection goes with its last client. */
+/* client (a new handle) comes through connection (NULL: the server's own, not limited) at now_us.
+ * Refused with SD_ERR_CONNECTION_LIMIT when the connection has max_handles_per_connection
+ * clients, with SD_ERR_TOO_MANY_REQUESTS while it is in debt (its handles were ended for asking
+ * too much, and it has not paused long enough since), with SD_ERR_ARGUMENT when client is known
+ * already. */
+bool sd_quota_add_client(sd_quota *quota, const void *connection, void *client, gint64 now_us, sd_error *err);
+/* client is gone: its memberships go with it; its connection goes with its last client, unless
+ * it is in debt: then when it paid (sd_quota_expire). */
 void sd_quota_remove_client(sd_quota *quota, void *client);
+/* Forgets the connections with no client left whose debt is paid by now_us (call it now and
+ * then: a debt is paid within request_burst / requests_per_second seconds). */
+void sd_quota_expire(sd_quota *quota, gint64 now_us);
 
 /* One request of client at now_us (monotonic µs). ALLOW spends a token; REFUSE (err:
  * SD_ERR_TOO_MANY_REQUESTS) when none is left; END when the connection kept asking a whole
@@ -53,7 +59,7 @@ void sd_quota_share_closed(sd_quota *quota, const char *share_id);
 
 /* What operators and the soak see (query_session). */
 typedef struct sd_quota_counts {
-	guint connections; /* with at least one limited client */
+	guint connections; /* with a limited client, or in debt */
 	guint clients;     /* all, the server's own included */
 } sd_quota_counts;
 sd_quota_counts sd_quota_count(sd_quota *quota);

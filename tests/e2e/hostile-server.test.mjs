@@ -158,6 +158,10 @@ test('a request flood gets 468, a connection far over its budget is ended, the s
   // A whole burst beyond the budget: Janus detaches the connection's handles.
   for (let i = 0; i < 50 && !flooder.conn.events.some((e) => e.janus === 'detached'); i++) await sleep(100);
   assert.ok(flooder.conn.events.some((e) => e.janus === 'detached' && e.sender === flooder.id), 'its handle was ended');
+  // Its debt outlives the handle: no new one with a fresh budget until it paused enough.
+  assert.equal(await flooder.conn.attach(flooder.session), null, 'no new handle at once');
+  await sleep((LIMITS.request_burst / LIMITS.requests_per_second) * 1000 + 1500);
+  assert.notEqual(await flooder.conn.attach(flooder.session), null, 'a new handle after the pause');
   assert.ok(server.alive());
   const other = await client();
   assert.equal((await other.request({ request: 'create' })).swarmdrop, 'created');

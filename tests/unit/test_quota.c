@@ -24,21 +24,21 @@ static void handles_per_connection_are_bounded(void **state)
 	sd_quota *q = quota_with(3, 20, 60);
 	sd_error err;
 	for (int i = 0; i < 3; i++)
-		assert_true(sd_quota_add_client(q, &conn_a, &handles[i], &err));
-	assert_false(sd_quota_add_client(q, &conn_a, &handles[3], &err));
+		assert_true(sd_quota_add_client(q, &conn_a, &handles[i], 0, &err));
+	assert_false(sd_quota_add_client(q, &conn_a, &handles[3], 0, &err));
 	assert_int_equal(err.code, SD_ERR_CONNECTION_LIMIT);
 	assert_non_null(strstr(err.message, "3 handles"));
 	/* Another connection, and the server's own members, are not held back. */
-	assert_true(sd_quota_add_client(q, &conn_b, &handles[4], &err));
-	assert_true(sd_quota_add_client(q, NULL, &server_own, &err));
-	assert_false(sd_quota_add_client(q, &conn_b, &handles[4], &err));
+	assert_true(sd_quota_add_client(q, &conn_b, &handles[4], 0, &err));
+	assert_true(sd_quota_add_client(q, NULL, &server_own, 0, &err));
+	assert_false(sd_quota_add_client(q, &conn_b, &handles[4], 0, &err));
 	assert_int_equal(err.code, SD_ERR_ARGUMENT);
 	sd_quota_counts counts = sd_quota_count(q);
 	assert_int_equal(counts.connections, 2);
 	assert_int_equal(counts.clients, 5);
 	/* A handle that goes makes room; a connection goes with its last handle. */
 	sd_quota_remove_client(q, &handles[0]);
-	assert_true(sd_quota_add_client(q, &conn_a, &handles[3], &err));
+	assert_true(sd_quota_add_client(q, &conn_a, &handles[3], 0, &err));
 	sd_quota_remove_client(q, &handles[4]);
 	assert_int_equal(sd_quota_count(q).connections, 1);
 	GPtrArray *with = sd_quota_clients_with(q, &handles[1]);
@@ -57,10 +57,10 @@ static void requests_are_budgeted_per_connection(void **state)
 	(void)state;
 	sd_quota *q = quota_with(8, 10, 30);
 	sd_error err;
-	assert_true(sd_quota_add_client(q, &conn_a, &handles[0], &err));
-	assert_true(sd_quota_add_client(q, &conn_a, &handles[1], &err));
-	assert_true(sd_quota_add_client(q, &conn_b, &handles[2], &err));
-	assert_true(sd_quota_add_client(q, NULL, &server_own, &err));
+	assert_true(sd_quota_add_client(q, &conn_a, &handles[0], 0, &err));
+	assert_true(sd_quota_add_client(q, &conn_a, &handles[1], 0, &err));
+	assert_true(sd_quota_add_client(q, &conn_b, &handles[2], 0, &err));
+	assert_true(sd_quota_add_client(q, NULL, &server_own, 0, &err));
 	gint64 t = SECONDS(100);
 	for (int i = 0; i < 30; i++)
 		assert_int_equal(sd_quota_request(q, &handles[i % 2], t, &err), SD_QUOTA_ALLOW);
@@ -101,8 +101,8 @@ static void memberships_shares_and_seats_are_counted_per_connection(void **state
 	sd_quota *q = sd_quota_new(&limits);
 	sd_error err;
 	for (int i = 0; i < 4; i++)
-		assert_true(sd_quota_add_client(q, &conn_a, &handles[i], &err));
-	assert_true(sd_quota_add_client(q, NULL, &server_own, &err));
+		assert_true(sd_quota_add_client(q, &conn_a, &handles[i], 0, &err));
+	assert_true(sd_quota_add_client(q, NULL, &server_own, 0, &err));
 	assert_true(sd_quota_may_create(q, &handles[0], &err));
 	sd_quota_joined(q, &handles[0], "aaaaaaaaaaaaaaaa", true);
 	assert_false(sd_quota_may_create(q, &handles[1], &err));
@@ -137,12 +137,43 @@ static void memberships_shares_and_seats_are_counted_per_connection(void **state
 	sd_quota_free(q);
 }
 
+
+/* A connection ended for asking too much cannot attach a handle with a fresh budget at once: its
+ * debt stays, without handles, until a pause paid it (sd_quota_expire forgets it then). */
+static void a_connection_in_debt_gets_no_new_handle_until_it_paid(void **state)
+{
+	(void)state;
+	sd_quota *q = quota_with(8, 10, 20);
+	sd_error err;
+	gint64 t = SECONDS(100);
+	assert_true(sd_quota_add_client(q, &conn_a, &handles[0], t, &err));
+	int ended = 0;
+	for (int i = 0; i < 100; i++)
+		ended += sd_quota_request(q, &handles[0], t, &err) == SD_QUOTA_END;
+	assert_int_equal(ended, 1);
+	sd_quota_remove_client(q, &handles[0]);
+	assert_int_equal(sd_quota_count(q).connections, 1);
+	assert_false(sd_quota_add_client(q, &conn_a, &handles[1], t + SECONDS(1), &err));
+	assert_int_equal(err.code, SD_ERR_TOO_MANY_REQUESTS);
+	/* The debt is at most a burst: 20 requests at 10 a second are paid in 2 s. */
+	sd_quota_expire(q, t + SECONDS(1));
+	assert_int_equal(sd_quota_count(q).connections, 1);
+	sd_quota_expire(q, t + SECONDS(2));
+	assert_int_equal(sd_quota_count(q).connections, 0);
+	assert_true(sd_quota_add_client(q, &conn_a, &handles[1], t + SECONDS(2), &err));
+	/* One that goes without a debt is forgotten at once. */
+	sd_quota_remove_client(q, &handles[1]);
+	assert_int_equal(sd_quota_count(q).connections, 0);
+	sd_quota_free(q);
+}
+
 int run_quota_tests(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(handles_per_connection_are_bounded),
 		cmocka_unit_test(requests_are_budgeted_per_connection),
 		cmocka_unit_test(memberships_shares_and_seats_are_counted_per_connection),
+		cmocka_unit_test(a_connection_in_debt_gets_no_new_handle_until_it_paid),
 	};
 	return cmocka_run_group_tests_name("sd_quota", tests, NULL, NULL);
 }

@@ -796,8 +796,8 @@ static int setup_quota(void **state)
 	sd_error err;
 	void *a[] = {&alice, &bob, &dave};
 	for (size_t i = 0; i < 3; i++)
-		assert_true(sd_quota_add_client(qf->quota, &connection_a, a[i], &err));
-	assert_true(sd_quota_add_client(qf->quota, &connection_b, &carol, &err));
+		assert_true(sd_quota_add_client(qf->quota, &connection_a, a[i], 0, &err));
+	assert_true(sd_quota_add_client(qf->quota, &connection_b, &carol, 0, &err));
 	qf->fx.events = g_array_new(FALSE, FALSE, sizeof(delivered));
 	qf->fx.svc = sd_service_new(&limits, NULL, qf->quota, record, &qf->fx);
 	qf->fx.now = SECONDS(1000);
