@@ -246,3 +246,31 @@ for (const receivers of [4, 8]) {
     for (const { copies } of runs) assert.ok(copies <= 1.25, `the origin uploaded ${copies.toFixed(2)} copies`);
   });
 }
+
+test('the greeting goes a message at a time; news waits for its end, a batch trusted meanwhile is in it, a second greet sends nothing', async () => {
+  const peer = servedPeer('p');
+  const handed = []; // resolves of the messages waiting for the channel
+  peer.sendInTurn = (message) => new Promise((resolve) => {
+    peer.sent.push(message);
+    handed.push(resolve);
+  });
+  const batch = (first) => ({ first, count: 1, hashes: new Uint8Array(32), sig: new Uint8Array(64) });
+  const book = { batches: [batch(0)] };
+  const seeder = seederOf(false, [peer], 8, { book, sealed: new Uint8Array(100_000), announced: new Bitfield(8) }); // three manifest parts
+  const greeted = seeder.greet(peer);
+  seeder.greet(peer);
+  assert.deepEqual(peer.sent.map((m) => m.t), ['manifest']); // one at a time
+  book.batches.push(batch(1));
+  seeder.passOn(batch(1)); // not greeted yet: it comes with the greeting instead
+  seeder.announce(2); // likewise, in the bitfield
+  while (handed.length > 0) {
+    handed.shift()(true);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await greeted;
+  assert.deepEqual(peer.sent.map((m) => [m.t, m.part ?? m.first ?? null]), [
+    ['manifest', 0], ['manifest', 1], ['manifest', 2], ['hashes', 0], ['hashes', 1], ['have', null],
+  ]);
+  seeder.announce(3); // greeted: news goes at once
+  assert.deepEqual(peer.sent.at(-1), { t: 'have', pieces: [3] });
+});

@@ -22,6 +22,7 @@ export class Seeder {
   #budget; // requests one peer may have unanswered: queued, or refused and the refusal not gone
   #queues = new Map(); // Peer -> pieces it asked for, not yet started
   #refusing = new WeakMap(); // Peer -> its rejects not yet handed to its channel
+  #greeting = new WeakSet(); // peers greeted or being greeted (once: two greetings would interleave)
   #greeted = new WeakSet(); // peers whose greeting went: news (have, hashes) goes to them
   #spread; // the origin: spread its upload over the swarm (see #elsewhere)
   #sentAt = new Map(); // piece -> Map(peer id -> when it started going out to that peer), when spreading
@@ -69,6 +70,8 @@ export class Seeder {
   // meanwhile are in it (the batches are read as they grow, the bitfield last); news goes to the
   // peer only once it is greeted. Resolves once done, or the link closed.
   async greet(peer) {
+    if (this.#greeting.has(peer)) return;
+    this.#greeting.add(peer);
     for (const part of manifestMessages(this.#sealed)) if (!(await peer.sendInTurn(part))) return;
     const { batches } = this.#book;
     for (let i = 0; i < batches.length; i++) if (!(await peer.sendInTurn(hashesMessage(batches[i])))) return;
