@@ -2,7 +2,8 @@
 // super-seeding refuses a piece while another linked member holds it or is getting it, never
 // starves a receiver that can get it nowhere else, and, in a simulated swarm of the real
 // Seeder/Downloader/Scheduler over fake links with a shared uplink per member, uploads about one
-// copy of the file while 4 or 8 receivers that join together fetch the rest from each other.
+// copy of the file while 4 or 8 receivers that join together fetch the rest from each other; the
+// greeting goes a message at a time and news reaches a peer only after it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Bitfield } from '../../web/src/engine/transfer/bitfield.js';
