@@ -3,7 +3,9 @@
  * receiver opens whatever an owner, or anyone, sent); even, the rest is manifest JSON, parsed,
  * and when it passes, written back (sd_manifest_to_json must give text that parses to the same
  * manifest), sealed and opened again (the opener must accept what the sealer made). Every path
- * of an accepted manifest must pass the file-name rules. Built and run by tests/fuzz/run.sh. */
+ * of an accepted manifest must pass the file-name rules, and so must the name the server gives a
+ * file named by the input's bytes (sd_manifest_safe_name). Built and run by tests/fuzz/run.sh. */
+#include <glib.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +49,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		sd_content_signer_public_key(signer, pubkey);
 	}
+	char *name = g_strndup((const char *)data, size);
+	char *safe = sd_manifest_safe_name(name);
+	if (sd_manifest_path_problem(safe, strlen(safe)) != NULL)
+		__builtin_trap();
+	g_free(safe);
+	g_free(name);
 	if (size == 0)
 		return 0;
 	const uint8_t *rest = data + 1;
