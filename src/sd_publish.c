@@ -335,7 +335,9 @@ static int open_without_links(const char *path, int flags, mode_t mode)
  * what is read. The media codes become SD_ERR_NOT_STREAMABLE for the operator (the reason stays). */
 static bool remux(const sd_publish_job *job, int out_fd, sd_remux_output *media, sd_error *err)
 {
-	int in_fd = open_without_links(job->source, O_RDONLY, 0);
+	/* O_NONBLOCK: a FIFO put at the path would otherwise hold the preparer in open() for good;
+	 * sd_probe_open_fd then refuses whatever is not a regular file. */
+	int in_fd = open_without_links(job->source, O_RDONLY | O_NONBLOCK, 0);
 	if (in_fd < 0)
 		return sd_fail(err, SD_ERR_IO, "%s: %s", job->source, g_strerror(errno));
 	sd_remux_options options = {.transcode_audio = job->transcode_audio, .progress = remux_progress, .opaque = (void *)job};

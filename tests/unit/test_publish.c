@@ -361,8 +361,9 @@ static void a_cache_folder_others_can_write_turns_publishing_off(void **state)
 }
 
 /* A source swapped for a symbolic link after sd_publish_check (the link itself, or a folder on
- * its way) is refused, not followed; an output already there (planted, or a link to elsewhere) is
- * not written through, and left as it was. */
+ * its way) is refused, not followed, and a FIFO is refused without waiting for a writer; an
+ * output already there (planted, or a link to elsewhere) is not written through, and left as it
+ * was. */
 static void a_symbolic_link_swapped_in_is_refused(void **state)
 {
 	fixture *f = *state;
@@ -383,6 +384,16 @@ static void a_symbolic_link_swapped_in_is_refused(void **state)
 		assert_non_null(strstr(err.message, g_strerror(ELOOP)));
 		assert_false(g_file_test(output, G_FILE_TEST_EXISTS));
 	}
+	/* A FIFO put at the source's path: refused at once, not waited on. */
+	char *fifo = g_build_filename(f->folder, "fifo.mkv", NULL);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	sd_publish_job piped = {.source = fifo, .output = output};
+	assert_true(sd_publish_job_keys(&piped, link, &err));
+	assert_null(sd_publish_prepare(&piped, &err));
+	assert_int_equal(err.code, SD_ERR_NOT_STREAMABLE);
+	assert_non_null(strstr(err.message, "not a regular file"));
+	assert_false(g_file_test(output, G_FILE_TEST_EXISTS));
+	g_free(fifo);
 	/* The output: a file already there, and a link to a file elsewhere. */
 	char *elsewhere = g_build_filename(f->folder, "elsewhere.txt", NULL);
 	assert_true(g_file_set_contents(elsewhere, "keep", -1, NULL));
