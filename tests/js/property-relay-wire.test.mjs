@@ -2,15 +2,17 @@
 // with fast-check: a frame for the plugin lays out kind, source, targets and message as the
 // protocol says; a frame from the plugin decodes to its kind, source and message; random bytes
 // from the plugin decode or throw the module's RelayFrameError, nothing else; the credit window
-// never lets more than its size be in flight. Run: node --test tests/js/property-relay-wire.test.mjs
+// never lets more than its size be in flight; sealed text opens only as sent, between the two
+// members it was sealed for. Run: node --test tests/js/property-relay-wire.test.mjs
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 
 import {
-  CreditWindow, KIND_BINARY, KIND_TEXT, RELAY_FRAME_MAX, RELAY_MAX_TARGETS, RELAY_MESSAGE_MAX, RelayFrameError,
-  decodeRelayFrame, encodeRelayFrame, relayedBytes, sendHeaderBytes,
+  CreditWindow, KIND_BINARY, KIND_TEXT, RELAY_FRAME_MAX, RELAY_MAX_TARGETS, RELAY_MESSAGE_MAX, RelayFrameError, SEAL_OVERHEAD,
+  decodeRelayFrame, encodeRelayFrame, openText, relayedBytes, sealText, sendHeaderBytes,
 } from '../../web/src/engine/net/relay-wire.js';
+import { createShareKeys, openShareKeys } from '../../web/src/engine/transfer/content.js';
 
 const RUNS = { numRuns: 300 };
 const memberId = fc.uint8Array({ minLength: 6, maxLength: 6 }).map((b) => Buffer.from(b).toString('hex'));
@@ -96,4 +98,25 @@ test('the credit window never lets more than its size be in flight', () => {
       assert.ok(Number.isFinite(window.inFlight));
     }
   }), RUNS);
+});
+
+test('sealed text opens as sent, only between the members it was sealed for, under the share key', async () => {
+  const { relayKey } = await openShareKeys(await createShareKeys());
+  const { relayKey: otherShare } = await openShareKeys(await createShareKeys());
+  const nonces = new Set();
+  await fc.assert(fc.asyncProperty(memberId, memberId, memberId, fc.uint8Array({ maxLength: 2000 }), fc.nat(), async (from, to, third, text, at) => {
+    const sealed = await sealText(relayKey, from, to, text);
+    assert.equal(sealed.length, text.length + SEAL_OVERHEAD);
+    nonces.add(Buffer.from(sealed.subarray(0, 12)).toString('hex'));
+    assert.deepEqual(await openText(relayKey, from, to, sealed.slice().buffer), text);
+    const refused = (promise) => assert.rejects(promise, RelayFrameError);
+    if (third !== to) await refused(openText(relayKey, from, third, sealed)); // passed to someone else
+    if (from !== to) await refused(openText(relayKey, to, from, sealed)); // reflected back
+    await refused(openText(otherShare, from, to, sealed)); // another share's key
+    const altered = sealed.slice();
+    altered[at % altered.length] ^= 0x40;
+    await refused(openText(relayKey, from, to, altered));
+    await refused(openText(relayKey, from, to, sealed.subarray(0, at % SEAL_OVERHEAD)));
+  }), { numRuns: 200 });
+  assert.equal(nonces.size, 200); // a fresh nonce every time
 });

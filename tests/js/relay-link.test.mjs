@@ -1,5 +1,6 @@
 // RelayChannel and RelayLink against a fake RTCPeerConnection and a fake plugin: the probe before
-// `open`, refusals, the credit window and the order of what goes out.
+// `open`, refusals, the credit window, the order of what goes out, and text sealed both ways
+// under the share's relay key.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -38,6 +39,13 @@ globalThis.RTCPeerConnection = class extends EventTarget {
 };
 const pcs = [];
 const { RelayChannel } = await import('../../web/src/engine/net/relay.js');
+const { openText, sealText } = await import('../../web/src/engine/net/relay-wire.js');
+const { createShareKeys, openShareKeys } = await import('../../web/src/engine/transfer/content.js');
+// The share's relay key, as both members derive it from the link's secret.
+const { relayKey: KEY } = await openShareKeys(await createShareKeys());
+// Sealing and opening take WebCrypto a moment: what a test checks after a send or a delivery
+// waits for it.
+const settle = () => sleep(20);
 
 function fakeSignalling() {
   const calls = [];
@@ -53,28 +61,34 @@ function fakeSignalling() {
   };
 }
 
-// From the plugin: a text message, or a frame from `source` (kind 0 with a JSON object).
+// From the plugin: a text message, or a frame from `source` (kind 0 with a JSON object sealed
+// from `source` to us).
 const fromPlugin = (channel, data) => channel.dispatchEvent(Object.assign(new Event('message'), { data }));
-const textFrom = (source, message) => {
-  const json = new TextEncoder().encode(JSON.stringify(message));
-  const frame = new Uint8Array(7 + json.length);
+const textFrom = async (source, message) => {
+  const sealed = await sealText(KEY, source, ME, new TextEncoder().encode(JSON.stringify(message)));
+  const frame = new Uint8Array(7 + sealed.length);
   frame.set([0, ...Buffer.from(source, 'hex')]);
-  frame.set(json, 7);
+  frame.set(sealed, 7);
   return frame.buffer;
 };
-// What we sent: {kind, source, targets, body} (body decoded as JSON for kind 0, its length else).
-const decodeSent = (frame) => ({
-  kind: frame[0],
-  source: Buffer.from(frame.subarray(1, 7)).toString('hex'),
-  targets: frame[7],
-  target: Buffer.from(frame.subarray(8, 14)).toString('hex'),
-  body: frame[0] === 0 ? JSON.parse(new TextDecoder().decode(frame.subarray(14))) : frame.length - 14,
-});
+// What we sent: {kind, source, targets, body} (body opened and decoded as JSON for kind 0, its
+// length else).
+const decodeSent = async (frame) => {
+  const target = Buffer.from(frame.subarray(8, 14)).toString('hex');
+  return {
+    kind: frame[0],
+    source: Buffer.from(frame.subarray(1, 7)).toString('hex'),
+    targets: frame[7],
+    target,
+    body: frame[0] === 0 ? JSON.parse(new TextDecoder().decode(await openText(KEY, ME, target, frame.subarray(14)))) : frame.length - 14,
+  };
+};
+const sentBodies = async (channel) => Promise.all(channel.sent.map(async (frame) => (await decodeSent(frame)).body));
 
 async function readyChannel(initiator) {
   const signalling = fakeSignalling();
   const relay = new RelayChannel(signalling);
-  const link = relay.link({ shareId: 'f'.repeat(16), remoteId: OTHER, initiator });
+  const link = relay.link({ shareId: 'f'.repeat(16), remoteId: OTHER, initiator, key: KEY });
   const events = [];
   for (const type of ['open', 'message', 'data', 'lost']) link.on(type, (value) => events.push([type, value]));
   await sleep(0);
@@ -82,28 +96,32 @@ async function readyChannel(initiator) {
   channel.readyState = 'open';
   channel.dispatchEvent(new Event('open'));
   fromPlugin(channel, JSON.stringify({ t: 'ready', peers: [ME] }));
-  await sleep(0);
+  await settle();
   return { signalling, relay, link, channel, events };
 }
 
 test('the asker answers the offer without trickle, probes until the other member answers, then opens', async () => {
   const { signalling, relay, link, channel, events } = await readyChannel(true);
   assert.deepEqual(signalling.calls[1], ['relay_answer', { type: 'answer', sdp: 'v=0 our answer', trickle: false }]);
-  assert.deepEqual(decodeSent(channel.sent[0]), { kind: 0, source: ME, targets: 1, target: OTHER, body: { t: 'relay_probe' } });
+  assert.deepEqual(await decodeSent(channel.sent[0]), { kind: 0, source: ME, targets: 1, target: OTHER, body: { t: 'relay_probe' } });
+  assert.ok(!new TextDecoder().decode(channel.sent[0]).includes('relay_probe'), 'the relay reads no text');
   // Not on the relay yet: the probe repeats, the link waits.
   fromPlugin(channel, JSON.stringify({ t: 'refused', to: OTHER, error_code: 457, error: 'not an endpoint' }));
   await sleep(300);
   assert.ok(channel.sent.length >= 2);
   assert.deepEqual(events, []);
   assert.equal(link.opened, false);
-  fromPlugin(channel, textFrom(OTHER, { t: 'relay_probe' }));
+  fromPlugin(channel, await textFrom(OTHER, { t: 'relay_probe' }));
+  await settle();
   assert.deepEqual(events, [['open', undefined]]);
   const probes = channel.sent.length;
   await sleep(300);
   assert.equal(channel.sent.length, probes); // no more probes once open
   link.send({ t: 'hello' });
-  assert.deepEqual(decodeSent(channel.sent.at(-1)).body, { t: 'hello' });
-  fromPlugin(channel, textFrom(OTHER, { t: 'have', pieces: [1] }));
+  await settle();
+  assert.deepEqual((await decodeSent(channel.sent.at(-1))).body, { t: 'hello' });
+  fromPlugin(channel, await textFrom(OTHER, { t: 'have', pieces: [1] }));
+  await settle();
   assert.deepEqual(events.at(-1), ['message', { t: 'have', pieces: [1] }]);
   relay.close();
 });
@@ -111,34 +129,37 @@ test('the asker answers the offer without trickle, probes until the other member
 test('the other side answers each probe and opens on the first; probes never reach the peer wire', async () => {
   const { relay, link, channel, events } = await readyChannel(false);
   assert.equal(channel.sent.length, 0);
-  fromPlugin(channel, textFrom(OTHER, { t: 'relay_probe' }));
-  fromPlugin(channel, textFrom(OTHER, { t: 'relay_probe' }));
+  fromPlugin(channel, await textFrom(OTHER, { t: 'relay_probe' }));
+  fromPlugin(channel, await textFrom(OTHER, { t: 'relay_probe' }));
+  await settle();
   assert.deepEqual(events, [['open', undefined]]);
   assert.equal(link.opened, true);
-  assert.deepEqual(channel.sent.map((frame) => decodeSent(frame).body), [{ t: 'relay_probe' }, { t: 'relay_probe' }]);
+  assert.deepEqual(await sentBodies(channel), [{ t: 'relay_probe' }, { t: 'relay_probe' }]);
   relay.close();
 });
 
 test('frames wait for credit in order; a refusal other than 457 loses the link with a clear error', async () => {
   const { relay, link, channel, events } = await readyChannel(false);
-  fromPlugin(channel, textFrom(OTHER, { t: 'relay_probe' }));
+  fromPlugin(channel, await textFrom(OTHER, { t: 'relay_probe' }));
+  await settle();
   channel.sent.length = 0;
   const big = new Uint8Array(link.messageSize);
   assert.equal(await link.sendBinary(big), true);
   let second = null;
   link.sendBinary(big).then((sent) => { second = sent; });
   link.send({ t: 'have', pieces: [2] }); // behind the waiting frame
-  await sleep(0);
+  await settle();
   assert.equal(channel.sent.length, 1);
   assert.equal(second, null);
   fromPlugin(channel, JSON.stringify({ t: 'credit', from: ME, to: OTHER, bytes: 7 + link.messageSize }));
-  await sleep(0);
+  await settle();
   assert.equal(second, true);
-  assert.deepEqual(channel.sent.map((frame) => decodeSent(frame).body), [link.messageSize, link.messageSize, { t: 'have', pieces: [2] }]);
+  assert.deepEqual(await sentBodies(channel), [link.messageSize, link.messageSize, { t: 'have', pieces: [2] }]);
   // The channel's own buffer holds frames back too.
   fromPlugin(channel, JSON.stringify({ t: 'credit', from: ME, to: OTHER, bytes: 10 * WINDOW }));
   channel.bufferedAmount = 4 << 20;
   link.send({ t: 'have', pieces: [3] });
+  await settle();
   assert.equal(channel.sent.length, 3);
   channel.bufferedAmount = 0;
   channel.dispatchEvent(new Event('bufferedamountlow'));
@@ -152,7 +173,8 @@ test('frames wait for credit in order; a refusal other than 457 loses the link w
 
 test('once open, 457 means the other member left the relay; losing the channel loses every link', async () => {
   const first = await readyChannel(false);
-  fromPlugin(first.channel, textFrom(OTHER, { t: 'relay_probe' }));
+  fromPlugin(first.channel, await textFrom(OTHER, { t: 'relay_probe' }));
+  await settle();
   fromPlugin(first.channel, JSON.stringify({ t: 'refused', to: OTHER, error_code: 457, error: 'gone' }));
   assert.match(first.events.at(-1)[1].message, /left the server’s relay/);
   first.relay.close();
@@ -160,7 +182,7 @@ test('once open, 457 means the other member left the relay; losing the channel l
   const second = await readyChannel(false);
   second.channel.dispatchEvent(new Event('close'));
   assert.match(second.events.at(-1)[1].message, /closed its relay/);
-  const late = second.relay.link({ shareId: 'f'.repeat(16), remoteId: 'bbbbbbbbbbbb', initiator: true });
+  const late = second.relay.link({ shareId: 'f'.repeat(16), remoteId: 'bbbbbbbbbbbb', initiator: true, key: KEY });
   const lost = await new Promise((resolve) => late.on('lost', resolve));
   assert.match(lost.message, /Could not use the server’s relay/);
 });
@@ -168,11 +190,12 @@ test('once open, 457 means the other member left the relay; losing the channel l
 test('a binary message waiting for several members goes out once, to all of them (fan-out)', async () => {
   const { relay, link, channel } = await readyChannel(false);
   const third = 'c0ffee123456';
-  const other = relay.link({ shareId: 'f'.repeat(16), remoteId: third, initiator: false });
+  const other = relay.link({ shareId: 'f'.repeat(16), remoteId: third, initiator: false, key: KEY });
   await sleep(0);
   // Both answer their askers' first messages, so both are open.
-  fromPlugin(channel, textFrom(OTHER, { t: 'hello' }));
-  fromPlugin(channel, textFrom(third, { t: 'hello' }));
+  fromPlugin(channel, await textFrom(OTHER, { t: 'hello' }));
+  fromPlugin(channel, await textFrom(third, { t: 'hello' }));
+  await settle();
   channel.sent.length = 0;
   channel.readyState = 'open';
   channel.bufferedAmount = 8 << 20; // over the high watermark: both messages wait in their queues
@@ -190,24 +213,66 @@ test('a relayed link whose queue passes its bound (no credit comes back) is lost
   const { LINK_OVERFLOW } = await import('../../web/src/engine/net/outbox.js');
   const { LINK_QUEUE_MAX_MESSAGES } = await import('../../web/src/engine/config.js');
   const { relay, link, channel, events } = await readyChannel(false);
-  fromPlugin(channel, textFrom(OTHER, { t: 'relay_probe' }));
+  fromPlugin(channel, await textFrom(OTHER, { t: 'relay_probe' }));
+  await settle();
   const big = new Uint8Array(link.messageSize);
   await link.sendBinary(big); // spends the window but a few small messages: then all waits for credit
   const before = channel.sent.length;
-  let sends = 0;
-  while (events.at(-1)[0] !== 'lost' && sends < 100_000) {
-    link.send({ t: 'reject', piece: sends });
-    sends += 1;
-  }
-  assert.equal(sends - (channel.sent.length - before), LINK_QUEUE_MAX_MESSAGES + 1); // queued, and the one refused
+  const sends = LINK_QUEUE_MAX_MESSAGES + 100;
+  const accepted = [];
+  for (let i = 0; i < sends; i++) accepted.push(link.sendInTurn({ t: 'reject', piece: i }));
+  const outcomes = await Promise.all(accepted);
+  const went = channel.sent.length - before;
+  // Those that went, then the queue's bound held, then the one that overflowed it lost the link.
+  assert.equal(outcomes.filter((sent) => sent).length, went);
+  assert.equal(outcomes.filter((sent) => !sent).length, sends - went);
+  assert.ok(sends - went > 100, `${went} went`);
+  assert.equal(events.at(-1)[0], 'lost');
   assert.equal(events.at(-1)[1].code, LINK_OVERFLOW);
   relay.close();
 
   const second = await readyChannel(false);
-  fromPlugin(second.channel, textFrom(OTHER, { t: 'relay_probe' }));
+  fromPlugin(second.channel, await textFrom(OTHER, { t: 'relay_probe' }));
+  await settle();
   second.channel.send = () => { throw new DOMException('RTCDataChannel send queue is full', 'OperationError'); };
   second.link.send({ t: 'have', pieces: [1] });
+  await settle();
   assert.equal(second.events.at(-1)[0], 'lost');
   assert.match(second.events.at(-1)[1].message, /Could not send through the server’s relay: RTCDataChannel send queue is full/);
   assert.equal(second.relay.lost, true);
+});
+
+test('text is sealed for this link: one altered on the way, or sealed for another member, loses the link and is not read', async () => {
+  for (const spoil of [
+    (frame) => { frame[20] ^= 1; }, // a byte of the ciphertext
+    (frame) => { frame[7] ^= 1; }, // a byte of the nonce
+  ]) {
+    const { relay, channel, events } = await readyChannel(false);
+    const frame = new Uint8Array(await textFrom(OTHER, { t: 'relay_probe' }));
+    spoil(frame);
+    fromPlugin(channel, frame.buffer);
+    await settle();
+    assert.deepEqual(events.map(([type]) => type), ['lost']);
+    assert.match(events[0][1].message, /refused: .*does not open/);
+    relay.close();
+  }
+  // Sealed by OTHER for a third member, and passed to us by the relay as if it were for us.
+  const { relay, channel, events } = await readyChannel(false);
+  const sealed = await sealText(KEY, OTHER, 'c0ffee123456', new TextEncoder().encode(JSON.stringify({ t: 'relay_probe' })));
+  fromPlugin(channel, Uint8Array.from([0, ...Buffer.from(OTHER, 'hex'), ...sealed]).buffer);
+  await settle();
+  assert.deepEqual(events.map(([type]) => type), ['lost']);
+  relay.close();
+});
+
+test('a piece frame after text keeps its place while the text is opened', async () => {
+  const { relay, channel, events } = await readyChannel(false);
+  fromPlugin(channel, await textFrom(OTHER, { t: 'relay_probe' }));
+  const hashes = await textFrom(OTHER, { t: 'hashes', first: 0 });
+  const piece = Uint8Array.from([1, ...Buffer.from(OTHER, 'hex'), 0, 0, 0, 0, 0, 0, 0, 0, 42]).buffer;
+  fromPlugin(channel, hashes);
+  fromPlugin(channel, piece);
+  await settle();
+  assert.deepEqual(events.map(([type]) => type), ['open', 'message', 'data']);
+  relay.close();
 });

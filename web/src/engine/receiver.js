@@ -64,7 +64,7 @@ export class Receiver extends Emitter {
     media: [], streams: 0, player: null,
   };
   #linkSecret;
-  #keys = null; // {contentKey, verifyKey}
+  #keys = null; // {contentKey, verifyKey, relayKey}
   #signalling = null;
   #swarm = null;
   #manifest = null;
@@ -143,7 +143,7 @@ export class Receiver extends Emitter {
       const joined = await this.#signalling.join(this.state.shareId, { address: this.#tracker.address });
       this.state.peerId = joined.peer;
       this.#peerSecret = joined.peer_secret;
-      this.#swarm.start({ shareId: this.state.shareId, selfId: joined.peer, joined });
+      this.#swarm.start({ shareId: this.state.shareId, selfId: joined.peer, joined, relayKey: this.#keys.relayKey });
       this.#tracker.start(this.state.shareId);
     } catch (error) {
       // Everything came in an earlier visit: the files are on disk whether the share is still open

@@ -45,7 +45,7 @@ export class Sender extends Emitter {
   };
   #manifest = null;
   #files = null;
-  #keys = null; // {contentKey, signingKey}
+  #keys = null; // {contentKey, relayKey, signingKey}
   #signalling = null;
   #ownerToken = null;
   #peerSecret = null; // proves our member id when we join again
@@ -115,7 +115,7 @@ export class Sender extends Emitter {
       Object.assign(this.state, { shareId, peerId, link: shareUrl(shareId, linkSecret) });
       this.#ownerToken = ownerToken;
       this.#peerSecret = peerSecret;
-      this.#swarm.start({ shareId, selfId: peerId, joined });
+      this.#swarm.start({ shareId, selfId: peerId, joined, relayKey: this.#keys.relayKey });
       this.#tracker.start(shareId);
       this.#changed();
       if (created) {
@@ -174,8 +174,8 @@ export class Sender extends Emitter {
 
   // The keys, and the seeder that offers the sealed manifest and every piece.
   async #prepare(keys) {
-    const { contentKey } = await openShareKeys(keys);
-    this.#keys = { contentKey, signingKey: keys.signingKey };
+    const { contentKey, relayKey } = await openShareKeys(keys);
+    this.#keys = { contentKey, relayKey, signingKey: keys.signingKey };
     const everything = new Bitfield(this.#book.pieceCount);
     for (let piece = 0; piece < everything.length; piece++) everything.set(piece);
     this.#seeder = new Seeder({

@@ -1,5 +1,7 @@
 // The relay's frames and its credit window (docs/protocol.md part 4), free of WebRTC so that node
-// tests can check them. The message inside a frame is the peer wire of part 2, unchanged.
+// tests can check them. The message inside a frame is the peer wire of part 2: a piece frame as
+// it is (its data is ciphertext already), a text message sealed (sealText) so that the relay
+// reads no piece index, request, have or hash batch, and cannot forge or alter one.
 
 // What a frame carries: a peer-wire text message (UTF-8 JSON) or a peer-wire binary frame.
 export const KIND_TEXT = 0;
@@ -21,6 +23,10 @@ export const relayedBytes = (messageLength) => RECEIVE_HEADER_BYTES + messageLen
 // A member's first relayed text message, before any peer-wire message: the asker repeats it until
 // the other member's answers it, so that `hello` goes out only once the other member listens.
 export const RELAY_PROBE_TYPE = 'relay_probe';
+// A sealed text message: a random nonce, then the AES-GCM ciphertext and tag.
+const NONCE_BYTES = 12;
+export const SEAL_OVERHEAD = NONCE_BYTES + 16;
+const SEAL_LABEL = new TextEncoder().encode('swarmdrop/1 relay text');
 
 const ID_PATTERN = /^[0-9a-f]{12}$/;
 
@@ -53,6 +59,43 @@ export function decodeRelayFrame(buffer) {
   }
   const source = [...bytes.subarray(1, RECEIVE_HEADER_BYTES)].map((b) => b.toString(16).padStart(2, '0')).join('');
   return { kind: bytes[0], source, message: buffer.slice(RECEIVE_HEADER_BYTES) };
+}
+
+/**
+ * A text message from member `from` to member `to`, sealed under the share's relay key
+ * (content.js openShareKeys: HKDF of S): N || AES-GCM(key, N, text, AAD = label || from || to),
+ * N random. The ids in the AAD keep the relay from passing a message to anyone else, or back.
+ */
+export async function sealText(key, from, to, text) {
+  const nonce = globalThis.crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
+  const sealed = await globalThis.crypto.subtle.encrypt({ name: 'AES-GCM', iv: nonce, additionalData: sealAad(from, to) }, key, text);
+  const out = new Uint8Array(NONCE_BYTES + sealed.byteLength);
+  out.set(nonce);
+  out.set(new Uint8Array(sealed), NONCE_BYTES);
+  return out;
+}
+
+// The text inside a sealed message (Uint8Array or ArrayBuffer); throws RelayFrameError for one
+// that was not sealed by `from` for `to` under this key, or was altered.
+export async function openText(key, from, to, sealed) {
+  const bytes = new Uint8Array(sealed);
+  if (bytes.length < SEAL_OVERHEAD) throw new RelayFrameError('A relayed text message is too short to be sealed.');
+  try {
+    const text = await globalThis.crypto.subtle.decrypt(
+      { name: 'AES-GCM', iv: bytes.subarray(0, NONCE_BYTES), additionalData: sealAad(from, to) }, key, bytes.subarray(NONCE_BYTES),
+    );
+    return new Uint8Array(text);
+  } catch {
+    throw new RelayFrameError('A relayed text message does not open: altered, or not sealed for this link.');
+  }
+}
+
+function sealAad(from, to) {
+  const aad = new Uint8Array(SEAL_LABEL.length + 2 * ID_BYTES);
+  aad.set(SEAL_LABEL);
+  aad.set(idBytes(from), SEAL_LABEL.length);
+  aad.set(idBytes(to), SEAL_LABEL.length + ID_BYTES);
+  return aad;
 }
 
 function idBytes(id) {

@@ -1,6 +1,7 @@
 // The relay through the plugin (docs/protocol.md part 4): one data-channel-only RTCPeerConnection
-// to Janus per page carries the peer wire (part 2, unchanged) to every member we cannot reach
-// directly. The plugin sees member ids, sizes and ciphertext, never a key.
+// to Janus per page carries the peer wire (part 2) to every member we cannot reach directly, its
+// text messages sealed under the share's relay key (relay-wire.js sealText). The plugin sees
+// member ids, sizes, piece frames' headers and ciphertext, never a key.
 import {
   BUFFERED_HIGH_WATERMARK, BUFFERED_LOW_WATERMARK, DATA_CHANNEL_LABEL, LINK_OPEN_TIMEOUT_MS,
   RELAY_GATHERING_TIMEOUT_MS, RELAY_PROBE_INTERVAL_MS,
@@ -9,7 +10,7 @@ import { Emitter } from '../emitter.js';
 import { LINK_OVERFLOW, LinkFailure, Outbox } from './outbox.js';
 import {
   CreditWindow, KIND_BINARY, KIND_TEXT, RELAY_MAX_TARGETS, RELAY_MESSAGE_MAX, RELAY_PROBE_TYPE, decodeRelayFrame,
-  encodeRelayFrame, relayedBytes,
+  encodeRelayFrame, openText, relayedBytes, sealText,
 } from './relay-wire.js';
 import { sameBytes } from '../transfer/content.js';
 import { readTextMessage } from './wire.js';
@@ -43,9 +44,10 @@ export class RelayChannel {
     this.#iceServers = iceServers;
   }
 
-  link({ shareId, remoteId, initiator }) {
+  // key: the share's relay key (content.js openShareKeys), which seals the link's text messages.
+  link({ shareId, remoteId, initiator, key }) {
     this.#links.get(remoteId)?.close(); // frames from that member now belong to the new link
-    const link = new RelayLink({ relay: this, shareId, remoteId, initiator });
+    const link = new RelayLink({ relay: this, shareId, remoteId, initiator, key });
     this.#links.set(remoteId, link);
     return link;
   }
@@ -233,16 +235,27 @@ export class RelayLink extends Emitter {
   #closed = false;
   #openTimer;
   #probeTimer = null;
+  #key;
+  #ready; // Promise of #endpoint
+  // Text is sealed and opened asynchronously: a message waits for those before it (a chain each
+  // way, taken while anything is in it), so that frames keep their order (a hash batch before its
+  // piece). The counts are the messages in each chain.
+  #sending = Promise.resolve();
+  #sealing = 0;
+  #arrived = Promise.resolve();
+  #opening = 0;
 
-  constructor({ relay, shareId, remoteId, initiator }) {
+  constructor({ relay, shareId, remoteId, initiator, key }) {
     super();
     this.#relay = relay;
     this.remoteId = remoteId;
     this.initiator = initiator;
+    this.#key = key;
     this.#openTimer = setTimeout(() => {
       this.lose(new Error('Could not reach the other browser through the server’s relay in time.'));
     }, LINK_OPEN_TIMEOUT_MS);
-    relay.endpoint(shareId).then((endpoint) => {
+    this.#ready = relay.endpoint(shareId);
+    this.#ready.then((endpoint) => {
       this.#endpoint = endpoint;
       if (initiator) this.#probe();
       this.pump();
@@ -294,8 +307,25 @@ export class RelayLink extends Emitter {
     this.#relay.forget(this);
   }
 
-  // For RelayChannel: a frame from the other member.
+  // For RelayChannel: a frame from the other member (message: an ArrayBuffer).
   deliver(kind, message) {
+    if (this.#closed) return;
+    if (kind === KIND_BINARY && this.#opening === 0) {
+      this.#take(kind, message);
+      return;
+    }
+    this.#opening += 1;
+    this.#arrived = this.#arrived.then(async () => {
+      try {
+        this.#take(kind, kind === KIND_TEXT ? await this.#unseal(message) : message);
+      } finally {
+        this.#opening -= 1;
+      }
+    }).catch((error) => this.lose(new Error(`A message through the server’s relay was refused: ${error.message}`)));
+  }
+
+  // A frame from the other member, in the order it came, its text opened.
+  #take(kind, message) {
     if (this.#closed) return;
     this.#open();
     if (kind === KIND_BINARY) {
@@ -306,7 +336,7 @@ export class RelayLink extends Emitter {
     if (parsed === null) {
       this.lose(new Error('The other browser sent a malformed message.'));
     } else if (parsed.t === RELAY_PROBE_TYPE) {
-      if (!this.initiator) this.#enqueue(KIND_TEXT, PROBE);
+      if (!this.initiator) this.#inTurn(KIND_TEXT, PROBE);
     } else {
       this.emit('message', parsed);
     }
@@ -350,7 +380,7 @@ export class RelayLink extends Emitter {
 
   #probe() {
     if (this.#opened || this.#closed) return;
-    if (this.#outbox.length === 0) this.#enqueue(KIND_TEXT, PROBE);
+    if (this.#outbox.length === 0 && this.#sealing === 0) this.#inTurn(KIND_TEXT, PROBE);
     this.#probeTimer = setTimeout(() => this.#probe(), RELAY_PROBE_INTERVAL_MS);
   }
 
@@ -382,7 +412,37 @@ export class RelayLink extends Emitter {
       resolve?.(false);
       return;
     }
-    this.#enqueue(kind, data, resolve);
+    this.#inTurn(kind, data, resolve);
+  }
+
+  // Queues a message after those sent before it: text once sealed, a piece frame at once unless
+  // something sent before it is still in the chain.
+  #inTurn(kind, data, resolve = null) {
+    if (kind === KIND_BINARY && this.#sealing === 0) {
+      this.#enqueue(kind, data, resolve);
+      return;
+    }
+    this.#sealing += 1;
+    this.#sending = this.#sending.then(async () => {
+      try {
+        this.#enqueue(kind, kind === KIND_TEXT ? await this.#seal(data) : data, resolve);
+      } finally {
+        this.#sealing -= 1;
+      }
+    }).catch((error) => {
+      resolve?.(false);
+      this.lose(new Error(`Could not seal a message for the server’s relay: ${error.message}`));
+    });
+  }
+
+  async #seal(text) {
+    const { peer } = await this.#ready;
+    return sealText(this.#key, peer, this.remoteId, text);
+  }
+
+  async #unseal(sealed) {
+    const { peer } = await this.#ready;
+    return openText(this.#key, this.remoteId, peer, sealed);
   }
 
   #enqueue(kind, data, resolve = null) {

@@ -49,6 +49,7 @@ export class Swarm extends Emitter {
   members = new Map(); // peer id -> role, for every other member of the share
   #signalling;
   #settings;
+  #relayKey = null;
   #shareId;
   #selfId;
   #asks;
@@ -99,9 +100,11 @@ export class Swarm extends Emitter {
 
   // Our share and peer id, and the join answer: the members present, ranked for us, and the most
   // links to ask for (max_links; MAX_SWARM_LINKS from a plugin that does not say).
-  start({ shareId, selfId, joined }) {
+  // relayKey: the share's (content.js openShareKeys), for the text of links through the relay.
+  start({ shareId, selfId, joined, relayKey }) {
     this.#shareId = shareId;
     this.#selfId = selfId;
+    this.#relayKey = relayKey;
     this.#takeJoin(joined);
     if (this.#asks && !this.#seeding) this.#replaceTimer = setInterval(() => this.#replaceSlowest(), REPLACE_INTERVAL_MS);
     this.#topUp();
@@ -417,7 +420,7 @@ export class Swarm extends Emitter {
   // The asker tells the other member first, so that it sets up its side of the relayed link.
   #relayLink(id, initiator) {
     if (!this.#relay || this.#relay.lost) this.#relay = new RelayChannel(this.#signalling, this.#settings.iceServers);
-    const link = this.#relay.link({ shareId: this.#shareId, remoteId: id, initiator });
+    const link = this.#relay.link({ shareId: this.#shareId, remoteId: id, initiator, key: this.#relayKey });
     if (initiator) {
       this.#sendSignal(id, { kind: 'relay' }).catch((error) => {
         link.lose(new Error(`Could not reach the other browser through the server: ${error.message}`));

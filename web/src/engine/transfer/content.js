@@ -32,6 +32,7 @@ const MAX_BATCH_COUNT = 0xffff_ffff;
 
 const encoder = new TextEncoder();
 const CONTENT_KEY_INFO = encoder.encode('swarmdrop/1 content key');
+const RELAY_KEY_INFO = encoder.encode('swarmdrop/1 relay control');
 const MANIFEST_LABEL = encoder.encode('swarmdrop/1 manifest'); // AAD, and the signature's prefix
 const HASHES_LABEL = encoder.encode('swarmdrop/1 hashes');
 const NONCE_DOMAIN_PIECE = 1;
@@ -133,7 +134,10 @@ export function parseLinkSecret(text) {
   return { secret: raw.slice(0, SECRET_LENGTH), publicKey: raw.slice(SECRET_LENGTH) };
 }
 
-/** The receiver's keys: K (from S, by HKDF) and P as a verification key. */
+/**
+ * The keys of a share's members: K (from S, by HKDF), P as a verification key, and the relay
+ * key that seals the peer wire's text messages through the server's relay (net/relay-wire.js).
+ */
 export async function openShareKeys({ secret, publicKey }) {
   if (!(secret instanceof Uint8Array) || secret.length !== SECRET_LENGTH) {
     throw new LinkError(`The content secret must be ${SECRET_LENGTH} bytes.`);
@@ -148,17 +152,22 @@ export async function openShareKeys({ secret, publicKey }) {
     throw new LinkError('The public key in the link is not an Ed25519 key.', { cause: error });
   }
   const contentKey = await deriveContentKey(secret, false);
-  return { contentKey, verifyKey };
+  return { contentKey, verifyKey, relayKey: await deriveKey(secret, RELAY_KEY_INFO, false) };
 }
 
 // K = HKDF-SHA256(IKM = S, salt = empty, info = "swarmdrop/1 content key", L = 32).
 // Extractable only for the test vectors, which print K.
 export async function deriveContentKey(secret, extractable = false) {
+  return deriveKey(secret, CONTENT_KEY_INFO, extractable);
+}
+
+// An AES-256-GCM key HKDF-SHA256(IKM = S, salt = empty, info, L = 32).
+async function deriveKey(secret, info, extractable) {
   const ikm = await subtle.importKey('raw', exactBytes(secret, SECRET_LENGTH, 'content secret'), 'HKDF', false, [
     'deriveKey',
   ]);
   return subtle.deriveKey(
-    { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: CONTENT_KEY_INFO },
+    { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info },
     ikm,
     { name: 'AES-GCM', length: 256 },
     extractable,
