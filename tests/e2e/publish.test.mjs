@@ -133,8 +133,12 @@ test('operator requests: wrong ones get their codes, a large file is prepared wh
       assert.equal(answer.error_code, code, `${JSON.stringify(fields)}: ${JSON.stringify(answer)}`);
       assert.ok(answer.error.length > 0);
     }
+    // The key is checked first: with it, a share the server does not publish is 465; without it,
+    // 462 whether or not the share exists (a wrong key learns nothing of the shares).
     assert.equal((await operator.request({ request: 'unpublish', admin_key: server.adminKey, share: '0123456789abcdef' }))
-      .error_code, 445);
+      .error_code, 465);
+    assert.equal((await operator.request({ request: 'unpublish', admin_key: 'x'.repeat(16), share: '0123456789abcdef' }))
+      .error_code, 462);
 
     // A large file is prepared on the plugin's own thread: signalling answers meanwhile, and the
     // operator hears how it goes.
