@@ -12,6 +12,24 @@ export const PLUGIN_NAME = 'janus.plugin.swarmdrop';
 export const JANUS_KEEPALIVE_MS = 25_000;
 // How long a Janus request (including the plugin's asynchronous answer) may take.
 export const REQUEST_TIMEOUT_MS = 15_000;
+// Our own budget of plugin requests (signalling.js), a token bucket under the plugin's per-
+// connection one (docs/protocol.md part 1, "Limits per connection": requests_per_second 20,
+// request_burst 100 by default; past it a request is refused with 468, and a connection a whole
+// burst over has its handle ended, and with it the share). Three quarters of its rate and half its
+// burst: what we send in any T seconds (at most 50 + 15 T) stays under what it allows (100 + 20 T)
+// even when the network bunches our requests together, with room for the requests retried.
+export const SIGNALLING_REQUESTS_PER_SECOND = 15;
+export const SIGNALLING_REQUEST_BURST = 50;
+// Requests waiting for a token, in order; one more fails at once ('queue-full'). 34 s of the
+// budget, more than a link waits to open (LINK_OPEN_TIMEOUT_MS): what would wait longer is of no
+// use. A sender that 64 receivers ask at once needs about 4 each (an answer, candidate batches).
+// At most 512 payloads of max_signal_bytes (16 KiB): 8 MiB.
+export const SIGNALLING_QUEUE_MAX = 512;
+// A request the plugin refused for want of budget (468) was not handled: every request waits
+// this long (the next pause, then the last repeating) and it is sent again, at most
+// SIGNALLING_RETRIES times (a server configured far below our budget) before it fails.
+export const SIGNALLING_RETRY_DELAYS_MS = [1_000, 2_000, 4_000];
+export const SIGNALLING_RETRIES = 6;
 // A lost connection to the server (it restarted, the network went) is tried again after these
 // pauses (the last one repeats) for this long; links between browsers carry on meanwhile.
 export const RECONNECT_DELAYS_MS = [500, 1_000, 2_000, 4_000];
@@ -33,6 +51,13 @@ export const LINK_OPEN_TIMEOUT_MS = 30_000;
 // A link whose far end ICE knows only from a connectivity check waits at most this long after
 // opening for that end's candidates, to tell whether it is on our network (transport.js).
 export const PATH_CANDIDATES_WAIT_MS = 1_000;
+// Our ICE candidates go to the other side in batches, one `signal` per batch instead of one per
+// candidate (a page linking to dozens of peers would otherwise spend its request budget on
+// them): a batch waits this long after its first candidate, or until gathering ends, and holds at
+// most this many bytes of JSON (half the plugin's max_signal_bytes, 16384 by default: room for
+// the envelope, and for the plugin serialising a little differently); a larger one is split.
+export const ICE_BATCH_MS = 80;
+export const ICE_BATCH_MAX_BYTES = 8 * KiB;
 // Largest binary message, header included; the real size is min(pc.sctp.maxMessageSize, this).
 // 65535 so that the same framing fits a data channel relayed through Janus (which drops 65536).
 export const CHUNK_SIZE_CAP = 65_535;

@@ -20,7 +20,7 @@ import { controllingWorker } from './service-worker.js';
 import { mediaType, playability, sniffMedia } from './media/sniff.js';
 import { StreamServer, streamUrl } from './media/stream-server.js';
 import {
-  ERR_NO_SUCH_SHARE, ERR_PEER_TAKEN, ERR_SHARE_FULL, SHARE_ID_PATTERN, Signalling, joinAgain,
+  ERR_NO_SUCH_SHARE, ERR_PEER_TAKEN, ERR_SHARE_FULL, SHARE_ID_PATTERN, Signalling, errorKindOf, joinAgain,
 } from './net/signalling.js';
 import { newTransferState, rejoined } from './state.js';
 import { TransferRate } from './transfer/stats.js';
@@ -60,7 +60,7 @@ const SHARE_FULL_MESSAGE = 'This share has as many receivers as it can take; try
 export class Receiver extends Emitter {
   state = {
     ...newTransferState('receiver', 'connecting'),
-    errorKind: null, errorDetail: null, fileName: null, files: [], pieceSize: null, saved: false, bytesPerSecond: 0, secondsLeft: null, badPieces: 0, downloadedBytes: 0, peers: [],
+    errorDetail: null, fileName: null, files: [], pieceSize: null, saved: false, bytesPerSecond: 0, secondsLeft: null, badPieces: 0, downloadedBytes: 0, peers: [],
     media: [], streams: 0, player: null,
   };
   #linkSecret;
@@ -243,7 +243,7 @@ export class Receiver extends Emitter {
       this.#changed();
     } catch (error) {
       if (error.errorCode === ERR_NO_SUCH_SHARE) this.#end(SENDER_STOPPED_MESSAGE);
-      else this.#fail(explain(error));
+      else this.#fail(explain(error), error);
     }
   }
 
@@ -474,6 +474,8 @@ export class Receiver extends Emitter {
       // The owner's manifest names a file unsafely: refused whoever signed it (content.js, "File names").
       this.state.errorKind = 'bad-name';
       this.state.errorDetail = { rule: error.rule, file: error.file };
+    } else {
+      this.state.errorKind = errorKindOf(error);
     }
     this.#leave();
     this.#player?.close(); // before the store it reads from
@@ -501,6 +503,7 @@ export class Receiver extends Emitter {
     this.state.peers = this.#swarm?.peerMetrics() ?? [];
     this.state.paths = this.#swarm?.pathMetrics() ?? {};
     this.state.streams = this.#streams?.openStreams ?? 0;
+    this.state.requests = this.#signalling?.requestStats ?? this.state.requests;
     this.emit('change', this.state);
   }
 

@@ -16,7 +16,7 @@ import { shareUrl } from './links.js';
 import { bytesHeld } from './transfer/pieces.js';
 import { Seeder } from './transfer/seeder.js';
 import {
-  ERR_BAD_OWNER_TOKEN, ERR_PEER_TAKEN, PluginError, Signalling, joinAgain,
+  ERR_BAD_OWNER_TOKEN, ERR_PEER_TAKEN, PluginError, Signalling, errorKindOf, joinAgain,
 } from './net/signalling.js';
 import { newTransferState, rejoined } from './state.js';
 import { TransferRate } from './transfer/stats.js';
@@ -122,7 +122,7 @@ export class Sender extends Emitter {
         await saveShare(key, { shareId, ownerToken, linkSecret, signingKey: await exportSigningKey(this.#keys.signingKey) });
       }
     } catch (error) {
-      this.#fail(error.message);
+      this.#fail(error.message, error);
       return;
     }
     this.#ticker = setInterval(() => this.#changed(), PROGRESS_INTERVAL_MS);
@@ -168,7 +168,7 @@ export class Sender extends Emitter {
       if (joined) rejoined(this.state, this.#swarm, joined);
       this.#changed();
     } catch (error) {
-      this.#fail(`${error.message} Sharing stopped; reload the page to share again.`);
+      this.#fail(`${error.message} Sharing stopped; reload the page to share again.`, error);
     }
   }
 
@@ -245,8 +245,10 @@ export class Sender extends Emitter {
     this.#changed();
   }
 
-  #fail(message) {
+  // error: what failed, when it has a kind the page words itself (errorKind).
+  #fail(message, error = null) {
     if (['stopped', 'error'].includes(this.state.phase)) return;
+    this.state.errorKind = errorKindOf(error);
     this.state.error = message;
     this.state.phase = 'error';
     this.#leaveShare();
@@ -285,6 +287,7 @@ export class Sender extends Emitter {
     this.state.peers = this.#swarm?.peerMetrics() ?? [];
     this.state.uploadedBytes = Object.values(this.state.paths).reduce((sum, path) => sum + path.sent, 0);
     this.state.uploadedCopies = total > 0 ? this.state.uploadedBytes / total : 0;
+    this.state.requests = this.#signalling?.requestStats ?? this.state.requests;
     if (!['stopped', 'error'].includes(this.state.phase)) this.state.phase = this.#phase();
     this.emit('change', this.state);
   }

@@ -2,10 +2,14 @@
 // phase: 'connecting' | 'waiting' | 'transferring' | 'done' | 'error'. reconnecting: the connection
 // to the server was lost and is being made again (links between browsers carry on);
 // reconnections: how often it was made again and the share joined again. paths: the links by
-// path, {lan|direct|turn|relay: {links, sent, received}} (Swarm.pathMetrics).
+// path, {lan|direct|turn|relay: {links, sent, received}} (Swarm.pathMetrics). errorKind: what
+// failed, when it is a kind the page words itself (signalling.js KIND_*; the receiver's own too),
+// else null. requests: our plugin requests' budget, {waited, refused} (Signalling.requestStats):
+// refused counts 468 answers, which an honest page never gets.
 export function newTransferState(role, phase) {
   return {
-    role, shareId: null, peerId: null, phase, bytes: 0, total: 0, error: null, reconnecting: false, reconnections: 0, paths: {},
+    role, shareId: null, peerId: null, phase, bytes: 0, total: 0, error: null, errorKind: null, reconnecting: false,
+    reconnections: 0, paths: {}, requests: { waited: 0, refused: 0 },
   };
 }
 

@@ -5,6 +5,18 @@ export function showTemplate(root, templateId) {
   root.replaceChildren(document.getElementById(templateId).content.cloneNode(true));
 }
 
+// What the error box says of the engine's error kinds both sides share (state.errorKind,
+// engine/net/signalling.js KIND_*); null: the engine's message says it.
+const KIND_TEXT = {
+  'connection-limit': 'Too many tabs or connections to the server from here (this browser, or '
+    + 'this network): close other swarmdrop tabs, wait a moment, then reload this page.',
+  'queue-full': 'Too many requests are waiting for the server; reload this page.',
+};
+
+export function errorKindText(kind) {
+  return KIND_TEXT[kind] ?? null;
+}
+
 // The error box: hidden unless there is a message.
 export function renderError(box, message) {
   box.hidden = !message;

@@ -2,7 +2,9 @@
 // file the browser can play (video, audio, pictures) while it downloads.
 import { Receiver } from '../engine/receiver.js';
 import { RECONNECTING_STATUS } from '../engine/state.js';
-import { renderError, renderProgress, showTemplate } from './dom.js';
+import {
+  errorKindText, renderError, renderProgress, showTemplate,
+} from './dom.js';
 import { describeFile, formatSpeed, formatTimeLeft } from './format.js';
 import { cannotPlayNote, playerErrorText } from './media-words.js';
 import { refusedNameText } from './name-words.js';
@@ -106,7 +108,7 @@ function render(view, state) {
   renderFiles(view.files, several && done ? state.files : []);
   renderMedia(view.media, state);
   view.nowPlaying.textContent = state.player ? state.player.path : '';
-  renderError(view.error, state.errorKind === 'bad-name' ? refusedNameText(state.errorDetail) : state.error);
+  renderError(view.error, state.errorKind === 'bad-name' ? refusedNameText(state.errorDetail) : errorKindText(state.errorKind) ?? state.error);
   renderError(view.playerError, playerErrorText(state.player?.error ?? null));
 }
 
@@ -120,17 +122,19 @@ function renderPath(element, peers) {
     : `${relayed} of ${open.length} connections go via the server’s relay (still end-to-end encrypted).`;
 }
 
-// Damaged pieces, and the peers the swarm disconnected for good (for them, or for breaking the
-// protocol): what the swarm decided, as it decided it.
+// Damaged pieces, and the peers the swarm disconnected for good (for them, for asking more than
+// they may, or for breaking the protocol): what the swarm decided, as it decided it.
 function renderBans(element, state) {
   const banned = state.peers.filter((peer) => peer.phase === 'banned');
   const damaging = banned.filter((peer) => peer.ban === 'bad-pieces').length;
-  const faulty = banned.length - damaging;
+  const flooding = banned.filter((peer) => peer.ban === 'requests').length;
+  const faulty = banned.length - damaging - flooding;
   const parts = [];
   if (state.badPieces > 0) {
     parts.push(`${state.badPieces} damaged ${state.badPieces === 1 ? 'piece was' : 'pieces were'} refused and fetched again from another peer.`);
   }
   if (damaging > 0) parts.push(`${damaging} ${damaging === 1 ? 'peer that sent them was' : 'peers that sent them were'} disconnected for good.`);
+  if (flooding > 0) parts.push(`${flooding} ${flooding === 1 ? 'peer was' : 'peers were'} disconnected for asking for more than the protocol allows.`);
   if (faulty > 0) parts.push(`${faulty} ${faulty === 1 ? 'peer was' : 'peers were'} disconnected for breaking the protocol.`);
   element.hidden = parts.length === 0;
   element.textContent = parts.join(' ');

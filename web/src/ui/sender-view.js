@@ -2,7 +2,9 @@
 import QRCode from 'qrcode';
 import { Sender } from '../engine/sender.js';
 import { RECONNECTING_STATUS } from '../engine/state.js';
-import { renderError, renderProgress, showTemplate } from './dom.js';
+import {
+  errorKindText, renderError, renderProgress, showTemplate,
+} from './dom.js';
 import { describeFile, formatPercent, formatSpeed, formatTimeLeft } from './format.js';
 import { filesFromDrop, filesFromInput } from './pick.js';
 
@@ -89,7 +91,7 @@ function render(view, state) {
   view.copies.textContent = sharing ? copiesText(state.copies) : '';
   view.uploaded.hidden = state.uploadedBytes === 0;
   view.uploaded.textContent = uploadedText(state.uploadedCopies);
-  renderError(view.error, state.error);
+  renderError(view.error, errorKindText(state.errorKind) ?? state.error);
   renderPeers(view, state);
 }
 

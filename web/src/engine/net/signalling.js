@@ -1,9 +1,13 @@
 // The janus.plugin.swarmdrop requests and events (docs/protocol.md, part 1; the relay's, part 4).
+// Every request goes through one budget (RequestPacer) kept under the plugin's per-connection one
+// (part 1, "Limits per connection"), so that this page never gets its handle ended for asking too
+// much, however many links it sets up at once.
 import {
-  PLUGIN_NAME, RECONNECT_DELAYS_MS, RECONNECT_WINDOW_MS, REJOIN_INTERVAL_MS, REJOIN_WINDOW_MS,
+  PLUGIN_NAME, RECONNECT_DELAYS_MS, RECONNECT_WINDOW_MS, REJOIN_INTERVAL_MS, REJOIN_WINDOW_MS, SIGNALLING_QUEUE_MAX,
+  SIGNALLING_REQUESTS_PER_SECOND, SIGNALLING_REQUEST_BURST, SIGNALLING_RETRIES, SIGNALLING_RETRY_DELAYS_MS,
 } from '../config.js';
 import { Emitter } from '../emitter.js';
-import { JanusClient } from './janus.js';
+import { JanusClient, JanusError } from './janus.js';
 
 // Plugin error codes the client reacts to; the others are shown with the plugin's own words.
 export const ERR_NO_SUCH_SHARE = 445;
@@ -11,6 +15,15 @@ export const ERR_SHARE_FULL = 449;
 export const ERR_BAD_OWNER_TOKEN = 452;
 export const ERR_PEER_TAKEN = 466;
 export const ERR_TOO_SOON = 467;
+export const ERR_TOO_MANY_REQUESTS = 468; // not handled: sent again after a pause, never shown
+export const ERR_CONNECTION_LIMIT = 469; // this connection holds what it may (or attach refused)
+
+// The kinds of failure the page words itself (state.errorKind), beside the message.
+export const KIND_CONNECTION_LIMIT = 'connection-limit'; // too many tabs or connections from here
+export const KIND_QUEUE_FULL = 'queue-full'; // our own request queue is full
+
+// Janus's refusal of an attach names the plugin's code: "Couldn't attach to plugin: error '469'".
+const ATTACH_REFUSAL = /attach to plugin: error '([0-9]+)'/;
 
 // Identifier formats, checked before a share id from a URL is sent anywhere.
 export const SHARE_ID_PATTERN = /^[0-9a-f]{16}$/;
@@ -24,12 +37,125 @@ export class PluginError extends Error {
   }
 }
 
+// A request that failed on our side, never sent: its `kind` (KIND_QUEUE_FULL).
+export class SignallingError extends Error {
+  constructor(kind, message) {
+    super(message);
+    this.name = 'SignallingError';
+    this.kind = kind;
+  }
+}
+
+// The kind (KIND_*) of a failure the page words itself, or null: it shows the message.
+export function errorKindOf(error) {
+  if (error instanceof PluginError && error.errorCode === ERR_CONNECTION_LIMIT) return KIND_CONNECTION_LIMIT;
+  if (error instanceof SignallingError) return error.kind;
+  return null;
+}
+
+/**
+ * A token bucket (`rate` a second, at most `burst` saved, full at first) with one ordered queue of
+ * at most `maxQueued` requests in front of it: submit(send) runs `send` (a function returning a
+ * promise) once a token lets it go, after every request submitted before it, and settles as that
+ * promise does; one more than the queue holds fails at once (SignallingError, KIND_QUEUE_FULL).
+ * A request sent again (the plugin refused it for want of budget) keeps its place: submitted
+ * `again` with its first ticket it goes before every later one (past the bound: it was queued once).
+ * pause(ms) sends nothing for that long and empties the bucket. waited: the requests that found
+ * no token at once. now: a clock in ms (tests).
+ */
+export class RequestPacer {
+  waited = 0;
+  #rate;
+  #burst;
+  #maxQueued;
+  #now;
+  #tokens;
+  #at;
+  #pausedUntil = -Infinity;
+  #queue = []; // {ticket, send, resolve, reject}, by ticket
+  #tickets = 0;
+  #timer = null;
+
+  constructor({
+    rate = SIGNALLING_REQUESTS_PER_SECOND, burst = SIGNALLING_REQUEST_BURST, maxQueued = SIGNALLING_QUEUE_MAX,
+    now = () => performance.now(),
+  } = {}) {
+    this.#rate = rate;
+    this.#burst = burst;
+    this.#maxQueued = maxQueued;
+    this.#now = now;
+    this.#tokens = burst;
+    this.#at = now();
+  }
+
+  ticket() {
+    return ++this.#tickets;
+  }
+
+  // again: a request sent before with that ticket (the plugin refused it for want of budget).
+  submit(send, { ticket = this.ticket(), again = false } = {}) {
+    if (!again && this.#queue.length >= this.#maxQueued) {
+      return Promise.reject(new SignallingError(KIND_QUEUE_FULL,
+        `Too many requests wait for the signalling server (${this.#queue.length}).`));
+    }
+    return new Promise((resolve, reject) => {
+      let at = this.#queue.length;
+      while (at > 0 && this.#queue[at - 1].ticket > ticket) at -= 1;
+      this.#queue.splice(at, 0, { ticket, send, resolve, reject });
+      if (!again && (this.#queue.length > 1 || this.#available() < 1 || this.#now() < this.#pausedUntil)) this.waited += 1;
+      this.#pump();
+    });
+  }
+
+  pause(ms) {
+    const now = this.#now();
+    this.#available();
+    this.#tokens = Math.min(this.#tokens, 0);
+    this.#pausedUntil = Math.max(this.#pausedUntil, now + ms);
+    this.#pump();
+  }
+
+  // Fails every request still waiting (the connection went: they would fail anyway).
+  clear(error) {
+    clearTimeout(this.#timer);
+    this.#timer = null;
+    for (const { reject } of this.#queue.splice(0)) reject(error);
+  }
+
+  // The tokens now (refilled since last asked).
+  #available() {
+    const now = this.#now();
+    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#at) * this.#rate) / 1000);
+    this.#at = now;
+    return this.#tokens;
+  }
+
+  #pump() {
+    clearTimeout(this.#timer);
+    this.#timer = null;
+    while (this.#queue.length > 0) {
+      const tokens = this.#available();
+      const wait = Math.max(this.#pausedUntil - this.#now(), tokens < 1 ? ((1 - tokens) * 1000) / this.#rate : 0);
+      if (wait > 0) {
+        this.#timer = setTimeout(() => this.#pump(), Math.ceil(wait));
+        return;
+      }
+      this.#tokens -= 1;
+      const { send, resolve, reject } = this.#queue.shift();
+      send().then(resolve, reject);
+    }
+  }
+}
+
 /**
  * A Janus session with one handle on the swarmdrop plugin. Events, each with the plugin's data
  * object: 'peer_joined', 'peer_left', 'share_closed', 'signal'. When the connection to the server
  * is lost (the server restarted, the network went), 'reconnecting' (the Error), then attempts to
  * connect again for RECONNECT_WINDOW_MS: 'reconnected' with a new session (the plugin forgot
- * ours: join again), or 'error' (the Error) when it gives up. Requests fail meanwhile.
+ * ours: join again), or 'error' (the Error) when it gives up. Requests fail meanwhile (those
+ * waiting for the budget too). A 468 (the plugin had no budget left for us: not handled) is sent
+ * again after a pause, at most `retries` times; an attach refused with 469 rejects with that
+ * PluginError (errorKindOf: KIND_CONNECTION_LIMIT).
  */
 export class Signalling extends Emitter {
   #janus = null;
@@ -37,17 +163,31 @@ export class Signalling extends Emitter {
   #closed = false;
   #reconnecting = false;
   #connect;
+  #pacer;
+  #retryDelaysMs;
+  #retries;
+  #refused = 0;
 
-  // connect: () => Promise<JanusClient>, for tests.
-  static async connect(connect = () => JanusClient.connect()) {
-    const signalling = new Signalling(connect);
+  // connect: () => Promise<JanusClient>; budget: RequestPacer's options and {retryDelaysMs,
+  // retries} (config.js SIGNALLING_*), for tests.
+  static async connect(connect = () => JanusClient.connect(), budget = {}) {
+    const signalling = new Signalling(connect, budget);
     await signalling.#open();
     return signalling;
   }
 
-  constructor(connect) {
+  constructor(connect, { retryDelaysMs = SIGNALLING_RETRY_DELAYS_MS, retries = SIGNALLING_RETRIES, ...pacing } = {}) {
     super();
     this.#connect = connect;
+    this.#pacer = new RequestPacer(pacing);
+    this.#retryDelaysMs = retryDelaysMs;
+    this.#retries = retries;
+  }
+
+  // How the budget went: {waited: requests that waited for it, refused: 468 answers (each sent
+  // again)}. An honest page should never see one refused.
+  get requestStats() {
+    return { waited: this.#pacer.waited, refused: this.#refused };
   }
 
   async #open() {
@@ -57,7 +197,8 @@ export class Signalling extends Emitter {
       handleId = await janus.attach(PLUGIN_NAME);
     } catch (error) {
       janus.close();
-      throw error;
+      const code = error instanceof JanusError && Number(ATTACH_REFUSAL.exec(error.message)?.[1]);
+      throw code ? new PluginError(code, error.message) : error;
     }
     janus.on('pluginevent', ({ handleId: from, data }) => {
       if (from === handleId && data?.swarmdrop === 'event') this.emit(data.event, data);
@@ -75,6 +216,7 @@ export class Signalling extends Emitter {
   async #lost(janus, error) {
     if (this.#closed || janus !== this.#janus || this.#reconnecting) return;
     this.#reconnecting = true;
+    this.#pacer.clear(error);
     try {
       await this.#reconnect(error);
     } finally {
@@ -154,6 +296,7 @@ export class Signalling extends Emitter {
 
   close() {
     this.#closed = true;
+    this.#pacer.clear(new Error('The connection to the signalling server was closed.'));
     this.#janus?.close();
   }
 
@@ -161,8 +304,18 @@ export class Signalling extends Emitter {
     return (await this.#exchange(body, expectedAnswer)).data;
   }
 
+  // Through the budget, in order; the session and handle are those of when it goes.
   async #exchange(body, expectedAnswer, jsep = null) {
-    const answer = await this.#janus.message(this.#handleId, body, jsep);
+    const send = () => this.#janus.message(this.#handleId, body, jsep);
+    const ticket = this.#pacer.ticket();
+    let answer;
+    for (let attempt = 0; ; attempt++) {
+      answer = await this.#pacer.submit(send, { ticket, again: attempt > 0 });
+      if (answer.data?.error_code !== ERR_TOO_MANY_REQUESTS) break;
+      this.#refused += 1;
+      if (attempt >= this.#retries) break;
+      this.#pacer.pause(this.#retryDelaysMs[Math.min(attempt, this.#retryDelaysMs.length - 1)]);
+    }
     const { data } = answer;
     if (data?.swarmdrop === 'error') throw new PluginError(data.error_code, data.error);
     if (data?.swarmdrop !== expectedAnswer) {

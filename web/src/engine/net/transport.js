@@ -7,6 +7,8 @@ import {
   CHUNK_SIZE_CAP,
   CHUNK_SIZE_FALLBACK,
   DATA_CHANNEL_LABEL,
+  ICE_BATCH_MAX_BYTES,
+  ICE_BATCH_MS,
   LINK_OPEN_TIMEOUT_MS,
   PATH_CANDIDATES_WAIT_MS,
 } from '../config.js';
@@ -36,6 +38,8 @@ export class PeerLink extends Emitter {
   #remoteHosts = new Set(); // the addresses the other side signalled as its own (host candidates)
   #remoteGathered; // resolves once the other side's last candidate came
   #remoteDone;
+  #candidates = []; // ours, gathered since the last batch went
+  #batchTimer = null;
   #opened = false;
   #closed = false;
   #closing = new AbortController(); // aborted by close(): drained() waits no longer
@@ -49,8 +53,13 @@ export class PeerLink extends Emitter {
     this.#remoteGathered = new Promise((resolve) => { this.#remoteDone = resolve; });
     this.#pc = new RTCPeerConnection({ iceServers });
     this.#pc.addEventListener('icecandidate', ({ candidate }) => {
-      // A null candidate tells the other side that gathering is over.
-      this.#signal({ kind: 'ice', candidate: candidate ? candidate.toJSON() : null });
+      // A null candidate: gathering is over, what is gathered goes now and says so.
+      if (!candidate) {
+        this.#sendCandidates(true);
+        return;
+      }
+      this.#candidates.push(candidate.toJSON());
+      this.#batchTimer ??= setTimeout(() => this.#sendCandidates(false), ICE_BATCH_MS);
     });
     this.#pc.addEventListener('connectionstatechange', () => {
       if (this.#pc.connectionState !== 'failed') return;
@@ -85,15 +94,19 @@ export class PeerLink extends Emitter {
       if (payload?.kind === 'sdp') {
         await this.#pc.setRemoteDescription(payload.sdp);
         for (const line of payload.sdp.sdp?.split(/\r?\n/) ?? []) if (line.startsWith('a=candidate:')) this.#noteHost(line.slice(2));
-        for (const candidate of this.#queuedCandidates.splice(0)) await this.#addCandidate(candidate);
+        await this.#addCandidates(this.#queuedCandidates.splice(0));
         if (payload.sdp.type === 'offer') {
           await this.#pc.setLocalDescription();
           this.#signal({ kind: 'sdp', sdp: this.#pc.localDescription.toJSON() });
         }
       } else if (payload?.kind === 'ice') {
-        if (!payload.candidate) this.#remoteDone();
-        if (this.#pc.remoteDescription) await this.#addCandidate(payload.candidate);
-        else this.#queuedCandidates.push(payload.candidate);
+        // A batch; older clients send one candidate a time, null for the end.
+        const batch = Array.isArray(payload.candidates) ? payload.candidates : [payload.candidate].filter(Boolean);
+        // null: the end of the other side's candidates, after them.
+        if (payload.done === true || payload.candidate === null) batch.push(null);
+        if (this.#pc.remoteDescription) await this.#addCandidates(batch);
+        else this.#queuedCandidates.push(...batch);
+        if (batch.at(-1) === null) this.#remoteDone();
       }
     } catch (error) {
       this.#lose(new Error(`Could not set up the direct connection: ${error.message}`));
@@ -134,6 +147,7 @@ export class PeerLink extends Emitter {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#openTimer);
+    clearTimeout(this.#batchTimer);
     this.#outbox.clear();
     this.#closing.abort();
     this.#channel?.close();
@@ -217,6 +231,14 @@ export class PeerLink extends Emitter {
     }
   }
 
+  // Our candidates gathered so far, in as few `ice` payloads as fit ICE_BATCH_MAX_BYTES; done:
+  // gathering is over (the last payload says so, empty if need be).
+  #sendCandidates(done) {
+    clearTimeout(this.#batchTimer);
+    this.#batchTimer = null;
+    for (const payload of iceBatches(this.#candidates.splice(0), done)) this.#signal(payload);
+  }
+
   #signal(payload) {
     if (this.#closed) return;
     this.#sendSignal(payload).catch((error) => {
@@ -229,6 +251,12 @@ export class PeerLink extends Emitter {
   #noteHost(candidate = '') {
     const fields = candidate.split(' ');
     if (fields[6] === 'typ' && fields[7] === 'host') this.#remoteHosts.add(fields[4]);
+  }
+
+  // Handed to ICE all at once, in order, before anything that comes later (handleSignal is not
+  // awaited: a later batch may arrive meanwhile).
+  #addCandidates(candidates) {
+    return Promise.all(candidates.map((candidate) => this.#addCandidate(candidate)));
   }
 
   async #addCandidate(candidate) {
@@ -303,6 +331,27 @@ export class PeerLink extends Emitter {
     this.close();
     this.emit('lost', error);
   }
+}
+
+// Candidates (RTCIceCandidateInit) as `ice` signalling payloads of at most maxBytes of candidates
+// (UTF-8 JSON) each, in order, one over that alone; done: the last says gathering is over (no
+// payload at all without candidates, unless done).
+export function iceBatches(candidates, done, maxBytes = ICE_BATCH_MAX_BYTES) {
+  const batches = [];
+  let batch = [];
+  let bytes = 0;
+  for (const candidate of candidates) {
+    const size = new TextEncoder().encode(JSON.stringify(candidate)).length + 1;
+    if (batch.length > 0 && bytes + size > maxBytes) {
+      batches.push(batch);
+      [batch, bytes] = [[], 0];
+    }
+    batch.push(candidate);
+    bytes += size;
+  }
+  if (batch.length > 0 || done) batches.push(batch);
+  return batches.map((list, i) => (done && i === batches.length - 1
+    ? { kind: 'ice', candidates: list, done: true } : { kind: 'ice', candidates: list }));
 }
 
 // The selected candidate pair of a getStats() report, and its two ends [local, remote].
