@@ -11,7 +11,7 @@ import {
 import { Emitter } from '../../web/src/engine/emitter.js';
 import { JanusError } from '../../web/src/engine/net/janus.js';
 import {
-  KIND_CONNECTION_LIMIT, KIND_QUEUE_FULL, PluginError, Signalling, SignallingError, errorKindOf,
+  KIND_CONNECTION_LIMIT, KIND_QUEUE_FULL, KIND_SERVER_BUSY, PluginError, Signalling, SignallingError, errorKindOf,
 } from '../../web/src/engine/net/signalling.js';
 import { PeerLink, iceBatches } from '../../web/src/engine/net/transport.js';
 import { FakePeerConnection, installFakeWebRtc, settle } from './fake-webrtc.mjs';
@@ -79,6 +79,7 @@ test('a burst of 500 signals goes out in order, none lost, never faster than the
   // ... and at that pace: the last goes once the burst and the rate allow, not much later.
   const expected = ((500 - SIGNALLING_REQUEST_BURST) * 1000) / SIGNALLING_REQUESTS_PER_SECOND;
   assert.ok(times.at(-1) >= expected - 1 && times.at(-1) <= expected + 100, `the last went at ${times.at(-1)} ms`);
+  assert.equal(signalling.requestStats.sent, 500);
   assert.equal(signalling.requestStats.waited, 500 - SIGNALLING_REQUEST_BURST);
   assert.equal(signalling.requestStats.refused, 0);
   signalling.close();
@@ -101,7 +102,7 @@ test('a 468 was not handled: the request is sent again after a pause, before tho
   // The pauses: 1 s after the first refusal, 2 s after the second.
   const at = janus.sent.map(({ at: time }) => time);
   assert.ok(at[1] - at[0] >= 1000 && at[2] - at[1] >= 2000, JSON.stringify(at));
-  assert.deepEqual(signalling.requestStats, { waited: 2, refused: 2 });
+  assert.deepEqual(signalling.requestStats, { sent: 5, waited: 2, refused: 2 });
   signalling.close();
 });
 
@@ -113,6 +114,7 @@ test('retries are bounded: a server that always answers 468 fails the request wi
   signalling.signal(SHARE, 'aaaaaaaaaaaa', { kind: 'ice' }).catch((error) => { failure = error; });
   await runClock(t, () => failure !== null);
   assert.ok(failure instanceof PluginError && failure.errorCode === 468);
+  assert.equal(errorKindOf(failure), KIND_SERVER_BUSY);
   assert.equal(janus.sent.length, 4);
   signalling.close();
 });

@@ -4,12 +4,12 @@
 // reconnections: how often it was made again and the share joined again. paths: the links by
 // path, {lan|direct|turn|relay: {links, sent, received}} (Swarm.pathMetrics). errorKind: what
 // failed, when it is a kind the page words itself (signalling.js KIND_*; the receiver's own too),
-// else null. requests: our plugin requests' budget, {waited, refused} (Signalling.requestStats):
+// else null. requests: our plugin requests' budget, {sent, waited, refused} (Signalling.requestStats):
 // refused counts 468 answers, which an honest page never gets.
 export function newTransferState(role, phase) {
   return {
     role, shareId: null, peerId: null, phase, bytes: 0, total: 0, error: null, errorKind: null, reconnecting: false,
-    reconnections: 0, paths: {}, requests: { waited: 0, refused: 0 },
+    reconnections: 0, paths: {}, requests: { sent: 0, waited: 0, refused: 0 },
   };
 }
 

@@ -11,6 +11,7 @@ const KIND_TEXT = {
   'connection-limit': 'Too many tabs or connections to the server from here (this browser, or '
     + 'this network): close other swarmdrop tabs, wait a moment, then reload this page.',
   'queue-full': 'Too many requests are waiting for the server; reload this page.',
+  'server-busy': 'The server takes fewer requests from here than this page needs right now; reload it in a moment.',
 };
 
 export function errorKindText(kind) {

@@ -21,6 +21,7 @@ export const ERR_CONNECTION_LIMIT = 469; // this connection holds what it may (o
 // The kinds of failure the page words itself (state.errorKind), beside the message.
 export const KIND_CONNECTION_LIMIT = 'connection-limit'; // too many tabs or connections from here
 export const KIND_QUEUE_FULL = 'queue-full'; // our own request queue is full
+export const KIND_SERVER_BUSY = 'server-busy'; // 468 still, after every retry
 
 // Janus's refusal of an attach names the plugin's code: "Couldn't attach to plugin: error '469'".
 const ATTACH_REFUSAL = /attach to plugin: error '([0-9]+)'/;
@@ -49,6 +50,7 @@ export class SignallingError extends Error {
 // The kind (KIND_*) of a failure the page words itself, or null: it shows the message.
 export function errorKindOf(error) {
   if (error instanceof PluginError && error.errorCode === ERR_CONNECTION_LIMIT) return KIND_CONNECTION_LIMIT;
+  if (error instanceof PluginError && error.errorCode === ERR_TOO_MANY_REQUESTS) return KIND_SERVER_BUSY;
   if (error instanceof SignallingError) return error.kind;
   return null;
 }
@@ -60,10 +62,11 @@ export function errorKindOf(error) {
  * promise does; one more than the queue holds fails at once (SignallingError, KIND_QUEUE_FULL).
  * A request sent again (the plugin refused it for want of budget) keeps its place: submitted
  * `again` with its first ticket it goes before every later one (past the bound: it was queued once).
- * pause(ms) sends nothing for that long and empties the bucket. waited: the requests that found
- * no token at once. now: a clock in ms (tests).
+ * pause(ms) sends nothing for that long and empties the bucket. sent: the requests sent (again
+ * included); waited: those that found no token at once. now: a clock in ms (tests).
  */
 export class RequestPacer {
+  sent = 0;
   waited = 0;
   #rate;
   #burst;
@@ -141,6 +144,7 @@ export class RequestPacer {
         return;
       }
       this.#tokens -= 1;
+      this.sent += 1;
       const { send, resolve, reject } = this.#queue.shift();
       send().then(resolve, reject);
     }
@@ -184,10 +188,10 @@ export class Signalling extends Emitter {
     this.#retries = retries;
   }
 
-  // How the budget went: {waited: requests that waited for it, refused: 468 answers (each sent
-  // again)}. An honest page should never see one refused.
+  // How the budget went: {sent: requests sent, waited: those that waited for it, refused: 468
+  // answers (each sent again)}. An honest page should never see one refused.
   get requestStats() {
-    return { waited: this.#pacer.waited, refused: this.#refused };
+    return { sent: this.#pacer.sent, waited: this.#pacer.waited, refused: this.#refused };
   }
 
   async #open() {
