@@ -83,6 +83,9 @@ async function connection(wsUrl = server.wsUrl) {
       };
     },
     keepalive: () => Promise.all(sessions.map((session_id) => send({ janus: 'keepalive', session_id }))),
+    // A client that stops reading: the socket is paused, so Janus's writes back up.
+    pauseReading: () => ws._socket.pause(),
+    sendOnly: (body) => ws.send(JSON.stringify({ ...body, transaction: `t${++counter}` })),
     close: () => ws.close(),
   };
 }
@@ -167,6 +170,38 @@ test('a request flood gets 468, a connection far over its budget is ended, the s
   assert.equal((await other.request({ request: 'create' })).swarmdrop, 'created');
   flooder.conn.close();
   other.conn.close();
+});
+
+const rssKiB = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${janusPid()}/status`, 'utf8'))[1]);
+
+test('a client that stops reading while it pipelines large answers cannot grow Janus beyond its budget', async () => {
+  // Two seats of one share on one connection: one handle signals the other 16 KB payloads, each
+  // an event Janus must queue for this WebSocket, which reads nothing any more. Without the
+  // request budget 2000 of them queued 32 MB in Janus (the review's 53 MiB with list answers).
+  const owner = await client();
+  const { share } = await owner.request({ request: 'create' });
+  const reader = await connection();
+  const session = await reader.session();
+  const [from, to] = [await reader.attach(session), await reader.attach(session)];
+  await from.request({ request: 'join', share });
+  const target = await to.request({ request: 'join', share });
+  const payload = { blob: 'x'.repeat(16000) };
+  const before = rssKiB();
+  reader.pauseReading();
+  for (let i = 0; i < 2000; i++) {
+    reader.sendOnly({ janus: 'message', session_id: session, handle_id: from.id,
+      body: { request: 'signal', share, to: target.peer, payload } });
+  }
+  await sleep(4000);
+  const grown = rssKiB() - before;
+  console.log(`2000 pipelined 16 KB signals to a connection that reads nothing: Janus grew ${(grown / 1024).toFixed(1)} MiB`);
+  // The budget lets through a burst (100) and 20 a second: about 2 MB of events, plus 468s.
+  assert.ok(grown < 12 * 1024, `Janus grew ${grown} KiB`);
+  reader.close();
+  assert.ok(server.alive());
+  const other = await client();
+  assert.equal((await other.request({ request: 'create' })).swarmdrop, 'created');
+  for (const c of [owner.conn, other.conn]) c.close();
 });
 
 test('unanswered relay offers are closed after relay_offer_timeout_seconds', async () => {
