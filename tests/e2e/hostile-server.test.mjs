@@ -316,3 +316,26 @@ test('unpublish answers a wrong admin key the same for a share that exists and o
     await media.stop();
   }
 });
+
+test('after a restart, a stranger racing the owner cannot restore its share; the owner still can', async () => {
+  const owner = await client();
+  const created = await owner.request({ request: 'create' });
+  owner.conn.close();
+  await server.restart();
+  // The stranger knows the share id (from the link) and comes first, many times.
+  const stranger = await client();
+  for (let i = 0; i < 20; i++) {
+    const token = Buffer.from(Array.from({ length: 16 }, () => Math.floor(Math.random() * 256))).toString('hex');
+    assert.equal((await stranger.request({ request: 'join', share: created.share, owner_token: token })).error_code, 452);
+  }
+  assert.equal((await stranger.request({ request: 'join', share: created.share })).error_code, 445, 'not there until restored');
+  // The owner comes back with its token and its member secret: the same share, its own seat and id.
+  const back = await client();
+  const restored = await back.request({ request: 'join', share: created.share, owner_token: created.owner_token,
+    peer_secret: created.peer_secret });
+  assert.deepEqual([restored.swarmdrop, restored.role, restored.restored, restored.peer], ['joined', 'owner', true, created.peer]);
+  // Now the stranger may join, as a receiver and under an id of its own.
+  const joined = await stranger.request({ request: 'join', share: created.share });
+  assert.deepEqual([joined.role, joined.peer === created.peer], ['receiver', false]);
+  for (const c of [stranger.conn, back.conn]) c.close();
+});
