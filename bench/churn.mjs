@@ -32,7 +32,8 @@
 // warm (the first cycles open a few things for good: OpenSSL's and libnice's lazily made
 // state, GLib's pool threads); RSS within --rss-tolerance-mib of warm (glibc keeps freed memory
 // in its per-thread arenas; Janus runs a thread per handle, so which arenas hold what moves from
-// run to run). Exit status 1 if a figure did not come back.
+// run to run). Exit status 1 if a figure did not come back, or a cycle failed (a refusal it did
+// not expect, or a request left without a reply: counted by kind among the replies printed).
 //
 // Janus runs from a temp dir with the repository's configs (conf/*.in rendered as
 // scripts/serve.sh does), the Admin API on a free local port with a random admin_secret, and no
@@ -633,6 +634,12 @@ try {
   printTable([['cold', cold], ['warm', warm], ['peak', peak], ['after', after]]);
   console.log('');
   if (!verdicts(cold, warm, after)) exitCode = 1;
+  // A cycle that failed met a refusal it did not expect or a request left without a reply.
+  const failures = [...tally].filter(([what]) => what.startsWith('cycle failed: '));
+  const failed = failures.reduce((sum, [, n]) => sum + n, 0);
+  console.log(failed === 0 ? 'OK    cycles: every measured cycle ran to its end'
+    : `FAIL  cycles: ${failed} failed (${failures.map(([what, n]) => `${what.slice(14)}: ${n}`).join('; ')})`);
+  if (failed > 0) exitCode = 1;
 } catch (err) {
   console.error(err);
   exitCode = 1;
