@@ -262,3 +262,57 @@ test('the answerer takes batches and single candidates (older clients) alike, qu
   assert.deepEqual(iceBatches([], false), []);
   link.close();
 });
+
+// The plugin's per-connection budget as sd_quota keeps it (requests_per_second 20, request_burst
+// 100 by default): a request with no token left is refused with 468.
+class BudgetedJanus extends FakeJanus {
+  refused = 0;
+  #tokens = 100;
+  #at = 0;
+
+  constructor() {
+    super();
+    this.answer = (body) => {
+      const now = Date.now();
+      this.#tokens = Math.min(100, this.#tokens + ((now - this.#at) * 20) / 1000);
+      this.#at = now;
+      this.#tokens = Math.max(this.#tokens - 1, -100);
+      if (this.#tokens >= 0) return { swarmdrop: 'signalled', share: body.share, to: body.to };
+      this.refused += 1;
+      return tooMany;
+    };
+  }
+}
+
+test('64 receivers ask a sender at once: its answers and candidates reach every one, and the plugin refuses none', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: 0 });
+  const { Swarm } = await import('../../web/src/engine/net/swarm.js');
+  // Each of the sender's connections gathers 5 candidates once its answer is set (events are
+  // tasks, after the promise's callbacks, as in Chromium).
+  globalThis.RTCPeerConnection = class extends FakePeerConnection {
+    async setLocalDescription() {
+      await super.setLocalDescription();
+      setTimeout(() => gather(this, [1, 2, 3, 4, 5].map((i) => candidate(i)).concat(null)), 0);
+    }
+  };
+  const server = new BudgetedJanus();
+  const signalling = await Signalling.connect(async () => server, { now: () => Date.now() });
+  const swarm = new Swarm({ signalling, asks: false, handle: () => {} });
+  swarm.start({ shareId: SHARE, selfId: 'owner0000000', joined: { peers: [] } });
+  const receivers = Array.from({ length: 64 }, (_, i) => `r${String(i).padStart(11, '0')}`);
+  for (const from of receivers) signalling.emit('signal', { from, payload: { kind: 'sdp', sdp: { type: 'offer', sdp: '' } } });
+  const done = () => server.sent.filter(({ body }) => body.payload.done).length === receivers.length;
+  await runClock(t, done, 50);
+  assert.ok(done(), `${server.sent.length} signals sent`);
+  assert.equal(server.refused, 0);
+  // Two signals a link (the answer, one batch of candidates), in that order.
+  assert.equal(server.sent.length, 2 * receivers.length);
+  for (const to of receivers) {
+    const payloads = server.sent.filter(({ body }) => body.to === to).map(({ body }) => body.payload);
+    assert.deepEqual(payloads.map((p) => p.kind), ['sdp', 'ice']);
+    assert.equal(payloads[1].candidates.length, 5);
+  }
+  t.diagnostic(`the last signal went at ${server.sent.at(-1).at} ms; ${signalling.requestStats.waited} waited for the budget`);
+  swarm.close();
+  signalling.close();
+});
