@@ -263,6 +263,16 @@ test('the answerer takes batches and single candidates (older clients) alike, qu
   link.close();
 });
 
+test('a link takes at most REMOTE_CANDIDATES_MAX of the other side\'s candidates: more lose it', async () => {
+  const link = new PeerLink({ initiator: false, sendSignal: async () => {} });
+  const lost = [];
+  link.on('lost', (error) => lost.push(error));
+  const flood = Array.from({ length: 100 }, (_, i) => candidate(i));
+  for (let i = 0; i < 3; i++) await link.handleSignal({ kind: 'ice', candidates: flood });
+  assert.equal(lost.length, 1);
+  assert.match(lost[0].message, /too many ICE candidates/);
+});
+
 // The plugin's per-connection budget as sd_quota keeps it (requests_per_second 20, request_burst
 // 100 by default): a request with no token left is refused with 468.
 class BudgetedJanus extends FakeJanus {

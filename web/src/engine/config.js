@@ -58,6 +58,10 @@ export const PATH_CANDIDATES_WAIT_MS = 1_000;
 // the envelope, and for the plugin serialising a little differently); a larger one is split.
 export const ICE_BATCH_MS = 80;
 export const ICE_BATCH_MAX_BYTES = 8 * KiB;
+// The other side's candidates one link takes; more lose the link. A browser gathers a few per
+// network interface and server (tens at most); without a bound, a hostile member could have us
+// hold what the plugin forwards for as long as the link takes to open (16 KiB a signal).
+export const REMOTE_CANDIDATES_MAX = 256;
 // Largest binary message, header included; the real size is min(pc.sctp.maxMessageSize, this).
 // 65535 so that the same framing fits a data channel relayed through Janus (which drops 65536).
 export const CHUNK_SIZE_CAP = 65_535;

@@ -11,6 +11,7 @@ import {
   ICE_BATCH_MS,
   LINK_OPEN_TIMEOUT_MS,
   PATH_CANDIDATES_WAIT_MS,
+  REMOTE_CANDIDATES_MAX,
 } from '../config.js';
 import { Emitter } from '../emitter.js';
 import {
@@ -35,6 +36,7 @@ export class PeerLink extends Emitter {
   #outbox = new Outbox();
   #sendSignal;
   #queuedCandidates = []; // remote candidates that came before the remote description
+  #remoteCandidates = 0; // taken so far (at most REMOTE_CANDIDATES_MAX)
   #remoteHosts = new Set(); // the addresses the other side signalled as its own (host candidates)
   #remoteGathered; // resolves once the other side's last candidate came
   #remoteDone;
@@ -104,6 +106,8 @@ export class PeerLink extends Emitter {
         const batch = Array.isArray(payload.candidates) ? payload.candidates : [payload.candidate].filter(Boolean);
         // null: the end of the other side's candidates, after them.
         if (payload.done === true || payload.candidate === null) batch.push(null);
+        this.#remoteCandidates += batch.length;
+        if (this.#remoteCandidates > REMOTE_CANDIDATES_MAX) throw new Error('the other browser sent too many ICE candidates');
         if (this.#pc.remoteDescription) await this.#addCandidates(batch);
         else this.#queuedCandidates.push(...batch);
         if (batch.at(-1) === null) this.#remoteDone();
