@@ -60,6 +60,12 @@ test('an origin and five receivers joining together all finish; the origin leave
       }
       t.diagnostic(`receivers got ${(fromReceivers / MiB).toFixed(1)} MiB from each other`);
       assert.ok(fromReceivers > 0, 'receivers served each other');
+      // Six pages setting up links at once kept to the plugin's request budget by themselves: no
+      // request was refused (468), no connection ended for it (docs/protocol.md part 1).
+      const budgets = await Promise.all(Object.values(browsers).map((browser) => browser.page.evaluate(() => window.swarmdrop.requests)));
+      t.diagnostic(`plugin requests sent (waited for the budget), sender first: ${budgets.map((b) => `${b.sent} (${b.waited})`).join(', ')}`);
+      assert.ok(budgets.every((b) => b.refused === 0), JSON.stringify(budgets));
+      assert.doesNotMatch(readFileSync(fixture.server.janusLog, 'utf8'), /request budget/);
       await sender.close();
       // The time is the point: nothing happens while the origin is gone, and the share stays.
       await new Promise((resolve) => setTimeout(resolve, ORIGIN_GONE_SECONDS * 1000));
