@@ -103,7 +103,7 @@ export class PeerLink extends Emitter {
         }
       } else if (payload?.kind === 'ice') {
         // A batch; older clients send one candidate a time, null for the end.
-        const batch = Array.isArray(payload.candidates) ? payload.candidates : [payload.candidate].filter(Boolean);
+        const batch = Array.isArray(payload.candidates) ? [...payload.candidates] : [payload.candidate].filter(Boolean);
         // null: the end of the other side's candidates, after them.
         if (payload.done === true || payload.candidate === null) batch.push(null);
         this.#remoteCandidates += batch.length;
