@@ -176,7 +176,10 @@ async function startJanus() {
   exited.then((how) => { gone = how; });
   for (const start = Date.now(); ; await sleep(200)) {
     if (gone) throw new Error(`Janus exited while starting (${JSON.stringify(gone)}); log: ${log}`);
-    if (Date.now() - start > 30_000) throw new Error(`Janus did not open its ports in 30 s; log: ${log}`);
+    if (Date.now() - start > 30_000) {
+      child.kill('SIGTERM');
+      throw new Error(`Janus did not open its ports in 30 s; log: ${log}`);
+    }
     try {
       (await JanusLink.open(`ws://127.0.0.1:${wsPort}`, 'janus-protocol')).close();
       (await JanusLink.open(`ws://127.0.0.1:${adminPort}`, 'janus-admin-protocol')).close();
@@ -235,6 +238,10 @@ class JanusLink {
 
   request(body) {
     return new Promise((res, rej) => {
+      if (this.ws.readyState !== WebSocket.OPEN) {
+        rej(new Error('connection closed'));
+        return;
+      }
       const transaction = `t${++this.counter}`;
       const timer = setTimeout(() => {
         this.waiting.delete(transaction);
@@ -449,7 +456,7 @@ async function openAdmin(janus) {
 async function openObserver(janus) {
   const client = await Client.open(janus.wsUrl);
   const handle = await client.attach();
-  const keepalive = setInterval(() => client.janus({ janus: 'keepalive' }).catch(() => {}), 15_000);
+  const keepalive = setInterval(() => client.link.request({ janus: 'keepalive', session_id: client.session }).catch(() => {}), 15_000);
   return { session: client.session, handle, close: () => { clearInterval(keepalive); client.link.close(); } };
 }
 
