@@ -99,6 +99,8 @@ typedef struct swarmdrop_session {
 	gboolean relay_offered; /* the data-channel offer went out (until the PeerConnection hangs up) */
 	gboolean relay_ready;   /* its channel carried data (the first data_ready) */
 	gint64 relay_offered_at; /* µs, monotonic: an offer unanswered relay_offer_timeout later is closed */
+	janus_transport_session *connection; /* a reference; NULL when connection_of fell back */
+	gboolean orphan_ended; /* end_orphans asked Janus to end it (sessions_mutex) */
 	janus_refcount ref;
 } swarmdrop_session;
 
@@ -170,6 +172,8 @@ static void session_free(const janus_refcount *ref)
 		session->handle->plugin_handle = NULL;
 		janus_refcount_decrease(&session->handle->ref);
 	}
+	if (session->connection != NULL)
+		janus_refcount_decrease(&session->connection->ref);
 	sd_seed_free(session->seed);
 	g_free(session);
 }
@@ -630,6 +634,23 @@ static json_t *unpublish_requested(const sd_outcome *request)
 
 /* ---- The worker ------------------------------------------------------------------------------------ */
 
+/* Janus refused the relay's offer (a `relay` right after a hangup: the handle's last
+ * PeerConnection is still closing), so the answer never left: the handle is as if never offered,
+ * its waiting members go, and the client hears 470 and asks again. */
+static void relay_offer_refused(swarmdrop_session *session, const char *transaction, int janus_error)
+{
+	janus_mutex_lock(&session->relay_mutex);
+	session->relay_offered = FALSE;
+	sd_relay_client_gone(relay, session);
+	janus_mutex_unlock(&session->relay_mutex);
+	sd_error err;
+	sd_fail(&err, SD_ERR_RELAY_BUSY, "the relay connection could not be offered now (Janus error %d); ask again", janus_error);
+	log_error(LOG_VERB, "relay offer refused", &err);
+	json_t *refusal = sd_error_json(&err);
+	gateway->push_event(session->handle, &swarmdrop_plugin, transaction, refusal, NULL);
+	json_decref(refusal);
+}
+
 static void handle_request(swarmdrop_message *msg, gint64 now)
 {
 	swarmdrop_session *session = msg->session;
@@ -656,9 +677,30 @@ static void handle_request(swarmdrop_message *msg, gint64 now)
 		json_decref(response);
 		response = operator;
 	}
-	gateway->push_event(session->handle, &swarmdrop_plugin, msg->transaction, response, jsep);
+	gboolean offering = jsep != NULL;
+	int pushed = gateway->push_event(session->handle, &swarmdrop_plugin, msg->transaction, response, jsep);
 	json_decref(response);
 	json_decref(jsep);
+	if (offering && pushed != JANUS_OK)
+		relay_offer_refused(session, msg->transaction, pushed);
+}
+
+/* Ends the handles whose connection is gone but which Janus kept (attached as the connection
+ * closed, past create_session's check): Janus would never end them. Worker's tick. */
+static void end_orphans(void)
+{
+	janus_mutex_lock(&sessions_mutex);
+	GHashTableIter iter;
+	gpointer value;
+	g_hash_table_iter_init(&iter, sessions);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		swarmdrop_session *session = value;
+		if (session->connection != NULL && !session->orphan_ended && g_atomic_int_get(&session->connection->destroyed)) {
+			session->orphan_ended = TRUE;
+			gateway->end_session(session->handle);
+		}
+	}
+	janus_mutex_unlock(&sessions_mutex);
 }
 
 static gpointer worker_main(gpointer data)
@@ -691,6 +733,7 @@ static gpointer worker_main(gpointer data)
 			relay_pay(credits);
 			expire_offers(now);
 			sd_quota_expire(quota, now);
+			end_orphans();
 			next_tick = now + SWARMDROP_TICK_US;
 		}
 		g_atomic_int_set(&count_shares, (gint)sd_service_share_count(service));
@@ -840,7 +883,7 @@ typedef struct {
  * `attach` request (its session holds its source); when they do not look right (another Janus
  * version), the Janus session, then the handle itself, is the key: weaker, and logged once.
  * A session claimed by another connection keeps counting against the one that created it. */
-static const void *connection_of(janus_plugin_session *handle)
+static const void *connection_of(janus_plugin_session *handle, janus_transport_session **instance)
 {
 	static volatile gint warned;
 	const janus_ice_handle_prefix *ice = handle->gateway_handle;
@@ -849,8 +892,10 @@ static const void *connection_of(janus_plugin_session *handle)
 	const janus_request_prefix *source = attaching && core != NULL && core->session_id != 0 ? core->source : NULL;
 	const janus_transport *transport = source != NULL ? source->transport : NULL;
 	const char *package = transport != NULL && transport->get_package != NULL ? transport->get_package() : NULL;
-	if (package != NULL && g_str_has_prefix(package, "janus.transport.") && source->instance != NULL)
+	if (package != NULL && g_str_has_prefix(package, "janus.transport.") && source->instance != NULL) {
+		*instance = source->instance;
 		return source->instance;
+	}
 	if (g_atomic_int_compare_and_exchange(&warned, 0, 1))
 		JANUS_LOG(LOG_WARN, "[%s] this Janus does not look like 1.1.2 inside: limits apply per %s, not per connection\n",
 		          SWARMDROP_PACKAGE, core != NULL && core->session_id != 0 ? "Janus session" : "handle");
@@ -863,13 +908,27 @@ static void swarmdrop_create_session(janus_plugin_session *handle, int *error)
 		*error = -1;
 		return;
 	}
+	janus_transport_session *instance = NULL;
+	const void *connection = connection_of(handle, &instance);
+	/* Janus 1.1.2 attaches a handle to a session its closing connection is destroying when the
+	 * attach found the session just before: nobody would ever detach that handle (its loop
+	 * thread and eventfd stay for good; bench/churn.mjs --endings cut-attach). */
+	if (instance != NULL && g_atomic_int_get(&instance->destroyed)) {
+		JANUS_LOG(LOG_VERB, "[%s] handle refused: its connection is gone\n", SWARMDROP_PACKAGE);
+		*error = -1;
+		return;
+	}
 	swarmdrop_session *session = session_new(handle);
 	sd_error err;
-	if (!sd_quota_add_client(quota, connection_of(handle), session, g_get_monotonic_time(), &err)) {
+	if (!sd_quota_add_client(quota, connection, session, g_get_monotonic_time(), &err)) {
 		log_error(LOG_VERB, "handle refused", &err);
 		g_free(session);
 		*error = err.code;
 		return;
+	}
+	if (instance != NULL) {
+		janus_refcount_increase(&instance->ref);
+		session->connection = instance;
 	}
 	handle->plugin_handle = session;
 	janus_mutex_lock(&sessions_mutex);

@@ -45,6 +45,7 @@ typedef enum {
 	/* One client connection (a WebSocket, whatever Janus sessions and handles it opens; sd_quota.h). */
 	SD_ERR_TOO_MANY_REQUESTS = 468, /* over requests_per_second (beyond its burst) */
 	SD_ERR_CONNECTION_LIMIT = 469,  /* its handles, shares created, memberships or seats in one share */
+	SD_ERR_RELAY_BUSY = 470,        /* relay: Janus refused the offer (the handle's last PeerConnection is still closing) */
 	SD_ERR_INTERNAL = 499,
 	/* The system (500-529). */
 	SD_ERR_IO = 500,        /* a read, write, open or stat failed (the reason names the file) */

@@ -89,6 +89,11 @@ export const RELAY_GATHERING_TIMEOUT_MS = 5_000;
 // The asker repeats its probe this often until the other member answers (it may not have joined
 // the relay yet), within LINK_OPEN_TIMEOUT_MS.
 export const RELAY_PROBE_INTERVAL_MS = 250;
+// The plugin answers 470 when Janus would not take its relay offer (the handle's previous relay
+// connection is still closing, e.g. right after the server hung it up): ask again after a
+// pause, a few times; it is a matter of a second.
+export const RELAY_BUSY_RETRY_MS = 1_000;
+export const RELAY_BUSY_RETRIES = 3;
 
 // Content. Bytes of plaintext per piece (a power of two, docs/protocol.md part 3): the unit that is
 // hashed, verified, stored and requested.

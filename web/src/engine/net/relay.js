@@ -4,7 +4,7 @@
 // member ids, sizes, piece frames' headers and ciphertext, never a key.
 import {
   BUFFERED_HIGH_WATERMARK, BUFFERED_LOW_WATERMARK, DATA_CHANNEL_LABEL, LINK_OPEN_TIMEOUT_MS,
-  RELAY_GATHERING_TIMEOUT_MS, RELAY_PROBE_INTERVAL_MS,
+  RELAY_BUSY_RETRIES, RELAY_BUSY_RETRY_MS, RELAY_GATHERING_TIMEOUT_MS, RELAY_PROBE_INTERVAL_MS,
 } from '../config.js';
 import { Emitter } from '../emitter.js';
 import { LINK_OVERFLOW, LinkFailure, Outbox } from './outbox.js';
@@ -13,10 +13,13 @@ import {
   encodeRelayFrame, openText, relayedBytes, sealText,
 } from './relay-wire.js';
 import { sameBytes } from '../transfer/content.js';
+import { PluginError } from './signalling.js';
 import { readTextMessage } from './wire.js';
 
 // The plugin's refusal for a target that is not (yet) a relay endpoint of the share.
 const ERR_NOT_AN_ENDPOINT = 457;
+// The plugin's answer to `relay` when Janus would not take its offer just now.
+const ERR_RELAY_BUSY = 470;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const PROBE = encoder.encode(JSON.stringify({ t: RELAY_PROBE_TYPE }));
@@ -109,7 +112,7 @@ export class RelayChannel {
   }
 
   async #attach(shareId) {
-    const answer = await this.#signalling.relay(shareId);
+    const answer = await this.#askRelay(shareId);
     if (answer.jsep) await this.#accept(answer.jsep);
     else if (!this.#pc) throw new Error('The server offered no relay connection.');
     // A window that cannot hold our largest frame would stall the link for good.
@@ -119,6 +122,17 @@ export class RelayChannel {
       await new Promise((resolve, reject) => this.#waiting.add({ peer: answer.peer, resolve, reject }));
     }
     return { peer: answer.peer, window: answer.window };
+  }
+
+  async #askRelay(shareId) {
+    for (let retries = RELAY_BUSY_RETRIES; ; retries--) {
+      try {
+        return await this.#signalling.relay(shareId);
+      } catch (error) {
+        if (!(error instanceof PluginError && error.errorCode === ERR_RELAY_BUSY) || retries === 0) throw error;
+        await new Promise((resolve) => setTimeout(resolve, RELAY_BUSY_RETRY_MS));
+      }
+    }
   }
 
   // The plugin's offer: our answer carries every candidate (see RELAY_GATHERING_TIMEOUT_MS).
