@@ -121,28 +121,39 @@ export async function startServer({ pluginJcfg, netns, host, media, env: setting
   };
 }
 
-// Memory (bytes) of a process and all its descendants: the sum of their proportional set sizes,
-// so that pages shared between Chromium's processes count once, not once per process.
-export function treeMemory(rootPid) {
+// The pids of a process and of all its descendants alive now, the root first.
+export function processTree(rootPid) {
   const children = new Map();
-  const rss = new Map(); // pid -> bytes
   for (const entry of readdirSync('/proc')) {
     if (!/^[0-9]+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const pss = /^Pss:\s+([0-9]+) kB/m.exec(readFileSync(`/proc/${entry}/smaps_rollup`, 'utf8'));
       children.set(ppid, [...(children.get(ppid) || []), Number(entry)]);
-      rss.set(Number(entry), pss ? Number(pss[1]) * 1024 : 0);
     } catch {
       // the process ended while we looked
     }
   }
-  let total = 0;
+  const tree = [];
   for (const todo = [rootPid]; todo.length;) {
-    const pid = todo.pop();
-    total += rss.get(pid) || 0;
+    const pid = todo.shift();
+    tree.push(pid);
     todo.push(...(children.get(pid) || []));
+  }
+  return tree;
+}
+
+// Memory (bytes) of a process and all its descendants: the sum of their proportional set sizes,
+// so that pages shared between Chromium's processes count once, not once per process.
+export function treeMemory(rootPid) {
+  let total = 0;
+  for (const pid of processTree(rootPid)) {
+    try {
+      const pss = /^Pss:\s+([0-9]+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+      total += pss ? Number(pss[1]) * 1024 : 0;
+    } catch {
+      // the process ended while we looked
+    }
   }
   return total;
 }
@@ -210,6 +221,7 @@ export async function launchBrowser({ testHooks, netns, serverUrl } = {}) {
   return {
     context,
     page,
+    pid, // the browser process's (its renderers and helpers are its descendants: processTree)
     memory: () => (pid ? treeMemory(pid) : 0),
     cspRefused: refused,
     async close() {
