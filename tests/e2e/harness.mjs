@@ -436,8 +436,59 @@ export async function receiveFile(page, link, saveDir, { timeout = 300_000 } = {
   return { path, name: download.suggestedFilename() };
 }
 
-// A raw Janus WebSocket API client for protocol-level tests: create, attach, message.
-export async function janusSession(wsUrl) {
+// A page with its own Janus session that creates (share null) or joins a share, asks for the
+// relay, answers the plugin's offer and waits for "ready". Leaves window.relay in the page:
+// {dc, texts, frames} (the plugin's text messages, parsed, and the binary frames it delivered).
+export async function relayMember(server, browsers, share = null) {
+  const browser = await launchBrowser();
+  browsers.push(browser);
+  await browser.page.goto(server.url);
+  const joined = await browser.page.evaluate(async (shareId) => {
+    const ws = new WebSocket(`ws://${location.host}/janus`, 'janus-protocol');
+    await new Promise((res) => ws.addEventListener('open', res, { once: true }));
+    let counter = 0;
+    const waiting = new Map();
+    ws.addEventListener('message', ({ data }) => {
+      const message = JSON.parse(data);
+      if (message.janus !== 'ack') waiting.get(message.transaction)?.(message);
+    });
+    const send = (body) => new Promise((res) => {
+      const transaction = String(++counter);
+      waiting.set(transaction, res);
+      ws.send(JSON.stringify({ ...body, transaction }));
+    });
+    const session = (await send({ janus: 'create' })).data.id;
+    const handle = (await send({ janus: 'attach', session_id: session, plugin: 'janus.plugin.swarmdrop' })).data.id;
+    const request = (body, jsep) => send({ janus: 'message', session_id: session, handle_id: handle, body, jsep });
+    setInterval(() => send({ janus: 'keepalive', session_id: session }), 20_000);
+    const member = (await request(shareId ? { request: 'join', share: shareId } : { request: 'create' })).plugindata.data;
+    const offered = await request({ request: 'relay', share: member.share });
+    const pc = new RTCPeerConnection();
+    await pc.setRemoteDescription(offered.jsep);
+    const dc = pc.createDataChannel('sd');
+    dc.binaryType = 'arraybuffer';
+    const relay = { dc, texts: [], frames: [], window: offered.plugindata.data.window };
+    dc.addEventListener('message', ({ data }) => {
+      if (typeof data === 'string') relay.texts.push(JSON.parse(data));
+      else relay.frames.push(new Uint8Array(data));
+    });
+    window.relay = relay;
+    await pc.setLocalDescription(await pc.createAnswer());
+    if (pc.iceGatheringState !== 'complete') {
+      await new Promise((res) => pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && res()));
+    }
+    await request({ request: 'relay_answer' }, pc.localDescription.toJSON());
+    for (const start = Date.now(); !relay.texts.some((t) => t.t === 'ready'); await new Promise((res) => setTimeout(res, 20))) {
+      if (Date.now() - start > 20_000) throw new Error('no "ready" from the relay');
+    }
+    return { share: member.share, peer: member.peer, ready: relay.texts.find((t) => t.t === 'ready') };
+  }, share);
+  return { ...joined, page: browser.page };
+}
+
+// One WebSocket speaking the Janus API, for protocol-level tests: any number of Janus sessions
+// and handles on it (Janus allows that; the plugin counts them per connection).
+export async function janusConnection(wsUrl) {
   const ws = new WebSocket(wsUrl, 'janus-protocol');
   await new Promise((res, rej) => { ws.once('open', res); ws.once('error', rej); });
   const waiting = new Map();
@@ -461,10 +512,46 @@ export async function janusSession(wsUrl) {
     waiting.set(transaction, res);
     ws.send(JSON.stringify({ ...body, transaction }));
   });
-  const created = await send({ janus: 'create' });
-  const sessionId = created.data.id;
-  const attached = await send({ janus: 'attach', session_id: sessionId, plugin: 'janus.plugin.swarmdrop' });
-  const handleId = attached.data.id;
+  const sessions = [];
+  return {
+    events,
+    watchers,
+    send,
+    // Sends without waiting for the answer.
+    sendOnly: (body) => ws.send(JSON.stringify({ ...body, transaction: `t${++counter}` })),
+    // A client that stops reading: the socket is paused, so Janus's writes back up.
+    pauseReading: () => ws._socket.pause(),
+    async session() {
+      const id = (await send({ janus: 'create' })).data.id;
+      sessions.push(id);
+      return id;
+    },
+    // A handle on session: {id, session, request(body)}, or null when the plugin refused it.
+    // request resolves to the plugin's answer (with the JSEP if any), or to Janus's error.
+    async attach(session) {
+      const reply = await send({ janus: 'attach', session_id: session, plugin: 'janus.plugin.swarmdrop' });
+      if (reply.janus !== 'success') return null;
+      const id = reply.data.id;
+      return {
+        id,
+        session,
+        request: async (body) => {
+          const answer = await send({ janus: 'message', session_id: session, handle_id: id, body });
+          if (!answer.plugindata) return answer;
+          return answer.jsep ? { ...answer.plugindata.data, jsep: answer.jsep } : answer.plugindata.data;
+        },
+      };
+    },
+    keepalive: () => Promise.all(sessions.map((session_id) => send({ janus: 'keepalive', session_id }))),
+    close: () => ws.close(),
+  };
+}
+
+// One Janus session with one handle of the plugin on its own WebSocket.
+export async function janusSession(wsUrl) {
+  const conn = await janusConnection(wsUrl);
+  const { events, watchers } = conn;
+  const handle = await conn.attach(await conn.session());
   return {
     events,
     // The first plugin event named `name` (and, if given, accepted by `filter(data)`), received
@@ -486,11 +573,8 @@ export async function janusSession(wsUrl) {
       });
     },
     // Sends a plugin message; resolves to the plugin's response data, or the Janus error.
-    async request(body) {
-      const reply = await send({ janus: 'message', session_id: sessionId, handle_id: handleId, body });
-      return reply.plugindata ? reply.plugindata.data : reply;
-    },
-    sendRaw: send,
-    close: () => ws.close(),
+    request: handle.request,
+    sendRaw: conn.send,
+    close: conn.close,
   };
 }

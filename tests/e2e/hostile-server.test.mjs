@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import WebSocket from 'ws';
-import { closeAll, launchBrowser, startServer, tempDir } from './harness.mjs';
+import { closeAll, janusConnection, relayMember, startServer, tempDir } from './harness.mjs';
 
 const LIMITS = {
   max_shares: 16, // 8 handles x 8 creates would fill it without the per-connection limits
@@ -36,59 +35,7 @@ after(async () => {
 
 const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
 
-// One WebSocket speaking the Janus API: any number of Janus sessions and handles on it.
-async function connection(wsUrl = server.wsUrl) {
-  const ws = new WebSocket(wsUrl, 'janus-protocol');
-  await new Promise((res, rej) => { ws.once('open', res); ws.once('error', rej); });
-  const waiting = new Map();
-  const events = [];
-  let counter = 0;
-  ws.on('message', (raw) => {
-    const msg = JSON.parse(raw.toString());
-    if (msg.janus === 'ack') return;
-    const pending = msg.transaction && waiting.get(msg.transaction);
-    if (pending) {
-      waiting.delete(msg.transaction);
-      pending(msg);
-    } else {
-      events.push(msg);
-    }
-  });
-  const send = (body) => new Promise((res) => {
-    const transaction = `t${++counter}`;
-    waiting.set(transaction, res);
-    ws.send(JSON.stringify({ ...body, transaction }));
-  });
-  const sessions = [];
-  return {
-    events,
-    send,
-    async session() {
-      const id = (await send({ janus: 'create' })).data.id;
-      sessions.push(id);
-      return id;
-    },
-    // A handle on session: {id, request(body)}, or null when the plugin refused it.
-    async attach(session) {
-      const reply = await send({ janus: 'attach', session_id: session, plugin: 'janus.plugin.swarmdrop' });
-      if (reply.janus !== 'success') return null;
-      const id = reply.data.id;
-      return {
-        id,
-        session,
-        request: async (body) => {
-          const answer = await send({ janus: 'message', session_id: session, handle_id: id, body });
-          return answer.plugindata ? { ...answer.plugindata.data, jsep: answer.jsep } : answer;
-        },
-      };
-    },
-    keepalive: () => Promise.all(sessions.map((session_id) => send({ janus: 'keepalive', session_id }))),
-    // A client that stops reading: the socket is paused, so Janus's writes back up.
-    pauseReading: () => ws._socket.pause(),
-    sendOnly: (body) => ws.send(JSON.stringify({ ...body, transaction: `t${++counter}` })),
-    close: () => ws.close(),
-  };
-}
+const connection = (wsUrl = server.wsUrl) => janusConnection(wsUrl);
 
 // A client of its own connection with one handle.
 async function client() {
@@ -249,46 +196,14 @@ test('unanswered relay offers are closed after relay_offer_timeout_seconds', asy
 });
 
 test('a flood of 1-byte refused relay frames gets a bounded number of replies', async () => {
-  const browser = await launchBrowser();
-  browsers.push(browser);
-  await browser.page.goto(server.url);
-  const seen = await browser.page.evaluate(async () => {
-    const ws = new WebSocket(`ws://${location.host}/janus`, 'janus-protocol');
-    await new Promise((res) => ws.addEventListener('open', res, { once: true }));
-    let counter = 0;
-    const waiting = new Map();
-    ws.addEventListener('message', ({ data }) => {
-      const message = JSON.parse(data);
-      if (message.janus !== 'ack') waiting.get(message.transaction)?.(message);
-    });
-    const send = (body) => new Promise((res) => {
-      const transaction = String(++counter);
-      waiting.set(transaction, res);
-      ws.send(JSON.stringify({ ...body, transaction }));
-    });
-    const session = (await send({ janus: 'create' })).data.id;
-    const handle = (await send({ janus: 'attach', session_id: session, plugin: 'janus.plugin.swarmdrop' })).data.id;
-    const request = (body, jsep) => send({ janus: 'message', session_id: session, handle_id: handle, body, jsep });
-    const member = (await request({ request: 'create' })).plugindata.data;
-    const offered = await request({ request: 'relay', share: member.share });
-    const pc = new RTCPeerConnection();
-    await pc.setRemoteDescription(offered.jsep);
-    const dc = pc.createDataChannel('sd');
-    dc.binaryType = 'arraybuffer';
-    const texts = [];
-    dc.addEventListener('message', ({ data }) => { if (typeof data === 'string') texts.push(JSON.parse(data)); });
-    await pc.setLocalDescription(await pc.createAnswer());
-    if (pc.iceGatheringState !== 'complete') {
-      await new Promise((res) => pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && res()));
-    }
-    await request({ request: 'relay_answer' }, pc.localDescription.toJSON());
-    for (const start = Date.now(); !texts.some((t) => t.t === 'ready'); await new Promise((res) => setTimeout(res, 20))) {
-      if (Date.now() - start > 20_000) throw new Error('no "ready" from the relay');
-    }
+  const member = await relayMember(server, browsers);
+  const seen = await member.page.evaluate(async () => {
+    const { dc, texts } = window.relay;
+    const since = texts.length;
     const started = Date.now();
     for (let i = 0; i < 2000; i++) dc.send(new Uint8Array([7]));
     await new Promise((res) => setTimeout(res, 3000));
-    const refused = texts.filter((t) => t.t === 'refused');
+    const refused = texts.slice(since).filter((t) => t.t === 'refused');
     return { refused: refused.length, codes: [...new Set(refused.map((t) => t.error_code))], seconds: (Date.now() - started) / 1000 };
   });
   console.log(`refused replies to 2000 one-byte frames: ${JSON.stringify(seen)}`);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { closeAll, launchBrowser, startServer, tempDir } from './harness.mjs';
+import { closeAll, relayMember, startServer, tempDir } from './harness.mjs';
 
 let server;
 let quotaServer; // relay_client_quota_mib = 1
@@ -20,56 +20,6 @@ after(async () => {
   await server?.stop();
   await quotaServer?.stop();
 });
-
-// A page with its own Janus session that creates (share null) or joins a share, asks for the
-// relay, answers the plugin's offer and waits for "ready". Leaves window.relay in the page:
-// {dc, texts, frames} (the plugin's text messages, parsed, and the binary frames it delivered).
-async function relayMember(share, on = server) {
-  const browser = await launchBrowser();
-  browsers.push(browser);
-  await browser.page.goto(on.url);
-  const joined = await browser.page.evaluate(async (shareId) => {
-    const ws = new WebSocket(`ws://${location.host}/janus`, 'janus-protocol');
-    await new Promise((res) => ws.addEventListener('open', res, { once: true }));
-    let counter = 0;
-    const waiting = new Map();
-    ws.addEventListener('message', ({ data }) => {
-      const message = JSON.parse(data);
-      if (message.janus !== 'ack') waiting.get(message.transaction)?.(message);
-    });
-    const send = (body) => new Promise((res) => {
-      const transaction = String(++counter);
-      waiting.set(transaction, res);
-      ws.send(JSON.stringify({ ...body, transaction }));
-    });
-    const session = (await send({ janus: 'create' })).data.id;
-    const handle = (await send({ janus: 'attach', session_id: session, plugin: 'janus.plugin.swarmdrop' })).data.id;
-    const request = (body, jsep) => send({ janus: 'message', session_id: session, handle_id: handle, body, jsep });
-    setInterval(() => send({ janus: 'keepalive', session_id: session }), 20_000);
-    const member = (await request(shareId ? { request: 'join', share: shareId } : { request: 'create' })).plugindata.data;
-    const offered = await request({ request: 'relay', share: member.share });
-    const pc = new RTCPeerConnection();
-    await pc.setRemoteDescription(offered.jsep);
-    const dc = pc.createDataChannel('sd');
-    dc.binaryType = 'arraybuffer';
-    const relay = { dc, texts: [], frames: [], window: offered.plugindata.data.window };
-    dc.addEventListener('message', ({ data }) => {
-      if (typeof data === 'string') relay.texts.push(JSON.parse(data));
-      else relay.frames.push(new Uint8Array(data));
-    });
-    window.relay = relay;
-    await pc.setLocalDescription(await pc.createAnswer());
-    if (pc.iceGatheringState !== 'complete') {
-      await new Promise((res) => pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && res()));
-    }
-    await request({ request: 'relay_answer' }, pc.localDescription.toJSON());
-    for (const start = Date.now(); !relay.texts.some((t) => t.t === 'ready'); await new Promise((res) => setTimeout(res, 20))) {
-      if (Date.now() - start > 20_000) throw new Error('no "ready" from the relay');
-    }
-    return { share: member.share, peer: member.peer, ready: relay.texts.find((t) => t.t === 'ready') };
-  }, share);
-  return { ...joined, page: browser.page };
-}
 
 // In the page: sends `count` frames of `size` bytes to `targets`, never more than the window in
 // flight to any (counting the plugin's credits); resolves when all are credited or `ms` passed.
@@ -122,10 +72,10 @@ function received(member, count) {
 }
 
 test('relayed frames reach every target once, in order, under the credit window', { timeout: 180_000 }, async () => {
-  const owner = await relayMember(null);
+  const owner = await relayMember(server, browsers, null);
   assert.deepEqual(owner.ready.peers, [owner.peer]);
-  const one = await relayMember(owner.share);
-  const two = await relayMember(owner.share);
+  const one = await relayMember(server, browsers, owner.share);
+  const two = await relayMember(server, browsers, owner.share);
   // 200 frames to one target, then 100 to both at once (one upload, two copies).
   const alone = await sendFrames(owner, [one], 200, 60_000);
   assert.deepEqual(alone.refused, []);
@@ -149,8 +99,8 @@ test('relayed frames reach every target once, in order, under the credit window'
 });
 
 test('bad frames are refused with their codes and the relay keeps working', { timeout: 120_000 }, async () => {
-  const owner = await relayMember(null);
-  const other = await relayMember(owner.share);
+  const owner = await relayMember(server, browsers, null);
+  const other = await relayMember(server, browsers, owner.share);
   const refusals = await owner.page.evaluate(async ({ from, to }) => {
     const id = (hex) => Uint8Array.from(hex.match(/../g), (byte) => parseInt(byte, 16));
     const { dc, texts } = window.relay;
@@ -185,9 +135,9 @@ test('bad frames are refused with their codes and the relay keeps working', { ti
 });
 
 test('a stranger who knows the share id cannot send as another member through the relay', { timeout: 120_000 }, async () => {
-  const owner = await relayMember(null);
-  const victim = await relayMember(owner.share);
-  const stranger = await relayMember(owner.share); // joined with the share id alone
+  const owner = await relayMember(server, browsers, null);
+  const victim = await relayMember(server, browsers, owner.share);
+  const stranger = await relayMember(server, browsers, owner.share); // joined with the share id alone
   const refused = await stranger.page.evaluate(async ({ as, to }) => {
     const id = (hex) => Uint8Array.from(hex.match(/../g), (byte) => parseInt(byte, 16));
     const { dc, texts } = window.relay;
@@ -210,8 +160,8 @@ test('a stranger who knows the share id cannot send as another member through th
 });
 
 test('a client past its relay quota is refused with 460 and says so; the other one still sends', { timeout: 120_000 }, async () => {
-  const owner = await relayMember(null, quotaServer);
-  const other = await relayMember(owner.share, quotaServer);
+  const owner = await relayMember(quotaServer, browsers, null);
+  const other = await relayMember(quotaServer, browsers, owner.share);
   const sent = await sendFrames(owner, [other], 40, 60_000, 10_000); // 2.4 MB > 1 MiB
   assert.ok(sent.refused.length > 0);
   assert.deepEqual([...new Set(sent.refused.map((r) => r.error_code))], [460]);
