@@ -14,7 +14,7 @@ import {
   importSigningKey, openShareKeys, parseLinkSecret, sealManifestBytes, shareablePaths,
 } from '../../web/src/engine/transfer/content.js';
 import { manifestMessages } from '../../web/src/engine/net/wire.js';
-import { launchBrowser, serverFixture, subDir, tempDir, withStates } from './harness.mjs';
+import { launchBrowser, serverFixture, shareFile, subDir, tempDir, withStates } from './harness.mjs';
 
 const fixture = serverFixture();
 
@@ -113,10 +113,7 @@ test('a manifest signed by the owner with a hostile name is refused by the recei
   const receiver = await launchBrowser();
   try {
     await withStates(t, { sender, receiver }, async () => {
-      await sender.page.goto(fixture.server.url);
-      await sender.page.setInputFiles('#file-input', file);
-      await sender.page.waitForFunction(() => /#/.test(document.querySelector('#share-link')?.href || ''));
-      const link = await sender.page.locator('#share-link').getAttribute('href');
+      const link = await shareFile(sender.page, fixture.server.url, file);
       // The owner's own keys, as its page kept them (transfer/keystore.js): the share's real signer.
       const saved = await sender.page.waitForFunction(() => new Promise((resolve) => {
         const opening = indexedDB.open('swarmdrop-sender');

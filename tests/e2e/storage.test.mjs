@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { launchBrowser, serverFixture, withStates } from './harness.mjs';
+import { launchBrowser, serverFixture, shareFile, withStates } from './harness.mjs';
 
 const fixture = serverFixture();
 
@@ -34,10 +34,7 @@ test('a stale share is removed at start, a received one is marked finished, and 
   const receiver = await launchBrowser();
   try {
     await withStates(t, { sender, receiver }, async () => {
-      await sender.page.goto(fixture.server.url);
-      await sender.page.setInputFiles('#file-input', file);
-      await sender.page.waitForFunction(() => /#/.test(document.querySelector('#share-link')?.href || ''));
-      const link = await sender.page.locator('#share-link').getAttribute('href');
+      const link = await shareFile(sender.page, fixture.server.url, file);
       const shareId = new URL(link).pathname.split('/').pop();
 
       // A share received 40 days ago and never opened since, as an earlier visit left it.
