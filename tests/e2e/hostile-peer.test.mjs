@@ -44,7 +44,7 @@ function phaseRecorder() {
   }, 20);
 }
 
-test('a receiver flooding requests is banned by the sender and by the honest receiver; the sender keeps sharing; the honest one gets the file', { timeout: 300_000 }, async (t) => {
+test('a receiver flooding requests is banned by the sender (and by the honest receiver when linked to it); the sender keeps sharing; the honest one gets the file', { timeout: 300_000 }, async (t) => {
   const file = await randomFile(fixture.dir, 'flooded.bin', 32 * MiB);
   const sender = await launchBrowser();
   const hostile = await launchBrowser();

@@ -11,7 +11,8 @@ import {
 import { Emitter } from '../../web/src/engine/emitter.js';
 import { JanusError } from '../../web/src/engine/net/janus.js';
 import {
-  KIND_CONNECTION_LIMIT, KIND_QUEUE_FULL, KIND_SERVER_BUSY, PluginError, Signalling, SignallingError, errorKindOf,
+  KIND_CONNECTION_LIMIT, KIND_QUEUE_FULL, KIND_SERVER_BUSY, PluginError, RequestPacer, Signalling, SignallingError,
+  errorKindOf,
 } from '../../web/src/engine/net/signalling.js';
 import { PeerLink, iceBatches } from '../../web/src/engine/net/transport.js';
 import { FakePeerConnection, installFakeWebRtc, settle } from './fake-webrtc.mjs';
@@ -325,4 +326,16 @@ test('64 receivers ask a sender at once: its answers and candidates reach every 
   t.diagnostic(`the last signal went at ${server.sent.at(-1).at} ms; ${signalling.requestStats.waited} waited for the budget`);
   swarm.close();
   signalling.close();
+});
+
+test('a request whose send throws at once fails alone: the ones behind it still go', async () => {
+  // One token: the first goes at once, the others from the pacer's timer, where a throw used to
+  // escape and leave every later request waiting.
+  const pacer = new RequestPacer({ rate: 100, burst: 1, maxQueued: 10 });
+  const first = pacer.submit(async () => 'first');
+  const throwing = pacer.submit(() => { throw new Error('the connection is gone'); });
+  const last = pacer.submit(async () => 'last');
+  assert.equal(await first, 'first');
+  await assert.rejects(throwing, /the connection is gone/);
+  assert.equal(await last, 'last');
 });

@@ -146,7 +146,8 @@ export class RequestPacer {
       this.#tokens -= 1;
       this.sent += 1;
       const { send, resolve, reject } = this.#queue.shift();
-      send().then(resolve, reject);
+      // A send that throws at once settles its request too: the queue never stops behind it.
+      Promise.resolve().then(send).then(resolve, reject);
     }
   }
 }
