@@ -22,5 +22,6 @@ int run_media_tests(void);
 int run_locate_tests(void);
 int run_rank_tests(void);
 int run_quota_tests(void);
+int run_bucket_tests(void);
 
 #endif
