@@ -294,14 +294,19 @@ static void relay_release(void *client)
 
 static void relay_pay(GArray *credits);
 
-/* One message on session's relay channel: binary (a relayed frame, bounded by sd_relay's windows)
- * or text (the plugin's own, bounded by sd_relay_text_fits). The server's own member takes it in at once,
- * so whoever sent it is credited at once. */
-static void relay_send(swarmdrop_session *session, const void *buffer, size_t length, gboolean binary)
+/* What goes on a relay channel: a relayed frame (binary, bounded by sd_relay's windows), a text of
+ * the plugin's own (bounded by sd_relay_text_fits, dropped beyond), or a credit (a text sd_relay
+ * counted when it handed it out: never dropped, it waits there instead). */
+typedef enum { RELAY_FRAME, RELAY_TEXT, RELAY_CREDIT } relay_message;
+
+/* One message on session's relay channel. The server's own member takes it in at once, so
+ * whoever sent it is credited at once. */
+static void relay_send(swarmdrop_session *session, const void *buffer, size_t length, relay_message kind)
 {
+	const gboolean binary = kind == RELAY_FRAME;
 	if (g_atomic_int_get(&session->destroyed) || length == 0 || length > SD_RELAY_MAX_MESSAGE)
 		return;
-	if (!binary && session->seed == NULL && !sd_relay_text_fits(relay, session, length))
+	if (kind == RELAY_TEXT && session->seed == NULL && !sd_relay_text_fits(relay, session, length))
 		return;
 	if (session->seed != NULL) {
 		sd_seed_deliver(session->seed, buffer, length, binary);
@@ -318,11 +323,11 @@ static void relay_send(swarmdrop_session *session, const void *buffer, size_t le
 	gateway->relay_data(session->handle, &packet);
 }
 
-static void relay_send_json(swarmdrop_session *session, json_t *message)
+static void relay_send_json(swarmdrop_session *session, json_t *message, relay_message kind)
 {
 	char *text = json_dumps(message, JSON_COMPACT);
 	if (text != NULL)
-		relay_send(session, text, strlen(text), FALSE);
+		relay_send(session, text, strlen(text), kind);
 	free(text);
 	json_decref(message);
 }
@@ -334,8 +339,10 @@ static void relay_refused(swarmdrop_session *session, const char *peer, const sd
 	if (!sd_relay_may_refuse(relay, session, g_get_monotonic_time()))
 		return;
 	log_error(LOG_VERB, "relay refused", err);
-	relay_send_json(session, json_pack("{s:s, s:s?, s:i, s:s}", "t", "refused", "to", peer, "error_code", err->code,
-	                                   "error", err->message));
+	relay_send_json(session,
+	                json_pack("{s:s, s:s?, s:i, s:s}", "t", "refused", "to", peer, "error_code", err->code, "error",
+	                          err->message),
+	                RELAY_TEXT);
 }
 
 /* Tells senders they may send again, and lets go of the references the credits carry. */
@@ -343,8 +350,11 @@ static void relay_pay(GArray *credits)
 {
 	for (guint i = 0; i < credits->len; i++) {
 		sd_relay_credit *credit = &g_array_index(credits, sd_relay_credit, i);
-		relay_send_json(credit->client, json_pack("{s:s, s:s, s:s, s:I}", "t", "credit", "from", credit->from, "to",
-		                                          credit->to, "bytes", (json_int_t)credit->bytes));
+		/* At most SD_RELAY_CREDIT_TEXT_MAX bytes, as sd_relay counted it. */
+		relay_send_json(credit->client,
+		                json_pack("{s:s, s:s, s:s, s:I}", "t", "credit", "from", credit->from, "to", credit->to,
+		                          "bytes", (json_int_t)credit->bytes),
+		                RELAY_CREDIT);
 		relay_release(credit->client);
 	}
 	g_array_set_size(credits, 0);
@@ -360,7 +370,7 @@ static int seed_send(void *opaque, const guint8 *frame, size_t length)
 	if (!sd_relay_route_message(relay, opaque, frame, length, out, &route, &err))
 		return err.code;
 	for (guint i = 0; i < route.n_targets; i++) {
-		relay_send(route.targets[i], out, route.out_length, TRUE);
+		relay_send(route.targets[i], out, route.out_length, RELAY_FRAME);
 		relay_release(route.targets[i]);
 	}
 	return route.n_refused > 0 ? route.refused[0].error.code : 0;
@@ -1084,7 +1094,7 @@ static void swarmdrop_incoming_data(janus_plugin_session *handle, janus_plugin_d
 		relay_refused(session, NULL, &err);
 	} else {
 		for (guint i = 0; i < route.n_targets; i++) {
-			relay_send(route.targets[i], out, route.out_length, TRUE);
+			relay_send(route.targets[i], out, route.out_length, RELAY_FRAME);
 			relay_release(route.targets[i]);
 		}
 		for (guint i = 0; i < route.n_refused; i++)
@@ -1117,7 +1127,7 @@ static void swarmdrop_data_ready(janus_plugin_session *handle)
 	janus_mutex_unlock(&session->relay_mutex);
 	g_ptr_array_unref(attached);
 	if (ready != NULL) {
-		relay_send_json(session, ready);
+		relay_send_json(session, ready, RELAY_TEXT);
 	} else {
 		GArray *credits = g_array_new(FALSE, FALSE, sizeof(sd_relay_credit));
 		sd_relay_drained(relay, session, g_get_monotonic_time(), credits);

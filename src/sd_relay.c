@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "sd_bucket.h"
+
 typedef struct endpoint endpoint;
 
 /* Relayed bytes of one share while it has endpoints (its quota), and its endpoints. */
@@ -22,18 +24,17 @@ typedef struct pending {
 typedef struct client_use {
 	void *client;
 	guint64 bytes;
-	double tokens; /* bytes it may be credited now under the rate cap */
-	gint64 refilled_at;
+	sd_bucket rate;  /* bytes it may be credited under the rate cap (a second's worth saved) */
 	GPtrArray *endpoints;
 	GArray *waiting; /* pending, one per share */
-	bool ready;      /* its channel carries data */
-	double refusals; /* refusals it may still be told (sd_relay_may_refuse) */
-	gint64 refusals_at;
+	bool ready;      /* its channel carries data (and queues: its texts count) */
+	sd_bucket refusals; /* refusals it may be told (sd_relay_may_refuse) */
 	guint64 texts;   /* bytes of the plugin's own texts since its channel last drained */
 } client_use;
 
 /* What one sender sent one target: in flight until the target drains, then owed until the
- * sender's rate cap lets it be credited back. The sender counts both as not yet credited. */
+ * sender's rate cap and its channel's text bound let it be credited back, in one credit however
+ * much it grew. The sender counts both as not yet credited. */
 typedef struct flow {
 	endpoint *from;
 	guint64 in_flight;
@@ -164,9 +165,8 @@ static client_use *client_of(sd_relay *relay, void *client)
 	if (owner == NULL) {
 		owner = g_new0(client_use, 1);
 		owner->client = client;
-		owner->tokens = (double)relay->rate;
-		owner->refusals = relay->refusal_rate;
-		owner->refusals_at = G_MININT64;
+		sd_bucket_init(&owner->rate, (double)relay->rate, (double)relay->rate);
+		sd_bucket_init(&owner->refusals, relay->refusal_rate, relay->refusal_rate);
 		owner->endpoints = g_ptr_array_new();
 		owner->waiting = g_array_new(FALSE, TRUE, sizeof(pending));
 		g_hash_table_insert(relay->clients, client, owner);
@@ -444,28 +444,25 @@ bool sd_relay_route_message(sd_relay *relay, void *client, const guint8 *message
 	return true;
 }
 
-/* Refills the sender's budget for the time since its last refill: at most one second's worth. */
-static void refill(const sd_relay *relay, client_use *sender, gint64 now_us)
+/* Whether a text of length bytes may go on owner's channel now. A client whose channel never
+ * became ready (the server's own member) takes texts in at once. */
+static bool text_room(const sd_relay *relay, const client_use *owner, size_t length)
 {
-	if (relay->rate == 0)
-		return;
-	double earned = (double)relay->rate * (double)(now_us - sender->refilled_at) / G_USEC_PER_SEC;
-	sender->tokens = MIN((double)relay->rate, sender->tokens + MAX(earned, 0.0));
-	sender->refilled_at = now_us;
+	return !owner->ready || owner->texts + length <= relay->window;
 }
 
-/* Credits what flow f owes to target as far as its sender's budget goes. */
-static void pay(const sd_relay *relay, endpoint *target, flow *f, gint64 now_us, GArray *credits)
+/* Credits what flow f owes to target as far as its sender's rate budget goes, in one credit text
+ * if the sender's channel has room for it; else the credit stays owed, for the sender's next
+ * drain or the tick. Mutex held. */
+static void pay(sd_relay *relay, endpoint *target, flow *f, gint64 now_us, GArray *credits)
 {
 	client_use *sender = f->from->client;
-	guint64 amount = f->owed;
-	if (relay->rate != 0) {
-		refill(relay, sender, now_us);
-		amount = MIN(amount, (guint64)sender->tokens);
-		sender->tokens -= (double)amount;
-	}
+	if (f->owed == 0 || !text_room(relay, sender, SD_RELAY_CREDIT_TEXT_MAX))
+		return;
+	guint64 amount = sd_bucket_take_upto(&sender->rate, now_us, f->owed);
 	if (amount == 0)
 		return;
+	sender->texts += SD_RELAY_CREDIT_TEXT_MAX;
 	f->owed -= amount;
 	sd_relay_credit credit = {.client = sender->client, .bytes = amount};
 	g_strlcpy(credit.from, f->from->peer, sizeof(credit.from));
@@ -477,17 +474,10 @@ static void pay(const sd_relay *relay, endpoint *target, flow *f, gint64 now_us,
 bool sd_relay_may_refuse(sd_relay *relay, void *client, gint64 now_us)
 {
 	g_mutex_lock(&relay->mutex);
-	client_use *owner = client_of(relay, client);
-	if (owner->refusals_at != G_MININT64 && now_us > owner->refusals_at) {
-		double earned = (double)relay->refusal_rate * (double)(now_us - owner->refusals_at) / G_USEC_PER_SEC;
-		owner->refusals = MIN((double)relay->refusal_rate, owner->refusals + earned);
-	}
-	if (owner->refusals_at == G_MININT64 || now_us > owner->refusals_at)
-		owner->refusals_at = now_us;
-	bool told = owner->refusals >= 1;
-	if (told)
-		owner->refusals -= 1;
-	else
+	/* Looked up, never made: a client gone (sd_relay_client_gone) stays gone. */
+	client_use *owner = g_hash_table_lookup(relay->clients, client);
+	bool told = owner != NULL && sd_bucket_take(&owner->refusals, now_us, 1);
+	if (!told)
 		relay->dropped.refusals++;
 	g_mutex_unlock(&relay->mutex);
 	return told;
@@ -496,8 +486,8 @@ bool sd_relay_may_refuse(sd_relay *relay, void *client, gint64 now_us)
 bool sd_relay_text_fits(sd_relay *relay, void *client, size_t length)
 {
 	g_mutex_lock(&relay->mutex);
-	client_use *owner = client_of(relay, client);
-	bool fits = owner->texts + length <= relay->window;
+	client_use *owner = g_hash_table_lookup(relay->clients, client);
+	bool fits = owner != NULL && text_room(relay, owner, length);
 	if (fits)
 		owner->texts += length;
 	else
@@ -521,12 +511,20 @@ void sd_relay_drained(sd_relay *relay, void *client, gint64 now_us, GArray *cred
 	if (owner != NULL)
 		owner->texts = 0;
 	for (guint e = 0; owner != NULL && e < owner->endpoints->len; e++) {
-		endpoint *target = g_ptr_array_index(owner->endpoints, e);
-		for (guint i = 0; i < target->flows_in->len; i++) {
-			flow *f = g_ptr_array_index(target->flows_in, i);
+		endpoint *ep = g_ptr_array_index(owner->endpoints, e);
+		/* What its members took in is owed to their senders... */
+		for (guint i = 0; i < ep->flows_in->len; i++) {
+			flow *f = g_ptr_array_index(ep->flows_in, i);
 			f->owed += f->in_flight;
 			f->in_flight = 0;
-			pay(relay, target, f, now_us, credits);
+			pay(relay, ep, f, now_us, credits);
+		}
+		/* ... and its own credits that did not fit on its channel fit now. */
+		for (guint t = 0; t < ep->share->endpoints->len; t++) {
+			endpoint *target = g_ptr_array_index(ep->share->endpoints, t);
+			flow *f = target != ep ? flow_from(target, ep, false) : NULL;
+			if (f != NULL)
+				pay(relay, target, f, now_us, credits);
 		}
 	}
 	g_mutex_unlock(&relay->mutex);
@@ -544,8 +542,7 @@ void sd_relay_tick(sd_relay *relay, gint64 now_us, GArray *credits)
 			endpoint *target = g_ptr_array_index(endpoints, e);
 			for (guint i = 0; i < target->flows_in->len; i++) {
 				flow *f = g_ptr_array_index(target->flows_in, i);
-				if (f->owed > 0)
-					pay(relay, target, f, now_us, credits);
+				pay(relay, target, f, now_us, credits);
 			}
 		}
 	}

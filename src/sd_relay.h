@@ -21,6 +21,8 @@
 #define SD_RELAY_OUT_HEADER (1 + SD_RELAY_ID_BYTES)
 /* Janus drops a data-channel message of 65536 bytes (its length is a uint16). */
 #define SD_RELAY_MAX_MESSAGE 65535
+/* The longest credit text, {"t":"credit","from":F,"to":P,"bytes":B} compact, B up to 20 digits. */
+#define SD_RELAY_CREDIT_TEXT_MAX (41 + 2 * SD_PEER_ID_LEN + 20)
 
 /* A member id (lowercase hex, checked by the caller) as the bytes frames carry, and back. */
 void sd_relay_id_from_hex(const char *hex, guint8 id[SD_RELAY_ID_BYTES]);
@@ -42,7 +44,9 @@ typedef struct sd_relay_route {
 	size_t out_length;
 } sd_relay_route;
 
-/* Bytes a target took in, to tell the client that sent them: it may send that much more. */
+/* Bytes a target took in, to tell the client that sent them: it may send that much more. The
+ * relay counts each against the sender's text bound (sd_relay_text_fits) as
+ * SD_RELAY_CREDIT_TEXT_MAX bytes when it hands it out: the caller sends it without asking again. */
 typedef struct sd_relay_credit {
 	void *client;                    /* the sender's */
 	char from[SD_PEER_ID_LEN + 1];   /* its member id */
@@ -63,7 +67,9 @@ void sd_relay_free(sd_relay *relay);
 
 /* Makes member peer_id of share_id, held by client, a relay endpoint (replacing another member of
  * client in that share, if any). True if it is one now, also when it was already; false with err
- * set for malformed ids or when another client's endpoint has that id (SD_ERR_ALREADY_JOINED). */
+ * set for malformed ids or when another client's endpoint has that id (SD_ERR_ALREADY_JOINED).
+ * A client attached only this way, never sd_relay_ready (the server's own member), takes the
+ * plugin's texts in at once: they are not bounded. */
 bool sd_relay_attach(sd_relay *relay, void *client, const char *share_id, const char *peer_id, sd_error *err);
 
 /* Member peer_id of share_id, held by client, asked for the relay: it is attached now if client's
@@ -93,22 +99,26 @@ bool sd_relay_route_message(sd_relay *relay, void *client, const guint8 *message
                             sd_relay_route *route, sd_error *err);
 
 /* client's data channel drained (everything it was sent was taken in): appends to credits
- * (an array of sd_relay_credit) what each sender may send again, as far as the rate cap allows
- * at now_us; the rest is owed and paid by sd_relay_tick. */
+ * (an array of sd_relay_credit) what each sender may send again, and what client itself is owed,
+ * as far as the rate cap allows at now_us and each sender's channel has room for the text. The
+ * rest stays owed, never lost, and is paid by a later drain of the sender or sd_relay_tick: one
+ * credit per sender and target however much it owes. */
 void sd_relay_drained(sd_relay *relay, void *client, gint64 now_us, GArray *credits);
-/* Pays owed credits the rate cap allows by now_us. */
+/* Pays owed credits the rate cap and the senders' text bounds allow by now_us. */
 void sd_relay_tick(sd_relay *relay, gint64 now_us, GArray *credits);
 
 /* Whether client may be told of one more refused frame at now_us: at most
  * relay_refusals_per_second a second (a second's worth saved), so that a flood of refused
  * frames (one byte each costs a reply of ~120) gets a bounded number of replies; the rest are
- * dropped and counted. */
+ * dropped and counted. A client the relay does not know (gone, or never attached) is told
+ * nothing: it is looked up, never added. */
 bool sd_relay_may_refuse(sd_relay *relay, void *client, gint64 now_us);
-/* Whether the plugin's own text message (a credit, a refusal, ready) of length bytes may go on
- * client's channel: texts count against a relay window until the channel drains
- * (sd_relay_drained), as relayed bytes do, since Janus queues SCTP messages without bound when a
- * peer stops acknowledging; the rest are dropped and counted. A credit dropped stalls only flows
- * to a client that reads nothing. */
+/* Whether the plugin's own text message (a refusal, ready) of length bytes may go on client's
+ * channel: texts count against a relay window until the channel drains (sd_relay_drained), as
+ * relayed bytes do, since Janus queues SCTP messages without bound when a peer stops
+ * acknowledging; the rest are dropped and counted (advisory texts only: credits wait instead,
+ * see sd_relay_drained). Only a client whose channel is ready (sd_relay_ready) is bounded; one
+ * the relay does not know gets nothing (looked up, never added). */
 bool sd_relay_text_fits(sd_relay *relay, void *client, size_t length);
 typedef struct sd_relay_dropped {
 	guint64 refusals, texts;

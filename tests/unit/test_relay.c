@@ -488,7 +488,78 @@ static void refusal_replies_are_budgeted_per_client(void **state)
 	assert_int_equal(told, 10);
 	/* A client that went and came back starts afresh (its channel is a new one). */
 	sd_relay_client_gone(fx->relay, &client_a);
+	assert_true(sd_relay_attach(fx->relay, &client_a, SHARE, A, &fx->err));
 	assert_true(sd_relay_may_refuse(fx->relay, &client_a, t + 60 * G_USEC_PER_SEC));
+}
+
+/* Review 12 item 7: a refusal or text for a client already gone (incoming data racing the
+ * handle's end) neither brings its entry back (keyed by a pointer about to be freed) nor is
+ * sent; a client never seen gets nothing either. */
+static void a_client_gone_is_not_brought_back(void **state)
+{
+	fixture *fx = *state;
+	assert_true(sd_relay_ready(fx->relay, &client_a, NULL));
+	sd_relay_client_gone(fx->relay, &client_a);
+	int stranger;
+	assert_false(sd_relay_may_refuse(fx->relay, &client_a, 0));
+	assert_false(sd_relay_text_fits(fx->relay, &client_a, 10));
+	assert_false(sd_relay_may_refuse(fx->relay, &stranger, 0));
+	assert_false(sd_relay_text_fits(fx->relay, &stranger, 10));
+	sd_relay_dropped dropped = sd_relay_dropped_count(fx->relay);
+	assert_int_equal(dropped.refusals, 2);
+	assert_int_equal(dropped.texts, 2);
+	/* Still gone: its channel is not ready, so a new one is announced again. */
+	assert_true(sd_relay_ready(fx->relay, &client_a, NULL));
+}
+
+/* Review 12 item 8: credits that do not fit within a sender's text bound (it reads nothing for
+ * a while) are not dropped: they stay owed, one per sender and target however long the stall,
+ * and are paid when the sender's channel drains, every byte the targets took in. */
+static void credits_that_do_not_fit_wait_for_the_senders_drain(void **state)
+{
+	fixture *fx = *state; /* a window of 64 KiB */
+	const char *to_bc[] = {B, C, NULL};
+	assert_true(sd_relay_ready(fx->relay, &client_a, NULL));
+	assert_true(sd_relay_ready(fx->relay, &client_b, NULL));
+	assert_true(sd_relay_ready(fx->relay, &client_c, NULL));
+	/* A's channel has room left for two credit texts. */
+	assert_true(sd_relay_text_fits(fx->relay, &client_a, 64 * 1024 - 2 * SD_RELAY_CREDIT_TEXT_MAX));
+	guint64 routed = 0;
+	for (int i = 0; i < 50; i++) {
+		assert_true(send_from(fx, &client_a, A, to_bc, 1000));
+		assert_int_equal(fx->route.n_targets, 2);
+		routed += fx->route.out_length;
+		sd_relay_drained(fx->relay, &client_b, i, fx->credits);
+		sd_relay_drained(fx->relay, &client_c, i, fx->credits);
+	}
+	assert_int_equal(fx->credits->len, 2);
+	guint64 credited[2] = {g_array_index(fx->credits, sd_relay_credit, 0).bytes,
+	                       g_array_index(fx->credits, sd_relay_credit, 1).bytes};
+	sd_relay_tick(fx->relay, G_USEC_PER_SEC, fx->credits);
+	assert_int_equal(fx->credits->len, 2); /* the tick cannot pay them either */
+	/* An advisory text for A is dropped and counted; no credit was. */
+	assert_false(sd_relay_text_fits(fx->relay, &client_a, 120));
+	assert_int_equal(sd_relay_dropped_count(fx->relay).texts, 1);
+	assert_int_equal(sd_relay_in_flight(fx->relay, &client_b) + sd_relay_in_flight(fx->relay, &client_c),
+	                 2 * routed - credited[0] - credited[1]);
+	/* A drains: one credit for B and one for C, the rest of what each took in. */
+	clear_credits(fx);
+	sd_relay_drained(fx->relay, &client_a, 2 * G_USEC_PER_SEC, fx->credits);
+	assert_int_equal(fx->credits->len, 2);
+	guint64 to_b = 0, to_c = 0;
+	for (guint i = 0; i < 2; i++) {
+		const sd_relay_credit *credit = &g_array_index(fx->credits, sd_relay_credit, i);
+		assert_ptr_equal(credit->client, &client_a);
+		assert_string_equal(credit->from, A);
+		*(strcmp(credit->to, B) == 0 ? &to_b : &to_c) += credit->bytes;
+	}
+	assert_int_equal(to_b + to_c + credited[0] + credited[1], 2 * routed);
+	assert_int_equal(sd_relay_in_flight(fx->relay, &client_b), 0);
+	assert_int_equal(sd_relay_in_flight(fx->relay, &client_c), 0);
+	/* The credits count against A's bound like any text until A drains again. */
+	clear_credits(fx);
+	sd_relay_tick(fx->relay, 3 * G_USEC_PER_SEC, fx->credits);
+	assert_int_equal(fx->credits->len, 0);
 }
 
 /* Finding 5: the plugin's own texts to a client count against a window until its channel
@@ -497,6 +568,8 @@ static void the_plugins_texts_count_against_a_window_until_the_channel_drains(vo
 {
 	fixture *fx = *state; /* a window of 64 KiB */
 	const size_t credit = 120;
+	assert_true(sd_relay_ready(fx->relay, &client_b, NULL));
+	assert_true(sd_relay_ready(fx->relay, &client_c, NULL));
 	size_t sent = 0;
 	while (sd_relay_text_fits(fx->relay, &client_b, credit))
 		sent += credit;
@@ -529,6 +602,8 @@ int run_relay_tests(void)
 		cmocka_unit_test_setup_teardown(refusal_replies_are_budgeted_per_client, set_up, tear_down),
 		cmocka_unit_test_setup_teardown(the_plugins_texts_count_against_a_window_until_the_channel_drains, set_up,
 		                                tear_down),
+		cmocka_unit_test_setup_teardown(a_client_gone_is_not_brought_back, set_up, tear_down),
+		cmocka_unit_test_setup_teardown(credits_that_do_not_fit_wait_for_the_senders_drain, set_up, tear_down),
 	};
 	return cmocka_run_group_tests_name("relay", tests, NULL, NULL);
 }
