@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "sd_bucket.h"
 #include "sd_ids.h"
 
 typedef struct membership {
@@ -14,38 +15,53 @@ typedef struct connection {
 	GPtrArray *clients;  /* void* */
 	GArray *members;     /* membership, of all its clients */
 	GPtrArray *created;  /* share ids (owned) it created that are open; keys of sd_quota.creators */
-	double tokens;       /* its request budget; below 0: a debt of refused requests, at most a burst */
-	gint64 refilled_at;  /* µs; G_MININT64 before its first request */
+	sd_bucket budget;    /* its requests; below 0: a debt of refused requests, at most a burst */
+	bool ended;          /* its whole burst of debt was answered with END; until the debt is paid */
 } connection;
 
 struct sd_quota {
 	GMutex mutex;
+	sd_quota_hooks hooks;
 	unsigned max_handles, max_shares, max_members, max_seats, rate, burst;
-	GHashTable *connections; /* key -> connection* (owned) */
+	GHashTable *connections; /* key -> connection* (owned; its key held through hooks) */
 	GHashTable *clients;     /* client -> its connection*, NULL for the server's own */
 	GHashTable *creators;    /* share id (the connection's string) -> connection* */
 };
 
-static void connection_free(gpointer data)
+/* Frees conn and lets go of its key. */
+static void connection_free(sd_quota *quota, connection *conn)
 {
-	connection *conn = data;
+	if (quota->hooks.release != NULL)
+		quota->hooks.release(conn->key);
 	g_ptr_array_unref(conn->clients);
 	g_array_unref(conn->members);
 	g_ptr_array_unref(conn->created);
 	g_free(conn);
 }
 
-sd_quota *sd_quota_new(const sd_limits *limits)
+/* Forgets conn (the iterator's current one when it is given). Mutex held. */
+static void forget(sd_quota *quota, connection *conn, GHashTableIter *it)
+{
+	if (it != NULL)
+		g_hash_table_iter_steal(it);
+	else
+		g_hash_table_steal(quota->connections, conn->key);
+	connection_free(quota, conn);
+}
+
+sd_quota *sd_quota_new(const sd_limits *limits, const sd_quota_hooks *hooks)
 {
 	sd_quota *quota = g_new0(sd_quota, 1);
 	g_mutex_init(&quota->mutex);
+	if (hooks != NULL)
+		quota->hooks = *hooks;
 	quota->max_handles = limits->max_handles_per_connection;
 	quota->max_shares = limits->max_shares_per_connection;
 	quota->max_members = limits->max_members_per_connection;
 	quota->max_seats = limits->max_seats_per_connection;
 	quota->rate = limits->requests_per_second;
 	quota->burst = limits->request_burst;
-	quota->connections = g_hash_table_new_full(NULL, NULL, NULL, connection_free);
+	quota->connections = g_hash_table_new(NULL, NULL);
 	quota->clients = g_hash_table_new(NULL, NULL);
 	quota->creators = g_hash_table_new(g_str_hash, g_str_equal);
 	return quota;
@@ -57,20 +73,22 @@ void sd_quota_free(sd_quota *quota)
 		return;
 	g_hash_table_destroy(quota->creators);
 	g_hash_table_destroy(quota->clients);
+	GHashTableIter it;
+	gpointer conn;
+	g_hash_table_iter_init(&it, quota->connections);
+	while (g_hash_table_iter_next(&it, NULL, &conn))
+		forget(quota, conn, &it);
 	g_hash_table_destroy(quota->connections);
 	g_mutex_clear(&quota->mutex);
 	g_free(quota);
 }
 
-/* Adds what conn earned since its last refill, up to a burst. Mutex held. */
-static void refill(const sd_quota *quota, connection *conn, gint64 now_us)
+/* Refills conn's budget; a debt paid back makes it one that may be ended again. Mutex held. */
+static void refill(connection *conn, gint64 now_us)
 {
-	if (conn->refilled_at != G_MININT64 && now_us > conn->refilled_at) {
-		double earned = (double)quota->rate * (double)(now_us - conn->refilled_at) / G_USEC_PER_SEC;
-		conn->tokens = MIN((double)quota->burst, conn->tokens + earned);
-	}
-	if (conn->refilled_at == G_MININT64 || now_us > conn->refilled_at)
-		conn->refilled_at = now_us;
+	sd_bucket_refill(&conn->budget, now_us);
+	if (conn->budget.tokens >= 0)
+		conn->ended = false;
 }
 
 bool sd_quota_add_client(sd_quota *quota, const void *key, void *client, gint64 now_us, sd_error *err)
@@ -79,10 +97,10 @@ bool sd_quota_add_client(sd_quota *quota, const void *key, void *client, gint64 
 	g_mutex_lock(&quota->mutex);
 	connection *conn = key != NULL ? g_hash_table_lookup(quota->connections, key) : NULL;
 	if (conn != NULL)
-		refill(quota, conn, now_us);
+		refill(conn, now_us);
 	if (g_hash_table_contains(quota->clients, client)) {
 		ok = sd_fail(err, SD_ERR_ARGUMENT, "this client is counted already");
-	} else if (conn != NULL && conn->tokens < 0) {
+	} else if (conn != NULL && conn->budget.tokens < 0) {
 		ok = sd_fail(err, SD_ERR_TOO_MANY_REQUESTS, "this connection is over its request budget");
 	} else if (conn != NULL && conn->clients->len >= quota->max_handles) {
 		ok = sd_fail(err, SD_ERR_CONNECTION_LIMIT, "this connection has its %u handles already", quota->max_handles);
@@ -93,8 +111,9 @@ bool sd_quota_add_client(sd_quota *quota, const void *key, void *client, gint64 
 			conn->clients = g_ptr_array_new();
 			conn->members = g_array_new(FALSE, FALSE, sizeof(membership));
 			conn->created = g_ptr_array_new_with_free_func(g_free);
-			conn->tokens = quota->burst;
-			conn->refilled_at = G_MININT64;
+			sd_bucket_init(&conn->budget, quota->rate, quota->burst);
+			if (quota->hooks.retain != NULL)
+				quota->hooks.retain(key);
 			g_hash_table_insert(quota->connections, (gpointer)key, conn);
 		}
 		if (conn != NULL)
@@ -121,8 +140,8 @@ void sd_quota_remove_client(sd_quota *quota, void *client)
 			g_ptr_array_set_size(conn->created, 0);
 			/* One in debt stays until it paid (sd_quota_expire): its ended handles cannot come
 			 * back at once with a fresh budget. */
-			if (conn->tokens >= 0)
-				g_hash_table_remove(quota->connections, conn->key);
+			if (conn->budget.tokens >= 0)
+				forget(quota, conn, NULL);
 		}
 	}
 	g_mutex_unlock(&quota->mutex);
@@ -138,9 +157,9 @@ void sd_quota_expire(sd_quota *quota, gint64 now_us)
 		connection *conn = value;
 		if (conn->clients->len > 0)
 			continue;
-		refill(quota, conn, now_us);
-		if (conn->tokens >= 0)
-			g_hash_table_iter_remove(&it);
+		refill(conn, now_us);
+		if (conn->budget.tokens >= 0)
+			forget(quota, conn, &it);
 	}
 	g_mutex_unlock(&quota->mutex);
 }
@@ -160,17 +179,21 @@ sd_quota_verdict sd_quota_request(sd_quota *quota, void *client, gint64 now_us, 
 	g_mutex_lock(&quota->mutex);
 	connection *conn = connection_of(quota, client, &known);
 	if (!known) {
-		sd_fail(err, SD_ERR_TOO_MANY_REQUESTS, "this handle is gone");
+		sd_fail(err, SD_ERR_NOT_JOINED, "this handle is gone");
 		verdict = SD_QUOTA_REFUSE;
 	} else if (conn != NULL) {
-		refill(quota, conn, now_us);
+		refill(conn, now_us);
 		/* A refused request is a debt too, up to a burst: only a connection that pauses gets
-		 * its budget back, and one that asks a whole burst beyond it is ended, once. */
-		bool ended = conn->tokens - 1 <= -(double)quota->burst && conn->tokens > -(double)quota->burst;
-		conn->tokens = MAX(conn->tokens - 1, -(double)quota->burst);
-		if (conn->tokens < 0) {
+		 * its budget back, and one that asks a whole burst beyond it is ended, once a debt
+		 * (the refill keeps lifting a full debt a little, so the bound alone would end it
+		 * again at every request). */
+		if (!sd_bucket_owe(&conn->budget, now_us, 1)) {
 			sd_fail(err, SD_ERR_TOO_MANY_REQUESTS, "more than %u requests a second from this connection", quota->rate);
-			verdict = ended ? SD_QUOTA_END : SD_QUOTA_REFUSE;
+			verdict = SD_QUOTA_REFUSE;
+			if (!conn->ended && conn->budget.tokens <= -conn->budget.burst) {
+				conn->ended = true;
+				verdict = SD_QUOTA_END;
+			}
 		}
 	}
 	g_mutex_unlock(&quota->mutex);

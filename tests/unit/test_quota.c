@@ -15,7 +15,7 @@ static sd_quota *quota_with(unsigned handles_max, unsigned rate, unsigned burst)
 	limits.max_handles_per_connection = handles_max;
 	limits.requests_per_second = rate;
 	limits.request_burst = burst;
-	return sd_quota_new(&limits);
+	return sd_quota_new(&limits, NULL);
 }
 
 static void handles_per_connection_are_bounded(void **state)
@@ -84,10 +84,76 @@ static void requests_are_budgeted_per_connection(void **state)
 	assert_int_equal(refused, 99);
 	/* A pause pays everything back. */
 	assert_int_equal(sd_quota_request(q, &handles[0], t + SECONDS(30), &err), SD_QUOTA_ALLOW);
-	/* A handle gone is refused. */
+	/* A handle gone is refused, as it is everywhere else. */
 	sd_quota_remove_client(q, &handles[0]);
 	assert_int_equal(sd_quota_request(q, &handles[0], t + SECONDS(30), &err), SD_QUOTA_REFUSE);
+	assert_int_equal(err.code, SD_ERR_NOT_JOINED);
 	sd_quota_free(q);
+}
+
+/* A flood keeps the refill lifting a full debt a little: still one END a debt (the review's
+ * 800 ENDs for 1000 requests 50 µs apart), and one more only after the debt was paid. */
+static void a_flood_is_ended_once_a_debt(void **state)
+{
+	(void)state;
+	sd_quota *q = quota_with(8, 20, 100);
+	sd_error err;
+	gint64 t = SECONDS(100);
+	assert_true(sd_quota_add_client(q, &conn_a, &handles[0], t, &err));
+	for (int round = 0; round < 2; round++) {
+		int ended = 0, allowed = 0;
+		for (int i = 0; i < 1000; i++) {
+			sd_quota_verdict v = sd_quota_request(q, &handles[0], t + i * 50, &err);
+			ended += v == SD_QUOTA_END;
+			allowed += v == SD_QUOTA_ALLOW;
+		}
+		assert_int_equal(ended, 1);
+		assert_int_equal(allowed, 100); /* the burst: 50 ms earn less than one more token */
+		t += SECONDS(20); /* pays the debt (100 tokens) and saves a whole burst again */
+	}
+	sd_quota_free(q);
+}
+
+/* The quota holds each connection it counts, from its first client until it forgets it. */
+static int held[2];
+static void hold(const void *connection) { held[connection == &conn_b]++; }
+static void let_go(const void *connection) { held[connection == &conn_b]--; }
+
+static void the_quota_holds_a_connection_while_it_counts_it(void **state)
+{
+	(void)state;
+	sd_limits limits;
+	sd_limits_default(&limits);
+	limits.requests_per_second = 10;
+	limits.request_burst = 10;
+	static const sd_quota_hooks hooks = {hold, let_go};
+	sd_quota *q = sd_quota_new(&limits, &hooks);
+	sd_error err;
+	gint64 t = SECONDS(100);
+	assert_true(sd_quota_add_client(q, &conn_a, &handles[0], t, &err));
+	assert_true(sd_quota_add_client(q, &conn_a, &handles[1], t, &err));
+	assert_true(sd_quota_add_client(q, &conn_b, &handles[2], t, &err));
+	assert_true(sd_quota_add_client(q, NULL, &server_own, t, &err));
+	assert_int_equal(held[0], 1);
+	assert_int_equal(held[1], 1);
+	/* Its last handle gone without a debt: let go at once. */
+	sd_quota_remove_client(q, &handles[0]);
+	assert_int_equal(held[0], 1);
+	sd_quota_remove_client(q, &handles[1]);
+	assert_int_equal(held[0], 0);
+	/* In debt: held until the debt is paid, so that no other connection inherits it. */
+	for (int i = 0; i < 20; i++)
+		sd_quota_request(q, &handles[2], t, &err);
+	sd_quota_remove_client(q, &handles[2]);
+	sd_quota_expire(q, t + SECONDS(1) / 2);
+	assert_int_equal(held[1], 1);
+	sd_quota_expire(q, t + SECONDS(1));
+	assert_int_equal(held[1], 0);
+	/* Freeing the quota lets go of what it still holds. */
+	assert_true(sd_quota_add_client(q, &conn_b, &handles[3], t, &err));
+	assert_int_equal(held[1], 1);
+	sd_quota_free(q);
+	assert_int_equal(held[1], 0);
 }
 
 static void memberships_shares_and_seats_are_counted_per_connection(void **state)
@@ -98,7 +164,7 @@ static void memberships_shares_and_seats_are_counted_per_connection(void **state
 	limits.max_shares_per_connection = 1;
 	limits.max_members_per_connection = 3;
 	limits.max_seats_per_connection = 2;
-	sd_quota *q = sd_quota_new(&limits);
+	sd_quota *q = sd_quota_new(&limits, NULL);
 	sd_error err;
 	for (int i = 0; i < 4; i++)
 		assert_true(sd_quota_add_client(q, &conn_a, &handles[i], 0, &err));
@@ -174,6 +240,8 @@ int run_quota_tests(void)
 		cmocka_unit_test(requests_are_budgeted_per_connection),
 		cmocka_unit_test(memberships_shares_and_seats_are_counted_per_connection),
 		cmocka_unit_test(a_connection_in_debt_gets_no_new_handle_until_it_paid),
+		cmocka_unit_test(a_flood_is_ended_once_a_debt),
+		cmocka_unit_test(the_quota_holds_a_connection_while_it_counts_it),
 	};
 	return cmocka_run_group_tests_name("sd_quota", tests, NULL, NULL);
 }

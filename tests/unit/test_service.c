@@ -792,7 +792,7 @@ static int setup_quota(void **state)
 	limits.max_shares_per_connection = 2;
 	limits.max_members_per_connection = 4;
 	limits.max_seats_per_connection = 2;
-	qf->quota = sd_quota_new(&limits);
+	qf->quota = sd_quota_new(&limits, NULL);
 	sd_error err;
 	void *a[] = {&alice, &bob, &dave};
 	for (size_t i = 0; i < 3; i++)
