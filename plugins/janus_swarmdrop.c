@@ -99,7 +99,7 @@ typedef struct swarmdrop_session {
 	gboolean relay_offered; /* the data-channel offer went out (until the PeerConnection hangs up) */
 	gboolean relay_ready;   /* its channel carried data (the first data_ready) */
 	gint64 relay_offered_at; /* µs, monotonic: an offer unanswered relay_offer_timeout later is closed */
-	janus_transport_session *connection; /* a reference; NULL when connection_of fell back */
+	janus_transport_session *connection; /* a reference (connection_of); NULL for the server's own */
 	gboolean orphan_ended; /* end_orphans asked Janus to end it (sessions_mutex) */
 	janus_refcount ref;
 } swarmdrop_session;
@@ -290,6 +290,18 @@ static void relay_retain(void *client)
 static void relay_release(void *client)
 {
 	janus_refcount_decrease(&((swarmdrop_session *)client)->ref);
+}
+
+/* sd_quota's hooks: it holds a connection while it counts it, so that a new WebSocket cannot
+ * be allocated where a counted one was and inherit its counters or its debt. */
+static void connection_retain(const void *connection)
+{
+	janus_refcount_increase(&((janus_transport_session *)connection)->ref);
+}
+
+static void connection_release(const void *connection)
+{
+	janus_refcount_decrease(&((janus_transport_session *)connection)->ref);
 }
 
 static void relay_pay(GArray *credits);
@@ -775,7 +787,8 @@ static int swarmdrop_init(janus_callbacks *callback, const char *config_path)
 	gateway = callback;
 	sessions = g_hash_table_new_full(NULL, NULL, NULL, NULL);
 	messages = g_async_queue_new_full((GDestroyNotify)message_free);
-	quota = sd_quota_new(&limits);
+	static const sd_quota_hooks quota_hooks = {connection_retain, connection_release};
+	quota = sd_quota_new(&limits, &quota_hooks);
 	service = sd_service_new(&limits, locate, quota, emit_event, NULL);
 	static const sd_relay_hooks hooks = {relay_retain, relay_release};
 	relay = sd_relay_new(&limits, &hooks);
@@ -867,7 +880,8 @@ static swarmdrop_session *session_ref(janus_plugin_session *handle)
 }
 
 /* The first fields of structures private to the Janus 1.1.2 core (src/ice.h janus_ice_handle,
- * src/janus.h janus_session and janus_request at tag v1.1.2): only what connection_of reads. */
+ * src/janus.h janus_session and janus_request at tag v1.1.2): only what connection_of reads,
+ * and the session's mutex it reads them under. */
 typedef struct {
 	void *session; /* janus_session* */
 	guint64 handle_id;
@@ -880,36 +894,55 @@ typedef struct {
 	guint64 session_id;
 	GHashTable *ice_handles;
 	gint64 last_activity;
-	void *source; /* janus_request*: the request that created (or claimed) the session */
+	void *source; /* janus_request*: the request that created (or last claimed) the session */
+	volatile gint timedout;
+	gint timeout;
+	volatile gint transport_gone;
+	janus_mutex mutex; /* guards source: a `claim` replaces (and frees) it under this mutex */
 } janus_session_prefix;
 typedef struct {
 	janus_transport *transport;
-	janus_transport_session *instance; /* the connection: one WebSocket, say */
+	janus_transport_session *instance; /* the connection: one WebSocket, say; the request holds it */
+	void *request_id;
+	gboolean admin;
+	json_t *message;
+	json_error_t *error;
+	volatile gint destroyed;
 } janus_request_prefix;
 
-/* The key of handle's per-connection limits (sd_quota): the transport session (a WebSocket)
- * that created its Janus session, however many Janus sessions that connection opened. Janus
- * 1.1.2 tells plugins no such thing, so this reads the prefixes above, on the thread of the
- * `attach` request (its session holds its source); when they do not look right (another Janus
- * version), the Janus session, then the handle itself, is the key: weaker, and logged once.
- * A session claimed by another connection keeps counting against the one that created it. */
-static const void *connection_of(janus_plugin_session *handle, janus_transport_session **instance)
+/* A new reference to the connection whose limits (sd_quota) handle counts against: the
+ * transport session (a WebSocket) of the request that created its Janus session, or that last
+ * claimed it, however many Janus sessions that connection opened. Janus 1.1.2 tells plugins no
+ * such thing, so this reads the prefixes above on the thread of the `attach` request (which
+ * holds its Janus session), under the session's mutex (a `claim` from another connection frees
+ * the source under it). So a claimed session's later handles count against the claimer, those
+ * attached before against the connection they came through. When the prefixes do not look
+ * right (another Janus version), each handle is a connection of its own: weaker, logged once. */
+static janus_transport_session *connection_of(janus_plugin_session *handle)
 {
 	static volatile gint warned;
-	const janus_ice_handle_prefix *ice = handle->gateway_handle;
-	const janus_session_prefix *core = ice != NULL && ice->handle_id != 0 ? ice->session : NULL;
+	janus_ice_handle_prefix *ice = handle->gateway_handle;
+	janus_session_prefix *core = ice != NULL && ice->handle_id != 0 ? ice->session : NULL;
 	gboolean attaching = ice != NULL && ice->app == NULL && (ice->app_handle == NULL || ice->app_handle == handle);
-	const janus_request_prefix *source = attaching && core != NULL && core->session_id != 0 ? core->source : NULL;
-	const janus_transport *transport = source != NULL ? source->transport : NULL;
-	const char *package = transport != NULL && transport->get_package != NULL ? transport->get_package() : NULL;
-	if (package != NULL && g_str_has_prefix(package, "janus.transport.") && source->instance != NULL) {
-		*instance = source->instance;
-		return source->instance;
+	janus_transport_session *instance = NULL;
+	if (attaching && core != NULL && core->session_id != 0) {
+		janus_mutex_lock(&core->mutex);
+		const janus_request_prefix *source = core->source;
+		const janus_transport *transport =
+			source != NULL && !g_atomic_int_get(&source->destroyed) ? source->transport : NULL;
+		const char *package = transport != NULL && transport->get_package != NULL ? transport->get_package() : NULL;
+		if (package != NULL && g_str_has_prefix(package, "janus.transport.") && source->instance != NULL) {
+			instance = source->instance;
+			janus_refcount_increase(&instance->ref);
+		}
+		janus_mutex_unlock(&core->mutex);
 	}
+	if (instance != NULL)
+		return instance;
 	if (g_atomic_int_compare_and_exchange(&warned, 0, 1))
-		JANUS_LOG(LOG_WARN, "[%s] this Janus does not look like 1.1.2 inside: limits apply per %s, not per connection\n",
-		          SWARMDROP_PACKAGE, core != NULL && core->session_id != 0 ? "Janus session" : "handle");
-	return core != NULL && core->session_id != 0 ? (const void *)core : (const void *)handle;
+		JANUS_LOG(LOG_WARN, "[%s] this Janus does not look like 1.1.2 inside: limits apply per handle, not per connection\n",
+		          SWARMDROP_PACKAGE);
+	return janus_transport_session_create(NULL, NULL);
 }
 
 static void swarmdrop_create_session(janus_plugin_session *handle, int *error)
@@ -918,13 +951,13 @@ static void swarmdrop_create_session(janus_plugin_session *handle, int *error)
 		*error = -1;
 		return;
 	}
-	janus_transport_session *instance = NULL;
-	const void *connection = connection_of(handle, &instance);
+	janus_transport_session *connection = connection_of(handle);
 	/* Janus 1.1.2 attaches a handle to a session its closing connection is destroying when the
 	 * attach found the session just before: nobody would ever detach that handle (its loop
 	 * thread and eventfd stay for good; bench/churn.mjs --endings cut-attach). */
-	if (instance != NULL && g_atomic_int_get(&instance->destroyed)) {
+	if (g_atomic_int_get(&connection->destroyed)) {
 		JANUS_LOG(LOG_VERB, "[%s] handle refused: its connection is gone\n", SWARMDROP_PACKAGE);
+		janus_refcount_decrease(&connection->ref);
 		*error = -1;
 		return;
 	}
@@ -932,14 +965,12 @@ static void swarmdrop_create_session(janus_plugin_session *handle, int *error)
 	sd_error err;
 	if (!sd_quota_add_client(quota, connection, session, g_get_monotonic_time(), &err)) {
 		log_error(LOG_VERB, "handle refused", &err);
+		janus_refcount_decrease(&connection->ref);
 		g_free(session);
 		*error = err.code;
 		return;
 	}
-	if (instance != NULL) {
-		janus_refcount_increase(&instance->ref);
-		session->connection = instance;
-	}
+	session->connection = connection;
 	handle->plugin_handle = session;
 	janus_mutex_lock(&sessions_mutex);
 	g_hash_table_insert(sessions, handle, session);
