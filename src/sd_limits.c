@@ -18,12 +18,12 @@ static const struct limit_spec {
 	unsigned defval, min, max;
 	const char *path;
 } limit_specs[] = {
-	{"max_shares", offsetof(sd_limits, max_shares), K_NUMBER, 1024, 1, 1000000, NULL},
+	{"max_shares", offsetof(sd_limits, max_shares), K_NUMBER, 8192, 1, 1000000, NULL},
 	{"max_peers_per_share", offsetof(sd_limits, max_peers_per_share), K_NUMBER, 64, 2, 10000, NULL},
 	{"max_shares_per_handle", offsetof(sd_limits, max_shares_per_handle), K_NUMBER, 8, 1, 1000, NULL},
 	{"max_handles_per_connection", offsetof(sd_limits, max_handles_per_connection), K_NUMBER, 8, 1, 1000, NULL},
 	{"max_shares_per_connection", offsetof(sd_limits, max_shares_per_connection), K_NUMBER, 4, 1, 100000, NULL},
-	{"max_members_per_connection", offsetof(sd_limits, max_members_per_connection), K_NUMBER, 16, 1, 100000, NULL},
+	{"max_members_per_connection", offsetof(sd_limits, max_members_per_connection), K_NUMBER, 4, 1, 100000, NULL},
 	{"max_seats_per_connection", offsetof(sd_limits, max_seats_per_connection), K_NUMBER, 2, 1, 10000, NULL},
 	{"requests_per_second", offsetof(sd_limits, requests_per_second), K_NUMBER, 20, 1, 100000, NULL},
 	{"request_burst", offsetof(sd_limits, request_burst), K_NUMBER, 100, 1, 1000000, NULL},

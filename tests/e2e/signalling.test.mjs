@@ -186,7 +186,7 @@ test('limits come from the plugin .jcfg; bad values are logged and defaulted', a
     assert.equal((await sessions[1].request({ request: 'join', share })).swarmdrop, 'joined');
     assert.equal((await sessions[2].request({ request: 'join', share })).error_code, 449);
     const log = readFileSync(limited.janusLog, 'utf8');
-    assert.match(log, /max_shares = "lots" is not a whole number from 1 to 1000000; keeping 1024/);
+    assert.match(log, /max_shares = "lots" is not a whole number from 1 to 1000000; keeping 8192/);
     assert.match(log, /unknown setting "colour" ignored/);
     assert.match(log, /max_peers_per_share=2 /);
     assert.match(log, /tracker: rank_peers=false /);

@@ -8,12 +8,12 @@ static void defaults_are_the_documented_ones(void **state)
 	(void)state;
 	sd_limits l;
 	sd_limits_default(&l);
-	assert_int_equal(l.max_shares, 1024);
+	assert_int_equal(l.max_shares, 8192);
 	assert_int_equal(l.max_peers_per_share, 64);
 	assert_int_equal(l.max_shares_per_handle, 8);
 	assert_int_equal(l.max_handles_per_connection, 8);
 	assert_int_equal(l.max_shares_per_connection, 4);
-	assert_int_equal(l.max_members_per_connection, 16);
+	assert_int_equal(l.max_members_per_connection, 4);
 	assert_int_equal(l.max_seats_per_connection, 2);
 	assert_int_equal(l.requests_per_second, 20);
 	assert_int_equal(l.request_burst, 100);
