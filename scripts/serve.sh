@@ -21,6 +21,8 @@
 #                                    origin the request itself names (scheme and Host). A page of
 #                                    any other origin gets 403 (conf/nginx.conf.in)
 #   SWARMDROP_WS_PER_ADDRESS [32]    Janus WebSockets one client address may hold at once
+#   SWARMDROP_WS_PER_SECOND [1]      Janus WebSockets one client address may open a second ...
+#   SWARMDROP_WS_BURST [40]          ... after a burst of this many; beyond: 429
 #   SWARMDROP_PAGES_PER_SECOND [10]  page loads per second one client address may make ...
 #   SWARMDROP_PAGE_BURST [40]        ... after a burst of this many; beyond: 429
 set -euo pipefail
@@ -36,6 +38,8 @@ media_folder=${SWARMDROP_MEDIA_FOLDER:-}
 tls=${SWARMDROP_TLS:-0}
 origins=${SWARMDROP_ORIGINS:-}
 ws_per_address=${SWARMDROP_WS_PER_ADDRESS:-32}
+ws_per_second=${SWARMDROP_WS_PER_SECOND:-1}
+ws_burst=${SWARMDROP_WS_BURST:-40}
 pages_per_second=${SWARMDROP_PAGES_PER_SECOND:-10}
 page_burst=${SWARMDROP_PAGE_BURST:-40}
 
@@ -43,7 +47,7 @@ die() { echo "serve: $*" >&2; exit 1; }
 [[ -f $top/plugins/.libs/libjanus_swarmdrop.so ]] || die "the plugin is not built: run scripts/setup.sh"
 [[ -f $top/web/dist/index.html ]] || die "the web app is not built: run scripts/setup.sh"
 [[ -f $plugin_jcfg ]] || die "no plugin configuration at $plugin_jcfg"
-for limit in ws_per_address pages_per_second page_burst; do
+for limit in ws_per_address ws_per_second ws_burst pages_per_second page_burst; do
 	[[ ${!limit} =~ ^[1-9][0-9]{0,5}$ ]] || die "SWARMDROP_${limit^^} must be a whole number from 1 to 999999, not '${!limit}'"
 done
 # The Origin allow-list as nginx map entries; without a list, an origin naming this host passes.
@@ -102,7 +106,8 @@ render() {
 		-e "s|@DEBUG_LEVEL@|$debug_level|g" -e "s|@WS_PORT@|$ws_port|g" -e "s|@HTTP_BIND@|$http_bind|g" \
 		-e "s|@HTTP_PORT@|$http_port|g" -e "s|@WEB_ROOT@|$top/web/dist|g" -e "s|@USER@|$(id -un)|g" \
 		-e "s|@LISTEN_SSL@|$listen_ssl|g" -e "s|@WORKER_NOFILE@|$nofile|g" -e "s|@WORKER_CONNECTIONS@|$worker_connections|g" \
-		-e "s|@WS_PER_ADDRESS@|$ws_per_address|g" -e "s|@PAGES_PER_SECOND@|$pages_per_second|g" \
+		-e "s|@WS_PER_ADDRESS@|$ws_per_address|g" -e "s|@WS_PER_SECOND@|$ws_per_second|g" \
+		-e "s|@WS_BURST@|$ws_burst|g" -e "s|@PAGES_PER_SECOND@|$pages_per_second|g" \
 		-e "s|@PAGE_BURST@|$page_burst|g" -e "s|@ORIGIN_ENTRIES@|$origin_entries|g" \
 		-e "s|@ORIGIN_DEFAULT@|$origin_default|g" "$1" >"$2"
 }

@@ -488,8 +488,9 @@ export async function relayMember(server, browsers, share = null) {
 
 // One WebSocket speaking the Janus API, for protocol-level tests: any number of Janus sessions
 // and handles on it (Janus allows that; the plugin counts them per connection).
-export async function janusConnection(wsUrl) {
-  const ws = new WebSocket(wsUrl, 'janus-protocol');
+// options: the ws client's, e.g. {localAddress: '127.0.0.2'} for another client address to nginx.
+export async function janusConnection(wsUrl, options = {}) {
+  const ws = new WebSocket(wsUrl, 'janus-protocol', options);
   await new Promise((res, rej) => { ws.once('open', res); ws.once('error', rej); });
   const waiting = new Map();
   const events = [];

@@ -15,6 +15,8 @@ import { launchBrowser, repoRoot, startServer } from './harness.mjs';
 
 // scripts/serve.sh's defaults.
 const WS_PER_ADDRESS = 32;
+const WS_PER_SECOND = 1;
+const WS_BURST = 40;
 const PAGE_BURST = 40;
 
 let server;
@@ -168,6 +170,27 @@ test(`one address holds at most ${WS_PER_ADDRESS} WebSockets: 600 more are refus
   }
   assert.equal(again.status, 101);
   again.ws.close();
+});
+
+test(`one address opens at most ${WS_BURST} WebSockets at once, then ${WS_PER_SECOND} a second: beyond, 429`, async () => {
+  // Closing one gives back what it held in the plugin: without this bound an address could
+  // reconnect over and over (hostile-server.test.mjs, the reconnect churn).
+  const started = Date.now();
+  let opened = 0;
+  for (let i = 0; i < 60; i++) {
+    const attempt = await openJanus({ from: '127.0.0.6' });
+    if (attempt.status === 101) {
+      opened++;
+      attempt.ws.close();
+    } else {
+      assert.equal(attempt.status, 429);
+    }
+  }
+  const seconds = (Date.now() - started) / 1000;
+  assert.ok(opened >= WS_BURST + 1 && opened <= WS_BURST + 1 + Math.ceil(seconds * WS_PER_SECOND), `${opened} of 60 in ${seconds} s`);
+  const other = await openJanus({ from: '127.0.0.7' });
+  assert.equal(other.status, 101, 'another address opens its WebSocket');
+  other.ws.close();
 });
 
 test(`page loads beyond a burst of ${PAGE_BURST} from one address get 429, that address alone; assets are not limited`, async () => {

@@ -1,7 +1,8 @@
 // Hostile clients against the real Janus and plugin (issue 12, findings 2, 4 and 5): what one
-// connection can hold and ask is bounded per connection (docs/protocol.md part 1, "Limits"),
-// unanswered relay offers are closed, refused relay frames get a bounded number of replies.
-// Short limits and timeouts come from the test's own .jcfg.
+// connection can hold and ask is bounded per connection (docs/protocol.md part 1, "Limits"), how
+// fast one address opens connections by nginx, unanswered relay offers are closed, refused relay
+// frames get a bounded number of replies. Short limits and timeouts come from the test's own
+// .jcfg and scripts/serve.sh's settings.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ const LIMITS = {
   max_peers_per_share: 4,
   max_handles_per_connection: 8,
   max_shares_per_connection: 4,
+  max_members_per_connection: 16, // the relay-offer test's 8 members on one connection
   max_seats_per_connection: 2,
   requests_per_second: 20,
   request_burst: 100,
@@ -23,10 +25,7 @@ const LIMITS = {
 let server;
 const browsers = [];
 before(async () => {
-  const dir = tempDir('swarmdrop-hostile-');
-  const jcfg = join(dir, 'janus.plugin.swarmdrop.jcfg');
-  writeFileSync(jcfg, `general: {\n${Object.entries(LIMITS).map(([k, v]) => `  ${k} = ${v}\n`).join('')}}\n`);
-  server = await startServer({ pluginJcfg: jcfg });
+  server = await startServer({ pluginJcfg: jcfgOf(LIMITS) });
 });
 after(async () => {
   await closeAll(browsers);
@@ -36,6 +35,13 @@ after(async () => {
 const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
 
 const connection = (wsUrl = server.wsUrl) => janusConnection(wsUrl);
+
+// A jcfg of the plugin's limits in a folder of its own.
+function jcfgOf(limits) {
+  const jcfg = join(tempDir('swarmdrop-hostile-'), 'janus.plugin.swarmdrop.jcfg');
+  writeFileSync(jcfg, `general: {\n${Object.entries(limits).map(([k, v]) => `  ${k} = ${v}\n`).join('')}}\n`);
+  return jcfg;
+}
 
 // A client of its own connection with one handle.
 async function client() {
@@ -69,6 +75,52 @@ test('one WebSocket with many sessions and handles cannot fill the share table',
   assert.equal((await other.request({ request: 'create' })).swarmdrop, 'created');
   attacker.close();
   other.conn.close();
+});
+
+test('one address reconnecting over and over cannot fill the share table: nginx bounds how fast it opens WebSockets', async () => {
+  // What a connection created stops counting against it when it closes (the shares live on,
+  // share_empty_grace_seconds), so the review's client filled 1024 shares in 2.1 s by reconnecting.
+  // Here 40 connections x 4 shares would fill max_shares 64 three times over.
+  const [perSecond, burst, maxShares] = [1, 5, 64];
+  const limited = await startServer({
+    pluginJcfg: jcfgOf({ max_shares: maxShares, max_shares_per_connection: 4 }),
+    env: { SWARMDROP_WS_PER_SECOND: String(perSecond), SWARMDROP_WS_BURST: String(burst) },
+  });
+  try {
+    const wsUrl = limited.wsUrl.replace('localhost', '127.0.0.1');
+    const started = Date.now();
+    let opened = 0, refused = 0, created = 0;
+    for (let i = 0; i < 40; i++) {
+      let attacker;
+      try {
+        attacker = await janusConnection(wsUrl, { localAddress: '127.0.0.2' });
+      } catch (err) {
+        assert.match(err.message, /429/);
+        refused++;
+        continue;
+      }
+      opened++;
+      const handle = await attacker.attach(await attacker.session());
+      for (let s = 0; s < 4; s++) {
+        const answer = await handle.request({ request: 'create' });
+        assert.equal(answer.swarmdrop, 'created', JSON.stringify(answer));
+        created++;
+      }
+      attacker.close();
+    }
+    const seconds = (Date.now() - started) / 1000;
+    console.log(`40 reconnections from one address in ${seconds.toFixed(1)} s: ${opened} opened, ${refused} got 429, ${created} shares created`);
+    assert.ok(opened <= burst + 1 + Math.ceil(seconds * perSecond), `${opened} opened in ${seconds} s`);
+    assert.equal(opened + refused, 40);
+    assert.ok(created < maxShares);
+    // Another address still connects and creates: no 451.
+    const other = await janusConnection(wsUrl);
+    const handle = await other.attach(await other.session());
+    assert.equal((await handle.request({ request: 'create' })).swarmdrop, 'created');
+    other.close();
+  } finally {
+    await limited.stop();
+  }
 });
 
 test("one connection's handles cannot take a share's seats", async () => {
