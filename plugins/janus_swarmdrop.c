@@ -279,6 +279,9 @@ static void load_config(const char *config_path, sd_limits *limits)
 			          publishing.cache_folder);
 		JANUS_LOG(LOG_INFO, "[%s] publishing from %s (remuxed files in %s)\n", SWARMDROP_PACKAGE,
 		          publishing.media_folder, publishing.cache_folder);
+		const char *links = sd_publish_links_fallback();
+		if (links != NULL)
+			JANUS_LOG(LOG_WARN, "[%s] %s\n", SWARMDROP_PACKAGE, links);
 	}
 }
 

@@ -317,18 +317,43 @@ static uint8_t *seal_manifest(const char *source, const uint8_t key[SD_CONTENT_K
 	return sealed;
 }
 
-/* Opens path with no symbolic link anywhere in it (openat2's RESOLVE_NO_SYMLINKS; where the kernel
- * is older than 5.6, O_NOFOLLOW, for the last part only): a link swapped in after the checks is
- * refused (ELOOP), never followed. mode only with O_CREAT. */
-static int open_without_links(const char *path, int flags, mode_t mode)
+/* openat2 with RESOLVE_NO_SYMLINKS, or -1 with errno ENOSYS where the kernel is older than 5.6
+ * and EPERM where a seccomp filter refuses it (container runtimes that predate it). */
+static long openat2_without_links(const char *path, int flags, mode_t mode)
 {
 	struct open_how how = {.flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
 	                       .mode = (flags & O_CREAT) ? mode : 0,
 	                       .resolve = RESOLVE_NO_SYMLINKS};
-	long fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
-	if (fd < 0 && errno == ENOSYS)
+	return syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+}
+
+/* Opens path with no symbolic link anywhere in it (openat2; where that is missing or refused,
+ * O_NOFOLLOW, for the last part only: sd_publish_links_fallback says so): a link swapped in
+ * after the checks is refused (ELOOP), never followed. mode only with O_CREAT. (A real EPERM
+ * comes back from open() as well.) */
+static int open_without_links(const char *path, int flags, mode_t mode)
+{
+	long fd = openat2_without_links(path, flags, mode);
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
 		fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, mode);
 	return (int)fd;
+}
+
+const char *sd_publish_links_fallback(void)
+{
+	long fd = openat2_without_links("/", O_RDONLY | O_DIRECTORY, 0);
+	int error = errno;
+	if (fd >= 0) {
+		close((int)fd);
+		return NULL;
+	}
+	if (error == ENOSYS)
+		return "openat2 is missing (a kernel older than 5.6): only the last component of a published file's path is "
+		       "checked for symbolic links";
+	if (error == EPERM)
+		return "openat2 is refused (EPERM: a seccomp filter, as some container runtimes have): only the last "
+		       "component of a published file's path is checked for symbolic links";
+	return NULL;
 }
 
 /* The remux of job->source into out_fd, from a descriptor opened once: what the checks saw is

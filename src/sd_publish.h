@@ -75,6 +75,10 @@ bool sd_publish_job_keys(sd_publish_job *job, char link[SD_CONTENT_LINK_LEN + 1]
  * is made new (O_EXCL, 0600), written, hashed and then served (sd_seed_content reads it) through
  * its own. The output file stays on disk on success and is removed on failure. */
 sd_seed_content *sd_publish_prepare(const sd_publish_job *job, sd_error *err);
+/* NULL when sd_publish_prepare keeps symbolic links out of every component of the paths it opens
+ * (openat2's RESOLVE_NO_SYMLINKS works here); else why it checks only the last component (openat2
+ * missing, or refused by a seccomp filter), for the operator's log. */
+const char *sd_publish_links_fallback(void);
 
 /* The piece size for a published file of total bytes: 256 KiB, larger for files with more than
  * 65536 pieces (so that one `have` message holds the bitfield). */
