@@ -66,8 +66,10 @@ static bool check_members(json_t *object, const struct member *members, size_t n
 }
 
 /* The rules of docs/protocol.md part 3, "File names", in the order web/src/engine/transfer/content.js
- * (pathProblem) checks them, so that both sides name the same rule for a path. A name that passes
- * is safe to write on Linux, macOS and Windows and shows as what it is. */
+ * (pathProblem) checks them, so that both sides name the same rule for a path; tests/vectors/names.json
+ * holds both to the same answers. A name that passes holds no character Windows refuses and no
+ * device name, and shows as what it is; no two paths of a manifest name one file, or a file and a
+ * folder, on a case-insensitive or normalising file system (path_key). */
 #define PATH_SEGMENTS_MAX 32
 #define SEGMENT_BYTES_MAX 255
 
@@ -77,14 +79,15 @@ static const struct path_characters {
 	size_t n;
 	uint32_t ranges[5][2];
 } path_characters[] = {
-	{"holds a control character", 2, {{0x00, 0x1f}, {0x7f, 0x9f}}}, /* Unicode's Cc: C0, DEL, C1 */
-	{"holds a bidirectional control (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069)", 4,
+	{"holds a control character [control]", 2, {{0x00, 0x1f}, {0x7f, 0x9f}}}, /* Unicode's Cc: C0, DEL, C1 */
+	{"holds a bidirectional control (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) [bidi]", 4,
 	 {{0x061c, 0x061c}, {0x200e, 0x200f}, {0x202a, 0x202e}, {0x2066, 0x2069}}},
-	{"holds a zero-width character or a byte order mark (U+200B-U+200D, U+2060, U+FEFF)", 3,
+	{"holds a zero-width character or a byte order mark (U+200B-U+200D, U+2060, U+FEFF) [invisible]", 3,
 	 {{0x200b, 0x200d}, {0x2060, 0x2060}, {0xfeff, 0xfeff}}},
-	{"holds a '\\'", 1, {{'\\', '\\'}}},
-	{"holds a ':' (a drive or an NTFS stream)", 1, {{':', ':'}}},
-	{"holds a character that looks like '/' or '\\' (U+2044, U+2215, U+2216, U+29F8, U+29F9, U+FF0F, U+FF3C)", 5,
+	{"holds a '\\' [backslash]", 1, {{'\\', '\\'}}},
+	{"holds a ':' (a drive or an NTFS stream) [colon]", 1, {{':', ':'}}},
+	{"holds one of < > \" | ? * (Windows refuses them) [windows-character]", 5, {{'"', '"'}, {'*', '*'}, {'<', '<'}, {'>', '?'}, {'|', '|'}}},
+	{"holds a character that looks like '/' or '\\' (U+2044, U+2215, U+2216, U+29F8, U+29F9, U+FF0F, U+FF3C) [slash-lookalike]", 5,
 	 {{0x2044, 0x2044}, {0x2215, 0x2216}, {0x29f8, 0x29f9}, {0xff0f, 0xff0f}, {0xff3c, 0xff3c}}},
 };
 
@@ -121,29 +124,37 @@ static const char *character_problem(const char *path, size_t len)
 	return first < COUNT(path_characters) ? path_characters[first].reason : NULL;
 }
 
-/* Windows's device names, in any case, alone or before an extension ("CON", "con.txt", "Lpt1.tar.gz"). */
+/* Windows's device names, in ASCII letters of any case, alone or before an extension, spaces
+ * before the '.' too ("CON", "con.txt", "Lpt1.tar.gz", "nul .txt"); COM and LPT take 0-9 and the
+ * superscripts 1-3 (U+00B9, U+00B2, U+00B3). */
 static bool reserved_name(const char *segment, size_t len)
 {
-	static const char *const names[] = {"con", "prn", "aux", "nul"};
+	static const char *const names[] = {"con", "prn", "aux", "nul", "conin$", "conout$"};
+	static const char *const numbers[] = {"\xc2\xb9", "\xc2\xb2", "\xc2\xb3"};
 	size_t stem = 0;
 	while (stem < len && segment[stem] != '.')
 		stem++;
-	if (stem == 3) {
-		for (size_t i = 0; i < COUNT(names); i++)
-			if (g_ascii_strncasecmp(segment, names[i], 3) == 0)
-				return true;
-	} else if (stem == 4 && segment[3] >= '1' && segment[3] <= '9') {
-		return g_ascii_strncasecmp(segment, "com", 3) == 0 || g_ascii_strncasecmp(segment, "lpt", 3) == 0;
-	}
+	while (stem > 0 && segment[stem - 1] == ' ')
+		stem--;
+	for (size_t i = 0; i < COUNT(names); i++)
+		if (stem == strlen(names[i]) && g_ascii_strncasecmp(segment, names[i], stem) == 0)
+			return true;
+	if (stem < 4 || (g_ascii_strncasecmp(segment, "com", 3) != 0 && g_ascii_strncasecmp(segment, "lpt", 3) != 0))
+		return false;
+	if (stem == 4 && segment[3] >= '0' && segment[3] <= '9')
+		return true;
+	for (size_t i = 0; i < COUNT(numbers); i++)
+		if (stem == 5 && memcmp(segment + 3, numbers[i], 2) == 0)
+			return true;
 	return false;
 }
 
 const char *sd_manifest_path_problem(const char *path, size_t len)
 {
 	if (len == 0)
-		return "is empty";
+		return "is empty [length]";
 	if (len > SD_CONTENT_PATH_MAX)
-		return "is over 4096 bytes";
+		return "is over 4096 bytes [length]";
 	const char *problem = character_problem(path, len);
 	if (problem != NULL)
 		return problem;
@@ -151,26 +162,51 @@ const char *sd_manifest_path_problem(const char *path, size_t len)
 	for (size_t i = 0; i < len; i++)
 		segments += path[i] == '/';
 	if (segments > PATH_SEGMENTS_MAX)
-		return "has more than 32 segments";
+		return "has more than 32 segments [depth]";
 	for (size_t start = 0; start <= len;) {
 		const char *slash = memchr(path + start, '/', len - start);
 		size_t end = slash != NULL ? (size_t)(slash - path) : len, seg = end - start;
 		const char *segment = path + start;
 		if (seg == 0)
-			return start == 0 ? "starts with '/'" : end == len ? "ends with '/'" : "has an empty segment ('//')";
+			return start == 0 ? "starts with '/' [dot-segment]" : end == len ? "ends with '/' [dot-segment]"
+			                  : "has an empty segment ('//') [dot-segment]";
 		if (seg == 1 && segment[0] == '.')
-			return "has a '.' segment";
+			return "has a '.' segment [dot-segment]";
 		if (seg == 2 && segment[0] == '.' && segment[1] == '.')
-			return "has a '..' segment";
+			return "has a '..' segment [dot-segment]";
 		if (segment[seg - 1] == '.' || segment[seg - 1] == ' ')
-			return "has a segment ending in '.' or ' '";
+			return "has a segment ending in '.' or ' ' [trailing-dot-space]";
 		if (reserved_name(segment, seg))
-			return "has a reserved device name (CON, PRN, AUX, NUL, COM1-9, LPT1-9)";
+			return "has a reserved device name (CON, PRN, AUX, NUL, CONIN$, CONOUT$, COM0-9, LPT0-9) [reserved]";
 		if (seg > SEGMENT_BYTES_MAX)
-			return "has a segment over 255 bytes";
+			return "has a segment over 255 bytes [segment-length]";
 		start = end + 1;
 	}
 	return NULL;
+}
+
+/* One segment as a sender gives it (content.js fitSegment, the same steps): over 255 bytes, cut
+ * on a character to 254 keeping an extension (the last '.' and 1 to 16 characters, not the whole
+ * name); then a name ending in '.' or ' ' ('.' and '..' too) gets '_' for that character, and a
+ * device name '_' after its stem. */
+static void fit_segment(GString *s)
+{
+	if (s->len > SEGMENT_BYTES_MAX) {
+		const char *dot = strrchr(s->str, '.');
+		glong after = dot != NULL && dot != s->str ? g_utf8_strlen(dot + 1, -1) : 0;
+		size_t ext = after >= 1 && after <= 16 ? (size_t)(s->str + s->len - dot) : 0;
+		char *extension = g_strdup(s->str + s->len - ext);
+		size_t keep = SEGMENT_BYTES_MAX - 1 - ext; /* an extension is at most 65 bytes */
+		while (keep > 0 && (s->str[keep] & 0xc0) == 0x80)
+			keep--;
+		g_string_truncate(s, keep);
+		g_string_append(s, extension);
+		g_free(extension);
+	}
+	if (s->str[s->len - 1] == '.' || s->str[s->len - 1] == ' ')
+		s->str[s->len - 1] = '_';
+	if (reserved_name(s->str, s->len))
+		g_string_insert_c(s, (gssize)strcspn(s->str, "."), '_');
 }
 
 char *sd_manifest_safe_name(const char *name)
@@ -185,24 +221,10 @@ char *sd_manifest_safe_name(const char *name)
 			g_string_append_unichar(out, c);
 	}
 	g_free(valid);
-	if (reserved_name(out->str, out->len))
-		g_string_insert_c(out, (gssize)strcspn(out->str, "."), '_');
-	/* Cut to 255 bytes on a character boundary, keeping an extension of up to 16 bytes. */
-	if (out->len > SEGMENT_BYTES_MAX) {
-		const char *dot = strrchr(out->str, '.');
-		size_t ext = dot != NULL && dot != out->str && out->str + out->len - dot <= 16 ? (size_t)(out->str + out->len - dot) : 0;
-		char *extension = g_strdup(out->str + out->len - ext);
-		size_t keep = SEGMENT_BYTES_MAX - ext;
-		while (keep > 0 && (out->str[keep] & 0xc0) == 0x80)
-			keep--;
-		g_string_truncate(out, keep);
-		g_string_append(out, extension);
-		g_free(extension);
-	}
-	if (out->len == 0 || strcmp(out->str, ".") == 0 || strcmp(out->str, "..") == 0)
+	if (out->len == 0)
 		g_string_append_c(out, '_');
-	if (out->str[out->len - 1] == '.' || out->str[out->len - 1] == ' ')
-		out->str[out->len - 1] = '_';
+	else if (sd_manifest_path_problem(out->str, out->len) != NULL)
+		fit_segment(out);
 	return g_string_free(out, FALSE);
 }
 
@@ -306,37 +328,87 @@ static bool take_file(json_t *entry, size_t i, sd_manifest_file *file, sd_error 
 	return fragments == NULL || take_fragments(fragments, where, file, err);
 }
 
-static int compare_paths(const void *a, const void *b)
+/* The lowercase of c's uppercase, the simple mappings. glib maps letters only; Unicode also gives
+ * a case to U+0345 (uppercase U+0399), the Roman numerals U+2160-U+217F and the circled letters
+ * U+24B6-U+24E9, which JavaScript's toUpperCase and toLowerCase follow. */
+static gunichar fold_character(gunichar c)
 {
-	const sd_manifest_file *fa = *(const sd_manifest_file *const *)a, *fb = *(const sd_manifest_file *const *)b;
-	if (fa->path_len != fb->path_len)
-		return fa->path_len < fb->path_len ? -1 : 1;
-	int c = memcmp(fa->path, fb->path, fa->path_len);
-	if (c != 0)
-		return c;
-	return fa < fb ? -1 : fa > fb ? 1 : 0; /* equal paths: keep manifest order for the reason */
+	if (c == 0x0345)
+		return 0x03b9;
+	if (c >= 0x2160 && c <= 0x216f)
+		return c + 0x10;
+	if (c >= 0x24b6 && c <= 0x24cf)
+		return c + 0x1a;
+	return g_unichar_tolower(g_unichar_toupper(c));
 }
 
-/* Unique paths, by sorting (10000 paths of 4096 bytes make pairwise comparison too slow). */
+/* What a path is on a case-insensitive, normalising file system (NTFS, APFS, HFS+): NFC, then
+ * each character replaced by the lowercase of its uppercase, one character for one (content.js
+ * pathKey, the same mapping). NULL when memory runs out. */
+static char *path_key(const char *path, size_t len, size_t *key_len)
+{
+	char *nfc = g_utf8_normalize(path, (gssize)len, G_NORMALIZE_NFC);
+	if (nfc == NULL)
+		return NULL;
+	GString *key = g_string_sized_new(strlen(nfc) + 1);
+	for (const char *p = nfc; *p != '\0'; p = g_utf8_next_char(p))
+		g_string_append_unichar(key, fold_character(g_utf8_get_char(p)));
+	g_free(nfc);
+	*key_len = key->len;
+	return g_string_free(key, FALSE);
+}
+
+struct path_key {
+	char *key;
+	size_t len;
+	size_t file;
+};
+
+/* Bytewise, but '/' before any other byte (a path holds no NUL): then the paths inside a folder
+ * "k/" come right after a file "k" and its equals, so that comparing neighbours finds every clash. */
+static int compare_keys(const void *a, const void *b)
+{
+	const struct path_key *ka = a, *kb = b;
+	for (size_t i = 0; i < ka->len && i < kb->len; i++) {
+		unsigned char ca = ka->key[i] == '/' ? 0 : (unsigned char)ka->key[i];
+		unsigned char cb = kb->key[i] == '/' ? 0 : (unsigned char)kb->key[i];
+		if (ca != cb)
+			return ca < cb ? -1 : 1;
+	}
+	if (ka->len != kb->len)
+		return ka->len < kb->len ? -1 : 1;
+	return ka->file < kb->file ? -1 : ka->file > kb->file ? 1 : 0; /* equal keys: manifest order */
+}
+
+/* The duplicate rule: no two paths with one key, no file's key the key of another's folder. By
+ * sorting (10000 paths of 4096 bytes make pairwise comparison too slow). */
 static bool check_unique_paths(const sd_manifest *m, sd_error *err)
 {
-	const sd_manifest_file **sorted = malloc(m->file_count * sizeof(*sorted));
-	if (sorted == NULL)
-		return sd_fail(err, SD_ERR_MEMORY, "out of memory checking paths");
-	for (size_t i = 0; i < m->file_count; i++)
-		sorted[i] = &m->files[i];
-	qsort(sorted, m->file_count, sizeof(*sorted), compare_paths);
-	for (size_t i = 1; i < m->file_count; i++) {
-		const sd_manifest_file *a = sorted[i - 1], *b = sorted[i];
-		if (a->path_len == b->path_len && memcmp(a->path, b->path, a->path_len) == 0) {
-			size_t ia = (size_t)(a - m->files), ib = (size_t)(b - m->files);
-			free(sorted);
-			return sd_fail(err, SD_ERR_MANIFEST_DUPLICATE_PATH, "files[%zu] and files[%zu] have the same path '%.64s'", ia, ib,
-			            a->path);
-		}
+	struct path_key *keys = calloc(m->file_count, sizeof(*keys));
+	bool ok = keys != NULL;
+	for (size_t i = 0; ok && i < m->file_count; i++) {
+		keys[i].file = i;
+		ok = (keys[i].key = path_key(m->files[i].path, m->files[i].path_len, &keys[i].len)) != NULL;
 	}
-	free(sorted);
-	return true;
+	if (!ok)
+		sd_fail(err, SD_ERR_MEMORY, "out of memory checking paths");
+	else
+		qsort(keys, m->file_count, sizeof(*keys), compare_keys);
+	for (size_t i = 1; ok && i < m->file_count; i++) {
+		const struct path_key *a = &keys[i - 1], *b = &keys[i];
+		const sd_manifest_file *fa = &m->files[a->file], *fb = &m->files[b->file];
+		if (a->len == b->len && memcmp(a->key, b->key, a->len) == 0)
+			ok = sd_fail(err, SD_ERR_MANIFEST_DUPLICATE_PATH,
+			             "files[%zu] and files[%zu] have the same path, case and normalisation aside ('%.64s', '%.64s') [duplicate]",
+			             MIN(a->file, b->file), MAX(a->file, b->file), fa->path, fb->path);
+		else if (b->len > a->len && b->key[a->len] == '/' && memcmp(a->key, b->key, a->len) == 0)
+			ok = sd_fail(err, SD_ERR_MANIFEST_DUPLICATE_PATH, "files[%zu] ('%.64s') is a file and a folder of files[%zu] ('%.64s') [file-folder]",
+			             a->file, fa->path, b->file, fb->path);
+	}
+	for (size_t i = 0; keys != NULL && i < m->file_count; i++)
+		g_free(keys[i].key);
+	free(keys);
+	return ok;
 }
 
 /* The checks of sd_manifest_parse on a loaded document; m is filled as it goes. */

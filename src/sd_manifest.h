@@ -46,12 +46,17 @@ bool sd_manifest_parse(const uint8_t *json, size_t json_len, sd_manifest *manife
 void sd_manifest_clear(sd_manifest *manifest);
 
 /* Why path (len bytes of valid UTF-8) breaks a rule of "File names" (docs/protocol.md part 3,
- * the same rules in the same order as the browser's), or NULL when it passes. */
+ * the same rules in the same order as the browser's), or NULL when it passes. The reason ends
+ * with the rule's name as the browser gives it, in brackets ("... [reserved]"). The rules on a
+ * manifest's set of paths (no two with one key, no file a folder of another) are
+ * sd_manifest_parse's. */
 const char *sd_manifest_path_problem(const char *path, size_t len);
-/* A one-segment name that passes those rules, made from name (a file's name, any bytes): what is
- * not UTF-8 becomes U+FFFD, '/' and every character a rule forbids '_', a trailing '.' or ' '
- * '_', a device name gets '_' after its stem (CON.mp4: CON_.mp4), and a name over 255 bytes is
- * cut on a character, keeping its extension; an empty, '.' or '..' name gets '_'. g_free it. */
+/* A one-segment name that passes those rules, made from name (a file's name, any bytes) as the
+ * browser's sender maps a name (content.js shareablePaths; tests/vectors/names.json): a name that
+ * passes is kept; else what is not UTF-8 becomes U+FFFD, '/' and every character a rule forbids
+ * '_', an empty name '_'; a name over 255 bytes is cut on a character to 254, keeping its
+ * extension; a trailing '.' or ' ' becomes '_' ('.': '_', '..': '._'); a device name gets '_'
+ * after its stem (CON.mp4: CON_.mp4). g_free it. */
 char *sd_manifest_safe_name(const char *name);
 
 /* The compact JSON of a manifest (the origin's side), members in the order of the format and

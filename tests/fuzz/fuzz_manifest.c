@@ -3,8 +3,10 @@
  * receiver opens whatever an owner, or anyone, sent); even, the rest is manifest JSON, parsed,
  * and when it passes, written back (sd_manifest_to_json must give text that parses to the same
  * manifest), sealed and opened again (the opener must accept what the sealer made). Every path
- * of an accepted manifest must pass the file-name rules, and so must the name the server gives a
- * file named by the input's bytes (sd_manifest_safe_name). Built and run by tests/fuzz/run.sh. */
+ * of an accepted manifest must pass the file-name rules (the duplicate rules too: a manifest that
+ * passes is written back and parsed again), and so must the name the server gives a file named by
+ * the input's bytes (sd_manifest_safe_name), which keeps a name that passes as it is. Built and
+ * run by tests/fuzz/run.sh. */
 #include <glib.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -53,6 +55,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *safe = sd_manifest_safe_name(name);
 	if (sd_manifest_path_problem(safe, strlen(safe)) != NULL)
 		__builtin_trap();
+	char *again_safe = sd_manifest_safe_name(safe); /* a name that passes is kept as it is */
+	if (strcmp(again_safe, safe) != 0)
+		__builtin_trap();
+	g_free(again_safe);
 	g_free(safe);
 	g_free(name);
 	if (size == 0)

@@ -2,6 +2,7 @@
 // receiver gets for each (ManifestError 'bad-name' with the rule and the file), and the sender's
 // mapping of picked names to names that pass. Run: node --test tests/js/names.test.mjs
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
 import {
@@ -12,34 +13,17 @@ import {
 const bytes = (text) => Buffer.byteLength(text);
 const manifestOf = (paths) => ({ v: 1, piece_size: 16384, total: 0, files: paths.map((path) => ({ path, size: 0, type: '' })) });
 
-// Each rule with paths that break it (and break no rule checked before it).
-const BROKEN = {
-  'not-text': ['a\ud800', '\udc00b'],
-  length: ['', `${'a/'.repeat(2048)}a`],
-  depth: [Array.from({ length: MAX_PATH_SEGMENTS + 1 }, () => 'd').join('/')],
-  control: ['a\u0000', 'a\tb', 'a\nb', '\u001b[31mred', 'a\u007f', 'a\u0085', 'a\u009f'],
-  bidi: ['a\u202Egnp.exe', 'a\u202Ab', 'a\u202Bb', 'a\u202Cb', 'a\u202Db', 'a\u200Eb', 'a\u200Fb', 'a\u061Cb', 'a\u2066b', 'a\u2067b', 'a\u2068b', 'a\u2069b'],
-  invisible: ['a\u200Bb', 'a\u200Cb', 'a\u200Db', 'a\u2060b', '\uFEFFa'],
-  backslash: ['a\\b', '..\\..\\evil'],
-  colon: ['C:evil', 'a:b', 'dir/file.txt:stream', 'C:'],
-  'slash-lookalike': ['x\u2215y', 'x\u2044y', 'x\u2216y', 'x\u29F8y', 'x\u29F9y', 'x\uFF0Fy', 'x\uFF3Cy'],
-  'dot-segment': ['/a', 'a/', 'a//b', '.', '..', '../a', 'a/./b', 'a/..'],
-  'trailing-dot-space': ['a.', 'a ', 'dir./b', 'dir /b', 'a/b...', '...'],
-  reserved: ['CON', 'con', 'CON.txt', 'Con.tar.gz', 'PRN', 'aux.c', 'NUL', 'nul.x', 'COM1', 'com9.log', 'LPT1', 'lpt9.txt', 'dir/AUX/x'],
-  'segment-length': [`${'x'.repeat(MAX_SEGMENT_BYTES + 1)}`, `d/${'é'.repeat(128)}`, `${'😀'.repeat(64)}/b`],
-};
-
-// Names that look close to a rule and pass.
-const FINE = [
-  'a', 'CON_.txt', 'CONSOLE.txt', 'icon.png', 'COM0', 'COM10', 'LPT', 'lpt10.txt', 'xCON', 'a.b', '.hidden', '..a', 'a/.x',
-  'a b', ' a', 'Grüße/日本語/😀.txt', 'a\u00A0b', 'a\u00ADb', 'a\u2028b', 'x/y', 'semi;colon', 'half/ｗｉｄｅ.txt',
-  'x'.repeat(MAX_SEGMENT_BYTES), 'é'.repeat(127), Array.from({ length: MAX_PATH_SEGMENTS }, () => 'd').join('/'),
-  Array.from({ length: 17 }, () => 'a'.repeat(240)).join('/'), // 4096 bytes
-];
+// tests/vectors/names.json, shared with the C side (tests/unit/test_manifest.c): each rule with
+// paths that break it (and break no rule checked before it), paths close to a rule that pass, sets
+// of paths that clash (or not) and the names a sender and the server make of picked names. Lone
+// surrogates cannot be written in that file (C reads only UTF-8): 'not-text' is tested here.
+const vectors = JSON.parse(readFileSync(new URL('../vectors/names.json', import.meta.url), 'utf8'));
+const BROKEN = { 'not-text': ['a\ud800', '\udc00b'], ...vectors.refused };
+const FINE = vectors.pass;
 
 describe('every rule of "File names"', () => {
   test('the rules listed are the rules tested', () => {
-    assert.deepEqual(new Set([...Object.keys(BROKEN), 'duplicate']), new Set(NAME_RULES));
+    assert.deepEqual(new Set([...Object.keys(BROKEN), 'duplicate', 'file-folder']), new Set(NAME_RULES));
   });
 
   for (const [rule, paths] of Object.entries(BROKEN)) {
@@ -55,6 +39,17 @@ describe('every rule of "File names"', () => {
   test('a path given twice is refused as a duplicate', () => {
     assert.throws(() => validateManifest(manifestOf(['a', 'b', 'a'])), (error) => error.code === 'bad-name'
       && error.rule === 'duplicate' && error.file === 2);
+  });
+
+  test('paths that clash, case and normalisation aside, or as a file and a folder, are refused', () => {
+    for (const { paths, rule, file } of vectors.sets) {
+      if (rule === null) {
+        assert.ok(validateManifest(manifestOf(paths)), JSON.stringify(paths));
+        continue;
+      }
+      assert.throws(() => validateManifest(manifestOf(paths)), (error) => error.code === 'bad-name'
+        && error.rule === rule && error.file === file, JSON.stringify(paths));
+    }
   });
 
   test('names close to a rule pass', () => {
@@ -85,6 +80,10 @@ describe('the sender maps picked names to names that pass', () => {
     assert.equal(new Set(mapped).size, mapped.length);
     for (const path of mapped) assert.equal(pathProblem(path), null, JSON.stringify(path));
     assert.ok(validateManifest(manifestOf(mapped)));
+  });
+
+  test('the sender and the server make the same name of a picked name', () => {
+    for (const [picked, expected] of vectors.safe_names) assert.equal(shareablePaths([picked])[0], expected, JSON.stringify(picked));
   });
 
   test('what the mapping does to each kind of name', () => {
@@ -122,5 +121,27 @@ describe('the sender maps picked names to names that pass', () => {
   test('names that meet after mapping are told apart; a name that passed keeps its own', () => {
     assert.deepEqual(shareablePaths(['a:b.txt', 'a_b.txt', 'a\\b.txt', 'x']), ['a_b (2).txt', 'a_b.txt', 'a_b (3).txt', 'x']);
     assert.deepEqual(shareablePaths(['same', 'same']), ['same', 'same (2)']);
+  });
+
+  test('names that clash on a case-insensitive or normalising file system, or as a file and a folder, are told apart', () => {
+    assert.deepEqual(shareablePaths(['README.txt', 'readme.TXT']), ['README.txt', 'readme (2).TXT']);
+    assert.deepEqual(shareablePaths(['caf\u00e9', 'cafe\u0301']), ['caf\u00e9', 'cafe\u0301 (2)']);
+    assert.deepEqual(shareablePaths(['a', 'a/b']), ['a (2)', 'a/b']);
+    assert.deepEqual(shareablePaths(['A/b', 'a', 'a (2)']), ['A/b', 'a (3)', 'a (2)']);
+    assert.deepEqual(shareablePaths(['x.txt', 'X.TXT', 'x (2).txt', 'a?b', 'A_B']), ['x.txt', 'X (3).TXT', 'x (2).txt', 'a_b (2)', 'A_B']);
+    for (const { paths } of vectors.sets) {
+      const mapped = shareablePaths(paths);
+      assert.ok(validateManifest(manifestOf(mapped)), JSON.stringify(mapped));
+    }
+  });
+
+  test('a numbered name stays within the limits of a name and of a path', () => {
+    const long = `${'n'.repeat(251)}.txt`;
+    const [, second] = shareablePaths([long, long]);
+    assert.equal(second, `${'n'.repeat(247)} (2).txt`);
+    const deep = [...Array.from({ length: 16 }, () => 'd'.repeat(250)), 'x'.repeat(79)].join('/'); // 4095 bytes
+    const mapped = shareablePaths([deep, deep.toUpperCase()]);
+    assert.equal(pathProblem(mapped[1]), null);
+    assert.ok(validateManifest(manifestOf(mapped)));
   });
 });

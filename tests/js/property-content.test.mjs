@@ -8,7 +8,7 @@ import { before, test } from 'node:test';
 import fc from 'fast-check';
 
 import {
-  IntegrityError, ManifestError, createShareKeys, openManifest, openShareKeys, pathProblem, sealManifest,
+  IntegrityError, ManifestError, createShareKeys, openManifest, openShareKeys, pathKey, pathProblem, sealManifest,
   sealManifestBytes, shareablePaths, validateManifest,
 } from '../../web/src/engine/transfer/content.js';
 
@@ -20,7 +20,10 @@ before(async () => {
 
 // Any UTF-16 text, lone surrogates and controls included: what a file system or a browser may hand over.
 const anyText = (options) => fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), ...options });
-const anyName = fc.oneof(anyText({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 300 }), fc.constantFrom('CON', 'a.', '..', 'C:x', 'a\u202Eb'));
+// Names that clash on a case-insensitive or normalising file system ('a' beside 'A', 'é' as one
+// character and as two), or as a file and a folder ('a' beside 'a/b'), come often.
+const anyName = fc.oneof(anyText({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 300 }),
+  fc.constantFrom('CON', 'a.', '..', 'C:x', 'a\u202Eb', 'x?y', 'COM\u00b9', 'conin$.txt', 'README.txt', 'readme.TXT', 'caf\u00e9', 'cafe\u0301', 'a', 'A', 'b', '\u03a3', '\u03c2'));
 const anyPath = fc.array(anyName, { minLength: 1, maxLength: 40 }).map((segments) => segments.join('/'));
 
 // A picked file list as the sender turns it into a manifest.
@@ -36,13 +39,27 @@ const manifestOf = ({ pieceSize, files }) => {
   };
 };
 
-test('the sender maps any picked names to distinct names that pass', () => {
+// The keys of the folders a path lies in.
+const folderKeys = (path) => pathKey(path).split('/').slice(0, -1).map((_, i, segments) => segments.slice(0, i + 1).join('/'));
+
+test('the sender maps any picked names to names that pass and do not clash', () => {
   fc.assert(fc.property(fc.array(anyPath, { minLength: 1, maxLength: 30 }), (paths) => {
     const mapped = shareablePaths(paths);
     assert.equal(mapped.length, paths.length);
-    assert.equal(new Set(mapped).size, mapped.length);
     for (const path of mapped) assert.equal(pathProblem(path), null, JSON.stringify(path));
-    paths.forEach((path, i) => { if (pathProblem(path) === null && paths.indexOf(path) === i) assert.equal(mapped[i], path); });
+    // The duplicate rules: no two keys alike, no file's key a folder's; the receiver's check agrees.
+    const keys = mapped.map(pathKey);
+    const folders = new Set(mapped.flatMap(folderKeys));
+    assert.equal(new Set(keys).size, keys.length);
+    for (const key of keys) assert.ok(!folders.has(key), JSON.stringify(key));
+    assert.ok(validateManifest({ v: 1, piece_size: 16384, total: 0, files: mapped.map((path) => ({ path, size: 0, type: '' })) }));
+    // A picked path that passes keeps its name unless an earlier one has its key or it is a folder's.
+    paths.forEach((path, i) => {
+      const key = pathProblem(path) === null ? pathKey(path) : null;
+      if (key !== null && !folders.has(key) && paths.findIndex((other) => pathProblem(other) === null && pathKey(other) === key) === i) {
+        assert.equal(mapped[i], path);
+      }
+    });
   }), { numRuns: 500 });
 });
 

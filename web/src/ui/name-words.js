@@ -10,12 +10,14 @@ const RULE_WORDS = {
   invisible: 'zero-width characters in its name, which can make it look like another file',
   backslash: 'a backslash in its name, which Windows reads as a folder',
   colon: 'a colon in its name, which Windows reads as a drive or a hidden stream',
+  'windows-character': 'one of < > " | ? * in its name, which Windows does not allow',
   'slash-lookalike': 'a character that looks like a slash, which makes the name pose as a folder',
   'dot-segment': 'a path that leads out of its folder (an empty, "." or ".." part)',
   'trailing-dot-space': 'a name ending in a dot or a space, which Windows drops',
-  reserved: 'a name Windows keeps for devices (CON, PRN, AUX, NUL, COM1–9, LPT1–9)',
+  reserved: 'a name Windows keeps for devices (CON, PRN, AUX, NUL, CONIN$, CONOUT$, COM0–9, LPT0–9)',
   'segment-length': 'a name longer than 255 bytes',
-  duplicate: 'the same name as another file',
+  duplicate: 'the same name as another file (capitals and accents written differently count as the same)',
+  'file-folder': 'the name of a folder that holds another file',
 };
 
 // The error box's text for state.errorDetail {rule, file}.

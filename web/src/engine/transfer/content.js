@@ -258,7 +258,7 @@ export function validateManifest(value) {
   if (value.files.length < 1 || value.files.length > MAX_FILES) {
     throw new ManifestError(`"files" must have 1 to ${MAX_FILES} entries.`);
   }
-  const paths = new Set();
+  const names = new PathKeys();
   const files = [];
   let sum = 0;
   // Not forEach: it skips the holes of a sparse array, which would pass as fewer files.
@@ -268,10 +268,13 @@ export function validateManifest(value) {
     if (!isPlainObject(file)) throw new ManifestError(`${where} must be a JSON object.`);
     exactMembers(file, ['path', 'size', 'type'], where, ['fragments']);
     checkPath(file.path, i);
-    if (paths.has(file.path)) {
-      throw new ManifestError(`${where}: the path "${file.path}" appears twice.`, { rule: 'duplicate', file: i });
+    const clash = names.add(file.path);
+    if (clash === 'duplicate') {
+      throw new ManifestError(`${where}: the path "${file.path}" appears twice (case and normalisation aside).`, { rule: clash, file: i });
     }
-    paths.add(file.path);
+    if (clash === 'file-folder') {
+      throw new ManifestError(`${where}: the path "${file.path}" is a file and a folder of another file.`, { rule: clash, file: i });
+    }
     if (!Number.isSafeInteger(file.size) || file.size < 0) {
       throw new ManifestError(`${where}: "size" must be an integer from 0 to 2^53 - 1.`);
     }
@@ -370,12 +373,14 @@ export async function openManifest(contentKey, verifyKey, sealed) {
 
 // ---------------------------------------------------------------------------------------------
 // File names (docs/protocol.md part 3, "File names"): one rule set, the same as
-// src/sd_manifest.c's. A name that passes is safe to write on Linux, macOS and Windows and shows
-// as what it is: no bidi override makes "a\u202Egnp.exe" read as an image, no look-alike slash
-// or drive letter makes a name pose as a folder, no reserved device name. The owner's signature
-// proves who wrote a manifest, not that its names are safe: a receiver refuses one that breaks a
-// rule (ManifestError 'bad-name'); a sender maps what was picked to names that pass
-// (shareablePaths), so that every real file still shares.
+// src/sd_manifest.c's; tests/vectors/names.json holds both to the same answers. A name that passes
+// holds no character Windows refuses and no reserved device name, does not end in '.' or ' ', and
+// shows as what it is: no bidi override makes "a\u202Egnp.exe" read as an image, no look-alike
+// slash or drive letter makes a name pose as a folder. No two paths of a manifest name the same
+// file, or a file and a folder, on a case-insensitive or normalising file system (pathKey). The
+// owner's signature proves who wrote a manifest, not that its names are safe: a receiver refuses
+// one that breaks a rule (ManifestError 'bad-name'); a sender maps what was picked to names that
+// pass (shareablePaths), so that every real file still shares.
 
 // Characters no path holds, by rule.
 const NAME_CHARACTERS = {
@@ -384,18 +389,21 @@ const NAME_CHARACTERS = {
   invisible: '\\u200b-\\u200d\\u2060\\ufeff', // zero-width characters and the byte order mark
   backslash: '\\\\',
   colon: ':', // a drive ("C:evil") or an NTFS stream ("a:b")
+  'windows-character': '<>"|?*', // the other characters Windows refuses in a name
   'slash-lookalike': '\\u2044\\u2215\\u2216\\u29f8\\u29f9\\uff0f\\uff3c',
 };
 const NAME_CHARACTER_TESTS = Object.entries(NAME_CHARACTERS).map(([rule, set]) => [rule, new RegExp(`[${set}]`)]);
 const ANY_NAME_CHARACTER = new RegExp(`[${Object.values(NAME_CHARACTERS).join('')}]`, 'g');
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-// Windows's device names, in any case, alone or before an extension ("CON", "con.txt", "Lpt1.tar.gz").
-const RESERVED_NAME = /^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\.|$)/i;
+// Windows's device names, in any case (ASCII letters only: without the u flag, /i never matches a
+// non-ASCII letter to an ASCII one), alone or before an extension, spaces before the '.' too
+// ("CON", "con.txt", "Lpt1.tar.gz", "nul .txt"); COM and LPT with 0-9 and the superscripts 1-3.
+const RESERVED_NAME = /^(con|prn|aux|nul|conin\$|conout\$|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3]) *(\.|$)/i;
 
 /** Every rule a path can break, as ManifestError.rule names them. */
 export const NAME_RULES = Object.freeze([
   'not-text', 'length', 'depth', ...Object.keys(NAME_CHARACTERS), 'dot-segment', 'trailing-dot-space', 'reserved',
-  'segment-length', 'duplicate',
+  'segment-length', 'duplicate', 'file-folder',
 ]);
 
 /** The first rule of "File names" that `path` breaks (a NAME_RULES entry), or null if it passes. */
@@ -424,10 +432,11 @@ const NAME_RULE_TEXT = {
   invisible: 'must not contain zero-width characters or a byte order mark',
   backslash: 'must not contain \\',
   colon: 'must not contain :',
+  'windows-character': 'must not contain < > " | ? or *',
   'slash-lookalike': 'must not contain characters that look like / or \\',
   'dot-segment': 'must not start with / or have an empty, . or .. segment',
   'trailing-dot-space': 'must not have a segment ending in . or a space',
-  reserved: 'must not use a reserved device name (CON, PRN, AUX, NUL, COM1-9, LPT1-9)',
+  reserved: 'must not use a reserved device name (CON, PRN, AUX, NUL, CONIN$, CONOUT$, COM0-9, LPT0-9)',
   'segment-length': `must not have a segment over ${MAX_SEGMENT_BYTES} bytes`,
 };
 
@@ -438,23 +447,77 @@ function checkPath(path, file) {
 }
 
 /**
+ * What a path is on a case-insensitive, normalising file system (NTFS, APFS, HFS+): NFC, then each
+ * character replaced by the lowercase of its uppercase, one character for one (the simple
+ * mappings, as glib's g_unichar_toupper and g_unichar_tolower in src/sd_manifest.c). So
+ * "README.txt" and "readme.TXT", "é" as one character and as e + U+0301, "Σ" "σ" "ς", "ı" "I" "i"
+ * have one key. Two paths of a manifest must not share a key.
+ */
+export function pathKey(path) {
+  return path.normalize('NFC').replace(/[^\0-@[-\u007f]/gu, foldCharacter);
+}
+
+const foldedCharacters = new Map(); // a cache, bounded: a manifest can hold any characters
+function foldCharacter(character) {
+  let folded = foldedCharacters.get(character);
+  if (folded === undefined) {
+    // toUpperCase and toLowerCase give the full mappings: where one is several characters
+    // ("ß" -> "SS", "İ" -> "i̇"), the simple one is the character itself, or the first of them.
+    const upper = character.toUpperCase();
+    folded = [...([...upper].length === 1 ? upper : character).toLowerCase()][0];
+    if (foldedCharacters.size < 4096) foldedCharacters.set(character, folded);
+  }
+  return folded;
+}
+
+// The keys of a manifest's paths so far and of their folders: add(path) tells how a new path
+// clashes with them ('duplicate', 'file-folder') or null. A path of n segments costs n keys'
+// worth of hashing, at most 32 times the manifest's size.
+class PathKeys {
+  files = new Set();
+  folders = new Set();
+
+  add(path) {
+    const key = pathKey(path);
+    const folders = folderKeys(key);
+    let clash = null;
+    if (this.files.has(key)) clash = 'duplicate';
+    else if (this.folders.has(key) || folders.some((folder) => this.files.has(folder))) clash = 'file-folder';
+    this.files.add(key);
+    for (const folder of folders) this.folders.add(folder);
+    return clash;
+  }
+}
+
+/**
  * The sender's side of "File names": picked paths (in order) -> paths that pass every rule and
- * differ from each other. Forbidden characters become '_', empty segments go, a reserved name or a
- * segment ending in '.' or ' ' gets a '_', a long segment is cut keeping its extension, a path too
- * deep has its last segments joined, and a name taken twice gets " (2)", " (3)"... A path that
- * passes already is kept as it is (unless taken).
+ * whose keys (pathKey) differ from each other and from every folder's. Forbidden characters become
+ * '_', empty segments go, a reserved name or a segment ending in '.' or ' ' gets a '_', a long
+ * segment is cut keeping its extension, a path too deep has its last segments joined, and a file
+ * whose key is taken, by an earlier file or by a folder of any file, gets " (2)", " (3)"...
+ * ("readme (2).TXT" after "README.txt"; a file "a" beside "a/b" becomes "a (2)"). A path that
+ * passes is kept as it is unless so taken; no mapped path takes its name.
  */
 export function shareablePaths(paths) {
-  const valid = new Set(paths.filter((path) => pathProblem(path) === null)); // they keep their names
+  const wanted = paths.map(shareablePath);
+  const folders = new Set();
+  for (const path of wanted) for (const folder of folderKeys(pathKey(path))) folders.add(folder);
+  const kept = new Set(wanted.filter((path, i) => path === paths[i]).map(pathKey));
   const taken = new Set();
-  return paths.map((path) => {
-    const wanted = shareablePath(path);
-    const mapped = wanted !== path;
-    let unique = wanted;
-    for (let n = 2; taken.has(unique) || (mapped && valid.has(unique)); n++) unique = numbered(wanted, n);
-    taken.add(unique);
+  return wanted.map((path, i) => {
+    const free = (name, key) => !taken.has(key) && !folders.has(key) && (name === paths[i] || !kept.has(key));
+    let unique = path;
+    for (let n = 2; !free(unique, pathKey(unique)); n++) unique = numbered(path, n);
+    taken.add(pathKey(unique));
     return unique;
   });
+}
+
+// The keys of the folders a path's key lies in: "a/b/c" -> "a", "a/b".
+function folderKeys(key) {
+  const folders = [];
+  for (let at = key.indexOf('/'); at !== -1; at = key.indexOf('/', at + 1)) folders.push(key.slice(0, at));
+  return folders;
 }
 
 function shareablePath(path) {
@@ -474,11 +537,16 @@ function shareablePath(path) {
   return segments.join('/');
 }
 
-// "name (n).ext" for a path taken already.
+// "name (n).ext" for a path taken already, the name cut to keep the number within the limits of a
+// segment and of the path (the extension dropped, then the name, where there is no room).
 function numbered(path, n) {
   const cut = path.lastIndexOf('/') + 1;
-  const { stem, extension } = splitExtension(path.slice(cut));
-  return path.slice(0, cut) + fitSegment(`${stem} (${n})${extension}`, MAX_SEGMENT_BYTES);
+  const max = Math.min(MAX_SEGMENT_BYTES, MAX_PATH_BYTES - utf8Length(path.slice(0, cut)));
+  const suffix = ` (${n})`;
+  let { stem, extension } = splitExtension(path.slice(cut));
+  if (utf8Length(suffix) + utf8Length(extension) >= max) [stem, extension] = [path.slice(cut), ''];
+  const room = max - utf8Length(suffix) - utf8Length(extension);
+  return path.slice(0, cut) + (room >= 1 ? `${cutUtf8(stem, room)}${suffix}${extension}` : String(n));
 }
 
 // One segment within `max` bytes (max >= 2) that passes the segment rules.
@@ -497,7 +565,7 @@ function fitSegment(segment, max) {
 // "movie.final.mp4" -> {stem: "movie.final", extension: ".mp4"}; an extension is short and
 // never the whole name (".bashrc" has none).
 function splitExtension(name) {
-  const match = /^(.+?)(\.[^.]{1,16})$/u.exec(name);
+  const match = /^(.+?)(\.[^.]{1,16})$/su.exec(name);
   return match ? { stem: match[1], extension: match[2] } : { stem: name, extension: '' };
 }
 
