@@ -1,6 +1,7 @@
 // Hostile file names (docs/protocol.md part 3, "File names"), through real browsers and real
 // extraction tools: a folder whose names are legal on Linux but unsafe elsewhere or misleading
-// (a Windows device name, a drive, a bidi override, a look-alike slash, zero-width characters)
+// (a Windows device name, a drive, a bidi override, a look-alike slash, zero-width characters, a
+// '?', two names alike but for case)
 // shares under names that pass the rules, and the receiver's ZIP, extracted by unzip, bsdtar and
 // Python's zipfile, lands every file inside the extraction folder under that name. An owner that
 // signs a manifest with a hostile name is refused by the receiver with errorKind 'bad-name'.
@@ -22,7 +23,8 @@ const fixture = serverFixture();
 // pick. A name over 255 bytes cannot exist here; tests/js/names.test.mjs covers its cut.
 const HOSTILE = [
   'CON.txt', 'aux', 'nul.tar.gz', 'a\u202Egnp.exe', 'x\u2215y', 'C:evil', 'zero\u200Bwidth\u200D.txt', 'bom\uFEFF',
-  'trailing.', 'space ', 'back\\slash', 'tab\there', 'esc\u001b[31m', `${'é'.repeat(127)}x`, 'a:b', 'a_b',
+  'trailing.', 'space ', 'back\\slash', 'tab\there', 'esc\u001b[31m', `${'é'.repeat(127)}x`, 'a:b', 'a_b', 'what?.txt',
+  'README.txt', 'readme.TXT', // one key (case aside): one of them becomes "(2)"
 ];
 
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
@@ -68,18 +70,21 @@ test('hostile names share under safe names, and real tools extract the ZIP insid
       await saveAll.waitFor({ timeout: 120_000 });
       const { files } = await receiver.page.evaluate(() => window.swarmdrop);
 
-      // What the sender's mapping makes of each name; no two of them meet in a way that depends
-      // on the order the browser lists the folder in (checked), so that order does not matter.
+      // What the sender's mapping makes of each name. Which of README.txt and readme.TXT keeps
+      // its name depends on the order the browser lists the folder in: take the page's. No other
+      // two names meet in a way that depends on that order (checked).
       // Chromium's folder picker already gives a '\\' in a name as a '/' (a folder).
-      const paths = HOSTILE.map((name) => `hostile/${name.replaceAll('\\', '/')}`);
+      const pair = files.some(({ path }) => path === 'hostile/readme.TXT') ? ['readme.TXT', 'README.txt'] : ['README.txt', 'readme.TXT'];
+      const picked = [...HOSTILE.filter((name) => !pair.includes(name)), ...pair];
+      const paths = picked.map((name) => `hostile/${name.replaceAll('\\', '/')}`);
       const mapped = shareablePaths(paths);
-      assert.deepEqual(new Set(shareablePaths([...paths].reverse())), new Set(mapped));
-      const expected = Object.fromEntries(mapped.map((path, i) => [path, sha256(contents.get(HOSTILE[i]))]));
+      assert.deepEqual(new Set(shareablePaths(paths.slice(0, -2).reverse())), new Set(mapped.slice(0, -2)));
+      const expected = Object.fromEntries(mapped.map((path, i) => [path, sha256(contents.get(picked[i]))]));
       assert.deepEqual(new Set(files.map(({ path }) => path)), new Set(mapped));
       t.diagnostic(`names as shared: ${JSON.stringify(Object.keys(expected))}`);
       for (const name of ['hostile/CON_.txt', 'hostile/aux_', 'hostile/nul_.tar.gz', 'hostile/a_gnp.exe', 'hostile/x_y',
         'hostile/C_evil', 'hostile/zero_width_.txt', 'hostile/trailing_', 'hostile/space_', 'hostile/back/slash', 'hostile/a_b',
-        'hostile/a_b (2)']) {
+        'hostile/a_b (2)', 'hostile/what_.txt']) {
         assert.ok(name in expected, `${name} among ${JSON.stringify(Object.keys(expected))}`);
       }
 
