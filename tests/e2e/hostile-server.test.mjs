@@ -123,6 +123,20 @@ test('one address reconnecting over and over cannot fill the share table: nginx 
   }
 });
 
+test("a session claimed by another WebSocket: its later handles count against the claimer", async () => {
+  const [creator, claimer] = [await connection(), await connection()];
+  const session = await creator.session();
+  assert.equal((await claimer.send({ janus: 'claim', session_id: session })).janus, 'success');
+  // Attached through the creator's WebSocket, but on the claimed session: the claimer pays.
+  const handles = [];
+  for (let i = 0; i <= LIMITS.max_handles_per_connection; i++) handles.push(await creator.attach(session));
+  assert.equal(handles.filter(Boolean).length, LIMITS.max_handles_per_connection);
+  assert.equal(await claimer.attach(await claimer.session()), null, "the claimer's own sessions get no more");
+  assert.notEqual(await creator.attach(await creator.session()), null, "the creator's new session still does");
+  creator.close();
+  claimer.close();
+});
+
 test("one connection's handles cannot take a share's seats", async () => {
   const owner = await client();
   const { share } = await owner.request({ request: 'create' });
@@ -150,12 +164,15 @@ test('a request flood gets 468, a connection far over its budget is ended, the s
   console.log(`400 pipelined requests: ${tooMany} refused with 468; Janus threads ${threadsBefore} -> ${threadsAfter}`);
   // Janus's task pool is bounded (task_pool_size in conf/janus.jcfg.in): no thread per request.
   assert.ok(threadsAfter <= threadsBefore + 20, `${threadsBefore} -> ${threadsAfter} threads`);
-  assert.ok(answers.slice(0, LIMITS.request_burst).every((a) => a.error_code === 447 || a.error_code === 445),
-    'the burst is served');
+  // The burst is served: which requests of it, Janus's task pool decides (it calls the plugin
+  // from up to 16 threads, not always in the order they were sent). A request that finds its
+  // handle already ended gets 447 too (not joined), so up to the pool's 16 more.
+  const served = answers.filter((a) => a.error_code === 447 || a.error_code === 445).length;
+  assert.ok(served >= LIMITS.request_burst && served <= LIMITS.request_burst + 16, `${served} served`);
   // Beyond it: 468, until a whole burst of debt ends the handle; what comes after is refused by
   // Janus (no such handle) or, while the ending is queued, with 468.
   assert.ok(tooMany >= LIMITS.request_burst, `${tooMany} of 400 refused with 468`);
-  const rest = answers.slice(LIMITS.request_burst);
+  const rest = answers.filter((a) => a.error_code !== 447 && a.error_code !== 445);
   assert.ok(rest.every((a) => a.error_code === 468 || a.janus === 'error'), JSON.stringify(rest.find((a) => a.error_code !== 468)));
   // A whole burst beyond the budget: Janus detaches the connection's handles.
   for (let i = 0; i < 50 && !flooder.conn.events.some((e) => e.janus === 'detached'); i++) await sleep(100);
