@@ -177,6 +177,11 @@ test('a request flood gets 468, a connection far over its budget is ended, the s
   // A whole burst beyond the budget: Janus detaches the connection's handles.
   for (let i = 0; i < 50 && !flooder.conn.events.some((e) => e.janus === 'detached'); i++) await sleep(100);
   assert.ok(flooder.conn.events.some((e) => e.janus === 'detached' && e.sender === flooder.id), 'its handle was ended');
+  // Ended once (each ending takes the plugin's lock and a Janus timer a handle), and the
+  // connection was found the Janus 1.1.2 way (no per-handle fallback).
+  const log = readFileSync(server.janusLog, 'utf8');
+  assert.equal(log.match(/far over its request budget/g)?.length, 1);
+  assert.doesNotMatch(log, /does not look like 1\.1\.2 inside/);
   // Its debt outlives the handle: no new one with a fresh budget until it paused enough.
   assert.equal(await flooder.conn.attach(flooder.session), null, 'no new handle at once');
   await sleep((LIMITS.request_burst / LIMITS.requests_per_second) * 1000 + 1500);
