@@ -275,3 +275,17 @@ test('the greeting goes a message at a time; news waits for its end, a batch tru
   seeder.announce(3); // greeted: news goes at once
   assert.deepEqual(peer.sent.at(-1), { t: 'have', pieces: [3] });
 });
+
+test('a piece queued for a member that stopped reading is refused to others for spreadWaitMs only', async () => {
+  const stopped = servedPeer('a');
+  stopped.drained = () => new Promise(() => {}); // its link never drains
+  const b = servedPeer('b');
+  const origin = seederOf(true, [stopped, b], 4, { spreadWaitMs: 50, spreadRefusals: 0 });
+  origin.take(stopped, { t: 'request', piece: 1 });
+  origin.take(b, { t: 'request', piece: 1 });
+  assert.deepEqual(rejected(b), [1]);
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  origin.take(b, { t: 'request', piece: 1 }); // still queued for a, but for longer than spreadWaitMs
+  await b.served(1);
+  assert.deepEqual([rejected(b), b.pieces, stopped.pieces], [[1], [1], []]);
+});

@@ -20,7 +20,7 @@ export class Seeder {
   #onError;
   #testHooks;
   #budget; // requests one peer may have unanswered: queued, or refused and the refusal not gone
-  #queues = new Map(); // Peer -> pieces it asked for, not yet started
+  #queues = new Map(); // Peer -> {piece, at (when asked)} it asked for, not yet started
   #refusing = new WeakMap(); // Peer -> its rejects not yet handed to its channel
   #greeting = new WeakSet(); // peers greeted or being greeted (once: two greetings would interleave)
   #greeted = new WeakSet(); // peers whose greeting went: news (have, hashes) goes to them
@@ -114,7 +114,7 @@ export class Seeder {
       peer.sendInTurn(rejectMessage(piece)).then(() => this.#refusing.set(peer, this.#refusing.get(peer) - 1));
       return;
     }
-    queue.push(piece);
+    queue.push({ piece, at: performance.now() });
     if (!this.#queues.has(peer)) {
       this.#queues.set(peer, queue);
       this.#serve(peer, queue);
@@ -126,7 +126,8 @@ export class Seeder {
   // asks the origin only for pieces none of its other links announced, scheduler.js: this catches
   // pieces not announced yet and members it is not linked with). A piece queued for another
   // member, or sent to one that has not announced it yet (it is in a channel's buffer, on the
-  // wire, or being verified) for less than spreadWaitMs, is refused each time; one another
+  // wire, or being verified), for less than spreadWaitMs since it was asked or went out, is
+  // refused each time (a member that stopped reading cannot hold it back longer); one another
   // member holds, at most spreadRefusals times more to one asker. Asked again after that (the
   // asker pauses REJECTED_RETRY_MS between asks), it is served: a receiver that cannot get a
   // piece elsewhere is delayed, never starved.
@@ -135,8 +136,9 @@ export class Seeder {
     const others = [...this.#swarm.peers.values()].filter((other) => other !== peer && other.open);
     const sentAt = this.#sentAt.get(piece);
     const now = performance.now();
-    const onItsWay = (other) => this.#queues.get(other)?.includes(piece)
-      || (!other.remote?.has(piece) && now - (sentAt?.get(other.id) ?? -Infinity) < this.#spreadWaitMs);
+    const recent = (at) => now - at < this.#spreadWaitMs;
+    const onItsWay = (other) => this.#queues.get(other)?.some((queued) => queued.piece === piece && recent(queued.at))
+      || (!other.remote?.has(piece) && recent(sentAt?.get(other.id) ?? -Infinity));
     if (others.some(onItsWay)) return true;
     if (!this.#refused.has(peer)) this.#refused.set(peer, new Map());
     const refused = this.#refused.get(peer);
@@ -151,7 +153,7 @@ export class Seeder {
   // A piece that has started going out is finished anyway.
   #cancel(peer, piece) {
     const queue = this.#queues.get(peer);
-    const at = queue?.indexOf(piece) ?? -1;
+    const at = queue?.findIndex((queued) => queued.piece === piece) ?? -1;
     if (at >= 0) queue.splice(at, 1);
   }
 
@@ -168,7 +170,7 @@ export class Seeder {
         const rate = hooks.seedBytesPerSecond;
         if (rate > 0) await this.#uplinkTurn();
         if (queue.length === 0 || !peer.open) break;
-        const piece = queue.shift();
+        const { piece } = queue.shift();
         if (this.#spread) {
           if (!this.#sentAt.has(piece)) this.#sentAt.set(piece, new Map());
           this.#sentAt.get(piece).set(peer.id, performance.now());
