@@ -172,3 +172,47 @@ test('an urgent piece on a slow link is asked of a fast one too; the first copy 
   await deliver(slow, 5); // its frames still come: ignored
   assert.equal(slow.bad, 0);
 });
+
+test('a peer that sends nothing while asked goes quiet: its pieces are asked of the owner too, and past linkStallMs it is reported stalled', async () => {
+  const count = 2;
+  const owner = fakePeer('o', range(0, count), count, 'owner');
+  const b = fakePeer('b', range(0, count), count);
+  const { downloader, requests, clock, deliver } = await downloaderFor({ count, pieceSize: 16 * KiB, peers: [owner, b], windowBytes: 32 * KiB });
+  const stalled = [];
+  downloader.on('stalled', (peer) => stalled.push(peer.id));
+  downloader.fill();
+  // b holds both: the owner is asked for nothing while b answers.
+  assert.deepEqual([asked(b).sort(), asked(owner)], [[0, 1], []]);
+  clock.advance(3_000);
+  await deliver(b, 0); // a sign of life
+  clock.advance(3_000);
+  downloader.checkLiveness();
+  assert.deepEqual([requests.quietMs(b), asked(owner), stalled], [3_000, [], []]);
+  // Quiet for REQUEST_IDLE_MS (4 s): what is asked only of b goes to the owner too.
+  clock.advance(1_000);
+  downloader.checkLiveness();
+  assert.deepEqual([asked(owner), requests.sourcesOf(1).map((p) => p.id).sort(), stalled], [[1], ['b', 'o'], []]);
+  // Quiet for linkStallMs (10 s), b is reported; the owner, asked 6 s ago, is not yet.
+  clock.advance(6_000);
+  downloader.checkLiveness();
+  assert.deepEqual([stalled, requests.quietMs(owner)], [['b'], 6_000]);
+});
+
+test('quietMs counts from the last byte or reject, or from when a peer with nothing asked was asked', () => {
+  const clock = fakeClock();
+  const requests = new Requests({ now: clock.now });
+  const peer = { id: 'p' };
+  clock.advance(50_000); // idle long before: that is no silence
+  const request = requests.ask(0, peer, 10);
+  clock.advance(2_000);
+  assert.equal(requests.quietMs(peer), 2_000);
+  requests.received(request, 5);
+  clock.advance(1_000);
+  assert.equal(requests.quietMs(peer), 1_000);
+  requests.heard(peer);
+  assert.equal(requests.quietMs(peer), 0);
+  clock.advance(4_000);
+  assert.deepEqual([...requests.quietPeers(4_000)], [peer]);
+  requests.end(0, peer);
+  assert.deepEqual([requests.quietMs(peer), requests.quietPeers(0).size], [0, 0]);
+});

@@ -283,3 +283,34 @@ test('near members split what they fetch from afar: each piece falls to one of t
   clock.advance(2000);
   assert.ok(picks.slice(1).flat().includes(scheduler.next(far)));
 });
+
+test('a quiet peer holds nothing back: what is asked only of it goes to the owner or a far link too, once', () => {
+  const count = 2;
+  const owner = fakePeer('o', range(0, count), count, 'owner');
+  const b = fakePeer('b', range(0, count), count);
+  const { scheduler, requests, clock } = setUp(count, [owner, b]);
+  assert.deepEqual(take(scheduler, b, 2).sort(), [0, 1]);
+  assert.equal(scheduler.next(owner), null); // b holds them and is asked
+  clock.advance(3_999);
+  assert.equal(scheduler.next(owner), null);
+  clock.advance(1); // REQUEST_IDLE_MS with nothing from b
+  assert.deepEqual(take(scheduler, owner, 3).sort(), [0, 1]); // each once
+  assert.equal(scheduler.next(b), null); // b is asked already
+  // Not asked of b at all (b has no room), b quiet: the owner gets it, b's holding does not count.
+  const [o2, b2] = [fakePeer('o', range(0, 3), 3, 'owner'), fakePeer('b', range(0, 3), 3)];
+  const again = setUp(3, [o2, b2]);
+  again.requests.ask(0, b2, 1);
+  assert.equal(again.scheduler.next(o2), null);
+  again.clock.advance(4_000);
+  assert.deepEqual(take(again.scheduler, o2, 3).sort(), [0, 1, 2]);
+  // A far link too, and the near split does not hold back a piece asked only of a quiet near member.
+  const near = fakePeer('n', range(0, count), count);
+  const far = fakePeer('f', range(0, count), count);
+  const distance = (peer) => (peer === far ? 3 : 0);
+  const split = setUp(count, [near, far], { distance, selfId: () => 'zzzz', farWaitMs: 60_000 });
+  split.requests.ask(0, near, 1);
+  split.requests.ask(1, near, 1);
+  assert.equal(split.scheduler.next(far), null);
+  split.clock.advance(4_000);
+  assert.deepEqual(take(split.scheduler, far, 3).sort(), [0, 1]);
+});

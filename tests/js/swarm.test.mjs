@@ -277,3 +277,20 @@ test('any error while handling one peer\'s message closes that link only; the sw
   assert.deepEqual([banOf(swarm, 'r1').phase, errors], ['gone', []]);
   swarm.close();
 });
+
+test('a stalled link is closed, its requests freed (closed), asked for again once, and no ban', async () => {
+  const { swarm } = makeSwarm();
+  swarm.start({ shareId: 's', selfId: 'me', joined: { peers: [receiver('r1')] } });
+  const peer = await openLink(swarm, 'r1');
+  const closed = [];
+  swarm.on('closed', (p) => closed.push(p));
+  swarm.stalled(peer);
+  assert.deepEqual(closed, [peer]);
+  const row = swarm.peerMetrics().find((r) => r.peer === 'r1');
+  assert.equal(row.ban, null);
+  assert.notEqual(swarm.peers.get('r1'), peer); // a new link is being set up
+  assert.ok(swarm.peers.has('r1'));
+  swarm.stalled(peer); // the old one again: nothing
+  assert.equal(closed.length, 1);
+  swarm.close();
+});

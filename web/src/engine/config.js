@@ -137,8 +137,20 @@ export const REQUEST_WINDOW_BYTES = 4 * MiB;
 export const REQUEST_BUDGET_WINDOWS = 4;
 // A peer that refused a piece is asked for it again after this long, if it is still missing.
 export const REJECTED_RETRY_MS = 2_000;
+// Liveness of a link with work outstanding (issue 12): a direct link's ICE consent fails only after
+// ~30 s, and a relayed one never does, since the server answers for a browser that stopped. A peer
+// with requests of ours outstanding that sent nothing (no byte, no reject) for REQUEST_IDLE_MS is
+// "quiet": its pieces are asked of another source too, the owner included (the first copy wins).
+// Quiet for LINK_STALL_MS, or a relayed link with bytes in flight and no credit back for as long,
+// the link is closed (LINK_STALLED, not a ban) and its requests go elsewhere at once. An honest
+// link's longest gap is a piece or two queued ahead of ours (4 pieces of 1 MiB at 256 KiB/s: 4 s
+// before our first byte), and a relay's credits come as the target's channel drains: 10 s is
+// well past both, 4 s past the first.
+export const REQUEST_IDLE_MS = 4_000;
+export const LINK_STALL_MS = 10_000;
 // The origin (seeder.js) refuses a receiver a piece that another member it is linked with is
-// getting, until that member announces it or for at most SPREAD_WAIT_MS after it went out (a
+// getting (queued for it, or on its way), until that member announces it or for at most
+// SPREAD_WAIT_MS after it was queued or went out (a
 // piece can sit seconds in a channel's buffer: 2 MiB per link, eight links sharing an 8 Mbit/s
 // uplink in bench/swarm.mjs); one another member holds, at most SPREAD_REFUSALS times (then it
 // serves it: the receiver may not reach that member). A receiver hears that member's `have`

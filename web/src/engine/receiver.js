@@ -97,7 +97,10 @@ export class Receiver extends Emitter {
 
   async start() {
     this.#changed();
-    this.#ticker = setInterval(() => this.#changed(), PROGRESS_INTERVAL_MS);
+    this.#ticker = setInterval(() => {
+      this.#downloader?.checkLiveness();
+      this.#changed();
+    }, PROGRESS_INTERVAL_MS);
     try {
       if (!SHARE_ID_PATTERN.test(this.state.shareId)) {
         this.#fail(NO_SUCH_SHARE_MESSAGE);
@@ -364,6 +367,7 @@ export class Receiver extends Emitter {
     });
     this.#downloader.on('stored', (piece) => this.#stored(piece));
     this.#downloader.on('bad', (peer) => this.#badPiece(peer));
+    this.#downloader.on('stalled', (peer) => this.#swarm.stalled(peer));
     this.#downloader.on('error', (error) => this.#fail(error.message));
     this.#manifest = manifest;
     this.state.bytes = bytesHeld(manifest, this.#held);

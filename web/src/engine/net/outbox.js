@@ -9,6 +9,7 @@ import { LINK_QUEUE_MAX_BYTES, LINK_QUEUE_MAX_MESSAGES } from '../config.js';
 // Why a link closed itself (LinkFailure.code).
 export const LINK_OVERFLOW = 'overflow'; // its queue reached a bound
 export const LINK_SEND_FAILED = 'send-failed'; // its channel threw on send
+export const LINK_STALLED = 'stalled'; // work outstanding and no sign of life (config.js LINK_STALL_MS)
 
 /** A link closed itself; `code` says why (LINK_*), the message is for the console. */
 export class LinkFailure extends Error {

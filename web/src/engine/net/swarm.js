@@ -7,7 +7,8 @@
 // tried; the owner asks for none and accepts every offer. The swarm alone decides bans: a peer
 // that broke the wire protocol, asked more than it may, or sent too many bad pieces is banned for
 // good. Whatever goes wrong on one link (an error while handling its message, a send that
-// failed, its queue overflowing) closes that link only, never the share. A member our direct
+// failed, its queue overflowing, a link stalled: config.js LINK_STALL_MS) closes that link only,
+// never the share, and is no ban. A member our direct
 // link to never opened is asked again through the server's relay (docs/protocol.md part 4), and a
 // member the plugin lists with "relay": true (the server itself, as the origin of media it
 // publishes, part 5) is only ever asked through it.
@@ -16,6 +17,7 @@ import {
   SEEDING_LINKS_FACTOR,
 } from '../config.js';
 import { Emitter } from '../emitter.js';
+import { LINK_STALLED, LinkFailure } from './outbox.js';
 import { BudgetError, Peer } from './peer.js';
 import { RelayChannel } from './relay.js';
 import { LinkRates } from './tracker.js';
@@ -229,6 +231,16 @@ export class Swarm extends Emitter {
     else this.emit('change');
   }
 
+  // `peer` had requests of ours outstanding and sent nothing for LINK_STALL_MS (Downloader): its
+  // link is closed as if lost (asked for again once, as any link that worked), and what was
+  // asked of it goes elsewhere (the 'closed' event).
+  stalled(peer) {
+    if (this.peers.get(peer.id) !== peer) return;
+    const error = new LinkFailure(LINK_STALLED, 'The other browser sent nothing for a while though asked.');
+    console.warn(`swarmdrop: closed the link to peer ${peer.id}: ${error.message}`);
+    this.#onLost(peer, error);
+  }
+
   close() {
     clearInterval(this.#replaceTimer);
     for (const peer of this.peers.values()) this.#drop(peer);
@@ -399,6 +411,7 @@ export class Swarm extends Emitter {
       : new PeerLink({ initiator, sendSignal: (payload) => this.#sendSignal(id, payload), iceServers: this.#settings.iceServers });
     const peer = new Peer({ id, role: this.members.get(id) ?? 'receiver', link, handle: this.#handle });
     peer.on('open', () => {
+      this.#retried.delete(id); // a link that works again is asked for again once more when lost
       this.#pathTotals(peer.link.path).links += 1;
       this.emit('open', peer);
       this.emit('change');
@@ -433,7 +446,8 @@ export class Swarm extends Emitter {
     if (this.peers.get(peer.id) !== peer) return;
     this.#lastError = error;
     // A direct link we asked for that never opened (the two browsers cannot reach each other) is
-    // asked for through the relay; a link that worked is asked for once more; else it is final.
+    // asked for through the relay; a link that worked is asked for once more (until one opens
+    // again); else it is final.
     if (peer.link.initiator && !peer.link.opened && peer.link.path === 'direct') {
       this.#viaRelay.add(peer.id);
       this.#toAsk.add(peer.id);

@@ -2,14 +2,20 @@
 // keeps the Requests), gathers the frames of each piece, and accepts a piece only when SHA-256(C_i)
 // equals its signed hash and it decrypts (docs/protocol.md part 3); then stores its plaintext. A
 // piece that fails is dropped, counted against the peer that sent it, and asked of another peer.
-import { PLAYER_KEEP_REQUESTS_AHEAD, REJECTED_RETRY_MS, REQUEST_WINDOW_BYTES } from '../config.js';
+// checkLiveness(), called every moment by the receiver, looks for peers gone quiet: what they
+// hold is asked elsewhere (Scheduler), and one quiet for LINK_STALL_MS is reported 'stalled'.
+import {
+  LINK_STALL_MS, PLAYER_KEEP_REQUESTS_AHEAD, REJECTED_RETRY_MS, REQUEST_WINDOW_BYTES,
+} from '../config.js';
 import { TAG_LENGTH, decryptPiece, pieceCount, pieceHash, pieceRange, sameBytes } from './content.js';
 import { Emitter } from '../emitter.js';
 import { cancelMessage, requestMessage } from '../net/wire.js';
 
 /**
  * Events: 'stored' (piece index, its plaintext on disk); 'bad' (the Peer that sent a bad piece,
- * its `bad` count already raised); 'error' (the store failed: StorageError).
+ * its `bad` count already raised); 'error' (the store failed: StorageError); 'stalled' (a Peer
+ * with requests outstanding that sent nothing for linkStallMs: its link is to be closed, and
+ * what it was asked goes to others with forget()).
  */
 export class Downloader extends Emitter {
   #manifest;
@@ -21,12 +27,14 @@ export class Downloader extends Emitter {
   #peers;
   #windowBytes;
   #retryMs;
+  #linkStallMs;
   #wakeTimer = null;
 
   // peers() -> the swarm's Peers. windowBytes: plaintext bytes asked of one peer and not yet
   // stored (whole pieces, at least one); retryMs: a peer that refused a piece is asked again after.
   constructor({
     manifest, contentKey, book, store, scheduler, peers, windowBytes = REQUEST_WINDOW_BYTES, retryMs = REJECTED_RETRY_MS,
+    linkStallMs = LINK_STALL_MS,
   }) {
     super();
     this.#manifest = manifest;
@@ -38,6 +46,7 @@ export class Downloader extends Emitter {
     this.#peers = peers;
     this.#windowBytes = windowBytes;
     this.#retryMs = retryMs;
+    this.#linkStallMs = linkStallMs;
   }
 
   // Asks peers for pieces until every open peer's window is full or nothing more is wanted of it:
@@ -69,6 +78,14 @@ export class Downloader extends Emitter {
         this.fill();
       }, this.#scheduler.farWaitMs + 10);
     }
+  }
+
+  // Peers quiet for linkStallMs are reported; pieces asked only of quiet ones are asked again.
+  // Called well within REQUEST_IDLE_MS of each other.
+  checkLiveness() {
+    if (this.#requests.pieceCount === 0) return;
+    for (const peer of this.#requests.quietPeers(this.#linkStallMs)) this.emit('stalled', peer);
+    this.fill();
   }
 
   // `peer` announced pieces (its `have`): they count where they are, and may be asked for.
@@ -142,6 +159,7 @@ export class Downloader extends Emitter {
   // piece's hash or room in its queue meanwhile).
   rejected(peer, piece) {
     if (!this.#requests.get(piece, peer)) return;
+    this.#requests.heard(peer);
     this.#scheduler.pause(piece, peer);
     this.#requests.end(piece, peer);
     setTimeout(() => {

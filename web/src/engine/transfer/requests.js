@@ -1,7 +1,9 @@
 // Every request for a piece we have outstanding with a peer, one record per (piece, peer): when
 // it was asked, its size, the frames of C_i gathered so far. The only keeper of what is asked of
 // whom: the scheduler reads it, the downloader adds, ends and finishes records, and a peer's
-// window (bytes asked and not yet on disk) and delivery rate are counted here from them.
+// window (bytes asked and not yet on disk) and delivery rate are counted here from them, and how
+// long a peer with requests outstanding has been quiet (the scheduler and the downloader's
+// liveness rules, config.js REQUEST_IDLE_MS and LINK_STALL_MS).
 import { DeliveryRate } from './stats.js';
 
 /**
@@ -10,7 +12,7 @@ import { DeliveryRate } from './stats.js';
  */
 export class Requests {
   #byPiece = new Map(); // piece -> Map(Peer -> request)
-  #byPeer = new Map(); // Peer -> {requests: Map(piece -> request), bytes (asked + storing), rate}
+  #byPeer = new Map(); // Peer -> {requests: Map(piece -> request), bytes (asked + storing), rate, heardAt}
   #now;
   #idleSince; // when the last outstanding request ended (or we began)
 
@@ -28,7 +30,10 @@ export class Requests {
   ask(piece, peer, size) {
     const entry = this.#entry(peer);
     const request = { piece, peer, size, askedAt: this.#now(), ciphertext: null, received: 0 };
-    if (entry.requests.size === 0) entry.rate.busy(request.askedAt);
+    if (entry.requests.size === 0) {
+      entry.rate.busy(request.askedAt);
+      entry.heardAt = request.askedAt; // it had nothing to answer until now
+    }
     entry.requests.set(piece, request);
     entry.bytes += size;
     if (!this.#byPiece.has(piece)) this.#byPiece.set(piece, new Map());
@@ -76,7 +81,27 @@ export class Requests {
   // `bytes` of a frame of `request` came.
   received(request, bytes) {
     request.received += bytes;
+    this.heard(request.peer);
     this.#byPeer.get(request.peer)?.rate.add(bytes, this.#now());
+  }
+
+  // `peer` answered one of our requests (a frame, a reject): it is alive.
+  heard(peer) {
+    const entry = this.#byPeer.get(peer);
+    if (entry) entry.heardAt = this.#now();
+  }
+
+  // How long `peer`, with requests of ours outstanding, has sent nothing (0 with none).
+  quietMs(peer) {
+    const entry = this.#byPeer.get(peer);
+    return entry && entry.requests.size > 0 ? this.#now() - entry.heardAt : 0;
+  }
+
+  // The peers with requests outstanding that have been quiet for `ms` or longer.
+  quietPeers(ms) {
+    const quiet = new Set();
+    for (const [peer, { requests }] of this.#byPeer) if (requests.size > 0 && this.quietMs(peer) >= ms) quiet.add(peer);
+    return quiet;
   }
 
   // Bytes a second `peer` delivers while it has requests of ours, or null until measured.
@@ -120,7 +145,7 @@ export class Requests {
   }
 
   #entry(peer) {
-    if (!this.#byPeer.has(peer)) this.#byPeer.set(peer, { requests: new Map(), bytes: 0, rate: new DeliveryRate() });
+    if (!this.#byPeer.has(peer)) this.#byPeer.set(peer, { requests: new Map(), bytes: 0, rate: new DeliveryRate(), heardAt: this.#now() });
     return this.#byPeer.get(peer);
   }
 

@@ -19,7 +19,13 @@
 // member fetches another's share from afar only once it has had nothing asked for farWaitMs.
 // At the end, when every missing piece is asked of someone, a peer left with nothing to do gets
 // the one asked longest ago too (endgame), so that a slow peer does not hold up the last pieces.
-import { ENDGAME_SOURCES, FAR_WAIT_MS, PLAYER_KEEP_REQUESTS_AHEAD, SLOW_LINK_FACTOR } from '../config.js';
+// A peer with requests outstanding that has sent nothing for requestIdleMs is quiet (a browser
+// that stopped, a stalled link): what is asked only of quiet peers is asked of another source too,
+// and a quiet peer's pieces do not count against asking the owner or a far link, nor does the
+// near split hold them back: a piece held only by a stalled member and the owner goes to the owner.
+import {
+  ENDGAME_SOURCES, FAR_WAIT_MS, PLAYER_KEEP_REQUESTS_AHEAD, REQUEST_IDLE_MS, SLOW_LINK_FACTOR,
+} from '../config.js';
 import { Bitfield } from './bitfield.js';
 import { Requests } from './requests.js';
 
@@ -38,6 +44,7 @@ export class Scheduler {
   #selfId; // () -> our member id, for splitting far fetches with near members
   #nearMembers; // () -> {distance, ids} of near members linked or not (Swarm.nearMembers), or null
   farWaitMs; // how long we wait, with nothing asked, before fetching a near member's part from afar
+  #requestIdleMs; // a peer with requests that sent nothing this long is quiet
   #reserve = new Set(); // the owner and far links: asked for what nearer links lack
   #nearest = 0; // the distance of the nearest receiver, linked or listed
   #near = null; // nearMembers() as of the last reclassify()
@@ -53,8 +60,9 @@ export class Scheduler {
   constructor(done, {
     requests = new Requests(), random = Math.random, keepAhead = PLAYER_KEEP_REQUESTS_AHEAD,
     endgameSources = ENDGAME_SOURCES, slowLinkFactor = SLOW_LINK_FACTOR, distance = () => 0, selfId = () => '',
-    nearMembers = () => null, farWaitMs = FAR_WAIT_MS,
+    nearMembers = () => null, farWaitMs = FAR_WAIT_MS, requestIdleMs = REQUEST_IDLE_MS,
   } = {}) {
+    this.#requestIdleMs = requestIdleMs;
     this.#nearMembers = nearMembers;
     this.farWaitMs = farWaitMs;
     this.#done = done;
@@ -163,11 +171,12 @@ export class Scheduler {
 
   // The piece to ask `peer` for next when nothing urgent is left for it, or null.
   next(peer) {
+    const quiet = this.requests.quietPeers(this.#requestIdleMs);
     for (let availability = 1; availability < this.#buckets.length; availability++) {
-      const piece = this.#pick(this.#buckets[availability], peer);
+      const piece = this.#pick(this.#buckets[availability], peer, quiet);
       if (piece !== null) return piece;
     }
-    return this.#endgame(peer);
+    return this.#endgame(peer, quiet);
   }
 
   // Never ask `peer` for this piece again.
@@ -213,7 +222,7 @@ export class Scheduler {
   }
 
   // A piece of `bucket` to ask `peer` for: from a random place on, or the nearest after the focus.
-  #pick(bucket, peer) {
+  #pick(bucket, peer, quiet) {
     const length = bucket?.length ?? 0;
     if (length === 0) return null;
     const start = this.#focus === null ? Math.floor(this.#random() * length) : 0;
@@ -221,7 +230,8 @@ export class Scheduler {
     let bestDistance = Infinity;
     for (let i = 0; i < length; i++) {
       const piece = bucket[(start + i) % length];
-      if (this.requests.asked(piece) || !this.#askable(piece, peer) || this.#elsewhere(piece, peer)) continue;
+      if ((this.requests.asked(piece) && !this.#stuck(piece, peer, quiet)) || !this.#askable(piece, peer)
+        || this.#elsewhere(piece, peer, quiet)) continue;
       if (this.#focus === null) return piece;
       const distance = (piece - this.#focus + this.#done.length) % this.#done.length;
       if (distance < bestDistance) [best, bestDistance] = [piece, distance];
@@ -231,12 +241,12 @@ export class Scheduler {
 
   // Every missing piece is asked of someone and `peer` has nothing to do: the piece it can give
   // that was asked longest ago, if asked of fewer than endgameSources peers.
-  #endgame(peer) {
+  #endgame(peer, quiet) {
     if (this.requests.countOf(peer) > 0 || this.requests.pieceCount !== this.#done.length - this.#done.count) return null;
     let oldest = null;
     for (const piece of this.requests.pieces) {
       const sources = this.requests.sourcesOf(piece);
-      if (sources.length >= this.#endgameSources || !this.#askable(piece, peer) || this.#elsewhere(piece, peer)) continue;
+      if (sources.length >= this.#endgameSources || !this.#askable(piece, peer) || this.#elsewhere(piece, peer, quiet)) continue;
       const askedAt = Math.min(...sources.map((source) => this.requests.get(piece, source).askedAt));
       if (oldest === null || askedAt < oldest.askedAt) oldest = { piece, askedAt };
     }
@@ -251,12 +261,25 @@ export class Scheduler {
   // did. Links that sent it bad do not count (counted against all holders, so that a piece only
   // a far link can give is never held back); one that refused it is asked again in a moment.
   // A far link (the owner too, when far) is also not asked for a piece that falls to a near member
-  // (#fallsToUs), until we have had nothing asked for farWaitMs.
-  #elsewhere(piece, peer) {
+  // (#fallsToUs), until we have had nothing asked for farWaitMs. Quiet peers (`quiet`) hold nothing
+  // here, and a piece asked only of them falls to us.
+  #elsewhere(piece, peer, quiet) {
     if (!this.#reserve.has(peer)) return false;
-    const holders = peer.role === 'owner' ? this.#available[piece] - 1 : this.#available[piece] - this.#availableReserve[piece];
+    const owner = peer.role === 'owner';
+    let holders = owner ? this.#available[piece] - 1 : this.#available[piece] - this.#availableReserve[piece];
+    for (const other of quiet) {
+      if (other !== peer && this.#counted.get(other)?.has(piece) && (owner || !this.#reserve.has(other))) holders -= 1;
+    }
     if (holders > (this.#avoid.get(piece)?.size ?? 0)) return true;
-    return this.#distance(peer) > this.#nearest && this.requests.idleMs < this.farWaitMs && !this.#fallsToUs(piece);
+    return this.#distance(peer) > this.#nearest && this.requests.idleMs < this.farWaitMs
+      && !this.#stuck(piece, peer, quiet) && !this.#fallsToUs(piece);
+  }
+
+  // `piece` is asked, of quiet peers only, not of `peer`, and of fewer than endgameSources.
+  #stuck(piece, peer, quiet) {
+    const sources = this.requests.sourcesOf(piece);
+    return sources.length > 0 && sources.length < this.#endgameSources && !sources.includes(peer)
+      && sources.every((source) => quiet.has(source));
   }
 
   // Whether `piece` falls to us among the near members (lowest hash of id and piece): those we
