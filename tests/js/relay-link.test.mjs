@@ -58,6 +58,9 @@ function fakeSignalling() {
     async relayAnswer(jsep) {
       calls.push(['relay_answer', jsep]);
     },
+    hangupRelay() {
+      calls.push(['hangup']);
+    },
   };
 }
 
@@ -85,9 +88,9 @@ const decodeSent = async (frame) => {
 };
 const sentBodies = async (channel) => Promise.all(channel.sent.map(async (frame) => (await decodeSent(frame)).body));
 
-async function readyChannel(initiator) {
+async function readyChannel(initiator, options) {
   const signalling = fakeSignalling();
-  const relay = new RelayChannel(signalling);
+  const relay = new RelayChannel(signalling, [], options);
   const link = relay.link({ shareId: 'f'.repeat(16), remoteId: OTHER, initiator, key: KEY });
   const events = [];
   for (const type of ['open', 'message', 'data', 'lost']) link.on(type, (value) => events.push([type, value]));
@@ -192,9 +195,9 @@ test('a binary message waiting for several members goes out once, to all of them
   const third = 'c0ffee123456';
   const other = relay.link({ shareId: 'f'.repeat(16), remoteId: third, initiator: false, key: KEY });
   await sleep(0);
-  // Both answer their askers' first messages, so both are open.
-  fromPlugin(channel, await textFrom(OTHER, { t: 'hello' }));
-  fromPlugin(channel, await textFrom(third, { t: 'hello' }));
+  // Both answer their askers' probes, so both are open.
+  fromPlugin(channel, await textFrom(OTHER, { t: 'relay_probe' }));
+  fromPlugin(channel, await textFrom(third, { t: 'relay_probe' }));
   await settle();
   channel.sent.length = 0;
   channel.readyState = 'open';
@@ -274,5 +277,53 @@ test('a piece frame after text keeps its place while the text is opened', async 
   fromPlugin(channel, piece);
   await settle();
   assert.deepEqual(events.map(([type]) => type), ['open', 'message', 'data']);
+  relay.close();
+});
+
+test('bytes in flight with no credit back for linkStallMs lose the link as stalled; credits keep it; a new link to the member starts with an empty window', async () => {
+  const { relay, link, channel, events } = await readyChannel(false, { linkStallMs: 200 });
+  fromPlugin(channel, await textFrom(OTHER, { t: 'relay_probe' }));
+  await settle();
+  const big = new Uint8Array(link.messageSize);
+  assert.equal(await link.sendBinary(big), true);
+  for (let i = 0; i < 3; i++) { // credited now and then: alive
+    await sleep(120);
+    fromPlugin(channel, JSON.stringify({ t: 'credit', from: ME, to: OTHER, bytes: 1000 }));
+  }
+  assert.deepEqual(events.map(([type]) => type), ['open']);
+  await sleep(300);
+  assert.equal(events.at(-1)[0], 'lost');
+  assert.equal(events.at(-1)[1].code, 'stalled');
+  // The member's window is still full, but a new link to it starts empty.
+  const again = relay.link({ shareId: 'f'.repeat(16), remoteId: OTHER, initiator: false, key: KEY });
+  fromPlugin(channel, await textFrom(OTHER, { t: 'relay_probe' }));
+  await settle();
+  const before = channel.sent.length;
+  assert.equal(await again.sendBinary(big), true);
+  assert.equal(channel.sent.length, before + 1);
+  relay.close();
+});
+
+test('a relay connection lost on our side is hung up, so that the next relay request gets a new offer', async () => {
+  const { signalling, relay } = await readyChannel(false);
+  assert.deepEqual(signalling.calls.map(([call]) => call), ['relay', 'relay_answer']);
+  pcs.at(-1).connectionState = 'failed';
+  pcs.at(-1).dispatchEvent(new Event('connectionstatechange'));
+  assert.equal(relay.lost, true);
+  assert.deepEqual(signalling.calls.map(([call]) => call), ['relay', 'relay_answer', 'hangup']);
+});
+
+test('before a probe opened the link, frames left over from an earlier link with the member are dropped, not taken as its first message', async () => {
+  const { relay, link, channel, events } = await readyChannel(false);
+  fromPlugin(channel, await textFrom(OTHER, { t: 'request', piece: 3 })); // the old link's
+  const frame = new Uint8Array(7 + 20);
+  frame.set([1, ...Buffer.from(OTHER, 'hex')]);
+  fromPlugin(channel, frame.buffer);
+  await settle();
+  assert.deepEqual([events, link.opened], [[], false]);
+  fromPlugin(channel, await textFrom(OTHER, { t: 'relay_probe' }));
+  fromPlugin(channel, await textFrom(OTHER, { t: 'hello' }));
+  await settle();
+  assert.deepEqual(events, [['open', undefined], ['message', { t: 'hello' }]]);
   relay.close();
 });

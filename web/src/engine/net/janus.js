@@ -63,6 +63,11 @@ export class JanusClient extends Emitter {
     return { data: answer.plugindata.data, jsep: answer.jsep ?? null };
   }
 
+  // Ends the PeerConnection of `handleId` (Janus's `hangup`); the plugin hears hangup_media.
+  async hangup(handleId) {
+    await this.#request({ janus: 'hangup', handle_id: handleId });
+  }
+
   close() {
     if (!this.#closed) this.#shutdown(new Error('The connection to the signalling server was closed.'));
   }

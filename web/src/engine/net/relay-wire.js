@@ -106,12 +106,17 @@ function idBytes(id) {
 /**
  * What we may still send one target through the relay: bytes in flight (relayed, not yet
  * credited back by the plugin) never exceed the window, so the plugin never refuses with 458.
+ * It also says how long bytes have been in flight with no credit back (a target that stopped
+ * reading). now() in ms.
  */
 export class CreditWindow {
   inFlight = 0;
+  #movedAt = 0; // when a credit last came, or bytes went out with nothing in flight
+  #now;
 
-  constructor(size) {
+  constructor(size, now = () => performance.now()) {
     this.size = size;
+    this.#now = now;
   }
 
   fits(bytes) {
@@ -119,16 +124,25 @@ export class CreditWindow {
   }
 
   spend(bytes) {
+    if (this.inFlight === 0) this.#movedAt = this.#now();
     this.inFlight += bytes;
   }
 
   // A credit larger than what is in flight (or not a number) is a plugin's mistake; it never
   // makes room beyond the window.
   credit(bytes) {
-    if (bytes > 0) this.inFlight = Math.max(0, this.inFlight - bytes);
+    if (!(bytes > 0)) return;
+    this.inFlight = Math.max(0, this.inFlight - bytes);
+    this.#movedAt = this.#now();
   }
 
-  // The target is no endpoint (refusal 457): the plugin holds nothing of ours for it.
+  // How long bytes have been in flight with no credit back (0 with none in flight).
+  get stalledMs() {
+    return this.inFlight > 0 ? this.#now() - this.#movedAt : 0;
+  }
+
+  // The plugin holds nothing of ours for the target: it is no endpoint (refusal 457), or a new
+  // link to it replaces one whose bytes will never be credited (its endpoint went and came back).
   reset() {
     this.inFlight = 0;
   }

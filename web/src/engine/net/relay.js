@@ -1,13 +1,16 @@
 // The relay through the plugin (docs/protocol.md part 4): one data-channel-only RTCPeerConnection
 // to Janus per page carries the peer wire (part 2) to every member we cannot reach directly, its
 // text messages sealed under the share's relay key (relay-wire.js sealText). The plugin sees
-// member ids, sizes, piece frames' headers and ciphertext, never a key.
+// member ids, sizes, piece frames' headers and ciphertext, never a key. The server answers for a
+// browser that stopped, so a link with bytes in flight and no credit back for LINK_STALL_MS is
+// closed (LINK_STALLED); a relay connection lost on our side is hung up (Janus `hangup`) before
+// the next `relay`, since the server may still hold its side and would offer nothing new.
 import {
-  BUFFERED_HIGH_WATERMARK, BUFFERED_LOW_WATERMARK, DATA_CHANNEL_LABEL, LINK_OPEN_TIMEOUT_MS,
+  BUFFERED_HIGH_WATERMARK, BUFFERED_LOW_WATERMARK, DATA_CHANNEL_LABEL, LINK_OPEN_TIMEOUT_MS, LINK_STALL_MS,
   RELAY_BUSY_RETRIES, RELAY_BUSY_RETRY_MS, RELAY_GATHERING_TIMEOUT_MS, RELAY_PROBE_INTERVAL_MS,
 } from '../config.js';
 import { Emitter } from '../emitter.js';
-import { LINK_OVERFLOW, LinkFailure, Outbox } from './outbox.js';
+import { LINK_OVERFLOW, LINK_STALLED, LinkFailure, Outbox } from './outbox.js';
 import {
   CreditWindow, KIND_BINARY, KIND_TEXT, RELAY_MAX_TARGETS, RELAY_MESSAGE_MAX, RELAY_PROBE_TYPE, decodeRelayFrame,
   encodeRelayFrame, openText, relayedBytes, sealText,
@@ -40,16 +43,22 @@ export class RelayChannel {
   #windows = new Map(); // remote member id -> CreditWindow: outlives a link, the bytes may not be credited yet
   #error = null;
   #iceServers;
+  #linkStallMs;
+  #watchTimer = null; // looks for stalled links while bytes are in flight
 
-  // iceServers: the page's RTCIceServer[] (see Swarm).
-  constructor(signalling, iceServers = []) {
+  // iceServers: the page's RTCIceServer[] (see Swarm). linkStallMs: see LINK_STALL_MS.
+  constructor(signalling, iceServers = [], { linkStallMs = LINK_STALL_MS } = {}) {
     this.#signalling = signalling;
     this.#iceServers = iceServers;
+    this.#linkStallMs = linkStallMs;
   }
 
   // key: the share's relay key (content.js openShareKeys), which seals the link's text messages.
+  // A new link to a member starts with an empty window: what the old one had in flight went to an
+  // endpoint that is gone, or will not be credited (a stalled member), or soon is.
   link({ shareId, remoteId, initiator, key }) {
     this.#links.get(remoteId)?.close(); // frames from that member now belong to the new link
+    this.#windows.get(remoteId)?.reset();
     const link = new RelayLink({ relay: this, shareId, remoteId, initiator, key });
     this.#links.set(remoteId, link);
     return link;
@@ -93,6 +102,22 @@ export class RelayChannel {
   window(remoteId, size) {
     if (!this.#windows.has(remoteId)) this.#windows.set(remoteId, new CreditWindow(size));
     return this.#windows.get(remoteId);
+  }
+
+  // For RelayLink: bytes went out; stalled links are looked for while any are in flight.
+  watch() {
+    if (this.#watchTimer !== null || this.#error) return;
+    this.#watchTimer = setTimeout(() => {
+      this.#watchTimer = null;
+      let inFlight = false;
+      for (const link of [...this.#links.values()]) {
+        const window = this.#windows.get(link.remoteId);
+        if (!window || window.inFlight === 0) continue;
+        if (window.stalledMs < this.#linkStallMs) inFlight = true;
+        else link.lose(new LinkFailure(LINK_STALLED, 'The other browser took nothing through the server’s relay for a while.'));
+      }
+      if (inFlight) this.watch();
+    }, this.#linkStallMs / 4);
   }
 
   // For RelayLink: other links whose next message is the same binary frame as `head` (a seeder
@@ -226,10 +251,16 @@ export class RelayChannel {
   #lose(error) {
     if (this.#error) return;
     this.#error = error;
+    clearTimeout(this.#watchTimer);
     for (const waiter of this.#waiting) waiter.reject(error);
     this.#waiting.clear();
     for (const link of [...this.#links.values()]) link.lose(error);
-    this.#pc?.close();
+    if (this.#pc) {
+      // The server may still hold its side (our browser stopped until its ICE gave up): its
+      // relay state goes, and the next `relay` waits for that and gets a new offer.
+      this.#signalling.hangupRelay();
+      this.#pc.close();
+    }
   }
 }
 
@@ -338,22 +369,23 @@ export class RelayLink extends Emitter {
     }).catch((error) => this.lose(new Error(`A message through the server’s relay was refused: ${error.message}`)));
   }
 
-  // A frame from the other member, in the order it came, its text opened.
+  // A frame from the other member, in the order it came, its text opened. Until a probe opened
+  // the link, anything else is left over from an earlier link between the same two members
+  // (queued in the server while one of them stopped, sent before this link's first probe): it
+  // is dropped, not taken as this link's first message.
   #take(kind, message) {
     if (this.#closed) return;
-    this.#open();
-    if (kind === KIND_BINARY) {
-      this.emit('data', message);
+    const parsed = kind === KIND_TEXT ? readTextMessage(decoder.decode(message)) : null;
+    if (kind === KIND_TEXT && parsed === null) {
+      this.lose(new Error('The other browser sent a malformed message.'));
       return;
     }
-    const parsed = readTextMessage(decoder.decode(message));
-    if (parsed === null) {
-      this.lose(new Error('The other browser sent a malformed message.'));
-    } else if (parsed.t === RELAY_PROBE_TYPE) {
-      if (!this.initiator) this.#inTurn(KIND_TEXT, PROBE);
-    } else {
-      this.emit('message', parsed);
-    }
+    const probe = parsed?.t === RELAY_PROBE_TYPE;
+    if (!this.#opened && !probe) return;
+    this.#open();
+    if (kind === KIND_BINARY) this.emit('data', message);
+    else if (!probe) this.emit('message', parsed);
+    else if (!this.initiator) this.#inTurn(KIND_TEXT, PROBE);
   }
 
   // For RelayChannel: the plugin refused a frame of ours to the other member.
@@ -418,6 +450,7 @@ export class RelayLink extends Emitter {
   #sent() {
     const { data } = this.#outbox.shift();
     this.#window().spend(relayedBytes(data.length));
+    this.#relay.watch();
   }
 
   // A message of the peer wire, once the link is open.

@@ -172,6 +172,7 @@ export class Signalling extends Emitter {
   #retryDelaysMs;
   #retries;
   #refused = 0;
+  #hangingUp = null; // hangupRelay's, which the next relay() waits for
 
   // connect: () => Promise<JanusClient>; budget: RequestPacer's options and {retryDelaysMs,
   // retries} (config.js SIGNALLING_*), for tests.
@@ -288,8 +289,10 @@ export class Signalling extends Emitter {
   }
 
   // Makes our member of `share` a relay endpoint -> {share, peer, window, ready?, jsep?}: the
-  // first time on this handle with the plugin's JSEP offer for the relay's data channel.
+  // first time on this handle (or after hangupRelay) with the plugin's JSEP offer for the relay's
+  // data channel.
   async relay(share) {
+    await this.#hangingUp;
     const { data, jsep } = await this.#exchange({ request: 'relay', share }, 'relay');
     return jsep ? { ...data, jsep } : data;
   }
@@ -297,6 +300,14 @@ export class Signalling extends Emitter {
   // Our JSEP answer to the relay's offer.
   async relayAnswer(jsep) {
     await this.#exchange({ request: 'relay_answer' }, 'relay_answered', jsep);
+  }
+
+  // Hangs up the relay's PeerConnection on our handle (Janus `hangup`: the plugin forgets the
+  // handle's relay endpoints and offer), once our side of it is lost; the next relay() waits for
+  // it. A failure is no matter: a handle or connection that is gone holds no relay either.
+  hangupRelay() {
+    this.#hangingUp = this.#janus.hangup(this.#handleId).catch(() => {});
+    return this.#hangingUp;
   }
 
   close() {
