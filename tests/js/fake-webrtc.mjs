@@ -129,6 +129,21 @@ export class FakeSignalling extends Emitter {
     this.reports.push(body);
     return this.answers.report(body);
   }
+
+  // The relay (relay.js): every `relay` is answered with an offer; hangups are counted.
+  relays = 0;
+  hangups = 0;
+
+  async relay(share) {
+    this.relays += 1;
+    return { share, peer: 'ee0000000000', window: 1 << 20, jsep: { type: 'offer', sdp: '' } };
+  }
+
+  async relayAnswer() {}
+
+  hangupRelay() {
+    this.hangups += 1;
+  }
 }
 
 // Lets every pending promise callback run.

@@ -294,3 +294,25 @@ test('a stalled link is closed, its requests freed (closed), asked for again onc
   assert.equal(closed.length, 1);
   swarm.close();
 });
+
+test('links lost with the connection to the server\'s relay are asked for again through a new one, after a hangup', async () => {
+  globalThis.RTCPeerConnection = class extends FakePeerConnection {
+    iceGatheringState = 'complete';
+  };
+  const { signalling, swarm } = makeSwarm({ settings: { iceServers: [], relayOnly: () => true } });
+  swarm.start({ shareId: 's', selfId: 'me', joined: { peers: [owner] } });
+  await settle();
+  await settle();
+  const first = swarm.peers.get(owner.peer);
+  assert.equal(first.link.path, 'relay');
+  assert.equal(signalling.relays, 1);
+  const pc = FakePeerConnection.made.at(-1);
+  pc.connectionState = 'failed'; // e.g. our browser stopped until its ICE gave up
+  pc.dispatchEvent(new Event('connectionstatechange'));
+  await settle();
+  await settle();
+  assert.equal(signalling.hangups, 1);
+  assert.notEqual(swarm.peers.get(owner.peer), first); // asked again, though it never opened
+  assert.equal(signalling.relays, 2);
+  swarm.close();
+});

@@ -10,6 +10,7 @@ import { LINK_QUEUE_MAX_BYTES, LINK_QUEUE_MAX_MESSAGES } from '../config.js';
 export const LINK_OVERFLOW = 'overflow'; // its queue reached a bound
 export const LINK_SEND_FAILED = 'send-failed'; // its channel threw on send
 export const LINK_STALLED = 'stalled'; // work outstanding and no sign of life (config.js LINK_STALL_MS)
+export const LINK_RELAY_LOST = 'relay-lost'; // the connection to the server's relay failed or closed
 
 /** A link closed itself; `code` says why (LINK_*), the message is for the console. */
 export class LinkFailure extends Error {

@@ -10,7 +10,7 @@ import {
   RELAY_BUSY_RETRIES, RELAY_BUSY_RETRY_MS, RELAY_GATHERING_TIMEOUT_MS, RELAY_PROBE_INTERVAL_MS,
 } from '../config.js';
 import { Emitter } from '../emitter.js';
-import { LINK_OVERFLOW, LINK_STALLED, LinkFailure, Outbox } from './outbox.js';
+import { LINK_OVERFLOW, LINK_RELAY_LOST, LINK_STALLED, LinkFailure, Outbox } from './outbox.js';
 import {
   CreditWindow, KIND_BINARY, KIND_TEXT, RELAY_MAX_TARGETS, RELAY_MESSAGE_MAX, RELAY_PROBE_TYPE, decodeRelayFrame,
   encodeRelayFrame, openText, relayedBytes, sealText,
@@ -166,7 +166,7 @@ export class RelayChannel {
     if (first) {
       this.#pc = new RTCPeerConnection({ iceServers: this.#iceServers });
       this.#pc.addEventListener('connectionstatechange', () => {
-        if (this.#pc.connectionState === 'failed') this.#lose(new Error('Lost the connection to the server’s relay.'));
+        if (this.#pc.connectionState === 'failed') this.#lose(new LinkFailure(LINK_RELAY_LOST, 'Lost the connection to the server’s relay.'));
       });
       // The plugin may send on a channel it opens itself (e.g. before ours reached it).
       this.#pc.addEventListener('datachannel', ({ channel }) => {
@@ -189,7 +189,7 @@ export class RelayChannel {
   #listen(channel) {
     channel.binaryType = 'arraybuffer';
     channel.addEventListener('message', ({ data }) => this.#onMessage(data));
-    channel.addEventListener('close', () => this.#lose(new Error('The server closed its relay.')));
+    channel.addEventListener('close', () => this.#lose(new LinkFailure(LINK_RELAY_LOST, 'The server closed its relay.')));
   }
 
   #onMessage(data) {

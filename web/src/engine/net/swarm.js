@@ -17,7 +17,7 @@ import {
   SEEDING_LINKS_FACTOR,
 } from '../config.js';
 import { Emitter } from '../emitter.js';
-import { LINK_STALLED, LinkFailure } from './outbox.js';
+import { LINK_RELAY_LOST, LINK_STALLED, LinkFailure } from './outbox.js';
 import { BudgetError, Peer } from './peer.js';
 import { RelayChannel } from './relay.js';
 import { LinkRates } from './tracker.js';
@@ -447,9 +447,13 @@ export class Swarm extends Emitter {
     this.#lastError = error;
     // A direct link we asked for that never opened (the two browsers cannot reach each other) is
     // asked for through the relay; a link that worked is asked for once more (until one opens
-    // again); else it is final.
+    // again), and one lost with the connection to the server's relay (the member is not at fault:
+    // e.g. our browser stopped until that connection's ICE gave up) through a new one; else it
+    // is final.
     if (peer.link.initiator && !peer.link.opened && peer.link.path === 'direct') {
       this.#viaRelay.add(peer.id);
+      this.#toAsk.add(peer.id);
+    } else if (peer.link.initiator && error?.code === LINK_RELAY_LOST) {
       this.#toAsk.add(peer.id);
     } else if (peer.link.initiator && peer.link.opened && !this.#retried.has(peer.id)) {
       this.#retried.add(peer.id);
