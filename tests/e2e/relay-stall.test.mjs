@@ -51,6 +51,18 @@ function signalBrowser(browser, signal) {
   return pids;
 }
 
+// Stops every process of browser's tree until all are: one in uninterruptible sleep stops only
+// when it leaves it, and Chromium may start one meanwhile (a loaded machine showed both).
+async function stopBrowser(browser) {
+  for (const deadline = Date.now() + 5000; ;) {
+    const pids = signalBrowser(browser, 'SIGSTOP');
+    await sleep(100);
+    const running = pids.filter((pid) => ![null, 'T', 't', 'Z'].includes(processState(pid)));
+    if (running.length === 0) return pids;
+    if (Date.now() > deadline) assert.deepEqual(running, [], `B's processes ${pids} all stopped`);
+  }
+}
+
 // 'T' for a stopped process (/proc/<pid>/stat's state), null once it is gone.
 function processState(pid) {
   try {
@@ -114,12 +126,9 @@ async function scenario() {
   // B runs again (finally) before anything may ask its page.
   let stoppedAt;
   try {
-    seen.stopped = signalBrowser(b, 'SIGSTOP');
     stoppedAt = Date.now();
     saved.a.then(() => { seen.aDone = (Date.now() - stoppedAt) / 1000; }, () => {});
-    await sleep(200);
-    const running = seen.stopped.filter((pid) => ![null, 'T'].includes(processState(pid)));
-    assert.deepEqual(running, [], `B's processes ${seen.stopped} all stopped`);
+    seen.stopped = await stopBrowser(b);
     for (let n = 1; ; n++) {
       await sleep(stoppedAt + n * 1000 - Date.now());
       const [s, got] = [await stateOf(sender), await stateOf(a)];

@@ -66,6 +66,7 @@ export class Swarm extends Emitter {
   #badPieces = new Map(); // peer id -> pieces from it that failed verification
   #tiers = new Map(); // peer id -> the tracker's tier for it ('same_network', ...)
   #viaRelay = new Set(); // members our direct link to never opened
+  #serverMembers = new Set(); // the plugin's own (published media): the relay is that member
   #relay = null; // RelayChannel, made when a link first needs it
   #lastError = null;
   #byPath = new Map(); // link path -> {links, sent, received}: links opened, piece bytes of links closed
@@ -139,7 +140,10 @@ export class Swarm extends Emitter {
   #addMember({ peer, role, relay, tier }) {
     if (peer === this.#selfId) return;
     this.members.set(peer, role);
-    if (relay === true) this.#viaRelay.add(peer);
+    if (relay === true) {
+      this.#viaRelay.add(peer);
+      this.#serverMembers.add(peer);
+    }
     if (typeof tier === 'string') this.#tiers.set(peer, tier);
   }
 
@@ -433,7 +437,10 @@ export class Swarm extends Emitter {
   // The asker tells the other member first, so that it sets up its side of the relayed link.
   #relayLink(id, initiator) {
     if (!this.#relay || this.#relay.lost) this.#relay = new RelayChannel(this.#signalling, this.#settings.iceServers);
-    const link = this.#relay.link({ shareId: this.#shareId, remoteId: id, initiator, key: this.#relayKey });
+    // Text to the server's own member is not sealed: it is the server, which made the content
+    // and holds its keys (docs/protocol.md part 4, "What the relay sees").
+    const key = this.#serverMembers.has(id) ? null : this.#relayKey;
+    const link = this.#relay.link({ shareId: this.#shareId, remoteId: id, initiator, key });
     if (initiator) {
       this.#sendSignal(id, { kind: 'relay' }).catch((error) => {
         link.lose(new Error(`Could not reach the other browser through the server: ${error.message}`));
