@@ -339,3 +339,22 @@ test('a request whose send throws at once fails alone: the ones behind it still 
   await assert.rejects(throwing, /the connection is gone/);
   assert.equal(await last, 'last');
 });
+
+test('a relay request after hangupRelay goes once Janus hung the old relay connection up', async () => {
+  const order = [];
+  let hungUp;
+  const janus = new FakeJanus((body) => ({ swarmdrop: 'relay', share: body.share, peer: 'bbbbbbbbbbbb', window: 1 << 20 }));
+  janus.hangup = (handleId) => {
+    order.push(`hangup ${handleId}`);
+    return new Promise((resolve) => { hungUp = () => { order.push('hung up'); resolve(); }; });
+  };
+  const signalling = await Signalling.connect(async () => janus);
+  signalling.hangupRelay();
+  const asked = signalling.relay(SHARE).then(() => order.push('relay answered'));
+  await settle();
+  assert.deepEqual(janus.sent, [], 'nothing is asked before the old connection is hung up');
+  hungUp();
+  await asked;
+  assert.deepEqual(order, ['hangup 7', 'hung up', 'relay answered']);
+  assert.equal(janus.sent[0].body.request, 'relay');
+});
