@@ -8,6 +8,7 @@ import {
 import { describeFile, formatSpeed, formatTimeLeft } from './format.js';
 import { cannotPlayNote, playerErrorText } from './media-words.js';
 import { refusedNameText } from './name-words.js';
+import { pageHabits } from './page-habits.js';
 
 const STATUS = {
   connecting: 'Connecting…',
@@ -71,9 +72,13 @@ export function mountReceiverView(root, shareId, linkSecret, settings) {
   }
   view.fullscreen.addEventListener('click', () => toggleFullscreen(view.stage));
   document.addEventListener('keydown', (event) => mediaKeys(event, view));
+  // The page's habits report in the engine's state object, which tests read (main.js).
+  const habits = pageHabits(receiver.state);
   let chosen = false;
   receiver.on('change', (state) => {
     render(view, state);
+    const transferring = state.phase === 'transferring';
+    habits.update({ keepAwake: transferring, warnOnLeave: transferring && !state.saved });
     // The first file the browser can play shows as soon as it is known, and plays while it
     // downloads; the others wait for their play button.
     const first = !chosen && state.media.find((media) => media.playable);

@@ -6,6 +6,7 @@ import {
   errorKindText, renderError, renderProgress, showTemplate,
 } from './dom.js';
 import { describeFile, formatPercent, formatSpeed, formatTimeLeft } from './format.js';
+import { pageHabits } from './page-habits.js';
 import { filesFromDrop, filesFromInput } from './pick.js';
 
 const STATUS = {
@@ -78,8 +79,18 @@ export function mountSenderView(root, settings) {
   view.otherScreen.addEventListener('click', () => view.screenQr.showModal());
   view.stopSharing.addEventListener('click', () => sender.stop());
 
-  sender.on('change', (state) => render(view, state));
-  render(view, sender.state);
+  // The page's habits report in the engine's state object, which tests read (main.js).
+  const habits = pageHabits(sender.state);
+  const update = (state) => {
+    render(view, state);
+    // Awake while a receiver downloads; asking before closing while none of them has all of it:
+    // leaving then would stop them where they are.
+    const transferring = state.receivers.some((receiver) => receiver.phase === 'transferring')
+      && !['stopped', 'error'].includes(state.phase);
+    habits.update({ keepAwake: transferring, warnOnLeave: transferring && state.copies === 0 });
+  };
+  sender.on('change', update);
+  update(sender.state);
   return sender;
 }
 
