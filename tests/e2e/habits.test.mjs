@@ -99,3 +99,33 @@ test('while sending and receiving, the screen stays awake and closing asks first
     await receiver.close();
   }
 });
+
+test('a Share button beside the link opens the system share sheet where there is one, hidden where not', { timeout: 60_000 }, async () => {
+  const file = await randomFile(fixture.dir, 'share.bin', 1 << 20);
+  const plain = await launchBrowser();
+  const sharing = await launchBrowser();
+  // A share sheet that records what it was given.
+  await sharing.context.addInitScript(() => {
+    window.shared = [];
+    Navigator.prototype.share = async (data) => { window.shared.push(data); };
+  });
+  try {
+    await shareFile(plain.page, fixture.server.url, file.path);
+    const has = await plain.page.evaluate(() => 'share' in navigator);
+    assert.equal(await plain.page.locator('#share').isVisible(), has);
+
+    const link = await shareFile(sharing.page, fixture.server.url, file.path);
+    const button = sharing.page.getByRole('button', { name: 'Share the link' });
+    await button.waitFor({ state: 'visible' });
+    // By keyboard: focus it, press Enter.
+    await button.focus();
+    await sharing.page.keyboard.press('Enter');
+    await sharing.page.waitForFunction(() => window.shared.length === 1);
+    const [data] = await sharing.page.evaluate(() => window.shared);
+    assert.equal(data.url, link);
+    assert.match(data.title, /share\.bin/);
+  } finally {
+    await plain.close();
+    await sharing.close();
+  }
+});
