@@ -129,3 +129,35 @@ test('a Share button beside the link opens the system share sheet where there is
     await sharing.close();
   }
 });
+
+test('the app is installable: its manifest and icons are served, and the browser reads them under the CSP', { timeout: 60_000 }, async () => {
+  const base = fixture.server.url;
+  const response = await fetch(`${base}/manifest.webmanifest`);
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type'), /^application\/(manifest\+)?json/);
+  const manifest = await response.json();
+  assert.equal(manifest.start_url, '/');
+  assert.equal(manifest.display, 'standalone');
+  assert.ok(manifest.name && manifest.short_name && manifest.theme_color && manifest.background_color);
+  assert.deepEqual(manifest.icons.map((icon) => icon.sizes).sort(), ['192x192', '512x512']);
+  for (const icon of manifest.icons) {
+    const image = await fetch(new URL(icon.src, base));
+    assert.equal(image.status, 200, icon.src);
+    assert.equal(image.headers.get('content-type'), 'image/png');
+    assert.deepEqual([...new Uint8Array(await image.arrayBuffer()).slice(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
+  }
+
+  // Chromium fetches the manifest when asked for it (as when installing): no CSP refusal
+  // (close() fails on one), no error in it.
+  const browser = await launchBrowser();
+  try {
+    await browser.page.goto(base);
+    const cdp = await browser.context.newCDPSession(browser.page);
+    const read = await cdp.send('Page.getAppManifest');
+    assert.equal(read.url, `${base}/manifest.webmanifest`);
+    assert.deepEqual(read.errors, []);
+    assert.equal(JSON.parse(read.data).short_name, 'swarmdrop');
+  } finally {
+    await browser.close();
+  }
+});
