@@ -5,9 +5,11 @@
 // an end-to-end test sets as window.swarmdropTestHooks (tests/e2e/harness.mjs).
 import './style.css';
 import { linkSecretFromHash, shareIdFromPath } from './engine/links.js';
+import { missingEssentials } from './engine/support.js';
 import { mountReceiverView } from './ui/receiver-view.js';
 import { mountRelayOption } from './ui/relay-option.js';
 import { mountSenderView } from './ui/sender-view.js';
+import { mountUnsupportedView } from './ui/support-view.js';
 
 const settings = {
   iceServers: window.swarmdropIceServers ?? [],
@@ -16,9 +18,12 @@ const settings = {
 };
 const app = document.getElementById('app');
 const shareId = shareIdFromPath(location.pathname);
-const engine = shareId === null
-  ? mountSenderView(app, settings)
-  : mountReceiverView(app, shareId, linkSecretFromHash(location.hash), settings);
+// A browser without an essential gets a page that says so, and nothing starts.
+const missing = missingEssentials();
+let engine;
+if (missing.length > 0) engine = mountUnsupportedView(app, missing);
+else if (shareId === null) engine = mountSenderView(app, settings);
+else engine = mountReceiverView(app, shareId, linkSecretFromHash(location.hash), settings);
 
 // For automated tests: the engine's state object itself, which the engine updates in place.
 window.swarmdrop = engine.state;

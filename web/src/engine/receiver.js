@@ -10,6 +10,7 @@ import { Downloader } from './transfer/downloader.js';
 import { Emitter } from './emitter.js';
 import { FileBytes, PiecesMissing, StreamedFileBytes } from './media/file-bytes.js';
 import { HashBook } from './transfer/hashes.js';
+import { MetricsRecorder } from './metrics.js';
 import { MseFeeder } from './media/mse-feeder.js';
 import { bytesHeld } from './transfer/pieces.js';
 import { Player } from './media/player.js';
@@ -24,7 +25,7 @@ import {
 } from './net/signalling.js';
 import { newTransferState, rejoined } from './state.js';
 import { TransferRate } from './transfer/stats.js';
-import { PieceStore, forgetStoredShare } from './store/store.js';
+import { PieceStore, StorageError, forgetStoredShare } from './store/store.js';
 import { Swarm } from './net/swarm.js';
 import { Tracker, learnAddress } from './net/tracker.js';
 import { ProtocolError } from './net/wire.js';
@@ -50,18 +51,25 @@ const SHARE_FULL_MESSAGE = 'This share has as many receivers as it can take; try
  * 'unchecked' (past SNIFF_MAX_FILES), kind: 'video'|'audio'|'image'|null (not media), container,
  * type (the sniffed MIME type with codecs), playable (this browser's answer), reason, codec (why
  * not: sniff.js playability)}; streams: the streaming responses open; and player: null, or the
- * state of the file being played (player.js), after play(file, element).
+ * state of the file being played (player.js), after play(file, element); lacks: what this browser
+ * lacks that the receiver does without, as it finds out: 'disk-store' (pieces held in memory, up
+ * to MEMORY_STORE_CAP_BYTES, gone on reload), 'service-worker' (no streaming to the player, no
+ * ZIP archive, no playing through another tab), 'media-source' (no MSE: fragmented MP4s stream
+ * through the service worker instead). An error of kind 'too-large-for-memory' (errorDetail
+ * {total, cap}) is a share over that cap without a disk store.
  * Phase: 'connecting', 'waiting' (no sender and no other receiver to fetch from at the moment),
  * 'transferring', 'done' (every piece held; saved if it completed in this page load),
  * 'elsewhere' (another tab of this browser has the share: this one only plays its files, through
  * that tab), 'forgotten' (forget(): left, and nothing of it kept in this browser), 'error'.
  * Event 'change' (the state) whenever it changes, and every PROGRESS_INTERVAL_MS until an error.
+ * metrics(): the page's metrics snapshot (metrics.js, docs/metrics.md), recorded from start()
+ * until the page leaves the share.
  */
 export class Receiver extends Emitter {
   state = {
     ...newTransferState('receiver', 'connecting'),
     errorDetail: null, fileName: null, files: [], pieceSize: null, saved: false, bytesPerSecond: 0, secondsLeft: null, badPieces: 0, downloadedBytes: 0, peers: [],
-    media: [], streams: 0, player: null,
+    media: [], streams: 0, player: null, lacks: globalThis.MediaSource ? [] : ['media-source'],
   };
   #linkSecret;
   #keys = null; // {contentKey, verifyKey, relayKey}
@@ -86,6 +94,7 @@ export class Receiver extends Emitter {
   #rate = new TransferRate();
   #ticker = null;
   #idleTimer = null; // a failure pending while no link is left (see start)
+  #metrics = new MetricsRecorder({ page: 'receiver', swarm: () => this.#swarm, describe: () => this.#describe() });
 
   // settings: the page's {iceServers, relayOnly} (see Swarm) and testHooks (see Seeder).
   constructor(shareId, linkSecret, settings) {
@@ -96,6 +105,7 @@ export class Receiver extends Emitter {
   }
 
   async start() {
+    this.#metrics.start();
     this.#changed();
     this.#ticker = setInterval(() => {
       this.#downloader?.checkLiveness();
@@ -191,8 +201,9 @@ export class Receiver extends Emitter {
     const media = this.state.media[number];
     if (!media || media.kind === null || this.state.phase === 'error') return;
     this.#player?.close();
+    const askedAt = performance.now();
     const file = this.#manifest.files[number];
-    const base = { file: number, path: file.path, kind: media.kind ?? 'video', type: media.type };
+    const base = { file: number, path: file.path, kind: media.kind ?? 'video', type: media.type, askedAt };
     let player;
     // A fragmented MP4 with its index in the manifest goes through MSE even where the service
     // worker could stream it: the browser's own demuxer (FFmpeg's, in Chromium) reads every moof of
@@ -330,6 +341,7 @@ export class Receiver extends Emitter {
       throw error;
     }
     this.#store = store;
+    if (store.inMemory) this.#lacks('disk-store');
     await store.saveManifest(sealed);
     const count = pieceCount(manifest.total, manifest.piece_size);
     const { contentKey, verifyKey } = this.#keys;
@@ -406,8 +418,9 @@ export class Receiver extends Emitter {
   // Answers the service worker's requests for this share's files (stream-server.js); a request
   // that comes before the manifest is known is refused (the page has nothing to play yet).
   #listenForStreams() {
-    if (!('serviceWorker' in navigator)) {
+    if (!navigator.serviceWorker) {
       this.#streaming = Promise.resolve(false);
+      this.#lacks('service-worker');
       return;
     }
     navigator.serviceWorker.addEventListener('message', (event) => {
@@ -417,7 +430,16 @@ export class Receiver extends Emitter {
       else port.postMessage({ type: 'refused' });
     });
     navigator.serviceWorker.startMessages();
-    this.#streaming = controllingWorker().then(() => true, () => false);
+    this.#streaming = controllingWorker().then(() => true, () => {
+      this.#lacks('service-worker');
+      return false;
+    });
+  }
+
+  #lacks(code) {
+    if (this.state.lacks.includes(code)) return;
+    this.state.lacks.push(code);
+    this.#changed();
   }
 
   // What file `number` is, from its first bytes (sniff.js); the pieces it needs first are wanted
@@ -478,6 +500,9 @@ export class Receiver extends Emitter {
       // The owner's manifest names a file unsafely: refused whoever signed it (content.js, "File names").
       this.state.errorKind = 'bad-name';
       this.state.errorDetail = { rule: error.rule, file: error.file };
+    } else if (error instanceof StorageError && error.code === 'too-large-for-memory') {
+      this.state.errorKind = error.code;
+      this.state.errorDetail = error.detail;
     } else {
       this.state.errorKind = errorKindOf(error);
     }
@@ -493,6 +518,7 @@ export class Receiver extends Emitter {
   // Leaves the share (the sender then drops us from its list) and stops serving.
   #leave() {
     clearInterval(this.#ticker);
+    this.#metrics.stop();
     clearTimeout(this.#idleTimer);
     this.#tracker?.stop();
     this.#swarm?.close();
@@ -509,6 +535,29 @@ export class Receiver extends Emitter {
     this.state.streams = this.#streams?.openStreams ?? 0;
     this.state.requests = this.#signalling?.requestStats ?? this.state.requests;
     this.emit('change', this.state);
+  }
+
+  metrics() {
+    return this.#metrics.snapshot();
+  }
+
+  // What the metrics recorder asks of the receiver (MetricsRecorder describe()).
+  #describe() {
+    const { shareId, peerId, phase, files, total, pieceSize, bytes, badPieces, requests, reconnections } = this.state;
+    const self = this.#held?.complete ? 1 : 0;
+    return {
+      shareId, peerId, phase, share: { files: files.length, total, pieceSize }, held: bytes, reportedHeld: null,
+      copies: self + (this.#swarm?.completeMembers() ?? 0), badPieces, playback: this.#playback(), requests, reconnections,
+    };
+  }
+
+  // The file being played (not a picture shown): its figures but the download rate (the recorder's).
+  #playback() {
+    const player = this.#player;
+    if (!player || player.state.kind === 'image') return null;
+    const { file, path, via, duration } = player.state;
+    const size = this.#manifest.files[file].size;
+    return { file, path, via, ...player.metrics(), mediaBitsPerSecond: duration > 0 ? (size * 8) / duration : null };
   }
 
   #phase() {

@@ -7,7 +7,7 @@ export class ServiceWorkerError extends Error {}
 // The worker controlling this page; ServiceWorkerError where there can be none (no service
 // workers in this browser or window, an insecure origin).
 export async function controllingWorker() {
-  if (!('serviceWorker' in navigator)) throw new ServiceWorkerError('this browser offers no service workers here');
+  if (!navigator.serviceWorker) throw new ServiceWorkerError('this browser offers no service workers here');
   try {
     await navigator.serviceWorker.register(SERVICE_WORKER_URL, { type: 'module', scope: '/' });
   } catch (error) {

@@ -9,6 +9,7 @@ import { describeFile, formatSpeed, formatTimeLeft } from './format.js';
 import { cannotPlayNote, playerErrorText } from './media-words.js';
 import { refusedNameText } from './name-words.js';
 import { pageHabits } from './page-habits.js';
+import { lacksNotes, tooLargeForMemoryText } from './support-words.js';
 
 const STATUS = {
   connecting: 'Connecting…',
@@ -36,6 +37,7 @@ export function mountReceiverView(root, shareId, linkSecret, settings) {
     eta: document.getElementById('eta'),
     status: document.getElementById('status'),
     path: document.getElementById('path'),
+    lacks: document.getElementById('lacks'),
     badPieces: document.getElementById('bad-pieces'),
     files: document.getElementById('files'),
     saveAgain: document.getElementById('save-again'),
@@ -105,15 +107,19 @@ function render(view, state) {
   view.eta.textContent = transferring ? formatTimeLeft(state.secondsLeft) : '';
   view.status.textContent = state.reconnecting ? RECONNECTING_STATUS : done ? doneStatus(state) : STATUS[state.phase];
   renderPath(view.path, state.peers);
+  const notes = lacksNotes(state);
+  view.lacks.hidden = notes.length === 0;
+  view.lacks.textContent = notes.join(' ');
   renderBans(view.badPieces, state);
   const several = state.files.length > 1;
-  view.saveAgain.hidden = !done;
+  // Without a service worker there is no ZIP archive: the files' own buttons save them.
+  view.saveAgain.hidden = !done || (several && state.lacks.includes('service-worker'));
   view.forget.hidden = state.phase === 'forgotten' || state.phase === 'connecting';
   view.saveAgain.textContent = several ? 'Save all as ZIP' : state.saved ? 'Save again' : 'Save';
   renderFiles(view.files, several && done ? state.files : []);
   renderMedia(view.media, state);
   view.nowPlaying.textContent = state.player ? state.player.path : '';
-  renderError(view.error, state.errorKind === 'bad-name' ? refusedNameText(state.errorDetail) : errorKindText(state.errorKind) ?? state.error);
+  renderError(view.error, errorText(state));
   renderError(view.playerError, playerErrorText(state.player?.error ?? null));
 }
 
@@ -143,6 +149,12 @@ function renderBans(element, state) {
   if (faulty > 0) parts.push(`${faulty} ${faulty === 1 ? 'peer was' : 'peers were'} disconnected for breaking the protocol.`);
   element.hidden = parts.length === 0;
   element.textContent = parts.join(' ');
+}
+
+function errorText(state) {
+  if (state.errorKind === 'bad-name') return refusedNameText(state.errorDetail);
+  if (state.errorKind === 'too-large-for-memory') return tooLargeForMemoryText(state.errorDetail);
+  return errorKindText(state.errorKind) ?? state.error;
 }
 
 function doneStatus(state) {

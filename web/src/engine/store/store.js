@@ -7,7 +7,8 @@ import { decodeBatches, encodeBatch } from '../transfer/hashes.js';
 import { sharesToEvict } from './lifetime.js';
 import { removeStoredShare, storedFile, storedShares } from './opfs.js';
 
-// code: 'in-use' when another tab of this browser has the share's store open, else 'failed'.
+// code: 'in-use' when another tab of this browser has the share's store open, 'too-large-for-memory'
+// when there is no disk store and the share is over the memory cap (detail {total, cap}), else 'failed'.
 export class StorageError extends Error {
   constructor(message, code = 'failed') {
     super(message);
@@ -119,9 +120,10 @@ export class PieceStore {
 
   static #inMemory(manifest) {
     if (manifest.total > MEMORY_STORE_CAP_BYTES) {
-      throw new StorageError(`This browser offers no disk storage to this page, and the share (${Math.ceil(manifest.total / MiB)} MiB) `
-        + `is larger than the ${MEMORY_STORE_CAP_BYTES / MiB} MiB it may hold in memory. Open the link in a current Chromium, `
-        + 'Firefox or Safari over https or on localhost.');
+      // The page words it (errorKind 'too-large-for-memory', errorDetail {total, cap}).
+      throw Object.assign(new StorageError(`no disk store, and ${manifest.total} bytes are over the memory cap`, 'too-large-for-memory'), {
+        detail: { total: manifest.total, cap: MEMORY_STORE_CAP_BYTES },
+      });
     }
     return new PieceStore(new MemoryBackend(manifest), manifest, new Uint8Array(Math.ceil(pieceCountOf(manifest) / 8)));
   }
@@ -145,6 +147,11 @@ export class PieceStore {
   // Keeps a verified hash batch for the next visit.
   async saveBatch(batch) {
     await this.#backend.call('appendHashes', { record: encodeBatch(batch) }).catch((error) => { throw storageError(error); });
+  }
+
+  // Pieces held in memory (no disk store here): lost on reload, capped at MEMORY_STORE_CAP_BYTES.
+  get inMemory() {
+    return this.#backend instanceof MemoryBackend;
   }
 
   has(index) {
