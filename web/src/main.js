@@ -27,3 +27,5 @@ else engine = mountReceiverView(app, shareId, linkSecretFromHash(location.hash),
 
 // For automated tests: the engine's state object itself, which the engine updates in place.
 window.swarmdrop = engine.state;
+// For scripts and benchmarks: the page's metrics snapshot (docs/metrics.md), fresh on each call.
+window.swarmdropMetrics = () => engine.metrics();

@@ -174,6 +174,12 @@ export const FAR_WAIT_MS = 2_000;
 export const PROGRESS_INTERVAL_MS = 500;
 // Speed is measured over this sliding window.
 export const SPEED_WINDOW_MS = 3_000;
+// Metrics (metrics.js, docs/metrics.md): the recorder samples the page's rates, its links'
+// rates and round trips once a second (one getStats per open link: cheap at that pace, and a
+// chart people read needs no more), and keeps the latest 600 samples: the last 10 minutes, a few
+// tens of KiB however long the page stays open.
+export const METRICS_SAMPLE_MS = 1_000;
+export const METRICS_SERIES_MAX = 600;
 
 // Links: `${location.origin}${SHARE_PATH_PREFIX}<shareId>#<link secret>`.
 export const SHARE_PATH_PREFIX = '/s/';

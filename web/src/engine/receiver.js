@@ -10,6 +10,7 @@ import { Downloader } from './transfer/downloader.js';
 import { Emitter } from './emitter.js';
 import { FileBytes, PiecesMissing, StreamedFileBytes } from './media/file-bytes.js';
 import { HashBook } from './transfer/hashes.js';
+import { MetricsRecorder } from './metrics.js';
 import { MseFeeder } from './media/mse-feeder.js';
 import { bytesHeld } from './transfer/pieces.js';
 import { Player } from './media/player.js';
@@ -61,6 +62,8 @@ const SHARE_FULL_MESSAGE = 'This share has as many receivers as it can take; try
  * 'elsewhere' (another tab of this browser has the share: this one only plays its files, through
  * that tab), 'forgotten' (forget(): left, and nothing of it kept in this browser), 'error'.
  * Event 'change' (the state) whenever it changes, and every PROGRESS_INTERVAL_MS until an error.
+ * metrics(): the page's metrics snapshot (metrics.js, docs/metrics.md), recorded from start()
+ * until the page leaves the share.
  */
 export class Receiver extends Emitter {
   state = {
@@ -91,6 +94,7 @@ export class Receiver extends Emitter {
   #rate = new TransferRate();
   #ticker = null;
   #idleTimer = null; // a failure pending while no link is left (see start)
+  #metrics = new MetricsRecorder({ page: 'receiver', swarm: () => this.#swarm, describe: () => this.#describe() });
 
   // settings: the page's {iceServers, relayOnly} (see Swarm) and testHooks (see Seeder).
   constructor(shareId, linkSecret, settings) {
@@ -101,6 +105,7 @@ export class Receiver extends Emitter {
   }
 
   async start() {
+    this.#metrics.start();
     this.#changed();
     this.#ticker = setInterval(() => {
       this.#downloader?.checkLiveness();
@@ -196,8 +201,9 @@ export class Receiver extends Emitter {
     const media = this.state.media[number];
     if (!media || media.kind === null || this.state.phase === 'error') return;
     this.#player?.close();
+    const askedAt = performance.now();
     const file = this.#manifest.files[number];
-    const base = { file: number, path: file.path, kind: media.kind ?? 'video', type: media.type };
+    const base = { file: number, path: file.path, kind: media.kind ?? 'video', type: media.type, askedAt };
     let player;
     // A fragmented MP4 with its index in the manifest goes through MSE even where the service
     // worker could stream it: the browser's own demuxer (FFmpeg's, in Chromium) reads every moof of
@@ -512,6 +518,7 @@ export class Receiver extends Emitter {
   // Leaves the share (the sender then drops us from its list) and stops serving.
   #leave() {
     clearInterval(this.#ticker);
+    this.#metrics.stop();
     clearTimeout(this.#idleTimer);
     this.#tracker?.stop();
     this.#swarm?.close();
@@ -528,6 +535,29 @@ export class Receiver extends Emitter {
     this.state.streams = this.#streams?.openStreams ?? 0;
     this.state.requests = this.#signalling?.requestStats ?? this.state.requests;
     this.emit('change', this.state);
+  }
+
+  metrics() {
+    return this.#metrics.snapshot();
+  }
+
+  // What the metrics recorder asks of the receiver (MetricsRecorder describe()).
+  #describe() {
+    const { shareId, peerId, phase, files, total, pieceSize, bytes, badPieces, requests, reconnections } = this.state;
+    const self = this.#held?.complete ? 1 : 0;
+    return {
+      shareId, peerId, phase, share: { files: files.length, total, pieceSize }, held: bytes, reportedHeld: null,
+      copies: self + (this.#swarm?.completeMembers() ?? 0), badPieces, playback: this.#playback(), requests, reconnections,
+    };
+  }
+
+  // The file being played (not a picture shown): its figures but the download rate (the recorder's).
+  #playback() {
+    const player = this.#player;
+    if (!player || player.state.kind === 'image') return null;
+    const { file, path, via, duration } = player.state;
+    const size = this.#manifest.files[file].size;
+    return { file, path, via, ...player.metrics(), mediaBitsPerSecond: duration > 0 ? (size * 8) / duration : null };
   }
 
   #phase() {

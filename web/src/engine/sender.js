@@ -10,6 +10,7 @@ import { Bitfield } from './transfer/bitfield.js';
 import { Emitter } from './emitter.js';
 import { FileSource } from './transfer/file-source.js';
 import { HashBook } from './transfer/hashes.js';
+import { MetricsRecorder } from './metrics.js';
 import { forgetShare, loadShare, pickKey, saveShare } from './transfer/keystore.js';
 import { scanFragmentedMp4 } from './media/mp4.js';
 import { shareUrl } from './links.js';
@@ -38,6 +39,8 @@ import { Tracker, learnAddress } from './net/tracker.js';
  * 'transferring' (at least one receiver is), 'done' (receivers got it, none is transferring),
  * 'stopped' (stop(): the share is closed for everyone), 'error'.
  * Event 'change' (the state) whenever it changes.
+ * metrics(): the page's metrics snapshot (metrics.js, docs/metrics.md), recorded from share()
+ * until the page leaves the share.
  */
 export class Sender extends Emitter {
   state = {
@@ -58,6 +61,7 @@ export class Sender extends Emitter {
   #ticker = null;
   #settings;
   #tracker = null;
+  #metrics = new MetricsRecorder({ page: 'sender', swarm: () => this.#swarm, describe: () => this.#describe() });
 
   // settings: the page's {iceServers, relayOnly} (see Swarm) and testHooks (see Seeder).
   constructor(settings) {
@@ -71,6 +75,7 @@ export class Sender extends Emitter {
     const names = shareablePaths(picked.map(({ path }) => path));
     const entries = picked.map(({ file }, i) => ({ path: names[i], file }));
     this.#files = new FileSource(entries);
+    this.#metrics.start();
     this.state.total = this.#files.total;
     this.#changed();
     try {
@@ -259,6 +264,7 @@ export class Sender extends Emitter {
   // back with its token), until it is stopped or expires.
   async #leaveShare() {
     clearInterval(this.#ticker);
+    this.#metrics.stop();
     this.#tracker?.stop();
     const leaving = this.state.phase !== 'stopped' && this.state.shareId ? this.#signalling?.leave(this.state.shareId) : null;
     this.#swarm?.close();
@@ -290,6 +296,21 @@ export class Sender extends Emitter {
     this.state.requests = this.#signalling?.requestStats ?? this.state.requests;
     if (!['stopped', 'error'].includes(this.state.phase)) this.state.phase = this.#phase();
     this.emit('change', this.state);
+  }
+
+  metrics() {
+    return this.#metrics.snapshot();
+  }
+
+  // What the metrics recorder asks of the sender (MetricsRecorder describe()): the origin holds
+  // every piece, and is one of the complete copies.
+  #describe() {
+    const { shareId, peerId, phase, total, bytes, requests, reconnections } = this.state;
+    return {
+      shareId, peerId, phase, share: { files: this.#manifest?.files.length ?? 0, total, pieceSize: this.#manifest?.piece_size ?? null },
+      held: total, reportedHeld: bytes, copies: 1 + (this.#swarm?.completeMembers() ?? 0), badPieces: 0, playback: null,
+      requests, reconnections,
+    };
   }
 
   #phase() {

@@ -70,6 +70,8 @@ export class Swarm extends Emitter {
   #relay = null; // RelayChannel, made when a link first needs it
   #lastError = null;
   #byPath = new Map(); // link path -> {links, sent, received}: links opened, piece bytes of links closed
+  #byRole = new Map(); // member role -> {sent, received}: piece bytes of links closed
+  #complete = new Set(); // members known to hold every piece (the tracker said so, or their `have`)
   #records = new Map(); // peer id -> its traffic with us over links now closed (peerMetrics)
   #listedAt = -Infinity;
   #rates = new LinkRates();
@@ -94,6 +96,7 @@ export class Swarm extends Emitter {
     signalling.on('peer_left', ({ peer }) => {
       this.#drop(this.peers.get(peer));
       this.members.delete(peer);
+      this.#complete.delete(peer);
       this.#toAsk.delete(peer);
       this.#tiers.delete(peer);
       this.#topUp();
@@ -125,6 +128,7 @@ export class Swarm extends Emitter {
     const linked = new Map([...this.peers.values()].map((peer) => [peer.id, peer.role]));
     this.members = new Map([...linked].filter(([id]) => this.members.has(id)));
     this.#takeJoin(joined);
+    for (const id of this.#complete) if (!this.members.has(id)) this.#complete.delete(id);
     this.#topUp();
     this.emit('change');
   }
@@ -137,9 +141,10 @@ export class Swarm extends Emitter {
     }
   }
 
-  #addMember({ peer, role, relay, tier }) {
+  #addMember({ peer, role, relay, tier, complete }) {
     if (peer === this.#selfId) return;
     this.members.set(peer, role);
+    if (complete === true) this.#complete.add(peer);
     if (relay === true) {
       this.#viaRelay.add(peer);
       this.#serverMembers.add(peer);
@@ -163,15 +168,36 @@ export class Swarm extends Emitter {
   // How this page's links went, by path ('lan', 'direct', 'turn', 'relay'): {links opened, piece
   // bytes sent and received}, over the page's life (the metrics of docs/protocol.md part 4).
   pathMetrics() {
+    return this.#traffic(this.#byPath, (peer) => peer.link.path, () => ({ links: 0, sent: 0, received: 0 }));
+  }
+
+  // The same piece bytes by the other member's role ('owner', 'receiver'): {sent, received}, over
+  // the page's life (what came from the origin and what from other receivers: metrics.js).
+  roleMetrics() {
+    return this.#traffic(this.#byRole, (peer) => peer.role, () => ({ sent: 0, received: 0 }));
+  }
+
+  // Totals of links closed (`closed`: key -> totals) plus those of the links open now.
+  #traffic(closed, keyOf, blank) {
     const metrics = {};
-    for (const [path, totals] of this.#byPath) metrics[path] = { ...totals };
+    for (const [key, totals] of closed) metrics[key] = { ...totals };
     for (const peer of this.peers.values()) {
       if (!peer.open) continue;
-      const totals = metrics[peer.link.path] ??= { links: 0, sent: 0, received: 0 };
+      const totals = metrics[keyOf(peer)] ??= blank();
       totals.sent += peer.uploadedBytes;
       totals.received += peer.downloadedBytes;
     }
     return metrics;
+  }
+
+  // The other members known to hold every piece: the owner, those the tracker listed complete,
+  // and those whose `have` said so (over a link open now or closed; a member stays counted until
+  // it leaves the share).
+  completeMembers() {
+    const complete = new Set([...this.members].filter(([, role]) => role === 'owner').map(([id]) => id));
+    for (const id of this.#complete) if (this.members.has(id)) complete.add(id);
+    for (const peer of this.peers.values()) if (peer.remote?.complete && this.members.has(peer.id)) complete.add(peer.id);
+    return complete.size;
   }
 
   /**
@@ -217,6 +243,11 @@ export class Swarm extends Emitter {
   #pathTotals(path) {
     if (!this.#byPath.has(path)) this.#byPath.set(path, { links: 0, sent: 0, received: 0 });
     return this.#byPath.get(path);
+  }
+
+  #roleTotals(role) {
+    if (!this.#byRole.has(role)) this.#byRole.set(role, { sent: 0, received: 0 });
+    return this.#byRole.get(role);
   }
 
   get idle() {
@@ -474,10 +505,12 @@ export class Swarm extends Emitter {
     if (!peer || this.peers.get(peer.id) !== peer) return;
     this.peers.delete(peer.id);
     if (peer.link.opened) {
-      const totals = this.#pathTotals(peer.link.path);
-      totals.sent += peer.uploadedBytes;
-      totals.received += peer.downloadedBytes;
+      for (const totals of [this.#pathTotals(peer.link.path), this.#roleTotals(peer.role)]) {
+        totals.sent += peer.uploadedBytes;
+        totals.received += peer.downloadedBytes;
+      }
     }
+    if (peer.remote?.complete && this.members.has(peer.id)) this.#complete.add(peer.id);
     if (peer.link.opened || this.#banned.has(peer.id)) this.#keepRecord(peer);
     peer.close();
     this.emit('closed', peer);
