@@ -7,8 +7,14 @@
 //   share (stream-server.js): the one that asked first, else any other page of this app, so a
 //   second tab plays from the first. Nothing is kept here between requests, so a worker the
 //   browser stopped and started again answers the next request as well as the first.
+// - POST /share-target: files another app shares to swarmdrop (the manifest's share_target), kept
+//   in the share inbox (share-inbox.js) for the sender page, which the browser is sent to (303).
 // Every other request goes to the network untouched.
 import { STREAM_OPEN_TIMEOUT_MS, STREAM_PATH_PREFIX } from './engine/config.js';
+import { shareIdFromPath } from './engine/links.js';
+import {
+  SHARE_TARGET_PARAM, SHARE_TARGET_PATH, receiveShare,
+} from './engine/share-inbox.js';
 import { storedFile } from './engine/store/opfs.js';
 import { zipStream } from './engine/store/zip.js';
 
@@ -34,7 +40,13 @@ self.addEventListener('fetch', (event) => {
   if (url.origin !== self.location.origin) return;
   if (url.pathname.startsWith(STREAM_PATH_PREFIX)) event.respondWith(stream(event, url));
   else if (url.pathname.startsWith(DOWNLOAD_PREFIX)) event.respondWith(zipDownload(url));
+  else if (url.pathname === SHARE_TARGET_PATH && event.request.method === 'POST') event.respondWith(shareTarget(event.request));
 });
+
+async function shareTarget(request) {
+  const outcome = await receiveShare(request);
+  return Response.redirect(new URL(`/?${SHARE_TARGET_PARAM}=${outcome}`, self.location.origin), 303);
+}
 
 function zipDownload(url) {
   const token = url.pathname.slice(DOWNLOAD_PREFIX.length).split('/')[0];
@@ -61,7 +73,8 @@ async function stream(event, url) {
   const request = {
     type: 'stream-open', shareId, file, range: event.request.headers.get('Range'), method: event.request.method, run: WORKER_RUN,
   };
-  const pages = await self.clients.matchAll({ type: 'window' });
+  // Pages of this share only: a sender's page or another share's would never answer.
+  const pages = (await self.clients.matchAll({ type: 'window' })).filter((page) => shareIdFromPath(new URL(page.url).pathname) === shareId);
   pages.sort((a, b) => (b.id === event.clientId) - (a.id === event.clientId));
   for (const page of pages) {
     const channel = new MessageChannel();
