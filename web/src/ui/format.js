@@ -31,3 +31,25 @@ export function formatPercent(bytes, total) {
 export function describeFile(name, size) {
   return `${name} · ${formatBytes(size)}`;
 }
+
+// Bits per second (media bitrates are spoken in bits): '4.2 Mbit/s'.
+export function formatBitRate(bitsPerSecond) {
+  return formatBytes(bitsPerSecond).replace(/B$/, 'bit/s');
+}
+
+// A measured time in milliseconds; '–' while unmeasured (null).
+export function formatMs(ms) {
+  return ms === null ? '–' : `${Math.round(ms)} ms`;
+}
+
+// How a link's bytes go (PeerLink's path), in words; '' while no link was made (null).
+const PATH_TEXT = {
+  lan: 'local network',
+  direct: 'direct',
+  turn: 'via a TURN server',
+  relay: 'via the server’s relay',
+};
+
+export function describePath(path) {
+  return PATH_TEXT[path] ?? '';
+}

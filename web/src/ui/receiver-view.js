@@ -7,6 +7,7 @@ import {
 } from './dom.js';
 import { describeFile, formatSpeed, formatTimeLeft } from './format.js';
 import { cannotPlayNote, playerErrorText } from './media-words.js';
+import { mountMetricsPanel } from './metrics-panel.js';
 import { refusedNameText } from './name-words.js';
 import { pageHabits } from './page-habits.js';
 import { lacksNotes, tooLargeForMemoryText } from './support-words.js';
@@ -90,6 +91,7 @@ export function mountReceiverView(root, shareId, linkSecret, settings) {
     }
   });
   receiver.start();
+  mountMetricsPanel(view.transfer.parentElement, () => receiver.metrics());
   return receiver;
 }
 

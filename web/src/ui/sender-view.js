@@ -5,7 +5,10 @@ import { RECONNECTING_STATUS } from '../engine/state.js';
 import {
   errorKindText, renderError, renderProgress, showTemplate,
 } from './dom.js';
-import { describeFile, formatPercent, formatSpeed, formatTimeLeft } from './format.js';
+import {
+  describeFile, describePath, formatPercent, formatSpeed, formatTimeLeft,
+} from './format.js';
+import { mountMetricsPanel } from './metrics-panel.js';
 import { pageHabits } from './page-habits.js';
 import { filesFromDrop, filesFromInput } from './pick.js';
 
@@ -95,6 +98,7 @@ export function mountSenderView(root, settings) {
   };
   sender.on('change', update);
   update(sender.state);
+  mountMetricsPanel(view.sharing, () => sender.metrics());
   return sender;
 }
 
@@ -189,7 +193,7 @@ function newPeerRow(peer) {
   name.className = 'peer-name';
   name.textContent = `Receiver ${peer.slice(0, 4)}`;
   row.append(name);
-  for (const part of ['percent', 'speed', 'eta', 'peer-state']) {
+  for (const part of ['percent', 'path', 'speed', 'eta', 'peer-state']) {
     const span = document.createElement('span');
     span.className = part;
     row.append(span);
@@ -204,7 +208,9 @@ function renderPeerRow(row, receiver, total) {
   row.querySelector('.percent').textContent = formatPercent(receiver.bytes, total);
   row.querySelector('.speed').textContent = transferring ? formatSpeed(receiver.bytesPerSecond) : '';
   row.querySelector('.eta').textContent = transferring ? formatTimeLeft(receiver.secondsLeft) : '';
-  const via = receiver.path === 'relay' && receiver.phase !== 'done' ? 'via the server’s relay' : '';
-  row.querySelector('.peer-state').textContent = [PEER_STATE[receiver.phase], via].filter(Boolean).join(', ');
+  // How its bytes go, as soon as a link was made (path null before).
+  row.dataset.path = receiver.path ?? '';
+  row.querySelector('.path').textContent = describePath(receiver.path);
+  row.querySelector('.peer-state').textContent = PEER_STATE[receiver.phase];
   renderProgress(row.querySelector('progress'), receiver.bytes, total, true);
 }
