@@ -9,6 +9,7 @@
 //   browser stopped and started again answers the next request as well as the first.
 // - POST /share-target: files another app shares to swarmdrop (the manifest's share_target), kept
 //   in the share inbox (share-inbox.js) for the sender page, which the browser is sent to (303).
+// And a click on a notification it showed for a page brings that page forward.
 // Every other request goes to the network untouched.
 import { STREAM_OPEN_TIMEOUT_MS, STREAM_PATH_PREFIX } from './engine/config.js';
 import { shareIdFromPath } from './engine/links.js';
@@ -41,6 +42,14 @@ self.addEventListener('fetch', (event) => {
   if (url.pathname.startsWith(STREAM_PATH_PREFIX)) event.respondWith(stream(event, url));
   else if (url.pathname.startsWith(DOWNLOAD_PREFIX)) event.respondWith(zipDownload(url));
   else if (url.pathname === SHARE_TARGET_PATH && event.request.method === 'POST') event.respondWith(shareTarget(event.request));
+});
+
+// A notification a page showed through this worker (ui/done-notice.js: Android has no page
+// notifications) brings that page forward when clicked.
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const url = event.notification.data?.url;
+  event.waitUntil(self.clients.matchAll({ type: 'window' }).then((pages) => pages.find((page) => page.url === url)?.focus()));
 });
 
 async function shareTarget(request) {

@@ -6,6 +6,7 @@ import {
   errorKindText, renderError, renderProgress, showTemplate,
 } from './dom.js';
 import { describeFile, formatSpeed, formatTimeLeft } from './format.js';
+import { doneNotice, receivedWords } from './done-notice.js';
 import { cannotPlayNote, playerErrorText } from './media-words.js';
 import { mountMetricsPanel } from './metrics-panel.js';
 import { refusedNameText } from './name-words.js';
@@ -51,6 +52,7 @@ export function mountReceiverView(root, shareId, linkSecret, settings) {
     fullscreen: document.getElementById('fullscreen'),
     playerError: document.getElementById('player-error'),
     media: document.getElementById('media'),
+    notify: document.getElementById('notify'),
   };
   const save = (path) => receiver.save(path).catch((error) => renderError(view.error, error.message));
   const play = (number) => {
@@ -77,11 +79,13 @@ export function mountReceiverView(root, shareId, linkSecret, settings) {
   document.addEventListener('keydown', (event) => mediaKeys(event, view));
   // The page's habits report in the engine's state object, which tests read (main.js).
   const habits = pageHabits(receiver.state);
+  const notice = doneNotice(receiver.state, view.notify);
   let chosen = false;
   receiver.on('change', (state) => {
     render(view, state);
     const transferring = state.phase === 'transferring';
     habits.update({ keepAwake: transferring, warnOnLeave: transferring && !state.saved });
+    notice.update({ transferring, done: state.phase === 'done', words: receivedWords(state.fileName, state.files.length > 1) });
     // The first file the browser can play shows as soon as it is known, and plays while it
     // downloads; the others wait for their play button.
     const first = !chosen && state.media.find((media) => media.playable);

@@ -8,9 +8,11 @@ import {
 import {
   describeFile, describePath, formatPercent, formatSpeed, formatTimeLeft,
 } from './format.js';
+import { doneNotice, sentWords } from './done-notice.js';
 import { mountMetricsPanel } from './metrics-panel.js';
 import { pageHabits } from './page-habits.js';
 import { filesFromDrop, filesFromInput } from './pick.js';
+import { takeSharedFiles } from './share-intake.js';
 
 const STATUS = {
   connecting: 'Creating the share…',
@@ -55,14 +57,18 @@ export function mountSenderView(root, settings) {
     peers: document.getElementById('peers'),
     noPeers: document.getElementById('no-peers'),
     error: document.getElementById('error'),
+    intakeNote: document.getElementById('intake-note'),
+    notify: document.getElementById('notify'),
   };
 
+  let name = '';
   const start = (entries) => {
     if (entries.length === 0 || view.pick.hidden) return; // one share per page
     view.pick.hidden = true;
     view.sharing.hidden = false;
     const size = entries.reduce((sum, { file }) => sum + file.size, 0);
-    view.fileName.textContent = describeFile(entries.length === 1 ? entries[0].path : `${entries.length} files`, size);
+    name = entries.length === 1 ? entries[0].path : `${entries.length} files`;
+    view.fileName.textContent = describeFile(name, size);
     // A hint from the files' names only: the receiver's page decides from their bytes.
     view.otherScreen.hidden = !entries.some(({ file }) => /^(video|audio|image)\//.test(file.type));
     sender.share(entries);
@@ -88,6 +94,7 @@ export function mountSenderView(root, settings) {
 
   // The page's habits report in the engine's state object, which tests read (main.js).
   const habits = pageHabits(sender.state);
+  const notice = doneNotice(sender.state, view.notify);
   const update = (state) => {
     render(view, state);
     // Awake while a receiver downloads; asking before closing while none of them has all of it:
@@ -95,10 +102,15 @@ export function mountSenderView(root, settings) {
     const transferring = state.receivers.some((receiver) => receiver.phase === 'transferring')
       && !['stopped', 'error'].includes(state.phase);
     habits.update({ keepAwake: transferring, warnOnLeave: transferring && state.copies === 0 });
+    // A notification (if hidden) when the first receiver has all of it.
+    const complete = state.receivers.find((receiver) => receiver.phase === 'done');
+    notice.update({ transferring, done: Boolean(complete), words: complete && sentWords(complete.peer, name) });
   };
   sender.on('change', update);
   update(sender.state);
   mountMetricsPanel(view.sharing, () => sender.metrics());
+  // Files shared to swarmdrop from another app start the share as if dropped.
+  takeSharedFiles(start, view.intakeNote);
   return sender;
 }
 

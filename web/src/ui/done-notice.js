@@ -1,0 +1,62 @@
+// A system notification when a transfer finishes while its page is hidden (another tab, a phone's
+// screen off), where the person allows them. Permission is asked only when the person clicks the
+// view's "Notify me when it is done" button (browsers refuse or bury a request made without a
+// click); the button shows while the answer is not yet given. Reports in `status`: notification
+// 'granted' | 'denied' | 'default' | 'unavailable' (no Notification API here); notified: the last
+// one shown, {title, body}, or null.
+const ICON = '/icons/icon-192.png';
+
+export function doneNotice(status, button, win = window) {
+  const api = win.Notification;
+  let armed = false; // a transfer ran on this page since the last notice
+  let wasDone = false;
+  status.notified = null;
+  const refresh = () => {
+    status.notification = api ? api.permission : 'unavailable';
+    button.hidden = status.notification !== 'default';
+  };
+  refresh();
+  button.addEventListener('click', () => {
+    api.requestPermission().catch(() => {}).finally(refresh);
+  });
+
+  const show = async ({ title, body }) => {
+    const options = { body, icon: ICON, tag: 'swarmdrop-done', data: { url: win.location.href } };
+    try {
+      const shown = new api(title, options);
+      shown.onclick = () => {
+        win.focus();
+        shown.close();
+      };
+    } catch {
+      // Chrome on Android has no page notifications, only the service worker's.
+      const registration = await win.navigator.serviceWorker?.getRegistration();
+      if (!registration) return;
+      await registration.showNotification(title, options).catch(() => {});
+    }
+    status.notified = { title, body };
+  };
+
+  // transferring: a transfer runs on this page; done: it has finished, words: {title, body} to
+  // say so (below). Notifies once as done becomes true after a transfer ran here, if hidden then.
+  return {
+    update({ transferring, done, words }) {
+      refresh();
+      const finished = done && !wasDone;
+      wasDone = done;
+      if (transferring) armed = true;
+      if (!finished || !armed) return;
+      armed = false;
+      if (win.document.visibilityState === 'hidden' && status.notification === 'granted') show(words);
+    },
+  };
+}
+
+// name: the file's, or "N files" when there are several.
+export function receivedWords(name, several) {
+  return { title: `${name} ${several ? 'are' : 'is'} here`, body: 'swarmdrop has received it all.' };
+}
+
+export function sentWords(peer, name) {
+  return { title: `Receiver ${peer.slice(0, 4)} has all of ${name}`, body: 'The share goes on while that receiver stays online.' };
+}
