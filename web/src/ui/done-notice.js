@@ -8,7 +8,7 @@ const ICON = '/icons/icon-192.png';
 
 export function doneNotice(status, button, win = window) {
   const api = win.Notification;
-  let armed = false; // a transfer ran on this page since the last notice
+  let armed = false; // a transfer was seen unfinished on this page since the last notice
   let wasDone = false;
   status.notified = null;
   const refresh = () => {
@@ -37,14 +37,15 @@ export function doneNotice(status, button, win = window) {
     status.notified = { title, body };
   };
 
-  // transferring: a transfer runs on this page; done: it has finished, words: {title, body} to
-  // say so (below). Notifies once as done becomes true after a transfer ran here, if hidden then.
+  // unfinished: a transfer runs on this page, not done yet; done: it has finished, words:
+  // {title, body} to say so (below). Notifies once as done becomes true after a transfer was seen
+  // unfinished here (not for one that was done before this page opened), if hidden then.
   return {
-    update({ transferring, done, words }) {
+    update({ unfinished, done, words }) {
       refresh();
       const finished = done && !wasDone;
       wasDone = done;
-      if (transferring) armed = true;
+      if (unfinished) armed = true;
       if (!finished || !armed) return;
       armed = false;
       if (win.document.visibilityState === 'hidden' && status.notification === 'granted') show(words);

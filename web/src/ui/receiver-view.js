@@ -85,7 +85,7 @@ export function mountReceiverView(root, shareId, linkSecret, settings) {
     render(view, state);
     const transferring = state.phase === 'transferring';
     habits.update({ keepAwake: transferring, warnOnLeave: transferring && !state.saved });
-    notice.update({ transferring, done: state.phase === 'done', words: receivedWords(state.fileName, state.files.length > 1) });
+    notice.update({ unfinished: transferring, done: state.phase === 'done', words: receivedWords(state.fileName, state.files.length > 1) });
     // The first file the browser can play shows as soon as it is known, and plays while it
     // downloads; the others wait for their play button.
     const first = !chosen && state.media.find((media) => media.playable);

@@ -104,7 +104,8 @@ export function mountSenderView(root, settings) {
     habits.update({ keepAwake: transferring, warnOnLeave: transferring && state.copies === 0 });
     // A notification (if hidden) when the first receiver has all of it.
     const complete = state.receivers.find((receiver) => receiver.phase === 'done');
-    notice.update({ transferring, done: Boolean(complete), words: complete && sentWords(complete.peer, name) });
+    const unfinished = state.receivers.some((receiver) => receiver.phase !== 'done');
+    notice.update({ unfinished, done: Boolean(complete), words: complete && sentWords(complete.peer, name) });
   };
   sender.on('change', update);
   update(sender.state);
