@@ -77,6 +77,8 @@ function newPlot(element) {
     width: element.clientWidth,
     height: CHART_HEIGHT,
     scales: { x: { time: false } },
+    // The legend names the lines; their latest figures are in the list below the chart.
+    legend: { live: false },
     axes: [
       { ...axis, values: (_, ticks) => ticks.map((tick) => `${tick} s`) },
       { ...axis, size: 80, values: (_, ticks) => ticks.map(formatSpeed) },
@@ -121,7 +123,9 @@ function renderTotals(list, { page, totals }) {
       ['Offload', `${offload} of it from other receivers`],
     );
   } else {
-    entries.push(['Offload', `${offload} of what the receivers hold came from each other, not from you`]);
+    // Below 0 while this page sent more than the receivers report holding (reports lag; some left).
+    entries.push(['Offload', totals.offload < 0 ? `${offload}: you sent more than the receivers report holding`
+      : `${offload} of what the receivers hold came from each other, not from you`]);
   }
   entries.push(
     ['Sent', formatBytes(totals.sent)],
