@@ -157,6 +157,118 @@ test('the app is installable: its manifest and icons are served, and the browser
     assert.equal(read.url, `${base}/manifest.webmanifest`);
     assert.deepEqual(read.errors, []);
     assert.equal(JSON.parse(read.data).short_name, 'swarmdrop');
+    // Files shared to it from other apps (share-target.test.mjs) come as one multipart POST.
+    assert.deepEqual(manifest.share_target, {
+      action: '/share-target',
+      method: 'POST',
+      enctype: 'multipart/form-data',
+      params: {
+        title: 'title', text: 'text', url: 'url', files: [{ name: 'files', accept: ['*/*'] }],
+      },
+    });
+  } finally {
+    await browser.close();
+  }
+});
+
+// Notifications granted by the browser (context.grantPermissions), shown through a stubbed
+// Notification constructor that records them (window.notified), or, where localStorage says
+// 'worker-only', through the service worker's registration alone, as on Chrome for Android
+// (whose constructor throws a TypeError); the page's visibility is what
+// an init script says (window.pageHidden, read through document.visibilityState and hidden), as
+// headless Chromium's own never changes; setHidden dispatches the visibilitychange event too.
+function stubNotificationsAndVisibility() {
+  window.notified = [];
+  window.pageHidden = false;
+  const Real = window.Notification;
+  window.Notification = class {
+    static get permission() { return Real.permission; }
+
+    static requestPermission() { return Real.requestPermission(); }
+
+    constructor(title, options) {
+      if (localStorage.getItem('notifications') === 'worker-only') throw new TypeError('Illegal constructor');
+      window.notified.push({ title, body: options?.body, by: 'page' });
+    }
+
+    close() {}
+  };
+  ServiceWorkerRegistration.prototype.showNotification = async (title, options) => {
+    window.notified.push({ title, body: options?.body, by: 'worker' });
+  };
+  Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => (window.pageHidden ? 'hidden' : 'visible') });
+  Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => window.pageHidden });
+}
+
+function setHidden(page, hidden) {
+  return page.evaluate((value) => {
+    window.pageHidden = value;
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+}
+
+test('a transfer that finishes while its page is hidden shows one notification on that page; a visible page shows none', { timeout: 120_000 }, async (t) => {
+  // Sent at 1 MB/s: each transfer takes a few seconds, time enough to hide a page first.
+  const file = await randomFile(fixture.dir, 'notified.bin', 3 << 20);
+  const other = await randomFile(fixture.dir, 'notified again.bin', 3 << 20);
+  const sender = await launchBrowser({ testHooks: { seedBytesPerSecond: 1_000_000 } });
+  const receiver = await launchBrowser();
+  try {
+    for (const browser of [sender, receiver]) {
+      await browser.context.grantPermissions(['notifications'], { origin: fixture.server.url });
+      await browser.context.addInitScript(stubNotificationsAndVisibility);
+    }
+    await withStates(t, { sender, receiver }, async () => {
+      // The sender's page hidden, the receiver's visible: only the sender's says so.
+      const link = await shareFile(sender.page, fixture.server.url, file.path);
+      assert.equal(await sender.page.evaluate(() => window.swarmdrop.notification), 'granted');
+      assert.equal(await sender.page.locator('#notify').isVisible(), false, 'no button once granted');
+      await setHidden(sender.page, true);
+      await receiver.page.goto(link);
+      await waitForState(receiver.page, (s) => s.phase === 'done');
+      const sent = await waitForState(sender.page, (s) => s.notified !== null);
+      assert.match(sent.notified.title, /^Receiver [0-9a-f]{4} has all of notified\.bin$/);
+      assert.deepEqual(await sender.page.evaluate(() => window.notified.map((n) => [n.title, n.by])), [[sent.notified.title, 'page']]);
+      assert.deepEqual(await receiver.page.evaluate(() => window.notified), [], 'the visible receiver shows none');
+
+      // Again with another file (the same one would resume the same share, already here), the
+      // other way round: the receiver's page hidden, the sender's visible; the receiver's browser
+      // has no page notifications (Android): its service worker shows it.
+      const again = await shareFile(sender.page, fixture.server.url, other.path);
+      await receiver.page.evaluate(() => localStorage.setItem('notifications', 'worker-only'));
+      await receiver.page.goto(again);
+      await setHidden(receiver.page, true);
+      const received = await waitForState(receiver.page, (s) => s.phase === 'done' && s.notified !== null);
+      assert.equal(received.notified.title, 'notified again.bin is here');
+      assert.deepEqual(await receiver.page.evaluate(() => window.notified.map((n) => n.by)), ['worker']);
+      await waitForState(sender.page, (s) => s.copies === 1);
+      assert.deepEqual(await sender.page.evaluate(() => window.notified), [], 'the visible sender shows none');
+    });
+  } finally {
+    await sender.close();
+    await receiver.close();
+  }
+});
+
+test('without permission, a "Notify me when it is done" button asks for it; nothing is asked on load', { timeout: 60_000 }, async () => {
+  const browser = await launchBrowser();
+  await browser.context.addInitScript(() => {
+    window.asked = 0;
+    Notification.requestPermission = async () => {
+      window.asked += 1;
+      return 'denied';
+    };
+  });
+  try {
+    const file = await randomFile(fixture.dir, 'ask.bin', 64 * 1024);
+    await shareFile(browser.page, fixture.server.url, file.path);
+    assert.equal(await browser.page.evaluate(() => window.swarmdrop.notification), 'default');
+    assert.equal(await browser.page.evaluate(() => window.asked), 0, 'not asked on load');
+    const button = browser.page.getByRole('button', { name: 'Notify me when it is done' });
+    await button.click();
+    await browser.page.waitForFunction(() => window.asked === 1);
+    // The stub answers without changing the browser's permission: the button stays for another try.
+    assert.equal(await browser.page.evaluate(() => window.swarmdrop.notification), 'default');
   } finally {
     await browser.close();
   }
