@@ -2,9 +2,10 @@
 // arrives as a multipart POST to /share-target, which the service worker answers (receiveShare):
 // it streams the files part by part (multipart.js) into Cache Storage, and sends the browser on
 // to the sender page, which takes them (takeShare) and shares them as if they were dropped.
-// Bounded: one share waits at a time (a new one replaces it), taking it empties the inbox, and
-// the title, text and url fields keep MAX_FIELD_BYTES each. Without a worker in control (a first
-// visit) the POST reaches nginx, which sends the browser to the page with OUTCOME.missed.
+// Bounded: one share is received and waits at a time (a newer one replaces it), taking it
+// empties the inbox, and the title, text and url fields keep MAX_FIELD_BYTES each. Without a
+// worker in control (a first visit) the POST reaches nginx, which sends the browser to the page
+// with OUTCOME.missed.
 import { MAX_FILES } from './transfer/content.js';
 import { MultipartReader, multipartBoundary } from './multipart.js';
 
@@ -24,8 +25,17 @@ const INBOX = 'swarmdrop-share-inbox';
 const META_KEY = `${SHARE_TARGET_PATH}/inbox/meta`;
 const fileKey = (number) => `${SHARE_TARGET_PATH}/inbox/file/${number}`;
 
-// In the service worker: keeps what `request` shares; resolves to its OUTCOME.
-export async function receiveShare(request) {
+// The share being received: a second POST waits for it, so that two never write one inbox.
+let receiving = Promise.resolve();
+
+// In the service worker: keeps what `request` shares (replacing what waits); resolves to its OUTCOME.
+export function receiveShare(request) {
+  const turn = receiving.then(() => receiveOne(request));
+  receiving = turn.catch(() => {});
+  return turn;
+}
+
+async function receiveOne(request) {
   const boundary = multipartBoundary(request.headers.get('Content-Type'));
   if (!boundary || !request.body) return OUTCOME.failed;
   await caches.delete(INBOX);
