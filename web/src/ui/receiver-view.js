@@ -177,6 +177,8 @@ function button(action, path, label, file = null) {
   element.dataset.path = path;
   if (file !== null) element.dataset.file = String(file);
   element.textContent = label;
+  // Beside each of several files: its name says which one to a screen reader.
+  element.setAttribute('aria-label', `${label} ${path}`);
   return element;
 }
 
