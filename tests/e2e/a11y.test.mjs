@@ -102,6 +102,9 @@ test('the sender page: no serious axe violation before and after a pick, and the
       assertReachable(t, await tabStops(sender.page), ids, 'sender, link shown');
       await openMetrics(sender.page);
       await axeCheck(t, sender.page, 'sender, metrics open');
+      await sender.page.emulateMedia({ colorScheme: 'dark' });
+      await axeCheck(t, sender.page, 'sender, metrics open, dark');
+      await sender.page.emulateMedia({ colorScheme: 'light' });
       assertReachable(t, await tabStops(sender.page), ['export-metrics'], 'sender, metrics open');
     });
   } finally {
@@ -141,6 +144,8 @@ test('the receiver page: no serious axe violation during and after a transfer, w
       assertReachable(t, await tabStops(receiver.page), ['player', 'fullscreen', 'forget', 'relay-only'], 'receiver, done');
       await openMetrics(receiver.page);
       await axeCheck(t, receiver.page, 'receiver, metrics open');
+      await receiver.page.emulateMedia({ colorScheme: 'dark' });
+      await axeCheck(t, receiver.page, 'receiver, metrics open, dark');
     });
   } finally {
     await sender.close();
