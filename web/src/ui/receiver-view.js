@@ -164,7 +164,10 @@ function errorText(state) {
 }
 
 function doneStatus(state) {
-  if (state.files.length > 1) return `Done: all ${state.files.length} files are here; save one, or all as a ZIP archive.`;
+  if (state.files.length > 1) {
+    const all = state.lacks.includes('service-worker') ? '' : ', or all as a ZIP archive';
+    return `Done: all ${state.files.length} files are here; save one${all}.`;
+  }
   return state.saved
     ? `Done: saved as “${state.fileName}”.`
     : `Done: “${state.fileName}” is all here; save it with the button below.`;
