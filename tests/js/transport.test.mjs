@@ -1,7 +1,8 @@
 // PeerLink's one outgoing queue (net/transport.js, net/outbox.js) over a fake channel that throws
 // past 16 MiB as Chromium's does: text waits behind the watermark in order with binary, the
 // queue is bounded in bytes and messages, and an overflow or a throwing send closes that link
-// only (LinkFailure), never throwing at the caller.
+// only (LinkFailure), never throwing at the caller. And the path a link reports when the other
+// side's checks came before its candidates.
 import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
 import {
@@ -72,4 +73,30 @@ test('a send the channel refuses (it throws) closes that link; the caller never 
   assert.equal(lost.length, 1);
   assert.deepEqual([lost[0].name, lost[0].code], ['LinkFailure', LINK_SEND_FAILED]);
   assert.match(lost[0].message, /send queue is full/);
+});
+
+// The selected pair as getStats reports it: a local host candidate and the remote end `remote`.
+function selectedPairStats(remote) {
+  return new Map([
+    ['T', { type: 'transport', selectedCandidatePairId: 'P' }],
+    ['P', { type: 'candidate-pair', localCandidateId: 'L', remoteCandidateId: 'R' }],
+    ['L', { type: 'local-candidate', candidateType: 'host', address: '198.18.0.1' }],
+    ['R', { type: 'remote-candidate', ...remote }],
+  ]);
+}
+
+test('a link whose checks came before the other side\'s host candidate is "lan" once that candidate comes', async () => {
+  const link = new PeerLink({ initiator: false, sendSignal: async () => {} });
+  await link.handleSignal({ kind: 'sdp', sdp: { type: 'offer', sdp: '' } });
+  // Peer-reflexive at first, its address hidden, as Chromium reports it.
+  FakePeerConnection.stats = selectedPairStats({ candidateType: 'prflx', address: '' });
+  const opened = new Promise((resolve) => { link.on('open', resolve); });
+  FakePeerConnection.made.at(-1).announceChannel(DATA_CHANNEL_LABEL);
+  await settle();
+  // The candidate comes through the server; the browser now reports the end as that host.
+  FakePeerConnection.stats = selectedPairStats({ candidateType: 'host', address: '198.18.0.2' });
+  await link.handleSignal({ kind: 'ice', candidates: [{ candidate: 'candidate:1 1 udp 2122260223 198.18.0.2 50000 typ host' }], done: true });
+  await opened;
+  assert.equal(link.path, 'lan');
+  link.close();
 });

@@ -292,16 +292,18 @@ export class PeerLink extends Emitter {
   // The kind of path ICE chose, from the selected candidate pair's two candidates.
   async #selectedPath() {
     try {
-      const stats = await this.#pc.getStats();
-      const { ends } = selectedPair(stats);
+      let { ends } = selectedPair(await this.#pc.getStats());
       if (ends.some((end) => end?.candidateType === 'relay')) return 'turn';
       // A remote end whose connectivity check came before its candidate is peer-reflexive: it is
       // the other side's own address only if that side signalled it as a host candidate (behind
       // a NAT it is the NAT's, which may well share a /24 with us). That candidate may still be
       // on its way through the server (a loaded one lost this race in the e2e): it is waited
-      // for, until the other side's last candidate or PATH_CANDIDATES_WAIT_MS.
+      // for, until the other side's last candidate or PATH_CANDIDATES_WAIT_MS, and the stats
+      // read again: Chromium hides a peer-reflexive remote address (empty), and turns the end
+      // into the host candidate once that is signalled.
       if (ends[1]?.candidateType === 'prflx' && !this.#remoteHosts.has(ends[1].address)) {
         await Promise.race([this.#remoteGathered, new Promise((resolve) => { setTimeout(resolve, PATH_CANDIDATES_WAIT_MS); })]);
+        ({ ends } = selectedPair(await this.#pc.getStats()));
       }
       const own = (end, hosts) => end?.candidateType === 'host' || (end?.candidateType === 'prflx' && hosts.has(end.address));
       const local = own(ends[0], new Set()) && own(ends[1], this.#remoteHosts) && sameNetwork(ends[0].address, ends[1].address);
