@@ -1,23 +1,12 @@
 // A folder shared as a tree: the receiver gets every file, one at a time or all as a ZIP archive
 // streamed by the service worker, and each arrives intact under its path.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { launchBrowser, randomFile, serverFixture, sha256File } from './harness.mjs';
+import { launchBrowser, randomFile, serverFixture, sha256File, zipContents } from './harness.mjs';
 
 const fixture = serverFixture();
-
-// Python's zipfile, an independent reader: {path: sha256} of every entry, after testzip().
-function zipContents(path) {
-  const script = `
-import hashlib, json, sys, zipfile
-with zipfile.ZipFile(sys.argv[1]) as z:
-    assert z.testzip() is None
-    print(json.dumps({i.filename: hashlib.sha256(z.read(i)).hexdigest() for i in z.infolist()}))`;
-  return JSON.parse(execFileSync('python3', ['-c', script, path]).toString());
-}
 
 test('a folder arrives intact, as single files and as a ZIP of the tree', { timeout: 300_000 }, async () => {
   const album = join(fixture.dir, 'album');

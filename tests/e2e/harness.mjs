@@ -3,10 +3,11 @@
 // processes through playwright-core (and Debian's Firefox ESR through puppeteer-core), and makes
 // test files.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import {
-  createReadStream, createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync,
+  createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync,
+  writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -282,10 +283,12 @@ export async function launchFirefox({ testHooks, log = null, prefs = {} } = {}) 
     evaluate: (fn, arg) => raw.evaluate(fn, arg),
     // playwright's (fn, arg, {timeout, polling}); puppeteer's (fn, {timeout, polling}, ...args).
     waitForFunction: (fn, arg, { timeout = 30_000, polling = 'raf' } = {}) => raw.waitForFunction(fn, { timeout, polling }, arg),
-    setInputFiles: async (selector, path) => (await raw.waitForSelector(selector)).uploadFile(path),
+    // One path or several, as playwright takes them.
+    setInputFiles: async (selector, paths) => (await raw.waitForSelector(selector)).uploadFile(...[paths].flat()),
     locator: (selector) => ({
       waitFor: ({ state = 'visible', timeout = 30_000 } = {}) => raw.waitForSelector(selector, { visible: state === 'visible', timeout }),
       getAttribute: (name) => raw.$eval(selector, (element, n) => element.getAttribute(n), name),
+      click: async () => (await raw.waitForSelector(selector, { visible: true })).click(),
     }),
   };
   return {
@@ -294,6 +297,19 @@ export async function launchFirefox({ testHooks, log = null, prefs = {} } = {}) 
     page,
     context: { addInitScript: (fn, arg) => raw.evaluateOnNewDocument(fn, arg) },
     memory: () => treeMemory(browser.process()?.pid ?? 0),
+    // The path of the download `name` once Firefox has saved it into the profile (no dialog: the
+    // prefs above), finished (it writes `name.part`, then renames it), with `size` bytes (null:
+    // any but none); polls.
+    async downloaded(name, size = null, { timeout = 120_000 } = {}) {
+      const downloads = join(profile, 'downloads');
+      const path = join(downloads, name);
+      for (const deadline = Date.now() + timeout; ; await new Promise((res) => setTimeout(res, 100))) {
+        const saved = existsSync(path) && !existsSync(`${path}.part`) && statSync(path).size;
+        const done = size === null ? saved > 0 : saved === size;
+        if (done) return path;
+        if (Date.now() > deadline) throw new Error(`Firefox did not save ${name} (${size} bytes) in ${timeout} ms: ${existsSync(downloads) ? readdirSync(downloads).join(', ') : 'no downloads'}`);
+      }
+    },
     async close() {
       await browser.close();
       rmSync(profile, { recursive: true, force: true });
@@ -338,6 +354,17 @@ export async function randomFile(dir, name, size) {
   }
   await new Promise((res, rej) => out.end((err) => (err ? rej(err) : res())));
   return { path, sha256: hash.digest('hex'), size };
+}
+
+// Python's zipfile, an independent reader: {path: sha256} of every entry of the ZIP archive at
+// `path`, after testzip().
+export function zipContents(path) {
+  const script = `
+import hashlib, json, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    assert z.testzip() is None
+    print(json.dumps({i.filename: hashlib.sha256(z.read(i)).hexdigest() for i in z.infolist()}))`;
+  return JSON.parse(execFileSync('python3', ['-c', script, path]).toString());
 }
 
 export async function sha256File(path) {
