@@ -100,14 +100,18 @@ function swarmdrop(server, file) {
     share: (page) => shareFile(page, server.url, file.path),
     receive: (page, link) => page.goto(link),
     done: (page) => waitForState(page, (s) => s.phase === 'done', null, { timeout }),
-    originSent: (page) => page.evaluate(() => Object.values(window.swarmdrop.paths).reduce((sum, { sent }) => sum + sent, 0)),
-    // The receivers' links by path (all direct in this lab unless something is wrong).
+    // From the page's metrics object (docs/metrics.md), the one its Metrics panel shows.
+    originSent: (page) => page.evaluate(() => window.swarmdropMetrics().totals.sent),
+    // The receivers' links by path (all direct in this lab unless something is wrong), and the
+    // share of their bytes that came from other receivers (their metrics' offload).
     async links(pages) {
       const counts = {};
-      for (const state of await Promise.all(pages.map((page) => page.evaluate(() => window.swarmdrop)))) {
-        for (const { path } of state.peers) counts[path] = (counts[path] ?? 0) + 1;
+      const snapshots = await Promise.all(pages.map((page) => page.evaluate(() => window.swarmdropMetrics())));
+      for (const { peers } of snapshots) {
+        for (const { path } of peers) counts[path] = (counts[path] ?? 0) + 1;
       }
-      return Object.entries(counts).map(([path, count]) => `${path} ${count}`).join(', ');
+      const offloads = snapshots.map(({ totals }) => `${Math.round((totals.offload ?? 0) * 100)}`).join(' ');
+      return `${Object.entries(counts).map(([path, count]) => `${path} ${count}`).join(', ')}; from other receivers: ${offloads} %`;
     },
   };
 }
