@@ -2,15 +2,17 @@
 // piece is verified (a peer that damages pieces is caught and routed around). Real Janus + nginx,
 // one Chromium process per person.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import Ajv2020 from 'ajv/dist/2020.js';
 import {
   closeAll, janusSession, launchBrowser, randomFile, randomLinkSecret, receiveFile, serverFixture, sha256File, shareFile,
   startServer, subDir, waitForState, withStates,
 } from './harness.mjs';
 
 const MiB = 1 << 20;
+const validateMetrics = new Ajv2020().compile(JSON.parse(readFileSync(new URL('../../docs/metrics.schema.json', import.meta.url))));
 
 const fixture = serverFixture();
 
@@ -67,6 +69,20 @@ test('a receiver of a swarm with a damaging peer refuses its pieces, fetches the
       const honestPeer = receivers.find((peer) => peer.bad === 0);
       assert.ok(honestPeer?.downloadedBytes > 0, `the honest receiver served pieces: ${JSON.stringify(state.peers)}`);
       await newcomer.page.locator('#bad-pieces').waitFor({ state: 'visible' });
+      // The metrics object (docs/metrics.md) tells the same story, and fits its schema.
+      const metrics = await newcomer.page.evaluate(() => window.swarmdropMetrics());
+      const { totals } = metrics;
+      t.diagnostic(`newcomer metrics totals: ${JSON.stringify(totals)}`);
+      assert.equal(validateMetrics(metrics), true, JSON.stringify(validateMetrics.errors));
+      assert.equal(totals.fromOrigin + totals.fromPeers, totals.received);
+      assert.equal(totals.received, state.downloadedBytes);
+      assert.ok(totals.fromPeers > 0 && totals.offload === totals.fromPeers / totals.received, 'other receivers served some');
+      assert.equal(totals.badPieces, state.badPieces);
+      assert.ok(metrics.peers.every((peer) => peer.banned === (peer.ban !== null)));
+      const originMetrics = await origin.page.evaluate(() => window.swarmdropMetrics());
+      t.diagnostic(`origin metrics totals: ${JSON.stringify(originMetrics.totals)}`);
+      assert.equal(validateMetrics(originMetrics), true, JSON.stringify(validateMetrics.errors));
+      assert.ok(originMetrics.totals.copies >= 3, 'the origin and the two first receivers hold it all');
     });
   } finally {
     await closeAll([origin, honest, corrupting, newcomer]);
