@@ -23,7 +23,7 @@ export function offload(page, { received, fromPeers, sent, reportedHeld }) {
 /**
  * page: 'sender' | 'receiver'; swarm() -> the engine's Swarm or null (before it has one);
  * describe() -> what only the engine knows: {shareId, peerId, phase, share: {files, total,
- * pieceSize}, held, reportedHeld (sender: the bytes its receivers hold), copies (complete copies,
+ * pieceSize}, held, reportedHeld (sender: the piece bytes its receivers hold), copies (complete copies,
  * itself included), badPieces, playback (null, or the player's figures but the download rate),
  * requests, reconnections}. clock: {now() (ms, monotonic), date() (ms since the epoch)}, and
  * userAgent(), for tests.

@@ -3,7 +3,7 @@
 // asks for it, and its signed hash goes to every linked peer (docs/protocol.md parts 2 and 3).
 import { MEDIA_PIECE_SIZE, PIECE_SIZE, PROGRESS_INTERVAL_MS } from './config.js';
 import {
-  createShareKeys, encryptPiece, exportSigningKey, importSigningKey, openShareKeys, parseLinkSecret, pieceCount,
+  TAG_LENGTH, createShareKeys, encryptPiece, exportSigningKey, importSigningKey, openShareKeys, parseLinkSecret, pieceCount,
   pieceHash, pieceRange, sealManifest, shareablePaths, signHashes, validateManifest,
 } from './transfer/content.js';
 import { Bitfield } from './transfer/bitfield.js';
@@ -57,7 +57,7 @@ export class Sender extends Emitter {
   #swarm = null;
   #book = null;
   #seeder = null;
-  #rows = new Map(); // peer id -> {peer, bytes, complete, rate, path}
+  #rows = new Map(); // peer id -> {peer, bytes, pieces, complete, rate, path}
   #ticker = null;
   #settings;
   #tracker = null;
@@ -222,13 +222,14 @@ export class Sender extends Emitter {
   #record(peer) {
     const row = this.#row(peer.id);
     row.bytes = bytesHeld(this.#manifest, peer.remote);
+    row.pieces = peer.remote.count;
     row.complete = peer.remote.complete;
     row.rate.update(row.bytes);
     this.#changed();
   }
 
   #row(id) {
-    if (!this.#rows.has(id)) this.#rows.set(id, { peer: id, bytes: 0, complete: false, rate: new TransferRate(), path: null });
+    if (!this.#rows.has(id)) this.#rows.set(id, { peer: id, bytes: 0, pieces: 0, complete: false, rate: new TransferRate(), path: null });
     return this.#rows.get(id);
   }
 
@@ -303,12 +304,15 @@ export class Sender extends Emitter {
   }
 
   // What the metrics recorder asks of the sender (MetricsRecorder describe()): the origin holds
-  // every piece, and is one of the complete copies.
+  // every piece, and is one of the complete copies. What its receivers hold is counted as the
+  // piece bytes that cross a link (with each piece's tag), as `sent` is.
   #describe() {
-    const { shareId, peerId, phase, total, bytes, requests, reconnections } = this.state;
+    const { shareId, peerId, phase, total, requests, reconnections } = this.state;
+    let reportedHeld = 0;
+    for (const { bytes, pieces } of this.#rows.values()) reportedHeld += bytes + pieces * TAG_LENGTH;
     return {
       shareId, peerId, phase, share: { files: this.#manifest?.files.length ?? 0, total, pieceSize: this.#manifest?.piece_size ?? null },
-      held: total, reportedHeld: bytes, copies: 1 + (this.#swarm?.completeMembers() ?? 0), badPieces: 0, playback: null,
+      held: total, reportedHeld, copies: 1 + (this.#swarm?.completeMembers() ?? 0), badPieces: 0, playback: null,
       requests, reconnections,
     };
   }
