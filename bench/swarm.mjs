@@ -110,8 +110,8 @@ function swarmdrop(server, file) {
       for (const { peers } of snapshots) {
         for (const { path } of peers) counts[path] = (counts[path] ?? 0) + 1;
       }
-      const offloads = snapshots.map(({ totals }) => `${Math.round((totals.offload ?? 0) * 100)}`).join(' ');
-      return `${Object.entries(counts).map(([path, count]) => `${path} ${count}`).join(', ')}; from other receivers: ${offloads} %`;
+      const offloads = snapshots.map(({ totals }) => `${Math.round((totals.offload ?? 0) * 100)} %`).join(', ');
+      return `${Object.entries(counts).map(([path, count]) => `${path} ${count}`).join(', ')}; from other receivers: ${offloads}`;
     },
   };
 }
