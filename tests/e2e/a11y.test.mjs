@@ -7,13 +7,12 @@
 // the page's world and is not subject to the page's Content-Security-Policy (script-src 'self'),
 // which refuses an injected <script> (and the harness fails a test on any CSP refusal).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
-  launchBrowser, randomFile, randomLinkSecret, serverFixture, shareFile, waitForState, withStates,
+  launchBrowser, randomFile, randomLinkSecret, serverFixture, shareFile, shortClip, waitForState, withStates,
 } from './harness.mjs';
 
 const fixture = serverFixture();
@@ -114,11 +113,7 @@ test('the sender page: no serious axe violation before and after a pick, and the
 
 test('the receiver page: no serious axe violation during and after a transfer, with its media and file lists', { timeout: 150_000 }, async (t) => {
   // Two short videos and a file: the media list (two to choose from) and, once done, the files.
-  const video = join(fixture.dir, 'a11y-1.mp4');
-  execFileSync('ffmpeg', [
-    '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25', '-t', '3',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-movflags', 'faststart', video,
-  ]);
+  const video = shortClip(fixture.dir, 'a11y-1.mp4');
   const other = join(fixture.dir, 'a11y-2.mp4');
   copyFileSync(video, other);
   const data = await randomFile(fixture.dir, 'a11y-data.bin', 6 << 20);

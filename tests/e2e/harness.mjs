@@ -356,6 +356,16 @@ export async function randomFile(dir, name, size) {
   return { path, sha256: hash.digest('hex'), size };
 }
 
+// A 3 s silent H.264 clip, 320x180, its index first (ffmpeg from Debian); returns its path.
+export function shortClip(dir, name) {
+  const path = join(dir, name);
+  execFileSync('ffmpeg', [
+    '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25', '-t', '3',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-movflags', 'faststart', path,
+  ]);
+  return path;
+}
+
 // Python's zipfile, an independent reader: {path: sha256} of every entry of the ZIP archive at
 // `path`, after testzip().
 export function zipContents(path) {

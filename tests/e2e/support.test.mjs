@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
-  launchBrowser, randomFile, randomLinkSecret, serverFixture, shareFile, startServer, subDir, waitForState, withStates,
+  launchBrowser, randomFile, randomLinkSecret, serverFixture, shareFile, shortClip, startServer, subDir, waitForState, withStates,
 } from './harness.mjs';
 
 const fixture = serverFixture();
@@ -94,11 +94,7 @@ test('without a disk store a receiver keeps the download in memory, says so, and
 });
 
 test('without a service worker and MSE a video still downloads and the page says it plays once saved; without MSE alone it says how it plays', { timeout: 120_000 }, async (t) => {
-  const video = join(fixture.dir, 'clip.mp4');
-  execFileSync('ffmpeg', [
-    '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25', '-t', '3',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-movflags', 'faststart', video,
-  ]);
+  const video = shortClip(fixture.dir, 'clip.mp4');
   const sender = await launchBrowser();
   const receiver = await launchBrowser();
   await receiver.context.addInitScript(lackApis);
