@@ -100,3 +100,18 @@ test('a link whose checks came before the other side\'s host candidate is "lan" 
   assert.equal(link.path, 'lan');
   link.close();
 });
+
+test('a link whose pair turned to one through TURN while its candidates came is "turn"', async () => {
+  const link = new PeerLink({ initiator: false, sendSignal: async () => {} });
+  await link.handleSignal({ kind: 'sdp', sdp: { type: 'offer', sdp: '' } });
+  FakePeerConnection.stats = selectedPairStats({ candidateType: 'prflx', address: '' });
+  const opened = new Promise((resolve) => { link.on('open', resolve); });
+  FakePeerConnection.made.at(-1).announceChannel(DATA_CHANNEL_LABEL);
+  await settle();
+  // Read again once the other side's candidates are in: the selected pair's remote end is a relay.
+  FakePeerConnection.stats = selectedPairStats({ candidateType: 'relay', address: '203.0.113.7' });
+  await link.handleSignal({ kind: 'ice', candidates: [], done: true });
+  await opened;
+  assert.equal(link.path, 'turn');
+  link.close();
+});

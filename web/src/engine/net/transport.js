@@ -293,7 +293,6 @@ export class PeerLink extends Emitter {
   async #selectedPath() {
     try {
       let { ends } = selectedPair(await this.#pc.getStats());
-      if (ends.some((end) => end?.candidateType === 'relay')) return 'turn';
       // A remote end whose connectivity check came before its candidate is peer-reflexive: it is
       // the other side's own address only if that side signalled it as a host candidate (behind
       // a NAT it is the NAT's, which may well share a /24 with us). That candidate may still be
@@ -305,6 +304,8 @@ export class PeerLink extends Emitter {
         await Promise.race([this.#remoteGathered, new Promise((resolve) => { setTimeout(resolve, PATH_CANDIDATES_WAIT_MS); })]);
         ({ ends } = selectedPair(await this.#pc.getStats()));
       }
+      // After the re-read: the pair ICE settled on meanwhile may go through TURN.
+      if (ends.some((end) => end?.candidateType === 'relay')) return 'turn';
       const own = (end, hosts) => end?.candidateType === 'host' || (end?.candidateType === 'prflx' && hosts.has(end.address));
       const local = own(ends[0], new Set()) && own(ends[1], this.#remoteHosts) && sameNetwork(ends[0].address, ends[1].address);
       return local ? 'lan' : 'direct';
