@@ -180,6 +180,9 @@ export const SPEED_WINDOW_MS = 3_000;
 // tens of KiB however long the page stays open.
 export const METRICS_SAMPLE_MS = 1_000;
 export const METRICS_SERIES_MAX = 600;
+// A round of getStats that has not settled by then (a browser that never answers one) counts as
+// unmeasured, so that the next round may start: three samples' time, long past a healthy answer.
+export const METRICS_MEASURE_TIMEOUT_MS = 3 * METRICS_SAMPLE_MS;
 
 // Links: `${location.origin}${SHARE_PATH_PREFIX}<shareId>#<link secret>`.
 export const SHARE_PATH_PREFIX = '/s/';

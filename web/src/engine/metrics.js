@@ -3,8 +3,9 @@
 // received and sent, each open link's rates and round trip, every METRICS_SAMPLE_MS, and keeps the
 // latest METRICS_SERIES_MAX samples. snapshot() is the one object the metrics panel draws, "Export
 // metrics" saves and the benchmarks read (window.swarmdropMetrics()). It runs on the page's main
-// thread; a getStats that fails leaves that link's round trip unmeasured (null), nothing else.
-import { METRICS_SAMPLE_MS, METRICS_SERIES_MAX } from './config.js';
+// thread; a getStats that fails, or has not answered within METRICS_MEASURE_TIMEOUT_MS, leaves that
+// link's round trip unmeasured (null), nothing else.
+import { METRICS_MEASURE_TIMEOUT_MS, METRICS_SAMPLE_MS, METRICS_SERIES_MAX } from './config.js';
 import { LinkRates } from './net/tracker.js';
 
 export const METRICS_SCHEMA = 'swarmdrop-metrics/1';
@@ -25,8 +26,8 @@ export function offload(page, { received, fromPeers, sent, reportedHeld }) {
  * describe() -> what only the engine knows: {shareId, peerId, phase, share: {files, total,
  * pieceSize}, held, reportedHeld (sender: the piece bytes its receivers hold), copies (complete copies,
  * itself included), badPieces, playback (null, or the player's figures but the download rate),
- * requests, reconnections}. clock: {now() (ms, monotonic), date() (ms since the epoch)}, and
- * userAgent(), for tests.
+ * requests, reconnections}. clock: {now() (ms, monotonic), date() (ms since the epoch)},
+ * userAgent() and measureTimeoutMs, for tests.
  */
 export class MetricsRecorder {
   #page;
@@ -45,10 +46,13 @@ export class MetricsRecorder {
   #peerRates = new Map(); // peer id -> {down, up}, the last sample's
   #rtts = new Map(); // peer id -> rttMs, from the last round of getStats (open links only)
   #measuring = false;
+  #measureTimeoutMs;
+  #stopped = false;
 
   constructor({
     page, swarm, describe, sampleMs = METRICS_SAMPLE_MS, seriesMax = METRICS_SERIES_MAX,
     clock = { now: () => performance.now(), date: () => Date.now() }, userAgent = () => globalThis.navigator?.userAgent ?? '',
+    measureTimeoutMs = METRICS_MEASURE_TIMEOUT_MS,
   }) {
     this.#page = page;
     this.#swarm = swarm;
@@ -57,6 +61,7 @@ export class MetricsRecorder {
     this.#seriesMax = seriesMax;
     this.#clock = clock;
     this.#userAgent = userAgent;
+    this.#measureTimeoutMs = measureTimeoutMs;
   }
 
   // Samples from now on, every sampleMs; once (a second start() does nothing).
@@ -67,10 +72,15 @@ export class MetricsRecorder {
     this.#timer = setInterval(() => this.sample(), this.#sampleMs);
   }
 
-  // No more samples; snapshot() still answers with what was recorded.
+  // No more samples; snapshot() still answers with what was recorded (the series), and with no
+  // speed or round trip: nothing moves any more.
   stop() {
     clearInterval(this.#timer);
     this.#timer = null;
+    this.#stopped = true;
+    this.#rates = { down: 0, up: 0 };
+    this.#peerRates.clear();
+    this.#rtts.clear();
   }
 
   // One sample (the timer's; tests call it with their own clock).
@@ -92,31 +102,39 @@ export class MetricsRecorder {
     this.#measure(open);
   }
 
-  // The round trips of the open links, one getStats each, never two rounds at once.
+  // The round trips of the open links, one getStats each, never two rounds at once; a link that
+  // has not answered within measureTimeoutMs is unmeasured this round (the round ends then).
   async #measure(open) {
     if (this.#measuring) return;
     this.#measuring = true;
+    let timer;
+    const late = new Promise((resolve) => { timer = setTimeout(() => resolve(null), this.#measureTimeoutMs); });
     try {
-      const measured = await Promise.all(open.map(async (peer) => [peer.id, (await peer.link.measure()).rttMs]));
-      this.#rtts = new Map(measured);
+      const measured = await Promise.all(open.map(async (peer) => [
+        peer.id, await Promise.race([peer.link.measure().then(({ rttMs }) => rttMs), late]),
+      ]));
+      if (!this.#stopped) this.#rtts = new Map(measured);
     } finally {
+      clearTimeout(timer);
       this.#measuring = false;
     }
   }
 
-  // Piece bytes received and sent over the page's life, and of those received, from the origin.
+  // Piece bytes received and sent over the page's life, and of those received, from the origin
+  // (role 'owner') and from other receivers (role 'receiver').
   #counters() {
     const byRole = this.#swarm()?.roleMetrics() ?? {};
     const sum = (key) => Object.values(byRole).reduce((total, totals) => total + totals[key], 0);
-    return { received: sum('received'), sent: sum('sent'), fromOrigin: byRole.owner?.received ?? 0 };
+    return {
+      received: sum('received'), sent: sum('sent'), fromOrigin: byRole.owner?.received ?? 0, fromPeers: byRole.receiver?.received ?? 0,
+    };
   }
 
   // A fresh snapshot: plain data only (structuredClone-able, JSON-able).
   snapshot() {
     const swarm = this.#swarm();
     const described = this.#describe();
-    const { received, sent, fromOrigin } = this.#counters();
-    const fromPeers = received - fromOrigin;
+    const { received, sent, fromOrigin, fromPeers } = this.#counters();
     const { down, up } = this.#rates;
     return {
       schema: METRICS_SCHEMA,
