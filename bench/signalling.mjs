@@ -31,7 +31,7 @@
 // Shares: sizes taken in turn from --sizes until --sessions members are placed (the last share
 // takes what is left).
 // Janus's busiest threads during the signal phase are printed from /proc (per-thread CPU);
-// --perf also samples Janus with `perf record -g` during the signal phase and prints the top
+// --perf also samples Janus with `perf record -g` during the join and signal phases and prints the top
 // symbols.
 //
 //   node bench/signalling.mjs [--sessions 10000] [--sizes 2,4,8,16,32,64] [--batch 50]
@@ -208,6 +208,24 @@ function busiestThreads(before, after, count = 6) {
     .map(([name, { threads, cpu }]) => `${name}${threads > 1 ? ` (${threads})` : ''} ${cpu.toFixed(2)} s`).join(', ');
 }
 
+// Samples the whole machine with perf until the function it returns is called; that resolves
+// to perf's report for Janus's pid, its top symbols by self time. System-wide: `perf record -p`
+// opens a descriptor per thread and CPU, and Janus has a thread per handle.
+function profile(pid) {
+  const data = join(tmpdir(), `swarmdrop-signalling-${process.pid}-${performance.now().toFixed(0)}.perf`);
+  const perf = spawn('perf', ['record', '-a', '-F', '499', '-g', '-o', data], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => perf.once('exit', resolve).once('error', resolve));
+  return async () => {
+    perf.kill('SIGINT');
+    await exited;
+    const report = spawnSync('perf', ['report', '-i', data, '--pid', String(pid), '--stdio', '--no-children', '--sort', 'dso,sym',
+      '--percentage', 'relative', '--percent-limit', '1.5', '-g', 'none'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    rmSync(data, { force: true });
+    if (report.status !== 0) return `perf failed: ${report.error?.message ?? report.stderr}`;
+    return report.stdout.split('\n').filter((line) => line.trim() && !line.startsWith('#')).slice(0, 20).join('\n');
+  };
+}
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const NO_ANSWER = Symbol('no answer');
 async function within(promise, ms = ANSWER_MS) {
@@ -305,14 +323,18 @@ try {
   phases.push({ name: 'idle', seconds: 0, figures: janusFigures(janusPid), lag: 0, loopP99: 0 });
   console.log(`load average before: ${loadavg().map((load) => load.toFixed(2)).join(' ')} on ${cpus().length} cores `
     + '(other work on the machine shows in the "others CPU s" column)');
-  const phase = async (name, body) => {
+  const phase = async (name, body, { profiled = false } = {}) => {
+    const stopProfile = profiled && options.perf ? profile(janusPid) : null;
     loopDelay.reset();
     loopDelay.enable();
     const started = performance.now();
     const lag = await body();
     loopDelay.disable();
     const figures = janusFigures(janusPid);
-    phases.push({ name, seconds: (performance.now() - started) / 1000, figures, lag, loopP99: loopDelay.percentile(99) / 1e6 });
+    phases.push({
+      name, seconds: (performance.now() - started) / 1000, figures, lag, loopP99: loopDelay.percentile(99) / 1e6,
+      profile: await stopProfile?.(),
+    });
     // Events already handled (peer_joined, signal) need not be kept.
     for (const socket of sockets) socket.conn.events.length = 0;
   };
@@ -368,7 +390,7 @@ try {
     if (!answer) return;
     joiner.peer = answer.peer;
     share.members.push(joiner);
-  }));
+  }), { profiled: true });
 
   // Signals in flight by sequence number: when sent, and to which Janus session.
   const inFlight = new Map();
@@ -387,13 +409,6 @@ try {
   }
   const senders = shares.filter((share) => share.members.length >= 2);
   const pad = 'x'.repeat(payloadBytes);
-  const perfData = join(tmpdir(), `swarmdrop-signalling-${process.pid}.perf`);
-  // System-wide, reported for Janus's pid: `perf record -p` opens a descriptor per thread and
-  // CPU, and Janus has a thread per handle.
-  const profiler = options.perf
-    ? spawn('perf', ['record', '-a', '-F', '499', '-g', '-o', perfData, '--', 'sleep', String(signalSeconds)], { stdio: 'ignore' })
-    : null;
-  const profiled = profiler && new Promise((resolve) => profiler.once('exit', resolve));
   await phase('signal', async () => {
     const lag = await paced(signalRate * signalSeconds, signalRate, async (seq) => {
       const share = senders[Math.floor(Math.random() * senders.length)];
@@ -409,7 +424,7 @@ try {
     for (let waited = 0; inFlight.size && waited < ANSWER_MS; waited += 100) await sleep(100);
     if (inFlight.size) fail('signal delivery', `${inFlight.size} not delivered in ${ANSWER_MS / 1000} s`);
     return lag;
-  });
+  }, { profiled: true });
 
   console.log('\nrequest            count   p50 ms   p99 ms   max ms  refused or unanswered');
   for (const kind of ['session', 'attach', 'create', 'join', 'signal', 'signal delivery']) {
@@ -439,13 +454,8 @@ try {
   for (let i = 1; i < phases.length; i++) {
     console.log(`  ${phases[i].name}: ${busiestThreads(phases[i - 1].figures.threadTimes, phases[i].figures.threadTimes)}`);
   }
-  if (profiler) {
-    await profiled;
-    const report = spawnSync('perf', ['report', '-i', perfData, '--pid', String(janusPid), '--stdio', '--no-children', '--sort', 'dso,sym',
-      '--percentage', 'relative', '--percent-limit', '1.5', '-g', 'none'], { encoding: 'utf8', maxBuffer: 64 * MiB });
-    console.log(`\nperf, Janus during the signal phase (self time, symbols over 1.5 %)${report.status ? `: perf report failed: ${report.stderr}` : ':'}`);
-    console.log(report.stdout.split('\n').filter((line) => line.trim() && !line.startsWith('#')).slice(0, 25).join('\n'));
-    rmSync(perfData, { force: true });
+  for (const { name, profile } of phases.filter((p) => p.profile)) {
+    console.log(`\nperf, Janus during the ${name} phase (self time, symbols over 1.5 %):\n${profile}`);
   }
 } finally {
   clearInterval(keepalive);
