@@ -168,7 +168,8 @@ test('over a real swarm: the bytes of closed links still count, by role, and the
   assert.equal(snapshot.totals.copies, 2); // r1 left
   assert.deepEqual(snapshot.paths, { direct: { links: 2, sent: 512, received: 5120 } });
   assert.deepEqual(
-    Object.fromEntries(snapshot.peers.map(({ peer, phase }) => [peer, phase])), { r1: 'gone', r2: 'connecting', owner0000000: 'open' },
+    Object.fromEntries(snapshot.peers.map(({ peer, phase, path }) => [peer, [phase, path]])),
+    { r1: ['gone', 'direct'], r2: ['connecting', null], owner0000000: ['open', 'direct'] }, // a link being set up has no path yet
   );
   assert.equal(validate(snapshot), true, JSON.stringify(validate.errors));
 });

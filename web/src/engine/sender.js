@@ -30,9 +30,10 @@ import { Tracker, learnAddress } from './net/tracker.js';
  * where link is the share link (with its secret), bytes the sum of what the receivers hold,
  * receivers a list of {peer, phase: 'connecting'|'transferring'|'done', path:
  * 'lan'|'direct'|'turn'|'relay'|null (see PeerLink; how we are, or were last, linked to it; null
- * before any link), bytes, bytesPerSecond, secondsLeft}, and copies the complete copies held by
- * receivers in the share now: with one or more, the share goes on without this page (closing it
- * is not stopping; stop() is); peers the traffic with each member (Swarm.peerMetrics), uploadedBytes
+ * before any link opened), bytes, bytesPerSecond, secondsLeft}, and copies the complete copies
+ * held by receivers in the share now (Swarm.completeMembers: the tracker's word or their `have`;
+ * the metrics' copies are these and this page's): with one or more, the share goes on without
+ * this page (closing it is not stopping; stop() is); peers the traffic with each member (Swarm.peerMetrics), uploadedBytes
  * the piece bytes this page sent and uploadedCopies that divided by the share's size (the origin
  * should upload about one copy however many receivers there are).
  * Phase: 'waiting' (for a file, then for receivers), 'connecting' (creating the share),
@@ -57,7 +58,7 @@ export class Sender extends Emitter {
   #swarm = null;
   #book = null;
   #seeder = null;
-  #rows = new Map(); // peer id -> {peer, bytes, pieces, complete, rate, path}
+  #rows = new Map(); // peer id -> {peer, bytes, pieces, complete, rate, path, firstHeld}
   #ticker = null;
   #settings;
   #tracker = null;
@@ -224,12 +225,13 @@ export class Sender extends Emitter {
     row.bytes = bytesHeld(this.#manifest, peer.remote);
     row.pieces = peer.remote.count;
     row.complete = peer.remote.complete;
+    row.firstHeld ??= onLink(row); // what it held before this page could send it anything
     row.rate.update(row.bytes);
     this.#changed();
   }
 
   #row(id) {
-    if (!this.#rows.has(id)) this.#rows.set(id, { peer: id, bytes: 0, pieces: 0, complete: false, rate: new TransferRate(), path: null });
+    if (!this.#rows.has(id)) this.#rows.set(id, { peer: id, bytes: 0, pieces: 0, complete: false, rate: new TransferRate(), path: null, firstHeld: null });
     return this.#rows.get(id);
   }
 
@@ -278,7 +280,8 @@ export class Sender extends Emitter {
     const members = this.#swarm?.members ?? new Map();
     for (const [id, role] of members) if (role === 'receiver') this.#row(id);
     for (const [id, row] of this.#rows) if (!members.has(id) && !row.complete) this.#rows.delete(id);
-    for (const [id, peer] of this.#swarm?.peers ?? []) if (this.#rows.has(id)) this.#rows.get(id).path = peer.link.path;
+    // The path of the latest link that opened: a link being set up has none yet.
+    for (const [id, peer] of this.#swarm?.peers ?? []) if (this.#rows.has(id) && peer.open) this.#rows.get(id).path = peer.link.path;
     const total = this.state.total;
     this.state.receivers = [...this.#rows.values()].map(({ peer, bytes, complete, rate, path }) => ({
       peer,
@@ -289,7 +292,7 @@ export class Sender extends Emitter {
       secondsLeft: rate.secondsLeft(total),
     }));
     this.state.bytes = this.state.receivers.reduce((sum, receiver) => sum + receiver.bytes, 0);
-    this.state.copies = [...this.#rows.values()].filter((row) => row.complete && members.has(row.peer)).length;
+    this.state.copies = this.#swarm?.completeMembers() ?? 0;
     this.state.paths = this.#swarm?.pathMetrics() ?? {};
     this.state.peers = this.#swarm?.peerMetrics() ?? [];
     this.state.uploadedBytes = Object.values(this.state.paths).reduce((sum, path) => sum + path.sent, 0);
@@ -304,15 +307,17 @@ export class Sender extends Emitter {
   }
 
   // What the metrics recorder asks of the sender (MetricsRecorder describe()): the origin holds
-  // every piece, and is one of the complete copies. What its receivers hold is counted as the
-  // piece bytes that cross a link (with each piece's tag), as `sent` is.
+  // every piece, and is one of the complete copies (itself and state.copies). Its receivers'
+  // holdings count what each gained since its first `have` to this page (what it held before,
+  // from an earlier visit or before this page's reload, this page never sent: `sent` is this
+  // page load's), as the piece bytes that cross a link (with each piece's tag), as `sent` is.
   #describe() {
-    const { shareId, peerId, phase, total, requests, reconnections } = this.state;
+    const { shareId, peerId, phase, total, requests, reconnections, copies } = this.state;
     let reportedHeld = 0;
-    for (const { bytes, pieces } of this.#rows.values()) reportedHeld += bytes + pieces * TAG_LENGTH;
+    for (const row of this.#rows.values()) reportedHeld += row.firstHeld === null ? 0 : onLink(row) - row.firstHeld;
     return {
       shareId, peerId, phase, share: { files: this.#manifest?.files.length ?? 0, total, pieceSize: this.#manifest?.piece_size ?? null },
-      held: total, reportedHeld, copies: 1 + (this.#swarm?.completeMembers() ?? 0), badPieces: 0, playback: null,
+      held: total, reportedHeld, copies: 1 + copies, badPieces: 0, playback: null,
       requests, reconnections,
     };
   }
@@ -325,6 +330,11 @@ export class Sender extends Emitter {
     if (phases.includes('done')) return 'done';
     return 'waiting';
   }
+}
+
+// A receiver row's holding as the piece bytes that cross a link: each piece with its GCM tag.
+function onLink({ bytes, pieces }) {
+  return bytes + pieces * TAG_LENGTH;
 }
 
 const MP4_NAME = /\.(mp4|m4v|m4a|mov|cmfv|cmfa|mp4v)$/i;

@@ -221,7 +221,7 @@ function renderPeerRow(row, receiver, total) {
   row.querySelector('.percent').textContent = formatPercent(receiver.bytes, total);
   row.querySelector('.speed').textContent = transferring ? formatSpeed(receiver.bytesPerSecond) : '';
   row.querySelector('.eta').textContent = transferring ? formatTimeLeft(receiver.secondsLeft) : '';
-  // How its bytes go, as soon as a link was made (path null before).
+  // How its bytes go, once a link to it opened (path null before).
   row.dataset.path = receiver.path ?? '';
   row.querySelector('.path').textContent = describePath(receiver.path);
   row.querySelector('.peer-state').textContent = PEER_STATE[receiver.phase];

@@ -203,7 +203,8 @@ export class Swarm extends Emitter {
   /**
    * One row per member we were linked with in this page load (the latest MAX_PEER_RECORDS of
    * those whose links closed): {peer, role, tier (the tracker's, or null), phase: 'connecting' |
-   * 'open' | 'gone' | 'banned', ban (BAN_* or null), path (the latest link's), pieces (it
+   * 'open' | 'gone' | 'banned', ban (BAN_* or null), path (the latest link's that opened, null
+   * before one did: a link being set up has none yet), pieces (it
    * announced), bad (pieces from it that failed verification), downloadedBytes, uploadedBytes
    * (piece bytes, over all its links), byPath: {path: {sent, received}}}.
    */
@@ -213,7 +214,7 @@ export class Swarm extends Emitter {
     for (const peer of this.peers.values()) {
       const row = rows.get(peer.id) ?? this.#newRecord(peer);
       row.role = peer.role;
-      row.path = peer.link.path;
+      if (peer.open) row.path = peer.link.path;
       row.pieces = peer.remote?.count ?? row.pieces;
       if (peer.open) addTraffic(row, peer);
       rows.set(peer.id, row);
@@ -236,7 +237,7 @@ export class Swarm extends Emitter {
 
   #newRecord(peer) {
     return {
-      peer: peer.id, role: peer.role, tier: null, path: peer.link.path, pieces: 0, downloadedBytes: 0, uploadedBytes: 0, byPath: {},
+      peer: peer.id, role: peer.role, tier: null, path: null, pieces: 0, downloadedBytes: 0, uploadedBytes: 0, byPath: {},
     };
   }
 
