@@ -27,5 +27,6 @@ else engine = mountReceiverView(app, shareId, linkSecretFromHash(location.hash),
 
 // For automated tests: the engine's state object itself, which the engine updates in place.
 window.swarmdrop = engine.state;
-// For scripts and benchmarks: the page's metrics snapshot (docs/metrics.md), fresh on each call.
+// For scripts and benchmarks: the page's metrics snapshot (docs/metrics.md), fresh on each call;
+// null on the page of a browser that lacks an essential (nothing runs there).
 window.swarmdropMetrics = () => engine.metrics();

@@ -28,6 +28,11 @@ export function formatPercent(bytes, total) {
   return `${total > 0 ? Math.floor((bytes * 100) / total) : 100}%`;
 }
 
+// A ratio (0.25) as a whole percentage, rounded ('25 %'); what floors would show 0.9999 as 99 %.
+export function formatShare(ratio) {
+  return `${Math.round(ratio * 100) || 0} %`;
+}
+
 export function describeFile(name, size) {
   return `${name} · ${formatBytes(size)}`;
 }

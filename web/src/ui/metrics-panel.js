@@ -9,7 +9,7 @@ import './metrics-panel.css';
 import { METRICS_SAMPLE_MS } from '../engine/config.js';
 import { saveFile } from '../engine/store/save.js';
 import {
-  describePath, formatBitRate, formatBytes, formatMs, formatPercent, formatSpeed,
+  describePath, formatBitRate, formatBytes, formatMs, formatShare, formatSpeed,
 } from './format.js';
 
 const CHART_HEIGHT = 160;
@@ -21,7 +21,7 @@ const BAN_TEXT = {
   'bad-pieces': 'sent damaged pieces',
   requests: 'asked for too much',
 };
-const ROLE_TEXT = { owner: 'sender', server: 'server' };
+const ROLE_TEXT = { owner: 'sender' };
 
 // Mounts the panel at the end of `parent`; metrics: () => the engine's snapshot.
 export function mountMetricsPanel(parent, metrics) {
@@ -111,7 +111,7 @@ function renderList(list, entries) {
 }
 
 function renderTotals(list, { page, totals }) {
-  const offload = totals.offload === null ? '–' : formatPercent(totals.offload, 1);
+  const offload = totals.offload === null ? '–' : formatShare(totals.offload);
   const entries = [
     ['Download', formatSpeed(totals.downBytesPerSecond)],
     ['Upload', formatSpeed(totals.upBytesPerSecond)],

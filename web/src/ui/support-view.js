@@ -1,5 +1,6 @@
 // The page of a browser that lacks an essential (engine/support.js): it says what and what to do,
-// and nothing starts. Returns what main.js publishes as window.swarmdrop.
+// and nothing starts. Returns what main.js publishes: its state as window.swarmdrop, and metrics()
+// (window.swarmdropMetrics) answering null, as nothing is recorded.
 import { missingEssentialText } from './support-words.js';
 
 export function mountUnsupportedView(root, missing) {
@@ -12,5 +13,5 @@ export function mountUnsupportedView(root, missing) {
   message.textContent = missingEssentialText(missing);
   card.append(message);
   root.replaceChildren(card);
-  return { state: { role: null, phase: 'unsupported', missing } };
+  return { state: { role: null, phase: 'unsupported', missing }, metrics: () => null };
 }
