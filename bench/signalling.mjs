@@ -30,9 +30,9 @@
 // (Janus's session_timeout is 60 s), as browsers send them.
 // Shares: sizes taken in turn from --sizes until --sessions members are placed (the last share
 // takes what is left).
-// Janus's busiest threads during the signal phase are printed from /proc (per-thread CPU);
-// --perf also samples Janus with `perf record -g` during the join and signal phases and prints the top
-// symbols.
+// Janus's busiest threads in each phase are printed from /proc (per-thread CPU), and the CPU
+// time of all other processes (a busy machine skews the figures); --perf also samples Janus with
+// `perf record -g` during the join and signal phases and prints the top symbols.
 //
 //   node bench/signalling.mjs [--sessions 10000] [--sizes 2,4,8,16,32,64] [--batch 50]
 //                             [--setup-rate 200] [--signal-rate 500] [--signal-seconds 20]
