@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { createServer, request } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
@@ -36,6 +37,40 @@ function get(path, { from = '127.0.0.1', to = port } = {}) {
     });
     req.on('error', reject);
     req.end();
+  });
+}
+
+// Starts a POST of `length` bytes to `path` from `from` on a socket of its own, sends its first
+// KiB only and keeps the rest back: {status, headers, end()} once the answer came (a raw socket:
+// node's http client would close its side on the answer, which ends nginx's wait for the body);
+// end() sends the rest and resolves when the connection closed (nginx may close it before).
+function startPost(path, { from = '127.0.0.1', length = 1024 } = {}) {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, localAddress: from });
+    let head = '';
+    socket.on('error', reject);
+    socket.on('data', (chunk) => {
+      if (head.includes('\r\n\r\n')) return;
+      head += chunk.toString('latin1');
+      const end = head.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      const [status, ...lines] = head.slice(0, end).split('\r\n');
+      const headers = Object.fromEntries(lines.map((line) => {
+        const colon = line.indexOf(':');
+        return [line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()];
+      }));
+      resolve({
+        status: Number(status.split(' ')[1]),
+        headers,
+        end: () => new Promise((done) => {
+          socket.once('close', done);
+          if (socket.destroyed) done();
+          else socket.end(Buffer.alloc(length - 1024));
+        }),
+      });
+    });
+    socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/octet-stream\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n`);
+    socket.write(Buffer.alloc(1024));
   });
 }
 
@@ -204,6 +239,32 @@ test(`page loads beyond a burst of ${PAGE_BURST} from one address get 429, that 
   const asset = readdirSync(join(repoRoot, 'web/dist/assets'))[0];
   const assets = await Promise.all(Array.from({ length: 100 }, () => get(`/assets/${asset}`, { from: '127.0.0.4' })));
   assert.ok(assets.every((a) => a.status === 200), 'the assets of a page load are not counted');
+});
+
+test(`the share sheet's POST to nginx counts as a page load (beyond a burst of ${PAGE_BURST}: 429), and one address sends at most 4 bodies at once`, async () => {
+  // Four at a time, each body whole before the next: the four bodies at once are allowed.
+  const posts = (await Promise.all(Array.from({ length: 4 }, async () => {
+    const sent = [];
+    while (sent.length < 25) {
+      const post = await startPost('/share-target', { from: '127.0.0.8' });
+      await post.end();
+      sent.push(post);
+    }
+    return sent;
+  }))).flat();
+  const answered = posts.filter((p) => p.status === 303).length;
+  assert.ok(answered >= PAGE_BURST && answered < PAGE_BURST + 10, `${answered} of 100 answered`);
+  assert.equal(posts.filter((p) => p.status === 429).length, 100 - answered);
+  assertSecurityHeaders('a refused share POST', posts.find((p) => p.status === 429).headers);
+
+  // Four large bodies still coming from one address: a fifth is refused, another address is not.
+  const held = await Promise.all(Array.from({ length: 4 }, () => startPost('/share-target', { from: '127.0.0.9', length: 8 << 20 })));
+  assert.deepEqual(held.map((p) => [p.status, p.headers.location]), Array(4).fill([303, '/?share-target=missed']));
+  const fifth = await startPost('/share-target', { from: '127.0.0.9' });
+  assert.equal(fifth.status, 429);
+  const other = await startPost('/share-target', { from: '127.0.0.10' });
+  assert.equal(other.status, 303);
+  await Promise.all([fifth, other, ...held].map((p) => p.end()));
 });
 
 test('in Chromium, a script injected into the app\'s page does not run, and a script that runs anyway reaches no other origin', { timeout: 60_000 }, async () => {
