@@ -8,13 +8,14 @@
 //   second tab plays from the first. Nothing is kept here between requests, so a worker the
 //   browser stopped and started again answers the next request as well as the first.
 // - POST /share-target: files another app shares to swarmdrop (the manifest's share_target), kept
-//   in the share inbox (share-inbox.js) for the sender page, which the browser is sent to (303).
+//   in an inbox of their own (share-inbox.js) for the sender page, which the browser is sent to
+//   (303) with that inbox's id. Inboxes no page took are cleared when the worker activates.
 // And a click on a notification it showed for a page brings that page forward.
 // Every other request goes to the network untouched.
 import { STREAM_OPEN_TIMEOUT_MS, STREAM_PATH_PREFIX } from './engine/config.js';
 import { shareIdFromPath } from './engine/links.js';
 import {
-  SHARE_TARGET_PARAM, SHARE_TARGET_PATH, receiveShare,
+  SHARE_TARGET_PARAM, SHARE_TARGET_PATH, clearStaleInboxes, receiveShare,
 } from './engine/share-inbox.js';
 import { storedFile } from './engine/store/opfs.js';
 import { zipStream } from './engine/store/zip.js';
@@ -26,7 +27,7 @@ const WORKER_RUN = crypto.randomUUID();
 const jobs = new Map(); // token -> {shareId, zipName, files: [{path, size}] in manifest order}
 
 self.addEventListener('install', () => self.skipWaiting());
-self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
+self.addEventListener('activate', (event) => event.waitUntil(Promise.all([self.clients.claim(), clearStaleInboxes().catch(() => {})])));
 
 // 'keepalive' needs no answer: receiving it is what keeps this worker running while a page streams.
 self.addEventListener('message', (event) => {
@@ -45,15 +46,16 @@ self.addEventListener('fetch', (event) => {
 });
 
 // A notification a page showed through this worker (ui/done-notice.js: Android has no page
-// notifications) brings that page forward when clicked.
+// notifications) brings that page forward when clicked. The notification keeps the page's path
+// only: its address's fragment is the share's secret.
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
-  const url = event.notification.data?.url;
-  event.waitUntil(self.clients.matchAll({ type: 'window' }).then((pages) => pages.find((page) => page.url === url)?.focus()));
+  const path = event.notification.data?.path;
+  event.waitUntil(self.clients.matchAll({ type: 'window' }).then((pages) => pages.find((page) => new URL(page.url).pathname === path)?.focus()));
 });
 
 async function shareTarget(request) {
-  const outcome = await receiveShare(request);
+  const outcome = await receiveShare(request); // an inbox id or OUTCOME.failed
   return Response.redirect(new URL(`/?${SHARE_TARGET_PARAM}=${outcome}`, self.location.origin), 303);
 }
 

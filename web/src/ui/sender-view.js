@@ -58,6 +58,10 @@ export function mountSenderView(root, settings) {
     noPeers: document.getElementById('no-peers'),
     error: document.getElementById('error'),
     intakeNote: document.getElementById('intake-note'),
+    intake: document.getElementById('intake'),
+    intakeFiles: document.getElementById('intake-files'),
+    intakeShare: document.getElementById('intake-share'),
+    intakeDiscard: document.getElementById('intake-discard'),
     notify: document.getElementById('notify'),
   };
 
@@ -103,15 +107,16 @@ export function mountSenderView(root, settings) {
       && !['stopped', 'error'].includes(state.phase);
     habits.update({ keepAwake: transferring, warnOnLeave: transferring && state.copies === 0 });
     // A notification (if hidden) when the first receiver has all of it.
+    // Unfinished: the share runs and no receiver has all of it yet.
     const complete = state.receivers.find((receiver) => receiver.phase === 'done');
-    const unfinished = state.receivers.some((receiver) => receiver.phase !== 'done');
-    notice.update({ unfinished, done: Boolean(complete), words: complete && sentWords(complete.peer, name) });
+    const live = !view.sharing.hidden && !['stopped', 'error'].includes(state.phase);
+    notice.update({ unfinished: live && !complete, done: Boolean(complete), words: complete && sentWords(complete.peer, name) });
   };
   sender.on('change', update);
   update(sender.state);
   mountMetricsPanel(view.sharing, () => sender.metrics());
-  // Files shared to swarmdrop from another app start the share as if dropped.
-  takeSharedFiles(start, view.intakeNote);
+  // Files shared to swarmdrop from another app: shown, and shared as if dropped on a click.
+  takeSharedFiles(start, view);
   return sender;
 }
 
