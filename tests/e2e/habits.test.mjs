@@ -188,13 +188,13 @@ function stubNotificationsAndVisibility() {
 
     constructor(title, options) {
       if (localStorage.getItem('notifications') === 'worker-only') throw new TypeError('Illegal constructor');
-      window.notified.push({ title, body: options?.body, by: 'page' });
+      window.notified.push({ title, body: options?.body, data: options?.data, by: 'page' });
     }
 
     close() {}
   };
   ServiceWorkerRegistration.prototype.showNotification = async (title, options) => {
-    window.notified.push({ title, body: options?.body, by: 'worker' });
+    window.notified.push({ title, body: options?.body, data: options?.data, by: 'worker' });
   };
   Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => (window.pageHidden ? 'hidden' : 'visible') });
   Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => window.pageHidden });
@@ -229,6 +229,7 @@ test('a transfer that finishes while its page is hidden shows one notification o
       const sent = await waitForState(sender.page, (s) => s.notified !== null);
       assert.match(sent.notified.title, /^Receiver [0-9a-f]{4} has all of notified\.bin$/);
       assert.deepEqual(await sender.page.evaluate(() => window.notified.map((n) => [n.title, n.by])), [[sent.notified.title, 'page']]);
+      assert.deepEqual(await sender.page.evaluate(() => window.notified[0].data), { path: '/' });
       assert.deepEqual(await receiver.page.evaluate(() => window.notified), [], 'the visible receiver shows none');
 
       // Again with another file (the same one would resume the same share, already here), the
@@ -241,6 +242,8 @@ test('a transfer that finishes while its page is hidden shows one notification o
       const received = await waitForState(receiver.page, (s) => s.phase === 'done' && s.notified !== null);
       assert.equal(received.notified.title, 'notified again.bin is here');
       assert.deepEqual(await receiver.page.evaluate(() => window.notified.map((n) => n.by)), ['worker']);
+      // It keeps the page's path, not its address: the fragment is the share's secret.
+      assert.deepEqual(await receiver.page.evaluate(() => window.notified[0].data), { path: new URL(again).pathname });
       await waitForState(sender.page, (s) => s.copies === 1);
       assert.deepEqual(await sender.page.evaluate(() => window.notified), [], 'the visible sender shows none');
     });
@@ -250,7 +253,7 @@ test('a transfer that finishes while its page is hidden shows one notification o
   }
 });
 
-test('without permission, a "Notify me when it is done" button asks for it; nothing is asked on load', { timeout: 60_000 }, async () => {
+test('without permission, a "Notify me when it is done" button asks for it while a transfer goes on; nothing is asked on load', { timeout: 60_000 }, async () => {
   const browser = await launchBrowser();
   await browser.context.addInitScript(() => {
     window.asked = 0;
@@ -269,6 +272,15 @@ test('without permission, a "Notify me when it is done" button asks for it; noth
     await browser.page.waitForFunction(() => window.asked === 1);
     // The stub answers without changing the browser's permission: the button stays for another try.
     assert.equal(await browser.page.evaluate(() => window.swarmdrop.notification), 'default');
+    assert.equal(await button.isVisible(), true);
+    // Only while a transfer goes on: not once the share is stopped, nor on a link that leads nowhere.
+    await browser.page.getByRole('button', { name: 'Stop sharing' }).click();
+    await waitForState(browser.page, (s) => s.phase === 'stopped');
+    assert.equal(await button.isVisible(), false, 'no button after Stop sharing');
+    await browser.page.goto(`${fixture.server.url}/s/0123456789abcdef#${'A'.repeat(43)}`);
+    await waitForState(browser.page, (s) => s.phase === 'error');
+    assert.equal(await browser.page.evaluate(() => window.swarmdrop.notification), 'default');
+    assert.equal(await browser.page.locator('#notify').isVisible(), false, 'no button on an error page');
   } finally {
     await browser.close();
   }

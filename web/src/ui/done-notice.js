@@ -1,7 +1,8 @@
 // A system notification when a transfer finishes while its page is hidden (another tab, a phone's
 // screen off), where the person allows them. Permission is asked only when the person clicks the
 // view's "Notify me when it is done" button (browsers refuse or bury a request made without a
-// click); the button shows while the answer is not yet given. Reports in `status`: notification
+// click); the button shows while the answer is not yet given and a transfer this page saw
+// unfinished goes on (not on an error page, a finished or stopped share). Reports in `status`: notification
 // 'granted' | 'denied' | 'default' | 'unavailable' (no Notification API here); notified: the last
 // one shown, {title, body}, or null.
 const ICON = '/icons/icon-192.png';
@@ -11,9 +12,10 @@ export function doneNotice(status, button, win = window) {
   let armed = false; // a transfer was seen unfinished on this page since the last notice
   let wasDone = false;
   status.notified = null;
+  let running = false; // the last update's unfinished
   const refresh = () => {
     status.notification = api ? api.permission : 'unavailable';
-    button.hidden = status.notification !== 'default';
+    button.hidden = status.notification !== 'default' || !running;
   };
   refresh();
   button.addEventListener('click', () => {
@@ -21,7 +23,8 @@ export function doneNotice(status, button, win = window) {
   });
 
   const show = async ({ title, body }) => {
-    const options = { body, icon: ICON, tag: 'swarmdrop-done', data: { url: win.location.href } };
+    // The path only (sw.js's notificationclick finds the page by it): the fragment is a secret.
+    const options = { body, icon: ICON, tag: 'swarmdrop-done', data: { path: win.location.pathname } };
     try {
       const shown = new api(title, options);
       shown.onclick = () => {
@@ -37,11 +40,12 @@ export function doneNotice(status, button, win = window) {
     status.notified = { title, body };
   };
 
-  // unfinished: a transfer runs on this page, not done yet; done: it has finished, words:
-  // {title, body} to say so (below). Notifies once as done becomes true after a transfer was seen
+  // unfinished: a transfer runs on this page, not done yet (false once it stopped or failed);
+  // done: it has finished, words: {title, body} to say so (below). Notifies once as done becomes true after a transfer was seen
   // unfinished here (not for one that was done before this page opened), if hidden then.
   return {
     update({ unfinished, done, words }) {
+      running = unfinished;
       refresh();
       const finished = done && !wasDone;
       wasDone = done;
