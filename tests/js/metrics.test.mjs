@@ -11,6 +11,8 @@ import { METRICS_SCHEMA, MetricsRecorder, offload } from '../../web/src/engine/m
 import { LinkRates } from '../../web/src/engine/net/tracker.js';
 import { Player, bufferAhead } from '../../web/src/engine/media/player.js';
 import { Swarm } from '../../web/src/engine/net/swarm.js';
+import { gainedSinceFirstHave, noteHolding } from '../../web/src/engine/sender.js';
+import { TAG_LENGTH } from '../../web/src/engine/transfer/content.js';
 import { FakePeerConnection, FakeSignalling, installFakeWebRtc, settle } from './fake-webrtc.mjs';
 
 const schema = JSON.parse(readFileSync(new URL('../../docs/metrics.schema.json', import.meta.url)));
@@ -134,6 +136,22 @@ test('offload: fromOrigin the owner\'s bytes, fromPeers the receivers\', null wh
     [totals.received, totals.fromOrigin, totals.fromPeers, totals.sent, totals.offload],
     [8000, 5000, 3000, 700, 3000 / 8000],
   );
+});
+
+test('the sender\'s offload counts what its receivers gained since their first have to this page, not what they held before', () => {
+  const row = () => ({ bytes: 0, pieces: 0, firstHeld: null });
+  const returning = row(); // held 8 pieces from an earlier visit (or before the sender reloaded)
+  const fresh = row();
+  const silent = row(); // linked, no have yet
+  noteHolding(returning, 8 << 20, 8);
+  noteHolding(fresh, 0, 0);
+  assert.equal(gainedSinceFirstHave([returning, fresh, silent]), 0);
+  noteHolding(returning, 10 << 20, 10);
+  noteHolding(fresh, 3 << 20, 3);
+  const gained = 5 * ((1 << 20) + TAG_LENGTH);
+  assert.equal(gainedSinceFirstHave([returning, fresh, silent]), gained);
+  // This page sent those 5 pieces itself: nothing offloaded (the 8 held before do not count).
+  assert.equal(offload('sender', { sent: gained, reportedHeld: gainedSinceFirstHave([returning, fresh, silent]) }), 0);
 });
 
 // Opens the link the swarm asked `id` for, as if ICE had connected (see swarm.test.mjs).

@@ -222,10 +222,8 @@ export class Sender extends Emitter {
 
   #record(peer) {
     const row = this.#row(peer.id);
-    row.bytes = bytesHeld(this.#manifest, peer.remote);
-    row.pieces = peer.remote.count;
+    noteHolding(row, bytesHeld(this.#manifest, peer.remote), peer.remote.count);
     row.complete = peer.remote.complete;
-    row.firstHeld ??= onLink(row); // what it held before this page could send it anything
     row.rate.update(row.bytes);
     this.#changed();
   }
@@ -313,8 +311,7 @@ export class Sender extends Emitter {
   // page load's), as the piece bytes that cross a link (with each piece's tag), as `sent` is.
   #describe() {
     const { shareId, peerId, phase, total, requests, reconnections, copies } = this.state;
-    let reportedHeld = 0;
-    for (const row of this.#rows.values()) reportedHeld += row.firstHeld === null ? 0 : onLink(row) - row.firstHeld;
+    const reportedHeld = gainedSinceFirstHave(this.#rows.values());
     return {
       shareId, peerId, phase, share: { files: this.#manifest?.files.length ?? 0, total, pieceSize: this.#manifest?.piece_size ?? null },
       held: total, reportedHeld, copies: 1 + copies, badPieces: 0, playback: null,
@@ -330,6 +327,21 @@ export class Sender extends Emitter {
     if (phases.includes('done')) return 'done';
     return 'waiting';
   }
+}
+
+// A receiver row's `have` taken in: what it holds now (bytes, pieces), and at the first one, what
+// it held before this page could send it anything (firstHeld).
+export function noteHolding(row, bytes, pieces) {
+  Object.assign(row, { bytes, pieces });
+  row.firstHeld ??= onLink(row);
+}
+
+// What the rows' receivers gained since their first `have` to this page (none before one), as
+// the piece bytes that cross a link: the divisor of the sender's offload.
+export function gainedSinceFirstHave(rows) {
+  let gained = 0;
+  for (const row of rows) if (row.firstHeld !== null) gained += onLink(row) - row.firstHeld;
+  return gained;
 }
 
 // A receiver row's holding as the piece bytes that cross a link: each piece with its GCM tag.
