@@ -117,6 +117,13 @@ test('random members under a known t: a parsed message or a ProtocolError', () =
   }), { numRuns: 2000 });
 });
 
+// fast-check's find: an object as an index, whose toString is not a function.
+test('an index that is an object without a callable toString is a ProtocolError', () => {
+  for (const t of ['request', 'cancel', 'reject']) {
+    assert.throws(() => parseMessage(readTextMessage('{"t":"' + t + '","piece":{"toString":false}}')), ProtocolError);
+  }
+});
+
 test('random manifest parts: joined, waiting, or a ProtocolError', () => {
   const part = fc.record({ part: fc.nat(4), parts: fc.integer({ min: 1, max: 4 }), sealed: bytes({ maxLength: 45_001 }) });
   fc.assert(fc.property(fc.array(part, { maxLength: 6 }), (parts) => {

@@ -132,8 +132,14 @@ function index(value) {
 }
 
 function integer(value, what, min, max) {
-  if (!Number.isInteger(value) || value < min || value > max) throw new ProtocolError(`Bad ${what}: ${value}.`);
+  if (!Number.isInteger(value) || value < min || value > max) throw new ProtocolError(`Bad ${what}: ${shown(value)}.`);
   return value;
+}
+
+// A parsed JSON value for an error message: as JSON, cut short. Never `${value}`: an object
+// whose toString is not a function (`{"toString": false}`) throws a TypeError there.
+function shown(value) {
+  return (JSON.stringify(value) ?? String(value)).slice(0, 40);
 }
 
 function bytes(value, what, length = null) {
