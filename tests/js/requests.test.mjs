@@ -1,13 +1,18 @@
 // One record per request (transfer/requests.js) and the downloader that keeps them: the window
 // in bytes, cancel/refuse/bad/forget/finish leaving nothing behind, the delivery rate, a moving
-// focus, and an urgent piece whose slow copy is cancelled when the fast one comes.
+// focus, and an urgent piece whose slow copy is cancelled when the fast one comes. The window
+// sized from rate and latency (bandwidth-delay product) between its floor and its ceiling, never
+// past the sender's budget (a real Seeder takes the requests); pieces being stored count apart.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Bitfield } from '../../web/src/engine/transfer/bitfield.js';
 import { deriveContentKey, encryptPiece, pieceHash } from '../../web/src/engine/transfer/content.js';
+import { REQUEST_BUDGET_WINDOWS, REQUEST_WINDOW_BYTES, REQUEST_WINDOW_MAX_BYTES } from '../../web/src/engine/config.js';
 import { Downloader } from '../../web/src/engine/transfer/downloader.js';
+import { piecesIn } from '../../web/src/engine/transfer/pieces.js';
 import { Requests } from '../../web/src/engine/transfer/requests.js';
 import { Scheduler } from '../../web/src/engine/transfer/scheduler.js';
+import { Seeder } from '../../web/src/engine/transfer/seeder.js';
 import { fakeClock, fakePeer, measure, range, seeded } from './transfer-helpers.mjs';
 
 const KiB = 1024;
@@ -28,17 +33,29 @@ test('one record per (piece, peer): queries by peer and piece, the window in byt
   assert.deepEqual([requests.get(1, a), requests.asked(1), requests.bytesOf(a)], [null, false, 100]);
   requests.end(1, a); // twice: nothing more
   assert.equal(requests.bytesOf(a), 100);
-  // Piece 0 came from a: b's request ends, a's bytes stay in its window until stored.
+  // Piece 0 came from a: b's request ends, a's bytes leave its window and count as storing
+  // until stored.
   assert.deepEqual(requests.finish(0, a), [b]);
-  assert.deepEqual([requests.asked(0), requests.countOf(a), requests.bytesOf(a), requests.bytesOf(b)], [false, 0, 100, 0]);
-  requests.stored(a, 100);
-  assert.equal(requests.bytesOf(a), 0);
-  requests.ask(2, b, 10);
+  assert.deepEqual([requests.asked(0), requests.countOf(a), requests.bytesOf(a), requests.bytesOf(b)], [false, 0, 0, 0]);
+  assert.deepEqual([requests.windowBytes, requests.storingBytes], [0, 100]);
+  requests.stored(first);
+  requests.stored(first); // twice: nothing more
+  assert.deepEqual([requests.bytesOf(a), requests.storingBytes], [0, 0]);
+  // Whole pieces being verified count as storing, not in the window, until they end.
+  const whole = requests.ask(2, b, 10);
   requests.ask(3, b, 10);
+  requests.arrived(whole);
+  assert.deepEqual([requests.bytesOf(b), requests.windowBytes, requests.storingBytes], [10, 10, 10]);
   assert.deepEqual(requests.forget(b), [2, 3]);
   assert.deepEqual([requests.pieceCount, requests.countOf(b), requests.bytesOf(b), [...requests.pieces]], [0, 0, 0, []]);
-  requests.stored(b, 10); // a write that ends after its peer left changes nothing
-  assert.equal(requests.bytesOf(b), 0);
+  assert.deepEqual([requests.windowBytes, requests.storingBytes], [0, 0]);
+  // A finished piece whose peer left meanwhile counts until it is written.
+  const last = requests.ask(4, b, 30);
+  requests.finish(4, b);
+  requests.forget(b);
+  assert.equal(requests.storingBytes, 30);
+  requests.stored(last);
+  assert.deepEqual([requests.bytesOf(b), requests.storingBytes], [0, 0]);
 });
 
 test('a delivery rate counts only the time a peer had requests outstanding, and a stall against it', () => {
@@ -64,7 +81,10 @@ test('a delivery rate counts only the time a peer had requests outstanding, and 
 });
 
 // A downloader over `count` pieces of `pieceSize` (C_i of piece i: encrypted i-filled bytes).
-async function downloaderFor({ count, pieceSize, peers, total = count * pieceSize, windowBytes, clock = fakeClock() }) {
+// `write` stands for the store's; `options` go to the Downloader.
+async function downloaderFor({
+  count, pieceSize, peers, total = count * pieceSize, windowBytes, clock = fakeClock(), write = async () => {}, ...options
+}) {
   const contentKey = await deriveContentKey(new Uint8Array(16));
   const manifest = { piece_size: pieceSize, total };
   const ciphertexts = await Promise.all(range(0, count).map((i) => {
@@ -73,10 +93,10 @@ async function downloaderFor({ count, pieceSize, peers, total = count * pieceSiz
   }));
   const hashes = await Promise.all(ciphertexts.map(pieceHash));
   const stored = [];
-  const store = { write: async (piece) => { stored.push(piece); } };
+  const store = { write: async (piece) => { await write(piece); stored.push(piece); } };
   const book = { has: (i) => i < count, get: (i) => hashes[i] };
   const scheduler = new Scheduler(new Bitfield(count), { requests: new Requests({ now: clock.now }), random: seeded(3) });
-  const downloader = new Downloader({ manifest, contentKey, book, store, scheduler, peers: () => peers, windowBytes });
+  const downloader = new Downloader({ manifest, contentKey, book, store, scheduler, peers: () => peers, windowBytes, ...options });
   for (const peer of peers) scheduler.have(peer, { bitfield: peer.remote.bytes });
   const deliver = (peer, piece) => downloader.data(peer, { piece, offset: 0, data: ciphertexts[piece] });
   return { downloader, scheduler, requests: scheduler.requests, stored, deliver, clock };
@@ -215,4 +235,130 @@ test('quietMs counts from the last byte or reject, or from when a peer with noth
   assert.deepEqual([...requests.quietPeers(4_000)], [peer]);
   requests.end(0, peer);
   assert.deepEqual([requests.quietMs(peer), requests.quietPeers(0).size], [0, 0]);
+});
+
+// Gives `peer` a delivery rate of `rate` bytes/s and a latency of `latencyMs` in `requests`: a
+// request asked with nothing ahead, its first byte latencyMs later, the rest in the next second.
+function link(requests, clock, peer, { rate, latencyMs }) {
+  const bytes = Math.round((rate * (latencyMs + 1_000)) / 1000);
+  const request = requests.ask(-1, peer, bytes);
+  clock.advance(latencyMs);
+  requests.received(request, 1);
+  clock.advance(1_000);
+  requests.received(request, bytes - 1);
+  requests.finish(-1, peer);
+  requests.stored(request);
+}
+
+test('the window is twice rate x latency plus a piece, between the floor and the ceiling', async () => {
+  const count = 16;
+  const [peer, fast, far] = ['a', 'b', 'c'].map((id) => fakePeer(id, range(0, count), count));
+  const { downloader, requests, clock } = await downloaderFor({ count, pieceSize: MiB, peers: [peer, fast], windowBytes: 4 * MiB });
+  assert.equal(downloader.windowOf(peer), 4 * MiB); // unmeasured: the floor
+  link(requests, clock, peer, { rate: 10e6, latencyMs: 50 }); // 1 MB: under the floor
+  assert.deepEqual([requests.latencyOf(peer), Math.round(requests.rateOf(peer))], [50, 10e6]);
+  assert.equal(downloader.windowOf(peer), 4 * MiB);
+  link(requests, clock, fast, { rate: 40e6, latencyMs: 60 }); // 4.8 MB and a piece
+  assert.ok(Math.abs(downloader.windowOf(fast) - (4.8e6 + MiB)) < 1_000);
+  downloader.fill();
+  assert.deepEqual([requests.countOf(peer), requests.countOf(fast)], [4, 5]);
+  link(requests, clock, far, { rate: 100e6, latencyMs: 200 }); // 40 MB: the ceiling
+  assert.equal(downloader.windowOf(far), REQUEST_WINDOW_MAX_BYTES);
+});
+
+test('however fast and far a link, the window stays within half of what the sender takes unanswered', async () => {
+  for (const [pieceSize, count] of [[16 * KiB, 600], [256 * KiB, 40], [MiB, 12], [4 * MiB, 4]]) {
+    const budget = REQUEST_BUDGET_WINDOWS * piecesIn(REQUEST_WINDOW_BYTES, pieceSize);
+    const peer = fakePeer('a', range(0, count), count);
+    const { downloader, requests, clock } = await downloaderFor({ count, pieceSize, peers: [peer], windowBytes: REQUEST_WINDOW_BYTES });
+    link(requests, clock, peer, { rate: 1e9, latencyMs: 1_000 });
+    downloader.fill();
+    const asks = peer.sent.filter((m) => m.t === 'request');
+    assert.ok(asks.length <= budget / 2, `${asks.length} of ${pieceSize}-byte pieces asked, budget ${budget}`);
+    assert.ok(asks.length >= piecesIn(REQUEST_WINDOW_BYTES, pieceSize), 'at least the floor');
+    // The sender's own count: every request refused and its reject waiting counts; none is too many.
+    const sender = { id: 'receiver', open: true, sendInTurn: () => new Promise(() => {}) };
+    const seeder = new Seeder({
+      swarm: { peers: new Map() }, sealed: new Uint8Array(1), book: null, announced: new Bitfield(count),
+      ciphertext: null, servable: () => false, onError: (error) => { throw error; }, pieceSize,
+    });
+    for (const message of asks) seeder.take(sender, message);
+  }
+});
+
+test('the window shrinks when the rate falls; a stalled link\'s never grows', async () => {
+  const count = 32;
+  const [peer, slow] = ['a', 'b'].map((id) => fakePeer(id, range(0, count), count));
+  const peers = [peer];
+  const { downloader, requests, clock, deliver } = await downloaderFor({ count, pieceSize: MiB, peers, windowBytes: 4 * MiB });
+  link(requests, clock, peer, { rate: 40e6, latencyMs: 80 });
+  const before = downloader.windowOf(peer);
+  assert.ok(before > 7 * MiB, `${before}`);
+  downloader.fill();
+  // Asked and nothing comes: each look finds the window smaller or the same, down to the floor.
+  let last = before;
+  for (let step = 0; step < 50; step++) {
+    clock.advance(200);
+    const now = downloader.windowOf(peer);
+    assert.ok(now <= last, `step ${step}: ${now} > ${last}`);
+    last = now;
+  }
+  assert.equal(last, 4 * MiB);
+  // It delivers again, slower: the window follows the rate, under the first.
+  peers.push(slow);
+  link(requests, clock, slow, { rate: 40e6, latencyMs: 80 });
+  const first = downloader.windowOf(slow);
+  downloader.have(slow, { bitfield: slow.remote.bytes });
+  for (const { piece } of requests.of(slow)) {
+    clock.advance(100); // 1 MiB in 100 ms: 10 MB/s
+    await deliver(slow, piece);
+  }
+  assert.ok(downloader.windowOf(slow) < first, `${downloader.windowOf(slow)} >= ${first}`);
+});
+
+test('a piece that came whole leaves the window at once; while writes hold storingBytes nothing is asked', async () => {
+  const count = 12;
+  const peer = fakePeer('a', range(0, count), count);
+  const writes = [];
+  const { downloader, requests, stored, deliver } = await downloaderFor({
+    count, pieceSize: 16 * KiB, peers: [peer], windowBytes: 64 * KiB, storingBytes: 32 * KiB,
+    write: () => new Promise((resolve) => writes.push(resolve)),
+  });
+  downloader.focus(0);
+  assert.deepEqual(asked(peer), [0, 1, 2, 3]);
+  await deliver(peer, 0); // being written: piece 4 takes its place in the window
+  assert.deepEqual([asked(peer), requests.bytesOf(peer), requests.storingBytes], [[0, 1, 2, 3, 4], 64 * KiB, 16 * KiB]);
+  await deliver(peer, 1); // storing is full: nothing more is asked
+  assert.deepEqual([asked(peer).length, requests.bytesOf(peer), requests.storingBytes], [5, 48 * KiB, 32 * KiB]);
+  await new Promise((resolve) => setImmediate(resolve));
+  for (const resolve of writes.splice(0)) resolve();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual([stored, asked(peer), requests.storingBytes], [[0, 1], [0, 1, 2, 3, 4, 5], 0]);
+  assert.equal(requests.bytesOf(peer), 64 * KiB);
+});
+
+test('all windows together stay within totalWindowBytes, and a link with nothing asked may still ask one piece', async () => {
+  const count = 12;
+  const [a, b, c] = ['a', 'b', 'c'].map((id) => fakePeer(id, range(0, count), count));
+  const peers = [a, b];
+  const { downloader, requests } = await downloaderFor({
+    count, pieceSize: 16 * KiB, peers, windowBytes: 64 * KiB, totalWindowBytes: 96 * KiB,
+  });
+  downloader.fill();
+  assert.deepEqual([requests.countOf(a), requests.countOf(b), requests.windowBytes], [3, 3, 96 * KiB]);
+  peers.push(c);
+  downloader.have(c, { bitfield: c.remote.bytes });
+  assert.deepEqual([requests.countOf(c), requests.windowBytes], [1, 112 * KiB]);
+});
+
+test('endgame does not double a piece whose frames all came (it is being verified)', () => {
+  const count = 2;
+  const [a, b] = ['a', 'b'].map((id) => fakePeer(id, range(0, count), count));
+  const scheduler = new Scheduler(new Bitfield(count), { random: seeded(1) });
+  for (const peer of [a, b]) scheduler.have(peer, { bitfield: peer.remote.bytes });
+  const { requests } = scheduler;
+  const whole = requests.ask(0, a, 10);
+  requests.ask(1, a, 10);
+  requests.arrived(whole);
+  assert.equal(scheduler.next(b), 1); // every piece asked: b doubles the one still coming
 });

@@ -32,11 +32,13 @@ export function seeded(seed) {
   };
 }
 
-// Gives `peer` a measured delivery rate in `requests`: one piece of `bytes` in bytes/rate seconds.
+// Gives `peer` a measured delivery rate in `requests`: one piece of `bytes` in bytes/rate seconds,
+// its first byte at once (latency 0, when it is the first request: the window stays the floor).
 export function measure(requests, clock, peer, bytesPerSecond, bytes = 100_000) {
   const request = requests.ask(-1, peer, bytes);
+  requests.received(request, 1);
   clock.advance((bytes / bytesPerSecond) * 1000);
-  requests.received(request, bytes);
+  requests.received(request, bytes - 1);
   requests.finish(-1, peer);
-  requests.stored(peer, bytes);
+  requests.stored(request);
 }

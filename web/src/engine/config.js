@@ -125,16 +125,31 @@ export const REPORT_FALLBACK_INTERVAL_MS = 5_000;
 // The plugin takes at most max_links + this many links per report, each number at most this.
 export const REPORT_MAX_EXTRA_LINKS = 2;
 export const REPORT_LIMIT_MAX = 10_000_000;
-// Bytes of pieces requested from one peer and not yet stored (whole pieces, at least one): keeps
-// every source busy without stop-and-wait, and bounds what is held in memory per peer.
+// A peer's request window: bytes of pieces asked of it whose frames have not all come (whole
+// pieces, at least one). At least REQUEST_WINDOW_BYTES; more where the link's delivery rate times
+// its latency (round trip and the sender's preparing a piece), times REQUEST_WINDOW_GAIN, plus a
+// piece, is more (downloader.js), up to REQUEST_WINDOW_MAX_BYTES; all peers' windows together at
+// most REQUEST_WINDOWS_TOTAL_BYTES (a link with nothing asked may still ask one piece). Keeps
+// every source busy without stop-and-wait, and bounds what is held in memory per peer and in all.
 export const REQUEST_WINDOW_BYTES = 4 * MiB;
+export const REQUEST_WINDOW_GAIN = 2;
+export const REQUEST_WINDOWS_TOTAL_BYTES = 32 * MiB;
+// Latency samples a link's latency is the median of (transfer/requests.js).
+export const REQUEST_LATENCY_SAMPLES = 8;
+// Pieces that came whole and are being verified and written leave the window, so that a slow
+// disk does not close it; while this many bytes of them wait, nothing more is asked of anyone.
+export const STORING_MAX_BYTES = 4 * MiB;
 // Requests one peer may have unanswered with us, in windows of REQUEST_WINDOW_BYTES (whole
 // pieces, at least one: 16 pieces of 1 MiB, 64 of 256 KiB, 4 of 16 MiB): those queued, not
 // started, and those refused whose reject still waits in our queue for its link. An honest
-// receiver never has more than one window asked of a peer (it asks again only once it read the
-// answer, or cancelled); a peer past this many asks more than the protocol allows, or faster
-// than its link drains: it is disconnected and banned (Swarm BAN_REQUESTS), never answered.
+// receiver never has more than REQUEST_WINDOW_MAX_BYTES asked of a peer (it asks again only once
+// a piece came whole, or it read a reject, or cancelled); a peer past this many asks more than
+// the protocol allows, or faster than its link drains: it is disconnected and banned (Swarm
+// BAN_REQUESTS), never answered.
 export const REQUEST_BUDGET_WINDOWS = 4;
+// The largest request window: half of what a sender takes unanswered (the margin: requests and
+// cancels crossing on the wire, a sender counting differently), 8 MiB.
+export const REQUEST_WINDOW_MAX_BYTES = (REQUEST_BUDGET_WINDOWS / 2) * REQUEST_WINDOW_BYTES;
 // A peer that refused a piece is asked for it again after this long, if it is still missing.
 export const REJECTED_RETRY_MS = 2_000;
 // Liveness of a link with work outstanding (issue 12): a direct link's ICE consent fails only after

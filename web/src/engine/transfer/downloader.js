@@ -2,10 +2,17 @@
 // keeps the Requests), gathers the frames of each piece, and accepts a piece only when SHA-256(C_i)
 // equals its signed hash and it decrypts (docs/protocol.md part 3); then stores its plaintext. A
 // piece that fails is dropped, counted against the peer that sent it, and asked of another peer.
+// A peer's window (bytes asked whose frames have not all come) is its bandwidth-delay product:
+// its delivery rate times its latency (a request's round trip and the piece's preparing there),
+// doubled, plus a piece, between windowBytes and maxWindowBytes (config.js: half of what the
+// sender takes unanswered); all windows together at most totalWindowBytes. A piece that came
+// whole leaves the window at once: while verified and written it counts against storingBytes,
+// a bound of its own, so that a slow disk holds up new requests without shrinking the window.
 // checkLiveness(), called every moment by the receiver, looks for peers gone quiet: what they
 // hold is asked elsewhere (Scheduler), and one quiet for LINK_STALL_MS is reported 'stalled'.
 import {
-  LINK_STALL_MS, PLAYER_KEEP_REQUESTS_AHEAD, REJECTED_RETRY_MS, REQUEST_WINDOW_BYTES,
+  LINK_STALL_MS, PLAYER_KEEP_REQUESTS_AHEAD, REJECTED_RETRY_MS, REQUEST_WINDOW_BYTES, REQUEST_WINDOW_GAIN,
+  REQUEST_WINDOW_MAX_BYTES, REQUEST_WINDOWS_TOTAL_BYTES, STORING_MAX_BYTES,
 } from '../config.js';
 import { TAG_LENGTH, decryptPiece, pieceCount, pieceHash, pieceRange, sameBytes } from './content.js';
 import { Emitter } from '../emitter.js';
@@ -26,14 +33,22 @@ export class Downloader extends Emitter {
   #requests;
   #peers;
   #windowBytes;
+  #maxWindowBytes;
+  #totalWindowBytes;
+  #storingBytes;
+  #windowGain;
   #retryMs;
   #linkStallMs;
   #wakeTimer = null;
 
-  // peers() -> the swarm's Peers. windowBytes: plaintext bytes asked of one peer and not yet
-  // stored (whole pieces, at least one); retryMs: a peer that refused a piece is asked again after.
+  // peers() -> the swarm's Peers. windowBytes, maxWindowBytes: a peer's window at least and at
+  // most (whole pieces, at least one); totalWindowBytes: all windows together; storingBytes:
+  // pieces being verified and written at most (past it nothing is asked); windowGain: the
+  // bandwidth-delay product's factor. retryMs: a peer that refused a piece is asked again after.
   constructor({
-    manifest, contentKey, book, store, scheduler, peers, windowBytes = REQUEST_WINDOW_BYTES, retryMs = REJECTED_RETRY_MS,
+    manifest, contentKey, book, store, scheduler, peers, windowBytes = REQUEST_WINDOW_BYTES,
+    maxWindowBytes = REQUEST_WINDOW_MAX_BYTES, totalWindowBytes = REQUEST_WINDOWS_TOTAL_BYTES,
+    storingBytes = STORING_MAX_BYTES, windowGain = REQUEST_WINDOW_GAIN, retryMs = REJECTED_RETRY_MS,
     linkStallMs = LINK_STALL_MS,
   }) {
     super();
@@ -45,17 +60,36 @@ export class Downloader extends Emitter {
     this.#requests = scheduler.requests;
     this.#peers = peers;
     this.#windowBytes = windowBytes;
+    this.#maxWindowBytes = Math.max(windowBytes, maxWindowBytes);
+    this.#totalWindowBytes = totalWindowBytes;
+    this.#storingBytes = storingBytes;
+    this.#windowGain = windowGain;
     this.#retryMs = retryMs;
     this.#linkStallMs = linkStallMs;
   }
 
+  // The bytes `peer`'s window holds now (see the top): the floor until its rate and latency are
+  // measured; a stalled link's rate falls, and its window with it.
+  windowOf(peer) {
+    const rate = this.#requests.rateOf(peer);
+    const latencyMs = this.#requests.latencyOf(peer);
+    if (rate === null || latencyMs === null) return this.#windowBytes;
+    const product = (this.#windowGain * rate * latencyMs) / 1000 + this.#manifest.piece_size;
+    return Math.min(this.#maxWindowBytes, Math.max(this.#windowBytes, product));
+  }
+
   // Asks peers for pieces until every open peer's window is full or nothing more is wanted of it:
   // urgent pieces first, each to the fastest source with room, then the rest, the peers in turns.
+  // A peer with nothing asked has room for one piece whatever the total (so that every link is
+  // measured and its liveness watched), but not while storing is full.
   fill() {
     const peers = [...this.#peers()].filter((peer) => peer.open && peer.remote);
+    const size = this.#manifest.piece_size;
     const room = (peer) => {
+      if (this.#requests.storingBytes >= this.#storingBytes) return false;
       const bytes = this.#requests.bytesOf(peer);
-      return bytes === 0 || bytes + this.#manifest.piece_size <= this.#windowBytes;
+      return bytes === 0
+        || (bytes + size <= this.windowOf(peer) && this.#requests.windowBytes + size <= this.#totalWindowBytes);
     };
     for (let urgent; !this.#scheduler.complete && (urgent = this.#scheduler.nextUrgent(peers.filter(room)));) {
       this.#ask(urgent.piece, urgent.peer);
@@ -152,7 +186,11 @@ export class Downloader extends Emitter {
     }
     ciphertext.set(data, offset);
     this.#requests.received(request, data.length);
-    if (request.received === ciphertext.length) await this.#verify(peer, request);
+    if (request.received < ciphertext.length) return;
+    // Whole: its place in the window goes to the next request before it is verified.
+    this.#requests.arrived(request);
+    this.fill();
+    await this.#verify(peer, request);
   }
 
   // The peer will not send this piece now: ask someone else, and it again later (it may get the
@@ -176,7 +214,7 @@ export class Downloader extends Emitter {
   }
 
   async #verify(peer, request) {
-    const { piece, ciphertext, size } = request;
+    const { piece, ciphertext } = request;
     request.ciphertext = null;
     let plaintext;
     try {
@@ -191,11 +229,11 @@ export class Downloader extends Emitter {
     }
     if (this.#requests.get(piece, peer) !== request) return; // it came from another peer meanwhile (endgame)
     for (const other of this.#scheduler.finish(piece, peer)) other.send(cancelMessage(piece));
-    // The piece keeps its place in the peer's window until it is on disk: memory stays bounded
-    // even when the disk is slower than the network.
+    // The piece counts as storing until it is on disk: memory stays bounded even when the disk
+    // is slower than the network.
     this.#store.write(piece, plaintext).then(
       () => {
-        this.#requests.stored(peer, size);
+        this.#requests.stored(request);
         this.emit('stored', piece);
         this.fill();
       },

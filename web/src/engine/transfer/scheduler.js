@@ -246,7 +246,9 @@ export class Scheduler {
     let oldest = null;
     for (const piece of this.requests.pieces) {
       const sources = this.requests.sourcesOf(piece);
-      if (sources.length >= this.#endgameSources || !this.#askable(piece, peer) || this.#elsewhere(piece, peer, quiet)) continue;
+      // A piece whose frames all came is being verified: asking it again would only waste bytes.
+      if (sources.length >= this.#endgameSources || sources.some((source) => this.requests.get(piece, source).arrived)
+        || !this.#askable(piece, peer) || this.#elsewhere(piece, peer, quiet)) continue;
       const askedAt = Math.min(...sources.map((source) => this.requests.get(piece, source).askedAt));
       if (oldest === null || askedAt < oldest.askedAt) oldest = { piece, askedAt };
     }
