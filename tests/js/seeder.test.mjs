@@ -1,4 +1,5 @@
-// The seeder (transfer/seeder.js): pieces start only once the link drained; the origin's
+// The seeder (transfer/seeder.js): pieces go only once the link drained, the next ones prepared
+// meanwhile, never more than its send-ahead bound per link however a peer asks; the origin's
 // super-seeding refuses a piece while another linked member holds it or is getting it, never
 // starves a receiver that can get it nowhere else, and, in a simulated swarm of the real
 // Seeder/Downloader/Scheduler over fake links with a shared uplink per member, uploads about one
@@ -143,6 +144,43 @@ test('the seeder starts a piece only once the link drained: a piece cancelled me
   drain();
   await step();
   assert.deepEqual(peer.pieces, [0, 2]);
+});
+
+test('a link that never drains makes the seeder hold at most its send-ahead pieces, however often it asks and cancels; closed, none', async () => {
+  const peer = servedPeer('p', [], 64);
+  let close;
+  peer.drained = () => new Promise((resolve) => { close = resolve; }); // resolves only as the link closes
+  const making = []; // the ciphertexts being made: call one to finish it
+  let made = 0;
+  const seeder = seederOf(false, [peer], 64, {
+    sendAheadBytes: 2 << 20, // two pieces of 1 MiB
+    ciphertext: () => {
+      made += 1;
+      return new Promise((resolve) => { making.push(() => resolve(new Uint8Array(8))); });
+    },
+  });
+  const step = () => new Promise((resolve) => setImmediate(resolve));
+  for (let piece = 0; piece < 16; piece++) seeder.take(peer, { t: 'request', piece });
+  await step();
+  assert.equal(made, 2, 'pieces 0 and 1 prepared while the link drains');
+  // Asked, cancelled and asked again: a piece dropped while being made still counts.
+  for (let round = 0; round < 20; round++) {
+    for (const piece of [0, 1]) seeder.take(peer, { t: 'cancel', piece });
+    for (const piece of [0, 1]) seeder.take(peer, { t: 'request', piece });
+  }
+  await step();
+  assert.equal(made, 2);
+  // Made, the dropped ones are let go and the first two of the queue prepared instead.
+  for (const finish of making.splice(0)) finish();
+  await step();
+  assert.equal(made, 4);
+  // The link closes: nothing goes, and nothing more is prepared.
+  peer.open = false;
+  close();
+  for (const finish of making.splice(0)) finish();
+  await step();
+  await step();
+  assert.deepEqual([made, peer.pieces], [4, []]);
 });
 
 // A simulated swarm: an origin and `receivers` receivers that all join at once, each member with

@@ -71,6 +71,12 @@ export const CHUNK_SIZE_FALLBACK = 16 * KiB;
 // to the low one: keeps the pipe full without holding a large part of the file in memory.
 export const BUFFERED_HIGH_WATERMARK = 4 * MiB;
 export const BUFFERED_LOW_WATERMARK = 1 * MiB;
+// A seeder reads and encrypts the next pieces a link asked for while the one before drains
+// (seeder.js), at most this many bytes of them per link (whole pieces, at least one), so that one
+// is ready when the buffer reaches the low watermark (1 MiB is ~100 ms at 10 MB/s, about a
+// piece's read and encryption). They stay in the seeder, where a cancel drops them: what a peer
+// that never drains makes us hold is the watermark, its link's queue and this.
+export const SEND_AHEAD_BYTES = 1 * MiB;
 // Every message to another browser, text or binary, direct or relayed, waits in its link's queue
 // (net/outbox.js) while the channel holds the high watermark (or the relay's credit is spent);
 // the channel then never holds more than that and one message (Chromium throws past 16 MiB).

@@ -1,11 +1,13 @@
 // What a member offers the swarm: the sealed manifest, the signed hash batches it trusts, the
 // pieces it holds (announced in `have`), and the serving of those pieces to peers that ask, one
-// piece at a time per peer, in the order asked. The origin and receivers both seed. A peer that
-// has more requests unanswered than its budget (REQUEST_BUDGET_WINDOWS: queued, or refused and
-// the refusal still waiting for its link) asks more than the protocol allows or faster than its
-// link drains: take() throws BudgetError and the swarm bans it; what we answer never piles up.
+// piece at a time per peer, in the order asked, the next ones read and encrypted while the one
+// before drains (at most SEND_AHEAD_BYTES of them per peer). The origin and receivers both seed.
+// A peer that has more requests unanswered than its budget (REQUEST_BUDGET_WINDOWS: queued, or
+// refused and the refusal still waiting for its link) asks more than the protocol allows or
+// faster than its link drains: take() throws BudgetError and the swarm bans it; what we answer
+// never piles up.
 import {
-  REQUEST_BUDGET_WINDOWS, REQUEST_WINDOW_BYTES, SPREAD_REFUSALS, SPREAD_WAIT_MS,
+  REQUEST_BUDGET_WINDOWS, REQUEST_WINDOW_BYTES, SEND_AHEAD_BYTES, SPREAD_REFUSALS, SPREAD_WAIT_MS,
 } from '../config.js';
 import { piecesIn } from './pieces.js';
 import { BudgetError } from '../net/peer.js';
@@ -20,7 +22,9 @@ export class Seeder {
   #onError;
   #testHooks;
   #budget; // requests one peer may have unanswered: queued, or refused and the refusal not gone
-  #queues = new Map(); // Peer -> {piece, at (when asked)} it asked for, not yet started
+  #queues = new Map(); // Peer -> [{piece, at (when asked), ready?}] it asked for, not yet started
+  #ahead; // pieces one peer's queue may have read and encrypted ahead (`ready`: Promise of C_i)
+  #preparing = new WeakMap(); // Peer -> pieces prepared ahead and held: queued, or dropped while being made
   #refusing = new WeakMap(); // Peer -> its rejects not yet handed to its channel
   #greeting = new WeakSet(); // peers greeted or being greeted (once: two greetings would interleave)
   #greeted = new WeakSet(); // peers whose greeting went: news (have, hashes) goes to them
@@ -38,12 +42,15 @@ export class Seeder {
    * have passed it on first); onError(error) when ciphertext fails (our disk or file, not the
    * peer's fault). spread: this is the origin, whose uplink should carry each piece about once.
    * pieceSize: the share's (the budget is in windows of whole pieces). testHooks: tests/e2e's
-   * {seedBytesPerSecond, corruptServedPieces} (none in normal use).
+   * {seedBytesPerSecond, corruptServedPieces} (none in normal use). sendAheadBytes: see
+   * SEND_AHEAD_BYTES.
    */
   constructor({
     swarm, sealed, book, announced, ciphertext, servable, onError, pieceSize, spread = false,
-    budgetWindows = REQUEST_BUDGET_WINDOWS, spreadRefusals = SPREAD_REFUSALS, spreadWaitMs = SPREAD_WAIT_MS, testHooks = {},
+    budgetWindows = REQUEST_BUDGET_WINDOWS, spreadRefusals = SPREAD_REFUSALS, spreadWaitMs = SPREAD_WAIT_MS,
+    sendAheadBytes = SEND_AHEAD_BYTES, testHooks = {},
   }) {
+    this.#ahead = piecesIn(sendAheadBytes, pieceSize);
     this.#spread = spread;
     this.#spreadRefusals = spreadRefusals;
     this.#spreadWaitMs = spreadWaitMs;
@@ -118,7 +125,7 @@ export class Seeder {
     if (!this.#queues.has(peer)) {
       this.#queues.set(peer, queue);
       this.#serve(peer, queue);
-    }
+    } else this.#prepare(peer, queue);
   }
 
   // The origin serves each piece to one member first: the asker of a piece another member still
@@ -150,19 +157,20 @@ export class Seeder {
     return false;
   }
 
-  // A piece that has started going out is finished anyway.
+  // A piece that has started going out is finished anyway; one only prepared is dropped.
   #cancel(peer, piece) {
     const queue = this.#queues.get(peer);
     const at = queue?.findIndex((queued) => queued.piece === piece) ?? -1;
-    if (at >= 0) queue.splice(at, 1);
+    if (at >= 0) this.#drop(peer, queue.splice(at, 1)[0]);
   }
 
   async #serve(peer, queue) {
     try {
       while (queue.length > 0 && peer.open) {
-        // The next piece starts once the link's buffer is down to its low watermark: until then
-        // it waits in the queue, where a cancel (a seek) can still take it out, instead of in
-        // the channel's buffer, from which nothing comes back.
+        // The next piece goes once the link's buffer is down to its low watermark: until then
+        // it waits in the queue, read and encrypted ahead, where a cancel (a seek) can still
+        // take it out, instead of in the channel's buffer, from which nothing comes back.
+        this.#prepare(peer, queue);
         await peer.drained();
         const hooks = this.#testHooks;
         // Test hook (tests/e2e): a slow uplink, this page's pieces at most this many bytes a
@@ -170,12 +178,14 @@ export class Seeder {
         const rate = hooks.seedBytesPerSecond;
         if (rate > 0) await this.#uplinkTurn();
         if (queue.length === 0 || !peer.open) break;
-        const { piece } = queue.shift();
+        const { piece, ready } = queue.shift();
+        if (ready) this.#preparing.set(peer, this.#preparing.get(peer) - 1);
         if (this.#spread) {
           if (!this.#sentAt.has(piece)) this.#sentAt.set(piece, new Map());
           this.#sentAt.get(piece).set(peer.id, performance.now());
         }
-        const ciphertext = await this.#ciphertext(piece);
+        const ciphertext = await (ready ?? this.#ciphertext(piece));
+        this.#prepare(peer, queue); // the next ones while this one goes out
         // Test hook (tests/e2e): a peer that damages every piece it serves.
         if (hooks.corruptServedPieces) ciphertext[ciphertext.length >> 1] ^= 0x01;
         if (rate > 0) this.#uplinkFreeAt = Math.max(performance.now(), this.#uplinkFreeAt) + (ciphertext.length / rate) * 1000;
@@ -187,7 +197,35 @@ export class Seeder {
       this.#onError(error);
     } finally {
       this.#queues.delete(peer);
+      for (const entry of queue.splice(0)) this.#drop(peer, entry);
     }
+  }
+
+  // Starts reading and encrypting the first pieces of the queue, as many as #ahead allows with
+  // those already held (a piece dropped while being made counts until it is made: asking and
+  // cancelling over and over cannot pile up work).
+  #prepare(peer, queue) {
+    let held = this.#preparing.get(peer) ?? 0;
+    for (const entry of queue) {
+      if (held >= this.#ahead) break;
+      if (entry.ready) continue;
+      entry.ready = Promise.resolve().then(() => this.#ciphertext(entry.piece));
+      entry.ready.catch(() => {}); // a failure is reported when the piece is taken, not before
+      held += 1;
+    }
+    this.#preparing.set(peer, held);
+  }
+
+  // A queued piece will not go (cancelled, or the link is done): what was prepared of it is let
+  // go once made, and the peer's queue, if any, prepares the next one instead.
+  #drop(peer, { ready }) {
+    if (!ready) return;
+    const release = () => {
+      this.#preparing.set(peer, this.#preparing.get(peer) - 1);
+      const queue = this.#queues.get(peer);
+      if (queue) this.#prepare(peer, queue);
+    };
+    ready.then(release, release);
   }
 
   // The test hook's uplink: a piece goes out once those before it had their share of time.
