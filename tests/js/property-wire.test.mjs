@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 
 import {
-  FRAME_HEADER_BYTES, HELLO_MESSAGE, ManifestAssembler, ProtocolError, cancelMessage, decodeFrame, encodeFrame,
+  FRAME_HEADER_BYTES, HELLO_MESSAGE, ManifestAssembler, ProtocolError, cancelMessage, decodeFrame, encodeFrames,
   hashesMessage, haveBitfieldMessage, havePiecesMessage, manifestMessages, parseMessage, readTextMessage, rejectMessage,
   requestMessage,
 } from '../../web/src/engine/net/wire.js';
@@ -69,12 +69,19 @@ test('the largest manifest fits the parts a parser takes', () => {
   for (const message of messages) assert.ok(JSON.stringify(message).length <= 65_535);
 });
 
-test('every frame decodes to what was encoded', () => {
-  fc.assert(fc.property(index, index, bytes({ minLength: 1, maxLength: 65_535 - FRAME_HEADER_BYTES }), (piece, offset, data) => {
-    const frame = encodeFrame(piece, offset, data);
-    // What arrives is an ArrayBuffer of its own (the data channel's binaryType).
-    const decoded = decodeFrame(frame.slice().buffer);
-    assert.deepEqual({ ...decoded, data: new Uint8Array(decoded.data) }, { t: 'data', piece, offset, data });
+test('the frames of a piece fit the message size and decode to the piece, in order', () => {
+  const messageSize = fc.integer({ min: 1024, max: 65_535 });
+  fc.assert(fc.property(index, bytes({ minLength: 1, maxLength: 150_000 }), messageSize, (piece, ciphertext, size) => {
+    let offset = 0;
+    for (const frame of encodeFrames(piece, ciphertext, size)) {
+      assert.ok(frame.length <= size);
+      // What arrives is an ArrayBuffer of its own (the data channel's binaryType).
+      const decoded = decodeFrame(frame.slice().buffer);
+      const data = ciphertext.subarray(offset, offset + decoded.data.length);
+      assert.deepEqual({ ...decoded, data: new Uint8Array(decoded.data) }, { t: 'data', piece, offset, data });
+      offset += data.length;
+    }
+    assert.equal(offset, ciphertext.length);
   }), RUNS);
 });
 

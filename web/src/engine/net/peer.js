@@ -7,7 +7,7 @@
 import { Bitfield } from '../transfer/bitfield.js';
 import { Emitter } from '../emitter.js';
 import {
-  FRAME_HEADER_BYTES, HELLO_MESSAGE, ManifestAssembler, ProtocolError, decodeFrame, encodeFrame, parseMessage,
+  FRAME_HEADER_BYTES, HELLO_MESSAGE, ManifestAssembler, ProtocolError, decodeFrame, encodeFrames, parseMessage,
 } from './wire.js';
 
 /** The peer asked more of us than the protocol lets it (Seeder): the swarm bans it (BAN_REQUESTS). */
@@ -82,11 +82,9 @@ export class Peer extends Emitter {
   // Sends C_i as frames sized to the link, under its flow control. Resolves to false if the link
   // closed first.
   async sendPiece(index, ciphertext) {
-    const step = this.link.messageSize - FRAME_HEADER_BYTES;
-    for (let offset = 0; offset < ciphertext.length; offset += step) {
-      const data = ciphertext.subarray(offset, offset + step);
-      if (!(await this.link.sendBinary(encodeFrame(index, offset, data)))) return false;
-      this.uploadedBytes += data.length;
+    for (const frame of encodeFrames(index, ciphertext, this.link.messageSize)) {
+      if (!(await this.link.sendBinary(frame))) return false;
+      this.uploadedBytes += frame.length - FRAME_HEADER_BYTES;
     }
     return true;
   }

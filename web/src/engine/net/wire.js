@@ -111,13 +111,24 @@ export function parseMessage(message) {
   }
 }
 
-export function encodeFrame(piece, offset, data) {
-  const frame = new Uint8Array(FRAME_HEADER_BYTES + data.length);
-  const view = new DataView(frame.buffer);
-  view.setUint32(0, piece);
-  view.setUint32(4, offset);
-  frame.set(data, FRAME_HEADER_BYTES);
-  return frame;
+// C_i as its frames in order, each at most messageSize bytes with its header: views of one
+// buffer, one allocation a piece instead of one a frame.
+export function encodeFrames(piece, ciphertext, messageSize) {
+  const step = messageSize - FRAME_HEADER_BYTES;
+  const count = Math.ceil(ciphertext.length / step);
+  const buffer = new Uint8Array(ciphertext.length + count * FRAME_HEADER_BYTES);
+  const frames = [];
+  for (let offset = 0, at = 0; offset < ciphertext.length; offset += step) {
+    const data = ciphertext.subarray(offset, offset + step);
+    const frame = buffer.subarray(at, at + FRAME_HEADER_BYTES + data.length);
+    const view = new DataView(frame.buffer, frame.byteOffset, FRAME_HEADER_BYTES);
+    view.setUint32(0, piece);
+    view.setUint32(4, offset);
+    frame.set(data, FRAME_HEADER_BYTES);
+    frames.push(frame);
+    at += frame.length;
+  }
+  return frames;
 }
 
 // -> {t: 'data', piece, offset, data}
