@@ -44,11 +44,12 @@ class DiskBackend {
     };
   }
 
-  call(op, args = {}) {
+  // transfer: buffers moved to the worker (detached here), not copied.
+  call(op, args = {}, transfer = []) {
     return new Promise((resolve, reject) => {
       const id = this.#next++;
       this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, op, shareId: this.#shareId, ...args });
+      this.#worker.postMessage({ id, op, shareId: this.#shareId, ...args }, transfer);
     });
   }
 
@@ -170,10 +171,13 @@ export class PieceStore {
     return this.#have.slice();
   }
 
+  // Takes the plaintext: a Uint8Array that spans its whole buffer is moved to the storage worker,
+  // not copied (the caller must not use it after).
   async write(index, plaintext) {
     if (this.has(index)) return;
+    const whole = plaintext.byteOffset === 0 && plaintext.byteLength === plaintext.buffer.byteLength;
     try {
-      await this.#backend.call('write', { index, bytes: plaintext });
+      await this.#backend.call('write', { index, bytes: plaintext }, whole ? [plaintext.buffer] : []);
     } catch (error) {
       throw error instanceof RangeError ? error : storageError(error);
     }
