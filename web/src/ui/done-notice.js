@@ -13,14 +13,21 @@ export function doneNotice(status, button, win = window) {
   let wasDone = false;
   status.notified = null;
   let running = false; // the last update's unfinished
+  // The permission is read once and again only when it may have changed (the button's answer, the
+  // browser's change event): reading it is not free, and updates come many times a second.
+  const render = () => {
+    button.hidden = status.notification !== 'default' || !running;
+  };
   const refresh = () => {
     status.notification = api ? api.permission : 'unavailable';
-    button.hidden = status.notification !== 'default' || !running;
+    render();
   };
   refresh();
   button.addEventListener('click', () => {
     api.requestPermission().catch(() => {}).finally(refresh);
   });
+  win.navigator.permissions?.query({ name: 'notifications' })
+    .then((permission) => permission.addEventListener('change', refresh), () => {});
 
   const show = async ({ title, body }) => {
     // The path only (sw.js's notificationclick finds the page by it): the fragment is a secret.
@@ -46,7 +53,7 @@ export function doneNotice(status, button, win = window) {
   return {
     update({ unfinished, done, words }) {
       running = unfinished;
-      refresh();
+      render();
       const finished = done && !wasDone;
       wasDone = done;
       if (unfinished) armed = true;
