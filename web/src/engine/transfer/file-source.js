@@ -38,7 +38,8 @@ export class FileSource {
       parts.push(file.slice(from - fileStart, to - fileStart));
       names.push(path);
     }
-    return this.#read(names.join('”, “'), new Blob(parts));
+    // Most pieces lie in one file: its slice is read as it is (a Blob of one part costs a copy).
+    return this.#read(names.join('”, “'), parts.length === 1 ? parts[0] : new Blob(parts));
   }
 
   async #read(name, blob) {
