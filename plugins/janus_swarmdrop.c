@@ -375,17 +375,16 @@ static void relay_pay(GArray *credits)
 	g_array_set_size(credits, 0);
 }
 
-/* The seed's frames go into the relay as if its member's data channel had sent them. */
-static int seed_send(void *opaque, const guint8 *frame, size_t length)
+/* The seed's frames go into the relay as if its member's data channel had sent them (routed in
+ * the seed's own frame buffer, as sd_seed.h allows). */
+static int seed_send(void *opaque, guint8 *frame, size_t length)
 {
-	/* Not the buffer of swarmdrop_incoming_data: a seed sends while that one is in use. */
-	static _Thread_local guint8 out[SD_RELAY_MAX_MESSAGE];
 	sd_relay_route route;
 	sd_error err;
-	if (!sd_relay_route_message(relay, opaque, frame, length, out, &route, &err))
+	if (!sd_relay_route_message(relay, opaque, frame, length, &route, &err))
 		return err.code;
 	for (guint i = 0; i < route.n_targets; i++) {
-		relay_send(route.targets[i], out, route.out_length, RELAY_FRAME);
+		relay_send(route.targets[i], route.out, route.out_length, RELAY_FRAME);
 		relay_release(route.targets[i]);
 	}
 	return route.n_refused > 0 ? route.refused[0].error.code : 0;
@@ -1110,25 +1109,27 @@ static void swarmdrop_hangup_media(janus_plugin_session *handle)
 	janus_refcount_decrease(&session->ref);
 }
 
-/* A relay frame from the browser: routed here, on this handle's thread, to each target. */
+/* A relay frame from the browser: routed here, on the event-loop thread of this handle, to each
+ * target. Nothing here blocks (the loop serves other handles too: janus.jcfg's event_loops) but a
+ * published share's seed, which reads and encrypts a piece when a viewer asks (sd_seed). The
+ * frame is rewritten in place (sd_relay_route_message): Janus 1.1.2 hands over its own receive
+ * buffer, usrsctp's or its reassembly buffer, which nothing reads after this call (src/sctp.c,
+ * janus_sctp_handle_message); relay_data copies what goes out. */
 static void swarmdrop_incoming_data(janus_plugin_session *handle, janus_plugin_data *packet)
 {
 	swarmdrop_session *session = plugin_ready() && packet != NULL ? session_ref(handle) : NULL;
 	if (session == NULL)
 		return;
-	/* One routed message at a time per handle thread; relay_data copies it. */
-	static _Thread_local guint8 out[SD_RELAY_MAX_MESSAGE];
 	sd_relay_route route;
 	sd_error err;
 	if (!packet->binary) {
 		sd_fail(&err, SD_ERR_RELAY_MALFORMED, "relay frames are binary messages");
 		relay_refused(session, NULL, &err);
-	} else if (!sd_relay_route_message(relay, session, (const guint8 *)packet->buffer, packet->length, out, &route,
-	                                   &err)) {
+	} else if (!sd_relay_route_message(relay, session, (guint8 *)packet->buffer, packet->length, &route, &err)) {
 		relay_refused(session, NULL, &err);
 	} else {
 		for (guint i = 0; i < route.n_targets; i++) {
-			relay_send(route.targets[i], out, route.out_length, RELAY_FRAME);
+			relay_send(route.targets[i], route.out, route.out_length, RELAY_FRAME);
 			relay_release(route.targets[i]);
 		}
 		for (guint i = 0; i < route.n_refused; i++)

@@ -381,8 +381,8 @@ static void refuse(sd_relay_route *route, const guint8 *id, int code, const char
 	route->n_refused++;
 }
 
-bool sd_relay_route_message(sd_relay *relay, void *client, const guint8 *message, size_t length, guint8 *out,
-                            sd_relay_route *route, sd_error *err)
+bool sd_relay_route_message(sd_relay *relay, void *client, guint8 *message, size_t length, sd_relay_route *route,
+                            sd_error *err)
 {
 	memset(route, 0, sizeof(*route));
 	const size_t count_at = 1 + SD_RELAY_ID_BYTES;
@@ -438,9 +438,13 @@ bool sd_relay_route_message(sd_relay *relay, void *client, const guint8 *message
 	}
 	g_mutex_unlock(&relay->mutex);
 
+	/* The out header ends where the data starts; it begins past the source id it takes (the
+	 * in header is longer by the count and the target ids), so nothing is read after it is
+	 * overwritten. */
+	guint8 *out = message + SD_RELAY_IN_HEADER(n) - SD_RELAY_OUT_HEADER;
+	memmove(out + 1, message + 1, SD_RELAY_ID_BYTES);
 	out[0] = message[0];
-	memcpy(out + 1, message + 1, SD_RELAY_ID_BYTES);
-	memcpy(out + SD_RELAY_OUT_HEADER, message + SD_RELAY_IN_HEADER(n), payload);
+	route->out = out;
 	return true;
 }
 

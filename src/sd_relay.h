@@ -30,10 +30,11 @@ void sd_relay_id_to_hex(const guint8 id[SD_RELAY_ID_BYTES], char hex[SD_PEER_ID_
 
 typedef struct sd_relay sd_relay;
 
-/* What became of one relayed message. out (a buffer as long as the message in) holds the message
- * for the targets, out_length bytes; each of targets gets it. refused lists the targets that do
- * not (peer id and why). */
+/* What became of one relayed message. out (inside the message routed) holds the message for the
+ * targets, out_length bytes; each of targets gets it. refused lists the targets that do not
+ * (peer id and why). */
 typedef struct sd_relay_route {
+	const guint8 *out;
 	void *targets[SD_RELAY_MAX_TARGETS];
 	guint n_targets;
 	struct {
@@ -91,12 +92,13 @@ void sd_relay_detach(sd_relay *relay, void *client, const char *share_id);
  * and its channel is not ready any more. */
 void sd_relay_client_gone(sd_relay *relay, void *client);
 
-/* Checks one message (binary) that client sent and prepares it for its targets in out. Returns
- * false, with err set, when nothing goes anywhere (a malformed frame, a source that is not
- * client's endpoint, a quota used up); true otherwise, with route->refused listing the targets
- * left out (unknown, or whose window is full). */
-bool sd_relay_route_message(sd_relay *relay, void *client, const guint8 *message, size_t length, guint8 *out,
-                            sd_relay_route *route, sd_error *err);
+/* Checks one message (binary) that client sent and makes it the message for its targets in
+ * place, without a copy: the out header goes over the end of the in header, just before the
+ * data (route->out). Returns false, with err set, when nothing goes anywhere (a malformed frame,
+ * a source that is not client's endpoint, a quota used up; message is left as it was); true
+ * otherwise, with route->refused listing the targets left out (unknown, or whose window is full). */
+bool sd_relay_route_message(sd_relay *relay, void *client, guint8 *message, size_t length, sd_relay_route *route,
+                            sd_error *err);
 
 /* client's data channel drained (everything it was sent was taken in): appends to credits
  * (an array of sd_relay_credit) what each sender may send again, and what client itself is owed,

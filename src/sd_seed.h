@@ -34,9 +34,10 @@ void sd_seed_content_free(sd_seed_content *content); /* NULL is fine */
 
 /* Hands one relay frame (client to plugin, docs/protocol.md part 4) to the relay. Returns 0 when
  * it went to its target, or the refusal code (SD_ERR_RELAY_*) when it did not; the seed forgets
- * a viewer the relay no longer knows (457). Called with the seed's lock held: it must not call
- * back into the seed. */
-typedef int (*sd_seed_send_fn)(void *opaque, const guint8 *frame, size_t length);
+ * a viewer the relay no longer knows (457). frame is the seed's own buffer, built anew for each
+ * frame: the callee may rewrite it (the relay routes in place). Called with the seed's lock
+ * held: it must not call back into the seed. */
+typedef int (*sd_seed_send_fn)(void *opaque, guint8 *frame, size_t length);
 
 typedef struct sd_seed sd_seed;
 

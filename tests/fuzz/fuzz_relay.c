@@ -4,11 +4,12 @@
  * waiting for its channel. Each step is an operation byte, a client byte and, for a frame, a
  * 16-bit length and that many bytes: route a frame, drain a client, tick, detach, a client
  * gone, ready, the refusal and text budgets; the clock moves with every step. Checked: a
- * route never names more targets than the frame, never writes more than it read, the credits
- * and what is still in flight never exceed what was routed (and match it while no member went),
- * and what is in flight to a client stays within the windows of its senders. At the end, every
- * client drains and time passes: nothing stays owed (credits that did not fit a text bound were
- * kept, not lost). Built and run by tests/fuzz/run.sh. */
+ * route never names more targets than the frame, its message (made in place) is the frame's
+ * kind, source and data and ends where the frame ends, the credits and what is still in flight
+ * never exceed what was routed (and match it while no member went), and what is in flight to a
+ * client stays within the windows of its senders. At the end, every client drains and time
+ * passes: nothing stays owed (credits that did not fit a text bound were kept, not lost). Built
+ * and run by tests/fuzz/run.sh. */
 #include <glib.h>
 #include <stdint.h>
 #include <string.h>
@@ -60,8 +61,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			at += 2;
 			len = MIN(len, size - at);
 			sd_relay_route route;
-			if (sd_relay_route_message(relay, client, data + at, len, out, &route, &err)) {
-				if (route.n_targets + route.n_refused > SD_RELAY_MAX_TARGETS || route.out_length > len)
+			memcpy(out, data + at, len); /* routed in place */
+			if (sd_relay_route_message(relay, client, out, len, &route, &err)) {
+				if (route.n_targets + route.n_refused > SD_RELAY_MAX_TARGETS || route.out_length > len ||
+				    route.out < out || route.out + route.out_length != out + len ||
+				    memcmp(route.out + SD_RELAY_OUT_HEADER, data + at + len - (route.out_length - SD_RELAY_OUT_HEADER),
+				           route.out_length - SD_RELAY_OUT_HEADER) != 0 ||
+				    route.out[0] != data[at] || memcmp(route.out + 1, data + at + 1, SD_RELAY_ID_BYTES) != 0)
 					__builtin_trap();
 				routed += (guint64)route.out_length * route.n_targets;
 			} else if (err.code < SD_ERR_BAD_BODY || err.code > SD_ERR_INTERNAL) {

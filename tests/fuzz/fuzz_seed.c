@@ -28,7 +28,7 @@ static const char *const viewers[] = {"b1b2b3b4b5b6", "c1c2c3c4c5c6", "d1d2d3d4d
 
 static int refuse; /* what the fake relay answers */
 
-static int check_frame(void *opaque, const guint8 *frame, size_t length)
+static int check_frame(void *opaque, guint8 *frame, size_t length)
 {
 	(void)opaque;
 	guint8 seed_id[SD_RELAY_ID_BYTES];

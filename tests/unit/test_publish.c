@@ -168,7 +168,7 @@ static void piece_sizes_keep_one_have_message(void **state)
 }
 
 /* The seed's greeting for content, through a fake relay: every text message. */
-static int keep_greeting(void *opaque, const guint8 *frame, size_t length)
+static int keep_greeting(void *opaque, guint8 *frame, size_t length)
 {
 	g_ptr_array_add(opaque, g_strndup((const char *)frame + SD_RELAY_IN_HEADER(1), length - SD_RELAY_IN_HEADER(1)));
 	return 0;
@@ -491,7 +491,7 @@ typedef struct frames {
 	GByteArray *piece; /* the bytes of the binary messages after their 8-byte header, in order */
 } frames;
 
-static int keep_frames(void *opaque, const guint8 *frame, size_t length)
+static int keep_frames(void *opaque, guint8 *frame, size_t length)
 {
 	frames *out = opaque;
 	const guint8 *message = frame + SD_RELAY_IN_HEADER(1);

@@ -43,7 +43,7 @@ static void sent_free(gpointer p)
 	g_free(s);
 }
 
-static int fake_relay(void *opaque, const guint8 *frame, size_t length)
+static int fake_relay(void *opaque, guint8 *frame, size_t length)
 {
 	fixture *f = opaque;
 	assert_true(length <= SD_RELAY_MAX_MESSAGE);
