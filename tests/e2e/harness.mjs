@@ -539,15 +539,24 @@ export async function janusConnection(wsUrl, options = {}) {
     const pending = msg.transaction && waiting.get(msg.transaction);
     if (pending) {
       waiting.delete(msg.transaction);
-      pending(msg);
+      pending.resolve(msg);
       return;
+    }
+    // A handle ended with requests of it still queued in the plugin: Janus answers them never
+    // (the plugin drops a destroyed handle's requests), so they end here, as Janus errors.
+    if (msg.janus === 'detached') {
+      for (const [transaction, request] of waiting) {
+        if (request.handle !== msg.sender) continue;
+        waiting.delete(transaction);
+        request.resolve({ janus: 'error', error: { reason: 'the handle was detached before the answer' } });
+      }
     }
     events.push(msg);
     for (const watcher of watchers) if (watcher.accepts(msg)) watcher.resolve(msg);
   });
-  const send = (body) => new Promise((res) => {
+  const send = (body) => new Promise((resolve) => {
     const transaction = `t${++counter}`;
-    waiting.set(transaction, res);
+    waiting.set(transaction, { resolve, handle: body.handle_id ?? null });
     ws.send(JSON.stringify({ ...body, transaction }));
   });
   const sessions = [];
