@@ -85,33 +85,26 @@ function selectedPairStats(remote) {
   ]);
 }
 
-test('a link whose checks came before the other side\'s host candidate is "lan" once that candidate comes', async () => {
-  const link = new PeerLink({ initiator: false, sendSignal: async () => {} });
-  await link.handleSignal({ kind: 'sdp', sdp: { type: 'offer', sdp: '' } });
-  // Peer-reflexive at first, its address hidden, as Chromium reports it.
-  FakePeerConnection.stats = selectedPairStats({ candidateType: 'prflx', address: '' });
-  const opened = new Promise((resolve) => { link.on('open', resolve); });
-  FakePeerConnection.made.at(-1).announceChannel(DATA_CHANNEL_LABEL);
-  await settle();
-  // The candidate comes through the server; the browser now reports the end as that host.
-  FakePeerConnection.stats = selectedPairStats({ candidateType: 'host', address: '198.18.0.2' });
-  await link.handleSignal({ kind: 'ice', candidates: [{ candidate: 'candidate:1 1 udp 2122260223 198.18.0.2 50000 typ host' }], done: true });
-  await opened;
-  assert.equal(link.path, 'lan');
-  link.close();
-});
+// The path is judged from the pair read again once the other side's candidates are in: at first
+// the remote end is peer-reflexive with its address hidden, as Chromium reports it.
+const LATE_CANDIDATES = [
+  ['its host candidate comes: "lan"', { candidateType: 'host', address: '198.18.0.2' },
+    [{ candidate: 'candidate:1 1 udp 2122260223 198.18.0.2 50000 typ host' }], 'lan'],
+  ['the pair turned to one through TURN meanwhile: "turn"', { candidateType: 'relay', address: '203.0.113.7' }, [], 'turn'],
+];
 
-test('a link whose pair turned to one through TURN while its candidates came is "turn"', async () => {
-  const link = new PeerLink({ initiator: false, sendSignal: async () => {} });
-  await link.handleSignal({ kind: 'sdp', sdp: { type: 'offer', sdp: '' } });
-  FakePeerConnection.stats = selectedPairStats({ candidateType: 'prflx', address: '' });
-  const opened = new Promise((resolve) => { link.on('open', resolve); });
-  FakePeerConnection.made.at(-1).announceChannel(DATA_CHANNEL_LABEL);
-  await settle();
-  // Read again once the other side's candidates are in: the selected pair's remote end is a relay.
-  FakePeerConnection.stats = selectedPairStats({ candidateType: 'relay', address: '203.0.113.7' });
-  await link.handleSignal({ kind: 'ice', candidates: [], done: true });
-  await opened;
-  assert.equal(link.path, 'turn');
-  link.close();
-});
+for (const [title, remoteLater, candidates, path] of LATE_CANDIDATES) {
+  test(`a link whose checks came before the other side's candidates, then ${title}`, async () => {
+    const link = new PeerLink({ initiator: false, sendSignal: async () => {} });
+    await link.handleSignal({ kind: 'sdp', sdp: { type: 'offer', sdp: '' } });
+    FakePeerConnection.stats = selectedPairStats({ candidateType: 'prflx', address: '' });
+    const opened = new Promise((resolve) => { link.on('open', resolve); });
+    FakePeerConnection.made.at(-1).announceChannel(DATA_CHANNEL_LABEL);
+    await settle();
+    FakePeerConnection.stats = selectedPairStats(remoteLater);
+    await link.handleSignal({ kind: 'ice', candidates, done: true });
+    await opened;
+    assert.equal(link.path, path);
+    link.close();
+  });
+}
