@@ -2,9 +2,9 @@
 // screen off), where the person allows them. Permission is asked only when the person clicks the
 // view's "Notify me when it is done" button (browsers refuse or bury a request made without a
 // click); the button shows while the answer is not yet given and a transfer this page saw
-// unfinished goes on (not on an error page, a finished or stopped share). Reports in `status`: notification
-// 'granted' | 'denied' | 'default' | 'unavailable' (no Notification API here); notified: the last
-// one shown, {title, body}, or null.
+// unfinished goes on (not on an error page, a finished or stopped share). Reports in `status`:
+// notification 'granted' | 'denied' | 'default' | 'unavailable' (no Notification API here);
+// notified: the last one shown, {title, body}, or null.
 const ICON = '/icons/icon-192.png';
 
 export function doneNotice(status, button, win = window) {
@@ -48,8 +48,9 @@ export function doneNotice(status, button, win = window) {
   };
 
   // unfinished: a transfer runs on this page, not done yet (false once it stopped or failed);
-  // done: it has finished, words: {title, body} to say so (below). Notifies once as done becomes true after a transfer was seen
-  // unfinished here (not for one that was done before this page opened), if hidden then.
+  // done: it has finished, words: {title, body} to say so (below). Notifies once as done becomes
+  // true after a transfer was seen unfinished here (not for one that was done before this page
+  // opened), if hidden then.
   return {
     update({ unfinished, done, words }) {
       running = unfinished;
