@@ -523,6 +523,9 @@ export async function relayMember(server, browsers, share = null) {
   return { ...joined, page: browser.page };
 }
 
+// What janusConnection answers a request whose handle was detached before its answer came.
+export const DETACHED_REASON = 'the handle was detached before the answer';
+
 // One WebSocket speaking the Janus API, for protocol-level tests: any number of Janus sessions
 // and handles on it (Janus allows that; the plugin counts them per connection).
 // options: the ws client's, e.g. {localAddress: '127.0.0.2'} for another client address to nginx.
@@ -548,7 +551,7 @@ export async function janusConnection(wsUrl, options = {}) {
       for (const [transaction, request] of waiting) {
         if (request.handle !== msg.sender) continue;
         waiting.delete(transaction);
-        request.resolve({ janus: 'error', error: { reason: 'the handle was detached before the answer' } });
+        request.resolve({ janus: 'error', error: { reason: DETACHED_REASON } });
       }
     }
     events.push(msg);
