@@ -6,6 +6,12 @@
 // page. Prints MB/s of each, swarmdrop / two-process, and each browser's CPU seconds per GB (all
 // its processes, /proc) for swarmdrop and the raw blast.
 //
+// The machine's cores are shared by both browsers: where they are all busy, the rate follows
+// the CPU each GB costs, so the run also prints how many cores were busy and the ratio that the
+// CPU per GB alone predicts. --mbit N shapes the namespace's loopback, which carries the
+// browsers' traffic, to N Mbit/s with tbf (root, in scripts/in-netns.sh's namespace: both
+// directions together, the signalling too): then the channel, not the CPU, is the limit.
+//
 // --profile: afterwards, one more swarmdrop transfer of the same size (another file) with V8's
 // sampling profiler on both pages' main threads and both browsers' threads' CPU read from /proc;
 // prints per page the top 15 functions by self time (names and files from source maps of the
@@ -13,9 +19,10 @@
 // page) against the browser's CPU, and how full the sender's channel buffer was (10 ms samples).
 // The profiled transfer is slower than the measured one.
 //
-//   scripts/in-netns.sh node bench/transfer.mjs [MiB] [--profile]   (default 256; after scripts/test.sh)
+//   scripts/in-netns.sh node bench/transfer.mjs [MiB] [--mbit N] [--profile]   (default 256; after scripts/test.sh)
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import { BUFFERED_HIGH_WATERMARK, BUFFERED_LOW_WATERMARK, CHUNK_SIZE_CAP } from '../web/src/engine/config.js';
 import {
@@ -24,7 +31,9 @@ import {
 
 const args = process.argv.slice(2);
 const profiling = args.includes('--profile');
-const mib = Number(args.find((arg) => !arg.startsWith('--')) ?? 256);
+const mbit = args.includes('--mbit') ? Number(args[args.indexOf('--mbit') + 1]) : null;
+const mib = Number(args.find((arg, i) => !arg.startsWith('--') && args[i - 1] !== '--mbit') ?? 256);
+if (mbit !== null && !(mbit > 0)) throw new Error('--mbit takes a rate in Mbit/s, e.g. --mbit 80');
 const size = mib << 20;
 const MB = 1e6;
 const GB = 1e9;
@@ -70,6 +79,15 @@ function cpuBetween(before, after) {
   for (const [key, { seconds }] of before) if (!after.has(key)) add('(ended processes)', -seconds);
   const threads = [...byThread].sort((a, b) => b[1] - a[1]);
   return { total: threads.reduce((sum, [, seconds]) => sum + seconds, 0), threads };
+}
+
+// 'thread a / b' for the threads that spent over 2 % of either browser's CPU, in s/GB.
+function threadsSideBySide(a, b) {
+  const perGb = (seconds) => ((seconds * GB) / size).toFixed(1);
+  const of = (cpu) => new Map(cpu.threads);
+  const [ofA, ofB] = [of(a), of(b)];
+  const names = new Set([...a.threads, ...b.threads].filter(([name]) => (ofA.get(name) ?? 0) > a.total / 50 || (ofB.get(name) ?? 0) > b.total / 50).map(([name]) => name));
+  return [...names].map((name) => `${name} ${perGb(ofA.get(name) ?? 0)} / ${perGb(ofB.get(name) ?? 0)}`).join(', ');
 }
 
 // Runs `work` and returns [its result, each browser's cpuBetween].
@@ -347,20 +365,51 @@ async function profileTransfer(server, sender, receiver, dir) {
   printProfile('receiver', selfTimes(profiles[1], maps), cpu[1], {}, cryptoPerGb.receiver);
 }
 
+// While `work` runs, when the receiver's page got its first piece byte and when it had them all
+// (its metrics' totals.received, polled every 100 ms; a piece's 16-byte tags make the count pass
+// the file's size a little); resolves to [work's result, {first, last}] (ms since the epoch).
+async function piecePhases(page, work) {
+  const phases = { first: null, last: null };
+  let working = true;
+  const polling = (async () => {
+    while (working && phases.last === null) {
+      const received = await page.evaluate(() => window.swarmdropMetrics?.()?.totals.received ?? 0).catch(() => 0);
+      if (received > 0) phases.first ??= Date.now();
+      if (received >= size) phases.last = Date.now();
+      await new Promise((resolve) => { setTimeout(resolve, 100); });
+    }
+  })();
+  try {
+    return [await work(), phases];
+  } finally {
+    working = false;
+    await polling;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 
+// tbf on the namespace's loopback (its MTU is 64 KiB: the bucket must hold a whole packet).
+function shapeLoopback(rate) {
+  const tc = (...words) => execFileSync('tc', ['qdisc', ...words, 'dev', 'lo', 'root', ...(rate ? ['tbf', 'rate', `${rate}mbit`, 'burst', '256kb', 'latency', '50ms'] : [])]);
+  if (rate) tc('replace');
+  else tc('del');
+}
+
 const dir = tempDir('swarmdrop-bench-');
+if (mbit) shapeLoopback(mbit);
 const server = await startServer();
 const sender = await launchBrowser();
 const receiver = await launchBrowser();
 const perGb = (cpu) => `${((cpu.total * GB) / size).toFixed(1)}`;
 try {
-  console.log(`swarmdrop transfer benchmark: ${mib} MiB, two Chromium processes`);
+  console.log(`swarmdrop transfer benchmark: ${mib} MiB, two Chromium processes${mbit ? `, loopback shaped to ${mbit} Mbit/s` : ''}`);
   const file = await randomFile(dir, 'bench.bin', size);
   const link = await shareFile(sender.page, server.url, file.path);
   const started = Date.now();
-  const [{ path }, swarmdropCpu] = await measureCpu([sender, receiver], () => receiveFile(receiver.page, link, subDir(dir, 'saved'), { timeout: 1_800_000 }));
+  const [[{ path }, phases], swarmdropCpu] = await measureCpu([sender, receiver], () => piecePhases(receiver.page, () => receiveFile(receiver.page, link, subDir(dir, 'saved'), { timeout: 1_800_000 })));
   const seconds = (Date.now() - started) / 1000;
+  const pieceSeconds = (phases.last - phases.first) / 1000;
   const intact = (await sha256File(path)) === file.sha256;
   rmSync(path);
   // The app's pages go, so that they cost nothing while the baselines run.
@@ -370,16 +419,23 @@ try {
 
   const rate = (s) => size / MB / s;
   console.log(`swarmdrop, link opened to file saved: ${seconds.toFixed(2)} s, ${rate(seconds).toFixed(1)} MB/s (SHA-256 ${intact ? 'matches' : 'DIFFERS'})`);
+  console.log(`  of which pieces flowing (first byte to last, 100 ms polls): ${pieceSeconds.toFixed(2)} s, ${rate(pieceSeconds).toFixed(1)} MB/s; before it (page, connecting) ${((phases.first - started) / 1000).toFixed(2)} s, after it (verify, save) ${(seconds - pieceSeconds - (phases.first - started) / 1000).toFixed(2)} s`);
   console.log(`raw channel, two Chromium processes: ${raw.seconds.toFixed(2)} s, ${rate(raw.seconds).toFixed(1)} MB/s`);
   console.log(`two RTCPeerConnections in one page:  ${ceilingSeconds.toFixed(2)} s, ${rate(ceilingSeconds).toFixed(1)} MB/s`);
   console.log(`ratio swarmdrop / two-process raw:   ${(raw.seconds / seconds).toFixed(2)}`);
   console.log(`ratio swarmdrop / in-page ceiling:   ${(ceilingSeconds / seconds).toFixed(2)}`);
+  console.log(`ratio pieces flowing / two-process raw: ${(raw.seconds / pieceSeconds).toFixed(2)}`);
   console.log(`browser CPU s per GB, sender / receiver: swarmdrop ${perGb(swarmdropCpu[0])} / ${perGb(swarmdropCpu[1])}, raw ${perGb(raw.cpu[0])} / ${perGb(raw.cpu[1])}`);
+  for (const [i, side] of ['sender', 'receiver'].entries()) console.log(`  ${side}'s threads, s/GB swarmdrop / raw: ${threadsSideBySide(swarmdropCpu[i], raw.cpu[i])}`);
+  const both = (cpu) => cpu[0].total + cpu[1].total;
+  const cores = availableParallelism();
+  console.log(`cores busy (both browsers, of ${cores}): swarmdrop ${(both(swarmdropCpu) / seconds).toFixed(2)}, raw ${(both(raw.cpu) / raw.seconds).toFixed(2)}; ratio the CPU per GB predicts where all are busy: ${(both(raw.cpu) / both(swarmdropCpu)).toFixed(2)}`);
   if (!intact) process.exitCode = 1;
   if (profiling) await profileTransfer(server, sender, receiver, dir);
 } finally {
   await sender.close();
   await receiver.close();
   await server.stop();
+  if (mbit) shapeLoopback(null);
   rmSync(dir, { recursive: true, force: true });
 }
