@@ -6,10 +6,12 @@
 //      how many times the file the sender's host uploaded meanwhile (its router's counters).
 // Beside each, the relaying server's CPU seconds (user + system, /proc) per GB the receivers got
 // (file size x receivers): Janus's for the plugin, coturn's for TURN (Janus then only signals).
+// And how many cores the whole machine kept busy meanwhile (/proc/stat): 5 browsers share 2.
 // Needs root (namespaces, tc). Every transfer's SHA-256 is checked.
 //
 //   node bench/relay.mjs [MiB 1:1] [MiB 1:4] [uplink Mbit/s]     (defaults 64 16 40)
 import { execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -54,12 +56,20 @@ function relayPid(via) {
   return pid;
 }
 
+// CPU seconds the whole machine spent so far (every process: browsers, Janus, coturn), from
+// /proc/stat: with them, how many cores a run kept busy (of os.availableParallelism()).
+function machineBusySeconds() {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+  return (ticks.reduce((sum, n) => sum + n, 0) - ticks[3] - ticks[4]) / clockTicks; // less idle and iowait
+}
+
 // Bytes that left the sender's host (hA) so far: what its router sent out to the internet side.
 const senderUpload = () => Number(lab.exec('rA', 'cat', '/sys/class/net/wan0/statistics/tx_bytes').toString().trim());
 
 // Seconds from the receivers opening the link to the last of them holding the whole file, the
 // bytes the sender's host uploaded meanwhile, and the relaying server's CPU seconds per GB the
-// receivers got (Janus's through the plugin, coturn's through TURN).
+// receivers got (Janus's through the plugin, coturn's through TURN), and the cores the machine
+// kept busy meanwhile.
 async function timeTransfer(file, via, receiverCount) {
   const sender = await browser('hA', via);
   const receivers = [];
@@ -69,18 +79,20 @@ async function timeTransfer(file, via, receiverCount) {
     const uploadedBefore = senderUpload();
     const relay = relayPid(via);
     const cpuBefore = cpuSeconds(relay);
+    const busyBefore = machineBusySeconds();
     const start = performance.now();
     const saved = await Promise.all(receivers.map((r, i) => receiveFile(r.page, link, subDir(dir, `${via}-${receiverCount}-${i}`))));
     const seconds = (performance.now() - start) / 1000;
     const uploaded = senderUpload() - uploadedBefore;
     const cpuPerGB = (cpuSeconds(relay) - cpuBefore) / ((file.size * receiverCount) / GB);
+    const cores = (machineBusySeconds() - busyBefore) / seconds;
     for (const { path } of saved) {
       if ((await sha256File(path)) !== file.sha256) throw new Error(`${via}: a receiver's file differs`);
     }
     const paths = await Promise.all(receivers.map((r) => waitForState(r.page, (s) => s.phase === 'done')));
     const expected = via === 'plugin' ? 'relay' : 'turn';
     if (!paths.every((s) => s.peers.every((p) => p.path === expected))) throw new Error(`${via}: a link took another path`);
-    return { seconds, uploaded, cpuPerGB };
+    return { seconds, uploaded, cpuPerGB, cores };
   } finally {
     await closeAll([sender, ...receivers]);
   }
@@ -91,11 +103,11 @@ try {
   const pluginOne = await timeTransfer(one, 'plugin', 1);
   const turnOne = await timeTransfer(one, 'turn', 1);
   const rate = ({ seconds }) => (one.size / MB / seconds).toFixed(1);
-  const cpu = ({ cpuPerGB }) => cpuPerGB.toFixed(1);
+  const cpu = ({ cpuPerGB, cores }) => `${cpuPerGB.toFixed(1)} s/GB; cores busy ${cores.toFixed(2)} of ${availableParallelism()}`;
   console.log(`1:1, ${oneMiB} MiB between two symmetric NATs:`);
-  console.log(`  through the plugin  ${rate(pluginOne)} MB/s (${pluginOne.seconds.toFixed(1)} s), Janus CPU ${cpu(pluginOne)} s/GB`);
-  console.log(`  through TURN        ${rate(turnOne)} MB/s (${turnOne.seconds.toFixed(1)} s), coturn CPU ${cpu(turnOne)} s/GB`);
-  console.log(`  plugin / TURN       ${(turnOne.seconds / pluginOne.seconds).toFixed(2)}`);
+  console.log(`  through the plugin  ${rate(pluginOne)} MB/s (${pluginOne.seconds.toFixed(1)} s), Janus CPU ${cpu(pluginOne)}`);
+  console.log(`  through TURN        ${rate(turnOne)} MB/s (${turnOne.seconds.toFixed(1)} s), coturn CPU ${cpu(turnOne)}`);
+  console.log(`  speed-up, TURN time / plugin time  ${(turnOne.seconds / pluginOne.seconds).toFixed(2)}`);
 
   const fan = await randomFile(dir, 'fan.bin', fanMiB << 20);
   lab.exec('rA', 'tc', 'qdisc', 'add', 'dev', 'wan0', 'root', 'tbf', 'rate', `${uplinkMbit}mbit`, 'burst', '64kb', 'latency', '50ms');
@@ -103,9 +115,9 @@ try {
   const turnFan = await timeTransfer(fan, 'turn', RECEIVERS);
   const copies = ({ uploaded }) => (uploaded / fan.size).toFixed(2);
   console.log(`1 sender (uplink ${uplinkMbit} Mbit/s) to ${RECEIVERS} receivers, ${fanMiB} MiB:`);
-  console.log(`  all done through the plugin  ${pluginFan.seconds.toFixed(1)} s, the sender uploaded ${copies(pluginFan)} times the file, Janus CPU ${cpu(pluginFan)} s/GB`);
-  console.log(`  all done through TURN        ${turnFan.seconds.toFixed(1)} s, the sender uploaded ${copies(turnFan)} times the file, coturn CPU ${cpu(turnFan)} s/GB`);
-  console.log(`  plugin / TURN time           ${(pluginFan.seconds / turnFan.seconds).toFixed(2)}`);
+  console.log(`  all done through the plugin  ${pluginFan.seconds.toFixed(1)} s, the sender uploaded ${copies(pluginFan)} times the file, Janus CPU ${cpu(pluginFan)}`);
+  console.log(`  all done through TURN        ${turnFan.seconds.toFixed(1)} s, the sender uploaded ${copies(turnFan)} times the file, coturn CPU ${cpu(turnFan)}`);
+  console.log(`  speed-up, TURN time / plugin time  ${(turnFan.seconds / pluginFan.seconds).toFixed(2)}`);
 } finally {
   await lab.stop();
   rmSync(dir, { recursive: true, force: true });
