@@ -6,7 +6,7 @@
 // reads nor acknowledges, while its association with Janus stays up. The scenario runs once;
 // each test checks one of its outcomes.
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
@@ -23,10 +23,13 @@ const FREEZE_MS = 25_000;
 const FREEZE_MAX_MS = 34_000;
 // How long B has to finish once it runs again.
 const RECOVER_MS = 120_000;
-// What Janus may hold for B: the default window (1 MiB) from each member sending to it (the sender
-// and A, which also serves pieces) and a window of the plugin's texts, 3 MiB, held twice at most
-// (Janus's queue, usrsctp's send buffer), plus A's flows still moving: far under 16 MiB. Without
-// the window, what B asked for would pile up for as long as it stays stopped.
+// The relay window of this run: 1 MiB, not the default 4, so that the bound below stays far from
+// what B may ask for in all (32 MiB of requests) and from the file.
+const WINDOW_KIB = 1024;
+// What Janus may hold for B: a window from each member sending to it (the sender and A, which
+// also serves pieces) and a window of the plugin's texts, 3 MiB, held twice at most (Janus's
+// queue, usrsctp's send buffer), plus A's flows still moving: far under 16 MiB. Without the
+// window, what B asked for would pile up for as long as it stays stopped.
 const GROWTH_MAX = 16 * MiB;
 // Once B's windows are full nothing more is queued for it: the second half of the stop adds less
 // than one window.
@@ -162,8 +165,10 @@ async function scenario() {
 
 before(async () => {
   try {
-    fixture.server = await startServer();
     fixture.dir = tempDir();
+    const jcfg = join(fixture.dir, 'window.jcfg');
+    writeFileSync(jcfg, `general: {\n  relay_window_kib = ${WINDOW_KIB}\n}\n`);
+    fixture.server = await startServer({ pluginJcfg: jcfg });
     run = await scenario();
   } catch (error) {
     run = { error };
