@@ -12,6 +12,8 @@
 // browsers' traffic, to N Mbit/s with tbf (root, in scripts/in-netns.sh's namespace: both
 // directions together, the signalling too): then the channel, not the CPU, is the limit.
 //
+// It also prints the namespace's UDP datagrams per MB and drops (/proc/net/snmp) for both.
+//
 // --profile: afterwards, one more swarmdrop transfer of the same size (another file) with V8's
 // sampling profiler on both pages' main threads and both browsers' threads' CPU read from /proc;
 // prints per page the top 15 functions by self time (names and files from source maps of the
@@ -90,11 +92,24 @@ function threadsSideBySide(a, b) {
   return [...names].map((name) => `${name} ${perGb(ofA.get(name) ?? 0)} / ${perGb(ofB.get(name) ?? 0)}`).join(', ');
 }
 
-// Runs `work` and returns [its result, each browser's cpuBetween].
+// The namespace's UDP counters (/proc/net/snmp): datagrams in and out, and those dropped because
+// a socket's receive buffer was full.
+function udpCounters() {
+  const [names, values] = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((line) => line.startsWith('Udp:')).map((line) => line.split(/\s+/).slice(1));
+  const of = (name) => Number(values[names.indexOf(name)]);
+  return { datagrams: of('InDatagrams') + of('OutDatagrams'), dropped: of('RcvbufErrors') };
+}
+
+// Runs `work` and returns [its result, each browser's cpuBetween] (and the UDP counters' change
+// meanwhile, as the array's `udp`).
 async function measureCpu(browsers, work) {
   const before = browsers.map((browser) => threadTimes(browser.pid));
+  const udpBefore = udpCounters();
   const result = await work();
-  return [result, browsers.map((browser, i) => cpuBetween(before[i], threadTimes(browser.pid)))];
+  const cpu = browsers.map((browser, i) => cpuBetween(before[i], threadTimes(browser.pid)));
+  const udpAfter = udpCounters();
+  cpu.udp = { datagrams: udpAfter.datagrams - udpBefore.datagrams, dropped: udpAfter.dropped - udpBefore.dropped };
+  return [result, cpu];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -427,6 +442,8 @@ try {
   console.log(`ratio pieces flowing / two-process raw: ${(raw.seconds / pieceSeconds).toFixed(2)}`);
   console.log(`browser CPU s per GB, sender / receiver: swarmdrop ${perGb(swarmdropCpu[0])} / ${perGb(swarmdropCpu[1])}, raw ${perGb(raw.cpu[0])} / ${perGb(raw.cpu[1])}`);
   for (const [i, side] of ['sender', 'receiver'].entries()) console.log(`  ${side}'s threads, s/GB swarmdrop / raw: ${threadsSideBySide(swarmdropCpu[i], raw.cpu[i])}`);
+  const udp = ({ udp: { datagrams, dropped } }) => `${Math.round(datagrams / (size / MB))} datagrams per MB, ${dropped} dropped`;
+  console.log(`UDP in the namespace (both ways, Janus's too): swarmdrop ${udp(swarmdropCpu)}; raw ${udp(raw.cpu)}`);
   const both = (cpu) => cpu[0].total + cpu[1].total;
   const cores = availableParallelism();
   console.log(`cores busy (both browsers, of ${cores}): swarmdrop ${(both(swarmdropCpu) / seconds).toFixed(2)}, raw ${(both(raw.cpu) / raw.seconds).toFixed(2)}; ratio the CPU per GB predicts where all are busy: ${(both(raw.cpu) / both(swarmdropCpu)).toFixed(2)}`);
