@@ -219,6 +219,13 @@ export const MEMORY_STORE_CAP_BYTES = 512 * MiB;
 // seed. A share half way is never removed for room.
 export const STORE_BUDGET_BYTES = 4 * 1024 * MiB;
 export const STORE_MAX_IDLE_MS = 30 * 24 * 3600 * 1000;
+// The store worker writes pieces as they come but makes them durable (flushes the data, the hash
+// records, then the bitfield of held pieces) once this many bytes of pieces wait, after this long,
+// and when the share completes or closes: a flush is an fsync, and three per piece (the data, the
+// bitfield, the hashes) cost a disk's sync latency each, per 1 MiB or 256 KiB piece. A crash loses
+// at most this much, fetched again: the bitfield never lists a piece before its data is durable.
+export const STORE_FLUSH_BYTES = 8 * MiB;
+export const STORE_FLUSH_MS = 1_000;
 
 // Fragmented MP4 (mp4.js): the sender indexes a dropped file's fragments within these bounds, or
 // shares it as a plain file: top-level boxes looked at (a reading of a few bytes each), the

@@ -2,6 +2,7 @@
 // access handles: the main thread's createWritable() copies the whole file on every commit,
 // which is ruinous per piece. Writes the share's folder laid out as opfs.js says.
 // Requests: {id, op, ...}; replies: {id, result} or {id, error: {name, message}}.
+import { STORE_FLUSH_BYTES, STORE_FLUSH_MS } from '../config.js';
 import {
   HASHES_FILE, HAVE_FILE, MANIFEST_FILE, USED_FILE, dataFileName, shareDirectory,
 } from './opfs.js';
@@ -13,6 +14,9 @@ let held = 0; // bits set in have
 let haveHandle = null;
 let hashesHandle = null; // open until `close`: batches may come after the last piece's write
 let handles = null; // per file FileSystemSyncAccessHandle, null once every piece is held
+// Written since the last flush: pieces (in `have` already, not yet in HAVE_FILE), their bytes, and
+// whether hash records were appended; the timer that flushes them at the latest.
+const unflushed = { pieces: [], bytes: 0, hashes: false, timer: null };
 
 function pieceCount() {
   return layout.total === 0 ? 0 : Math.ceil(layout.total / layout.pieceSize);
@@ -76,7 +80,8 @@ const ops = {
 
   async appendHashes({ record }) {
     hashesHandle.write(record, { at: hashesHandle.getSize() });
-    hashesHandle.flush();
+    unflushed.hashes = true;
+    flushLater();
     return {};
   },
 
@@ -86,19 +91,20 @@ const ops = {
     const bit = 0x80 >> (index & 7);
     if (!handles || have[index >> 3] & bit) return { complete: held === pieceCount() };
     for (const run of runs(start, end)) {
-      const handle = handles[layout.files.indexOf(run.file)];
-      handle.write(bytes.subarray(run.offset, run.offset + run.length), { at: run.at });
-      handle.flush();
+      handles[layout.files.indexOf(run.file)].write(bytes.subarray(run.offset, run.offset + run.length), { at: run.at });
     }
-    // The bit is set only after the data is on disk, so a crash never claims a missing piece.
     have[index >> 3] |= bit;
     held++;
-    haveHandle.write(have.subarray(index >> 3, (index >> 3) + 1), { at: index >> 3 });
-    haveHandle.flush();
+    unflushed.pieces.push(index);
+    unflushed.bytes += bytes.length;
     const complete = held === pieceCount();
     if (complete) {
-      closeHandles(); // releases the files so that the page can read them as File objects
+      closeHandles(); // flushes; releases the files so that the page can read them as File objects
       await markUsed(true);
+    } else if (unflushed.bytes >= STORE_FLUSH_BYTES) {
+      flush();
+    } else {
+      flushLater();
     }
     return { complete };
   },
@@ -141,7 +147,7 @@ const ops = {
   },
 
   async close() {
-    closeHandles();
+    closeHandles(); // flushes
     hashesHandle?.close();
     hashesHandle = null;
     return {};
@@ -161,7 +167,28 @@ async function markUsed(complete) {
   }
 }
 
+// Makes what was written durable, in the order that keeps the bitfield true after a crash: the
+// pieces' data and the hash records first, then the bits of those pieces in HAVE_FILE.
+function flush() {
+  clearTimeout(unflushed.timer);
+  unflushed.timer = null;
+  if (unflushed.pieces.length > 0) {
+    for (const handle of handles ?? []) handle.flush();
+  }
+  if (unflushed.hashes) hashesHandle?.flush();
+  for (const index of unflushed.pieces) haveHandle.write(have.subarray(index >> 3, (index >> 3) + 1), { at: index >> 3 });
+  if (unflushed.pieces.length > 0) haveHandle.flush();
+  unflushed.pieces = [];
+  unflushed.bytes = 0;
+  unflushed.hashes = false;
+}
+
+function flushLater() {
+  unflushed.timer ??= setTimeout(flush, STORE_FLUSH_MS);
+}
+
 function closeHandles() {
+  flush();
   for (const handle of handles ?? []) handle.close();
   handles = null;
   haveHandle?.close();
