@@ -30,6 +30,7 @@
 #include "sd_relay.h"
 #include "sd_seed.h"
 #include "sd_service.h"
+#include "sd_stats.h"
 
 #define SWARMDROP_VERSION 1
 #define SWARMDROP_VERSION_STRING "0.1.0"
@@ -145,6 +146,10 @@ static swarmdrop_message exit_message = {.kind = MESSAGE_EXIT};
 static sd_service *service; /* worker thread only, after init */
 static sd_relay *relay;     /* any thread */
 static sd_quota *quota;     /* any thread: per-connection limits */
+static sd_stats *stats;     /* counting: any thread; sampling and the stats answer: the worker */
+static gint64 started_at;   /* µs, monotonic: the plugin's start, for the stats' uptime */
+/* The stats answer lists at most this many shares (most members first): a bounded answer. */
+#define STATS_SHARES_LISTED 200
 static guint64 relay_window_bytes;
 static gint64 relay_offer_timeout_us;
 /* Counted by the worker after each message and tick, read by query_session (admin API thread). */
@@ -268,12 +273,11 @@ static void load_config(const char *config_path, sd_limits *limits)
 	          limits->max_links_per_member, limits->report_interval_seconds);
 	unsigned stale = 0;
 	sd_error err;
+	/* A cache folder it cannot use turns publishing off (media_folder cleared); the admin key
+	 * still opens the operator's other requests. */
 	if (publishing.media_folder != NULL && publishing.admin_key != NULL &&
-	    !sd_publish_cache_open(&publishing, &stale, &err)) {
+	    !sd_publish_cache_open(&publishing, &stale, &err))
 		log_error(LOG_WARN, "publishing stays off", &err);
-		sd_publish_config_clear(&publishing);
-		sd_publish_config_init(&publishing);
-	}
 	if (publishing.media_folder != NULL && publishing.admin_key != NULL) {
 		if (stale > 0)
 			JANUS_LOG(LOG_INFO, "[%s] removed %u remuxed files an earlier run left in %s\n", SWARMDROP_PACKAGE, stale,
@@ -352,6 +356,7 @@ static void relay_send_json(swarmdrop_session *session, json_t *message, relay_m
  * client's refusal budget (sd_relay_may_refuse). */
 static void relay_refused(swarmdrop_session *session, const char *peer, const sd_error *err)
 {
+	sd_stats_count_error(stats, err->code);
 	if (!sd_relay_may_refuse(relay, session, g_get_monotonic_time()))
 		return;
 	log_error(LOG_VERB, "relay refused", err);
@@ -616,18 +621,20 @@ static swarmdrop_published *publish_start(swarmdrop_session *publisher, char *so
 	return entry;
 }
 
-/* `publish` (checked by the service): the share of that file, prepared now or reused. */
-static json_t *publish_requested(swarmdrop_session *session, const sd_outcome *request)
+/* The operator's requests (checked by the service) are answered here: the answer, or NULL with
+ * err set. */
+
+/* `publish`: the share of that file, prepared now or reused. */
+static json_t *publish_requested(swarmdrop_session *session, const sd_outcome *request, sd_error *err)
 {
-	sd_error err;
 	char *source = NULL;
 	struct stat st;
-	if (!sd_publish_check(&publishing, request->admin_key, request->path, &source, &err))
-		return sd_error_json(&err);
+	if (!sd_publish_check(&publishing, request->admin_key, request->path, &source, err))
+		return NULL;
 	if (stat(source, &st) != 0) {
-		sd_fail(&err, SD_ERR_MEDIA_PATH, "%s: %s", source, g_strerror(errno));
+		sd_fail(err, SD_ERR_MEDIA_PATH, "%s: %s", source, g_strerror(errno));
 		g_free(source);
-		return sd_error_json(&err);
+		return NULL;
 	}
 	gboolean transcode_audio = request->transcode_audio;
 	swarmdrop_published *entry = g_hash_table_lookup(published, source);
@@ -637,24 +644,54 @@ static json_t *publish_requested(swarmdrop_session *session, const sd_outcome *r
 		unpublish(entry, "unpublished");
 	else if (entry != NULL)
 		g_clear_pointer(&source, g_free);
-	if (source != NULL && (entry = publish_start(session, source, &st, transcode_audio, &err)) == NULL)
-		return sd_error_json(&err);
+	if (source != NULL && (entry = publish_start(session, source, &st, transcode_audio, err)) == NULL)
+		return NULL;
 	return json_pack("{s:s, s:s, s:s, s:b}", "swarmdrop", "published", "share", entry->share, "link", entry->link,
 	                 "ready", g_atomic_int_get(&entry->state) == PUBLISH_READY);
 }
 
-static json_t *unpublish_requested(const sd_outcome *request)
+static json_t *unpublish_requested(const sd_outcome *request, sd_error *err)
 {
-	sd_error err;
 	const char *share = request->share;
 	swarmdrop_published *entry = NULL;
-	if (sd_publish_check_key(&publishing, request->admin_key, &err) &&
+	if (sd_publish_check_key(&publishing, request->admin_key, err) &&
 	    (entry = published_share(share)) == NULL)
-		sd_fail(&err, SD_ERR_NOT_PUBLISHED, "share %s is not one the server publishes", share);
+		sd_fail(err, SD_ERR_NOT_PUBLISHED, "share %s is not one the server publishes", share);
 	if (entry == NULL)
-		return sd_error_json(&err);
+		return NULL;
 	unpublish(entry, "unpublished");
 	return json_pack("{s:s, s:s}", "swarmdrop", "unpublished", "share", share);
+}
+
+/* `stats`: what the server holds and did (docs/protocol.md part 5), from the modules that own
+ * each part; every share listed also gets its relay use. */
+static json_t *stats_requested(const sd_outcome *request, gint64 now, sd_error *err)
+{
+	if (!sd_publish_check_key(&publishing, request->admin_key, err))
+		return NULL;
+	json_t *shares = sd_service_shares_json(service, STATS_SHARES_LISTED);
+	size_t i;
+	json_t *row;
+	json_array_foreach(json_object_get(shares, "listed"), i, row) {
+		guint64 bytes;
+		guint endpoints;
+		sd_relay_share_use(relay, json_string_value(json_object_get(row, "share")), &bytes, &endpoints);
+		json_object_set_new(row, "relay_bytes", json_integer((json_int_t)bytes));
+		json_object_set_new(row, "relay_endpoints", json_integer(endpoints));
+	}
+	janus_mutex_lock(&sessions_mutex);
+	guint handles = g_hash_table_size(sessions);
+	janus_mutex_unlock(&sessions_mutex);
+	sd_relay_dropped dropped = sd_relay_dropped_count(relay);
+	json_t *relayed = json_pack("{s:I, s:f, s:I, s:I, s:I, s:I}", "bytes", (json_int_t)sd_relay_relayed_bytes(relay),
+	                            "bytes_per_second", sd_stats_relay_rate(stats), "endpoints",
+	                            (json_int_t)sd_relay_endpoint_count(relay), "waiting",
+	                            (json_int_t)sd_relay_waiting_count(relay), "refusals_dropped",
+	                            (json_int_t)dropped.refusals, "texts_dropped", (json_int_t)dropped.texts);
+	return json_pack("{s:s, s:I, s:o, s:I, s:I, s:o, s:o, s:o}", "swarmdrop", "stats", "uptime_seconds",
+	                 (json_int_t)((now - started_at) / G_USEC_PER_SEC), "shares", shares, "connections",
+	                 (json_int_t)sd_quota_count(quota).connections, "handles", (json_int_t)handles, "relay", relayed,
+	                 "quotas_hit", sd_stats_quotas_json(stats), "errors", sd_stats_errors_json(stats));
 }
 
 /* ---- The worker ------------------------------------------------------------------------------------ */
@@ -671,6 +708,7 @@ static void relay_offer_refused(swarmdrop_session *session, const char *transact
 	sd_error err;
 	sd_fail(&err, SD_ERR_RELAY_BUSY, "the relay connection could not be offered now (Janus error %d); ask again", janus_error);
 	log_error(LOG_VERB, "relay offer refused", &err);
+	sd_stats_count_error(stats, err.code);
 	json_t *refusal = sd_error_json(&err);
 	gateway->push_event(session->handle, &swarmdrop_plugin, transaction, refusal, NULL);
 	json_decref(refusal);
@@ -685,19 +723,28 @@ static void handle_request(swarmdrop_message *msg, gint64 now)
 	sd_outcome outcome;
 	json_t *response = sd_service_handle(service, session, msg->body, now, &outcome);
 	json_t *jsep = NULL, *operator = NULL;
+	sd_error refused = {0};
 	if (!outcome.ok)
-		log_error(LOG_VERB, "request refused", &outcome.error);
+		refused = outcome.error;
 	else if (outcome.kind == SD_REQ_RELAY)
 		jsep = relay_requested(session, outcome.share, outcome.peer, &response);
 	/* The member's endpoint, or its wait for the channel, goes with it (a share closed by
 	 * `close` tells its members with share_closed: emit_event detaches them). */
 	else if (outcome.kind == SD_REQ_LEAVE)
 		sd_relay_detach(relay, session, outcome.share);
-	/* The service checked the operator's request; the answer is publishing's. */
+	/* The service checked the operator's request; the answer, or the refusal, is the plugin's. */
 	else if (outcome.kind == SD_REQ_PUBLISH)
-		operator = publish_requested(session, &outcome);
+		operator = publish_requested(session, &outcome, &refused);
 	else if (outcome.kind == SD_REQ_UNPUBLISH)
-		operator = unpublish_requested(&outcome);
+		operator = unpublish_requested(&outcome, &refused);
+	else if (outcome.kind == SD_REQ_STATS)
+		operator = stats_requested(&outcome, now, &refused);
+	if (refused.code != 0) {
+		log_error(LOG_VERB, "request refused", &refused);
+		sd_stats_count_error(stats, refused.code);
+		if (outcome.ok)
+			operator = sd_error_json(&refused);
+	}
 	if (operator != NULL) {
 		json_decref(response);
 		response = operator;
@@ -756,6 +803,7 @@ static gpointer worker_main(gpointer data)
 			sd_service_expire(service, now);
 			sd_relay_tick(relay, now, credits);
 			relay_pay(credits);
+			sd_stats_sample_relay(stats, sd_relay_relayed_bytes(relay), now);
 			expire_offers(now);
 			sd_quota_expire(quota, now);
 			end_orphans();
@@ -816,6 +864,8 @@ static int swarmdrop_init(janus_callbacks *callback, const char *config_path)
 	messages = g_async_queue_new_full((GDestroyNotify)message_free);
 	static const sd_quota_hooks quota_hooks = {connection_retain, connection_release};
 	quota = sd_quota_new(&limits, &quota_hooks);
+	stats = sd_stats_new();
+	started_at = g_get_monotonic_time();
 	service = sd_service_new(&limits, locate, quota, emit_event, NULL);
 	static const sd_relay_hooks hooks = {relay_retain, relay_release};
 	relay = sd_relay_new(&limits, &hooks);
@@ -837,6 +887,7 @@ static int swarmdrop_init(janus_callbacks *callback, const char *config_path)
 		sd_relay_free(relay);
 		sd_service_free(service);
 		sd_quota_free(quota);
+		sd_stats_free(stats);
 		g_queue_free(offers);
 		g_async_queue_unref(messages);
 		g_hash_table_destroy(sessions);
@@ -881,6 +932,8 @@ static void swarmdrop_destroy(void)
 	relay = NULL;
 	sd_quota_free(quota);
 	quota = NULL;
+	sd_stats_free(stats);
+	stats = NULL;
 	g_queue_free(offers); /* emptied by the worker as it stopped */
 	offers = NULL;
 	g_atomic_int_set(&initialized, 0);

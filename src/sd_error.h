@@ -91,4 +91,8 @@ typedef struct sd_error {
  * callers can `return sd_fail(...)`. */
 bool sd_fail(sd_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* The code's name: its enum name, lowercase, without SD_ERR_ ("relay_window"); "unknown" for a
+ * number that is no sd_error_code. */
+const char *sd_error_name(int code);
+
 #endif

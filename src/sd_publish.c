@@ -182,8 +182,8 @@ static bool same_key(const char *a, const char *b)
 
 bool sd_publish_check_key(const sd_publish_config *config, const char *admin_key, sd_error *err)
 {
-	if (config->media_folder == NULL || config->admin_key == NULL)
-		return sd_fail(err, SD_ERR_PUBLISH_OFF, "publishing is off: the plugin's .jcfg sets no media_folder and admin_key");
+	if (config->admin_key == NULL)
+		return sd_fail(err, SD_ERR_PUBLISH_OFF, "operator requests are off: the plugin's .jcfg sets no admin_key");
 	if (admin_key == NULL || !same_key(admin_key, config->admin_key))
 		return sd_fail(err, SD_ERR_ADMIN_KEY, "wrong admin_key");
 	return true;
@@ -193,6 +193,8 @@ bool sd_publish_check(const sd_publish_config *config, const char *admin_key, co
                       sd_error *err)
 {
 	*resolved = NULL;
+	if (config->media_folder == NULL || config->admin_key == NULL)
+		return sd_fail(err, SD_ERR_PUBLISH_OFF, "publishing is off: the plugin's .jcfg sets no media_folder and admin_key");
 	if (!sd_publish_check_key(config, admin_key, err))
 		return false;
 	if (path == NULL || *path == '\0' || g_path_is_absolute(path))

@@ -47,7 +47,8 @@ bool sd_publish_cache_open(sd_publish_config *config, unsigned *stale, sd_error 
  * (g_free it). */
 bool sd_publish_check(const sd_publish_config *config, const char *admin_key, const char *path, char **resolved,
                       sd_error *err);
-/* Just the admin key (462), for the other operator requests. */
+/* Just the admin key (462), for the other operator requests (unpublish, stats): 461 when the
+ * .jcfg sets no admin_key, whether or not it publishes. */
 bool sd_publish_check_key(const sd_publish_config *config, const char *admin_key, sd_error *err);
 
 /* Called now and then while a file is prepared: stage "remux" or "hash", fraction from 0 to 1.

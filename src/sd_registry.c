@@ -337,6 +337,17 @@ GPtrArray *sd_registry_orphans_since(sd_registry *reg, gint64 now_us, gint64 max
 	return shares_since(reg, offsetof(sd_share, owner_absent_since), now_us, max_us);
 }
 
+GPtrArray *sd_registry_shares(sd_registry *reg)
+{
+	GPtrArray *shares = g_ptr_array_sized_new(g_hash_table_size(reg->shares));
+	GHashTableIter iter;
+	gpointer share;
+	g_hash_table_iter_init(&iter, reg->shares);
+	while (g_hash_table_iter_next(&iter, NULL, &share))
+		g_ptr_array_add(shares, share);
+	return shares;
+}
+
 guint sd_registry_share_count(sd_registry *reg)
 {
 	return g_hash_table_size(reg->shares);

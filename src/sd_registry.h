@@ -112,6 +112,8 @@ GPtrArray *sd_registry_empty_since(sd_registry *reg, gint64 now_us, gint64 grace
 /* A new array (caller frees) of the shares whose owner has been absent at least max_us at now_us. */
 GPtrArray *sd_registry_orphans_since(sd_registry *reg, gint64 now_us, gint64 max_us);
 guint sd_registry_share_count(sd_registry *reg);
+/* Every share (borrowed), in no order; the caller frees the array. */
+GPtrArray *sd_registry_shares(sd_registry *reg);
 guint sd_registry_member_count(sd_registry *reg);
 
 #endif

@@ -59,6 +59,7 @@ struct sd_relay {
 	guint max_waiting; /* per client */
 	unsigned refusal_rate;  /* refusals told per second and client */
 	sd_relay_dropped dropped;
+	guint64 relayed; /* bytes handed to targets since the relay began, every copy counted */
 };
 
 #define KiB 1024ull
@@ -431,6 +432,7 @@ bool sd_relay_route_message(sd_relay *relay, void *client, guint8 *message, size
 	}
 	owner->bytes += length;
 	share->bytes += route->out_length * n_chosen;
+	relay->relayed += route->out_length * n_chosen;
 	for (guint c = 0; c < n_chosen; c++) {
 		flow_from(chosen[c], source, true)->in_flight += route->out_length;
 		route->targets[route->n_targets++] = chosen[c]->client->client;
@@ -567,6 +569,23 @@ guint64 sd_relay_in_flight(sd_relay *relay, void *client)
 	}
 	g_mutex_unlock(&relay->mutex);
 	return total;
+}
+
+guint64 sd_relay_relayed_bytes(sd_relay *relay)
+{
+	g_mutex_lock(&relay->mutex);
+	guint64 bytes = relay->relayed;
+	g_mutex_unlock(&relay->mutex);
+	return bytes;
+}
+
+void sd_relay_share_use(sd_relay *relay, const char *share_id, guint64 *bytes, guint *endpoints)
+{
+	g_mutex_lock(&relay->mutex);
+	const share_use *share = g_hash_table_lookup(relay->shares, share_id);
+	*bytes = share != NULL ? share->bytes : 0;
+	*endpoints = share != NULL ? share->endpoints->len : 0;
+	g_mutex_unlock(&relay->mutex);
 }
 
 guint sd_relay_endpoint_count(sd_relay *relay)

@@ -134,5 +134,10 @@ guint64 sd_relay_in_flight(sd_relay *relay, void *client);
 guint sd_relay_endpoint_count(sd_relay *relay);
 guint sd_relay_pending_count(sd_relay *relay, void *client);
 guint sd_relay_waiting_count(sd_relay *relay);
+/* For the operator's stats: bytes relayed since the relay began (each target's copy counted),
+ * and one share's relayed bytes (what its quota counts) and endpoints; 0 and 0 for a share with
+ * none now (its count goes with its last endpoint). */
+guint64 sd_relay_relayed_bytes(sd_relay *relay);
+void sd_relay_share_use(sd_relay *relay, const char *share_id, guint64 *bytes, guint *endpoints);
 
 #endif

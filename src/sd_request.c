@@ -58,6 +58,7 @@ static const struct request_spec {
 	{"publish", SD_REQ_PUBLISH, F_ADMIN_KEY | F_PATH, F_TRANSCODE_AUDIO},
 	{"unpublish", SD_REQ_UNPUBLISH, F_ADMIN_KEY | F_SHARE, 0},
 	{"report", SD_REQ_REPORT, F_SHARE | F_COMPLETE | F_LINKS, F_ADDRESS | F_HAVE},
+	{"stats", SD_REQ_STATS, F_ADMIN_KEY, 0},
 };
 
 /* A measured link: {"peer", "rtt_ms", "down_kbps", "up_kbps"}, every one required. */

@@ -362,9 +362,12 @@ static json_t *member_request(sd_service *svc, void *client, const sd_request *r
 	}
 }
 
-/* Publishing is the plugin's (sd_publish.h): the checked fields go back to it. */
+/* Publishing and the server's stats are the plugin's (sd_publish.h, sd_stats.h): the checked
+ * fields go back to it. */
 static json_t *operator_request(sd_service *svc, const sd_request *req, sd_error *err)
 {
+	if (req->kind == SD_REQ_STATS)
+		return json_pack("{s:s}", "swarmdrop", "stats");
 	if (req->kind == SD_REQ_PUBLISH)
 		return json_pack("{s:s, s:s, s:s, s:b}", "swarmdrop", "publish", "admin_key", req->admin_key, "path",
 		                 req->path, "transcode_audio", req->transcode_audio);
@@ -383,7 +386,8 @@ static json_t *dispatch(sd_service *svc, void *client, const sd_request *req, gi
 	/* The answer itself went to Janus's core with the message; nothing to check here. */
 	case SD_REQ_RELAY_ANSWER: return json_pack("{s:s}", "swarmdrop", "relay_answered");
 	case SD_REQ_PUBLISH:
-	case SD_REQ_UNPUBLISH: return operator_request(svc, req, err);
+	case SD_REQ_UNPUBLISH:
+	case SD_REQ_STATS: return operator_request(svc, req, err);
 	default: return member_request(svc, client, req, now_us, err);
 	}
 }
@@ -454,4 +458,35 @@ void sd_service_expire(sd_service *svc, gint64 now_us)
 	for (guint i = 0; i < orphans->len; i++)
 		close_share(svc, g_ptr_array_index(orphans, i), NULL, "owner_gone");
 	g_ptr_array_free(orphans, TRUE);
+}
+
+/* Most members first, then by id: the same order for the same shares. */
+static gint by_members(gconstpointer a, gconstpointer b)
+{
+	const sd_share *x = *(sd_share *const *)a, *y = *(sd_share *const *)b;
+	if (x->peers->len != y->peers->len)
+		return x->peers->len > y->peers->len ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+json_t *sd_service_shares_json(sd_service *svc, guint max_listed)
+{
+	GPtrArray *shares = sd_registry_shares(svc->reg);
+	g_ptr_array_sort(shares, by_members);
+	json_t *listed = json_array();
+	for (guint i = 0; i < shares->len && i < max_listed; i++) {
+		const sd_share *share = g_ptr_array_index(shares, i);
+		const sd_peer *owner = sd_share_owner(share);
+		guint complete = 0;
+		for (guint p = 0; p < share->peers->len; p++)
+			complete += ((const sd_peer *)g_ptr_array_index(share->peers, p))->standing.complete ? 1 : 0;
+		json_array_append_new(listed, json_pack("{s:s, s:I, s:b, s:b, s:I}", "share", share->id, "members",
+		                                        (json_int_t)share->peers->len, "owner_present", owner != NULL,
+		                                        "published", owner != NULL && owner->relay_only, "complete",
+		                                        (json_int_t)complete));
+	}
+	json_t *answer = json_pack("{s:I, s:I, s:o}", "count", (json_int_t)shares->len, "members",
+	                           (json_int_t)sd_registry_member_count(svc->reg), "listed", listed);
+	g_ptr_array_free(shares, TRUE);
+	return answer;
 }

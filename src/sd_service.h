@@ -71,6 +71,10 @@ void sd_service_client_gone(sd_service *svc, void *client, gint64 now_us);
 void sd_service_expire(sd_service *svc, gint64 now_us);
 
 guint sd_service_share_count(sd_service *svc);
+/* The shares for the operator's stats: {"count", "members", "listed": [{"share", "members",
+ * "owner_present", "published", "complete"}]}, at most max_listed of them, most members first
+ * ("complete": members whose last report said they hold everything). New reference. */
+json_t *sd_service_shares_json(sd_service *svc, guint max_listed);
 /* Members over all shares (query_session). */
 guint sd_service_member_count(sd_service *svc);
 

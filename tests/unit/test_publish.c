@@ -305,8 +305,10 @@ static bool cache_at(fixture *f, const char *path, sd_error *err)
 		return true;
 	assert_int_equal(err->code, SD_ERR_CACHE_FOLDER);
 	sd_error off;
-	assert_false(sd_publish_check_key(&f->config, KEY, &off));
+	char *resolved;
+	assert_false(sd_publish_check(&f->config, KEY, "clip.mkv", &resolved, &off));
 	assert_int_equal(off.code, SD_ERR_PUBLISH_OFF);
+	assert_true(sd_publish_check_key(&f->config, KEY, &off)); /* the operator's other requests still work */
 	assert_true(sd_publish_config_set(&f->config, "media_folder", f->folder, why, sizeof(why), &bad)); /* on again */
 	return false;
 }

@@ -318,6 +318,16 @@ static void one_upload_fans_out_to_every_target(void **state)
 		assert_int_equal(out[i], 0x5a);
 	assert_int_equal(sd_relay_in_flight(fx->relay, &client_b), fx->route.out_length);
 	assert_int_equal(sd_relay_in_flight(fx->relay, &client_c), fx->route.out_length);
+	/* The operator's counts: each target's copy, for the relay and for the share. */
+	assert_int_equal(sd_relay_relayed_bytes(fx->relay), 2 * fx->route.out_length);
+	guint64 bytes;
+	guint endpoints;
+	sd_relay_share_use(fx->relay, SHARE, &bytes, &endpoints);
+	assert_int_equal(bytes, 2 * fx->route.out_length);
+	assert_int_equal(endpoints, 3);
+	sd_relay_share_use(fx->relay, "0000000000000000", &bytes, &endpoints);
+	assert_int_equal(bytes, 0);
+	assert_int_equal(endpoints, 0);
 }
 
 static void unknown_self_repeated_and_foreign_targets_are_left_out(void **state)

@@ -770,7 +770,49 @@ static void the_outcome_names_the_request_its_share_and_the_callers_member(void 
 	assert_string_equal(out.admin_key, "k");
 	assert_true(out.transcode_audio);
 	json_decref(body);
+	/* stats is checked only (the key too is the plugin's), by anyone. */
+	body = json_pack("{s:s, s:s}", "request", "stats", "admin_key", "k");
+	json_t *answer = sd_service_handle(fx->svc, &carol, body, fx->now, &out);
+	assert_true(out.ok);
+	assert_int_equal(out.kind, SD_REQ_STATS);
+	assert_string_equal(out.admin_key, "k");
+	json_decref(answer);
+	json_object_del(body, "admin_key");
+	json_decref(sd_service_handle(fx->svc, &carol, body, fx->now, &out));
+	assert_false(out.ok);
+	assert_int_equal(out.error.code, SD_ERR_MISSING_FIELD);
+	json_decref(body);
 	g_free(bob_id);
+}
+
+static void the_operator_sees_each_share_most_members_first(void **state)
+{
+	fixture *fx = *state;
+	json_t *none = sd_service_shares_json(fx->svc, 10);
+	assert_int_equal(json_integer_value(json_object_get(none, "count")), 0);
+	assert_int_equal(json_array_size(json_object_get(none, "listed")), 0);
+	json_decref(none);
+	share_ids small = create_share(fx, &alice);
+	share_ids big = create_share(fx, &carol);
+	g_free(join(fx, &bob, big.share));
+	json_t *stats = sd_service_shares_json(fx->svc, 10);
+	assert_int_equal(json_integer_value(json_object_get(stats, "count")), 2);
+	assert_int_equal(json_integer_value(json_object_get(stats, "members")), 3);
+	json_t *listed = json_object_get(stats, "listed");
+	assert_int_equal(json_array_size(listed), 2);
+	json_t *first = json_array_get(listed, 0);
+	assert_string_equal(json_string_value(json_object_get(first, "share")), big.share);
+	assert_int_equal(json_integer_value(json_object_get(first, "members")), 2);
+	assert_true(json_is_true(json_object_get(first, "owner_present")));
+	assert_true(json_is_false(json_object_get(first, "published")));
+	assert_int_equal(json_integer_value(json_object_get(first, "complete")), 0);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(listed, 1), "share")), small.share);
+	json_decref(stats);
+	/* The list is bounded; the count is not. */
+	stats = sd_service_shares_json(fx->svc, 1);
+	assert_int_equal(json_integer_value(json_object_get(stats, "count")), 2);
+	assert_int_equal(json_array_size(json_object_get(stats, "listed")), 1);
+	json_decref(stats);
 }
 
 
@@ -910,6 +952,7 @@ int run_service_tests(void)
 		cmocka_unit_test_setup_teardown(a_gone_handle_creates_nothing, setup_quota, teardown_quota),
 		cmocka_unit_test_setup_teardown(the_outcome_names_the_request_its_share_and_the_callers_member, setup,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(the_operator_sees_each_share_most_members_first, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("service", tests, NULL, NULL);
 }

@@ -23,5 +23,6 @@ int run_locate_tests(void);
 int run_rank_tests(void);
 int run_quota_tests(void);
 int run_bucket_tests(void);
+int run_stats_tests(void);
 
 #endif

@@ -1,0 +1,81 @@
+#include "sd_stats.h"
+
+#define FIRST_CODE 440
+#define LAST_CODE 599
+
+/* The codes that say a limit or a quota was reached, not that the request was wrong. */
+static const int quota_codes[] = {
+	SD_ERR_SHARE_FULL,         SD_ERR_HANDLE_LIMIT,       SD_ERR_SERVER_FULL,
+	SD_ERR_RELAY_WINDOW,       SD_ERR_RELAY_SHARE_QUOTA,  SD_ERR_RELAY_CLIENT_QUOTA,
+	SD_ERR_TOO_MANY_REQUESTS,  SD_ERR_CONNECTION_LIMIT,
+};
+
+typedef struct relay_sample {
+	gint64 at;
+	guint64 bytes;
+} relay_sample;
+
+struct sd_stats {
+	gint errors[LAST_CODE - FIRST_CODE + 1];
+	/* A ring of the latest samples, one more than the seconds of the rate. */
+	relay_sample samples[SD_STATS_RATE_SECONDS + 1];
+	guint n_samples, next;
+};
+
+sd_stats *sd_stats_new(void)
+{
+	return g_new0(sd_stats, 1);
+}
+
+void sd_stats_free(sd_stats *stats)
+{
+	g_free(stats);
+}
+
+void sd_stats_count_error(sd_stats *stats, int code)
+{
+	if (code < FIRST_CODE || code > LAST_CODE)
+		code = SD_ERR_INTERNAL;
+	g_atomic_int_inc(&stats->errors[code - FIRST_CODE]);
+}
+
+void sd_stats_sample_relay(sd_stats *stats, guint64 relayed_bytes, gint64 now_us)
+{
+	stats->samples[stats->next] = (relay_sample){.at = now_us, .bytes = relayed_bytes};
+	stats->next = (stats->next + 1) % G_N_ELEMENTS(stats->samples);
+	if (stats->n_samples < G_N_ELEMENTS(stats->samples))
+		stats->n_samples++;
+}
+
+double sd_stats_relay_rate(const sd_stats *stats)
+{
+	if (stats->n_samples < 2)
+		return 0;
+	const guint size = G_N_ELEMENTS(stats->samples);
+	const relay_sample *newest = &stats->samples[(stats->next + size - 1) % size];
+	const relay_sample *oldest = &stats->samples[(stats->next + size - stats->n_samples) % size];
+	if (newest->at <= oldest->at || newest->bytes < oldest->bytes)
+		return 0;
+	return (double)(newest->bytes - oldest->bytes) * G_USEC_PER_SEC / (double)(newest->at - oldest->at);
+}
+
+json_t *sd_stats_errors_json(const sd_stats *stats)
+{
+	json_t *errors = json_array();
+	for (int code = FIRST_CODE; code <= LAST_CODE; code++) {
+		gint count = g_atomic_int_get(&stats->errors[code - FIRST_CODE]);
+		if (count > 0)
+			json_array_append_new(errors, json_pack("{s:i, s:s, s:i}", "code", code, "name", sd_error_name(code),
+			                                        "count", count));
+	}
+	return errors;
+}
+
+json_t *sd_stats_quotas_json(const sd_stats *stats)
+{
+	json_t *quotas = json_object();
+	for (size_t i = 0; i < G_N_ELEMENTS(quota_codes); i++)
+		json_object_set_new(quotas, sd_error_name(quota_codes[i]),
+		                    json_integer(g_atomic_int_get(&stats->errors[quota_codes[i] - FIRST_CODE])));
+	return quotas;
+}
