@@ -14,8 +14,9 @@
 #   SWARMDROP_PLUGIN_JCFG [conf/janus.plugin.swarmdrop.jcfg]  the plugin's limits
 #   SWARMDROP_DEBUG_LEVEL [4]        Janus log level (0-7)
 #   SWARMDROP_MEDIA_FOLDER [none]    a folder whose files the operator may publish
-#                                    (scripts/swarmdrop-publish); its admin key is made on first
-#                                    use and kept in STATE_DIR/admin_key
+#                                    (scripts/swarmdrop-publish). The operator's admin key (for
+#                                    it and scripts/swarmdrop-stats) is made on first use and kept
+#                                    in STATE_DIR/admin_key, unless the plugin's .jcfg sets one
 #   SWARMDROP_ORIGINS   [this host]      space-separated origins whose pages may open the Janus
 #                                    WebSocket (e.g. "https://share.example.org"); unset: the
 #                                    origin the request itself names (scheme and Host). A page of
@@ -66,18 +67,22 @@ state=$(cd "$state" && pwd)
 # Janus loads every .so of its plugins folder: give it a folder holding only ours.
 ln -sf "$top/plugins/.libs/libjanus_swarmdrop.so" "$state/plugins/libjanus_swarmdrop.so"
 cp "$plugin_jcfg" "$state/janus/janus.plugin.swarmdrop.jcfg"
+# The operator's key (scripts/swarmdrop-stats, swarmdrop-publish), unless the file sets its own,
+# and the publishing settings go first in the general category; the rest is the operator's.
+if [[ ! -s $state/admin_key ]]; then
+	(umask 077 && openssl rand -hex 24 >"$state/admin_key") || die "could not make an admin key with openssl"
+fi
+operator=
+grep -Eq '^[[:space:]]*admin_key[[:space:]]*=' "$state/janus/janus.plugin.swarmdrop.jcfg" ||
+	operator="\\n\\tadmin_key = \"$(cat "$state/admin_key")\""
 if [[ -n $media_folder ]]; then
 	[[ -d $media_folder ]] || die "no media folder $media_folder"
 	media_folder=$(cd "$media_folder" && pwd)
 	[[ $media_folder != *[\"\|\&\\]* ]] || die "the media folder's path must not hold \", |, & or a backslash"
-	if [[ ! -s $state/admin_key ]]; then
-		(umask 077 && openssl rand -hex 24 >"$state/admin_key") || die "could not make an admin key with openssl"
-	fi
-	# The publishing keys go first in the general category; the rest of the file is the operator's.
-	sed -i "0,/^general: {/s||general: {\n\tmedia_folder = \"$media_folder\"\n\tadmin_key = \"$(cat "$state/admin_key")\"\n\tcache_folder = \"$state/cache\"|" \
-		"$state/janus/janus.plugin.swarmdrop.jcfg"
-	chmod 600 "$state/janus/janus.plugin.swarmdrop.jcfg"
+	operator="\\n\\tmedia_folder = \"$media_folder\"$operator\\n\\tcache_folder = \"$state/cache\""
 fi
+sed -i "0,/^general: {/s||general: {$operator|" "$state/janus/janus.plugin.swarmdrop.jcfg"
+chmod 600 "$state/janus/janus.plugin.swarmdrop.jcfg"
 
 scheme=http listen_ssl=""
 : >"$state/tls.conf"

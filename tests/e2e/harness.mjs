@@ -104,7 +104,8 @@ export async function startServer({ pluginJcfg, netns, host, media, env: setting
     url: `http://${origin}`,
     wsUrl: `ws://${origin}/janus`,
     stateDir,
-    adminKey: media ? readFileSync(join(stateDir, 'admin_key'), 'utf8').trim() : null,
+    // The operator's key scripts/serve.sh made (swarmdrop-publish, swarmdrop-stats).
+    adminKey: readFileSync(join(stateDir, 'admin_key'), 'utf8').trim(),
     // Janus's own memory (its pid file is written by scripts/serve.sh).
     janusMemory: () => treeMemory(Number(readFileSync(join(stateDir, 'janus.pid'), 'utf8'))),
     janusLog: join(stateDir, 'janus.log'),
