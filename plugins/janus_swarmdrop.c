@@ -103,6 +103,10 @@ typedef struct swarmdrop_session {
 	gint64 relay_offered_at; /* µs, monotonic: an offer unanswered relay_offer_timeout later is closed */
 	janus_transport_session *connection; /* a reference (connection_of); NULL for the server's own */
 	gboolean orphan_ended; /* end_orphans asked Janus to end it (sessions_mutex) */
+	/* Its members, as query_session shows them: the worker's copy of
+	 * sd_service_memberships_json, made again after each of its requests and once a share it is
+	 * in closes (relay_mutex). */
+	json_t *memberships;
 	janus_refcount ref;
 } swarmdrop_session;
 
@@ -161,6 +165,9 @@ typedef struct relay_offer_sent {
 	gint64 at; /* its relay_offered_at */
 } relay_offer_sent;
 static GQueue *offers;
+/* Sessions whose members changed by another's doing (a share closed), each with a reference:
+ * their memberships are made again once the service is done. Worker thread only. */
+static GPtrArray *memberships_changed;
 
 /* The plugin's one log path for an sd_error: what failed, the reason and its code. */
 static void log_error(int level, const char *what, const sd_error *err)
@@ -181,6 +188,7 @@ static void session_free(const janus_refcount *ref)
 	if (session->connection != NULL)
 		janus_refcount_decrease(&session->connection->ref);
 	sd_seed_free(session->seed);
+	json_decref(session->memberships);
 	g_free(session);
 }
 
@@ -204,13 +212,38 @@ static void message_free(swarmdrop_message *msg)
 	g_free(msg);
 }
 
+/* query_session's copy of session's members, from the service (worker thread). */
+static void note_memberships(swarmdrop_session *session)
+{
+	json_t *memberships = sd_service_memberships_json(service, session);
+	janus_mutex_lock(&session->relay_mutex);
+	json_t *old = session->memberships;
+	session->memberships = memberships;
+	janus_mutex_unlock(&session->relay_mutex);
+	json_decref(old);
+}
+
+static void note_changed_memberships(void)
+{
+	for (guint i = 0; i < memberships_changed->len; i++) {
+		swarmdrop_session *session = g_ptr_array_index(memberships_changed, i);
+		note_memberships(session);
+		janus_refcount_decrease(&session->ref);
+	}
+	g_ptr_array_set_size(memberships_changed, 0);
+}
+
 /* sd_service's emit callback: an event for another session, pushed from the worker thread. */
 static void emit_event(void *client, const sd_event *event, json_t *json, void *user_data)
 {
 	(void)user_data;
 	swarmdrop_session *session = client;
-	if (event->kind == SD_EVENT_SHARE_CLOSED)
+	if (event->kind == SD_EVENT_SHARE_CLOSED) {
 		sd_relay_detach(relay, session, event->share);
+		/* The service removes the share after telling its members. */
+		janus_refcount_increase(&session->ref);
+		g_ptr_array_add(memberships_changed, session);
+	}
 	if (session->seed != NULL && event->kind == SD_EVENT_PEER_LEFT)
 		sd_seed_forget(session->seed, event->peer);
 	/* The server's own member hears nothing else: viewers reach it through the relay only. */
@@ -755,6 +788,7 @@ static void handle_request(swarmdrop_message *msg, gint64 now)
 	json_decref(jsep);
 	if (offering && pushed != JANUS_OK)
 		relay_offer_refused(session, msg->transaction, pushed);
+	note_memberships(session);
 }
 
 /* Ends the handles whose connection is gone but which Janus kept (attached as the connection
@@ -799,6 +833,7 @@ static gpointer worker_main(gpointer data)
 				unpublish(entry, json_string_value(json_object_get(msg->body, "reason")));
 		}
 		message_free(msg);
+		note_changed_memberships();
 		if (now >= next_tick) {
 			sd_service_expire(service, now);
 			sd_relay_tick(relay, now, credits);
@@ -807,6 +842,7 @@ static gpointer worker_main(gpointer data)
 			expire_offers(now);
 			sd_quota_expire(quota, now);
 			end_orphans();
+			note_changed_memberships(); /* shares that expired */
 			next_tick = now + SWARMDROP_TICK_US;
 		}
 		g_atomic_int_set(&count_shares, (gint)sd_service_share_count(service));
@@ -872,6 +908,7 @@ static int swarmdrop_init(janus_callbacks *callback, const char *config_path)
 	relay_window_bytes = (guint64)limits.relay_window_kib * 1024;
 	relay_offer_timeout_us = (gint64)limits.relay_offer_timeout_seconds * G_USEC_PER_SEC;
 	offers = g_queue_new();
+	memberships_changed = g_ptr_array_new();
 	published = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, published_unref);
 	GError *error = NULL;
 	preparers = g_thread_pool_new(publish_prepare, NULL, 1, FALSE, &error);
@@ -889,6 +926,7 @@ static int swarmdrop_init(janus_callbacks *callback, const char *config_path)
 		sd_quota_free(quota);
 		sd_stats_free(stats);
 		g_queue_free(offers);
+		g_ptr_array_free(memberships_changed, TRUE);
 		g_async_queue_unref(messages);
 		g_hash_table_destroy(sessions);
 		return -1;
@@ -936,6 +974,8 @@ static void swarmdrop_destroy(void)
 	stats = NULL;
 	g_queue_free(offers); /* emptied by the worker as it stopped */
 	offers = NULL;
+	g_ptr_array_free(memberships_changed, TRUE); /* emptied by the worker after each message */
+	memberships_changed = NULL;
 	g_atomic_int_set(&initialized, 0);
 	JANUS_LOG(LOG_INFO, "%s destroyed\n", SWARMDROP_PACKAGE);
 }
@@ -1094,10 +1134,11 @@ static json_t *swarmdrop_query_session(janus_plugin_session *handle)
 	if (session == NULL)
 		return NULL;
 	janus_mutex_lock(&session->relay_mutex);
-	json_t *info = json_pack("{s:b, s:b, s:b, s:I, s:I}", "destroyed", g_atomic_int_get(&session->destroyed),
+	json_t *info = json_pack("{s:b, s:b, s:b, s:I, s:I, s:o}", "destroyed", g_atomic_int_get(&session->destroyed),
 	                         "relay_offered", session->relay_offered, "relay_ready", session->relay_ready,
 	                         "relay_waiting", (json_int_t)sd_relay_pending_count(relay, session), "relay_in_flight",
-	                         (json_int_t)sd_relay_in_flight(relay, session));
+	                         (json_int_t)sd_relay_in_flight(relay, session), "memberships",
+	                         session->memberships != NULL ? json_deep_copy(session->memberships) : json_array());
 	janus_mutex_unlock(&session->relay_mutex);
 	janus_refcount_decrease(&session->ref);
 	janus_mutex_lock(&sessions_mutex);

@@ -17,6 +17,9 @@
 #                                    (scripts/swarmdrop-publish). The operator's admin key (for
 #                                    it and scripts/swarmdrop-stats) is made on first use and kept
 #                                    in STATE_DIR/admin_key, unless the plugin's .jcfg sets one
+#   SWARMDROP_ADMIN_WS_PORT [none]   Janus's Admin API (WebSocket, subprotocol janus-admin-protocol)
+#                                    on 127.0.0.1 at this port, its admin_secret the operator's
+#                                    admin key: handle_info shows each handle's members and relay
 #   SWARMDROP_ORIGINS   [this host]      space-separated origins whose pages may open the Janus
 #                                    WebSocket (e.g. "https://share.example.org"); unset: the
 #                                    origin the request itself names (scheme and Host). A page of
@@ -36,6 +39,7 @@ state=${SWARMDROP_STATE_DIR:-$top/build/run}
 plugin_jcfg=${SWARMDROP_PLUGIN_JCFG:-$top/conf/janus.plugin.swarmdrop.jcfg}
 debug_level=${SWARMDROP_DEBUG_LEVEL:-4}
 media_folder=${SWARMDROP_MEDIA_FOLDER:-}
+admin_ws_port=${SWARMDROP_ADMIN_WS_PORT:-}
 tls=${SWARMDROP_TLS:-0}
 origins=${SWARMDROP_ORIGINS:-}
 ws_per_address=${SWARMDROP_WS_PER_ADDRESS:-32}
@@ -119,6 +123,13 @@ render() {
 render "$top/conf/janus.jcfg.in" "$state/janus/janus.jcfg"
 render "$top/conf/janus.transport.websockets.jcfg.in" "$state/janus/janus.transport.websockets.jcfg"
 render "$top/conf/nginx.conf.in" "$state/nginx.conf"
+if [[ -n $admin_ws_port ]]; then
+	[[ $admin_ws_port =~ ^[0-9]+$ ]] || die "SWARMDROP_ADMIN_WS_PORT must be a port number"
+	sed -i "0,/^general: {/s||general: {\n\tadmin_secret = \"$(cat "$state/admin_key")\"|" "$state/janus/janus.jcfg"
+	sed -i "s|^\([[:space:]]*\)admin_ws = false.*|\1admin_ws = true\n\1admin_ws_port = $admin_ws_port\n\1admin_ws_ip = \"127.0.0.1\"|" \
+		"$state/janus/janus.transport.websockets.jcfg"
+	chmod 600 "$state/janus/janus.jcfg"
+fi
 
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 for port in "$ws_port" "$http_port"; do

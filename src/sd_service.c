@@ -490,3 +490,16 @@ json_t *sd_service_shares_json(sd_service *svc, guint max_listed)
 	g_ptr_array_free(shares, TRUE);
 	return answer;
 }
+
+json_t *sd_service_memberships_json(sd_service *svc, const void *client)
+{
+	GPtrArray *peers = sd_registry_peers_of(svc->reg, client);
+	json_t *memberships = json_array();
+	for (guint i = 0; i < peers->len; i++) {
+		const sd_peer *peer = g_ptr_array_index(peers, i);
+		json_array_append_new(memberships, json_pack("{s:s, s:s, s:s}", "share", peer->share->id, "peer", peer->id,
+		                                             "role", sd_role_name(peer->role)));
+	}
+	g_ptr_array_free(peers, TRUE);
+	return memberships;
+}

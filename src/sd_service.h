@@ -75,6 +75,8 @@ guint sd_service_share_count(sd_service *svc);
  * "owner_present", "published", "complete"}]}, at most max_listed of them, most members first
  * ("complete": members whose last report said they hold everything). New reference. */
 json_t *sd_service_shares_json(sd_service *svc, guint max_listed);
+/* client's members: [{"share", "peer", "role"}] in joining order (query_session). New reference. */
+json_t *sd_service_memberships_json(sd_service *svc, const void *client);
 /* Members over all shares (query_session). */
 guint sd_service_member_count(sd_service *svc);
 

@@ -59,8 +59,11 @@ async function freePort() {
 // run them in that network namespace, the web app on `host` (an address of that namespace).
 // media: a folder the operator may publish from (scripts/serve.sh makes the admin key, adminKey).
 // env: more of scripts/serve.sh's settings, e.g. {SWARMDROP_ORIGINS: 'https://a.example'}.
-export async function startServer({ pluginJcfg, netns, host, media, env: settings = {} } = {}) {
+// adminApi: Janus's Admin API on a free local port (adminUrl; its secret is adminKey).
+export async function startServer({ pluginJcfg, netns, host, media, adminApi = false, env: settings = {} } = {}) {
   const [httpPort, wsPort] = [await freePort(), await freePort()];
+  const adminPort = adminApi ? await freePort() : null;
+  if (adminPort) settings = { ...settings, SWARMDROP_ADMIN_WS_PORT: String(adminPort) };
   const stateDir = tempDir('swarmdrop-state-');
   const env = {
     ...process.env,
@@ -103,6 +106,7 @@ export async function startServer({ pluginJcfg, netns, host, media, env: setting
   return {
     url: `http://${origin}`,
     wsUrl: `ws://${origin}/janus`,
+    adminUrl: adminPort ? `ws://127.0.0.1:${adminPort}` : null,
     stateDir,
     // The operator's key scripts/serve.sh made (swarmdrop-publish, swarmdrop-stats).
     adminKey: readFileSync(join(stateDir, 'admin_key'), 'utf8').trim(),

@@ -1,19 +1,20 @@
 // The operator's view of a running server: the `stats` request through scripts/swarmdrop-stats
 // (the admin key serve.sh made), against real Janus with the plugin: the shares and members that
 // clients made, refusals counted by code, a wrong key refused (and counted), nothing for a
-// client without the key.
+// client without the key; and Janus's Admin API showing each handle's members.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
+import WebSocket from 'ws';
 import { janusSession, repoRoot, startServer } from './harness.mjs';
 
 const run = promisify(execFile);
 let server;
 
 before(async () => {
-  server = await startServer();
+  server = await startServer({ adminApi: true });
 });
 after(() => server?.stop());
 
@@ -86,4 +87,73 @@ test('swarmdrop-stats says how to use it, and refuses a bad --watch', async () =
   const unknown = await statsCommand('--key', 'k', '--colour');
   assert.equal(unknown.status, 2);
   assert.match(unknown.stderr, /unexpected argument --colour/);
+});
+
+// Janus's Admin API: ask(body) resolves to the reply (its admin_secret added).
+async function adminApi() {
+  let ws;
+  for (let tries = 0; ; tries++) {
+    ws = new WebSocket(server.adminUrl, 'janus-admin-protocol');
+    try {
+      await new Promise((res, rej) => { ws.once('open', res); ws.once('error', rej); });
+      break;
+    } catch (error) {
+      if (tries > 20) throw error;
+      await new Promise((res) => { setTimeout(res, 100); });
+    }
+  }
+  const waiting = new Map();
+  let counter = 0;
+  ws.on('message', (raw) => {
+    const reply = JSON.parse(raw.toString());
+    waiting.get(reply.transaction)?.(reply);
+  });
+  return {
+    ask: (body) => new Promise((res) => {
+      const transaction = `a${++counter}`;
+      waiting.set(transaction, res);
+      ws.send(JSON.stringify({ ...body, transaction, admin_secret: server.adminKey }));
+    }),
+    close: () => ws.close(),
+  };
+}
+
+// Every handle's plugin_specific (query_session), as the Admin API shows them.
+async function pluginViews(admin) {
+  const views = [];
+  for (const session of (await admin.ask({ janus: 'list_sessions' })).sessions) {
+    for (const handle of (await admin.ask({ janus: 'list_handles', session_id: session })).handles) {
+      const info = await admin.ask({ janus: 'handle_info', session_id: session, handle_id: handle, plugin_only: true });
+      if (info.info?.plugin_specific) views.push(info.info.plugin_specific);
+    }
+  }
+  return views;
+}
+
+test('the Admin API shows each handle\'s members and relay counters, and a closed share goes from them', { timeout: 60_000 }, async () => {
+  const owner = await janusSession(server.wsUrl);
+  const receiver = await janusSession(server.wsUrl);
+  const admin = await adminApi();
+  try {
+    const created = await owner.request({ request: 'create' });
+    const joined = await receiver.request({ request: 'join', share: created.share });
+    const members = (views) => views.map((view) => view.memberships).filter((list) => list.some((m) => m.share === created.share));
+    const views = await pluginViews(admin);
+    assert.deepEqual(members(views).sort((a, b) => a[0].role.localeCompare(b[0].role)), [
+      [{ share: created.share, peer: created.peer, role: 'owner' }],
+      [{ share: created.share, peer: joined.peer, role: 'receiver' }],
+    ]);
+    const row = views.find((view) => view.memberships.some((m) => m.peer === joined.peer));
+    assert.equal(row.relay_in_flight, 0);
+    assert.equal(row.relay_ready, false);
+    assert.ok(row.plugin.shares >= 1);
+    // The owner closes the share: the receiver learns it from the service, and so does its view.
+    assert.equal((await owner.request({ request: 'close', share: created.share, owner_token: created.owner_token })).swarmdrop, 'closed');
+    await receiver.pluginEvent('share_closed');
+    assert.deepEqual(members(await pluginViews(admin)), []);
+  } finally {
+    admin.close();
+    owner.close();
+    receiver.close();
+  }
 });
