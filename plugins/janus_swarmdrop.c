@@ -7,7 +7,9 @@
  * Media the operator publishes (sd_publish, sd_seed) is prepared on a thread pool of its own, and
  * the server joins its share as a relay-only member: a session without a Janus handle whose relay
  * messages go to its sd_seed instead of a data channel.
- * docs/protocol.md describes the requests (part 1), the relay (part 4) and publishing (part 5). */
+ * What the operator's event handlers hear goes through swarmdrop_events.
+ * docs/protocol.md describes the requests (part 1), the relay (part 4), publishing (part 5) and
+ * the events (part 6). */
 #include <dlfcn.h>
 #include <errno.h>
 #include <jansson.h>
@@ -30,6 +32,7 @@
 #include "sd_relay.h"
 #include "sd_seed.h"
 #include "sd_service.h"
+#include "swarmdrop_events.h"
 
 #define SWARMDROP_VERSION 1
 #define SWARMDROP_VERSION_STRING "0.1.0"
@@ -352,6 +355,7 @@ static void relay_send_json(swarmdrop_session *session, json_t *message, relay_m
  * client's refusal budget (sd_relay_may_refuse). */
 static void relay_refused(swarmdrop_session *session, const char *peer, const sd_error *err)
 {
+	swarmdrop_events_refused(err, NULL);
 	if (!sd_relay_may_refuse(relay, session, g_get_monotonic_time()))
 		return;
 	log_error(LOG_VERB, "relay refused", err);
@@ -437,6 +441,7 @@ static json_t *relay_requested(swarmdrop_session *session, const char *share, co
 	janus_mutex_unlock(&session->relay_mutex);
 	if (result == SD_RELAY_REFUSED) {
 		log_error(LOG_VERB, "relay refused", &err);
+		swarmdrop_events_refused(&err, share);
 		json_decref(*response);
 		*response = sd_error_json(&err);
 		return NULL;
@@ -685,9 +690,10 @@ static void handle_request(swarmdrop_message *msg, gint64 now)
 	sd_outcome outcome;
 	json_t *response = sd_service_handle(service, session, msg->body, now, &outcome);
 	json_t *jsep = NULL, *operator = NULL;
-	if (!outcome.ok)
+	if (!outcome.ok) {
 		log_error(LOG_VERB, "request refused", &outcome.error);
-	else if (outcome.kind == SD_REQ_RELAY)
+		swarmdrop_events_refused(&outcome.error, outcome.share);
+	} else if (outcome.kind == SD_REQ_RELAY)
 		jsep = relay_requested(session, outcome.share, outcome.peer, &response);
 	/* The member's endpoint, or its wait for the channel, goes with it (a share closed by
 	 * `close` tells its members with share_closed: emit_event detaches them). */
@@ -811,13 +817,15 @@ static int swarmdrop_init(janus_callbacks *callback, const char *config_path)
 	else
 		JANUS_LOG(LOG_INFO, "[%s] location database: %s\n", SWARMDROP_PACKAGE, limits.location_database);
 	gateway = callback;
+	swarmdrop_events_init(callback, &swarmdrop_plugin);
 	size_sctp_buffers(limits.sctp_buffer_kib);
 	sessions = g_hash_table_new_full(NULL, NULL, NULL, NULL);
 	messages = g_async_queue_new_full((GDestroyNotify)message_free);
 	static const sd_quota_hooks quota_hooks = {connection_retain, connection_release};
 	quota = sd_quota_new(&limits, &quota_hooks);
 	service = sd_service_new(&limits, locate, quota, emit_event, NULL);
-	static const sd_relay_hooks hooks = {relay_retain, relay_release};
+	sd_service_observe(service, swarmdrop_events_fact, NULL);
+	static const sd_relay_hooks hooks = {relay_retain, relay_release, swarmdrop_events_relay};
 	relay = sd_relay_new(&limits, &hooks);
 	relay_window_bytes = (guint64)limits.relay_window_kib * 1024;
 	relay_offer_timeout_us = (gint64)limits.relay_offer_timeout_seconds * G_USEC_PER_SEC;
@@ -992,6 +1000,7 @@ static void swarmdrop_create_session(janus_plugin_session *handle, int *error)
 	sd_error err;
 	if (!sd_quota_add_client(quota, connection, session, g_get_monotonic_time(), &err)) {
 		log_error(LOG_VERB, "handle refused", &err);
+		swarmdrop_events_refused(&err, NULL);
 		janus_refcount_decrease(&connection->ref);
 		g_free(session);
 		*error = err.code;
@@ -1103,6 +1112,7 @@ static struct janus_plugin_result *swarmdrop_handle_message(janus_plugin_session
 	sd_error err;
 	sd_quota_verdict verdict = sd_quota_request(quota, session, g_get_monotonic_time(), &err);
 	if (verdict != SD_QUOTA_ALLOW) {
+		swarmdrop_events_refused(&err, NULL);
 		if (verdict == SD_QUOTA_END)
 			end_connection(session);
 		janus_refcount_decrease(&session->ref);
