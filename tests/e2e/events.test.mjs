@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { janusConnection, janusSession, startServer } from './harness.mjs';
+import { closeAll, janusConnection, janusSession, relayMember, startServer } from './harness.mjs';
 
 const PLUGIN = 'janus.plugin.swarmdrop';
 const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
@@ -47,11 +47,13 @@ function startSink() {
 
 let sink;
 let server;
+const browsers = [];
 before(async () => {
   sink = await startSink();
   server = await startServer({ env: { SWARMDROP_EVENTS_URL: sink.url } });
 });
 after(async () => {
+  await closeAll(browsers);
   await server?.stop();
   await sink?.close();
 });
@@ -89,6 +91,16 @@ test('share and membership events reach the sink with their share and member ids
     owner.close();
     receiver.close();
   }
+});
+
+test('a member using the relay is told as relay_attached, and relay_detached when its browser goes', async () => {
+  const member = await relayMember(server, browsers); // Chromium: creates a share, sets the relay up
+  const about = (name) => (e) => e.event === name && e.share === member.share && e.peer === member.peer;
+  assert.deepEqual(await sink.find(about('relay_attached')), { event: 'relay_attached', share: member.share, peer: member.peer });
+  assert.equal(sink.events.filter(about('relay_detached')).length, 0);
+  await closeAll(browsers.splice(0));
+  assert.deepEqual(await sink.find(about('relay_detached')), { event: 'relay_detached', share: member.share, peer: member.peer });
+  await sink.find(about('member_left'));
 });
 
 // 400 requests at once on one connection: about 100 pass (request_burst), the rest get 468.
