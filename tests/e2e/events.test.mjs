@@ -1,6 +1,7 @@
 // The plugin's events reach an operator's sink through Janus's event handlers (issue 15;
 // docs/protocol.md part 6): scripts/serve.sh with SWARMDROP_EVENTS_URL turns Janus's sample
-// event handler on, which POSTs them here. Without the setting nothing of it is rendered.
+// event handler on, which POSTs them here: shares and members (over the Janus API), the relay
+// (one Chromium), quota refusals (a request flood). Without the setting nothing is rendered.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
