@@ -7,7 +7,9 @@
  * Media the operator publishes (sd_publish, sd_seed) is prepared on a thread pool of its own, and
  * the server joins its share as a relay-only member: a session without a Janus handle whose relay
  * messages go to its sd_seed instead of a data channel.
- * docs/protocol.md describes the requests (part 1), the relay (part 4) and publishing (part 5). */
+ * What the operator's event handlers hear goes through swarmdrop_events.
+ * docs/protocol.md describes the requests (part 1), the relay (part 4), publishing (part 5), the
+ * operator's stats (part 6) and events (part 7). */
 #include <dlfcn.h>
 #include <errno.h>
 #include <jansson.h>
@@ -31,6 +33,7 @@
 #include "sd_seed.h"
 #include "sd_service.h"
 #include "sd_stats.h"
+#include "swarmdrop_events.h"
 
 #define SWARMDROP_VERSION 1
 #define SWARMDROP_VERSION_STRING "0.1.0"
@@ -173,6 +176,15 @@ static GPtrArray *memberships_changed;
 static void log_error(int level, const char *what, const sd_error *err)
 {
 	JANUS_LOG(level, "[%s] %s: %s (%d)\n", SWARMDROP_PACKAGE, what, err->message, err->code);
+}
+
+/* Every refusal the plugin answers (a request, a handle, a relay frame or offer): counted for the
+ * operator's stats, and a quota's told to the event handlers. Any thread. share: the one named,
+ * or NULL. */
+static void note_refused(const sd_error *err, const char *share)
+{
+	sd_stats_count_error(stats, err->code);
+	swarmdrop_events_refused(err, share);
 }
 static sd_publish_config publishing;
 static GHashTable *published; /* source path -> swarmdrop_published* (a reference); worker thread only */
@@ -389,7 +401,7 @@ static void relay_send_json(swarmdrop_session *session, json_t *message, relay_m
  * client's refusal budget (sd_relay_may_refuse). */
 static void relay_refused(swarmdrop_session *session, const char *peer, const sd_error *err)
 {
-	sd_stats_count_error(stats, err->code);
+	note_refused(err, NULL);
 	if (!sd_relay_may_refuse(relay, session, g_get_monotonic_time()))
 		return;
 	log_error(LOG_VERB, "relay refused", err);
@@ -475,6 +487,7 @@ static json_t *relay_requested(swarmdrop_session *session, const char *share, co
 	janus_mutex_unlock(&session->relay_mutex);
 	if (result == SD_RELAY_REFUSED) {
 		log_error(LOG_VERB, "relay refused", &err);
+		note_refused(&err, share);
 		json_decref(*response);
 		*response = sd_error_json(&err);
 		return NULL;
@@ -741,7 +754,7 @@ static void relay_offer_refused(swarmdrop_session *session, const char *transact
 	sd_error err;
 	sd_fail(&err, SD_ERR_RELAY_BUSY, "the relay connection could not be offered now (Janus error %d); ask again", janus_error);
 	log_error(LOG_VERB, "relay offer refused", &err);
-	sd_stats_count_error(stats, err.code);
+	note_refused(&err, NULL);
 	json_t *refusal = sd_error_json(&err);
 	gateway->push_event(session->handle, &swarmdrop_plugin, transaction, refusal, NULL);
 	json_decref(refusal);
@@ -774,7 +787,7 @@ static void handle_request(swarmdrop_message *msg, gint64 now)
 		operator = stats_requested(&outcome, now, &refused);
 	if (refused.code != 0) {
 		log_error(LOG_VERB, "request refused", &refused);
-		sd_stats_count_error(stats, refused.code);
+		note_refused(&refused, outcome.share);
 		if (outcome.ok)
 			operator = sd_error_json(&refused);
 	}
@@ -895,6 +908,7 @@ static int swarmdrop_init(janus_callbacks *callback, const char *config_path)
 	else
 		JANUS_LOG(LOG_INFO, "[%s] location database: %s\n", SWARMDROP_PACKAGE, limits.location_database);
 	gateway = callback;
+	swarmdrop_events_init(callback, &swarmdrop_plugin);
 	size_sctp_buffers(limits.sctp_buffer_kib);
 	sessions = g_hash_table_new_full(NULL, NULL, NULL, NULL);
 	messages = g_async_queue_new_full((GDestroyNotify)message_free);
@@ -903,7 +917,8 @@ static int swarmdrop_init(janus_callbacks *callback, const char *config_path)
 	stats = sd_stats_new();
 	started_at = g_get_monotonic_time();
 	service = sd_service_new(&limits, locate, quota, emit_event, NULL);
-	static const sd_relay_hooks hooks = {relay_retain, relay_release};
+	sd_service_observe(service, swarmdrop_events_fact, NULL);
+	static const sd_relay_hooks hooks = {relay_retain, relay_release, swarmdrop_events_relay};
 	relay = sd_relay_new(&limits, &hooks);
 	relay_window_bytes = (guint64)limits.relay_window_kib * 1024;
 	relay_offer_timeout_us = (gint64)limits.relay_offer_timeout_seconds * G_USEC_PER_SEC;
@@ -1085,6 +1100,7 @@ static void swarmdrop_create_session(janus_plugin_session *handle, int *error)
 	sd_error err;
 	if (!sd_quota_add_client(quota, connection, session, g_get_monotonic_time(), &err)) {
 		log_error(LOG_VERB, "handle refused", &err);
+		note_refused(&err, NULL);
 		janus_refcount_decrease(&connection->ref);
 		g_free(session);
 		*error = err.code;
@@ -1197,6 +1213,7 @@ static struct janus_plugin_result *swarmdrop_handle_message(janus_plugin_session
 	sd_error err;
 	sd_quota_verdict verdict = sd_quota_request(quota, session, g_get_monotonic_time(), &err);
 	if (verdict != SD_QUOTA_ALLOW) {
+		note_refused(&err, NULL);
 		if (verdict == SD_QUOTA_END)
 			end_connection(session);
 		janus_refcount_decrease(&session->ref);

@@ -29,6 +29,10 @@
 #   SWARMDROP_WS_BURST [40]          ... after a burst of this many; beyond: 429
 #   SWARMDROP_PAGES_PER_SECOND [10]  page loads per second one client address may make ...
 #   SWARMDROP_PAGE_BURST [40]        ... after a burst of this many; beyond: 429
+#   SWARMDROP_EVENTS_URL [none]      an http(s) URL that gets the plugin's events (shares made
+#                                    and closed, members joining and leaving, relay use, quota
+#                                    hits: docs/protocol.md part 6) as JSON POSTs from Janus's
+#                                    sample event handler (conf/janus.eventhandler.sampleevh.jcfg.in)
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -47,6 +51,7 @@ ws_per_second=${SWARMDROP_WS_PER_SECOND:-1}
 ws_burst=${SWARMDROP_WS_BURST:-40}
 pages_per_second=${SWARMDROP_PAGES_PER_SECOND:-10}
 page_burst=${SWARMDROP_PAGE_BURST:-40}
+events_url=${SWARMDROP_EVENTS_URL:-}
 
 die() { echo "serve: $*" >&2; exit 1; }
 [[ -f $top/plugins/.libs/libjanus_swarmdrop.so ]] || die "the plugin is not built: run scripts/setup.sh"
@@ -63,6 +68,12 @@ for origin in $origins; do
 	origin_entries+="\"$origin\" 1; "
 	origin_default=0
 done
+# Goes into a libconfig string and a sed replacement: no quote, backslash, | or blank.
+events_url_re='^https?://[^[:space:]"\|]+$'
+[[ -z $events_url || $events_url =~ $events_url_re ]] ||
+	die "SWARMDROP_EVENTS_URL must be an http:// or https:// URL without blanks, quotes, backslashes or |"
+events_broadcast=false
+[[ -z $events_url ]] || events_broadcast=true
 janus_lib=$(dirname "$(dirname "$(ls /usr/lib/*/janus/transports/libjanus_websockets.so /usr/lib/janus/transports/libjanus_websockets.so 2>/dev/null | head -n 1)")")
 [[ -d $janus_lib/transports ]] || die "Janus's websockets transport is not installed"
 
@@ -118,9 +129,15 @@ render() {
 		-e "s|@WS_PER_ADDRESS@|$ws_per_address|g" -e "s|@WS_PER_SECOND@|$ws_per_second|g" \
 		-e "s|@WS_BURST@|$ws_burst|g" -e "s|@PAGES_PER_SECOND@|$pages_per_second|g" \
 		-e "s|@PAGE_BURST@|$page_burst|g" -e "s|@ORIGIN_ENTRIES@|$origin_entries|g" \
-		-e "s|@ORIGIN_DEFAULT@|$origin_default|g" "$1" >"$2"
+		-e "s|@ORIGIN_DEFAULT@|$origin_default|g" -e "s|@EVENTS_BROADCAST@|$events_broadcast|g" \
+		-e "s|@EVENTS_URL@|${events_url//&/\\&}|g" "$1" >"$2"
 }
 render "$top/conf/janus.jcfg.in" "$state/janus/janus.jcfg"
+rm -f "$state/janus/janus.eventhandler.sampleevh.jcfg"
+if [[ -n $events_url ]]; then
+	# The URL may hold a password: the file is the user's only.
+	(umask 077 && render "$top/conf/janus.eventhandler.sampleevh.jcfg.in" "$state/janus/janus.eventhandler.sampleevh.jcfg")
+fi
 render "$top/conf/janus.transport.websockets.jcfg.in" "$state/janus/janus.transport.websockets.jcfg"
 render "$top/conf/nginx.conf.in" "$state/nginx.conf"
 if [[ -n $admin_ws_port ]]; then

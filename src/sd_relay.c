@@ -90,6 +90,7 @@ sd_relay *sd_relay_new(const sd_limits *limits, const sd_relay_hooks *hooks)
 	sd_relay *relay = g_new0(sd_relay, 1);
 	relay->hooks.retain = hooks != NULL && hooks->retain != NULL ? hooks->retain : no_reference;
 	relay->hooks.release = hooks != NULL && hooks->release != NULL ? hooks->release : no_reference;
+	relay->hooks.endpoint = hooks != NULL ? hooks->endpoint : NULL;
 	g_mutex_init(&relay->mutex);
 	relay->window = limits->relay_window_kib * KiB;
 	relay->share_quota = limits->relay_share_quota_mib * MiB;
@@ -235,6 +236,8 @@ static bool attach_locked(sd_relay *relay, void *client, const char *share_id, c
 	g_ptr_array_add(owner->endpoints, ep);
 	relay->endpoints++;
 	relay->hooks.retain(client);
+	if (relay->hooks.endpoint != NULL)
+		relay->hooks.endpoint(share->id, ep->peer, true);
 	return true;
 }
 
@@ -319,6 +322,8 @@ bool sd_relay_ready(sd_relay *relay, void *client, GPtrArray *attached)
 static void remove_endpoint(sd_relay *relay, endpoint *ep)
 {
 	share_use *share = ep->share;
+	if (relay->hooks.endpoint != NULL)
+		relay->hooks.endpoint(share->id, ep->peer, false);
 	g_ptr_array_remove(share->endpoints, ep);
 	g_ptr_array_remove(ep->client->endpoints, ep);
 	for (guint i = 0; i < share->endpoints->len; i++) {

@@ -57,10 +57,14 @@ typedef struct sd_relay_credit {
 
 /* The relay holds a reference on each client it has an endpoint of, and hands one to the caller
  * with every client it returns (route targets, credit senders): the caller releases those once
- * it has sent to them. NULL hooks for clients that need no references (tests). */
+ * it has sent to them. NULL hooks for clients that need no references (tests). endpoint, if not
+ * NULL, hears of each endpoint made (attached true) or removed (not at sd_relay_free): the
+ * operator's events. It is called on the thread that made the change, with the relay's mutex
+ * held: it must not call the relay. */
 typedef struct sd_relay_hooks {
 	void (*retain)(void *client);
 	void (*release)(void *client);
+	void (*endpoint)(const char *share_id, const char *peer_id, bool attached);
 } sd_relay_hooks;
 
 sd_relay *sd_relay_new(const sd_limits *limits, const sd_relay_hooks *hooks);

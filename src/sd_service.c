@@ -19,6 +19,8 @@ struct sd_service {
 	sd_quota *quota; /* borrowed; NULL: no per-connection limits */
 	sd_emit_fn emit;
 	void *user_data;
+	sd_observe_fn observe; /* NULL: nobody observes */
+	void *observe_data;
 };
 
 sd_service *sd_service_new(const sd_limits *limits, sd_locate *locate, sd_quota *quota, sd_emit_fn emit,
@@ -37,6 +39,25 @@ sd_service *sd_service_new(const sd_limits *limits, sd_locate *locate, sd_quota 
 	svc->emit = emit;
 	svc->user_data = user_data;
 	return svc;
+}
+
+void sd_service_observe(sd_service *svc, sd_observe_fn observe, void *user_data)
+{
+	svc->observe = observe;
+	svc->observe_data = user_data;
+}
+
+static void observe(const sd_service *svc, const sd_event *event)
+{
+	if (svc->observe != NULL)
+		svc->observe(event, svc->observe_data);
+}
+
+/* The new share's owner, observed. */
+static void observe_created(const sd_service *svc, const sd_peer *owner)
+{
+	const sd_event event = {SD_EVENT_SHARE_CREATED, owner->share->id, owner->id, sd_role_name(owner->role), NULL};
+	observe(svc, &event);
 }
 
 void sd_service_seed(sd_service *svc, guint32 seed)
@@ -142,7 +163,8 @@ static void announce_join(sd_service *svc, const sd_peer *peer)
 {
 	const sd_share *share = peer->share;
 	sd_rank_member newcomer = rank_member(peer);
-	const sd_event event = {SD_EVENT_PEER_JOINED, share->id, peer->id};
+	const sd_event event = {SD_EVENT_PEER_JOINED, share->id, peer->id, sd_role_name(peer->role), NULL};
+	observe(svc, &event);
 	for (guint i = 0; i < share->peers->len; i++) {
 		const sd_peer *other = g_ptr_array_index(share->peers, i);
 		if (other == peer)
@@ -167,16 +189,18 @@ static void remove_and_announce(sd_service *svc, sd_peer *peer, gint64 now_us)
 	if (svc->quota != NULL)
 		sd_quota_left(svc->quota, peer->client, share->id);
 	sd_registry_remove_peer(svc->reg, peer, now_us);
-	const sd_event event = {SD_EVENT_PEER_LEFT, share->id, id};
+	const sd_event event = {SD_EVENT_PEER_LEFT, share->id, id, NULL, NULL};
 	broadcast(svc, share, NULL, &event, json);
+	observe(svc, &event);
 }
 
 static void close_share(sd_service *svc, sd_share *share, const sd_peer *skip, const char *reason)
 {
 	json_t *json = event_new("share_closed", share);
 	json_object_set_new(json, "reason", json_string(reason));
-	const sd_event event = {SD_EVENT_SHARE_CLOSED, share->id, NULL};
+	const sd_event event = {SD_EVENT_SHARE_CLOSED, share->id, NULL, NULL, reason};
 	broadcast(svc, share, skip, &event, json);
+	observe(svc, &event);
 	if (svc->quota != NULL) {
 		for (guint i = 0; i < share->peers->len; i++)
 			sd_quota_left(svc->quota, ((sd_peer *)g_ptr_array_index(share->peers, i))->client, share->id);
@@ -210,8 +234,10 @@ static void joined(sd_service *svc, const sd_peer *peer, bool created)
 static sd_peer *create_share(sd_service *svc, void *client, char secret[SD_SECRET_LEN + 1], sd_error *err)
 {
 	sd_peer *owner = may_create(svc, client, err) ? sd_registry_create_share(svc->reg, client, secret, err) : NULL;
-	if (owner != NULL)
+	if (owner != NULL) {
 		joined(svc, owner, true);
+		observe_created(svc, owner);
+	}
 	return owner;
 }
 
@@ -267,6 +293,7 @@ static json_t *handle_restore(sd_service *svc, void *client, const sd_request *r
 	if (owner == NULL)
 		return NULL;
 	joined(svc, owner, true);
+	observe_created(svc, owner);
 	sd_registry_locate(owner, &req->address, svc->locate);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:[], s:b, s:i}", "swarmdrop", "joined", "share", owner->share->id,
 	                 "peer", owner->id, "role", "owner", "peer_secret", secret, "peers", "restored", 1, "max_links",
@@ -312,7 +339,7 @@ static json_t *handle_signal(sd_service *svc, sd_peer *self, const sd_request *r
 	json_t *json = event_new("signal", self->share);
 	json_object_set_new(json, "from", json_string(self->id));
 	json_object_set(json, "payload", (json_t *)req->payload);
-	const sd_event event = {SD_EVENT_SIGNAL, self->share->id, self->id};
+	const sd_event event = {SD_EVENT_SIGNAL, self->share->id, self->id, NULL, NULL};
 	svc->emit(target->client, &event, json, svc->user_data);
 	json_decref(json);
 	return json_pack("{s:s, s:s, s:s}", "swarmdrop", "signalled", "share", self->share->id, "to", target->id);

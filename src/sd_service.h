@@ -16,13 +16,21 @@
 #include "sd_quota.h"
 #include "sd_request.h"
 
-/* What an event tells, as facts the plugin acts on (the relay, the server's own member) without
- * reading the JSON that goes to the client. */
-typedef enum { SD_EVENT_PEER_JOINED, SD_EVENT_PEER_LEFT, SD_EVENT_SHARE_CLOSED, SD_EVENT_SIGNAL } sd_event_kind;
+/* What an event tells, as facts the plugin acts on (the relay, the server's own member, the
+ * operator's event handlers) without reading the JSON that goes to the client. */
+typedef enum {
+	SD_EVENT_PEER_JOINED,
+	SD_EVENT_PEER_LEFT,
+	SD_EVENT_SHARE_CLOSED,
+	SD_EVENT_SIGNAL,
+	SD_EVENT_SHARE_CREATED, /* the observer's only: no client is told */
+} sd_event_kind;
 typedef struct sd_event {
 	sd_event_kind kind;
-	const char *share; /* its id */
-	const char *peer;  /* the member that joined, left or signals; NULL for share_closed */
+	const char *share;  /* its id */
+	const char *peer;   /* the member that joined, left, signals or owns the new share; NULL for share_closed */
+	const char *role;   /* joined, created: "owner" or "receiver"; else NULL */
+	const char *reason; /* share_closed: why (docs/protocol.md part 1); else NULL */
 } sd_event;
 
 /* Delivers event (json: what the client gets) to client. Both stay the caller's: incref json to
@@ -36,6 +44,13 @@ typedef struct sd_service sd_service;
  * the service tells it every membership that begins or ends and every share that closes. */
 sd_service *sd_service_new(const sd_limits *limits, sd_locate *locate, sd_quota *quota, sd_emit_fn emit,
                            void *user_data);
+/* Tells observe of every share made (create, restore, a relay-only share), member joined (not
+ * the share's maker), member left (leave, its client gone) and share closed, once each however
+ * many clients hear of it (none, for a share closed empty): the operator's events
+ * (docs/protocol.md part 6). The event's strings are borrowed for the call; it runs on the
+ * service's thread, inside the request or expiry that caused it. NULL stops it. */
+typedef void (*sd_observe_fn)(const sd_event *event, void *user_data);
+void sd_service_observe(sd_service *svc, sd_observe_fn observe, void *user_data);
 /* Replaces the generator of the ranking's ties and random part with one seeded by seed (tests). */
 void sd_service_seed(sd_service *svc, guint32 seed);
 void sd_service_free(sd_service *svc);

@@ -34,7 +34,15 @@ static void release(void *client)
 	g_hash_table_insert(references, client, GINT_TO_POINTER(held - 1));
 }
 
-static const sd_relay_hooks counting = {retain, release};
+/* Endpoints made ("+share/peer ") and removed ("-share/peer "), in order. */
+static GString *endpoint_log;
+
+static void noted(const char *share_id, const char *peer_id, bool attached)
+{
+	g_string_append_printf(endpoint_log, "%c%s/%s ", attached ? '+' : '-', share_id, peer_id);
+}
+
+static const sd_relay_hooks counting = {retain, release, noted};
 
 static sd_relay *relay_with(unsigned window_kib, unsigned share_mib, unsigned client_mib, unsigned rate_kib)
 {
@@ -46,6 +54,8 @@ static sd_relay *relay_with(unsigned window_kib, unsigned share_mib, unsigned cl
 	limits.relay_client_rate_kib = rate_kib;
 	if (references == NULL)
 		references = g_hash_table_new(NULL, NULL); /* for the whole run */
+	if (endpoint_log == NULL)
+		endpoint_log = g_string_new(NULL); /* likewise */
 	sd_relay *relay = sd_relay_new(&limits, &counting);
 	sd_error err;
 	assert_true(sd_relay_attach(relay, &client_a, SHARE, A, &err));
@@ -594,10 +604,27 @@ static void the_plugins_texts_count_against_a_window_until_the_channel_drains(vo
 	clear_credits(fx);
 }
 
+/* The endpoint hook hears of each endpoint made and removed once: the operator's relay events. */
+static void endpoints_made_and_removed_are_told(void **state)
+{
+	fixture *fx = *state;
+	g_string_truncate(endpoint_log, 0);
+	assert_true(sd_relay_attach(fx->relay, &client_a, SHARE, A, &fx->err)); /* already: nothing new */
+	sd_relay_detach(fx->relay, &client_b, SHARE);
+	sd_relay_detach(fx->relay, &client_b, SHARE);
+	/* A client's other member of the same share replaces its first. */
+	assert_true(sd_relay_attach(fx->relay, &client_a, SHARE, "eeeeeeeeeeee", &fx->err));
+	sd_relay_client_gone(fx->relay, &client_c);
+	sd_relay_client_gone(fx->relay, &client_c);
+	assert_string_equal(endpoint_log->str,
+	                    "-" SHARE "/" B " -" SHARE "/" A " +" SHARE "/eeeeeeeeeeee -" SHARE "/" C " ");
+}
+
 int run_relay_tests(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(attaching_checks_ids_and_an_id_belongs_to_one_client, set_up, tear_down),
+		cmocka_unit_test_setup_teardown(endpoints_made_and_removed_are_told, set_up, tear_down),
 		cmocka_unit_test_setup_teardown(waiting_members_are_attached_when_the_channel_is_ready, set_up, tear_down),
 		cmocka_unit_test_setup_teardown(a_waiting_member_that_leaves_is_forgotten, set_up, tear_down),
 		cmocka_unit_test_setup_teardown(what_waits_for_a_channel_is_bounded, set_up, tear_down),

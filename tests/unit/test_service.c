@@ -816,6 +816,49 @@ static void the_operator_sees_each_share_most_members_first(void **state)
 }
 
 
+static const char *or_dash(const char *s)
+{
+	return s != NULL ? s : "-";
+}
+
+/* An observer: one line per fact, "kind share peer role reason" ("-" for none). */
+static void observed(const sd_event *event, void *user_data)
+{
+	static const char *const kinds[] = {"joined", "left", "closed", "signal", "created"};
+	g_string_append_printf(user_data, "%s %s %s %s %s\n", kinds[event->kind], event->share, or_dash(event->peer),
+	                       or_dash(event->role), or_dash(event->reason));
+}
+
+/* The observer hears each share and membership change once, also those nobody else hears. */
+static void the_observer_hears_each_fact_once(void **state)
+{
+	fixture *fx = *state;
+	GString *seen = g_string_new(NULL);
+	sd_service_observe(fx->svc, observed, seen);
+	share_ids ids = create_share(fx, &alice);
+	char *bob_id = join(fx, &bob, ids.share), *carol_id = join(fx, &carol, ids.share);
+	json_decref(call(fx, &bob, "{s:s, s:s, s:s, s:{}}", "request", "signal", "share", ids.share, "to", ids.owner, "payload"));
+	json_decref(call(fx, &bob, "{s:s, s:s}", "request", "leave", "share", ids.share));
+	sd_service_client_gone(fx->svc, &carol, fx->now);
+	sd_service_client_gone(fx->svc, &alice, fx->now); /* the last member: no client hears of it */
+	fx->now += SECONDS(EMPTY_GRACE + 1);
+	sd_service_expire(fx->svc, fx->now);
+	json_t *restored = call(fx, &alice, "{s:s, s:s, s:s}", "request", "join", "share", ids.share, "owner_token", ids.token);
+	json_decref(call(fx, &alice, "{s:s, s:s, s:s}", "request", "close", "share", ids.share, "owner_token", ids.token));
+	const char *S = ids.share;
+	char *expected = g_strdup_printf("created %s %s owner -\njoined %s %s receiver -\njoined %s %s receiver -\n"
+	                                 "left %s %s - -\nleft %s %s - -\nleft %s %s - -\nclosed %s - - empty\n"
+	                                 "created %s %s owner -\nclosed %s - - stopped\n",
+	                                 S, ids.owner, S, bob_id, S, carol_id, S, bob_id, S, carol_id, S, ids.owner, S, S,
+	                                 str(restored, "peer"), S);
+	assert_string_equal(seen->str, expected);
+	g_free(expected);
+	json_decref(restored);
+	g_free(bob_id);
+	g_free(carol_id);
+	g_string_free(seen, TRUE);
+}
+
 /* ---- Per connection (sd_quota): alice, bob and dave share one connection, carol has her own. ---- */
 
 static int dave;
@@ -950,6 +993,7 @@ int run_service_tests(void)
 		cmocka_unit_test_setup_teardown(one_connection_cannot_fill_the_share_table, setup_quota, teardown_quota),
 		cmocka_unit_test_setup_teardown(one_connection_cannot_take_a_shares_seats, setup_quota, teardown_quota),
 		cmocka_unit_test_setup_teardown(a_gone_handle_creates_nothing, setup_quota, teardown_quota),
+		cmocka_unit_test_setup_teardown(the_observer_hears_each_fact_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(the_outcome_names_the_request_its_share_and_the_callers_member, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(the_operator_sees_each_share_most_members_first, setup, teardown),
