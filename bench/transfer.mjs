@@ -21,7 +21,18 @@
 // page) against the browser's CPU, and how full the sender's channel buffer was (10 ms samples).
 // The profiled transfer is slower than the measured one.
 //
-//   scripts/in-netns.sh node bench/transfer.mjs [MiB] [--mbit N] [--profile]   (default 256; after scripts/test.sh)
+//   scripts/in-netns.sh node bench/transfer.mjs [MiB] [--mbit N] [--profile] [--json PATH]   (default 256; after scripts/test.sh)
+//
+// --json PATH writes these results (bench/lib/result.mjs):
+//   mib                  the file's size
+//   mbit                 the loopback's shaping, null unshaped
+//   swarmdropMBps        swarmdrop, link opened to file saved
+//   piecesMBps           swarmdrop while pieces flowed (first byte to last)
+//   rawMBps, inPageMBps  the raw blast between the two processes; two connections in one page
+//   ratio, piecesRatio   swarmdrop / raw; pieces flowing / raw
+//   cpuPerGB             browser CPU seconds per GB: {sender, receiver} swarmdrop, {rawSender, rawReceiver}
+//   coresBusy            cores busy (both browsers): {swarmdrop, raw}
+//   predictedRatio       the ratio the CPU per GB predicts where all cores are busy
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -30,8 +41,9 @@ import { BUFFERED_HIGH_WATERMARK, BUFFERED_LOW_WATERMARK, CHUNK_SIZE_CAP } from 
 import {
   launchBrowser, processTree, randomFile, receiveFile, repoRoot, sha256File, shareFile, startServer, subDir, tempDir,
 } from '../tests/e2e/harness.mjs';
+import { jsonTarget, writeResult } from './lib/result.mjs';
 
-const args = process.argv.slice(2);
+const { path: jsonPath, args } = jsonTarget();
 const profiling = args.includes('--profile');
 const mbit = args.includes('--mbit') ? Number(args[args.indexOf('--mbit') + 1]) : null;
 const mib = Number(args.find((arg, i) => !arg.startsWith('--') && args[i - 1] !== '--mbit') ?? 256);
@@ -447,6 +459,20 @@ try {
   const both = (cpu) => cpu[0].total + cpu[1].total;
   const cores = availableParallelism();
   console.log(`cores busy (both browsers, of ${cores}): swarmdrop ${(both(swarmdropCpu) / seconds).toFixed(2)}, raw ${(both(raw.cpu) / raw.seconds).toFixed(2)}; ratio the CPU per GB predicts where all are busy: ${(both(raw.cpu) / both(swarmdropCpu)).toFixed(2)}`);
+  const cpuPerGB = (cpu) => (cpu.total * GB) / size;
+  writeResult(jsonPath, 'transfer', {
+    mib,
+    mbit,
+    swarmdropMBps: rate(seconds),
+    piecesMBps: rate(pieceSeconds),
+    rawMBps: rate(raw.seconds),
+    inPageMBps: rate(ceilingSeconds),
+    ratio: raw.seconds / seconds,
+    piecesRatio: raw.seconds / pieceSeconds,
+    cpuPerGB: { sender: cpuPerGB(swarmdropCpu[0]), receiver: cpuPerGB(swarmdropCpu[1]), rawSender: cpuPerGB(raw.cpu[0]), rawReceiver: cpuPerGB(raw.cpu[1]) },
+    coresBusy: { swarmdrop: both(swarmdropCpu) / seconds, raw: both(raw.cpu) / raw.seconds },
+    predictedRatio: both(raw.cpu) / both(swarmdropCpu),
+  });
   if (!intact) process.exitCode = 1;
   if (profiling) await profileTransfer(server, sender, receiver, dir);
 } finally {
