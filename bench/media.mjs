@@ -5,14 +5,21 @@
 // in a browser that opens the link (the server's preparation, then the link opened until the
 // video has a frame to show), against the same browser opening a tiny published file.
 //
-//   scripts/in-netns.sh node bench/media.mjs [MiB]     (default 1024; after scripts/test.sh)
+//   scripts/in-netns.sh node bench/media.mjs [MiB] [--json PATH]     (default 1024; after scripts/test.sh)
+//
+// --json PATH writes these results (bench/lib/result.mjs):
+//   mib                          the movie's size asked for
+//   remuxMBps, ffmpegMBps, ratio swarmdrop-probe's and ffmpeg's remux, best of two; probe / ffmpeg
+//   publishToFirstFrameSeconds   the movie's swarmdrop-publish to a first frame in the browser
 import { execFile, execFileSync } from 'node:child_process';
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { launchBrowser, repoRoot, startServer, tempDir } from '../tests/e2e/harness.mjs';
+import { jsonTarget, writeResult } from './lib/result.mjs';
 
-const mib = Number(process.argv[2] || 1024);
+const { path: jsonPath, args } = jsonTarget();
+const mib = Number(args[0] || 1024);
 const MB = 1e6;
 const run = promisify(execFile);
 const dir = tempDir('swarmdrop-bench-media-');
@@ -21,10 +28,12 @@ function ffmpeg(...args) {
   execFileSync('ffmpeg', ['-loglevel', 'error', '-y', ...args]);
 }
 
-// A clip of about 150 MB (60 s at 20 Mbit/s), looped with -c copy up to the size asked.
+// A clip of about 150 MB (60 s at 20 Mbit/s; shorter for a smaller size asked, at least 4 s),
+// looped with -c copy up to the size asked.
 function makeMovie(path, targetBytes) {
   const clip = join(dir, 'clip.mkv');
-  ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440', '-t', '60',
+  const clipSeconds = Math.min(60, Math.max(4, Math.ceil(targetBytes / 2.5e6)));
+  ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440', '-t', String(clipSeconds),
     '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-b:v', '20M', '-minrate', '20M', '-maxrate', '20M',
     '-bufsize', '8M', '-c:a', 'aac', clip);
   const loops = Math.max(0, Math.ceil(targetBytes / statSync(clip).size) - 1);
@@ -102,6 +111,9 @@ try {
       console.log(`publish to first frame, ${what}: ${figures.total.toFixed(2)} s = swarmdrop-publish ${figures.publish.toFixed(2)} s`
         + ` (server preparation ${figures.prepared.toFixed(2)} s) + link opened to first frame ${figures.firstFrame.toFixed(2)} s`);
     }
+    writeResult(jsonPath, 'media', {
+      mib, remuxMBps: rate(times.ours), ffmpegMBps: rate(times.ffmpeg), ratio: rate(times.ours) / rate(times.ffmpeg), publishToFirstFrameSeconds: big.total,
+    });
   } finally {
     await server.stop();
   }
