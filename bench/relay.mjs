@@ -9,7 +9,16 @@
 // And how many cores the whole machine kept busy meanwhile (/proc/stat): 5 browsers share 2.
 // Needs root (namespaces, tc). Every transfer's SHA-256 is checked.
 //
-//   node bench/relay.mjs [MiB 1:1] [MiB 1:4] [uplink Mbit/s]     (defaults 64 16 40)
+//   node bench/relay.mjs [MiB 1:1] [MiB 1:4] [uplink Mbit/s] [--json PATH]     (defaults 64 16 40)
+//
+// --json PATH writes these results (bench/lib/result.mjs):
+//   oneToOne.mib, .pluginMBps, .turnMBps    the 1:1 file's size; MB/s through the plugin, TURN
+//   oneToOne.speedup                        TURN time / plugin time
+//   oneToOne.janusCpuPerGB, .coturnCpuPerGB the relaying server's CPU seconds per GB received
+//   fanOut.mib, .uplinkMbit, .receivers     the 1:4 file's size, the sender's uplink, receivers
+//   fanOut.pluginSeconds, .turnSeconds      until every receiver had the file
+//   fanOut.speedup                          TURN time / plugin time
+//   fanOut.pluginCopies, .turnCopies        bytes the sender's host uploaded / the file's size
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { readFileSync, rmSync } from 'node:fs';
@@ -18,8 +27,10 @@ import {
   closeAll, processTree, randomFile, receiveFile, sha256File, shareFile, subDir, tempDir, waitForState,
 } from '../tests/e2e/harness.mjs';
 import { startLab, useTurn } from '../tests/lab/lab.mjs';
+import { jsonTarget, writeResult } from './lib/result.mjs';
 
-const [oneMiB, fanMiB, uplinkMbit] = [64, 16, 40].map((fallback, i) => Number(process.argv[2 + i] || fallback));
+const { path: jsonPath, args } = jsonTarget();
+const [oneMiB, fanMiB, uplinkMbit] = [64, 16, 40].map((fallback, i) => Number(args[i] || fallback));
 const MB = 1e6;
 const GB = 1e9;
 const RECEIVERS = 4;
@@ -118,6 +129,26 @@ try {
   console.log(`  all done through the plugin  ${pluginFan.seconds.toFixed(1)} s, the sender uploaded ${copies(pluginFan)} times the file, Janus CPU ${cpu(pluginFan)}`);
   console.log(`  all done through TURN        ${turnFan.seconds.toFixed(1)} s, the sender uploaded ${copies(turnFan)} times the file, coturn CPU ${cpu(turnFan)}`);
   console.log(`  speed-up, TURN time / plugin time  ${(turnFan.seconds / pluginFan.seconds).toFixed(2)}`);
+  writeResult(jsonPath, 'relay', {
+    oneToOne: {
+      mib: oneMiB,
+      pluginMBps: one.size / MB / pluginOne.seconds,
+      turnMBps: one.size / MB / turnOne.seconds,
+      speedup: turnOne.seconds / pluginOne.seconds,
+      janusCpuPerGB: pluginOne.cpuPerGB,
+      coturnCpuPerGB: turnOne.cpuPerGB,
+    },
+    fanOut: {
+      mib: fanMiB,
+      uplinkMbit,
+      receivers: RECEIVERS,
+      pluginSeconds: pluginFan.seconds,
+      turnSeconds: turnFan.seconds,
+      speedup: turnFan.seconds / pluginFan.seconds,
+      pluginCopies: pluginFan.uploaded / fan.size,
+      turnCopies: turnFan.uploaded / fan.size,
+    },
+  });
 } finally {
   await lab.stop();
   rmSync(dir, { recursive: true, force: true });
