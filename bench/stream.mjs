@@ -2,9 +2,10 @@
 // Watching a video while it downloads: swarmdrop's stream (sender browser -> receiver browser over
 // WebRTC, played through the service worker) against the same file served by nginx as a plain
 // HTTP progressive download, to the same receiver browser over the same shaped link, in one run.
-// The video: 300 s of 1280x720 H.264 (~2 Mbit/s, a keyframe every 2 s) + AAC in an ordinary MP4
+// The video: 300 s (--video-seconds) of 1280x720 H.264 (~2 Mbit/s, a keyframe every 2 s) + AAC in an ordinary MP4
 // with its index first (-movflags +faststart), made here by Debian's ffmpeg (a 30 s clip looped
-// with -c copy, which is faster than encoding 300 s and plays the same).
+// with -c copy, which is faster than encoding 300 s and plays the same; a video of 30 s or less is
+// that clip alone).
 //
 // Two network namespaces joined by a veth pair on 198.18.42.0/24: "source" (198.18.42.1: Janus +
 // nginx of scripts/serve.sh, the sender's Chromium, and a plain nginx serving the video) and
@@ -14,16 +15,26 @@
 // For each side, in the receiver's page: first frame and 'playing' (muted autoplay) counted from
 // opening the share link (swarmdrop) or from setting video.src to the nginx URL on a blank page
 // (nginx); stalls ('waiting' while not seeking) until the video reached 60 s; then a seek to 80 %
-// and the time until a frame of the target shows and until it plays on; then stalls for 20 s.
+// and the time until a frame of the target shows and until it plays on; then stalls for 20 s
+// (a shorter video: played to 40 % of it, and stalls until its end, at most 20 s).
 // Goal (the project's issue): first frame within 1.2 times nginx's, no stall after the start.
 //
 // Below the table, where swarmdrop's time went: its steps to the first frame, and the pieces that
 // came over the link (the receiver's requests, cancels and piece frames, traced in its page) before
 // the player started and between the seek and the piece the player asked for.
 //
-//   node bench/stream.mjs [--moov-at-end] [--swarmdrop-first]     (as root: namespaces, tc)
+//   node bench/stream.mjs [--moov-at-end] [--swarmdrop-first] [--video-seconds 300] [--json PATH]
+//                                                                  (as root: namespaces, tc)
 // --moov-at-end: the MP4's index at its end (no faststart); --swarmdrop-first: measure swarmdrop
-// before nginx. STREAM_BENCH_DUMP=<file>: everything recorded, as JSON.
+// before nginx; --video-seconds N: the video's length (N <= 30, or a multiple of 30; 30 for a quick
+// run). STREAM_BENCH_DUMP=<file>: everything recorded, as JSON.
+//
+// --json PATH writes these results (bench/lib/result.mjs), for each of swarmdrop and http (nginx):
+//   timeToFirstFrameSeconds   first frame, from opening the link / setting video.src
+//   playingSeconds            'playing', the same way
+//   stalls, stalledSeconds    stalls after the start and after the seek, together
+//   seekFrameSeconds          from the seek to a frame of the target (null if none came)
+// and mbit (the link's shaped rate), videoSeconds, videoMB.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import {
   existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync,
@@ -31,14 +42,20 @@ import {
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { launchBrowser, repoRoot, shareFile, startServer, tempDir } from '../tests/e2e/harness.mjs';
+import { jsonTarget, writeResult } from './lib/result.mjs';
 
-const moovAtEnd = process.argv.includes('--moov-at-end');
-const swarmdropFirst = process.argv.includes('--swarmdrop-first');
-const DURATION = 300; // seconds of video
+const { path: jsonPath, args } = jsonTarget();
+const moovAtEnd = args.includes('--moov-at-end');
+const swarmdropFirst = args.includes('--swarmdrop-first');
+const DURATION = args.includes('--video-seconds') ? Number(args[args.indexOf('--video-seconds') + 1]) : 300; // seconds of video
+if (!(Number.isInteger(DURATION) && DURATION >= 4 && (DURATION <= 30 || DURATION % 30 === 0))) {
+  throw new Error('--video-seconds takes a length in seconds: 4 to 30, or a multiple of 30');
+}
+const CLIP_SECONDS = Math.min(DURATION, 30);
 const LINK_FACTOR = 1.5; // the link's rate, in times the file's average bitrate
-const PLAY_SECONDS = 60; // played from the start before the seek
 const SEEK_AT = 0.8; // of the duration
-const AFTER_SEEK_SECONDS = 20;
+const PLAY_SECONDS = Math.min(60, Math.round((DURATION * SEEK_AT) / 2)); // played from the start before the seek
+const AFTER_SEEK_SECONDS = Math.min(20, Math.round(DURATION * (1 - SEEK_AT)));
 const SOURCE_IP = '198.18.42.1';
 const VIEWER_IP = '198.18.42.2';
 const PLAIN_PORT = 8090;
@@ -74,13 +91,13 @@ function ffmpeg(...args) {
   execFileSync('ffmpeg', ['-loglevel', 'error', '-y', ...args]);
 }
 
-// The 300 s video: a 30 s clip (keyframe every 2 s, so the loop keeps that) repeated with -c copy.
+// The video: a clip of up to 30 s (keyframe every 2 s, so the loop keeps that) repeated with -c copy.
 function makeVideo(path) {
   const clip = join(dir, 'clip.mp4');
   ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-t', '30', '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', '50', '-keyint_min', '50',
+    '-t', String(CLIP_SECONDS), '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', '50', '-keyint_min', '50',
     '-sc_threshold', '0', '-b:v', '2M', '-maxrate', '2M', '-bufsize', '2M', '-c:a', 'aac', '-b:a', '128k', clip);
-  ffmpeg('-stream_loop', String(DURATION / 30 - 1), '-i', clip, '-c', 'copy', ...(moovAtEnd ? [] : ['-movflags', '+faststart']), path);
+  ffmpeg('-stream_loop', String(DURATION / CLIP_SECONDS - 1), '-i', clip, '-c', 'copy', ...(moovAtEnd ? [] : ['-movflags', '+faststart']), path);
   rmSync(clip);
   const duration = Number(sh('ffprobe', '-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', path).trim());
   return { path, size: statSync(path).size, duration };
@@ -487,6 +504,16 @@ async function main() {
     writeFileSync(process.env.STREAM_BENCH_DUMP, JSON.stringify({ ...sides, link: link.samples, nginxLog: readFileSync(plain.accessLog, 'utf8') }));
   }
   report(video, rate, sides.swarmdrop, sides.nginx, link);
+  const figures = (side) => ({
+    timeToFirstFrameSeconds: side.firstFrame,
+    playingSeconds: side.playing,
+    stalls: side.stallsAfterStart.count + (side.stallsAfterSeek?.count ?? 0),
+    stalledSeconds: side.stallsAfterStart.seconds + (side.stallsAfterSeek?.seconds ?? 0),
+    seekFrameSeconds: side.seekFrame,
+  });
+  writeResult(jsonPath, 'stream', {
+    swarmdrop: figures(sides.swarmdrop), http: figures(sides.nginx), mbit: rate / 1e6, videoSeconds: video.duration, videoMB: video.size / MB,
+  });
   console.error(`whole run: ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
