@@ -42,9 +42,9 @@ export const BAN_REQUESTS = 'requests'; // more requests unanswered than REQUEST
  * handle(peer, message) is the role's handler of every message (see Peer); a ProtocolError it
  * throws bans the peer (a BudgetError: BAN_REQUESTS), any other error closes that peer's link
  * (failures that are the role's own, not the link's, the role handles itself).
- * settings: {iceServers: RTCIceServer[], relayOnly: () => boolean} (the
+ * settings: {iceServers: RTCIceServer[], relayOnly: () => boolean, testHooks?} (the
  * page's; relay-only: no direct link is tried or accepted, so the other browsers never learn our
- * addresses).
+ * addresses; testHooks: {originOnly} in bench/swarm.mjs, see #takeJoin).
  */
 export class Swarm extends Emitter {
   peers = new Map(); // peer id -> Peer, open or being set up
@@ -135,6 +135,9 @@ export class Swarm extends Emitter {
 
   #takeJoin({ peers: members = [], max_links: maxLinks }) {
     if (Number.isInteger(maxLinks) && maxLinks >= 1) this.#maxLinks = Math.min(maxLinks, MAX_LINKS_BOUND);
+    // Test hook (bench/swarm.mjs): a receiver linked to the owner only, so that the owner serves
+    // every receiver itself.
+    if (this.#settings.testHooks?.originOnly) this.#maxLinks = 0;
     for (const member of members) {
       this.#addMember(member);
       if (!this.#seeding) this.#toAsk.add(member.peer);

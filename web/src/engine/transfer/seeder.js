@@ -42,8 +42,8 @@ export class Seeder {
    * have passed it on first); onError(error) when ciphertext fails (our disk or file, not the
    * peer's fault). spread: this is the origin, whose uplink should carry each piece about once.
    * pieceSize: the share's (the budget is in windows of whole pieces). testHooks: tests/e2e's
-   * {seedBytesPerSecond, corruptServedPieces} (none in normal use). sendAheadBytes: see
-   * SEND_AHEAD_BYTES.
+   * {seedBytesPerSecond, corruptServedPieces} and bench/swarm.mjs's {originOnly} (none in normal
+   * use). sendAheadBytes: see SEND_AHEAD_BYTES.
    */
   constructor({
     swarm, sealed, book, announced, ciphertext, servable, onError, pieceSize, spread = false,
@@ -51,7 +51,8 @@ export class Seeder {
     sendAheadBytes = SEND_AHEAD_BYTES, testHooks = {},
   }) {
     this.#ahead = piecesIn(sendAheadBytes, pieceSize);
-    this.#spread = spread;
+    // Test hook (bench/swarm.mjs): the origin serves every receiver itself, none spread.
+    this.#spread = spread && !testHooks.originOnly;
     this.#spreadRefusals = spreadRefusals;
     this.#spreadWaitMs = spreadWaitMs;
     this.#budget = budgetWindows * piecesIn(REQUEST_WINDOW_BYTES, pieceSize);
