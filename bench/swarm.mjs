@@ -5,6 +5,9 @@
 // and the piece bytes its engine counted) and the seconds from the receivers opening the link to
 // the last of them holding the whole file. Goal (issue 11, reported, not asserted): at 4 and 8
 // receivers the origin uploads at most 1.25 copies and swarmdrop finishes before WebTorrent.
+// A third side, "alone", is swarmdrop with the origin serving every receiver itself: the test
+// hook originOnly (web/src/engine: no receiver links to another, the origin does not spread its
+// upload), what a server that sends each receiver its copy would take.
 //
 // The lab (tests/lab/sites.sh, pub=N+1): every browser on a host of its own (a network namespace),
 // on the "internet" side, no NAT, each host's link capped by tbf in both directions (--mbit) so that
@@ -19,10 +22,17 @@
 // swarmdrop's sender. swarmdrop verifies every piece itself, WebTorrent too (SHA-1); neither saves
 // the file here.
 //
-//   cd bench && npm ci && cd .. && node bench/swarm.mjs [--receivers 2,4,8] [--mib 16] [--mbit 8] [--rounds 1]
+//   cd bench && npm ci && cd .. && node bench/swarm.mjs [--receivers 2,4,8] [--mib 16] [--mbit 8] [--rounds 1] [--json PATH]
 // As root (namespaces, tc), after scripts/setup.sh. At 8 receivers a row takes a minute or more;
-// the defaults take about 10 minutes. Times vary by 20-40 % from run to run here: --rounds R
-// measures each N R times (the two sides in turn going first) and ends with the medians.
+// the defaults take about 15 minutes. Times vary by 20-40 % from run to run here: --rounds R
+// measures each N R times (the sides in turn going first) and ends with the medians.
+//
+// --json PATH writes these results (bench/lib/result.mjs), medians over the rounds:
+//   mib, mbit                 the file's size, each host's cap
+//   rows[].receivers          N
+//   rows[].swarmdrop, .webtorrent, .alone: {originCopies, seconds}
+//                             copies of the file that left the origin's host (wire), and seconds
+//                             until all N receivers were done
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,8 +40,11 @@ import { parseArgs } from 'node:util';
 import { closeAll, randomFile, shareFile, tempDir, waitForState } from '../tests/e2e/harness.mjs';
 import { WAN_ADDRESS } from '../tests/lab/lab.mjs';
 import { STUN_URL, startSites } from '../tests/lab/sites.mjs';
+import { jsonTarget, writeResult } from './lib/result.mjs';
 
+const { path: jsonPath, args } = jsonTarget();
 const { values: options } = parseArgs({
+  args,
   options: {
     receivers: { type: 'string', default: '2,4,8' },
     mib: { type: 'string', default: '16' },
@@ -42,7 +55,7 @@ const { values: options } = parseArgs({
 const counts = options.receivers.split(',').map(Number);
 const [mib, mbit, rounds] = [Number(options.mib), Number(options.mbit), Number(options.rounds)];
 if (!counts.every((n) => Number.isInteger(n) && n >= 1 && n <= 30) || !(mib > 0) || !(mbit > 0) || !(rounds >= 1)) {
-  console.error('usage: node bench/swarm.mjs [--receivers 2,4,8] [--mib 16] [--mbit 8] [--rounds 1]  (1-30 receivers)');
+  console.error('usage: node bench/swarm.mjs [--receivers 2,4,8] [--mib 16] [--mbit 8] [--rounds 1] [--json PATH]  (1-30 receivers)');
   process.exit(2);
 }
 const size = mib << 20;
@@ -50,8 +63,9 @@ const benchDir = dirname(fileURLToPath(import.meta.url));
 const webtorrentJs = readFileSync(join(benchDir, 'node_modules/webtorrent/dist/webtorrent.min.js'));
 const TRACKER_PORT = 8000;
 const trackerUrl = `ws://${WAN_ADDRESS}:${TRACKER_PORT}`;
-// Generous: 30 times what the origin alone needs to send one copy through its cap.
-const timeout = Math.max(120_000, 30 * (size * 8 / (mbit * 1e6)) * 1000);
+// Generous: 30 times what the origin needs to send one copy through its cap, plus a copy per
+// receiver (the alone side sends them all).
+const timeout = Math.max(120_000, (30 + Math.max(...counts)) * (size * 8 / (mbit * 1e6)) * 1000);
 
 // The busy share of the machine's CPUs between two calls.
 function cpuMeter() {
@@ -94,9 +108,14 @@ async function measure(n, { launch, share, receive, done, originSent, links }) {
   }
 }
 
-function swarmdrop(server, file) {
+// hooks: the pages' test hooks (window.swarmdropTestHooks), {originOnly: true} for the alone side.
+function swarmdrop(server, file, hooks = null) {
   return {
-    launch: (host) => lab.browserOn(host, server.url),
+    async launch(host) {
+      const browser = await lab.browserOn(host, server.url);
+      if (hooks) await browser.context.addInitScript((set) => { globalThis.swarmdropTestHooks = set; }, hooks);
+      return browser;
+    },
     share: (page) => shareFile(page, server.url, file.path),
     receive: (page, link) => page.goto(link),
     done: (page) => waitForState(page, (s) => s.phase === 'done', null, { timeout }),
@@ -194,6 +213,8 @@ const cells = ({ wire, app, seconds, cpu, drops }) => `${pad(wire.toFixed(2), 6)
 // One line of the table; flags the goal missed: above 1.25 copies (piece bytes) at 4 or more.
 const row = (n, { ours, theirs }) => `${pad(n, 3)} | ${pad(cells(ours), 42)} | ${pad(cells(theirs), 43)} | `
   + `${ours.seconds < theirs.seconds ? 'yes' : 'no'} (${(theirs.seconds / ours.seconds).toFixed(2)}x)${n >= 4 && ours.app > 1.25 ? '  origin above 1.25 copies' : ''}`;
+// The alone side's line, under a row: the origin sending every receiver its copy.
+const aloneRow = (alone) => `${pad('', 3)} | alone (the origin serving every receiver itself): ${cells(alone)}`;
 const header = [
   `swarm benchmark: 1 origin + N receivers joining together, ${mib} MiB, every host capped at ${mbit} Mbit/s each way (tbf)`,
   'copies of the file the origin uploaded (wire: bytes leaving its host, headers and retransmissions included; app: its piece',
@@ -207,24 +228,28 @@ try {
   console.log(header.join('\n'));
   const median = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
   const summary = [];
+  const rows = [];
   for (const n of counts) {
     const results = [];
     for (let round = 0; round < rounds; round++) {
       // The sides in turn go first: whatever the machine carries over from one run to the next.
-      const sides = [['ours', swarmdrop(server, file)], ['theirs', webtorrent(server, file)]];
-      if (round % 2) sides.reverse();
+      const sides = [['ours', swarmdrop(server, file)], ['theirs', webtorrent(server, file)], ['alone', swarmdrop(server, file, { originOnly: true })]];
+      sides.push(...sides.splice(0, round % sides.length));
       const result = {};
       for (const [name, side] of sides) result[name] = await measure(n, side);
       results.push(result);
       console.log(row(n, result));
       console.log(`${pad('', 3)} | links: swarmdrop receivers ${result.ours.links}; WebTorrent receivers ${result.theirs.links}`);
+      console.log(aloneRow(result.alone));
     }
-    if (rounds > 1) {
-      const middle = (name) => Object.fromEntries(['wire', 'app', 'drops', 'seconds', 'cpu'].map((key) => [key, median(results.map((r) => r[name][key]))]));
-      summary.push(row(n, { ours: middle('ours'), theirs: middle('theirs') }));
-    }
+    const middle = (name) => Object.fromEntries(['wire', 'app', 'drops', 'seconds', 'cpu'].map((key) => [key, median(results.map((r) => r[name][key]))]));
+    const medians = { ours: middle('ours'), theirs: middle('theirs'), alone: middle('alone') };
+    if (rounds > 1) summary.push(`${row(n, medians)}\n${aloneRow(medians.alone)}`);
+    const side = ({ wire, seconds }) => ({ originCopies: wire, seconds });
+    rows.push({ receivers: n, swarmdrop: side(medians.ours), webtorrent: side(medians.theirs), alone: side(medians.alone) });
   }
   if (summary.length) console.log(`medians of ${rounds} rounds:\n${summary.join('\n')}`);
+  writeResult(jsonPath, 'swarm', { mib, mbit, rows });
 } finally {
   await lab.stop();
   rmSync(dir, { recursive: true, force: true });
