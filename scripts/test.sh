@@ -10,9 +10,12 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$top"
 
 "$top/scripts/setup.sh" || { echo "0 passed, 1 failed"; exit 1; }
-if [[ ! -f tests/node_modules/.package-lock.json || tests/package-lock.json -nt tests/node_modules/.package-lock.json ]]; then
-	(cd tests && npm ci --no-audit --no-fund --loglevel=error) || { echo "0 passed, 1 failed"; exit 1; }
-fi
+# The tests' packages, and the benchmarks' (the report's smoke run in tests/lab uses them).
+for dir in tests bench; do
+	if [[ ! -f $dir/node_modules/.package-lock.json || $dir/package-lock.json -nt $dir/node_modules/.package-lock.json ]]; then
+		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || { echo "0 passed, 1 failed"; exit 1; }
+	fi
+done
 
 passed=0 failed=0
 count() { # adds "$1" lines' numbers to the tallies: $2 is the passed pattern, $3 the failed ones
