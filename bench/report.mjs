@@ -435,6 +435,7 @@ async function main() {
   const runs = {};
   const failures = {};
   const commands = Object.fromEntries(STEPS.map((step) => [step.id, commandOf(step, options)]));
+  const machine = versions(); // before the runs: the commit they ran
   const started = Date.now();
   for (const step of STEPS) {
     if (options.only && !options.only.includes(step.id)) continue;
@@ -468,7 +469,7 @@ Every figure is the median of ${options.runs} run${options.runs > 1 ? 's' : ''} 
 both sides of each comparison come from the same run. Run it again with the same command; each
 section gives the bench command behind it.
 
-${table(['', ''], versions())}
+${table(['', ''], machine)}
 
 ## What the figures mean
 
