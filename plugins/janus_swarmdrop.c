@@ -186,6 +186,7 @@ static void note_refused(const sd_error *err, const char *share)
 	sd_stats_count_error(stats, err->code);
 	swarmdrop_events_refused(err, share);
 }
+
 static sd_publish_config publishing;
 static GHashTable *published; /* source path -> swarmdrop_published* (a reference); worker thread only */
 static GThreadPool *preparers; /* one thread: remuxing takes a core, signalling goes on */
