@@ -10,7 +10,8 @@
 //                                                                table and plot is made (CI)
 //
 // --runs: runs of each bench (default 3, at least 3 for the report itself). --only: the steps to
-// run (ids below); the others' tables say they were not run. --out: where report.md and report/
+// run again (ids below); the others' results are read back from <out>/report/logs/ as an
+// earlier run left them (the report says which and when), or their tables say they were not run. --out: where report.md and report/
 // go (default docs/). The benches write their results with --json (bench/lib/result.mjs); their
 // output and results go to <out>/report/logs/ (kept: the raw figures behind the tables). A bench that fails is reported as failed in its section
 // and makes the exit status 1; the rest still run.
@@ -66,6 +67,17 @@ function commandOf(step, options) {
   return [...(step.netns ? ['scripts/in-netns.sh'] : []), 'node', `bench/${step.bench}.mjs`, ...args].join(' ');
 }
 
+// The bench running now, killed with its process group (its namespaces' processes go with the
+// scripts that made them) when this script is stopped, or when it outlives STEP_TIMEOUT_MS.
+let running = null;
+const STEP_TIMEOUT_MS = 45 * 60_000;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    if (running) process.kill(-running.pid, 'SIGTERM');
+    process.exit(130);
+  });
+}
+
 // Runs a step once: resolves to its results, or throws with the end of its output.
 function runStep(step, options, run, logDir) {
   const json = join(logDir, `${step.id}-${run}.json`);
@@ -76,10 +88,14 @@ function runStep(step, options, run, logDir) {
     : ['node', [`bench/${step.bench}.mjs`, ...args]];
   const log = createWriteStream(logPath);
   return new Promise((resolve, reject) => {
-    const child = spawn(command, argv, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, argv, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    running = child;
+    const timer = setTimeout(() => process.kill(-child.pid, 'SIGTERM'), STEP_TIMEOUT_MS);
     child.stdout.pipe(log, { end: false });
     child.stderr.pipe(log, { end: false });
     child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      running = null;
       log.end();
       try {
         if (code !== 0) throw new Error(`exit ${code ?? signal}`);
@@ -95,6 +111,23 @@ function runStep(step, options, run, logDir) {
       }
     });
   });
+}
+
+// A step's results as an earlier report run left them in logDir ({results: [...], at: when the
+// first was written}), if all its runs are there; else null.
+function earlierResults(step, options, logDir) {
+  const results = [];
+  let at = null;
+  for (let run = 1; run <= options.runs; run++) {
+    try {
+      const written = JSON.parse(readFileSync(join(logDir, `${step.id}-${run}.json`), 'utf8'));
+      results.push(written.results);
+      at ??= written.at;
+    } catch {
+      return null;
+    }
+  }
+  return { results, at };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -181,8 +214,6 @@ async function writePlot(plots, name, spec, title) {
 // ---------------------------------------------------------------------------------------------
 // The report's sections: each takes the runs of its steps and returns markdown.
 
-const ratio = (a, b) => (a && b && b.median > 0 ? a.median / b.median : null);
-const times = (r) => (r === null ? '—' : `${r.toFixed(2)}×`);
 const notRun = (id, failures) => (failures[id] ? `**Not measured: the bench failed** (${failures[id].split('\n')[0]}; log in report/logs/).` : '_Not run in this report (`--only`)._');
 
 async function cloudSection(runs, failures, plots, commands) {
@@ -205,7 +236,9 @@ every receiver has the file, and the bytes that went through a server.
     const at = (pick) => spread(r, (x) => pick(x.rows.find((row) => row.receivers === n)));
     const p2p = at((row) => row.p2p.seconds);
     const cloud = at((row) => row.cloud.seconds);
-    rows.push([n, shown(p2p), shown(cloud), shown(at((row) => row.cloud.uploadSeconds)), times(ratio(cloud, p2p)),
+    // Each run's own ratio, then their spread: both sides of a ratio from the same run.
+    const speedup = at((row) => row.cloud.seconds / row.p2p.seconds);
+    rows.push([n, shown(p2p), shown(cloud), shown(at((row) => row.cloud.uploadSeconds)), shown(speedup, 2),
       shown(at((row) => row.p2p.serverBytes / 1e6), 2), shown(at((row) => row.cloud.serverBytes / 1e6), 1)]);
     plotRows.push({ group: `${n} receivers`, series: 'swarmdrop P2P', s: p2p }, { group: `${n} receivers`, series: 'upload, then download', s: cloud });
   }
@@ -374,7 +407,8 @@ function findings(runs) {
     const at = (pick) => m('cloud', (x) => pick(x.rows.find((r) => r.receivers === row.receivers)));
     const p2p = at((r) => r.p2p.seconds);
     const cloud = at((r) => r.cloud.seconds);
-    said.push(`With ${row.receivers} receiver${row.receivers > 1 ? 's' : ''}, everyone had the file ${p2p < cloud ? `${(cloud / p2p).toFixed(1)} times sooner peer to peer` : `${(p2p / cloud).toFixed(1)} times later peer to peer`} than by uploading it to a server and downloading it from there (${p2p.toFixed(0)} s against ${cloud.toFixed(0)} s), and ${(at((r) => r.p2p.serverBytes) / 1e6).toFixed(1)} MB went through a server instead of ${(at((r) => r.cloud.serverBytes) / 1e6).toFixed(0)} MB.`);
+    const speedup = at((r) => r.cloud.seconds / r.p2p.seconds); // each run's, then the median
+    said.push(`With ${row.receivers} receiver${row.receivers > 1 ? 's' : ''}, everyone had the file ${speedup >= 1 ? `${speedup.toFixed(1)} times sooner peer to peer` : `${(1 / speedup).toFixed(1)} times later peer to peer`} than by uploading it to a server and downloading it from there (${p2p.toFixed(0)} s against ${cloud.toFixed(0)} s), and ${(at((r) => r.p2p.serverBytes) / 1e6).toFixed(1)} MB went through a server instead of ${(at((r) => r.cloud.serverBytes) / 1e6).toFixed(0)} MB.`);
   }
   if (cloudRows.length > 0) {
     said.push('The cloud way pays for the whole upload before anyone can download, and every download then crosses the server\'s link; peer to peer the receivers start at once and serve each other, as long as the sender stays online until one copy is out.');
@@ -429,16 +463,25 @@ async function main() {
   const options = parseArgs(process.argv.slice(2));
   const plotDir = join(options.out, 'report');
   const logDir = join(plotDir, 'logs');
-  rmSync(plotDir, { recursive: true, force: true });
+  for (const plot of ['cloud', 'paths', 'swarm-copies', 'swarm-seconds', 'stream', 'remux']) rmSync(join(plotDir, `${plot}.svg`), { force: true });
+  if (!options.only) rmSync(logDir, { recursive: true, force: true });
   mkdirSync(logDir, { recursive: true });
   const plots = { dir: plotDir, link: 'report', made: [] };
   const runs = {};
   const failures = {};
+  const reused = [];
   const commands = Object.fromEntries(STEPS.map((step) => [step.id, commandOf(step, options)]));
   const machine = versions(); // before the runs: the commit they ran
   const started = Date.now();
   for (const step of STEPS) {
-    if (options.only && !options.only.includes(step.id)) continue;
+    if (options.only && !options.only.includes(step.id)) {
+      const earlier = earlierResults(step, options, logDir);
+      if (earlier) {
+        runs[step.id] = earlier.results;
+        reused.push(`${step.id} (${earlier.at.slice(0, 16).replace('T', ' ')} UTC)`);
+      }
+      continue;
+    }
     const results = [];
     for (let run = 1; run <= options.runs; run++) {
       process.stderr.write(`${step.id}: run ${run} of ${options.runs} (${commands[step.id]})\n`);
@@ -467,7 +510,7 @@ async function main() {
 Written by \`node bench/report.mjs${options.smoke ? ' --smoke' : ` --runs ${options.runs}`}\` on ${new Date().toISOString().slice(0, 10)} in ${minutes} min${options.smoke ? ' (a smoke run: tiny sizes, one run; the figures mean nothing)' : ''}.
 Every figure is the median of ${options.runs} run${options.runs > 1 ? 's' : ''} with the min–max in brackets;
 both sides of each comparison come from the same run. Run it again with the same command; each
-section gives the bench command behind it.
+section gives the bench command behind it.${reused.length > 0 ? ` Run again for this report: ${options.only.join(', ')}; read back from the earlier runs' results in report/logs/: ${reused.join(', ')}.` : ''}
 
 ${table(['', ''], machine)}
 

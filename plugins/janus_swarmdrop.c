@@ -710,7 +710,7 @@ static json_t *unpublish_requested(const sd_outcome *request, sd_error *err)
 	return json_pack("{s:s, s:s}", "swarmdrop", "unpublished", "share", share);
 }
 
-/* `stats`: what the server holds and did (docs/protocol.md part 5), from the modules that own
+/* `stats`: what the server holds and did (docs/protocol.md part 6), from the modules that own
  * each part; every share listed also gets its relay use. */
 static json_t *stats_requested(const sd_outcome *request, gint64 now, sd_error *err)
 {
@@ -872,27 +872,33 @@ static gpointer worker_main(gpointer data)
 	return NULL;
 }
 
+/* One of usrsctp's buffer sizes for the associations made from now on (setting: the .jcfg key,
+ * sysctl: usrsctp's setter); 0 leaves it. Looked up, not linked: Janus owns that library. */
+static void size_sctp_buffer(const char *setting, const char *sysctl, unsigned kib)
+{
+	int (*set)(guint32) = (int (*)(guint32))dlsym(RTLD_DEFAULT, sysctl);
+	if (kib == 0)
+		return;
+	if (set == NULL)
+		JANUS_LOG(LOG_WARN, "[%s] %s: this Janus has no usrsctp; data channels keep their buffers\n", SWARMDROP_PACKAGE,
+		          setting);
+	else if (set(kib * 1024) != 0)
+		JANUS_LOG(LOG_WARN, "[%s] %s: usrsctp refused %u KiB\n", SWARMDROP_PACKAGE, setting, kib);
+	else
+		JANUS_LOG(LOG_INFO, "[%s] %s: %u KiB\n", SWARMDROP_PACKAGE, setting, kib);
+}
+
 /* usrsctp, which Janus links for data channels, gives each association a 128 KiB receive buffer
  * (the window a browser may have unacknowledged towards Janus) and a 256 KiB send buffer: with
  * them a relayed stream ran at 3.3 MB/s where TURN did 7.8 (bench/relay.mjs). Its defaults are
  * process-wide sysctls read when an association is made, so setting them here (Janus ran
  * usrsctp_init before loading plugins) sizes every data channel this Janus opens from now on,
- * other plugins' too. Looked up, not linked: Janus owns that library. */
-static void size_sctp_buffers(unsigned kib)
+ * other plugins' too. The send buffer holds only what the relay put there (within its windows);
+ * the receive buffer is what any client may fill, out of order, without the plugin reading it. */
+static void size_sctp_buffers(const sd_limits *limits)
 {
-	int (*set_receive)(guint32) = (int (*)(guint32))dlsym(RTLD_DEFAULT, "usrsctp_sysctl_set_sctp_recvspace");
-	int (*set_send)(guint32) = (int (*)(guint32))dlsym(RTLD_DEFAULT, "usrsctp_sysctl_set_sctp_sendspace");
-	if (kib == 0)
-		return;
-	if (set_receive == NULL || set_send == NULL) {
-		JANUS_LOG(LOG_WARN, "[%s] sctp_buffer_kib: this Janus has no usrsctp; data channels keep their buffers\n",
-		          SWARMDROP_PACKAGE);
-		return;
-	}
-	if (set_receive(kib * 1024) != 0 || set_send(kib * 1024) != 0)
-		JANUS_LOG(LOG_WARN, "[%s] sctp_buffer_kib: usrsctp refused %u KiB\n", SWARMDROP_PACKAGE, kib);
-	else
-		JANUS_LOG(LOG_INFO, "[%s] data channel buffers: %u KiB each way\n", SWARMDROP_PACKAGE, kib);
+	size_sctp_buffer("sctp_send_buffer_kib", "usrsctp_sysctl_set_sctp_sendspace", limits->sctp_send_buffer_kib);
+	size_sctp_buffer("sctp_receive_buffer_kib", "usrsctp_sysctl_set_sctp_recvspace", limits->sctp_receive_buffer_kib);
 }
 
 static int swarmdrop_init(janus_callbacks *callback, const char *config_path)
@@ -910,7 +916,7 @@ static int swarmdrop_init(janus_callbacks *callback, const char *config_path)
 		JANUS_LOG(LOG_INFO, "[%s] location database: %s\n", SWARMDROP_PACKAGE, limits.location_database);
 	gateway = callback;
 	swarmdrop_events_init(callback, &swarmdrop_plugin);
-	size_sctp_buffers(limits.sctp_buffer_kib);
+	size_sctp_buffers(&limits);
 	sessions = g_hash_table_new_full(NULL, NULL, NULL, NULL);
 	messages = g_async_queue_new_full((GDestroyNotify)message_free);
 	static const sd_quota_hooks quota_hooks = {connection_retain, connection_release};

@@ -18,8 +18,9 @@
 #                                    it and scripts/swarmdrop-stats) is made on first use and kept
 #                                    in STATE_DIR/admin_key, unless the plugin's .jcfg sets one
 #   SWARMDROP_ADMIN_WS_PORT [none]   Janus's Admin API (WebSocket, subprotocol janus-admin-protocol)
-#                                    on 127.0.0.1 at this port, its admin_secret the operator's
-#                                    admin key: handle_info shows each handle's members and relay
+#                                    on 127.0.0.1 at this port, its admin_secret the key in
+#                                    STATE_DIR/admin_key: handle_info shows each handle's members
+#                                    and relay counters
 #   SWARMDROP_ORIGINS   [this host]      space-separated origins whose pages may open the Janus
 #                                    WebSocket (e.g. "https://share.example.org"); unset: the
 #                                    origin the request itself names (scheme and Host). A page of
@@ -31,7 +32,7 @@
 #   SWARMDROP_PAGE_BURST [40]        ... after a burst of this many; beyond: 429
 #   SWARMDROP_EVENTS_URL [none]      an http(s) URL that gets the plugin's events (shares made
 #                                    and closed, members joining and leaving, relay use, quota
-#                                    hits: docs/protocol.md part 6) as JSON POSTs from Janus's
+#                                    hits: docs/protocol.md part 7) as JSON POSTs from Janus's
 #                                    sample event handler (conf/janus.eventhandler.sampleevh.jcfg.in)
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -81,7 +82,8 @@ mkdir -p "$state/janus" "$state/plugins" "$state/nginx-tmp"
 state=$(cd "$state" && pwd)
 # Janus loads every .so of its plugins folder: give it a folder holding only ours.
 ln -sf "$top/plugins/.libs/libjanus_swarmdrop.so" "$state/plugins/libjanus_swarmdrop.so"
-cp "$plugin_jcfg" "$state/janus/janus.plugin.swarmdrop.jcfg"
+# Private from the start: the admin key goes into it.
+install -m 600 "$plugin_jcfg" "$state/janus/janus.plugin.swarmdrop.jcfg"
 # The operator's key (scripts/swarmdrop-stats, swarmdrop-publish), unless the file sets its own,
 # and the publishing settings go first in the general category; the rest is the operator's.
 if [[ ! -s $state/admin_key ]]; then

@@ -31,7 +31,9 @@ typedef struct sd_limits {
 	unsigned relay_client_rate_kib;  /* KiB/s one client may send through the relay */
 	unsigned relay_offer_timeout_seconds; /* an unanswered relay offer is hung up after this */
 	unsigned relay_refusals_per_second;   /* refusal messages one client gets, at most (the rest: counted) */
-	unsigned sctp_buffer_kib;  /* KiB of each data channel association's send and receive buffers; 0: usrsctp's own */
+	/* KiB of each data channel association's buffers (usrsctp's, process-wide); 0: usrsctp's own */
+	unsigned sctp_send_buffer_kib;
+	unsigned sctp_receive_buffer_kib;
 	/* The tracker (docs/protocol.md part 1, "The tracker"). */
 	bool rank_peers;                  /* false: peers in joining order */
 	unsigned tracker_list_size;       /* peers in one join or list answer */

@@ -28,7 +28,7 @@ typedef enum {
 	SD_REQ_PUBLISH,      /* the operator publishes a file of the media folder (docs/protocol.md part 5) */
 	SD_REQ_UNPUBLISH,    /* the operator closes a published share */
 	SD_REQ_REPORT,       /* a member tells the tracker what it holds and measures */
-	SD_REQ_STATS,        /* the operator reads what the server holds and did (docs/protocol.md part 5) */
+	SD_REQ_STATS,        /* the operator reads what the server holds and did (docs/protocol.md part 6) */
 } sd_request_kind;
 
 #define SD_ADMIN_KEY_MAX 256 /* bytes of an admin_key field */

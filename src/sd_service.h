@@ -47,7 +47,7 @@ sd_service *sd_service_new(const sd_limits *limits, sd_locate *locate, sd_quota 
 /* Tells observe of every share made (create, restore, a relay-only share), member joined (not
  * the share's maker), member left (leave, its client gone) and share closed, once each however
  * many clients hear of it (none, for a share closed empty): the operator's events
- * (docs/protocol.md part 6). The event's strings are borrowed for the call; it runs on the
+ * (docs/protocol.md part 7). The event's strings are borrowed for the call; it runs on the
  * service's thread, inside the request or expiry that caused it. NULL stops it. */
 typedef void (*sd_observe_fn)(const sd_event *event, void *user_data);
 void sd_service_observe(sd_service *svc, sd_observe_fn observe, void *user_data);

@@ -1,5 +1,7 @@
 #include "sd_stats.h"
 
+#include <stdatomic.h>
+
 #define FIRST_CODE 440
 #define LAST_CODE 599
 
@@ -16,15 +18,24 @@ typedef struct relay_sample {
 } relay_sample;
 
 struct sd_stats {
-	gint errors[LAST_CODE - FIRST_CODE + 1];
+	/* 64 bits: a stranger's malformed relay frames, every one counted, would wrap 32 in hours. */
+	atomic_uint_fast64_t errors[LAST_CODE - FIRST_CODE + 1];
 	/* A ring of the latest samples, one more than the seconds of the rate. */
 	relay_sample samples[SD_STATS_RATE_SECONDS + 1];
 	guint n_samples, next;
 };
 
+static guint64 count_of(const sd_stats *stats, int code)
+{
+	return atomic_load_explicit(&stats->errors[code - FIRST_CODE], memory_order_relaxed);
+}
+
 sd_stats *sd_stats_new(void)
 {
-	return g_new0(sd_stats, 1);
+	sd_stats *stats = g_new0(sd_stats, 1);
+	for (int code = FIRST_CODE; code <= LAST_CODE; code++)
+		atomic_init(&stats->errors[code - FIRST_CODE], 0);
+	return stats;
 }
 
 void sd_stats_free(sd_stats *stats)
@@ -36,7 +47,7 @@ void sd_stats_count_error(sd_stats *stats, int code)
 {
 	if (code < FIRST_CODE || code > LAST_CODE)
 		code = SD_ERR_INTERNAL;
-	g_atomic_int_inc(&stats->errors[code - FIRST_CODE]);
+	atomic_fetch_add_explicit(&stats->errors[code - FIRST_CODE], 1, memory_order_relaxed);
 }
 
 void sd_stats_sample_relay(sd_stats *stats, guint64 relayed_bytes, gint64 now_us)
@@ -63,10 +74,10 @@ json_t *sd_stats_errors_json(const sd_stats *stats)
 {
 	json_t *errors = json_array();
 	for (int code = FIRST_CODE; code <= LAST_CODE; code++) {
-		gint count = g_atomic_int_get(&stats->errors[code - FIRST_CODE]);
+		guint64 count = count_of(stats, code);
 		if (count > 0)
-			json_array_append_new(errors, json_pack("{s:i, s:s, s:i}", "code", code, "name", sd_error_name(code),
-			                                        "count", count));
+			json_array_append_new(errors, json_pack("{s:i, s:s, s:I}", "code", code, "name", sd_error_name(code),
+			                                        "count", (json_int_t)count));
 	}
 	return errors;
 }
@@ -75,7 +86,6 @@ json_t *sd_stats_quotas_json(const sd_stats *stats)
 {
 	json_t *quotas = json_object();
 	for (size_t i = 0; i < G_N_ELEMENTS(quota_codes); i++)
-		json_object_set_new(quotas, sd_error_name(quota_codes[i]),
-		                    json_integer(g_atomic_int_get(&stats->errors[quota_codes[i] - FIRST_CODE])));
+		json_object_set_new(quotas, sd_error_name(quota_codes[i]), json_integer((json_int_t)count_of(stats, quota_codes[i])));
 	return quotas;
 }

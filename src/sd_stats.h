@@ -1,4 +1,4 @@
-/* sd_stats: the counters an operator reads with the `stats` request (docs/protocol.md part 5)
+/* sd_stats: the counters an operator reads with the `stats` request (docs/protocol.md part 6)
  * that no other module owns: the refusals the plugin answered, by error code, and the relay's
  * recent rate from samples of its byte count. Shares, members, connections and the relay's
  * totals stay with their owners (sd_service, sd_quota, sd_relay) and are read from them.

@@ -21,7 +21,8 @@ static void defaults_are_the_documented_ones(void **state)
 	assert_int_equal(l.share_empty_grace_seconds, 30);
 	assert_int_equal(l.share_orphan_max_seconds, 86400);
 	assert_int_equal(l.relay_window_kib, 4096);
-	assert_int_equal(l.sctp_buffer_kib, 4096);
+	assert_int_equal(l.sctp_send_buffer_kib, 4096);
+	assert_int_equal(l.sctp_receive_buffer_kib, 4096);
 	assert_int_equal(l.relay_share_quota_mib, 4096);
 	assert_int_equal(l.relay_client_quota_mib, 1024);
 	assert_int_equal(l.relay_client_rate_kib, 0);
@@ -65,9 +66,9 @@ static void booleans_and_paths_are_checked(void **state)
 	assert_int_equal(sd_limits_set(&l, "tracker_list_size", "1", err, sizeof(err)), SD_LIMIT_BAD_VALUE);
 	assert_int_equal(sd_limits_set(&l, "max_links_per_member", "65", err, sizeof(err)), SD_LIMIT_BAD_VALUE);
 	assert_int_equal(sd_limits_set(&l, "report_interval_seconds", "3600", err, sizeof(err)), SD_LIMIT_OK);
-	assert_int_equal(sd_limits_set(&l, "sctp_buffer_kib", "16385", err, sizeof(err)), SD_LIMIT_BAD_VALUE);
-	assert_int_equal(sd_limits_set(&l, "sctp_buffer_kib", "0", err, sizeof(err)), SD_LIMIT_OK);
-	assert_int_equal(l.sctp_buffer_kib, 0);
+	assert_int_equal(sd_limits_set(&l, "sctp_send_buffer_kib", "16385", err, sizeof(err)), SD_LIMIT_BAD_VALUE);
+	assert_int_equal(sd_limits_set(&l, "sctp_receive_buffer_kib", "0", err, sizeof(err)), SD_LIMIT_OK);
+	assert_int_equal(l.sctp_receive_buffer_kib, 0);
 }
 
 static void a_valid_value_is_taken(void **state)

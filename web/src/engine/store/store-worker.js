@@ -14,9 +14,10 @@ let held = 0; // bits set in have
 let haveHandle = null;
 let hashesHandle = null; // open until `close`: batches may come after the last piece's write
 let handles = null; // per file FileSystemSyncAccessHandle, null once every piece is held
-// Written since the last flush: pieces (in `have` already, not yet in HAVE_FILE), their bytes, and
-// whether hash records were appended; the timer that flushes them at the latest.
-const unflushed = { pieces: [], bytes: 0, hashes: false, timer: null };
+// Written since the last flush: pieces (in `have` already, not yet in HAVE_FILE), their bytes, the
+// data files written, whether hash records were appended; the timer that flushes them at the
+// latest, and what that timer's flush threw (told to the next request: nothing else would hear).
+const unflushed = { pieces: [], bytes: 0, files: new Set(), hashes: false, timer: null, failed: null };
 
 function pieceCount() {
   return layout.total === 0 ? 0 : Math.ceil(layout.total / layout.pieceSize);
@@ -91,7 +92,9 @@ const ops = {
     const bit = 0x80 >> (index & 7);
     if (!handles || have[index >> 3] & bit) return { complete: held === pieceCount() };
     for (const run of runs(start, end)) {
-      handles[layout.files.indexOf(run.file)].write(bytes.subarray(run.offset, run.offset + run.length), { at: run.at });
+      const handle = handles[layout.files.indexOf(run.file)];
+      handle.write(bytes.subarray(run.offset, run.offset + run.length), { at: run.at });
+      unflushed.files.add(handle);
     }
     have[index >> 3] |= bit;
     held++;
@@ -172,19 +175,24 @@ async function markUsed(complete) {
 function flush() {
   clearTimeout(unflushed.timer);
   unflushed.timer = null;
-  if (unflushed.pieces.length > 0) {
-    for (const handle of handles ?? []) handle.flush();
-  }
+  for (const handle of unflushed.files) handle.flush();
   if (unflushed.hashes) hashesHandle?.flush();
   for (const index of unflushed.pieces) haveHandle.write(have.subarray(index >> 3, (index >> 3) + 1), { at: index >> 3 });
   if (unflushed.pieces.length > 0) haveHandle.flush();
   unflushed.pieces = [];
   unflushed.bytes = 0;
+  unflushed.files.clear();
   unflushed.hashes = false;
 }
 
 function flushLater() {
-  unflushed.timer ??= setTimeout(flush, STORE_FLUSH_MS);
+  unflushed.timer ??= setTimeout(() => {
+    try {
+      flush();
+    } catch (error) {
+      unflushed.failed ??= error;
+    }
+  }, STORE_FLUSH_MS);
 }
 
 function closeHandles() {
@@ -197,6 +205,11 @@ function closeHandles() {
 
 self.onmessage = async ({ data: { id, op, ...args } }) => {
   try {
+    if (unflushed.failed) {
+      const error = unflushed.failed;
+      unflushed.failed = null;
+      throw error;
+    }
     const result = await ops[op](args);
     // Piece bytes and kept hashes move to the page instead of being copied.
     self.postMessage({ id, result }, [result.bytes?.buffer, result.hashes?.buffer].filter(Boolean));
