@@ -8,6 +8,8 @@
 //                                                                `cd bench && npm ci`)
 //   node bench/report.mjs --smoke --out DIR                      tiny sizes, one run: that every
 //                                                                table and plot is made (CI)
+//   node bench/report.mjs --from-logs                            no runs: the report again from
+//                                                                the results in <out>/report/logs/
 //
 // --runs: runs of each bench (default 3, at least 3 for the report itself). --only: the steps to
 // run again (ids below); the others' results are read back from <out>/report/logs/ as an
@@ -42,6 +44,7 @@ const STEPS = [
 
 function parseArgs(argv) {
   const options = { runs: 3, only: null, out: join(repo, 'docs'), smoke: false };
+  let fromLogs = false;
   for (let i = 0; i < argv.length; i++) {
     const value = () => {
       if (i + 1 >= argv.length) throw new Error(`${argv[i]} needs a value`);
@@ -52,9 +55,11 @@ function parseArgs(argv) {
     else if (arg === '--only') options.only = value().split(',');
     else if (arg === '--out') options.out = value();
     else if (arg === '--smoke') options.smoke = true;
+    else if (arg === '--from-logs') fromLogs = true;
     else throw new Error(`unexpected argument ${arg}`);
   }
   if (options.smoke) options.runs = 1;
+  if (fromLogs) options.only = []; // run nothing, read every step back
   if (!Number.isInteger(options.runs) || options.runs < 1) throw new Error('--runs takes a whole number, at least 1');
   const unknown = (options.only ?? []).filter((id) => !STEPS.some((step) => step.id === id));
   if (unknown.length > 0) throw new Error(`no step ${unknown.join(', ')} (steps: ${STEPS.map((s) => s.id).join(', ')})`);
@@ -114,20 +119,22 @@ function runStep(step, options, run, logDir) {
 }
 
 // A step's results as an earlier report run left them in logDir ({results: [...], at: when the
-// first was written}), if all its runs are there; else null.
+// first was written, commit: the code it ran}), if all its runs are there; else null.
 function earlierResults(step, options, logDir) {
   const results = [];
   let at = null;
+  let commit = null;
   for (let run = 1; run <= options.runs; run++) {
     try {
       const written = JSON.parse(readFileSync(join(logDir, `${step.id}-${run}.json`), 'utf8'));
       results.push(written.results);
       at ??= written.at;
+      commit ??= written.commit ?? 'unrecorded';
     } catch {
       return null;
     }
   }
-  return { results, at };
+  return { results, at, commit };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -478,7 +485,7 @@ async function main() {
       const earlier = earlierResults(step, options, logDir);
       if (earlier) {
         runs[step.id] = earlier.results;
-        reused.push(`${step.id} (${earlier.at.slice(0, 16).replace('T', ' ')} UTC)`);
+        reused.push(`${step.id} (${earlier.at.slice(0, 16).replace('T', ' ')} UTC, commit ${earlier.commit})`);
       }
       continue;
     }
@@ -507,10 +514,10 @@ async function main() {
   const minutes = ((Date.now() - started) / 60000).toFixed(0);
   const report = `# swarmdrop: the benchmark report
 
-Written by \`node bench/report.mjs${options.smoke ? ' --smoke' : ` --runs ${options.runs}`}\` on ${new Date().toISOString().slice(0, 10)} in ${minutes} min${options.smoke ? ' (a smoke run: tiny sizes, one run; the figures mean nothing)' : ''}.
+Written by \`${['node bench/report.mjs', ...process.argv.slice(2)].join(' ')}\` on ${new Date().toISOString().slice(0, 10)} in ${minutes} min${options.smoke ? ' (a smoke run: tiny sizes, one run; the figures mean nothing)' : ''}.
 Every figure is the median of ${options.runs} run${options.runs > 1 ? 's' : ''} with the min–max in brackets;
 both sides of each comparison come from the same run. Run it again with the same command; each
-section gives the bench command behind it.${reused.length > 0 ? ` Run again for this report: ${options.only.join(', ')}; read back from the earlier runs' results in report/logs/: ${reused.join(', ')}.` : ''}
+section gives the bench command behind it.${reused.length > 0 ? ` ${options.only.length > 0 ? `Run again for this report: ${options.only.join(', ')}; read` : 'Read'} back from the earlier runs' results in report/logs/: ${reused.join(', ')}.` : ''}
 
 ${table(['', ''], machine)}
 

@@ -2,6 +2,7 @@
 // object there, {bench, command, at, results}, beside what it prints for people. bench/report.mjs
 // runs the benches this way and reads their results; nothing else does. `results` holds plain
 // numbers (seconds, bytes, MB/s, ratios), nested by what they measure.
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,9 +18,11 @@ export function jsonTarget(argv = process.argv.slice(2)) {
   return { path: argv[at + 1], args: [...argv.slice(0, at), ...argv.slice(at + 2)] };
 }
 
-// Writes {bench, command, at, results} to path (when not null).
+// Writes {bench, command, commit, at, results} to path (when not null); commit: the code that ran
+// (git describe, "-dirty" with uncommitted changes).
 export function writeResult(path, bench, results) {
   if (!path) return;
   const command = ['node', relative(repo, process.argv[1]), ...process.argv.slice(2)].join(' ');
-  writeFileSync(path, `${JSON.stringify({ bench, command, at: new Date().toISOString(), results }, null, 2)}\n`);
+  const commit = execFileSync('git', ['-C', repo, 'describe', '--always', '--dirty']).toString().trim();
+  writeFileSync(path, `${JSON.stringify({ bench, command, commit, at: new Date().toISOString(), results }, null, 2)}\n`);
 }
