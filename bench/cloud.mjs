@@ -30,7 +30,7 @@
 //   cloud.seconds         uploadSeconds + from the receivers opening the server's page to the last download done
 //   cloud.serverBytes     bytes through the server host's interface (upload + every download + pages)
 //   cloud.uploadSeconds   the sender's PUT alone, from its start to the server's answer
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -38,6 +38,7 @@ import {
 } from '../tests/e2e/harness.mjs';
 import { WAN_ADDRESS } from '../tests/lab/lab.mjs';
 import { startSites } from '../tests/lab/sites.mjs';
+import { cpuMeter } from './lib/cpu.mjs';
 import { jsonTarget, writeResult } from './lib/result.mjs';
 
 const { path: jsonPath, args } = jsonTarget();
@@ -69,19 +70,6 @@ const receiverHosts = (n) => Array.from({ length: n }, (_, i) => `p${i + 2}`);
 // Bytes the wan namespace's processes (the servers) received and sent so far.
 const serverBytes = () => lab.counter('wan', 'sdbr', 'rx') + lab.counter('wan', 'sdbr', 'tx');
 const elapsed = (since) => (performance.now() - since) / 1000;
-// The busy share of the machine's CPUs from now to the returned function's call: near 100 % a row
-// measures the 2 CPUs, not the links.
-function cpuMeter() {
-  const read = () => {
-    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    return { idle: fields[3] + fields[4], total: fields.reduce((a, b) => a + b, 0) };
-  };
-  const start = read();
-  return () => {
-    const end = read();
-    return 1 - (end.idle - start.idle) / (end.total - start.total);
-  };
-}
 
 async function checkAll(saved, file, side) {
   for (const path of saved) {

@@ -40,6 +40,7 @@ import { parseArgs } from 'node:util';
 import { closeAll, randomFile, shareFile, tempDir, waitForState } from '../tests/e2e/harness.mjs';
 import { WAN_ADDRESS } from '../tests/lab/lab.mjs';
 import { STUN_URL, startSites } from '../tests/lab/sites.mjs';
+import { cpuMeter } from './lib/cpu.mjs';
 import { jsonTarget, writeResult } from './lib/result.mjs';
 
 const { path: jsonPath, args } = jsonTarget();
@@ -66,19 +67,6 @@ const trackerUrl = `ws://${WAN_ADDRESS}:${TRACKER_PORT}`;
 // Generous: 30 times what the origin needs to send one copy through its cap, plus a copy per
 // receiver (the alone side sends them all).
 const timeout = Math.max(120_000, (30 + Math.max(...counts)) * (size * 8 / (mbit * 1e6)) * 1000);
-
-// The busy share of the machine's CPUs between two calls.
-function cpuMeter() {
-  const read = () => {
-    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    return { idle: fields[3] + fields[4], total: fields.reduce((a, b) => a + b, 0) };
-  };
-  const start = read();
-  return () => {
-    const end = read();
-    return 1 - (end.idle - start.idle) / (end.total - start.total);
-  };
-}
 
 const lab = await startSites({ hosts: [`pub=${Math.max(...counts) + 1}`], hostMbit: mbit });
 const dir = tempDir('swarmdrop-bench-swarm-');
