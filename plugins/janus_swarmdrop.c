@@ -927,7 +927,7 @@ static int swarmdrop_init(janus_callbacks *callback, const char *config_path)
 	sd_service_observe(service, swarmdrop_events_fact, NULL);
 	static const sd_relay_hooks hooks = {relay_retain, relay_release, swarmdrop_events_relay};
 	relay = sd_relay_new(&limits, &hooks);
-	relay_window_bytes = (guint64)limits.relay_window_kib * 1024;
+	relay_window_bytes = sd_relay_window(relay);
 	relay_offer_timeout_us = (gint64)limits.relay_offer_timeout_seconds * G_USEC_PER_SEC;
 	offers = g_queue_new();
 	memberships_changed = g_ptr_array_new();

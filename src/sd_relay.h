@@ -138,6 +138,10 @@ guint64 sd_relay_in_flight(sd_relay *relay, void *client);
 guint sd_relay_endpoint_count(sd_relay *relay);
 guint sd_relay_pending_count(sd_relay *relay, void *client);
 guint sd_relay_waiting_count(sd_relay *relay);
+/* Bytes one member may have in flight to another: relay_window_kib, or under a rate cap
+ * (relay_client_rate_kib) at most two seconds of the rate (but 256 KiB), what clients are told.
+ * Fixed at sd_relay_new. */
+guint64 sd_relay_window(const sd_relay *relay);
 /* For the operator's stats: bytes relayed since the relay began (each target's copy counted),
  * and one share's relayed bytes (what its quota counts) and endpoints; 0 and 0 for a share with
  * none now (its count goes with its last endpoint). */

@@ -434,6 +434,20 @@ static void quotas_refuse_with_their_own_codes(void **state)
 	tear_down(state_of_fx);
 }
 
+static void a_rate_cap_shrinks_the_window_to_seconds_of_it(void **state)
+{
+	(void)state;
+	const struct {
+		unsigned window_kib, rate_kib;
+		guint64 window;
+	} cases[] = {{4096, 0, 4096 * 1024}, {4096, 400, 800 * 1024}, {4096, 10, 256 * 1024}, {1024, 4096, 1024 * 1024}};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		sd_relay *relay = relay_with(cases[i].window_kib, 0, 0, cases[i].rate_kib);
+		assert_int_equal(sd_relay_window(relay), cases[i].window);
+		sd_relay_free(relay);
+	}
+}
+
 static void the_rate_cap_pays_credits_as_time_passes(void **state)
 {
 	(void)state;
@@ -635,6 +649,7 @@ int run_relay_tests(void)
 		cmocka_unit_test_setup_teardown(a_full_window_holds_one_target_back_until_it_drains, set_up, tear_down),
 		cmocka_unit_test_setup_teardown(a_stalled_target_never_holds_more_than_the_window, set_up, tear_down),
 		cmocka_unit_test(quotas_refuse_with_their_own_codes),
+		cmocka_unit_test(a_rate_cap_shrinks_the_window_to_seconds_of_it),
 		cmocka_unit_test(the_rate_cap_pays_credits_as_time_passes),
 		cmocka_unit_test_setup_teardown(members_that_go_take_their_flows_with_them, set_up, tear_down),
 		cmocka_unit_test_setup_teardown(refusal_replies_are_budgeted_per_client, set_up, tear_down),
