@@ -27,6 +27,7 @@ import {
   closeAll, processTree, randomFile, receiveFile, sha256File, shareFile, subDir, tempDir, waitForState,
 } from '../tests/e2e/harness.mjs';
 import { startLab, useTurn } from '../tests/lab/lab.mjs';
+import { cpuMeter } from './lib/cpu.mjs';
 import { jsonTarget, writeResult } from './lib/result.mjs';
 
 const { path: jsonPath, args } = jsonTarget();
@@ -67,13 +68,6 @@ function relayPid(via) {
   return pid;
 }
 
-// CPU seconds the whole machine spent so far (every process: browsers, Janus, coturn), from
-// /proc/stat: with them, how many cores a run kept busy (of os.availableParallelism()).
-function machineBusySeconds() {
-  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
-  return (ticks.reduce((sum, n) => sum + n, 0) - ticks[3] - ticks[4]) / clockTicks; // less idle and iowait
-}
-
 // Bytes that left the sender's host (hA) so far: what its router sent out to the internet side.
 const senderUpload = () => Number(lab.exec('rA', 'cat', '/sys/class/net/wan0/statistics/tx_bytes').toString().trim());
 
@@ -90,13 +84,13 @@ async function timeTransfer(file, via, receiverCount) {
     const uploadedBefore = senderUpload();
     const relay = relayPid(via);
     const cpuBefore = cpuSeconds(relay);
-    const busyBefore = machineBusySeconds();
+    const busy = cpuMeter(); // the whole machine: browsers, Janus, coturn
     const start = performance.now();
     const saved = await Promise.all(receivers.map((r, i) => receiveFile(r.page, link, subDir(dir, `${via}-${receiverCount}-${i}`))));
     const seconds = (performance.now() - start) / 1000;
     const uploaded = senderUpload() - uploadedBefore;
     const cpuPerGB = (cpuSeconds(relay) - cpuBefore) / ((file.size * receiverCount) / GB);
-    const cores = (machineBusySeconds() - busyBefore) / seconds;
+    const cores = busy() * availableParallelism();
     for (const { path } of saved) {
       if ((await sha256File(path)) !== file.sha256) throw new Error(`${via}: a receiver's file differs`);
     }
