@@ -38,8 +38,10 @@ const STEPS = [
   { id: 'relay', bench: 'relay', full: ['64', '16', '40'], smoke: ['4', '4', '40'] },
   { id: 'swarm', bench: 'swarm', full: ['--receivers', '2,4,8', '--mib', '8', '--mbit', '8', '--rounds', '1'], smoke: ['--receivers', '2', '--mib', '2', '--mbit', '8', '--rounds', '1'] },
   { id: 'stream', bench: 'stream', full: [], smoke: ['--video-seconds', '30'] },
+  { id: 'proximity', bench: 'proximity', full: ['--mib', '32'], smoke: ['--mib', '2'] },
   { id: 'media', bench: 'media', netns: true, full: ['1024'], smoke: ['16'] },
   { id: 'large', bench: 'large', netns: true, full: ['512', '1024,4096'], smoke: ['16', '32'] },
+  { id: 'browsers', bench: 'browsers', netns: true, full: ['--mib', '64'], smoke: ['--mib', '4', '--video-seconds', '8', '--play-seconds', '3'] },
 ];
 
 function parseArgs(argv) {
@@ -229,8 +231,9 @@ async function cloudSection(runs, failures, plots, commands) {
 
 One sender and 1 or more receivers, each on a host of its own behind the same shaped links. P2P:
 swarmdrop, the receivers fetching from the sender and from each other. The cloud way: the sender
-uploads the file to an HTTP server (nginx) and the receivers download it from there. Time until
-every receiver has the file, and the bytes that went through a server.
+uploads the file to an HTTP server (nginx) and the receivers download it from there. Time from the
+sender picking the file until every receiver has it (P2P: the sender's page making the link, then
+the receivers; the cloud: the upload, then the downloads), and the bytes that went through a server.
 
 \`${commands.cloud}\`
 
@@ -245,11 +248,11 @@ every receiver has the file, and the bytes that went through a server.
     const cloud = at((row) => row.cloud.seconds);
     // Each run's own ratio, then their spread: both sides of a ratio from the same run.
     const speedup = at((row) => row.cloud.seconds / row.p2p.seconds);
-    rows.push([n, shown(p2p), shown(cloud), shown(at((row) => row.cloud.uploadSeconds)), shown(speedup, 2),
+    rows.push([n, shown(p2p), shown(at((row) => row.p2p.linkSeconds), 2), shown(cloud), shown(at((row) => row.cloud.uploadSeconds)), shown(speedup, 2),
       shown(at((row) => row.p2p.serverBytes / 1e6), 2), shown(at((row) => row.cloud.serverBytes / 1e6), 1)]);
     plotRows.push({ group: `${n} receivers`, series: 'swarmdrop P2P', s: p2p }, { group: `${n} receivers`, series: 'upload, then download', s: cloud });
   }
-  text += table(['receivers', 'P2P s', 'cloud s', 'of which upload s', 'cloud / P2P time', 'P2P server MB', 'cloud server MB'], rows);
+  text += table(['receivers', 'P2P s', 'of which the link s', 'cloud s', 'of which upload s', 'cloud / P2P time', 'P2P server MB', 'cloud server MB'], rows);
   text += `\n\n${await barPlot(plots, 'cloud', 'Time until every receiver has the file', 'seconds', plotRows)}\n`;
   return text;
 }
@@ -356,14 +359,33 @@ browser over the same shaped link.
   return text;
 }
 
-function proximitySection() {
-  return `## 5. Proximity on and off
+async function proximitySection(runs, failures, plots, commands) {
+  const r = runs.proximity;
+  let text = `## 5. Proximity on and off
 
-\`node --test tests/lab/proximity.test.mjs\` (part of the test suite) runs two sites, the origin
-and two receivers in one, three receivers in the other, and checks that fewer than 1.3 copies cross
-into the second site with the ranking on; it prints what crosses with \`rank_peers = false\`. Not
-yet run by this generator.
+Two sites, each behind its own router with its own public address, operator and country (the
+fixture location database), fast inside, ${r ? `${r[0].siteMbit} Mbit/s` : 'a capped link'} between each site and the internet: the
+origin and two receivers in site A, three receivers in site B. One file shared twice in the same
+lab, with the tracker ranking peers by proximity (the default) and with \`rank_peers = false\`: the
+copies of the file that came into site B (every byte on its router's wan side, relayed or direct),
+the copies the origin uploaded, and the time until all five had it. The test suite's
+\`tests/lab/proximity.test.mjs\` asserts fewer than 1.3 copies with ranking on.
+
+\`${commands.proximity}\`
+
 `;
+  if (!r) return text + notRun('proximity', failures);
+  const rows = [];
+  const plotRows = [];
+  for (const side of ['on', 'off']) {
+    const copies = spread(r, (x) => x[side].copiesIntoB);
+    rows.push([`ranking ${side}`, shown(copies, 2), shown(spread(r, (x) => x[side].originCopies), 2), shown(spread(r, (x) => x[side].seconds))]);
+    plotRows.push({ group: 'copies into site B', series: `ranking ${side}`, s: copies });
+  }
+  text += table(['tracker', 'copies into site B', 'origin uploaded, copies', 'all done, s'], rows);
+  text += `\n\nOff / on, each run's own: ${shown(spread(r, (x) => x.off.copiesIntoB / x.on.copiesIntoB), 2)} times the bytes into site B.\n`;
+  text += `\n${await barPlot(plots, 'proximity', 'Copies of the file that came into site B', 'copies', plotRows)}\n`;
+  return text;
 }
 
 async function sizeSection(runs, failures, plots, commands) {
@@ -395,13 +417,36 @@ async function sizeSection(runs, failures, plots, commands) {
   return text;
 }
 
-function browsersSection() {
-  return `## 7. Chromium and Firefox
+async function browsersSection(runs, failures, plots, commands) {
+  const r = runs.browsers;
+  let text = `## 7. Chromium and Firefox
 
-The end-to-end tests drive Firefox ESR as well (\`tests/e2e/firefox.test.mjs\`,
-\`firefox-swarm.test.mjs\`); the benchmarks above drive Chromium only, so no Firefox figures are
-reported yet.
+Debian's Chromium and Firefox ESR, each pairing as sender and receiver of one file on an unshaped
+loopback (from opening the link to the file saved by the receiver's browser), and each as the viewer
+of a video from a Chromium sender against nginx's progressive download of the same file, on a
+loopback shaped to 1.5 times the video's bitrate${r ? ` (${r[0].stream.mbit.toFixed(2)} Mbit/s, ${r[0].stream.videoSeconds.toFixed(0)} s of 720p)` : ''}.
+
+\`${commands.browsers}\`
+
 `;
+  if (!r) return text + notRun('browsers', failures);
+  const name = { chromium: 'Chromium', firefox: 'Firefox' };
+  const pairs = r[0].transfer.map(({ sender, receiver }) => [sender, receiver]);
+  const at = (sender, receiver, field) => spread(r, (x) => x.transfer.find((row) => row.sender === sender && row.receiver === receiver)[field]);
+  text += table(['sender', 'receiver', `${r[0].mib} MiB, s`, 'MB/s'], pairs.map(([sender, receiver]) => [name[sender], name[receiver], shown(at(sender, receiver, 'seconds')), shown(at(sender, receiver, 'MBps'))]));
+  const plotRows = [];
+  const rows = [];
+  for (const viewer of Object.keys(r[0].stream.viewers)) {
+    const side = (which, field) => spread(r, (x) => x.stream.viewers[viewer][which][field]);
+    const ours = side('swarmdrop', 'timeToFirstFrameSeconds');
+    const http = side('http', 'timeToFirstFrameSeconds');
+    rows.push([name[viewer], shown(ours, 2), shown(http, 2), shown(spread(r, (x) => x.stream.viewers[viewer].swarmdrop.timeToFirstFrameSeconds / x.stream.viewers[viewer].http.timeToFirstFrameSeconds), 1),
+      `${shown(side('swarmdrop', 'stalls'), 0)} / ${shown(side('http', 'stalls'), 0)}`]);
+    plotRows.push({ group: name[viewer], series: 'swarmdrop', s: ours }, { group: name[viewer], series: 'nginx progressive', s: http });
+  }
+  text += `\n\n${table(['viewer', 'first frame, swarmdrop s', 'nginx s', 'swarmdrop / nginx', 'stalls swarmdrop / nginx'], rows)}`;
+  text += `\n\n${await barPlot(plots, 'browsers-stream', 'Time to first frame by viewer', 'seconds', plotRows)}\n`;
+  return text;
 }
 
 // What the figures mean for someone choosing how to move a file: sentences from the medians of
@@ -415,7 +460,7 @@ function findings(runs) {
     const p2p = at((r) => r.p2p.seconds);
     const cloud = at((r) => r.cloud.seconds);
     const speedup = at((r) => r.cloud.seconds / r.p2p.seconds); // each run's, then the median
-    said.push(`With ${row.receivers} receiver${row.receivers > 1 ? 's' : ''}, everyone had the file ${speedup >= 1 ? `${speedup.toFixed(1)} times sooner peer to peer` : `${(1 / speedup).toFixed(1)} times later peer to peer`} than by uploading it to a server and downloading it from there (${p2p.toFixed(0)} s against ${cloud.toFixed(0)} s), and ${(at((r) => r.p2p.serverBytes) / 1e6).toFixed(1)} MB went through a server instead of ${(at((r) => r.cloud.serverBytes) / 1e6).toFixed(0)} MB.`);
+    said.push(`With ${row.receivers} receiver${row.receivers > 1 ? 's' : ''}, everyone had the file ${speedup >= 1 ? `${speedup.toFixed(1)} times sooner peer to peer` : `${(1 / speedup).toFixed(1)} times later peer to peer`} than by uploading it to a server and downloading it from there (${p2p.toFixed(1)} s against ${cloud.toFixed(1)} s), and ${(at((r) => r.p2p.serverBytes) / 1e6).toFixed(1)} MB went through a server instead of ${(at((r) => r.cloud.serverBytes) / 1e6).toFixed(0)} MB.`);
   }
   if (cloudRows.length > 0) {
     said.push('The cloud way pays for the whole upload before anyone can download, and every download then crosses the server\'s link; peer to peer the receivers start at once and serve each other, as long as the sender stays online until one copy is out.');
@@ -441,6 +486,18 @@ function findings(runs) {
   if (ours !== undefined && http !== undefined) {
     said.push(`A video started playing ${ours.toFixed(1)} s after its link was opened, against ${http.toFixed(1)} s from a web server over the same link (${m('stream', (x) => x.swarmdrop.stalls).toFixed(0)} and ${m('stream', (x) => x.http.stalls).toFixed(0)} stalls).`);
   }
+  const near = m('proximity', (x) => x.on.copiesIntoB);
+  const far = m('proximity', (x) => x.off.copiesIntoB);
+  if (near !== undefined && far !== undefined) {
+    const spared = near < 0.9 * far;
+    said.push(`With peers ranked by proximity, ${near.toFixed(2)} copies of the file came into the second site's network for its three receivers, against ${far.toFixed(2)} with the ranking off${spared ? ': receivers fetch from their own network first, which spares the links between networks (an office\'s or an operator\'s), not only the sender\'s' : ': no saving in this run'}.`);
+  }
+  const viewers = runs.browsers?.[0].stream.viewers;
+  if (viewers) {
+    const ttff = (viewer, side) => m('browsers', (x) => x.stream.viewers[viewer][side].timeToFirstFrameSeconds);
+    const slowest = (field) => Math.min(...runs.browsers[0].transfer.map((row) => m('browsers', (x) => x.transfer.find((t) => t.sender === row.sender && t.receiver === row.receiver)[field])));
+    said.push(`Firefox and Chromium send and receive each other's files (the slowest pairing at ${slowest('MBps').toFixed(1)} MB/s on this machine); a video's first frame came after ${ttff('chromium', 'swarmdrop').toFixed(1)} s in Chromium and ${ttff('firefox', 'swarmdrop').toFixed(1)} s in Firefox (nginx: ${ttff('chromium', 'http').toFixed(1)} and ${ttff('firefox', 'http').toFixed(1)} s).`);
+  }
   return said.length === 0 ? '_Nothing ran._' : said.map((s) => `- ${s}`).join('\n');
 }
 
@@ -457,6 +514,7 @@ function versions() {
     ['memory', `${(totalmem() / 2 ** 30).toFixed(1)} GiB`],
     ['system', `${first('uname', ['-sr'])}, Debian ${readFileSync('/etc/debian_version', 'utf8').trim()}`],
     ['Chromium', first('chromium', ['--version'])],
+    ['Firefox', first('firefox-esr', ['--version'])],
     ['Janus', first('janus', ['--version'])],
     ['nginx', first('nginx', ['-v'])],
     ['coturn', first('turnserver', ['--version'])],
@@ -470,7 +528,7 @@ async function main() {
   const options = parseArgs(process.argv.slice(2));
   const plotDir = join(options.out, 'report');
   const logDir = join(plotDir, 'logs');
-  for (const plot of ['cloud', 'paths', 'swarm-copies', 'swarm-seconds', 'stream', 'remux']) rmSync(join(plotDir, `${plot}.svg`), { force: true });
+  for (const plot of ['cloud', 'paths', 'swarm-copies', 'swarm-seconds', 'stream', 'proximity', 'remux', 'browsers-stream']) rmSync(join(plotDir, `${plot}.svg`), { force: true });
   if (!options.only) rmSync(logDir, { recursive: true, force: true });
   mkdirSync(logDir, { recursive: true });
   const plots = { dir: plotDir, link: 'report', made: [] };
@@ -507,9 +565,9 @@ async function main() {
     await pathsSection(runs, failures, plots, commands),
     await swarmSection(runs, failures, plots, commands),
     await streamSection(runs, failures, plots, commands),
-    proximitySection(),
+    await proximitySection(runs, failures, plots, commands),
     await sizeSection(runs, failures, plots, commands),
-    browsersSection(),
+    await browsersSection(runs, failures, plots, commands),
   ];
   const minutes = ((Date.now() - started) / 60000).toFixed(0);
   const report = `# swarmdrop: the benchmark report
@@ -528,7 +586,7 @@ ${findings(runs)}
 **Limits.** One machine: every browser, Janus, nginx and coturn share its cores, so where a
 transfer keeps them busy its speed says as much about CPU as about the network. Links are network
 namespaces over veth pairs shaped with tbf: bandwidth only, no added delay or loss (this kernel
-has no netem). Browsers are headless Chromium.
+has no netem). Browsers are headless: Chromium everywhere, Firefox ESR too in section 7.
 
 ${sections.join('\n\n')}
 `;
