@@ -5,19 +5,16 @@
 static janus_callbacks *gateway;
 static janus_plugin *source;
 
-/* The refusals that tell of a quota, and when the next event of each may go. */
-typedef struct quota_code {
-	int code;
+/* When the next quota_hit event of each quota code (sd_error_limit: all in 440-499) may go. */
+#define FIRST_QUOTA_CODE 440
+#define LAST_QUOTA_CODE 499
+typedef struct quota_state {
 	gint64 next;         /* µs, monotonic */
 	guint64 suppressed;  /* refusals of this code not told since its last event */
-} quota_code;
-static quota_code quota_codes[] = {
-	{SD_ERR_SHARE_FULL, 0, 0},        {SD_ERR_HANDLE_LIMIT, 0, 0},       {SD_ERR_SERVER_FULL, 0, 0},
-	{SD_ERR_RELAY_SHARE_QUOTA, 0, 0}, {SD_ERR_RELAY_CLIENT_QUOTA, 0, 0}, {SD_ERR_TOO_MANY_REQUESTS, 0, 0},
-	{SD_ERR_CONNECTION_LIMIT, 0, 0},
-};
+} quota_state;
+static quota_state quotas[LAST_QUOTA_CODE - FIRST_QUOTA_CODE + 1];
 #define QUOTA_EVENT_US G_USEC_PER_SEC
-static GMutex quota_mutex; /* guards quota_codes' next and suppressed */
+static GMutex quota_mutex; /* guards quotas */
 
 void swarmdrop_events_init(janus_callbacks *callbacks, janus_plugin *plugin)
 {
@@ -61,12 +58,9 @@ void swarmdrop_events_relay(const char *share_id, const char *peer_id, bool atta
 
 void swarmdrop_events_refused(const sd_error *err, const char *share)
 {
-	quota_code *quota = NULL;
-	for (size_t i = 0; i < G_N_ELEMENTS(quota_codes) && quota == NULL; i++)
-		if (quota_codes[i].code == err->code)
-			quota = &quota_codes[i];
-	if (quota == NULL || !enabled())
+	if (sd_error_limit(err->code) != SD_LIMIT_QUOTA || err->code < FIRST_QUOTA_CODE || err->code > LAST_QUOTA_CODE || !enabled())
 		return;
+	quota_state *quota = &quotas[err->code - FIRST_QUOTA_CODE];
 	gint64 now = g_get_monotonic_time();
 	guint64 suppressed = 0;
 	g_mutex_lock(&quota_mutex);

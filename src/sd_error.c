@@ -91,3 +91,22 @@ const char *sd_error_name(int code)
 			return error_names[i].name;
 	return "unknown";
 }
+
+/* The codes that tell of a limit reached, and how (sd_error.h). */
+static const struct {
+	int code;
+	sd_error_limit_kind kind;
+} limit_codes[] = {
+	{SD_ERR_SHARE_FULL, SD_LIMIT_QUOTA},        {SD_ERR_HANDLE_LIMIT, SD_LIMIT_QUOTA},
+	{SD_ERR_SERVER_FULL, SD_LIMIT_QUOTA},       {SD_ERR_RELAY_WINDOW, SD_LIMIT_FLOW},
+	{SD_ERR_RELAY_SHARE_QUOTA, SD_LIMIT_QUOTA}, {SD_ERR_RELAY_CLIENT_QUOTA, SD_LIMIT_QUOTA},
+	{SD_ERR_TOO_MANY_REQUESTS, SD_LIMIT_QUOTA}, {SD_ERR_CONNECTION_LIMIT, SD_LIMIT_QUOTA},
+};
+
+sd_error_limit_kind sd_error_limit(int code)
+{
+	for (size_t i = 0; i < sizeof(limit_codes) / sizeof(limit_codes[0]); i++)
+		if (limit_codes[i].code == code)
+			return limit_codes[i].kind;
+	return SD_LIMIT_NONE;
+}

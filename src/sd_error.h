@@ -95,4 +95,10 @@ bool sd_fail(sd_error *err, int code, const char *fmt, ...) __attribute__((forma
  * number that is no sd_error_code. */
 const char *sd_error_name(int code);
 
+/* Whether a code says a limit was reached rather than that the request was wrong: a quota or cap
+ * (counted in stats, told to event handlers as quota_hit), or the relay's window (counted only:
+ * ordinary flow control, a client meets it all the time). All such codes are in 440-499. */
+typedef enum { SD_LIMIT_NONE = 0, SD_LIMIT_QUOTA, SD_LIMIT_FLOW } sd_error_limit_kind;
+sd_error_limit_kind sd_error_limit(int code);
+
 #endif

@@ -5,13 +5,6 @@
 #define FIRST_CODE 440
 #define LAST_CODE 599
 
-/* The codes that say a limit or a quota was reached, not that the request was wrong. */
-static const int quota_codes[] = {
-	SD_ERR_SHARE_FULL,         SD_ERR_HANDLE_LIMIT,       SD_ERR_SERVER_FULL,
-	SD_ERR_RELAY_WINDOW,       SD_ERR_RELAY_SHARE_QUOTA,  SD_ERR_RELAY_CLIENT_QUOTA,
-	SD_ERR_TOO_MANY_REQUESTS,  SD_ERR_CONNECTION_LIMIT,
-};
-
 typedef struct relay_sample {
 	gint64 at;
 	guint64 bytes;
@@ -85,7 +78,8 @@ json_t *sd_stats_errors_json(const sd_stats *stats)
 json_t *sd_stats_quotas_json(const sd_stats *stats)
 {
 	json_t *quotas = json_object();
-	for (size_t i = 0; i < G_N_ELEMENTS(quota_codes); i++)
-		json_object_set_new(quotas, sd_error_name(quota_codes[i]), json_integer((json_int_t)count_of(stats, quota_codes[i])));
+	for (int code = FIRST_CODE; code <= LAST_CODE; code++)
+		if (sd_error_limit(code) != SD_LIMIT_NONE)
+			json_object_set_new(quotas, sd_error_name(code), json_integer((json_int_t)count_of(stats, code)));
 	return quotas;
 }

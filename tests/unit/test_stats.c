@@ -39,6 +39,11 @@ static void errors_are_counted_by_code_and_named(void **state)
 	json_decref(quotas);
 	assert_string_equal(sd_error_name(SD_ERR_CONNECTION_LIMIT), "connection_limit");
 	assert_string_equal(sd_error_name(12345), "unknown");
+	/* One table says which codes are limits: the window is counted but is not a quota event. */
+	assert_int_equal(sd_error_limit(SD_ERR_SHARE_FULL), SD_LIMIT_QUOTA);
+	assert_int_equal(sd_error_limit(SD_ERR_RELAY_WINDOW), SD_LIMIT_FLOW);
+	assert_int_equal(sd_error_limit(SD_ERR_BAD_BODY), SD_LIMIT_NONE);
+	assert_int_equal(sd_error_limit(12345), SD_LIMIT_NONE);
 	sd_stats_free(stats);
 }
 
