@@ -583,6 +583,15 @@ ${table(['', ''], machine)}
 
 ${findings(runs)}
 
+**When peer to peer loses.** A receiver waits for a connection before the first byte (signalling,
+ICE and DTLS: about a second here, more across real networks), so for a small file a server that
+already holds it answers sooner. The sender must stay online until one receiver holds each piece;
+after an upload the cloud needs nobody. When both ends sit behind symmetric NATs no direct link
+opens and the bytes go through the plugin's relay (section 2), through a server as in the cloud
+way, though nothing is stored there. With a single receiver the sender's uplink is the limit,
+where a download from a data centre has the server's link; the swarm only pays off once receivers
+can serve each other (sections 1 and 3). A video starts later than from a web server (section 4).
+
 **Limits.** One machine: every browser, Janus, nginx and coturn share its cores, so where a
 transfer keeps them busy its speed says as much about CPU as about the network. Links are network
 namespaces over veth pairs shaped with tbf: bandwidth only, no added delay or loss (this kernel
