@@ -71,6 +71,15 @@ export const CHUNK_SIZE_FALLBACK = 16 * KiB;
 // to the low one: keeps the pipe full without holding a large part of the file in memory.
 export const BUFFERED_HIGH_WATERMARK = 4 * MiB;
 export const BUFFERED_LOW_WATERMARK = 1 * MiB;
+// A seeder hands a link its next piece once the channel's buffer is down to the low watermark
+// (seeder.js, PeerLink.drained), and what is in that buffer cannot be taken back: a cancel (a
+// player's seek, its first focus) waits for it. So the mark is what the link sends in
+// BUFFERED_LOW_SECONDS at the rate its buffer drained at (measured while it held more), between
+// BUFFERED_LOW_MIN_BYTES (one frame; also until measured) and BUFFERED_LOW_WATERMARK: a quarter
+// of a second is far more than the event and a prepared piece's hand-over take, and 1 MiB at
+// 400 kB/s was 2.6 s of pieces the player had stopped wanting (bench/stream.mjs).
+export const BUFFERED_LOW_SECONDS = 0.25;
+export const BUFFERED_LOW_MIN_BYTES = 64 * KiB;
 // A seeder reads and encrypts the next pieces a link asked for while the one before drains
 // (seeder.js), at most this many bytes of them per link (whole pieces, at least one), so that one
 // is ready when the buffer reaches the low watermark (1 MiB is ~100 ms at 10 MB/s, about a
