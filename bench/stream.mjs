@@ -263,14 +263,47 @@ function recorder() {
     }
     if (s.phase === 'error') B.error = s.error;
     B.path ??= s.peers?.find((p) => p.phase === 'open')?.path;
+    // What the page fetched over HTTP (the link carries it too), once it is all in.
+    if (!B.resources && t > 5000) {
+      const nav = performance.getEntriesByType('navigation')[0];
+      B.resources = [nav, ...performance.getEntriesByType('resource')].filter(Boolean)
+        .map((e) => ({ name: e.name, start: e.startTime, end: e.responseEnd, bytes: e.transferSize }));
+    }
   }, 50);
+  // The receiver's link as its browser counts it, every 200 ms for the first 15 s: bytes the DTLS
+  // transport received (SCTP's own traffic included) against the data channel's payload.
+  B.linkStats = [];
+  const pcs = [];
+  const statsTimer = setInterval(async () => {
+    const t = now();
+    if (t > 15_000) clearInterval(statsTimer);
+    for (const pc of pcs) {
+      const sample = { t, transport: 0, channel: 0 };
+      for (const stat of (await pc.getStats()).values()) {
+        if (stat.type === 'transport') sample.transport += stat.bytesReceived ?? 0;
+        if (stat.type === 'data-channel') sample.channel += stat.bytesReceived ?? 0;
+      }
+      B.linkStats.push(sample);
+    }
+  }, 200);
   window.addEventListener('pagehide', () => clearInterval(poll));
   // The receiver's wire (the data channel it opens to the sender): requests and cancels it sends,
   // and where each piece's frames start and end coming in.
   B.wire = [];
+  B.connect = [];
   const createDataChannel = RTCPeerConnection.prototype.createDataChannel;
   RTCPeerConnection.prototype.createDataChannel = function wired(...args) {
     const channel = createDataChannel.apply(this, args);
+    pcs.push(this);
+    // How the link came up: ICE and DTLS states, the channel's opening, its first text messages.
+    const step = (what) => B.connect.push([Math.round(now()), what]);
+    step('channel created');
+    this.addEventListener('iceconnectionstatechange', () => step(`ice ${this.iceConnectionState}`));
+    this.addEventListener('connectionstatechange', () => step(`pc ${this.connectionState}`));
+    channel.addEventListener('open', () => step('channel open'));
+    channel.addEventListener('message', ({ data }) => {
+      if (typeof data === 'string' && B.connect.length < 12) step(`got ${/"t":"(\w+)"/.exec(data)?.[1]}`);
+    });
     const send = channel.send;
     channel.send = function sent(data) {
       if (typeof data === 'string' && /"t":"(request|cancel)"/.test(data)) {
@@ -420,6 +453,14 @@ function swarmdropNotes(sd, link) {
     + `first piece (${sd.state.pieceSize / 1024} KiB) verified and stored ${f(m.firstPiece / 1000)}, player ${f(m.player / 1000)}, first frame ${f(sd.firstFrame)}; `
     + `link ${rate(m.firstBytes, m.firstPiece)} kB/s meanwhile, ${rate(m.firstPiece, sd.seekAt)} kB/s after; `
     + `pieces that came before the player started: ${arrivals(B.wire, 0, m.player)}`);
+  const stats = (t) => B.linkStats.findLast((sample) => sample.t <= t);
+  const [from, to] = [stats(m.firstBytes), stats(m.firstPiece)];
+  if (from && to) {
+    notes.push(`swarmdrop link until the first piece: the DTLS transport received ${f((to.transport - from.transport) / 1000, 0)} kB, `
+      + `the data channel ${f((to.channel - from.channel) / 1000, 0)} kB; the link carried ${f((linkAt(m.firstPiece) - linkAt(m.firstBytes)) / 1000, 0)} kB; `
+      + `link steps (s): ${B.connect.map(([t, what]) => `${what} ${f(t / 1000)}`).join(', ')}; `
+      + `page fetches (s, kB): ${(B.resources ?? []).map((r) => `${r.name.split('#')[0].split('/').pop() || '/'} ${f(r.start / 1000)}-${f(r.end / 1000)} ${f(r.bytes / 1000, 0)}`).join(', ')}`);
+  }
   const seekRange = B.streams.at(-1)?.range;
   const target = seekRange ? Math.floor(Number(/bytes=(\d+)-/.exec(seekRange)?.[1]) / sd.state.pieceSize) : null;
   const end = B.seek.frame?.t;

@@ -167,6 +167,22 @@ test('moving the focus cancels requests far from it that have no bytes yet, and 
   assert.deepEqual(asked(peer, 'cancel'), [30, 31, 32]);
 });
 
+test('wanted pieces cancel the requests queued ahead of them at a peer, not those asked after them', async () => {
+  const count = 20;
+  const peer = fakePeer('a', range(0, count), count);
+  const { downloader, requests } = await downloaderFor({ count, pieceSize: MiB, total: count * MiB, peers: [peer], windowBytes: 4 * MiB });
+  downloader.focus(0);
+  assert.deepEqual(asked(peer), [0, 1, 2, 3]);
+  peer.sent.length = 0;
+  downloader.want([1]); // asked already, behind 0 only: 2 and 3 are behind it and stay
+  assert.deepEqual(asked(peer, 'cancel'), [0]);
+  assert.deepEqual(requests.of(peer).map((r) => r.piece), [1, 2, 3, 0]);
+  peer.sent.length = 0;
+  downloader.want([15]); // asked of nobody: everything queued is ahead of it
+  assert.deepEqual(asked(peer, 'cancel'), [1, 2, 3, 0]);
+  assert.deepEqual(asked(peer).slice(0, 2), [1, 15]); // in the order wanted: 1 still is
+});
+
 test('an urgent piece on a slow link is asked of a fast one too; the first copy wins and the other is cancelled', async () => {
   const count = 8;
   const slow = fakePeer('slow', range(0, count), count);

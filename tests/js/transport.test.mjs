@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
 import {
-  BUFFERED_HIGH_WATERMARK, DATA_CHANNEL_LABEL, LINK_QUEUE_MAX_BYTES, LINK_QUEUE_MAX_MESSAGES,
+  BUFFERED_HIGH_WATERMARK, BUFFERED_LOW_MIN_BYTES, BUFFERED_LOW_SECONDS, BUFFERED_LOW_WATERMARK, DATA_CHANNEL_LABEL,
+  LINK_QUEUE_MAX_BYTES, LINK_QUEUE_MAX_MESSAGES,
 } from '../../web/src/engine/config.js';
 import { LINK_OVERFLOW, LINK_SEND_FAILED, LinkFailure } from '../../web/src/engine/net/outbox.js';
 import { PeerLink } from '../../web/src/engine/net/transport.js';
@@ -15,8 +16,8 @@ import { FakePeerConnection, installFakeWebRtc, settle } from './fake-webrtc.mjs
 beforeEach(installFakeWebRtc);
 
 // An open link that answered the other side's offer: {link, channel, lost: [Error]}.
-async function openLink() {
-  const link = new PeerLink({ initiator: false, sendSignal: async () => {} });
+async function openLink(now = undefined) {
+  const link = new PeerLink({ initiator: false, sendSignal: async () => {}, now });
   const lost = [];
   link.on('lost', (error) => lost.push(error));
   const channel = FakePeerConnection.made.at(-1).announceChannel(DATA_CHANNEL_LABEL);
@@ -44,6 +45,42 @@ test('text waits behind the high watermark, in order with binary; drained() wait
   channel.drain();
   await settle();
   assert.equal(drained, true);
+  link.close();
+});
+
+test('drained() waits for the low mark: one frame until measured, then a quarter second of the rate the buffer drained at', async () => {
+  let clock = 0;
+  const { link, channel } = await openLink(() => clock);
+  assert.equal(link.lowMark, BUFFERED_LOW_MIN_BYTES);
+  const piece = new Uint8Array(256 * 1024);
+  // The buffer drains at 400 kB/s: the link's first piece, then the next ones, each handed over
+  // once the buffer is down to the mark.
+  const drainFor = async (ms) => {
+    clock += ms;
+    channel.drain(400 * ms);
+    await settle();
+  };
+  await link.sendBinary(piece);
+  let drained = false;
+  link.drained().then(() => { drained = true; });
+  await settle();
+  assert.equal(drained, false);
+  await drainFor(100); // 40 kB: still above one frame
+  assert.equal(drained, false);
+  await drainFor(500); // down to the mark: 240 kB left the buffer in 600 ms, 400 kB/s
+  assert.equal(drained, true);
+  const mark = 400 * BUFFERED_LOW_SECONDS * 1000;
+  assert.ok(Math.abs(link.lowMark - mark) / mark < 0.1, `${link.lowMark} is about ${mark}`);
+  // Never below one frame, never above the watermark: a fast link measures 1 MiB.
+  await link.sendBinary(piece);
+  drained = false;
+  link.drained().then(() => { drained = true; });
+  await settle();
+  clock += 1;
+  channel.drain();
+  await settle();
+  assert.equal(drained, true);
+  assert.equal(link.lowMark, BUFFERED_LOW_WATERMARK);
   link.close();
 });
 

@@ -71,6 +71,15 @@ export const CHUNK_SIZE_FALLBACK = 16 * KiB;
 // to the low one: keeps the pipe full without holding a large part of the file in memory.
 export const BUFFERED_HIGH_WATERMARK = 4 * MiB;
 export const BUFFERED_LOW_WATERMARK = 1 * MiB;
+// A seeder hands a link its next piece once the channel's buffer is down to the low watermark
+// (seeder.js, PeerLink.drained), and what is in that buffer cannot be taken back: a cancel (a
+// player's seek, its first focus) waits for it. So the mark is what the link sends in
+// BUFFERED_LOW_SECONDS at the rate its buffer drained at (measured while it held more), between
+// BUFFERED_LOW_MIN_BYTES (one frame; also until measured) and BUFFERED_LOW_WATERMARK: a quarter
+// of a second is far more than the event and a prepared piece's hand-over take, and 1 MiB at
+// 400 kB/s was 2.6 s of pieces the player had stopped wanting (bench/stream.mjs).
+export const BUFFERED_LOW_SECONDS = 0.25;
+export const BUFFERED_LOW_MIN_BYTES = 64 * KiB;
 // A seeder reads and encrypts the next pieces a link asked for while the one before drains
 // (seeder.js), at most this many bytes of them per link (whole pieces, at least one), so that one
 // is ready when the buffer reaches the low watermark (1 MiB is ~100 ms at 10 MB/s, about a
@@ -105,9 +114,14 @@ export const RELAY_BUSY_RETRIES = 3;
 // hashed, verified, stored and requested.
 export const PIECE_SIZE = 1 * MiB;
 // A share with a video or audio file in it has smaller pieces: a player gets its first bytes, and
-// those after a seek, once a piece this size is here and verified, not a whole MiB (about 4 s of a
-// 2 Mbit/s video over a link at 1.5 times its rate: bench/stream.mjs).
-export const MEDIA_PIECE_SIZE = 256 * KiB;
+// those after a seek, once the pieces holding them are here and verified, whole. Chromium shows
+// the first frame of a 300 s 720p MP4 once it has ~0.36 MB (its 227 KB index, the first frames):
+// two pieces of 256 KiB (0.52 MB), three of 128 KiB (0.39 MB). bench/stream.mjs (a link at 1.5
+// times the video's rate): first frame 2.35 s instead of 2.75, a frame after a seek 2.6 s
+// instead of 3.8 (nginx 0.9 and 1.8). The cost: a request, a signed hash and a `have` per 128
+// KiB (~0.2 %), and a greeting twice as long to a receiver that joins once the owner signed
+// many pieces (every batch goes before the bitfield: ~170 bytes a piece).
+export const MEDIA_PIECE_SIZE = 128 * KiB;
 
 // Swarm. A receiver links to the share's owner and to at most `max_links` other receivers (the
 // plugin's join answer; this many when it does not say), and answers offers beyond that "busy";

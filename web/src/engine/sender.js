@@ -12,6 +12,7 @@ import { FileSource } from './transfer/file-source.js';
 import { HashBook } from './transfer/hashes.js';
 import { MetricsRecorder } from './metrics.js';
 import { forgetShare, loadShare, pickKey, saveShare } from './transfer/keystore.js';
+import { looksLikeMedia } from './media/hint.js';
 import { scanFragmentedMp4 } from './media/mp4.js';
 import { shareUrl } from './links.js';
 import { bytesHeld } from './transfer/pieces.js';
@@ -350,12 +351,10 @@ function onLink({ bytes, pieces }) {
 }
 
 const MP4_NAME = /\.(mp4|m4v|m4a|mov|cmfv|cmfa|mp4v)$/i;
-const MEDIA_NAME = /\.(mp4|m4v|m4a|mov|mkv|webm|ogg|ogv|oga|opus|mp3|aac|flac|wav|ts)$/i;
 
-// A video or audio file, by its name or the browser's type for it: only a hint for the piece
-// size (the receiver's page judges a file by its bytes).
+// A video or audio file (a hint: media/hint.js) gets the smaller pieces.
 function isMedia({ path, file }) {
-  return MEDIA_NAME.test(path) || /^(video|audio)\//.test(file.type);
+  return looksLikeMedia(path, file.type);
 }
 
 // A file's manifest entry: a fragmented MP4 gets its fragment index and the MSE type with its

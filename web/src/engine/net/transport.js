@@ -3,6 +3,8 @@
 // and reads them.
 import {
   BUFFERED_HIGH_WATERMARK,
+  BUFFERED_LOW_MIN_BYTES,
+  BUFFERED_LOW_SECONDS,
   BUFFERED_LOW_WATERMARK,
   CHUNK_SIZE_CAP,
   CHUNK_SIZE_FALLBACK,
@@ -46,10 +48,14 @@ export class PeerLink extends Emitter {
   #closed = false;
   #closing = new AbortController(); // aborted by close(): drained() waits no longer
   #openTimer;
+  #handedBytes = 0; // bytes handed to the channel, ever
+  #drainRate = null; // bytes/s the channel's buffer last drained at while it held more than the low mark
+  #now;
 
-  // iceServers: the page's RTCIceServer[] (STUN/TURN), [] for host candidates only.
-  constructor({ initiator, sendSignal, iceServers = [] }) {
+  // iceServers: the page's RTCIceServer[] (STUN/TURN), [] for host candidates only. now(): ms (tests).
+  constructor({ initiator, sendSignal, iceServers = [], now = () => performance.now() }) {
     super();
+    this.#now = now;
     this.initiator = initiator;
     this.#sendSignal = sendSignal;
     this.#remoteGathered = new Promise((resolve) => { this.#remoteDone = resolve; });
@@ -135,16 +141,28 @@ export class PeerLink extends Emitter {
     return new Promise((resolve) => this.#write(data, resolve));
   }
 
-  // Resolves once nothing waits in our queue and the channel's buffer is down to the low
-  // watermark (or the link closed): a sender that starts its next piece only then keeps what is
+  // Resolves once nothing waits in our queue and the channel's buffer is down to the low mark
+  // (lowMark, or the link closed): a sender that starts its next piece only then keeps what is
   // not sent yet in its own queue, where a cancel can still take it out, and the pipe never runs
-  // dry meanwhile.
+  // dry meanwhile. Each wait measures the link's rate: the buffer held more than the mark
+  // throughout, so it drained as fast as the link sends.
   async drained() {
     const channel = this.#channel;
     while (!this.#closed && channel?.readyState === 'open'
-      && (this.#outbox.length > 0 || channel.bufferedAmount > BUFFERED_LOW_WATERMARK)) {
+      && (this.#outbox.length > 0 || channel.bufferedAmount > this.lowMark)) {
+      channel.bufferedAmountLowThreshold = this.lowMark;
+      const from = { at: this.#now(), left: this.#handedBytes - channel.bufferedAmount };
       await this.#bufferDrained();
+      const ms = this.#now() - from.at;
+      const left = this.#handedBytes - channel.bufferedAmount - from.left;
+      if (!this.#closed && ms > 0 && left > 0) this.#drainRate = (left * 1000) / ms;
     }
+  }
+
+  // The low mark (config.js BUFFERED_LOW_SECONDS): what the link sends in that long, bounded.
+  get lowMark() {
+    if (this.#drainRate === null) return BUFFERED_LOW_MIN_BYTES;
+    return Math.round(Math.min(BUFFERED_LOW_WATERMARK, Math.max(BUFFERED_LOW_MIN_BYTES, this.#drainRate * BUFFERED_LOW_SECONDS)));
   }
 
   close() {
@@ -180,6 +198,7 @@ export class PeerLink extends Emitter {
       && channel.bufferedAmount < BUFFERED_HIGH_WATERMARK) {
       try {
         channel.send(this.#outbox.head.data);
+        this.#handedBytes += this.#outbox.head.size;
       } catch (error) {
         this.#lose(new LinkFailure(LINK_SEND_FAILED, `Could not send to the other browser: ${error.message}`));
         return;
@@ -191,7 +210,7 @@ export class PeerLink extends Emitter {
   #setUpChannel(channel) {
     this.#channel = channel;
     channel.binaryType = 'arraybuffer';
-    channel.bufferedAmountLowThreshold = BUFFERED_LOW_WATERMARK;
+    channel.bufferedAmountLowThreshold = this.lowMark;
     const onOpen = async () => {
       if (this.#opened || this.#closed) return;
       this.#opened = true;

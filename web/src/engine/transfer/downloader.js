@@ -154,10 +154,12 @@ export class Downloader extends Emitter {
     this.fill();
   }
 
-  // Cancels the requests none of whose bytes came yet, but those `keep(piece)` says to keep.
-  #cancelQueued(keep) {
+  // Cancels the requests none of whose bytes came yet, but those `keep(piece)` says to keep;
+  // with `ahead(requests)` (a peer's, in the order asked), only the first that many of each peer.
+  #cancelQueued(keep, ahead = (requests) => requests.length) {
     for (const peer of this.#peers()) {
-      for (const { piece, received } of this.#requests.of(peer)) {
+      const requests = this.#requests.of(peer);
+      for (const { piece, received } of requests.slice(0, ahead(requests))) {
         if (keep(piece) || received > 0) continue;
         peer.send(cancelMessage(piece));
         this.#requests.end(piece, peer);
@@ -165,12 +167,19 @@ export class Downloader extends Emitter {
     }
   }
 
-  // These pieces are wanted before any other (Scheduler.want): requests queued with peers, none
-  // of whose bytes came yet, are cancelled (and asked again in their turn) so that these are not
-  // queued behind them.
+  // These pieces are wanted before any other (Scheduler.want): requests queued with peers ahead
+  // of them, none of whose bytes came yet, are cancelled (and asked again in their turn) so that
+  // these are not queued behind them. A peer serves in the order asked: at one that was asked
+  // for one of these, only what it was asked before that one is ahead; what came after stays
+  // (its bytes may be in the peer's channel already, which a cancel cannot take back: an MP4's
+  // index over two pieces cancelled the pieces after it, and two came twice, bench/stream.mjs).
   want(pieces) {
     this.#scheduler.want(pieces);
-    this.#cancelQueued((asked) => pieces.includes(asked));
+    const ahead = (requests) => {
+      const first = requests.findIndex(({ piece }) => pieces.includes(piece));
+      return first < 0 ? requests.length : first;
+    };
+    this.#cancelQueued((asked) => pieces.includes(asked), ahead);
     this.fill();
   }
 
