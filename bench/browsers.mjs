@@ -9,7 +9,7 @@
 //             Firefox while it downloads, against the same file from a plain nginx as a
 //             progressive download, with the loopback shaped (tbf, MTU 1500) to 1.5 times the
 //             video's bitrate: time to the first frame (requestVideoFrameCallback, from opening
-//             the link or setting video.src), 'playing', and the stalls until it played
+//             the link or nginx's page that plays the video), 'playing', and the stalls until it played
 //             --play-seconds of media.
 //
 //   scripts/in-netns.sh node bench/browsers.mjs [--mib 64] [--video-seconds 60] [--play-seconds 30] [--json PATH]
@@ -118,16 +118,9 @@ async function watch(viewerName, shareLink, plain) {
   const viewer = await launch[viewerName]();
   try {
     await viewer.context.addInitScript(recorder);
-    await viewer.page.goto(`${plain.url}/blank.html`);
-    const t0 = await viewer.page.evaluate((src) => {
-      const video = Object.assign(document.createElement('video'), { controls: true, playsInline: true, preload: 'auto' });
-      document.body.append(video);
-      const at = performance.now();
-      video.src = src;
-      return at;
-    }, `${plain.url}/video.mp4`);
-    const http = await measure(viewer.page, t0);
-    await viewer.page.goto(shareLink); // the page's clock starts at this navigation
+    await viewer.page.goto(plain.watchUrl); // the page's clock starts at each navigation
+    const http = await measure(viewer.page, 0);
+    await viewer.page.goto(shareLink);
     const swarmdrop = await measure(viewer.page, 0);
     return { swarmdrop, http };
   } finally {
@@ -172,7 +165,7 @@ try {
     try {
       const shareLink = await shareFile(sender.page, server.url, video.path);
       console.log(`streaming: ${(video.size / 1e6).toFixed(1)} MB, ${video.duration.toFixed(0)} s of 720p from a Chromium sender, loopback shaped to `
-        + `${(rate / 1e6).toFixed(2)} Mbit/s; seconds from opening the link / setting video.src; stalls until ${playSeconds} s played`);
+        + `${(rate / 1e6).toFixed(2)} Mbit/s; seconds from opening the link / nginx's page; stalls until ${playSeconds} s played`);
       console.log(`${'viewer'.padEnd(9)} ${'first frame: swarmdrop'.padStart(22)} ${'nginx'.padStart(6)} ${'ratio'.padStart(6)}  stalls swarmdrop / nginx`);
       for (const viewer of ['chromium', 'firefox']) {
         const sides = await watch(viewer, shareLink, plain);

@@ -341,7 +341,8 @@ async function streamSection(runs, failures, plots, commands) {
 
 A video watched while it downloads: swarmdrop (sender browser to receiver browser, played through
 the service worker) against the same file from nginx as a progressive HTTP download, to the same
-browser over the same shaped link.
+browser over the same shaped link; each counted from opening its page (the share link, or a page
+of nginx's with the video in it).
 
 \`${commands.stream}\`
 

@@ -2,10 +2,8 @@
 // Watching a video while it downloads: swarmdrop's stream (sender browser -> receiver browser over
 // WebRTC, played through the service worker) against the same file served by nginx as a plain
 // HTTP progressive download, to the same receiver browser over the same shaped link, in one run.
-// The video: 300 s (--video-seconds) of 1280x720 H.264 (~2 Mbit/s, a keyframe every 2 s) + AAC in an ordinary MP4
-// with its index first (-movflags +faststart), made here by Debian's ffmpeg (a 30 s clip looped
-// with -c copy, which is faster than encoding 300 s and plays the same; a video of 30 s or less is
-// that clip alone).
+// The video: 300 s (--video-seconds) of 1280x720 H.264 (~2 Mbit/s, a keyframe every 2 s) + AAC in an
+// ordinary MP4 with its index first (bench/lib/video.mjs).
 //
 // Two network namespaces joined by a veth pair on 198.18.42.0/24: "source" (198.18.42.1: Janus +
 // nginx of scripts/serve.sh, the sender's Chromium, and a plain nginx serving the video) and
@@ -13,8 +11,8 @@
 // the file's average bitrate: both paths cross that one link, one after the other.
 //
 // For each side, in the receiver's page: first frame and 'playing' (muted autoplay) counted from
-// opening the share link (swarmdrop) or from setting video.src to the nginx URL on a blank page
-// (nginx); stalls ('waiting' while not seeking) until the video reached 60 s; then a seek to 80 %
+// opening the share link (swarmdrop) or nginx's page that plays the video (bench/lib/video.mjs),
+// a fresh page each; stalls ('waiting' while not seeking) until the video reached 60 s; then a seek to 80 %
 // and the time until a frame of the target shows and until it plays on; then stalls for 20 s
 // (a shorter video: played to 40 % of it, and stalls until its end, at most 20 s).
 // Goal (the project's issue): first frame within 1.2 times nginx's, no stall after the start.
@@ -30,19 +28,18 @@
 // run). STREAM_BENCH_DUMP=<file>: everything recorded, as JSON.
 //
 // --json PATH writes these results (bench/lib/result.mjs), for each of swarmdrop and http (nginx):
-//   timeToFirstFrameSeconds   first frame, from opening the link / setting video.src
+//   timeToFirstFrameSeconds   first frame, from opening the link / nginx's page
 //   playingSeconds            'playing', the same way
 //   stalls, stalledSeconds    stalls after the start and after the seek, together
 //   seekFrameSeconds          from the seek to a frame of the target (null if none came)
 // and mbit (the link's shaped rate), videoSeconds, videoMB.
-import { execFile, execFileSync, spawn } from 'node:child_process';
-import {
-  existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync,
-} from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { launchBrowser, repoRoot, shareFile, startServer, tempDir } from '../tests/e2e/harness.mjs';
 import { jsonTarget, writeResult } from './lib/result.mjs';
+import { makeVideo, startPlainNginx } from './lib/video.mjs';
 
 const { path: jsonPath, args } = jsonTarget();
 const moovAtEnd = args.includes('--moov-at-end');
@@ -51,7 +48,6 @@ const DURATION = args.includes('--video-seconds') ? Number(args[args.indexOf('--
 if (!(Number.isInteger(DURATION) && DURATION >= 4 && (DURATION <= 30 || DURATION % 30 === 0))) {
   throw new Error('--video-seconds takes a length in seconds: 4 to 30, or a multiple of 30');
 }
-const CLIP_SECONDS = Math.min(DURATION, 30);
 const LINK_FACTOR = 1.5; // the link's rate, in times the file's average bitrate
 const SEEK_AT = 0.8; // of the duration
 const PLAY_SECONDS = Math.min(60, Math.round((DURATION * SEEK_AT) / 2)); // played from the start before the seek
@@ -87,22 +83,6 @@ function cleanUp() {
 }
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () => { cleanUp().finally(() => process.exit(130)); });
 
-function ffmpeg(...args) {
-  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', ...args]);
-}
-
-// The video: a clip of up to 30 s (keyframe every 2 s, so the loop keeps that) repeated with -c copy.
-function makeVideo(path) {
-  const clip = join(dir, 'clip.mp4');
-  ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-t', String(CLIP_SECONDS), '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', '50', '-keyint_min', '50',
-    '-sc_threshold', '0', '-b:v', '2M', '-maxrate', '2M', '-bufsize', '2M', '-c:a', 'aac', '-b:a', '128k', clip);
-  ffmpeg('-stream_loop', String(DURATION / CLIP_SECONDS - 1), '-i', clip, '-c', 'copy', ...(moovAtEnd ? [] : ['-movflags', '+faststart']), path);
-  rmSync(clip);
-  const duration = Number(sh('ffprobe', '-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', path).trim());
-  return { path, size: statSync(path).size, duration };
-}
-
 function buildNetwork() {
   undo.push(() => { sh('ip', 'netns', 'del', VIEWER); });
   undo.push(() => { sh('ip', 'netns', 'del', SOURCE); });
@@ -118,54 +98,6 @@ function buildNetwork() {
     // Chromium gathers no ICE candidates without a default route.
     sh('ip', '-n', ns, 'route', 'add', 'default', 'dev', IFACE);
   }
-}
-
-// A plain nginx in the source namespace serving the video and a blank page, with byte ranges.
-async function startPlainNginx(videoPath) {
-  const root = join(dir, 'nginx');
-  mkdirSync(join(root, 'www'), { recursive: true });
-  mkdirSync(join(root, 'tmp'), { recursive: true });
-  symlinkSync(videoPath, join(root, 'www', 'video.mp4'));
-  writeFileSync(join(root, 'www', 'blank.html'), '<!doctype html><meta charset="utf-8"><title>nginx</title><body></body>\n');
-  writeFileSync(join(root, 'nginx.conf'), `worker_processes 1;
-daemon off;
-user root;
-pid ${root}/nginx.pid;
-error_log ${root}/error.log warn;
-events { worker_connections 64; }
-http {
-	include /etc/nginx/mime.types;
-	default_type application/octet-stream;
-	log_format bench '$msec "$request" $status range="$http_range" sent=$body_bytes_sent time=$request_time';
-	access_log ${root}/access.log bench;
-	client_body_temp_path ${root}/tmp/body;
-	proxy_temp_path ${root}/tmp/proxy;
-	fastcgi_temp_path ${root}/tmp/fastcgi;
-	uwsgi_temp_path ${root}/tmp/uwsgi;
-	scgi_temp_path ${root}/tmp/scgi;
-	sendfile on;
-	server {
-		listen ${SOURCE_IP}:${PLAIN_PORT};
-		root ${root}/www;
-		add_header Cache-Control no-store;
-	}
-}
-`);
-  const child = spawn('ip', ['netns', 'exec', SOURCE, 'nginx', '-e', join(root, 'error.log'), '-p', root, '-c', join(root, 'nginx.conf')],
-    { stdio: 'ignore' });
-  const exited = new Promise((res) => child.on('exit', res));
-  undo.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await exited;
-    }
-  });
-  for (let i = 0; i < 100 && !existsSync(join(root, 'nginx.pid')); i++) {
-    if (child.exitCode !== null) break;
-    await new Promise((res) => setTimeout(res, 50));
-  }
-  if (!existsSync(join(root, 'nginx.pid'))) throw new Error(`the plain nginx did not start: ${readFileSync(join(root, 'error.log'), 'utf8')}`);
-  return { url: `http://${SOURCE_IP}:${PLAIN_PORT}`, accessLog: join(root, 'access.log') };
 }
 
 // Bytes the source sent over the link, sampled every 100 ms: [epoch ms, bytes].
@@ -393,16 +325,8 @@ async function measure(page, t0, link, size) {
 async function nginxSide(viewer, plain, link, size) {
   const page = await viewer.context.newPage();
   try {
-    await page.goto(`${plain.url}/blank.html`);
-    const t0 = await page.evaluate((src) => {
-      const video = document.createElement('video');
-      Object.assign(video, { id: 'player', controls: true, playsInline: true, preload: 'auto' });
-      document.body.append(video);
-      const at = performance.now();
-      video.src = src;
-      return at;
-    }, `${plain.url}/video.mp4`);
-    return await measure(page, t0, link, size);
+    await page.goto(plain.watchUrl); // the page's clock starts at this navigation: t0 = 0
+    return await measure(page, 0, link, size);
   } finally {
     await page.close();
   }
@@ -517,7 +441,7 @@ function report(video, rate, sd, ng, link) {
 async function main() {
   if (process.getuid?.() !== 0) throw new Error('needs root (network namespaces, tc)');
   const started = Date.now();
-  const video = makeVideo(join(dir, 'video.mp4'));
+  const video = makeVideo(dir, DURATION, { moovAtEnd });
   const rate = Math.round((video.size * 8 / video.duration) * LINK_FACTOR);
   console.error(`video made in ${((Date.now() - started) / 1000).toFixed(0)} s: ${video.size} bytes, ${video.duration} s`);
 
@@ -526,7 +450,8 @@ async function main() {
   const link = watchLink();
   const server = await startServer({ netns: SOURCE, host: SOURCE_IP });
   undo.push(() => server.stop());
-  const plain = await startPlainNginx(video.path);
+  const plain = await startPlainNginx({ dir, videoPath: video.path, host: SOURCE_IP, port: PLAIN_PORT, netns: SOURCE });
+  undo.push(() => plain.stop());
   const sender = await launchBrowser({ netns: SOURCE, serverUrl: server.url });
   undo.push(() => sender.close());
   const viewer = await launchBrowser({ netns: VIEWER, serverUrl: server.url });

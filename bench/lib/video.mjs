@@ -29,14 +29,16 @@ export function makeVideo(dir, seconds, { moovAtEnd = false } = {}) {
 }
 
 // A plain nginx (in network namespace `netns`, or here) listening on host:port, serving
-// `videoPath` as /video.mp4 with byte ranges and /blank.html, an empty page to play it from; its
-// access log records each request's range and bytes. Resolves to {url, accessLog, stop()}.
+// `videoPath` as /video.mp4 with byte ranges and /watch.html, a page that plays it (muted, so it
+// may start on its own): opening that page is the plain web's counterpart of opening a share link.
+// Its access log records each request's range and bytes. Resolves to {url, watchUrl, accessLog, stop()}.
 export async function startPlainNginx({ dir, videoPath, host, port, netns = null }) {
   const root = join(dir, 'nginx');
   mkdirSync(join(root, 'www'), { recursive: true });
   mkdirSync(join(root, 'tmp'), { recursive: true });
   symlinkSync(videoPath, join(root, 'www', 'video.mp4'));
-  writeFileSync(join(root, 'www', 'blank.html'), '<!doctype html><meta charset="utf-8"><title>nginx</title><body></body>\n');
+  writeFileSync(join(root, 'www', 'watch.html'), '<!doctype html><meta charset="utf-8"><title>nginx</title>'
+    + '<video id="player" src="video.mp4" controls playsinline muted autoplay preload="auto"></video>\n');
   const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((kind) => `${kind}_temp_path ${root}/tmp/${kind};`).join('\n\t');
   writeFileSync(join(root, 'nginx.conf'), `worker_processes 1;
 daemon off;
@@ -75,5 +77,5 @@ http {
     await stop();
     throw new Error(`the plain nginx did not start: ${readFileSync(join(root, 'error.log'), 'utf8')}`);
   }
-  return { url: `http://${host}:${port}`, accessLog: join(root, 'access.log'), stop };
+  return { url: `http://${host}:${port}`, watchUrl: `http://${host}:${port}/watch.html`, accessLog: join(root, 'access.log'), stop };
 }
