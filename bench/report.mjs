@@ -24,6 +24,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
+import { describeCommit } from './lib/result.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 
@@ -461,7 +462,7 @@ function findings(runs) {
     const p2p = at((r) => r.p2p.seconds);
     const cloud = at((r) => r.cloud.seconds);
     const speedup = at((r) => r.cloud.seconds / r.p2p.seconds); // each run's, then the median
-    said.push(`With ${row.receivers} receiver${row.receivers > 1 ? 's' : ''}, everyone had the file ${speedup >= 1 ? `${speedup.toFixed(1)} times sooner peer to peer` : `${(1 / speedup).toFixed(1)} times later peer to peer`} than by uploading it to a server and downloading it from there (${p2p.toFixed(1)} s against ${cloud.toFixed(1)} s), and ${(at((r) => r.p2p.serverBytes) / 1e6).toFixed(1)} MB went through a server instead of ${(at((r) => r.cloud.serverBytes) / 1e6).toFixed(0)} MB.`);
+    said.push(`With ${row.receivers} receiver${row.receivers > 1 ? 's' : ''}, everyone had the file ${Math.abs(speedup - 1) < 0.05 ? 'about as soon peer to peer as' : speedup >= 1 ? `${speedup.toFixed(1)} times sooner peer to peer than` : `${(1 / speedup).toFixed(1)} times later peer to peer than`} by uploading it to a server and downloading it from there (${p2p.toFixed(1)} s against ${cloud.toFixed(1)} s), and ${(at((r) => r.p2p.serverBytes) / 1e6).toFixed(1)} MB went through a server instead of ${(at((r) => r.cloud.serverBytes) / 1e6).toFixed(0)} MB.`);
   }
   if (cloudRows.length > 0) {
     said.push('The cloud way pays for the whole upload before anyone can download, and every download then crosses the server\'s link; peer to peer the receivers start at once and serve each other, as long as the sender stays online until one copy is out.');
@@ -521,7 +522,7 @@ function versions() {
     ['coturn', first('turnserver', ['--version'])],
     ['FFmpeg', first('ffmpeg', ['-version'])],
     ['Node.js', process.version],
-    ['swarmdrop', first('git', ['-C', repo, 'describe', '--always', '--dirty'])],
+    ['swarmdrop', describeCommit()],
   ];
 }
 

@@ -18,11 +18,19 @@ export function jsonTarget(argv = process.argv.slice(2)) {
   return { path: argv[at + 1], args: [...argv.slice(0, at), ...argv.slice(at + 2)] };
 }
 
+// The code that runs: git describe, "-dirty" with uncommitted changes outside docs/report/ (where
+// bench/report.mjs writes these results while it runs).
+export function describeCommit() {
+  const git = (...args) => execFileSync('git', ['-C', repo, ...args]).toString().trim();
+  const dirty = git('status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)docs/report') !== '';
+  return `${git('describe', '--always')}${dirty ? '-dirty' : ''}`;
+}
+
 // Writes {bench, command, commit, at, results} to path (when not null); commit: the code that ran
-// (git describe, "-dirty" with uncommitted changes).
+// (describeCommit).
 export function writeResult(path, bench, results) {
   if (!path) return;
   const command = ['node', relative(repo, process.argv[1]), ...process.argv.slice(2)].join(' ');
-  const commit = execFileSync('git', ['-C', repo, 'describe', '--always', '--dirty']).toString().trim();
+  const commit = describeCommit();
   writeFileSync(path, `${JSON.stringify({ bench, command, commit, at: new Date().toISOString(), results }, null, 2)}\n`);
 }
