@@ -157,7 +157,6 @@ static sd_stats *stats;     /* counting: any thread; sampling and the stats answ
 static gint64 started_at;   /* µs, monotonic: the plugin's start, for the stats' uptime */
 /* The stats answer lists at most this many shares (most members first): a bounded answer. */
 #define STATS_SHARES_LISTED 200
-static guint64 relay_window_bytes;
 static gint64 relay_offer_timeout_us;
 /* Counted by the worker after each message and tick, read by query_session (admin API thread). */
 static volatile gint count_shares, count_members;
@@ -493,7 +492,7 @@ static json_t *relay_requested(swarmdrop_session *session, const char *share, co
 		*response = sd_error_json(&err);
 		return NULL;
 	}
-	json_object_set_new(*response, "window", json_integer((json_int_t)relay_window_bytes));
+	json_object_set_new(*response, "window", json_integer((json_int_t)sd_relay_window(relay)));
 	if (result == SD_RELAY_ATTACHED)
 		json_object_set_new(*response, "ready", json_true());
 	return jsep;
@@ -645,7 +644,7 @@ static swarmdrop_published *publish_start(swarmdrop_session *publisher, char *so
 		*err = created.error;
 	} else {
 		g_strlcpy(entry->share, share, sizeof(entry->share));
-		entry->seed->seed = sd_seed_new(peer, relay_window_bytes, seed_send, entry->seed);
+		entry->seed->seed = sd_seed_new(peer, sd_relay_window(relay), seed_send, entry->seed);
 		sd_seed_on_problem(entry->seed->seed, seed_problem);
 		entry->output = g_strdup_printf("%s/%s.mp4", publishing.cache_folder, entry->share);
 		entry->job = (sd_publish_job){.source = entry->source, .output = entry->output,
@@ -876,9 +875,9 @@ static gpointer worker_main(gpointer data)
  * sysctl: usrsctp's setter); 0 leaves it. Looked up, not linked: Janus owns that library. */
 static void size_sctp_buffer(const char *setting, const char *sysctl, unsigned kib)
 {
-	int (*set)(guint32) = (int (*)(guint32))dlsym(RTLD_DEFAULT, sysctl);
 	if (kib == 0)
 		return;
+	int (*set)(guint32) = (int (*)(guint32))dlsym(RTLD_DEFAULT, sysctl);
 	if (set == NULL)
 		JANUS_LOG(LOG_WARN, "[%s] %s: this Janus has no usrsctp; data channels keep their buffers\n", SWARMDROP_PACKAGE,
 		          setting);
@@ -927,7 +926,6 @@ static int swarmdrop_init(janus_callbacks *callback, const char *config_path)
 	sd_service_observe(service, swarmdrop_events_fact, NULL);
 	static const sd_relay_hooks hooks = {relay_retain, relay_release, swarmdrop_events_relay};
 	relay = sd_relay_new(&limits, &hooks);
-	relay_window_bytes = sd_relay_window(relay);
 	relay_offer_timeout_us = (gint64)limits.relay_offer_timeout_seconds * G_USEC_PER_SEC;
 	offers = g_queue_new();
 	memberships_changed = g_ptr_array_new();

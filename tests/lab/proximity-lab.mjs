@@ -28,6 +28,10 @@ const site = (host) => host[0];
 export async function proximityLab({ size, siteMbit = 50 }) {
   const lab = await startSites({ hosts: ['a=3', 'b=3'], siteMbit });
   const dir = tempDir('swarmdrop-proximity-');
+  const stop = async () => {
+    await lab.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
   try {
     const file = await randomFile(dir, 'proximity.bin', size);
     const locationDb = fixtureLocationDb(dir);
@@ -41,16 +45,9 @@ export async function proximityLab({ size, siteMbit = 50 }) {
       const server = await lab.serve({ pluginJcfg: labJcfg(join(dir, 'plugin.jcfg'), all) });
       return summarize(await share({ lab, server, dir, file, tcpIntoB, log }), size);
     };
-    return {
-      run,
-      async stop() {
-        await lab.stop();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
+    return { run, stop };
   } catch (error) {
-    await lab.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stop();
     throw error;
   }
 }
