@@ -72,3 +72,16 @@ test('the credit window: in flight never above the window; credits make room, ne
   window.reset(); // the target is no endpoint: nothing of ours is held for it
   assert.equal(window.inFlight, 0);
 });
+
+test('the credit window\'s stall clock: bytes in flight with no credit, less the time our page was frozen', () => {
+  let now = 0;
+  const window = new CreditWindow(100, () => now);
+  window.spend(50);
+  now = 3_000;
+  assert.equal(window.stalledMs, 3_000);
+  now = 30_000;
+  window.excuse(26_000); // stopped for 26 s: no credit could be read meanwhile
+  assert.equal(window.stalledMs, 4_000);
+  window.credit(50);
+  assert.equal(window.stalledMs, 0);
+});

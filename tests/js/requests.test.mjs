@@ -9,6 +9,7 @@ import { Bitfield } from '../../web/src/engine/transfer/bitfield.js';
 import { deriveContentKey, encryptPiece, pieceHash } from '../../web/src/engine/transfer/content.js';
 import { REQUEST_BUDGET_WINDOWS, REQUEST_WINDOW_BYTES, REQUEST_WINDOW_MAX_BYTES } from '../../web/src/engine/config.js';
 import { Downloader } from '../../web/src/engine/transfer/downloader.js';
+import { frozenMs } from '../../web/src/engine/frozen.js';
 import { piecesIn } from '../../web/src/engine/transfer/pieces.js';
 import { Requests } from '../../web/src/engine/transfer/requests.js';
 import { Scheduler } from '../../web/src/engine/transfer/scheduler.js';
@@ -377,4 +378,27 @@ test('endgame does not double a piece whose frames all came (it is being verifie
   requests.ask(1, a, 10);
   requests.arrived(whole);
   assert.equal(scheduler.next(b), 1); // every piece asked: b doubles the one still coming
+});
+
+test('time our page was frozen counts as no peer\'s silence: a peer quiet only across it is not reported stalled', async () => {
+  const count = 1;
+  const b = fakePeer('b', range(0, count), count);
+  const { downloader, requests, clock } = await downloaderFor({ count, pieceSize: 16 * KiB, peers: [b], windowBytes: 32 * KiB });
+  const stalled = [];
+  downloader.on('stalled', (peer) => stalled.push(peer.id));
+  downloader.fill();
+  clock.advance(2_000);
+  downloader.checkLiveness();
+  clock.advance(25_000); // the process was stopped: the next tick comes 25 s late
+  downloader.checkLiveness(24_500);
+  assert.deepEqual([stalled, requests.quietMs(b)], [[], 2_500]);
+  clock.advance(8_000); // then really quiet: reported once past linkStallMs of running time
+  downloader.checkLiveness();
+  assert.deepEqual(stalled, ['b']);
+});
+
+test('frozenMs: a timer late by more than its period measures a freeze; less is a busy thread', () => {
+  assert.equal(frozenMs(1_000, 500, 1_400), 0);
+  assert.equal(frozenMs(1_000, 500, 1_500), 0);
+  assert.equal(frozenMs(1_000, 500, 26_000), 25_000);
 });

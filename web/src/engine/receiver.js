@@ -8,6 +8,7 @@ import {
 import { Bitfield } from './transfer/bitfield.js';
 import { Downloader } from './transfer/downloader.js';
 import { Emitter } from './emitter.js';
+import { everyTick } from './frozen.js';
 import { FileBytes, PiecesMissing, StreamedFileBytes } from './media/file-bytes.js';
 import { likelyPlayed } from './media/hint.js';
 import { HashBook } from './transfer/hashes.js';
@@ -108,10 +109,10 @@ export class Receiver extends Emitter {
   async start() {
     this.#metrics.start();
     this.#changed();
-    this.#ticker = setInterval(() => {
-      this.#downloader?.checkLiveness();
+    this.#ticker = everyTick(PROGRESS_INTERVAL_MS, (frozenMs) => {
+      this.#downloader?.checkLiveness(frozenMs);
       this.#changed();
-    }, PROGRESS_INTERVAL_MS);
+    });
     try {
       if (!SHARE_ID_PATTERN.test(this.state.shareId)) {
         this.#fail(NO_SUCH_SHARE_MESSAGE);

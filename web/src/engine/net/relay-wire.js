@@ -141,6 +141,11 @@ export class CreditWindow {
     return this.inFlight > 0 ? this.#now() - this.#movedAt : 0;
   }
 
+  // Our page was frozen for `ms` (frozen.js): no credit could be read meanwhile.
+  excuse(ms) {
+    this.#movedAt += ms;
+  }
+
   // The plugin holds nothing of ours for the target: it is no endpoint (refusal 457), or a new
   // link to it replaces one whose bytes will never be credited (its endpoint went and came back).
   reset() {

@@ -10,6 +10,7 @@ import {
   RELAY_BUSY_RETRIES, RELAY_BUSY_RETRY_MS, RELAY_GATHERING_TIMEOUT_MS, RELAY_PROBE_INTERVAL_MS,
 } from '../config.js';
 import { Emitter } from '../emitter.js';
+import { frozenMs } from '../frozen.js';
 import { LINK_OVERFLOW, LINK_RELAY_LOST, LINK_STALLED, LinkFailure, Outbox } from './outbox.js';
 import {
   CreditWindow, KIND_BINARY, KIND_TEXT, RELAY_MAX_TARGETS, RELAY_MESSAGE_MAX, RELAY_PROBE_TYPE, decodeRelayFrame,
@@ -107,8 +108,12 @@ export class RelayChannel {
   // For RelayLink: bytes went out; stalled links are looked for while any are in flight.
   watch() {
     if (this.#watchTimer !== null || this.#error) return;
+    const periodMs = this.#linkStallMs / 4;
+    const dueAt = performance.now() + periodMs;
     this.#watchTimer = setTimeout(() => {
       this.#watchTimer = null;
+      const frozen = frozenMs(dueAt, periodMs);
+      if (frozen > 0) for (const window of this.#windows.values()) window.excuse(frozen);
       let inFlight = false;
       for (const link of [...this.#links.values()]) {
         const window = this.#windows.get(link.remoteId);
@@ -117,7 +122,7 @@ export class RelayChannel {
         else link.lose(new LinkFailure(LINK_STALLED, 'The other browser took nothing through the server’s relay for a while.'));
       }
       if (inFlight) this.watch();
-    }, this.#linkStallMs / 4);
+    }, periodMs);
   }
 
   // For RelayLink: other links whose next message is the same binary frame as `head` (a seeder

@@ -115,8 +115,10 @@ export class Downloader extends Emitter {
   }
 
   // Peers quiet for linkStallMs are reported; pieces asked only of quiet ones are asked again.
-  // Called well within REQUEST_IDLE_MS of each other.
-  checkLiveness() {
+  // Called well within REQUEST_IDLE_MS of each other, with the time our page was frozen since
+  // the last call (frozen.js).
+  checkLiveness(frozenMs = 0) {
+    if (frozenMs > 0) this.#requests.excuse(frozenMs);
     if (this.#requests.pieceCount === 0) return;
     for (const peer of this.#requests.quietPeers(this.#linkStallMs)) this.emit('stalled', peer);
     this.fill();

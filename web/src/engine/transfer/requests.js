@@ -129,6 +129,11 @@ export class Requests {
     if (entry) entry.heardAt = this.#now();
   }
 
+  // Our page was frozen for `ms` (frozen.js): nothing any peer sent could be read meanwhile.
+  excuse(ms) {
+    for (const entry of this.#byPeer.values()) entry.heardAt += ms;
+  }
+
   // How long `peer`, with requests of ours outstanding, has sent nothing (0 with none).
   quietMs(peer) {
     const entry = this.#byPeer.get(peer);
