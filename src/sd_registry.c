@@ -70,6 +70,50 @@ static bool member_id(const sd_share *share, char *peer_secret, char id[SD_PEER_
 	return sd_fail(err, SD_ERR_INTERNAL, "no unused peer id could be made");
 }
 
+static sd_peer *peer_new(sd_registry *reg, sd_share *share, const char *id, sd_role role)
+{
+	sd_peer *peer = g_malloc0(sizeof(sd_peer) + reg->limits.max_links_per_member * sizeof(sd_link));
+	g_strlcpy(peer->id, id, sizeof(peer->id));
+	peer->standing.reported_at = peer->standing.listed_at = SD_NOT_SINCE;
+	peer->role = role;
+	peer->share = share;
+	g_ptr_array_add(share->peers, peer);
+	g_hash_table_insert(share->peer_ids, peer->id, peer);
+	share->empty_since = SD_NOT_SINCE;
+	if (role == SD_ROLE_OWNER)
+		share->owner_absent_since = SD_NOT_SINCE;
+	return peer;
+}
+
+sd_peer *sd_registry_add_remote_peer(sd_registry *reg, sd_share *share, guint8 node, const char *peer_id,
+                                     sd_role role, sd_error *err)
+{
+	if (node == 0 || !sd_is_hex_id(peer_id, SD_PEER_ID_LEN)) {
+		sd_fail(err, SD_ERR_ARGUMENT, "a remote member needs a node and a peer id");
+		return NULL;
+	}
+	if (sd_share_find_peer(share, peer_id) != NULL) {
+		sd_fail(err, SD_ERR_PEER_TAKEN, "that member id is in use");
+		return NULL;
+	}
+	if (share->peers->len - sd_share_local_count(share) >= SD_REMOTE_PEERS_FACTOR * reg->limits.max_peers_per_share) {
+		sd_fail(err, SD_ERR_SHARE_FULL, "the share has %u members of other nodes already",
+		        SD_REMOTE_PEERS_FACTOR * reg->limits.max_peers_per_share);
+		return NULL;
+	}
+	sd_peer *peer = peer_new(reg, share, peer_id, role);
+	peer->node = node;
+	return peer;
+}
+
+guint sd_share_local_count(const sd_share *share)
+{
+	guint local = 0;
+	for (guint i = 0; i < share->peers->len; i++)
+		local += ((const sd_peer *)g_ptr_array_index(share->peers, i))->client != NULL ? 1 : 0;
+	return local;
+}
+
 sd_peer *sd_registry_add_peer(sd_registry *reg, sd_share *share, void *client, sd_role role, char *peer_secret,
                               sd_error *err)
 {
@@ -80,17 +124,8 @@ sd_peer *sd_registry_add_peer(sd_registry *reg, sd_share *share, void *client, s
 	char id[SD_PEER_ID_LEN + 1];
 	if (!client_has_room(reg, client, err) || !member_id(share, peer_secret, id, err))
 		return NULL;
-	sd_peer *peer = g_malloc0(sizeof(sd_peer) + reg->limits.max_links_per_member * sizeof(sd_link));
-	memcpy(peer->id, id, sizeof(id));
-	peer->standing.reported_at = peer->standing.listed_at = SD_NOT_SINCE;
-	peer->role = role;
+	sd_peer *peer = peer_new(reg, share, id, role);
 	peer->client = client;
-	peer->share = share;
-	g_ptr_array_add(share->peers, peer);
-	g_hash_table_insert(share->peer_ids, peer->id, peer);
-	share->empty_since = SD_NOT_SINCE;
-	if (role == SD_ROLE_OWNER)
-		share->owner_absent_since = SD_NOT_SINCE;
 	GPtrArray *held = g_hash_table_lookup(reg->client_peers, client);
 	if (held == NULL) {
 		held = g_ptr_array_new();
@@ -101,16 +136,13 @@ sd_peer *sd_registry_add_peer(sd_registry *reg, sd_share *share, void *client, s
 	return peer;
 }
 
-/* A new share under owner_token with client as its owner: a fresh token (create), or the one
- * given (restore). */
-static sd_peer *add_share(sd_registry *reg, void *client, const char *token, char *peer_secret, sd_error *err)
+/* A new share under token (a checked one, or NULL: a fresh one), with no member, or NULL. */
+static sd_share *share_new(sd_registry *reg, const char *token, sd_error *err)
 {
 	if (g_hash_table_size(reg->shares) >= reg->limits.max_shares) {
 		sd_fail(err, SD_ERR_SERVER_FULL, "the server holds its %u shares already", reg->limits.max_shares);
 		return NULL;
 	}
-	if (!client_has_room(reg, client, err))
-		return NULL;
 	sd_share *share = g_new0(sd_share, 1);
 	share->peers = g_ptr_array_new_with_free_func(g_free);
 	share->peer_ids = g_hash_table_new(g_str_hash, g_str_equal);
@@ -133,6 +165,18 @@ static sd_peer *add_share(sd_registry *reg, void *client, const char *token, cha
 		return NULL;
 	}
 	g_hash_table_insert(reg->shares, share->id, share);
+	return share;
+}
+
+/* A new share under owner_token with client as its owner: a fresh token (create), or the one
+ * given (restore). */
+static sd_peer *add_share(sd_registry *reg, void *client, const char *token, char *peer_secret, sd_error *err)
+{
+	if (!client_has_room(reg, client, err))
+		return NULL;
+	sd_share *share = share_new(reg, token, err);
+	if (share == NULL)
+		return NULL;
 	sd_peer *owner = sd_registry_add_peer(reg, share, client, SD_ROLE_OWNER, peer_secret, err);
 	if (owner == NULL)
 		g_hash_table_remove(reg->shares, share->id);
@@ -153,27 +197,37 @@ static bool same_text(const char *a, const char *b, size_t len)
 	return diff == 0;
 }
 
+/* Whether share_id, held nowhere here, may be made again under owner_token: the id it derives. */
+static bool may_make_again(sd_registry *reg, const char *share_id, const char *owner_token, sd_error *err)
+{
+	char derived[SD_SHARE_ID_LEN + 1];
+	if (!sd_is_hex_id(share_id, SD_SHARE_ID_LEN) || !sd_is_hex_id(owner_token, SD_TOKEN_LEN))
+		return sd_fail(err, SD_ERR_INVALID_FIELD, "a restored share needs a share id and an owner token");
+	if (!sd_share_id_of(owner_token, derived))
+		return sd_fail(err, SD_ERR_INTERNAL, "no share id could be derived");
+	if (!same_text(derived, share_id, SD_SHARE_ID_LEN))
+		return sd_fail(err, SD_ERR_BAD_OWNER_TOKEN, "that owner token is not share %s's", share_id);
+	if (g_hash_table_contains(reg->shares, share_id))
+		return sd_fail(err, SD_ERR_INTERNAL, "share %s exists", share_id);
+	return true;
+}
+
 sd_peer *sd_registry_restore_share(sd_registry *reg, const char *share_id, const char *owner_token, void *client,
                                    char *peer_secret, sd_error *err)
 {
-	char derived[SD_SHARE_ID_LEN + 1];
-	if (!sd_is_hex_id(share_id, SD_SHARE_ID_LEN) || !sd_is_hex_id(owner_token, SD_TOKEN_LEN)) {
-		sd_fail(err, SD_ERR_INVALID_FIELD, "a restored share needs a share id and an owner token");
-		return NULL;
+	return may_make_again(reg, share_id, owner_token, err) ? add_share(reg, client, owner_token, peer_secret, err)
+	                                                      : NULL;
+}
+
+sd_share *sd_registry_mirror_share(sd_registry *reg, const char *share_id, const char *owner_token,
+                                   gint64 owner_absent_since, gint64 now_us, sd_error *err)
+{
+	sd_share *share = may_make_again(reg, share_id, owner_token, err) ? share_new(reg, owner_token, err) : NULL;
+	if (share != NULL) {
+		share->owner_absent_since = owner_absent_since;
+		share->empty_since = now_us;
 	}
-	if (!sd_share_id_of(owner_token, derived)) {
-		sd_fail(err, SD_ERR_INTERNAL, "no share id could be derived");
-		return NULL;
-	}
-	if (!same_text(derived, share_id, SD_SHARE_ID_LEN)) {
-		sd_fail(err, SD_ERR_BAD_OWNER_TOKEN, "that owner token is not share %s's", share_id);
-		return NULL;
-	}
-	if (g_hash_table_contains(reg->shares, share_id)) {
-		sd_fail(err, SD_ERR_INTERNAL, "share %s exists", share_id);
-		return NULL;
-	}
-	return add_share(reg, client, owner_token, peer_secret, err);
+	return share;
 }
 
 void sd_registry_locate(sd_peer *peer, const sd_address *address, const sd_locate *locate)

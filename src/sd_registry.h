@@ -1,7 +1,9 @@
 /* sd_registry: the shares the plugin holds, the peers in each, which peers each client (a Janus
  * handle, opaque here) has, and what the tracker knows of each peer (its standing: a fixed size
  * whatever its reports say). Owns every sd_share and sd_peer and enforces the count limits and
- * the spacing of reports.
+ * the spacing of reports. With several nodes (docs/architecture.md, "Several nodes") a share is
+ * mirrored on each node with a member in it: the members other nodes hold are peers here too,
+ * with no client and the index of their node.
  * Not thread-safe: the plugin touches it from its one worker thread only. */
 #ifndef SD_REGISTRY_H
 #define SD_REGISTRY_H
@@ -41,7 +43,8 @@ typedef struct sd_peer {
 	char id[SD_PEER_ID_LEN + 1];
 	sd_role role;
 	bool relay_only; /* reachable through the relay only (the server, as the origin of what it publishes) */
-	void *client;
+	void *client;    /* NULL for a member another node holds */
+	guint8 node;     /* 0: this node's; else the index of the node that holds it (sd_cluster) */
 	sd_share *share;
 	sd_standing standing;
 	sd_link links[]; /* max_links_per_member of them, allocated with the peer */
@@ -79,6 +82,23 @@ sd_peer *sd_registry_restore_share(sd_registry *reg, const char *share_id, const
  * reached or a member of the share holds that id (SD_ERR_PEER_TAKEN). */
 sd_peer *sd_registry_add_peer(sd_registry *reg, sd_share *share, void *client, sd_role role, char *peer_secret,
                               sd_error *err);
+/* Other nodes' members can be at most this many times max_peers_per_share in one share: each of
+ * their nodes checked the limit, and joins on several nodes at once may pass it by a few. */
+#define SD_REMOTE_PEERS_FACTOR 2
+
+/* A share another node holds, mirrored here with no member yet (its members come with the facts
+ * of their nodes): share_id must be the one owner_token derives. Its owner has been absent since
+ * owner_absent_since (SD_NOT_SINCE: present, or not known yet); it is empty since now_us. NULL
+ * with err set when a limit is reached, the id is held or the token is not the share's. */
+sd_share *sd_registry_mirror_share(sd_registry *reg, const char *share_id, const char *owner_token,
+                                   gint64 owner_absent_since, gint64 now_us, sd_error *err);
+/* Adds a member node (>= 1) holds, under its id, to share: counted in no client's limits, and at
+ * most SD_REMOTE_PEERS_FACTOR * max_peers_per_share of them (else SD_ERR_SHARE_FULL); NULL with
+ * err SD_ERR_PEER_TAKEN when the id is a member already. */
+sd_peer *sd_registry_add_remote_peer(sd_registry *reg, sd_share *share, guint8 node, const char *peer_id,
+                                     sd_role role, sd_error *err);
+/* The members of share this node holds (client != NULL). */
+guint sd_share_local_count(const sd_share *share);
 /* Takes address as peer's (family 0: the one known stays), and where locate (NULL: no database)
  * puts it, looked up only when the address changed. */
 void sd_registry_locate(sd_peer *peer, const sd_address *address, const sd_locate *locate);
@@ -94,7 +114,7 @@ bool sd_registry_report(sd_registry *reg, sd_peer *peer, const sd_request *req, 
  * sooner than SD_LIST_INTERVAL_SECONDS after its last one, with the slack of reports. Joining
  * counts as none: a newcomer's first list is never refused. */
 bool sd_registry_may_list(sd_peer *peer, gint64 now_us, sd_error *err);
-/* Frees the peer; the share stays, even empty or without its owner: now_us is when that began. */
+/* Frees the peer (this node's or another's); the share stays, even empty or without its owner: now_us is when that began. */
 void sd_registry_remove_peer(sd_registry *reg, sd_peer *peer, gint64 now_us);
 /* Frees the share and every peer in it. */
 void sd_registry_remove_share(sd_registry *reg, sd_share *share);

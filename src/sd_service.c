@@ -21,6 +21,7 @@ struct sd_service {
 	void *user_data;
 	sd_observe_fn observe; /* NULL: nobody observes */
 	void *observe_data;
+	sd_cluster_hooks cluster; /* replicate NULL: one node */
 };
 
 sd_service *sd_service_new(const sd_limits *limits, sd_locate *locate, sd_quota *quota, sd_emit_fn emit,
@@ -58,6 +59,35 @@ static void observe_created(const sd_service *svc, const sd_peer *owner)
 {
 	const sd_event event = {SD_EVENT_SHARE_CREATED, owner->share->id, owner->id, sd_role_name(owner->role), NULL};
 	observe(svc, &event);
+}
+
+void sd_service_cluster(sd_service *svc, const sd_cluster_hooks *hooks)
+{
+	svc->cluster = hooks != NULL ? *hooks : (sd_cluster_hooks){0};
+}
+
+static void replicate(const sd_service *svc, const sd_fact *fact)
+{
+	if (svc->cluster.replicate != NULL)
+		svc->cluster.replicate(fact, svc->cluster.user_data);
+}
+
+static void member_rec(const sd_peer *peer, sd_member_rec *rec)
+{
+	const sd_standing *st = &peer->standing;
+	*rec = (sd_member_rec){.role = peer->role, .relay_only = peer->relay_only, .address = st->address,
+	                       .place = st->place, .complete = st->complete, .has_have = st->has_have};
+	memcpy(rec->peer, peer->id, sizeof(rec->peer));
+	memcpy(rec->have, st->have, sizeof(rec->have));
+}
+
+/* This node's member joined or changed: the other nodes holding its share are told. */
+static void replicate_member(const sd_service *svc, const sd_peer *peer)
+{
+	sd_member_rec rec;
+	member_rec(peer, &rec);
+	const sd_fact fact = {.kind = SD_FACT_MEMBER, .share = peer->share->id, .member = &rec};
+	replicate(svc, &fact);
 }
 
 void sd_service_seed(sd_service *svc, guint32 seed)
@@ -100,7 +130,7 @@ static void broadcast(sd_service *svc, const sd_share *share, const sd_peer *ski
 {
 	for (guint i = 0; i < share->peers->len; i++) {
 		sd_peer *peer = g_ptr_array_index(share->peers, i);
-		if (peer != skip)
+		if (peer != skip && peer->client != NULL) /* another node's members hear it from their node */
 			svc->emit(peer->client, event, json, svc->user_data);
 	}
 	json_decref(json);
@@ -164,10 +194,11 @@ static void announce_join(sd_service *svc, const sd_peer *peer)
 	const sd_share *share = peer->share;
 	sd_rank_member newcomer = rank_member(peer);
 	const sd_event event = {SD_EVENT_PEER_JOINED, share->id, peer->id, sd_role_name(peer->role), NULL};
-	observe(svc, &event);
+	if (peer->client != NULL) /* observed where its client is */
+		observe(svc, &event);
 	for (guint i = 0; i < share->peers->len; i++) {
 		const sd_peer *other = g_ptr_array_index(share->peers, i);
-		if (other == peer)
+		if (other == peer || other->client == NULL)
 			continue;
 		sd_rank_member them = rank_member(other);
 		sd_tier tier = svc->limits.rank_peers ? sd_rank_tier(&them, &newcomer) : SD_TIER_OTHER;
@@ -178,32 +209,61 @@ static void announce_join(sd_service *svc, const sd_peer *peer)
 	}
 }
 
-/* Removes peer (the owner too: its share lives on without it) and tells the rest of its share. */
+/* Stops mirroring share when other nodes hold all its members: false when this node holds one of
+ * them, or none is left (an empty share waits out its grace where its last member left). */
+static bool drop_mirror(sd_service *svc, sd_share *share)
+{
+	if (svc->cluster.replicate == NULL || share->peers->len == 0 || sd_share_local_count(share) > 0)
+		return false;
+	const sd_fact dropped = {.kind = SD_FACT_DROPPED, .share = share->id};
+	replicate(svc, &dropped);
+	sd_registry_remove_share(svc->reg, share);
+	return true;
+}
+
+/* Removes peer (the owner too: its share lives on without it) and tells the rest of its share;
+ * one of this node's is told of to the other nodes, and the last of them ends the mirror of a
+ * share other nodes still hold. */
 static void remove_and_announce(sd_service *svc, sd_peer *peer, gint64 now_us)
 {
 	sd_share *share = peer->share;
+	bool local = peer->client != NULL;
 	char id[SD_PEER_ID_LEN + 1];
 	memcpy(id, peer->id, sizeof(id));
 	json_t *json = event_new("peer_left", share);
 	json_object_set_new(json, "peer", json_string(id));
-	if (svc->quota != NULL)
+	if (svc->quota != NULL && local)
 		sd_quota_left(svc->quota, peer->client, share->id);
 	sd_registry_remove_peer(svc->reg, peer, now_us);
 	const sd_event event = {SD_EVENT_PEER_LEFT, share->id, id, NULL, NULL};
 	broadcast(svc, share, NULL, &event, json);
+	if (!local)
+		return;
 	observe(svc, &event);
+	const sd_fact gone = {.kind = SD_FACT_GONE, .share = share->id, .peer = id};
+	replicate(svc, &gone);
+	drop_mirror(svc, share);
 }
 
-static void close_share(sd_service *svc, sd_share *share, const sd_peer *skip, const char *reason)
+/* Closes share for this node's members but skip; told to the other nodes unless told is set (it
+ * came from one, or none holds it). */
+static void close_share(sd_service *svc, sd_share *share, const sd_peer *skip, const char *reason, bool told)
 {
 	json_t *json = event_new("share_closed", share);
 	json_object_set_new(json, "reason", json_string(reason));
 	const sd_event event = {SD_EVENT_SHARE_CLOSED, share->id, NULL, NULL, reason};
 	broadcast(svc, share, skip, &event, json);
 	observe(svc, &event);
+	if (!told) {
+		const sd_fact fact = {.kind = SD_FACT_CLOSED, .share = share->id, .reason = reason};
+		replicate(svc, &fact);
+	}
 	if (svc->quota != NULL) {
-		for (guint i = 0; i < share->peers->len; i++)
-			sd_quota_left(svc->quota, ((sd_peer *)g_ptr_array_index(share->peers, i))->client, share->id);
+		for (guint i = 0; i < share->peers->len; i++) {
+			const sd_peer *peer = g_ptr_array_index(share->peers, i);
+			if (peer->client != NULL)
+				sd_quota_left(svc->quota, peer->client, share->id);
+		}
 		sd_quota_share_closed(svc->quota, share->id);
 	}
 	sd_registry_remove_share(svc->reg, share);
@@ -247,6 +307,7 @@ static json_t *handle_create(sd_service *svc, void *client, sd_error *err)
 	sd_peer *owner = create_share(svc, client, secret, err);
 	if (owner == NULL)
 		return NULL;
+	replicate_member(svc, owner);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "swarmdrop", "created", "share", owner->share->id, "peer", owner->id,
 	                 "owner_token", owner->share->owner_token, "peer_secret", secret);
 }
@@ -275,6 +336,7 @@ static json_t *handle_join(sd_service *svc, void *client, sd_share *share, const
 	joined(svc, peer, false);
 	sd_registry_locate(peer, &req->address, svc->locate);
 	announce_join(svc, peer);
+	replicate_member(svc, peer);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:i}", "swarmdrop", "joined", "share", share->id, "peer",
 	                 peer->id, "role", sd_role_name(role), "peer_secret", secret, "peers", peer_list(svc, peer),
 	                 "max_links", (int)svc->limits.max_links_per_member);
@@ -295,6 +357,7 @@ static json_t *handle_restore(sd_service *svc, void *client, const sd_request *r
 	joined(svc, owner, true);
 	observe_created(svc, owner);
 	sd_registry_locate(owner, &req->address, svc->locate);
+	replicate_member(svc, owner);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:[], s:b, s:i}", "swarmdrop", "joined", "share", owner->share->id,
 	                 "peer", owner->id, "role", "owner", "peer_secret", secret, "peers", "restored", 1, "max_links",
 	                 (int)svc->limits.max_links_per_member);
@@ -321,8 +384,19 @@ static json_t *handle_close(sd_service *svc, const sd_request *req, sd_error *er
 		return NULL;
 	}
 	json_t *response = json_pack("{s:s, s:s}", "swarmdrop", "closed", "share", share->id);
-	close_share(svc, share, NULL, "stopped");
+	close_share(svc, share, NULL, "stopped", false);
 	return response;
+}
+
+static void emit_signal(sd_service *svc, const sd_share *share, const char *from, const sd_peer *target,
+                        const json_t *payload)
+{
+	json_t *json = event_new("signal", share);
+	json_object_set_new(json, "from", json_string(from));
+	json_object_set(json, "payload", (json_t *)payload);
+	const sd_event event = {SD_EVENT_SIGNAL, share->id, from, NULL, NULL};
+	svc->emit(target->client, &event, json, svc->user_data);
+	json_decref(json);
 }
 
 static json_t *handle_signal(sd_service *svc, sd_peer *self, const sd_request *req, sd_error *err)
@@ -336,12 +410,11 @@ static json_t *handle_signal(sd_service *svc, sd_peer *self, const sd_request *r
 		sd_fail(err, SD_ERR_SELF_SIGNAL, "a peer cannot signal itself");
 		return NULL;
 	}
-	json_t *json = event_new("signal", self->share);
-	json_object_set_new(json, "from", json_string(self->id));
-	json_object_set(json, "payload", (json_t *)req->payload);
-	const sd_event event = {SD_EVENT_SIGNAL, self->share->id, self->id, NULL, NULL};
-	svc->emit(target->client, &event, json, svc->user_data);
-	json_decref(json);
+	if (target->client == NULL)
+		svc->cluster.forward(target->node, self->share->id, self->id, target->id, req->payload,
+		                     svc->cluster.user_data);
+	else
+		emit_signal(svc, self->share, self->id, target, req->payload);
 	return json_pack("{s:s, s:s, s:s}", "swarmdrop", "signalled", "share", self->share->id, "to", target->id);
 }
 
@@ -349,6 +422,7 @@ static json_t *handle_report(sd_service *svc, sd_peer *self, const sd_request *r
 {
 	if (!sd_registry_report(svc->reg, self, req, svc->locate, now_us, err))
 		return NULL;
+	replicate_member(svc, self);
 	return json_pack("{s:s, s:s, s:I}", "swarmdrop", "reported", "share", self->share->id, "interval_ms",
 	                 (json_int_t)svc->limits.report_interval_seconds * 1000);
 }
@@ -453,6 +527,7 @@ bool sd_service_create_relay_only(sd_service *svc, void *client, sd_outcome *out
 	if (owner == NULL)
 		return false;
 	owner->relay_only = true;
+	replicate_member(svc, owner);
 	memcpy(out->share, owner->share->id, sizeof(out->share));
 	memcpy(out->peer, owner->id, sizeof(out->peer));
 	out->ok = true;
@@ -463,7 +538,7 @@ void sd_service_close_share(sd_service *svc, const char *share_id, const char *r
 {
 	sd_share *share = sd_registry_find_share(svc->reg, share_id);
 	if (share != NULL)
-		close_share(svc, share, sd_share_owner(share), reason);
+		close_share(svc, share, sd_share_owner(share), reason, false);
 }
 
 void sd_service_client_gone(sd_service *svc, void *client, gint64 now_us)
@@ -479,11 +554,11 @@ void sd_service_expire(sd_service *svc, gint64 now_us)
 	/* Empty ones first: a share both empty and orphaned closes as "empty" (nobody to tell). */
 	GPtrArray *empty = sd_registry_empty_since(svc->reg, now_us, (gint64)svc->limits.share_empty_grace_seconds * G_USEC_PER_SEC);
 	for (guint i = 0; i < empty->len; i++)
-		close_share(svc, g_ptr_array_index(empty, i), NULL, "empty");
+		close_share(svc, g_ptr_array_index(empty, i), NULL, "empty", true); /* no other node holds it */
 	g_ptr_array_free(empty, TRUE);
 	GPtrArray *orphans = sd_registry_orphans_since(svc->reg, now_us, (gint64)svc->limits.share_orphan_max_seconds * G_USEC_PER_SEC);
 	for (guint i = 0; i < orphans->len; i++)
-		close_share(svc, g_ptr_array_index(orphans, i), NULL, "owner_gone");
+		close_share(svc, g_ptr_array_index(orphans, i), NULL, "owner_gone", false);
 	g_ptr_array_free(orphans, TRUE);
 }
 
@@ -529,4 +604,143 @@ json_t *sd_service_memberships_json(sd_service *svc, const void *client)
 	}
 	g_ptr_array_free(peers, TRUE);
 	return memberships;
+}
+
+const char *sd_service_owner_token(sd_service *svc, const char *share_id)
+{
+	const sd_share *share = sd_registry_find_share(svc->reg, share_id);
+	return share != NULL ? share->owner_token : NULL;
+}
+
+bool sd_service_roster(sd_service *svc, const char *share_id, GArray *recs)
+{
+	const sd_share *share = sd_registry_find_share(svc->reg, share_id);
+	for (guint i = 0; share != NULL && i < share->peers->len; i++) {
+		const sd_peer *peer = g_ptr_array_index(share->peers, i);
+		if (peer->client == NULL)
+			continue;
+		sd_member_rec rec;
+		member_rec(peer, &rec);
+		g_array_append_val(recs, rec);
+	}
+	return share != NULL;
+}
+
+bool sd_service_apply_share(sd_service *svc, const char *share_id, const char *owner_token, gint64 owner_absent_ms,
+                            gint64 now_us, sd_error *err)
+{
+	if (sd_registry_find_share(svc->reg, share_id) != NULL)
+		return true;
+	gint64 absent_since = owner_absent_ms < 0 ? SD_NOT_SINCE : now_us - owner_absent_ms * 1000;
+	return sd_registry_mirror_share(svc->reg, share_id, owner_token, absent_since, now_us, err) != NULL;
+}
+
+/* What a record says of a member goes into its standing (its links stay this node's: a list
+ * reads the asker's only). */
+static void take_rec(sd_peer *peer, const sd_member_rec *rec)
+{
+	sd_standing *st = &peer->standing;
+	peer->role = rec->role;
+	peer->relay_only = rec->relay_only;
+	st->address = rec->address;
+	st->place = rec->place;
+	st->complete = rec->complete;
+	st->has_have = rec->has_have;
+	memcpy(st->have, rec->have, sizeof(st->have));
+}
+
+void sd_service_apply_member(sd_service *svc, const char *share_id, guint8 node, const sd_member_rec *rec)
+{
+	sd_share *share = sd_registry_find_share(svc->reg, share_id);
+	if (share == NULL || node == 0)
+		return;
+	sd_peer *peer = sd_share_find_peer(share, rec->peer);
+	if (peer != NULL && peer->client != NULL)
+		return;
+	if (peer != NULL) {
+		peer->node = node; /* its client moved to node, whose record is the newer */
+		if (rec->role == SD_ROLE_OWNER)
+			share->owner_absent_since = SD_NOT_SINCE;
+		take_rec(peer, rec);
+		return;
+	}
+	sd_error err;
+	peer = sd_registry_add_remote_peer(svc->reg, share, node, rec->peer, rec->role, &err);
+	if (peer == NULL)
+		return;
+	take_rec(peer, rec);
+	announce_join(svc, peer);
+}
+
+void sd_service_apply_gone(sd_service *svc, const char *share_id, guint8 node, const char *peer_id, gint64 now_us)
+{
+	sd_share *share = sd_registry_find_share(svc->reg, share_id);
+	sd_peer *peer = share != NULL ? sd_share_find_peer(share, peer_id) : NULL;
+	if (peer != NULL && peer->client == NULL && peer->node == node)
+		remove_and_announce(svc, peer, now_us);
+}
+
+void sd_service_apply_roster(sd_service *svc, const char *share_id, guint8 node, const sd_member_rec *recs, size_t n,
+                             gint64 now_us)
+{
+	sd_share *share = sd_registry_find_share(svc->reg, share_id);
+	if (share == NULL || node == 0)
+		return;
+	GHashTable *named = g_hash_table_new(g_str_hash, g_str_equal);
+	for (size_t i = 0; i < n; i++)
+		g_hash_table_add(named, (gpointer)recs[i].peer);
+	GPtrArray *gone = g_ptr_array_new();
+	for (guint i = 0; i < share->peers->len; i++) {
+		sd_peer *peer = g_ptr_array_index(share->peers, i);
+		if (peer->client == NULL && peer->node == node && !g_hash_table_contains(named, peer->id))
+			g_ptr_array_add(gone, peer);
+	}
+	for (guint i = 0; i < gone->len; i++)
+		remove_and_announce(svc, g_ptr_array_index(gone, i), now_us);
+	g_ptr_array_free(gone, TRUE);
+	g_hash_table_destroy(named);
+	for (size_t i = 0; i < n; i++)
+		sd_service_apply_member(svc, share_id, node, &recs[i]);
+}
+
+void sd_service_apply_close(sd_service *svc, const char *share_id, const char *reason)
+{
+	sd_share *share = sd_registry_find_share(svc->reg, share_id);
+	if (share != NULL)
+		close_share(svc, share, NULL, reason, true);
+}
+
+void sd_service_node_gone(sd_service *svc, guint8 node, gint64 now_us)
+{
+	GPtrArray *shares = sd_registry_shares(svc->reg);
+	GPtrArray *gone = g_ptr_array_new();
+	for (guint s = 0; s < shares->len; s++) {
+		const sd_share *share = g_ptr_array_index(shares, s);
+		for (guint i = 0; i < share->peers->len; i++) {
+			sd_peer *peer = g_ptr_array_index(share->peers, i);
+			if (peer->client == NULL && peer->node == node)
+				g_ptr_array_add(gone, peer);
+		}
+	}
+	for (guint i = 0; i < gone->len; i++)
+		remove_and_announce(svc, g_ptr_array_index(gone, i), now_us);
+	g_ptr_array_free(gone, TRUE);
+	g_ptr_array_free(shares, TRUE);
+}
+
+bool sd_service_deliver_signal(sd_service *svc, const char *share_id, const char *from, const char *to,
+                               const json_t *payload)
+{
+	const sd_share *share = sd_registry_find_share(svc->reg, share_id);
+	const sd_peer *target = share != NULL ? sd_share_find_peer(share, to) : NULL;
+	if (target == NULL || target->client == NULL || sd_share_find_peer(share, from) == NULL)
+		return false;
+	emit_signal(svc, share, from, target, payload);
+	return true;
+}
+
+bool sd_service_release(sd_service *svc, const char *share_id)
+{
+	sd_share *share = sd_registry_find_share(svc->reg, share_id);
+	return share != NULL && drop_mirror(svc, share);
 }

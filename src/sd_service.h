@@ -14,6 +14,7 @@
 #include "sd_limits.h"
 #include "sd_locate.h"
 #include "sd_quota.h"
+#include "sd_registry.h"
 #include "sd_request.h"
 
 /* What an event tells, as facts the plugin acts on (the relay, the server's own member, the
@@ -84,6 +85,79 @@ void sd_service_client_gone(sd_service *svc, void *client, gint64 now_us);
 /* Closes the shares with no member for share_empty_grace_seconds (reason "empty"), then those
  * whose owner has been absent share_orphan_max_seconds (reason "owner_gone"). */
 void sd_service_expire(sd_service *svc, gint64 now_us);
+
+/* --- Several nodes (docs/architecture.md, "Several nodes"). A share is mirrored on each node
+ * with a member in it; each member is told of by its own node only. The service tells its node's
+ * changes as facts (replicate) and hands signals for another node's members over (forward);
+ * sd_cluster carries them and applies the other nodes' facts here (sd_service_apply_*). A node
+ * that holds no member of a share any more drops its mirror (SD_FACT_DROPPED), unless the share
+ * is left empty: then it keeps it for share_empty_grace_seconds as one node does. --- */
+
+/* A member as the nodes tell each other of it: what ranking it and telling of it need. */
+typedef struct sd_member_rec {
+	char peer[SD_PEER_ID_LEN + 1];
+	sd_role role;
+	bool relay_only;
+	sd_address address; /* family 0: unknown */
+	sd_place place;     /* found by the member's node: a node without the location database ranks the same */
+	bool complete, has_have;
+	uint8_t have[SD_HAVE_BYTES];
+} sd_member_rec;
+
+typedef enum {
+	SD_FACT_MEMBER,  /* member joined, or its record changed (a report) */
+	SD_FACT_GONE,    /* peer left, or its client is gone */
+	SD_FACT_CLOSED,  /* the share closed here (reason): everywhere */
+	SD_FACT_DROPPED, /* this node holds none of the share's members any more: it stops mirroring it */
+} sd_fact_kind;
+typedef struct sd_fact {
+	sd_fact_kind kind;
+	const char *share;
+	const sd_member_rec *member; /* SD_FACT_MEMBER */
+	const char *peer;            /* SD_FACT_GONE */
+	const char *reason;          /* SD_FACT_CLOSED */
+} sd_fact;
+
+typedef struct sd_cluster_hooks {
+	/* A change made by a request or an expiry on this node (never one applied from another). */
+	void (*replicate)(const sd_fact *fact, void *user_data);
+	/* A signal of from (this node's) for to, whom node holds; payload is borrowed. */
+	void (*forward)(guint8 node, const char *share, const char *from, const char *to, const json_t *payload,
+	                void *user_data);
+	void *user_data;
+} sd_cluster_hooks;
+
+/* From then on the service tells hooks (copied) of its changes; NULL: one node, as before. */
+void sd_service_cluster(sd_service *svc, const sd_cluster_hooks *hooks);
+/* share_id's owner token, or NULL when the share is not held here. */
+const char *sd_service_owner_token(sd_service *svc, const char *share_id);
+/* share_id's members this node holds, appended to recs (sd_member_rec); false when not held. */
+bool sd_service_roster(sd_service *svc, const char *share_id, GArray *recs);
+/* Mirrors share_id, held by other nodes, under owner_token (checked against the id): nothing
+ * when held already. owner_absent_ms: how long its owner has been absent (< 0: present or not
+ * known). False with err set at a limit or for a token not the share's. */
+bool sd_service_apply_share(sd_service *svc, const char *share_id, const char *owner_token, gint64 owner_absent_ms,
+                            gint64 now_us, sd_error *err);
+/* Stops mirroring share_id if none of its members is this node's (the request that looked it up
+ * failed): true when dropped (SD_FACT_DROPPED told). */
+bool sd_service_release(sd_service *svc, const char *share_id);
+/* node tells of its member rec of share_id (new, or changed). A new one is announced to this
+ * node's members; one this node holds under that id stays (its client is here: the other record
+ * is stale); one another node held moved to node. Nothing for a share not held here. */
+void sd_service_apply_member(sd_service *svc, const char *share_id, guint8 node, const sd_member_rec *rec);
+/* node's member peer_id left share_id: as with `leave`, this node's members are told. */
+void sd_service_apply_gone(sd_service *svc, const char *share_id, guint8 node, const char *peer_id, gint64 now_us);
+/* All of node's members of share_id now: those it does not name any more are gone. */
+void sd_service_apply_roster(sd_service *svc, const char *share_id, guint8 node, const sd_member_rec *recs, size_t n,
+                             gint64 now_us);
+/* share_id closed on another node: this node's members get share_closed with reason. */
+void sd_service_apply_close(sd_service *svc, const char *share_id, const char *reason);
+/* node is gone (its lease ran out, or it restarted): its members leave every share. */
+void sd_service_node_gone(sd_service *svc, guint8 node, gint64 now_us);
+/* Delivers a signal another node forwarded to this node's member to: false (dropped) when to is
+ * not one of this node's members of share_id (it left meanwhile) or from not a member of it. */
+bool sd_service_deliver_signal(sd_service *svc, const char *share_id, const char *from, const char *to,
+                               const json_t *payload);
 
 guint sd_service_share_count(sd_service *svc);
 /* The shares for the operator's stats: {"count", "members", "listed": [{"share", "members",
