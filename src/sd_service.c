@@ -744,3 +744,24 @@ bool sd_service_release(sd_service *svc, const char *share_id)
 	sd_share *share = sd_registry_find_share(svc->reg, share_id);
 	return share != NULL && drop_mirror(svc, share);
 }
+
+void sd_service_member_nodes(sd_service *svc, const char *share_id, GArray *nodes)
+{
+	const sd_share *share = sd_registry_find_share(svc->reg, share_id);
+	guint64 seen[4] = {0}; /* a bit per node index, 0..255 */
+	for (guint i = 0; share != NULL && i < share->peers->len; i++) {
+		const sd_peer *peer = g_ptr_array_index(share->peers, i);
+		if (peer->client != NULL || (seen[peer->node / 64] >> (peer->node % 64) & 1) != 0)
+			continue;
+		seen[peer->node / 64] |= (guint64)1 << (peer->node % 64);
+		g_array_append_val(nodes, peer->node);
+	}
+}
+
+gint64 sd_service_owner_absent_ms(sd_service *svc, const char *share_id, gint64 now_us)
+{
+	const sd_share *share = sd_registry_find_share(svc->reg, share_id);
+	if (share == NULL || share->owner_absent_since == SD_NOT_SINCE)
+		return -1;
+	return (now_us - share->owner_absent_since) / 1000;
+}

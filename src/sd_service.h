@@ -133,6 +133,10 @@ void sd_service_cluster(sd_service *svc, const sd_cluster_hooks *hooks);
 const char *sd_service_owner_token(sd_service *svc, const char *share_id);
 /* share_id's members this node holds, appended to recs (sd_member_rec); false when not held. */
 bool sd_service_roster(sd_service *svc, const char *share_id, GArray *recs);
+/* The other nodes with members of share_id (their indexes, once each) appended to nodes (guint8). */
+void sd_service_member_nodes(sd_service *svc, const char *share_id, GArray *nodes);
+/* How long share_id's owner has been absent at now_us, in ms; -1 while present or not held. */
+gint64 sd_service_owner_absent_ms(sd_service *svc, const char *share_id, gint64 now_us);
 /* Mirrors share_id, held by other nodes, under owner_token (checked against the id): nothing
  * when held already. owner_absent_ms: how long its owner has been absent (< 0: present or not
  * known). False with err set at a limit or for a token not the share's. */

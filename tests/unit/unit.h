@@ -14,6 +14,7 @@ int run_request_tests(void);
 int run_registry_tests(void);
 int run_service_tests(void);
 int run_nodes_tests(void);
+int run_cluster_tests(void);
 int run_content_tests(void);
 int run_manifest_tests(void);
 int run_relay_tests(void);

@@ -1,0 +1,84 @@
+/* sd_cluster: one node of several, each a Janus with the plugin, that share their shares through
+ * a message engine (NATS; docs/architecture.md, "Several nodes"). It carries the service's facts
+ * and signals to the other nodes, applies theirs, looks a share up the first time a request names
+ * it here (parking the request meanwhile), keeps the table of nodes alive by heartbeats and
+ * leases, and heals what an engine outage lost by rosters. It talks to the engine only through
+ * sd_bus, so that the unit tests run several nodes on a fake one (tests/unit/test_cluster.c).
+ * Owns the node table, the subscriptions of the shares it mirrors, the lookups and the parked
+ * tickets (not what they point to). Not thread-safe: the plugin's worker thread only. Bad
+ * messages (not JSON, wrong shape, ids that are not ids) are counted and dropped. */
+#ifndef SD_CLUSTER_H
+#define SD_CLUSTER_H
+
+#include <glib.h>
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "sd_service.h"
+
+#define SD_NODE_NAME_MAX 16 /* [a-z0-9-]{1,16} */
+#define SD_CLUSTER_NODES_MAX 63 /* indexes 1..63: sd_peer.node; 0 is this node */
+#define SD_CLUSTER_PARKED_MAX 256 /* requests waiting on lookups, over all shares */
+
+/* The engine, as the plugin's glue reaches it. publish returns false when the message could not
+ * be queued (the engine is down, or its buffer full): it is lost, as NATS's at-most-once
+ * delivery may lose it anyway. reply: the subject answers go to, or NULL. */
+typedef struct sd_bus {
+	bool (*publish)(const char *subject, const char *data, size_t len, const char *reply, void *user_data);
+	void (*subscribe)(const char *subject, void *user_data);
+	void (*unsubscribe)(const char *subject, void *user_data);
+	void *user_data;
+} sd_bus;
+
+typedef struct sd_cluster_config {
+	char node[SD_NODE_NAME_MAX + 1]; /* this node's name, unique in the cluster */
+	gint64 heartbeat_us;             /* cluster_heartbeat_ms */
+	gint64 lease_us;                 /* cluster_lease_ms: a node silent that long is gone */
+	gint64 lookup_us;                /* cluster_lookup_ms: the longest a lookup waits for answers */
+} sd_cluster_config;
+
+/* Whether name is a node name: [a-z0-9-]{1,16}. */
+bool sd_node_name_valid(const char *name);
+
+/* A request parked by sd_cluster_admit may run now (on the worker thread, inside sd_cluster_receive
+ * or sd_cluster_tick): the share it names is mirrored here if another node holds it. */
+typedef void (*sd_cluster_resume_fn)(void *ticket, void *user_data);
+
+typedef struct sd_cluster sd_cluster;
+
+/* Joins svc (borrowed; its cluster hooks become this one's) to the cluster through bus (copied),
+ * subscribing to the node's own subjects. NULL for a config that is not one (err says why). */
+sd_cluster *sd_cluster_new(const sd_cluster_config *config, sd_service *svc, const sd_bus *bus,
+                           sd_cluster_resume_fn resume, void *user_data, gint64 now_us, sd_error *err);
+/* Says goodbye (the others forget this node's members at once) and frees; parked tickets are
+ * the caller's (it drops them). */
+void sd_cluster_free(sd_cluster *c);
+
+typedef enum {
+	SD_ADMIT_RUN,    /* handle the request now */
+	SD_ADMIT_PARKED, /* kept: resume gets ticket once the share's lookup ended */
+	SD_ADMIT_FULL,   /* too many requests wait on lookups: refuse it (SD_ERR_TOO_MANY_REQUESTS) */
+} sd_admit;
+
+/* Before the service handles a request naming share_id (a join or close of a share this node
+ * may not hold: other requests need membership here, so the share is held): RUN when the share is
+ * held here or the engine is down (the node then answers alone, as one node would). */
+sd_admit sd_cluster_admit(sd_cluster *c, const char *share_id, void *ticket, gint64 now_us);
+
+/* A message from the engine on subject (one this node subscribed to). */
+void sd_cluster_receive(sd_cluster *c, const char *subject, const char *data, size_t len, gint64 now_us);
+/* The engine answered a message published with reply subject: nobody subscribes its subject. */
+void sd_cluster_no_responders(sd_cluster *c, const char *reply, gint64 now_us);
+/* The connection to the engine came up (first, or again: everything since may be lost, so rosters
+ * are exchanged) or went down (nobody is judged while it is). */
+void sd_cluster_engine(sd_cluster *c, bool up, gint64 now_us);
+/* Heartbeats, leases, lookups that waited long enough, mirrors no longer held: call at least every
+ * heartbeat. */
+void sd_cluster_tick(sd_cluster *c, gint64 now_us);
+
+/* For the operator's stats: {"node", "engine", "nodes": [{"node", "alive", "seen_ms_ago"}],
+ * "mirrored", "parked", "facts_out", "facts_in", "signals_out", "signals_in", "signals_dropped",
+ * "lookups", "resyncs", "bad_messages", "lost_publishes"}. New reference. */
+json_t *sd_cluster_stats_json(sd_cluster *c, gint64 now_us);
+
+#endif
