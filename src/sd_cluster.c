@@ -1,6 +1,7 @@
 #include "sd_cluster.h"
 
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <string.h>
 
 /* Subjects (docs/architecture.md, "Several nodes"). A share's id and a node's name are checked
@@ -57,6 +58,76 @@ bool sd_node_name_valid(const char *name)
 		if (!g_ascii_islower(name[i]) && !g_ascii_isdigit(name[i]) && name[i] != '-')
 			return false;
 	return true;
+}
+
+void sd_cluster_config_init(sd_cluster_config *config)
+{
+	*config = (sd_cluster_config){.heartbeat_us = 1000 * 1000, .lease_us = 5000 * 1000, .lookup_us = 200 * 1000};
+}
+
+/* The timing keys: name, where in the config, and the range in ms. */
+static const struct {
+	const char *name;
+	size_t offset;
+	gint64 min_ms, max_ms;
+} timings[] = {
+	{"cluster_heartbeat_ms", offsetof(sd_cluster_config, heartbeat_us), 100, 10000},
+	{"cluster_lease_ms", offsetof(sd_cluster_config, lease_us), 300, 30000},
+	{"cluster_lookup_ms", offsetof(sd_cluster_config, lookup_us), 10, 5000},
+};
+
+bool sd_cluster_config_set(sd_cluster_config *config, const char *name, const char *value, char *why, size_t why_size,
+                           bool *bad)
+{
+	*bad = false;
+	if (value == NULL)
+		value = "";
+	if (strcmp(name, "cluster_url") == 0) {
+		*bad = strlen(value) > SD_CLUSTER_URL_MAX || (value[0] != '\0' && !g_str_has_prefix(value, "nats://") &&
+		                                              !g_str_has_prefix(value, "tls://"));
+		if (*bad)
+			g_snprintf(why, why_size, "cluster_url must be a nats:// or tls:// URL of at most %d characters",
+			           SD_CLUSTER_URL_MAX);
+		else
+			g_strlcpy(config->url, value, sizeof(config->url));
+		return true;
+	}
+	if (strcmp(name, "cluster_node") == 0) {
+		*bad = !sd_node_name_valid(value);
+		if (*bad)
+			g_snprintf(why, why_size, "cluster_node must be 1 to %d of a-z, 0-9 and -", SD_NODE_NAME_MAX);
+		else
+			g_strlcpy(config->node, value, sizeof(config->node));
+		return true;
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(timings); i++) {
+		if (strcmp(name, timings[i].name) != 0)
+			continue;
+		char *end = NULL;
+		gint64 ms = g_ascii_strtoll(value, &end, 10);
+		*bad = value[0] == '\0' || *end != '\0' || ms < timings[i].min_ms || ms > timings[i].max_ms;
+		if (*bad)
+			g_snprintf(why, why_size, "%s must be a whole number from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT,
+			           name, timings[i].min_ms, timings[i].max_ms);
+		else
+			*(gint64 *)(void *)((char *)config + timings[i].offset) = ms * 1000;
+		return true;
+	}
+	return false;
+}
+
+bool sd_cluster_config_check(const sd_cluster_config *config, char *why, size_t why_size)
+{
+	if (config->url[0] == '\0')
+		g_snprintf(why, why_size, "no cluster_url");
+	else if (!sd_node_name_valid(config->node))
+		g_snprintf(why, why_size, "cluster_url needs cluster_node, this node's name (1 to %d of a-z, 0-9 and -)",
+		           SD_NODE_NAME_MAX);
+	else if (config->lease_us < 3 * config->heartbeat_us)
+		g_snprintf(why, why_size, "cluster_lease_ms must be at least three cluster_heartbeat_ms");
+	else
+		return true;
+	return false;
 }
 
 /* ---- sending ---- */
@@ -626,12 +697,9 @@ void sd_cluster_tick(sd_cluster *c, gint64 now_us)
 sd_cluster *sd_cluster_new(const sd_cluster_config *config, sd_service *svc, const sd_bus *bus,
                            sd_cluster_resume_fn resume, void *user_data, gint64 now_us, sd_error *err)
 {
-	if (!sd_node_name_valid(config->node)) {
-		sd_fail(err, SD_ERR_ARGUMENT, "cluster_node must be 1 to %d of a-z, 0-9 and -", SD_NODE_NAME_MAX);
-		return NULL;
-	}
-	if (config->heartbeat_us <= 0 || config->lease_us < 3 * config->heartbeat_us || config->lookup_us <= 0) {
-		sd_fail(err, SD_ERR_ARGUMENT, "the lease must be at least three heartbeats");
+	char why[160];
+	if (!sd_cluster_config_check(config, why, sizeof(why))) {
+		sd_fail(err, SD_ERR_ARGUMENT, "%s", why);
 		return NULL;
 	}
 	sd_cluster *c = g_new0(sd_cluster, 1);
@@ -659,12 +727,20 @@ sd_cluster *sd_cluster_new(const sd_cluster_config *config, sd_service *svc, con
 	return c;
 }
 
-void sd_cluster_free(sd_cluster *c)
+void sd_cluster_free(sd_cluster *c, void (*drop)(void *ticket))
 {
 	if (c == NULL)
 		return;
 	publish_json(c, "sd.hb", message_new(c, "bye"), NULL);
 	sd_service_cluster(c->svc, NULL);
+	GHashTableIter iter;
+	gpointer value;
+	g_hash_table_iter_init(&iter, c->lookups);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		const GPtrArray *tickets = ((lookup *)value)->tickets;
+		for (guint i = 0; i < tickets->len; i++)
+			drop(g_ptr_array_index(tickets, i));
+	}
 	g_hash_table_destroy(c->lookups);
 	g_hash_table_destroy(c->mirrored);
 	g_free(c);

@@ -30,12 +30,25 @@ typedef struct sd_bus {
 	void *user_data;
 } sd_bus;
 
+#define SD_CLUSTER_URL_MAX 255
+
+/* The .jcfg's cluster keys (docs/deploy.md). */
 typedef struct sd_cluster_config {
-	char node[SD_NODE_NAME_MAX + 1]; /* this node's name, unique in the cluster */
-	gint64 heartbeat_us;             /* cluster_heartbeat_ms */
-	gint64 lease_us;                 /* cluster_lease_ms: a node silent that long is gone */
-	gint64 lookup_us;                /* cluster_lookup_ms: the longest a lookup waits for answers */
+	char url[SD_CLUSTER_URL_MAX + 1]; /* cluster_url: the engine; "" (the default): one node, no engine */
+	char node[SD_NODE_NAME_MAX + 1];  /* cluster_node: this node's name, unique in the cluster */
+	gint64 heartbeat_us;              /* cluster_heartbeat_ms, 100..10000 (1000) */
+	gint64 lease_us;                  /* cluster_lease_ms, 3 heartbeats..30000 (5000): a node silent that long is gone */
+	gint64 lookup_us;                 /* cluster_lookup_ms, 10..5000 (200): the longest a lookup waits for answers */
 } sd_cluster_config;
+
+void sd_cluster_config_init(sd_cluster_config *config);
+/* Takes the .jcfg key name if it is one of the cluster's (false: not one); a bad value sets bad
+ * and why, and leaves the setting as it was. */
+bool sd_cluster_config_set(sd_cluster_config *config, const char *name, const char *value, char *why, size_t why_size,
+                           bool *bad);
+/* Whether config, once every key was set, is one a node can run with: with a url, a node name
+ * and a lease of at least three heartbeats (else why says what is wrong). */
+bool sd_cluster_config_check(const sd_cluster_config *config, char *why, size_t why_size);
 
 /* Whether name is a node name: [a-z0-9-]{1,16}. */
 bool sd_node_name_valid(const char *name);
@@ -47,12 +60,13 @@ typedef void (*sd_cluster_resume_fn)(void *ticket, void *user_data);
 typedef struct sd_cluster sd_cluster;
 
 /* Joins svc (borrowed; its cluster hooks become this one's) to the cluster through bus (copied),
- * subscribing to the node's own subjects. NULL for a config that is not one (err says why). */
+ * subscribing to the node's own subjects; the engine counts as down until sd_cluster_engine.
+ * NULL for a config sd_cluster_config_check refuses (err says why). */
 sd_cluster *sd_cluster_new(const sd_cluster_config *config, sd_service *svc, const sd_bus *bus,
                            sd_cluster_resume_fn resume, void *user_data, gint64 now_us, sd_error *err);
-/* Says goodbye (the others forget this node's members at once) and frees; parked tickets are
- * the caller's (it drops them). */
-void sd_cluster_free(sd_cluster *c);
+/* Says goodbye (the others forget this node's members at once) and frees; each parked ticket
+ * goes to drop. */
+void sd_cluster_free(sd_cluster *c, void (*drop)(void *ticket));
 
 typedef enum {
 	SD_ADMIT_RUN,    /* handle the request now */

@@ -765,3 +765,13 @@ gint64 sd_service_owner_absent_ms(sd_service *svc, const char *share_id, gint64 
 		return -1;
 	return (now_us - share->owner_absent_since) / 1000;
 }
+
+bool sd_service_names_unheld_share(sd_service *svc, const json_t *body, char share_id[SD_SHARE_ID_LEN + 1])
+{
+	sd_request req;
+	if (!sd_request_parse(body, &svc->limits, &req, NULL) || (req.kind != SD_REQ_JOIN && req.kind != SD_REQ_CLOSE) ||
+	    sd_registry_find_share(svc->reg, req.share) != NULL)
+		return false;
+	memcpy(share_id, req.share, SD_SHARE_ID_LEN + 1);
+	return true;
+}

@@ -127,6 +127,9 @@ typedef struct sd_cluster_hooks {
 	void *user_data;
 } sd_cluster_hooks;
 
+/* Whether body, a client's request, is a join or close naming a share this node does not hold
+ * (share_id gets its id): a node of several looks it up first (sd_cluster_admit). */
+bool sd_service_names_unheld_share(sd_service *svc, const json_t *body, char share_id[SD_SHARE_ID_LEN + 1]);
 /* From then on the service tells hooks (copied) of its changes; NULL: one node, as before. */
 void sd_service_cluster(sd_service *svc, const sd_cluster_hooks *hooks);
 /* share_id's owner token, or NULL when the share is not held here. */

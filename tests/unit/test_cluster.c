@@ -134,6 +134,12 @@ typedef struct ticket {
 
 static json_t *handle(fixture *fx, node *n, void *client, json_t *body);
 
+static void drop_ticket(void *data)
+{
+	ticket *t = data;
+	json_decref(t->body);
+}
+
 /* What the plugin's worker does with a parked request: it runs it then and there. */
 static void resume(void *data, void *user_data)
 {
@@ -157,7 +163,8 @@ static const char *const names[NODES] = {"a", "b", "c"};
 static void start_node(fixture *fx, int i)
 {
 	node *n = &fx->nodes[i];
-	sd_cluster_config config = {.heartbeat_us = HEARTBEAT_US, .lease_us = LEASE_US, .lookup_us = LOOKUP_US};
+	sd_cluster_config config = {.url = "nats://engine", .heartbeat_us = HEARTBEAT_US, .lease_us = LEASE_US,
+	                            .lookup_us = LOOKUP_US};
 	g_strlcpy(config.node, names[i], sizeof(config.node));
 	const sd_bus bus = {bus_publish, bus_subscribe, bus_unsubscribe, n};
 	sd_error err;
@@ -199,7 +206,7 @@ static int teardown(void **state)
 	fixture *fx = *state;
 	for (int i = 0; i < NODES; i++) {
 		node *n = &fx->nodes[i];
-		sd_cluster_free(n->cluster);
+		sd_cluster_free(n->cluster, drop_ticket);
 		sd_service_free(n->svc);
 		drop_events(n);
 		g_array_free(n->events, TRUE);
@@ -240,7 +247,10 @@ static json_t *handle(fixture *fx, node *n, void *client, json_t *body)
 static json_t *join_on(fixture *fx, node *n, void *client, json_t *body)
 {
 	ticket t = {client, body, NULL};
-	sd_admit admit = sd_cluster_admit(n->cluster, str(body, "share"), &t, fx->now);
+	char share[SD_SHARE_ID_LEN + 1];
+	bool unheld = sd_service_names_unheld_share(n->svc, body, share);
+	assert_true(unheld == (sd_service_owner_token(n->svc, str(body, "share")) == NULL));
+	sd_admit admit = unheld ? sd_cluster_admit(n->cluster, share, &t, fx->now) : SD_ADMIT_RUN;
 	if (admit == SD_ADMIT_RUN) {
 		t.response = handle(fx, n, client, body);
 	} else {
@@ -397,7 +407,7 @@ static void a_silent_node_is_gone_after_its_lease(void **state)
 	advance(fx, 2 * HEARTBEAT_US);
 	assert_string_equal(str(last_event(b, "peer_left"), "peer"), share.owner);
 	/* C says goodbye: B forgets Carol at once. */
-	sd_cluster_free(c->cluster);
+	sd_cluster_free(c->cluster, drop_ticket);
 	c->cluster = NULL;
 	pump(fx);
 	assert_int_equal(b->events->len, 2);
@@ -455,7 +465,7 @@ static void a_restarted_node_loses_its_members_at_once(void **state)
 	drop_events(b);
 	sd_cluster *old = a->cluster;
 	a->cut = true; /* killed: no goodbye */
-	sd_cluster_free(old);
+	sd_cluster_free(old, drop_ticket);
 	a->cut = false;
 	sd_service_free(a->svc);
 	sd_limits limits;
@@ -530,6 +540,38 @@ static void parked_requests_are_bounded(void **state)
 	assert_int_equal(sd_cluster_admit(b->cluster, "ffffffffffffffff", &tickets[0], fx->now), SD_ADMIT_RUN);
 }
 
+static void config_keys(void **state)
+{
+	(void)state;
+	sd_cluster_config config;
+	sd_cluster_config_init(&config);
+	char why[160];
+	bool bad;
+	assert_false(sd_cluster_config_check(&config, why, sizeof(why))); /* no engine: one node */
+	assert_false(sd_cluster_config_set(&config, "max_shares", "3", why, sizeof(why), &bad));
+	assert_true(sd_cluster_config_set(&config, "cluster_url", "nats://127.0.0.1:4222", why, sizeof(why), &bad));
+	assert_false(bad);
+	assert_false(sd_cluster_config_check(&config, why, sizeof(why)));
+	assert_non_null(strstr(why, "cluster_node"));
+	assert_true(sd_cluster_config_set(&config, "cluster_node", "Node A", why, sizeof(why), &bad));
+	assert_true(bad);
+	assert_true(sd_cluster_config_set(&config, "cluster_node", "b", why, sizeof(why), &bad));
+	assert_true(sd_cluster_config_check(&config, why, sizeof(why)));
+	const char *refused[][2] = {{"cluster_url", "http://x"}, {"cluster_heartbeat_ms", "50"},
+	                            {"cluster_heartbeat_ms", "1e3"}, {"cluster_lease_ms", ""},
+	                            {"cluster_lookup_ms", "9999999"}};
+	for (size_t i = 0; i < G_N_ELEMENTS(refused); i++) {
+		assert_true(sd_cluster_config_set(&config, refused[i][0], refused[i][1], why, sizeof(why), &bad));
+		assert_true(bad);
+	}
+	assert_int_equal(config.heartbeat_us, 1000 * 1000); /* a bad value leaves the setting */
+	assert_true(sd_cluster_config_set(&config, "cluster_heartbeat_ms", "2000", why, sizeof(why), &bad));
+	assert_false(bad);
+	assert_false(sd_cluster_config_check(&config, why, sizeof(why))); /* lease 5000 < 3 x 2000 */
+	assert_true(sd_cluster_config_set(&config, "cluster_lease_ms", "6000", why, sizeof(why), &bad));
+	assert_true(sd_cluster_config_check(&config, why, sizeof(why)));
+}
+
 static void node_names(void **state)
 {
 	(void)state;
@@ -554,6 +596,7 @@ int run_cluster_tests(void)
 		cmocka_unit_test_setup_teardown(a_restarted_node_loses_its_members_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_messages_are_counted_and_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(parked_requests_are_bounded, setup, teardown),
+		cmocka_unit_test(config_keys),
 		cmocka_unit_test(node_names),
 	};
 	return cmocka_run_group_tests_name("cluster", tests, NULL, NULL);
