@@ -7,37 +7,26 @@
  * Media the operator publishes (sd_publish, sd_seed) is prepared on a thread pool of its own, and
  * the server joins its share as a relay-only member: a session without a Janus handle whose relay
  * messages go to its sd_seed instead of a data channel.
- * What the operator's event handlers hear goes through swarmdrop_events.
+ * What the operator's event handlers hear goes through swarmdrop_events. swarmdrop.h says what
+ * the plugin's other files own.
  * docs/protocol.md describes the requests (part 1), the relay (part 4), publishing (part 5), the
  * operator's stats (part 6) and events (part 7). */
 #include <dlfcn.h>
 #include <errno.h>
-#include <jansson.h>
 #include <openssl/crypto.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <apierror.h>
-#include <debug.h>
 #include <config.h>
-#include <mutex.h>
-#include <refcount.h>
-#include <plugins/plugin.h>
-#include <transports/transport.h>
 
 #include "sd_limits.h"
 #include "sd_locate.h"
 #include "sd_publish.h"
-#include "sd_quota.h"
-#include "sd_relay.h"
-#include "sd_seed.h"
-#include "sd_service.h"
-#include "sd_stats.h"
-#include "swarmdrop_events.h"
+#include "swarmdrop.h"
 
 #define SWARMDROP_VERSION 1
 #define SWARMDROP_VERSION_STRING "0.1.0"
-#define SWARMDROP_PACKAGE "janus.plugin.swarmdrop"
 /* Requests waiting for the worker beyond this are refused: a flood cannot grow memory. */
 #define SWARMDROP_MAX_QUEUED 4096
 /* How often the worker wakes to close shares whose owner did not come back and to pay relay
@@ -93,35 +82,6 @@ janus_plugin *create(void)
 	return &swarmdrop_plugin;
 }
 
-typedef struct swarmdrop_session {
-	janus_plugin_session *handle; /* NULL for the server's own member of a published share */
-	sd_seed *seed;                /* that member's origin; NULL for a Janus handle */
-	volatile gint destroyed;
-	/* Guards relay_offered, relay_ready and destroyed's effect on the relay, and orders the
-	 * relay's state of this session (sd_relay_expect, _ready, _client_gone: which members wait
-	 * for the channel, whether it is ready). */
-	janus_mutex relay_mutex;
-	gboolean relay_offered; /* the data-channel offer went out (until the PeerConnection hangs up) */
-	gboolean relay_ready;   /* its channel carried data (the first data_ready) */
-	gint64 relay_offered_at; /* µs, monotonic: an offer unanswered relay_offer_timeout later is closed */
-	janus_transport_session *connection; /* a reference (connection_of); NULL for the server's own */
-	gboolean orphan_ended; /* end_orphans asked Janus to end it (sessions_mutex) */
-	/* Its members, as query_session shows them: the worker's copy of
-	 * sd_service_memberships_json, made again after each of its requests and once a share it is
-	 * in closes (relay_mutex). */
-	json_t *memberships;
-	janus_refcount ref;
-} swarmdrop_session;
-
-typedef enum { MESSAGE_REQUEST, MESSAGE_GONE, MESSAGE_UNPUBLISH, MESSAGE_EXIT } swarmdrop_message_kind;
-
-typedef struct swarmdrop_message {
-	swarmdrop_message_kind kind;
-	swarmdrop_session *session; /* holds a reference */
-	char *transaction;
-	json_t *body;     /* MESSAGE_UNPUBLISH: {"share", "reason"} */
-} swarmdrop_message;
-
 /* A file the operator published: its share, whose owner is the server (seed). */
 typedef struct swarmdrop_published {
 	char *source;                 /* real path in the media folder */
@@ -143,17 +103,17 @@ enum { PUBLISH_PREPARING, PUBLISH_READY, PUBLISH_FAILED };
 /* Preparation progress events go to the publisher at most this often. */
 #define SWARMDROP_PROGRESS_US (G_USEC_PER_SEC / 2)
 
-static janus_callbacks *gateway;
+janus_callbacks *gateway;
 static volatile gint initialized, stopping;
-static GHashTable *sessions; /* janus_plugin_session* -> swarmdrop_session* (one reference) */
-static janus_mutex sessions_mutex = JANUS_MUTEX_INITIALIZER;
+GHashTable *sessions;
+janus_mutex sessions_mutex = JANUS_MUTEX_INITIALIZER;
 static GAsyncQueue *messages;
 static GThread *worker;
 static swarmdrop_message exit_message = {.kind = MESSAGE_EXIT};
 static sd_service *service; /* worker thread only, after init */
 static sd_relay *relay;     /* any thread */
-static sd_quota *quota;     /* any thread: per-connection limits */
-static sd_stats *stats;     /* counting: any thread; sampling and the stats answer: the worker */
+sd_quota *quota;
+sd_stats *stats;
 static gint64 started_at;   /* µs, monotonic: the plugin's start, for the stats' uptime */
 /* The stats answer lists at most this many shares (most members first): a bounded answer. */
 #define STATS_SHARES_LISTED 200
@@ -170,21 +130,6 @@ static GQueue *offers;
 /* Sessions whose members changed by another's doing (a share closed), each with a reference:
  * their memberships are made again once the service is done. Worker thread only. */
 static GPtrArray *memberships_changed;
-
-/* The plugin's one log path for an sd_error: what failed, the reason and its code. */
-static void log_error(int level, const char *what, const sd_error *err)
-{
-	JANUS_LOG(level, "[%s] %s: %s (%d)\n", SWARMDROP_PACKAGE, what, err->message, err->code);
-}
-
-/* Every refusal the plugin answers (a request, a handle, a relay frame or offer): counted for the
- * operator's stats, and a quota's told to the event handlers. Any thread. share: the one named,
- * or NULL. */
-static void note_refused(const sd_error *err, const char *share)
-{
-	sd_stats_count_error(stats, err->code);
-	swarmdrop_events_refused(err, share);
-}
 
 static sd_publish_config publishing;
 static GHashTable *published; /* source path -> swarmdrop_published* (a reference); worker thread only */
@@ -343,18 +288,6 @@ static void relay_retain(void *client)
 static void relay_release(void *client)
 {
 	janus_refcount_decrease(&((swarmdrop_session *)client)->ref);
-}
-
-/* sd_quota's hooks: it holds a connection while it counts it, so that a new WebSocket cannot
- * be allocated where a counted one was and inherit its counters or its debt. */
-static void connection_retain(const void *connection)
-{
-	janus_refcount_increase(&((janus_transport_session *)connection)->ref);
-}
-
-static void connection_release(const void *connection)
-{
-	janus_refcount_decrease(&((janus_transport_session *)connection)->ref);
 }
 
 static void relay_pay(GArray *credits);
@@ -804,24 +737,6 @@ static void handle_request(swarmdrop_message *msg, gint64 now)
 	note_memberships(session);
 }
 
-/* Ends the handles whose connection is gone but which Janus kept (attached as the connection
- * closed, past create_session's check): Janus would never end them. Worker's tick. */
-static void end_orphans(void)
-{
-	janus_mutex_lock(&sessions_mutex);
-	GHashTableIter iter;
-	gpointer value;
-	g_hash_table_iter_init(&iter, sessions);
-	while (g_hash_table_iter_next(&iter, NULL, &value)) {
-		swarmdrop_session *session = value;
-		if (session->connection != NULL && !session->orphan_ended && g_atomic_int_get(&session->connection->destroyed)) {
-			session->orphan_ended = TRUE;
-			gateway->end_session(session->handle);
-		}
-	}
-	janus_mutex_unlock(&sessions_mutex);
-}
-
 static gpointer worker_main(gpointer data)
 {
 	(void)data;
@@ -1019,72 +934,6 @@ static swarmdrop_session *session_ref(janus_plugin_session *handle)
 	return session;
 }
 
-/* The first fields of structures private to the Janus 1.1.2 core (src/ice.h janus_ice_handle,
- * src/janus.h janus_session and janus_request at tag v1.1.2): only what connection_of reads,
- * and the session's mutex it reads them under. */
-typedef struct {
-	void *session; /* janus_session* */
-	guint64 handle_id;
-	char *opaque_id, *token;
-	gint64 created;
-	void *app;                       /* janus_plugin*, set once create_session returned */
-	janus_plugin_session *app_handle; /* likewise */
-} janus_ice_handle_prefix;
-typedef struct {
-	guint64 session_id;
-	GHashTable *ice_handles;
-	gint64 last_activity;
-	void *source; /* janus_request*: the request that created (or last claimed) the session */
-	volatile gint timedout;
-	gint timeout;
-	volatile gint transport_gone;
-	janus_mutex mutex; /* guards source: a `claim` replaces (and frees) it under this mutex */
-} janus_session_prefix;
-typedef struct {
-	janus_transport *transport;
-	janus_transport_session *instance; /* the connection: one WebSocket, say; the request holds it */
-	void *request_id;
-	gboolean admin;
-	json_t *message;
-	json_error_t *error;
-	volatile gint destroyed;
-} janus_request_prefix;
-
-/* A new reference to the connection whose limits (sd_quota) handle counts against: the
- * transport session (a WebSocket) of the request that created its Janus session, or that last
- * claimed it, however many Janus sessions that connection opened. Janus 1.1.2 tells plugins no
- * such thing, so this reads the prefixes above on the thread of the `attach` request (which
- * holds its Janus session), under the session's mutex (a `claim` from another connection frees
- * the source under it). So a claimed session's later handles count against the claimer, those
- * attached before against the connection they came through. When the prefixes do not look
- * right (another Janus version), each handle is a connection of its own: weaker, logged once. */
-static janus_transport_session *connection_of(janus_plugin_session *handle)
-{
-	static volatile gint warned;
-	janus_ice_handle_prefix *ice = handle->gateway_handle;
-	janus_session_prefix *core = ice != NULL && ice->handle_id != 0 ? ice->session : NULL;
-	gboolean attaching = ice != NULL && ice->app == NULL && (ice->app_handle == NULL || ice->app_handle == handle);
-	janus_transport_session *instance = NULL;
-	if (attaching && core != NULL && core->session_id != 0) {
-		janus_mutex_lock(&core->mutex);
-		const janus_request_prefix *source = core->source;
-		const janus_transport *transport =
-			source != NULL && !g_atomic_int_get(&source->destroyed) ? source->transport : NULL;
-		const char *package = transport != NULL && transport->get_package != NULL ? transport->get_package() : NULL;
-		if (package != NULL && g_str_has_prefix(package, "janus.transport.") && source->instance != NULL) {
-			instance = source->instance;
-			janus_refcount_increase(&instance->ref);
-		}
-		janus_mutex_unlock(&core->mutex);
-	}
-	if (instance != NULL)
-		return instance;
-	if (g_atomic_int_compare_and_exchange(&warned, 0, 1))
-		JANUS_LOG(LOG_WARN, "[%s] this Janus does not look like 1.1.2 inside: limits apply per handle, not per connection\n",
-		          SWARMDROP_PACKAGE);
-	return janus_transport_session_create(NULL, NULL);
-}
-
 static void swarmdrop_create_session(janus_plugin_session *handle, int *error)
 {
 	if (!plugin_ready()) {
@@ -1176,23 +1025,6 @@ static json_t *swarmdrop_query_session(janus_plugin_session *handle)
 	                              "relay_refusals_dropped", (json_int_t)dropped.refusals, "relay_texts_dropped",
 	                              (json_int_t)dropped.texts));
 	return info;
-}
-
-/* Ends every handle of the connection session came through (it asked a whole burst beyond its
- * request budget). gateway->end_session only queues the ending: safe from here. */
-static void end_connection(swarmdrop_session *session)
-{
-	janus_mutex_lock(&sessions_mutex);
-	GPtrArray *clients = sd_quota_clients_with(quota, session);
-	for (guint i = 0; i < clients->len; i++) {
-		swarmdrop_session *client = g_ptr_array_index(clients, i);
-		if (client->handle != NULL)
-			gateway->end_session(client->handle);
-	}
-	janus_mutex_unlock(&sessions_mutex);
-	JANUS_LOG(LOG_WARN, "[%s] a connection far over its request budget: its %u handles ended\n", SWARMDROP_PACKAGE,
-	          clients->len);
-	g_ptr_array_free(clients, TRUE);
 }
 
 static struct janus_plugin_result *swarmdrop_handle_message(janus_plugin_session *handle, char *transaction,

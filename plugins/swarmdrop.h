@@ -1,0 +1,105 @@
+/* swarmdrop.h: what the files of janus.plugin.swarmdrop share (the plugin's glue only: src/ never
+ * includes it). What each file owns:
+ * - janus_swarmdrop.c: the plugin's Janus callbacks, the session table, the worker thread and its
+ *   queue, the configuration, init and destroy. It defines every global below: init sets them
+ *   before any other thread of the plugin starts, destroy clears them after those stopped.
+ * - swarmdrop_connection.c: the client connection a handle counts against (read from Janus
+ *   1.1.2's private structures), sd_quota's hooks, and ending the handles of a connection.
+ * - swarmdrop_events.c: what the operator's event handlers hear (swarmdrop_events.h).
+ * Threads: sd_service (service) is touched by the worker only. sd_relay (relay), sd_quota (quota),
+ * sd_stats' counting (stats) and gateway are safe on any thread: Janus's request threads
+ * (create_session, handle_message, destroy_session), the handles' event-loop threads
+ * (incoming_data, data_ready), the admin API's (query_session) and the worker. sessions is
+ * guarded by sessions_mutex, a session's relay state by its relay_mutex. Each function below
+ * says where it runs. */
+#ifndef SWARMDROP_H
+#define SWARMDROP_H
+
+#include <jansson.h>
+
+#include <debug.h>
+#include <mutex.h>
+#include <refcount.h>
+#include <plugins/plugin.h>
+#include <transports/transport.h>
+
+#include "sd_quota.h"
+#include "sd_relay.h"
+#include "sd_seed.h"
+#include "sd_service.h"
+#include "sd_stats.h"
+#include "swarmdrop_events.h"
+
+#define SWARMDROP_PACKAGE "janus.plugin.swarmdrop"
+
+/* The plugin's names stay inside its .so, as when they were static: Janus may load plugins with
+ * RTLD_GLOBAL, and a `relay` or `gateway` of another library must not stand in for ours. */
+#pragma GCC visibility push(hidden)
+
+typedef struct swarmdrop_session {
+	janus_plugin_session *handle; /* NULL for the server's own member of a published share */
+	sd_seed *seed;                /* that member's origin; NULL for a Janus handle */
+	volatile gint destroyed;
+	/* Guards relay_offered, relay_ready and destroyed's effect on the relay, and orders the
+	 * relay's state of this session (sd_relay_expect, _ready, _client_gone: which members wait
+	 * for the channel, whether it is ready). */
+	janus_mutex relay_mutex;
+	gboolean relay_offered; /* the data-channel offer went out (until the PeerConnection hangs up) */
+	gboolean relay_ready;   /* its channel carried data (the first data_ready) */
+	gint64 relay_offered_at; /* µs, monotonic: an offer unanswered relay_offer_timeout later is closed */
+	janus_transport_session *connection; /* a reference (connection_of); NULL for the server's own */
+	gboolean orphan_ended; /* end_orphans asked Janus to end it (sessions_mutex) */
+	/* Its members, as query_session shows them: the worker's copy of
+	 * sd_service_memberships_json, made again after each of its requests and once a share it is
+	 * in closes (relay_mutex). */
+	json_t *memberships;
+	janus_refcount ref;
+} swarmdrop_session;
+
+typedef enum { MESSAGE_REQUEST, MESSAGE_GONE, MESSAGE_UNPUBLISH, MESSAGE_EXIT } swarmdrop_message_kind;
+
+typedef struct swarmdrop_message {
+	swarmdrop_message_kind kind;
+	swarmdrop_session *session; /* holds a reference */
+	char *transaction;
+	json_t *body;     /* MESSAGE_UNPUBLISH: {"share", "reason"} */
+} swarmdrop_message;
+
+/* Defined in janus_swarmdrop.c. */
+extern janus_callbacks *gateway;
+extern GHashTable *sessions; /* janus_plugin_session* -> swarmdrop_session* (one reference) */
+extern janus_mutex sessions_mutex;
+extern sd_quota *quota; /* any thread: per-connection limits */
+extern sd_stats *stats; /* counting: any thread; sampling and the stats answer: the worker */
+
+/* The plugin's one log path for an sd_error: what failed, the reason and its code. */
+static inline void log_error(int level, const char *what, const sd_error *err)
+{
+	JANUS_LOG(level, "[%s] %s: %s (%d)\n", SWARMDROP_PACKAGE, what, err->message, err->code);
+}
+
+/* Every refusal the plugin answers (a request, a handle, a relay frame or offer): counted for the
+ * operator's stats, and a quota's told to the event handlers. Any thread. share: the one named,
+ * or NULL. */
+static inline void note_refused(const sd_error *err, const char *share)
+{
+	sd_stats_count_error(stats, err->code);
+	swarmdrop_events_refused(err, share);
+}
+
+/* ---- swarmdrop_connection.c ---- */
+
+/* A new reference to the connection handle counts against (create_session, on the thread of the
+ * `attach` request). */
+janus_transport_session *connection_of(janus_plugin_session *handle);
+/* sd_quota's hooks (sd_quota_hooks): any thread. */
+void connection_retain(const void *connection);
+void connection_release(const void *connection);
+/* Ends every handle of session's connection (handle_message, a Janus request thread). */
+void end_connection(swarmdrop_session *session);
+/* Ends the handles whose connection is gone but which Janus kept (the worker's tick). */
+void end_orphans(void);
+
+#pragma GCC visibility pop
+
+#endif
