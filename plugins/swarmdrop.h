@@ -5,6 +5,8 @@
  *   before any other thread of the plugin starts, destroy clears them after those stopped.
  * - swarmdrop_connection.c: the client connection a handle counts against (read from Janus
  *   1.1.2's private structures), sd_quota's hooks, and ending the handles of a connection.
+ * - swarmdrop_relay.c: the relay's data channels: the offer and its expiry, frames in
+ *   (incoming_data) and out, credits (data_ready) and refusals.
  * - swarmdrop_events.c: what the operator's event handlers hear (swarmdrop_events.h).
  * Threads: sd_service (service) is touched by the worker only. sd_relay (relay), sd_quota (quota),
  * sd_stats' counting (stats) and gateway are safe on any thread: Janus's request threads
@@ -66,9 +68,11 @@ typedef struct swarmdrop_message {
 } swarmdrop_message;
 
 /* Defined in janus_swarmdrop.c. */
+extern janus_plugin swarmdrop_plugin;
 extern janus_callbacks *gateway;
 extern GHashTable *sessions; /* janus_plugin_session* -> swarmdrop_session* (one reference) */
 extern janus_mutex sessions_mutex;
+extern sd_relay *relay; /* any thread */
 extern sd_quota *quota; /* any thread: per-connection limits */
 extern sd_stats *stats; /* counting: any thread; sampling and the stats answer: the worker */
 
@@ -99,6 +103,40 @@ void connection_release(const void *connection);
 void end_connection(swarmdrop_session *session);
 /* Ends the handles whose connection is gone but which Janus kept (the worker's tick). */
 void end_orphans(void);
+
+/* ---- swarmdrop_relay.c ---- */
+
+extern gint64 relay_offer_timeout_us;
+/* Relay offers that went out, oldest first, each holding a session reference: the worker closes
+ * those unanswered after relay_offer_timeout_seconds (expire_offers). Worker thread only. */
+typedef struct relay_offer_sent {
+	swarmdrop_session *session;
+	gint64 at; /* its relay_offered_at */
+} relay_offer_sent;
+extern GQueue *offers;
+
+/* What goes on a relay channel: a relayed frame (binary, bounded by sd_relay's windows), a text of
+ * the plugin's own (bounded by sd_relay_text_fits, dropped beyond), or a credit (a text sd_relay
+ * counted when it handed it out: never dropped, it waits there instead). */
+typedef enum { RELAY_FRAME, RELAY_TEXT, RELAY_CREDIT } relay_message;
+
+/* sd_relay's hooks (sd_relay_hooks): a reference on a session it holds or hands out. Any thread. */
+void relay_retain(void *client);
+void relay_release(void *client);
+/* One message on session's relay channel (or into its seed). Any thread. */
+void relay_send(swarmdrop_session *session, const void *buffer, size_t length, relay_message kind);
+/* Sends credits (sd_relay_credit) and lets go of their references; empties credits. Any thread. */
+void relay_pay(GArray *credits);
+/* The relay part of a `relay` request: the offer to push with *response, or NULL. Worker. */
+json_t *relay_requested(swarmdrop_session *session, const char *share, const char *peer, json_t **response);
+/* Janus did not take the pushed offer: session is as if never offered, told 470. Worker. */
+void relay_offer_refused(swarmdrop_session *session, const char *transaction, int janus_error);
+/* Closes the offers unanswered for relay_offer_timeout_us by now. The worker's tick. */
+void expire_offers(gint64 now);
+/* incoming_data and data_ready of session's handle, on its event-loop thread; the caller holds a
+ * reference on session. */
+void relay_incoming_data(swarmdrop_session *session, janus_plugin_data *packet);
+void relay_data_ready(swarmdrop_session *session);
 
 #pragma GCC visibility pop
 
