@@ -7,13 +7,17 @@
  *   1.1.2's private structures), sd_quota's hooks, and ending the handles of a connection.
  * - swarmdrop_relay.c: the relay's data channels: the offer and its expiry, frames in
  *   (incoming_data) and out, credits (data_ready) and refusals.
+ * - swarmdrop_publish.c: media the operator publishes: the published table, each file's
+ *   preparation on the preparers' thread (publish_prepare) and its seed, the server's own member.
  * - swarmdrop_events.c: what the operator's event handlers hear (swarmdrop_events.h).
  * Threads: sd_service (service) is touched by the worker only. sd_relay (relay), sd_quota (quota),
  * sd_stats' counting (stats) and gateway are safe on any thread: Janus's request threads
  * (create_session, handle_message, destroy_session), the handles' event-loop threads
- * (incoming_data, data_ready), the admin API's (query_session) and the worker. sessions is
- * guarded by sessions_mutex, a session's relay state by its relay_mutex. Each function below
- * says where it runs. */
+ * (incoming_data, data_ready), the admin API's (query_session), the preparers' (publish_prepare)
+ * and the worker. sessions is guarded by sessions_mutex, a session's relay state by its
+ * relay_mutex. Each function below says where it runs. Failures: a refusal is answered to its
+ * client, counted and told (note_refused) and logged (log_error); nothing here returns one to its
+ * caller unless its comment says so. */
 #ifndef SWARMDROP_H
 #define SWARMDROP_H
 
@@ -25,6 +29,7 @@
 #include <plugins/plugin.h>
 #include <transports/transport.h>
 
+#include "sd_publish.h"
 #include "sd_quota.h"
 #include "sd_relay.h"
 #include "sd_seed.h"
@@ -67,14 +72,41 @@ typedef struct swarmdrop_message {
 	json_t *body;     /* MESSAGE_UNPUBLISH: {"share", "reason"} */
 } swarmdrop_message;
 
+/* A file the operator published: its share, whose owner is the server (seed). */
+typedef struct swarmdrop_published {
+	char *source;                 /* real path in the media folder */
+	char *output;                 /* the remuxed file in the cache folder */
+	gint64 source_size, source_mtime;
+	gboolean transcode_audio;
+	char share[SD_SHARE_ID_LEN + 1];
+	char link[SD_CONTENT_LINK_LEN + 1];
+	swarmdrop_session *seed;      /* holds a reference */
+	swarmdrop_session *publisher; /* told how the preparation goes; a reference until it ends */
+	volatile gint state;          /* PUBLISH_PREPARING, _READY, _FAILED */
+	volatile gint cancelled;
+	gint64 last_progress;
+	sd_publish_job job;
+	janus_refcount ref;           /* the table's, the job's */
+} swarmdrop_published;
+
+enum { PUBLISH_PREPARING, PUBLISH_READY, PUBLISH_FAILED };
+
 /* Defined in janus_swarmdrop.c. */
 extern janus_plugin swarmdrop_plugin;
 extern janus_callbacks *gateway;
+extern volatile gint stopping; /* set once destroy begins */
 extern GHashTable *sessions; /* janus_plugin_session* -> swarmdrop_session* (one reference) */
 extern janus_mutex sessions_mutex;
+/* The worker's queue of swarmdrop_message. */
+extern GAsyncQueue *messages;
+extern sd_service *service; /* worker thread only, after init */
 extern sd_relay *relay; /* any thread */
 extern sd_quota *quota; /* any thread: per-connection limits */
 extern sd_stats *stats; /* counting: any thread; sampling and the stats answer: the worker */
+
+/* A new session, with one reference, for handle (NULL: the server's own member of a published
+ * share). Any thread. */
+swarmdrop_session *session_new(janus_plugin_session *handle);
 
 /* The plugin's one log path for an sd_error: what failed, the reason and its code. */
 static inline void log_error(int level, const char *what, const sd_error *err)
@@ -106,7 +138,7 @@ void end_orphans(void);
 
 /* ---- swarmdrop_relay.c ---- */
 
-extern gint64 relay_offer_timeout_us;
+extern gint64 relay_offer_timeout_us; /* the .jcfg's relay_offer_timeout_seconds */
 /* Relay offers that went out, oldest first, each holding a session reference: the worker closes
  * those unanswered after relay_offer_timeout_seconds (expire_offers). Worker thread only. */
 typedef struct relay_offer_sent {
@@ -137,6 +169,25 @@ void expire_offers(gint64 now);
  * reference on session. */
 void relay_incoming_data(swarmdrop_session *session, janus_plugin_data *packet);
 void relay_data_ready(swarmdrop_session *session);
+
+/* ---- swarmdrop_publish.c ---- */
+
+extern sd_publish_config publishing;
+extern GHashTable *published; /* source path -> swarmdrop_published* (a reference); worker thread only */
+extern GThreadPool *preparers; /* one thread: remuxing takes a core, signalling goes on */
+
+/* The published table's value destructor (g_hash_table_new_full). */
+void published_unref(gpointer entry);
+/* The preparers' pool function (g_thread_pool_new): prepares one swarmdrop_published. */
+void publish_prepare(gpointer data, gpointer user_data);
+/* The published entry of share, or NULL. Worker. */
+swarmdrop_published *published_share(const char *share);
+/* Closes a published share (reason: share_closed's). Worker. */
+void unpublish(swarmdrop_published *entry, const char *reason);
+/* The operator's `publish` and `unpublish` (checked by the service): the answer, or NULL with err
+ * set. Worker. */
+json_t *publish_requested(swarmdrop_session *session, const sd_outcome *request, sd_error *err);
+json_t *unpublish_requested(const sd_outcome *request, sd_error *err);
 
 #pragma GCC visibility pop
 

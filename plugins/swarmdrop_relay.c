@@ -176,7 +176,7 @@ void relay_offer_refused(swarmdrop_session *session, const char *transaction, in
 	json_decref(refusal);
 }
 
-/* A relay frame from the browser: routed here, on the event-loop thread of session's handle, to each
+/* A relay frame from the browser: routed here, on the event-loop thread of its handle, to each
  * target. Nothing here blocks (the loop serves other handles too: janus.jcfg's event_loops) but a
  * published share's seed, which reads and encrypts a piece when a viewer asks (sd_seed). The
  * frame is rewritten in place (sd_relay_route_message): Janus 1.1.2 hands over its own receive
