@@ -7,44 +7,28 @@
  * Media the operator publishes (sd_publish, sd_seed) is prepared on a thread pool of its own, and
  * the server joins its share as a relay-only member: a session without a Janus handle whose relay
  * messages go to its sd_seed instead of a data channel.
- * What the operator's event handlers hear goes through swarmdrop_events.
+ * What the operator's event handlers hear goes through swarmdrop_events. swarmdrop.h says what
+ * the plugin's other files own.
  * docs/protocol.md describes the requests (part 1), the relay (part 4), publishing (part 5), the
  * operator's stats (part 6) and events (part 7). */
 #include <dlfcn.h>
-#include <errno.h>
-#include <jansson.h>
-#include <openssl/crypto.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <apierror.h>
-#include <debug.h>
 #include <config.h>
-#include <mutex.h>
-#include <refcount.h>
-#include <plugins/plugin.h>
-#include <transports/transport.h>
 
 #include "sd_limits.h"
 #include "sd_locate.h"
 #include "sd_publish.h"
-#include "sd_quota.h"
-#include "sd_relay.h"
-#include "sd_seed.h"
-#include "sd_service.h"
-#include "sd_stats.h"
-#include "swarmdrop_events.h"
+#include "swarmdrop.h"
 
 #define SWARMDROP_VERSION 1
 #define SWARMDROP_VERSION_STRING "0.1.0"
-#define SWARMDROP_PACKAGE "janus.plugin.swarmdrop"
 /* Requests waiting for the worker beyond this are refused: a flood cannot grow memory. */
 #define SWARMDROP_MAX_QUEUED 4096
 /* How often the worker wakes to close shares whose owner did not come back and to pay relay
  * credits held back by the rate cap. */
 #define SWARMDROP_TICK_US G_USEC_PER_SEC
-/* The label of the relay's data channel; the browser creates it (docs/protocol.md part 4). */
-#define SWARMDROP_RELAY_LABEL "sd"
 
 static int swarmdrop_init(janus_callbacks *callback, const char *config_path);
 static void swarmdrop_destroy(void);
@@ -68,7 +52,7 @@ static void swarmdrop_data_ready(janus_plugin_session *handle);
 static void swarmdrop_destroy_session(janus_plugin_session *handle, int *error);
 static json_t *swarmdrop_query_session(janus_plugin_session *handle);
 
-static janus_plugin swarmdrop_plugin = JANUS_PLUGIN_INIT(
+janus_plugin swarmdrop_plugin = JANUS_PLUGIN_INIT(
 	.init = swarmdrop_init,
 	.destroy = swarmdrop_destroy,
 	.get_api_compatibility = swarmdrop_get_api_compatibility,
@@ -93,102 +77,32 @@ janus_plugin *create(void)
 	return &swarmdrop_plugin;
 }
 
-typedef struct swarmdrop_session {
-	janus_plugin_session *handle; /* NULL for the server's own member of a published share */
-	sd_seed *seed;                /* that member's origin; NULL for a Janus handle */
-	volatile gint destroyed;
-	/* Guards relay_offered, relay_ready and destroyed's effect on the relay, and orders the
-	 * relay's state of this session (sd_relay_expect, _ready, _client_gone: which members wait
-	 * for the channel, whether it is ready). */
-	janus_mutex relay_mutex;
-	gboolean relay_offered; /* the data-channel offer went out (until the PeerConnection hangs up) */
-	gboolean relay_ready;   /* its channel carried data (the first data_ready) */
-	gint64 relay_offered_at; /* µs, monotonic: an offer unanswered relay_offer_timeout later is closed */
-	janus_transport_session *connection; /* a reference (connection_of); NULL for the server's own */
-	gboolean orphan_ended; /* end_orphans asked Janus to end it (sessions_mutex) */
-	/* Its members, as query_session shows them: the worker's copy of
-	 * sd_service_memberships_json, made again after each of its requests and once a share it is
-	 * in closes (relay_mutex). */
-	json_t *memberships;
-	janus_refcount ref;
-} swarmdrop_session;
-
-typedef enum { MESSAGE_REQUEST, MESSAGE_GONE, MESSAGE_UNPUBLISH, MESSAGE_EXIT } swarmdrop_message_kind;
-
-typedef struct swarmdrop_message {
-	swarmdrop_message_kind kind;
-	swarmdrop_session *session; /* holds a reference */
-	char *transaction;
-	json_t *body;     /* MESSAGE_UNPUBLISH: {"share", "reason"} */
-} swarmdrop_message;
-
-/* A file the operator published: its share, whose owner is the server (seed). */
-typedef struct swarmdrop_published {
-	char *source;                 /* real path in the media folder */
-	char *output;                 /* the remuxed file in the cache folder */
-	gint64 source_size, source_mtime;
-	gboolean transcode_audio;
-	char share[SD_SHARE_ID_LEN + 1];
-	char link[SD_CONTENT_LINK_LEN + 1];
-	swarmdrop_session *seed;      /* holds a reference */
-	swarmdrop_session *publisher; /* told how the preparation goes; a reference until it ends */
-	volatile gint state;          /* PUBLISH_PREPARING, _READY, _FAILED */
-	volatile gint cancelled;
-	gint64 last_progress;
-	sd_publish_job job;
-	janus_refcount ref;           /* the table's, the job's */
-} swarmdrop_published;
-
-enum { PUBLISH_PREPARING, PUBLISH_READY, PUBLISH_FAILED };
-/* Preparation progress events go to the publisher at most this often. */
-#define SWARMDROP_PROGRESS_US (G_USEC_PER_SEC / 2)
-
-static janus_callbacks *gateway;
-static volatile gint initialized, stopping;
-static GHashTable *sessions; /* janus_plugin_session* -> swarmdrop_session* (one reference) */
-static janus_mutex sessions_mutex = JANUS_MUTEX_INITIALIZER;
-static GAsyncQueue *messages;
+static volatile gint initialized;
 static GThread *worker;
 static swarmdrop_message exit_message = {.kind = MESSAGE_EXIT};
-static sd_service *service; /* worker thread only, after init */
-static sd_relay *relay;     /* any thread */
-static sd_quota *quota;     /* any thread: per-connection limits */
-static sd_stats *stats;     /* counting: any thread; sampling and the stats answer: the worker */
 static gint64 started_at;   /* µs, monotonic: the plugin's start, for the stats' uptime */
 /* The stats answer lists at most this many shares (most members first): a bounded answer. */
 #define STATS_SHARES_LISTED 200
-static gint64 relay_offer_timeout_us;
 /* Counted by the worker after each message and tick, read by query_session (admin API thread). */
 static volatile gint count_shares, count_members;
-/* Relay offers that went out, oldest first, each holding a session reference: the worker closes
- * those unanswered after relay_offer_timeout_seconds (expire_offers). Worker thread only. */
-typedef struct relay_offer_sent {
-	swarmdrop_session *session;
-	gint64 at; /* its relay_offered_at */
-} relay_offer_sent;
-static GQueue *offers;
 /* Sessions whose members changed by another's doing (a share closed), each with a reference:
  * their memberships are made again once the service is done. Worker thread only. */
 static GPtrArray *memberships_changed;
-
-/* The plugin's one log path for an sd_error: what failed, the reason and its code. */
-static void log_error(int level, const char *what, const sd_error *err)
-{
-	JANUS_LOG(level, "[%s] %s: %s (%d)\n", SWARMDROP_PACKAGE, what, err->message, err->code);
-}
-
-/* Every refusal the plugin answers (a request, a handle, a relay frame or offer): counted for the
- * operator's stats, and a quota's told to the event handlers. Any thread. share: the one named,
- * or NULL. */
-static void note_refused(const sd_error *err, const char *share)
-{
-	sd_stats_count_error(stats, err->code);
-	swarmdrop_events_refused(err, share);
-}
-
-static sd_publish_config publishing;
-static GHashTable *published; /* source path -> swarmdrop_published* (a reference); worker thread only */
-static GThreadPool *preparers; /* one thread: remuxing takes a core, signalling goes on */
+/* Shared with the plugin's other files: swarmdrop.h says what each is. */
+janus_callbacks *gateway;
+volatile gint stopping;
+GHashTable *sessions;
+janus_mutex sessions_mutex = JANUS_MUTEX_INITIALIZER;
+GAsyncQueue *messages;
+sd_service *service;
+sd_relay *relay;
+sd_quota *quota;
+sd_stats *stats;
+gint64 relay_offer_timeout_us;
+GQueue *offers;
+sd_publish_config publishing;
+GHashTable *published;
+GThreadPool *preparers;
 
 static void session_free(const janus_refcount *ref)
 {
@@ -204,7 +118,7 @@ static void session_free(const janus_refcount *ref)
 	g_free(session);
 }
 
-static swarmdrop_session *session_new(janus_plugin_session *handle)
+swarmdrop_session *session_new(janus_plugin_session *handle)
 {
 	swarmdrop_session *session = g_new0(swarmdrop_session, 1);
 	session->handle = handle;
@@ -335,380 +249,6 @@ static void load_config(const char *config_path, sd_limits *limits)
 	}
 }
 
-static void relay_retain(void *client)
-{
-	janus_refcount_increase(&((swarmdrop_session *)client)->ref);
-}
-
-static void relay_release(void *client)
-{
-	janus_refcount_decrease(&((swarmdrop_session *)client)->ref);
-}
-
-/* sd_quota's hooks: it holds a connection while it counts it, so that a new WebSocket cannot
- * be allocated where a counted one was and inherit its counters or its debt. */
-static void connection_retain(const void *connection)
-{
-	janus_refcount_increase(&((janus_transport_session *)connection)->ref);
-}
-
-static void connection_release(const void *connection)
-{
-	janus_refcount_decrease(&((janus_transport_session *)connection)->ref);
-}
-
-static void relay_pay(GArray *credits);
-
-/* What goes on a relay channel: a relayed frame (binary, bounded by sd_relay's windows), a text of
- * the plugin's own (bounded by sd_relay_text_fits, dropped beyond), or a credit (a text sd_relay
- * counted when it handed it out: never dropped, it waits there instead). */
-typedef enum { RELAY_FRAME, RELAY_TEXT, RELAY_CREDIT } relay_message;
-
-/* One message on session's relay channel. The server's own member takes it in at once, so
- * whoever sent it is credited at once. */
-static void relay_send(swarmdrop_session *session, const void *buffer, size_t length, relay_message kind)
-{
-	const gboolean binary = kind == RELAY_FRAME;
-	if (g_atomic_int_get(&session->destroyed) || length == 0 || length > SD_RELAY_MAX_MESSAGE)
-		return;
-	if (kind == RELAY_TEXT && session->seed == NULL && !sd_relay_text_fits(relay, session, length))
-		return;
-	if (session->seed != NULL) {
-		sd_seed_deliver(session->seed, buffer, length, binary);
-		if (!binary)
-			return; /* the plugin's own message (a credit): nothing relayed to pay for */
-		GArray *credits = g_array_new(FALSE, FALSE, sizeof(sd_relay_credit));
-		sd_relay_drained(relay, session, g_get_monotonic_time(), credits);
-		relay_pay(credits);
-		g_array_unref(credits);
-		return;
-	}
-	janus_plugin_data packet = {
-		.label = SWARMDROP_RELAY_LABEL, .binary = binary, .buffer = (char *)buffer, .length = (uint16_t)length};
-	gateway->relay_data(session->handle, &packet);
-}
-
-static void relay_send_json(swarmdrop_session *session, json_t *message, relay_message kind)
-{
-	char *text = json_dumps(message, JSON_COMPACT);
-	if (text != NULL)
-		relay_send(session, text, strlen(text), kind);
-	free(text);
-	json_decref(message);
-}
-
-/* A refused relayed frame, told to its sender: for one target (peer) or all (NULL), within the
- * client's refusal budget (sd_relay_may_refuse). */
-static void relay_refused(swarmdrop_session *session, const char *peer, const sd_error *err)
-{
-	note_refused(err, NULL);
-	if (!sd_relay_may_refuse(relay, session, g_get_monotonic_time()))
-		return;
-	log_error(LOG_VERB, "relay refused", err);
-	relay_send_json(session,
-	                json_pack("{s:s, s:s?, s:i, s:s}", "t", "refused", "to", peer, "error_code", err->code, "error",
-	                          err->message),
-	                RELAY_TEXT);
-}
-
-/* Tells senders they may send again, and lets go of the references the credits carry. */
-static void relay_pay(GArray *credits)
-{
-	for (guint i = 0; i < credits->len; i++) {
-		sd_relay_credit *credit = &g_array_index(credits, sd_relay_credit, i);
-		/* At most SD_RELAY_CREDIT_TEXT_MAX bytes, as sd_relay counted it. */
-		relay_send_json(credit->client,
-		                json_pack("{s:s, s:s, s:s, s:I}", "t", "credit", "from", credit->from, "to", credit->to,
-		                          "bytes", (json_int_t)credit->bytes),
-		                RELAY_CREDIT);
-		relay_release(credit->client);
-	}
-	g_array_set_size(credits, 0);
-}
-
-/* The seed's frames go into the relay as if its member's data channel had sent them (routed in
- * the seed's own frame buffer, as sd_seed.h allows). */
-static int seed_send(void *opaque, guint8 *frame, size_t length)
-{
-	sd_relay_route route;
-	sd_error err;
-	if (!sd_relay_route_message(relay, opaque, frame, length, &route, &err))
-		return err.code;
-	for (guint i = 0; i < route.n_targets; i++) {
-		relay_send(route.targets[i], route.out, route.out_length, RELAY_FRAME);
-		relay_release(route.targets[i]);
-	}
-	return route.n_refused > 0 ? route.refused[0].error.code : 0;
-}
-
-/* What goes wrong in a seed that nobody asked about (a piece it cannot read, a viewer it ignores). */
-static void seed_problem(void *opaque, const sd_error *err)
-{
-	(void)opaque;
-	log_error(err->code == SD_ERR_PEER_WIRE ? LOG_VERB : LOG_WARN, "published media", err);
-}
-
-/* The relay's data-channel-only offer (the core adds ICE and DTLS), as in janus_textroom.c. */
-static json_t *relay_offer(void)
-{
-	char sdp[256];
-	g_snprintf(sdp, sizeof(sdp),
-	           "v=0\r\no=- %" G_GINT64_FORMAT " 1 IN IP4 127.0.0.1\r\ns=swarmdrop relay\r\nt=0 0\r\n"
-	           "m=application 1 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 1.1.1.1\r\na=sctp-port:5000\r\n",
-	           g_get_real_time());
-	return json_pack("{s:s, s:s}", "type", "offer", "sdp", sdp);
-}
-
-/* Member peer of share asked for the relay (*response: the service's "relay" answer): it becomes
- * an endpoint now if the channel is ready, else once it is (sd_relay keeps it waiting until
- * then, or until it leaves); the first time, the answer carries the offer. A refusal (another
- * client holds that member's endpoint) replaces the answer. */
-static json_t *relay_requested(swarmdrop_session *session, const char *share, const char *peer, json_t **response)
-{
-	json_t *jsep = NULL;
-	sd_error err;
-	sd_relay_expect_result result = SD_RELAY_REFUSED;
-	janus_mutex_lock(&session->relay_mutex);
-	/* A session destroy_session released gets nothing from the relay again (it would hold it). */
-	if (g_atomic_int_get(&session->destroyed))
-		sd_fail(&err, SD_ERR_NOT_JOINED, "this handle is gone");
-	else
-		result = sd_relay_expect(relay, session, share, peer, &err);
-	if (result == SD_RELAY_PENDING && !session->relay_offered) {
-		session->relay_offered = TRUE;
-		session->relay_offered_at = g_get_monotonic_time();
-		relay_offer_sent *sent = g_new(relay_offer_sent, 1);
-		sent->session = session;
-		sent->at = session->relay_offered_at;
-		janus_refcount_increase(&session->ref);
-		g_queue_push_tail(offers, sent);
-		jsep = relay_offer();
-	}
-	janus_mutex_unlock(&session->relay_mutex);
-	if (result == SD_RELAY_REFUSED) {
-		log_error(LOG_VERB, "relay refused", &err);
-		note_refused(&err, share);
-		json_decref(*response);
-		*response = sd_error_json(&err);
-		return NULL;
-	}
-	json_object_set_new(*response, "window", json_integer((json_int_t)sd_relay_window(relay)));
-	if (result == SD_RELAY_ATTACHED)
-		json_object_set_new(*response, "ready", json_true());
-	return jsep;
-}
-
-/* Closes the relay offers left unanswered for relay_offer_timeout_seconds by now: the
- * PeerConnection goes (its UDP socket and ICE agent with it) and its waiting members are
- * dropped; a later `relay` makes a new offer. Offers answered, hung up or made again since are
- * just forgotten. Worker thread. */
-static void expire_offers(gint64 now)
-{
-	relay_offer_sent *sent;
-	while ((sent = g_queue_peek_head(offers)) != NULL && now - sent->at >= relay_offer_timeout_us) {
-		g_queue_pop_head(offers);
-		swarmdrop_session *session = sent->session;
-		janus_mutex_lock(&session->relay_mutex);
-		gboolean unanswered = session->relay_offered && !session->relay_ready && session->relay_offered_at == sent->at;
-		if (unanswered) {
-			sd_relay_client_gone(relay, session);
-			session->relay_offered = FALSE;
-		}
-		janus_mutex_unlock(&session->relay_mutex);
-		if (unanswered && !g_atomic_int_get(&session->destroyed)) {
-			JANUS_LOG(LOG_VERB, "[%s] a relay offer went unanswered for %" G_GINT64_FORMAT " s: closed\n",
-			          SWARMDROP_PACKAGE, relay_offer_timeout_us / G_USEC_PER_SEC);
-			gateway->close_pc(session->handle);
-		}
-		janus_refcount_decrease(&session->ref);
-		g_free(sent);
-	}
-}
-
-/* ---- Publishing (sd_publish, sd_seed) ----------------------------------------------------------- */
-
-static void published_free(const janus_refcount *ref)
-{
-	swarmdrop_published *entry = janus_refcount_containerof(ref, swarmdrop_published, ref);
-	if (entry->publisher != NULL)
-		janus_refcount_decrease(&entry->publisher->ref);
-	sd_quota_remove_client(quota, entry->seed);
-	janus_refcount_decrease(&entry->seed->ref);
-	OPENSSL_cleanse(&entry->job, sizeof(entry->job));
-	g_free(entry->source);
-	g_free(entry->output);
-	g_free(entry);
-}
-
-static void published_unref(gpointer entry)
-{
-	janus_refcount_decrease(&((swarmdrop_published *)entry)->ref);
-}
-
-/* Tells the operator's session that published the file how it is coming along (takes event). */
-static void publish_event(swarmdrop_published *entry, const char *name, json_t *event)
-{
-	json_object_set_new(event, "swarmdrop", json_string("event"));
-	json_object_set_new(event, "event", json_string(name));
-	json_object_set_new(event, "share", json_string(entry->share));
-	swarmdrop_session *publisher = entry->publisher;
-	if (publisher != NULL && !g_atomic_int_get(&publisher->destroyed))
-		gateway->push_event(publisher->handle, &swarmdrop_plugin, NULL, event, NULL);
-	json_decref(event);
-}
-
-static bool publish_progress(void *opaque, const char *stage, double fraction)
-{
-	swarmdrop_published *entry = opaque;
-	if (g_atomic_int_get(&stopping) || g_atomic_int_get(&entry->cancelled))
-		return false;
-	gint64 now = g_get_monotonic_time();
-	if (now - entry->last_progress >= SWARMDROP_PROGRESS_US) {
-		entry->last_progress = now;
-		publish_event(entry, "publish_progress", json_pack("{s:s, s:f}", "stage", stage, "progress", fraction));
-	}
-	return true;
-}
-
-/* On the preparers' thread: remux, hash, seal; then the seed serves, or the share goes. */
-static void publish_prepare(gpointer data, gpointer user_data)
-{
-	(void)user_data;
-	swarmdrop_published *entry = data;
-	gint64 started = g_get_monotonic_time();
-	sd_error err;
-	sd_seed_content *content = sd_publish_prepare(&entry->job, &err);
-	double seconds = (double)(g_get_monotonic_time() - started) / G_USEC_PER_SEC;
-	if (content != NULL) {
-		sd_seed_set_content(entry->seed->seed, content);
-		g_atomic_int_set(&entry->state, PUBLISH_READY);
-		JANUS_LOG(LOG_INFO, "[%s] published %s as share %s (prepared in %.1f s)\n", SWARMDROP_PACKAGE, entry->source,
-		          entry->share, seconds);
-		publish_event(entry, "published", json_pack("{s:f}", "seconds", seconds));
-	} else {
-		g_atomic_int_set(&entry->state, PUBLISH_FAILED);
-		log_error(LOG_WARN, entry->source, &err);
-		publish_event(entry, "publish_failed", json_pack("{s:i, s:s}", "error_code", err.code, "error", err.message));
-		/* The share goes on the worker thread, which owns the service. */
-		if (!g_atomic_int_get(&stopping)) {
-			swarmdrop_message *msg = g_new0(swarmdrop_message, 1);
-			msg->kind = MESSAGE_UNPUBLISH;
-			msg->body = json_pack("{s:s, s:s}", "share", entry->share, "reason", "publish_failed");
-			g_async_queue_push(messages, msg);
-		}
-	}
-	janus_refcount_decrease(&entry->publisher->ref);
-	entry->publisher = NULL;
-	janus_refcount_decrease(&entry->ref);
-}
-
-static swarmdrop_published *published_share(const char *share)
-{
-	GHashTableIter it;
-	gpointer entry;
-	g_hash_table_iter_init(&it, published);
-	while (g_hash_table_iter_next(&it, NULL, &entry))
-		if (strcmp(((swarmdrop_published *)entry)->share, share) == 0)
-			return entry;
-	return NULL;
-}
-
-/* Closes a published share: viewers hear share_closed, the server's member and its file go. */
-static void unpublish(swarmdrop_published *entry, const char *reason)
-{
-	g_atomic_int_set(&entry->cancelled, 1);
-	sd_service_close_share(service, entry->share, reason);
-	sd_relay_client_gone(relay, entry->seed);
-	g_atomic_int_set(&entry->seed->destroyed, 1);
-	unlink(entry->output);
-	g_hash_table_remove(published, entry->source);
-}
-
-/* A new share for source (taken) with the server as its origin, and its preparation queued. */
-static swarmdrop_published *publish_start(swarmdrop_session *publisher, char *source, const struct stat *st,
-                                          gboolean transcode_audio, sd_error *err)
-{
-	swarmdrop_published *entry = g_new0(swarmdrop_published, 1);
-	janus_refcount_init(&entry->ref, published_free);
-	entry->source = source;
-	entry->source_size = st->st_size;
-	entry->source_mtime = st->st_mtime;
-	entry->transcode_audio = transcode_audio;
-	entry->seed = session_new(NULL);
-	/* The server's own member: no connection, no per-connection limits. */
-	sd_quota_add_client(quota, NULL, entry->seed, 0, err);
-	sd_outcome created;
-	bool ok = sd_service_create_relay_only(service, entry->seed, &created);
-	const char *share = created.share, *peer = created.peer;
-	if (!ok) {
-		*err = created.error;
-	} else {
-		g_strlcpy(entry->share, share, sizeof(entry->share));
-		entry->seed->seed = sd_seed_new(peer, sd_relay_window(relay), seed_send, entry->seed);
-		sd_seed_on_problem(entry->seed->seed, seed_problem);
-		entry->output = g_strdup_printf("%s/%s.mp4", publishing.cache_folder, entry->share);
-		entry->job = (sd_publish_job){.source = entry->source, .output = entry->output,
-		                              .transcode_audio = transcode_audio, .progress = publish_progress, .opaque = entry};
-		ok = sd_relay_attach(relay, entry->seed, share, peer, err) && sd_publish_job_keys(&entry->job, entry->link, err);
-		if (!ok) {
-			sd_service_close_share(service, entry->share, "publish_failed");
-			sd_relay_client_gone(relay, entry->seed);
-		}
-	}
-	if (!ok) {
-		janus_refcount_decrease(&entry->ref);
-		return NULL;
-	}
-	janus_refcount_increase(&publisher->ref);
-	entry->publisher = publisher;
-	g_hash_table_insert(published, entry->source, entry);
-	janus_refcount_increase(&entry->ref);
-	g_thread_pool_push(preparers, entry, NULL);
-	return entry;
-}
-
-/* The operator's requests (checked by the service) are answered here: the answer, or NULL with
- * err set. */
-
-/* `publish`: the share of that file, prepared now or reused. */
-static json_t *publish_requested(swarmdrop_session *session, const sd_outcome *request, sd_error *err)
-{
-	char *source = NULL;
-	struct stat st;
-	if (!sd_publish_check(&publishing, request->admin_key, request->path, &source, err))
-		return NULL;
-	if (stat(source, &st) != 0) {
-		sd_fail(err, SD_ERR_MEDIA_PATH, "%s: %s", source, g_strerror(errno));
-		g_free(source);
-		return NULL;
-	}
-	gboolean transcode_audio = request->transcode_audio;
-	swarmdrop_published *entry = g_hash_table_lookup(published, source);
-	/* A second viewer, or a second publish of the same file, reuses the first remux. */
-	if (entry != NULL && (entry->source_size != st.st_size || entry->source_mtime != st.st_mtime ||
-	                      entry->transcode_audio != transcode_audio || g_atomic_int_get(&entry->state) == PUBLISH_FAILED))
-		unpublish(entry, "unpublished");
-	else if (entry != NULL)
-		g_clear_pointer(&source, g_free);
-	if (source != NULL && (entry = publish_start(session, source, &st, transcode_audio, err)) == NULL)
-		return NULL;
-	return json_pack("{s:s, s:s, s:s, s:b}", "swarmdrop", "published", "share", entry->share, "link", entry->link,
-	                 "ready", g_atomic_int_get(&entry->state) == PUBLISH_READY);
-}
-
-static json_t *unpublish_requested(const sd_outcome *request, sd_error *err)
-{
-	const char *share = request->share;
-	swarmdrop_published *entry = NULL;
-	if (sd_publish_check_key(&publishing, request->admin_key, err) &&
-	    (entry = published_share(share)) == NULL)
-		sd_fail(err, SD_ERR_NOT_PUBLISHED, "share %s is not one the server publishes", share);
-	if (entry == NULL)
-		return NULL;
-	unpublish(entry, "unpublished");
-	return json_pack("{s:s, s:s}", "swarmdrop", "unpublished", "share", share);
-}
-
 /* `stats`: what the server holds and did (docs/protocol.md part 6), from the modules that own
  * each part; every share listed also gets its relay use. */
 static json_t *stats_requested(const sd_outcome *request, gint64 now, sd_error *err)
@@ -741,24 +281,6 @@ static json_t *stats_requested(const sd_outcome *request, gint64 now, sd_error *
 }
 
 /* ---- The worker ------------------------------------------------------------------------------------ */
-
-/* Janus refused the relay's offer (a `relay` right after a hangup: the handle's last
- * PeerConnection is still closing), so the answer never left: the handle is as if never offered,
- * its waiting members go, and the client hears 470 and asks again. */
-static void relay_offer_refused(swarmdrop_session *session, const char *transaction, int janus_error)
-{
-	janus_mutex_lock(&session->relay_mutex);
-	session->relay_offered = FALSE;
-	sd_relay_client_gone(relay, session);
-	janus_mutex_unlock(&session->relay_mutex);
-	sd_error err;
-	sd_fail(&err, SD_ERR_RELAY_BUSY, "the relay connection could not be offered now (Janus error %d); ask again", janus_error);
-	log_error(LOG_VERB, "relay offer refused", &err);
-	note_refused(&err, NULL);
-	json_t *refusal = sd_error_json(&err);
-	gateway->push_event(session->handle, &swarmdrop_plugin, transaction, refusal, NULL);
-	json_decref(refusal);
-}
 
 static void handle_request(swarmdrop_message *msg, gint64 now)
 {
@@ -802,24 +324,6 @@ static void handle_request(swarmdrop_message *msg, gint64 now)
 	if (offering && pushed != JANUS_OK)
 		relay_offer_refused(session, msg->transaction, pushed);
 	note_memberships(session);
-}
-
-/* Ends the handles whose connection is gone but which Janus kept (attached as the connection
- * closed, past create_session's check): Janus would never end them. Worker's tick. */
-static void end_orphans(void)
-{
-	janus_mutex_lock(&sessions_mutex);
-	GHashTableIter iter;
-	gpointer value;
-	g_hash_table_iter_init(&iter, sessions);
-	while (g_hash_table_iter_next(&iter, NULL, &value)) {
-		swarmdrop_session *session = value;
-		if (session->connection != NULL && !session->orphan_ended && g_atomic_int_get(&session->connection->destroyed)) {
-			session->orphan_ended = TRUE;
-			gateway->end_session(session->handle);
-		}
-	}
-	janus_mutex_unlock(&sessions_mutex);
 }
 
 static gpointer worker_main(gpointer data)
@@ -1019,72 +523,6 @@ static swarmdrop_session *session_ref(janus_plugin_session *handle)
 	return session;
 }
 
-/* The first fields of structures private to the Janus 1.1.2 core (src/ice.h janus_ice_handle,
- * src/janus.h janus_session and janus_request at tag v1.1.2): only what connection_of reads,
- * and the session's mutex it reads them under. */
-typedef struct {
-	void *session; /* janus_session* */
-	guint64 handle_id;
-	char *opaque_id, *token;
-	gint64 created;
-	void *app;                       /* janus_plugin*, set once create_session returned */
-	janus_plugin_session *app_handle; /* likewise */
-} janus_ice_handle_prefix;
-typedef struct {
-	guint64 session_id;
-	GHashTable *ice_handles;
-	gint64 last_activity;
-	void *source; /* janus_request*: the request that created (or last claimed) the session */
-	volatile gint timedout;
-	gint timeout;
-	volatile gint transport_gone;
-	janus_mutex mutex; /* guards source: a `claim` replaces (and frees) it under this mutex */
-} janus_session_prefix;
-typedef struct {
-	janus_transport *transport;
-	janus_transport_session *instance; /* the connection: one WebSocket, say; the request holds it */
-	void *request_id;
-	gboolean admin;
-	json_t *message;
-	json_error_t *error;
-	volatile gint destroyed;
-} janus_request_prefix;
-
-/* A new reference to the connection whose limits (sd_quota) handle counts against: the
- * transport session (a WebSocket) of the request that created its Janus session, or that last
- * claimed it, however many Janus sessions that connection opened. Janus 1.1.2 tells plugins no
- * such thing, so this reads the prefixes above on the thread of the `attach` request (which
- * holds its Janus session), under the session's mutex (a `claim` from another connection frees
- * the source under it). So a claimed session's later handles count against the claimer, those
- * attached before against the connection they came through. When the prefixes do not look
- * right (another Janus version), each handle is a connection of its own: weaker, logged once. */
-static janus_transport_session *connection_of(janus_plugin_session *handle)
-{
-	static volatile gint warned;
-	janus_ice_handle_prefix *ice = handle->gateway_handle;
-	janus_session_prefix *core = ice != NULL && ice->handle_id != 0 ? ice->session : NULL;
-	gboolean attaching = ice != NULL && ice->app == NULL && (ice->app_handle == NULL || ice->app_handle == handle);
-	janus_transport_session *instance = NULL;
-	if (attaching && core != NULL && core->session_id != 0) {
-		janus_mutex_lock(&core->mutex);
-		const janus_request_prefix *source = core->source;
-		const janus_transport *transport =
-			source != NULL && !g_atomic_int_get(&source->destroyed) ? source->transport : NULL;
-		const char *package = transport != NULL && transport->get_package != NULL ? transport->get_package() : NULL;
-		if (package != NULL && g_str_has_prefix(package, "janus.transport.") && source->instance != NULL) {
-			instance = source->instance;
-			janus_refcount_increase(&instance->ref);
-		}
-		janus_mutex_unlock(&core->mutex);
-	}
-	if (instance != NULL)
-		return instance;
-	if (g_atomic_int_compare_and_exchange(&warned, 0, 1))
-		JANUS_LOG(LOG_WARN, "[%s] this Janus does not look like 1.1.2 inside: limits apply per handle, not per connection\n",
-		          SWARMDROP_PACKAGE);
-	return janus_transport_session_create(NULL, NULL);
-}
-
 static void swarmdrop_create_session(janus_plugin_session *handle, int *error)
 {
 	if (!plugin_ready()) {
@@ -1178,23 +616,6 @@ static json_t *swarmdrop_query_session(janus_plugin_session *handle)
 	return info;
 }
 
-/* Ends every handle of the connection session came through (it asked a whole burst beyond its
- * request budget). gateway->end_session only queues the ending: safe from here. */
-static void end_connection(swarmdrop_session *session)
-{
-	janus_mutex_lock(&sessions_mutex);
-	GPtrArray *clients = sd_quota_clients_with(quota, session);
-	for (guint i = 0; i < clients->len; i++) {
-		swarmdrop_session *client = g_ptr_array_index(clients, i);
-		if (client->handle != NULL)
-			gateway->end_session(client->handle);
-	}
-	janus_mutex_unlock(&sessions_mutex);
-	JANUS_LOG(LOG_WARN, "[%s] a connection far over its request budget: its %u handles ended\n", SWARMDROP_PACKAGE,
-	          clients->len);
-	g_ptr_array_free(clients, TRUE);
-}
-
 static struct janus_plugin_result *swarmdrop_handle_message(janus_plugin_session *handle, char *transaction,
                                                             json_t *message, json_t *jsep)
 {
@@ -1250,65 +671,22 @@ static void swarmdrop_hangup_media(janus_plugin_session *handle)
 	janus_refcount_decrease(&session->ref);
 }
 
-/* A relay frame from the browser: routed here, on the event-loop thread of this handle, to each
- * target. Nothing here blocks (the loop serves other handles too: janus.jcfg's event_loops) but a
- * published share's seed, which reads and encrypts a piece when a viewer asks (sd_seed). The
- * frame is rewritten in place (sd_relay_route_message): Janus 1.1.2 hands over its own receive
- * buffer, usrsctp's or its reassembly buffer, which nothing reads after this call (src/sctp.c,
- * janus_sctp_handle_message); relay_data copies what goes out. */
+/* A relay frame from the browser (relay_incoming_data). */
 static void swarmdrop_incoming_data(janus_plugin_session *handle, janus_plugin_data *packet)
 {
 	swarmdrop_session *session = plugin_ready() && packet != NULL ? session_ref(handle) : NULL;
 	if (session == NULL)
 		return;
-	sd_relay_route route;
-	sd_error err;
-	if (!packet->binary) {
-		sd_fail(&err, SD_ERR_RELAY_MALFORMED, "relay frames are binary messages");
-		relay_refused(session, NULL, &err);
-	} else if (!sd_relay_route_message(relay, session, (guint8 *)packet->buffer, packet->length, &route, &err)) {
-		relay_refused(session, NULL, &err);
-	} else {
-		for (guint i = 0; i < route.n_targets; i++) {
-			relay_send(route.targets[i], route.out, route.out_length, RELAY_FRAME);
-			relay_release(route.targets[i]);
-		}
-		for (guint i = 0; i < route.n_refused; i++)
-			relay_refused(session, route.refused[i].peer, &route.refused[i].error);
-	}
+	relay_incoming_data(session, packet);
 	janus_refcount_decrease(&session->ref);
 }
 
-/* The first call: the channel carries data, the waiting members become endpoints and the
- * browser hears "ready". Later ones: everything sent to this handle was taken in, so its
- * senders get credits. */
+/* The relay's channel took in what was sent to it, or is open (relay_data_ready). */
 static void swarmdrop_data_ready(janus_plugin_session *handle)
 {
 	swarmdrop_session *session = plugin_ready() ? session_ref(handle) : NULL;
 	if (session == NULL)
 		return;
-	json_t *ready = NULL;
-	GPtrArray *attached = g_ptr_array_new_with_free_func(g_free);
-	janus_mutex_lock(&session->relay_mutex);
-	/* Not after destroy_session or hangup_media released the session: endpoints attached now
-	 * would hold it for good. */
-	if (session->relay_offered && !session->relay_ready && !g_atomic_int_get(&session->destroyed) &&
-	    sd_relay_ready(relay, session, attached)) {
-		session->relay_ready = TRUE;
-		json_t *peers = json_array();
-		for (guint i = 0; i < attached->len; i++)
-			json_array_append_new(peers, json_string(g_ptr_array_index(attached, i)));
-		ready = json_pack("{s:s, s:o}", "t", "ready", "peers", peers);
-	}
-	janus_mutex_unlock(&session->relay_mutex);
-	g_ptr_array_unref(attached);
-	if (ready != NULL) {
-		relay_send_json(session, ready, RELAY_TEXT);
-	} else {
-		GArray *credits = g_array_new(FALSE, FALSE, sizeof(sd_relay_credit));
-		sd_relay_drained(relay, session, g_get_monotonic_time(), credits);
-		relay_pay(credits);
-		g_array_unref(credits);
-	}
+	relay_data_ready(session);
 	janus_refcount_decrease(&session->ref);
 }
