@@ -171,7 +171,7 @@ if ((nodes > 1)); then
 	upstream_server() { printf '\\n\\t\\tserver 127.0.0.1:%s max_fails=1 fail_timeout=5s%s;' "$1" "${2:-}"; }
 	servers=""
 	for port in "${node_ports[@]}"; do servers+=$(upstream_server "$port"); done
-	janus_upstreams="# The Janus nodes (scripts/serve.sh, SWARMDROP_NODES): a new WebSocket goes to the one with the fewest.\\n\\tupstream janus_nodes {\\n\\t\\tleast_conn;$servers\\n\\t}"
+	janus_upstreams="# The Janus nodes (SWARMDROP_NODES): a new WebSocket goes to the one with the fewest.\\n\\tupstream janus_nodes {\\n\\t\\tleast_conn;$servers\\n\\t}"
 	janus_upstream=janus_nodes
 	janus_failover="proxy_next_upstream error timeout;\\n\\t\\t\\tproxy_connect_timeout 2s;"
 	if [[ $node_cookie == 1 ]]; then
