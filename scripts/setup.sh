@@ -8,13 +8,15 @@ cd "$top"
 # Debian bookworm packages: build tools, Janus and its headers, the libraries of src/ (GLib,
 # jansson, cmocka, OpenSSL 3's libcrypto, FFmpeg 5.1's libavformat/libavcodec/libavutil), the
 # ffmpeg CLI (it makes the media test fixtures), clang and its runtime for the libFuzzer harness,
-# nginx, Chromium and Firefox ESR for the browser tests, iproute2/iptables/coturn for the network lab.
+# nginx, Chromium and Firefox ESR for the browser tests, iproute2/iptables/coturn for the network lab,
+# NATS (nats-server and the C client libnats) for several nodes (scripts/run.sh --nodes N).
 debs=(
 	autoconf automake libtool pkg-config make gcc
 	janus janus-dev libglib2.0-dev libjansson-dev libcmocka-dev libssl-dev
 	libavformat-dev libavcodec-dev libavutil-dev ffmpeg clang libclang-rt-14-dev
 	nginx-light nodejs npm chromium firefox-esr iproute2 iptables coturn ca-certificates openssl
 	libloc-dev libloc-database python3-location unzip libarchive-tools
+	nats-server libnats-dev
 )
 
 # A node from elsewhere (nvm, a tarball) is fine: Debian's is only installed when none is on PATH.

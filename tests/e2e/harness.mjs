@@ -9,7 +9,7 @@ import {
   createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -60,8 +60,14 @@ async function freePort() {
 // media: a folder the operator may publish from (scripts/serve.sh makes the admin key, adminKey).
 // env: more of scripts/serve.sh's settings, e.g. {SWARMDROP_ORIGINS: 'https://a.example'}.
 // adminApi: Janus's Admin API on a free local port (adminUrl; its secret is adminKey).
-export async function startServer({ pluginJcfg, netns, host, media, adminApi = false, env: settings = {} } = {}) {
+// nodes: that many Janus nodes (ids a, b, ...) behind nginx and a nats-server, each on a free
+// port, nginx pinning a WebSocket by its cookie (pinBrowser); the result has `nodes` and `engine`
+// (clusterControls), and janusLog and janusMemory are node a's.
+export async function startServer({ pluginJcfg, netns, host, media, adminApi = false, nodes = null, env: settings = {} } = {}) {
   const [httpPort, wsPort] = [await freePort(), await freePort()];
+  const cluster = nodes ? await clusterPorts(nodes) : null;
+  if (cluster) settings = { ...cluster.env, ...settings };
+  const janusDir = cluster ? 'node-a' : '';
   const adminPort = adminApi ? await freePort() : null;
   if (adminPort) settings = { ...settings, SWARMDROP_ADMIN_WS_PORT: String(adminPort) };
   const stateDir = tempDir('swarmdrop-state-');
@@ -111,9 +117,10 @@ export async function startServer({ pluginJcfg, netns, host, media, adminApi = f
     // The operator's key scripts/serve.sh made (swarmdrop-publish, swarmdrop-stats).
     adminKey: readFileSync(join(stateDir, 'admin_key'), 'utf8').trim(),
     // Janus's own memory (its pid file is written by scripts/serve.sh).
-    janusMemory: () => treeMemory(Number(readFileSync(join(stateDir, 'janus.pid'), 'utf8'))),
-    janusLog: join(stateDir, 'janus.log'),
+    janusMemory: () => treeMemory(Number(readFileSync(join(stateDir, janusDir, 'janus.pid'), 'utf8'))),
+    janusLog: join(stateDir, janusDir, 'janus.log'),
     alive: isRunning,
+    ...(cluster ? clusterControls(cluster, stateDir, netns) : {}),
     // Janus and nginx stop and start again on the same ports, as after a crash or an upgrade:
     // the plugin forgets every share.
     async restart() {
@@ -125,6 +132,98 @@ export async function startServer({ pluginJcfg, netns, host, media, adminApi = f
       rmSync(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+// Free ports for startServer({nodes}): each node's WebSocket and nats-server's, and the settings
+// of scripts/serve.sh that use them.
+async function clusterPorts(nodes) {
+  const ids = 'abcdefghijklmnopqrstuvwxyz'.slice(0, nodes).split('');
+  const ports = [];
+  for (let i = 0; i < nodes; i += 1) ports.push(await freePort());
+  const natsPort = await freePort();
+  const env = {
+    SWARMDROP_NODES: String(nodes),
+    SWARMDROP_WS_PORTS: ports.join(' '),
+    SWARMDROP_NATS_PORT: String(natsPort),
+    SWARMDROP_NODE_COOKIE: '1',
+  };
+  return { ids, ports, natsPort, env };
+}
+
+// startServer({nodes})'s nodes and engine. scripts/serve.sh starts each of them with a script of
+// its own (node-<id>/start.sh, nats-start.sh) and outlives them, so a test can kill one and start
+// it again: nodes [{id, wsUrl (its own port, not through nginx), log, pid(), kill(signal),
+// start()}], engine {url, pid(), kill(signal), start()}. kill (SIGKILL unless told) resolves once
+// the process is gone, start once its port accepts connections.
+function clusterControls({ ids, ports, natsPort }, stateDir, netns) {
+  const inNetns = (command) => (netns ? ['ip', ['netns', 'exec', netns, command]] : [command, []]);
+  const daemon = (dir, pidName, script, port) => {
+    const pid = () => Number(readFileSync(join(stateDir, dir, pidName), 'utf8'));
+    return {
+      pid,
+      async kill(signal = 'SIGKILL') {
+        const target = pid();
+        process.kill(target, signal);
+        await until(() => !processAlive(target), `process ${target} (${dir || 'nats-server'}) did not end`);
+      },
+      async start() {
+        execFileSync(...inNetns(join(stateDir, dir, script)));
+        await until(() => portOpen(port, netns), `nothing listens on port ${port} after ${script}`);
+      },
+    };
+  };
+  return {
+    nodes: ids.map((id, i) => ({
+      id,
+      wsUrl: `ws://127.0.0.1:${ports[i]}`,
+      log: join(stateDir, `node-${id}`, 'janus.log'),
+      ...daemon(`node-${id}`, 'janus.pid', 'start.sh', ports[i]),
+    })),
+    engine: { url: `nats://127.0.0.1:${natsPort}`, ...daemon('', 'nats.pid', 'nats-start.sh', natsPort) },
+  };
+}
+
+// Is the process there (a zombie is not: nobody may reap a killed node, started by a script that
+// has ended)?
+function processAlive(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+// Does 127.0.0.1:port (in that network namespace) accept a connection?
+async function portOpen(port, netns) {
+  if (netns) {
+    try {
+      execFileSync('ip', ['netns', 'exec', netns, 'bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  return new Promise((res) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => { socket.destroy(); res(true); });
+    socket.once('error', () => res(false));
+  });
+}
+
+// Polls `check` (may be async) every 100 ms until it holds; fails with `message` after `timeout`.
+async function until(check, message, timeout = 30_000) {
+  for (const deadline = Date.now() + timeout; !(await check()); await new Promise((res) => setTimeout(res, 100))) {
+    if (Date.now() > deadline) throw new Error(message);
+  }
+}
+
+// Makes a browser (launchBrowser's, or a playwright context) send the cookie with which nginx of
+// startServer({nodes}) sends its WebSockets to node `id` first, to the others while it is down.
+// A cookie is the host's whatever the port: `url` is the server's (server.url).
+export async function pinBrowser(browserOrContext, id, url = 'http://localhost/') {
+  const context = browserOrContext.context ?? browserOrContext;
+  await context.addCookies([{ name: 'swarmdrop_node', value: id, url: new URL('/', url).href }]);
 }
 
 // The pids of a process and of all its descendants alive now, the root first.
