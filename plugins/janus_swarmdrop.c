@@ -81,6 +81,7 @@ static volatile gint initialized;
 static GThread *worker;
 static swarmdrop_message exit_message = {.kind = MESSAGE_EXIT};
 static gint64 started_at;   /* µs, monotonic: the plugin's start, for the stats' uptime */
+static sd_cluster_config cluster_config; /* the .jcfg's cluster keys: no cluster_url, one node */
 /* The stats answer lists at most this many shares (most members first): a bounded answer. */
 #define STATS_SHARES_LISTED 200
 /* Counted by the worker after each message and tick, read by query_session (admin API thread). */
@@ -135,6 +136,7 @@ static void message_free(swarmdrop_message *msg)
 		janus_refcount_decrease(&msg->session->ref);
 	g_free(msg->transaction);
 	json_decref(msg->body);
+	cluster_event_free(msg->cluster_event);
 	g_free(msg);
 }
 
@@ -185,6 +187,7 @@ static void load_config(const char *config_path, sd_limits *limits)
 {
 	sd_limits_default(limits);
 	sd_publish_config_init(&publishing);
+	sd_cluster_config_init(&cluster_config);
 	char *file = g_strdup_printf("%s/%s.jcfg", config_path, SWARMDROP_PACKAGE);
 	janus_config *config = janus_config_parse(file);
 	if (config == NULL) {
@@ -200,7 +203,8 @@ static void load_config(const char *config_path, sd_limits *limits)
 		bool bad;
 		if (item->name == NULL)
 			continue;
-		if (sd_publish_config_set(&publishing, item->name, item->value, why, sizeof(why), &bad)) {
+		if (sd_cluster_config_set(&cluster_config, item->name, item->value, why, sizeof(why), &bad) ||
+		    sd_publish_config_set(&publishing, item->name, item->value, why, sizeof(why), &bad)) {
 			if (bad)
 				JANUS_LOG(LOG_WARN, "[%s] %s: %s\n", SWARMDROP_PACKAGE, file, why);
 		} else if (sd_limits_set(limits, item->name, item->value, why, sizeof(why)) != SD_LIMIT_OK) {
@@ -274,10 +278,13 @@ static json_t *stats_requested(const sd_outcome *request, gint64 now, sd_error *
 	                            (json_int_t)sd_relay_endpoint_count(relay), "waiting",
 	                            (json_int_t)sd_relay_waiting_count(relay), "refusals_dropped",
 	                            (json_int_t)dropped.refusals, "texts_dropped", (json_int_t)dropped.texts);
-	return json_pack("{s:s, s:I, s:o, s:I, s:I, s:o, s:o, s:o}", "swarmdrop", "stats", "uptime_seconds",
-	                 (json_int_t)((now - started_at) / G_USEC_PER_SEC), "shares", shares, "connections",
-	                 (json_int_t)sd_quota_count(quota).connections, "handles", (json_int_t)handles, "relay", relayed,
-	                 "quotas_hit", sd_stats_quotas_json(stats), "errors", sd_stats_errors_json(stats));
+	json_t *answer = json_pack("{s:s, s:I, s:o, s:I, s:I, s:o, s:o, s:o}", "swarmdrop", "stats", "uptime_seconds",
+	                           (json_int_t)((now - started_at) / G_USEC_PER_SEC), "shares", shares, "connections",
+	                           (json_int_t)sd_quota_count(quota).connections, "handles", (json_int_t)handles, "relay",
+	                           relayed, "quotas_hit", sd_stats_quotas_json(stats), "errors", sd_stats_errors_json(stats));
+	if (cluster != NULL)
+		json_object_set_new(answer, "cluster", sd_cluster_stats_json(cluster, now));
+	return answer;
 }
 
 /* ---- The worker ------------------------------------------------------------------------------------ */
@@ -326,18 +333,58 @@ static void handle_request(swarmdrop_message *msg, gint64 now)
 	note_memberships(session);
 }
 
+/* A join or close naming a share this node does not hold waits for the other nodes' answers
+ * (sd_cluster_admit): parked, or refused when too many wait. RUN on one node. */
+static sd_admit admit_request(swarmdrop_message *msg, gint64 now)
+{
+	char share[SD_SHARE_ID_LEN + 1];
+	if (cluster == NULL || g_atomic_int_get(&msg->session->destroyed) ||
+	    !sd_service_names_unheld_share(service, msg->body, share))
+		return SD_ADMIT_RUN;
+	sd_admit admit = sd_cluster_admit(cluster, share, msg, now);
+	if (admit == SD_ADMIT_FULL) {
+		sd_error err;
+		sd_fail(&err, SD_ERR_TOO_MANY_REQUESTS, "too many requests wait for the other nodes; ask again");
+		note_refused(&err, share);
+		json_t *refusal = sd_error_json(&err);
+		gateway->push_event(msg->session->handle, &swarmdrop_plugin, msg->transaction, refusal, NULL);
+		json_decref(refusal);
+	}
+	return admit;
+}
+
+/* sd_cluster's resume: a parked request runs now that its share was looked up. */
+static void resume_request(void *ticket, void *user_data)
+{
+	(void)user_data;
+	handle_request(ticket, g_get_monotonic_time());
+	message_free(ticket);
+}
+
+static void drop_request(void *ticket)
+{
+	message_free(ticket);
+}
+
 static gpointer worker_main(gpointer data)
 {
 	(void)data;
 	gint64 next_tick = g_get_monotonic_time() + SWARMDROP_TICK_US;
+	gint64 wait = cluster != NULL ? CLUSTER_TICK_US : SWARMDROP_TICK_US, next_cluster_tick = 0;
 	GArray *credits = g_array_new(FALSE, FALSE, sizeof(sd_relay_credit));
 	while (!g_atomic_int_get(&stopping)) {
-		swarmdrop_message *msg = g_async_queue_timeout_pop(messages, SWARMDROP_TICK_US);
+		swarmdrop_message *msg = g_async_queue_timeout_pop(messages, wait);
 		if (msg == &exit_message)
 			break;
 		gint64 now = g_get_monotonic_time();
-		if (msg != NULL && msg->kind == MESSAGE_REQUEST)
-			handle_request(msg, now);
+		if (msg != NULL && msg->kind == MESSAGE_REQUEST) {
+			sd_admit admit = admit_request(msg, now);
+			if (admit == SD_ADMIT_RUN)
+				handle_request(msg, now);
+			else if (admit == SD_ADMIT_PARKED)
+				msg = NULL; /* resume_request runs it, and frees it */
+		} else if (msg != NULL && msg->kind == MESSAGE_CLUSTER)
+			cluster_handle(msg->cluster_event, now);
 		else if (msg != NULL && msg->kind == MESSAGE_GONE) {
 			sd_service_client_gone(service, msg->session, now);
 			/* Again, after any request of the session queued before it (a `relay` handled after
@@ -350,6 +397,10 @@ static gpointer worker_main(gpointer data)
 				unpublish(entry, json_string_value(json_object_get(msg->body, "reason")));
 		}
 		message_free(msg);
+		if (cluster != NULL && now >= next_cluster_tick) {
+			cluster_tick(now);
+			next_cluster_tick = now + CLUSTER_TICK_US;
+		}
 		note_changed_memberships();
 		if (now >= next_tick) {
 			sd_service_expire(service, now);
@@ -410,6 +461,12 @@ static int swarmdrop_init(janus_callbacks *callback, const char *config_path)
 		return -1;
 	sd_limits limits;
 	load_config(config_path, &limits);
+	char wrong[160];
+	if (cluster_config.url[0] != '\0' && !sd_cluster_config_check(&cluster_config, wrong, sizeof(wrong))) {
+		JANUS_LOG(LOG_FATAL, "[%s] %s\n", SWARMDROP_PACKAGE, wrong);
+		sd_publish_config_clear(&publishing);
+		return -1;
+	}
 	char why[SD_LIMITS_PATH_MAX + 128];
 	sd_locate *locate = sd_locate_open(limits.location_database, why, sizeof(why));
 	if (locate == NULL)
@@ -435,12 +492,16 @@ static int swarmdrop_init(janus_callbacks *callback, const char *config_path)
 	memberships_changed = g_ptr_array_new();
 	published = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, published_unref);
 	GError *error = NULL;
-	preparers = g_thread_pool_new(publish_prepare, NULL, 1, FALSE, &error);
-	if (error == NULL)
+	bool clustered = cluster_config.url[0] == '\0' || cluster_start(&cluster_config, resume_request);
+	if (clustered)
+		preparers = g_thread_pool_new(publish_prepare, NULL, 1, FALSE, &error);
+	if (clustered && error == NULL)
 		worker = g_thread_try_new("swarmdrop worker", worker_main, NULL, &error);
-	if (error != NULL) {
-		JANUS_LOG(LOG_FATAL, "[%s] cannot start the worker threads: %s\n", SWARMDROP_PACKAGE, error->message);
-		g_error_free(error);
+	if (!clustered || error != NULL) {
+		if (error != NULL)
+			JANUS_LOG(LOG_FATAL, "[%s] cannot start the worker threads: %s\n", SWARMDROP_PACKAGE, error->message);
+		g_clear_error(&error);
+		cluster_stop(NULL);
 		if (preparers != NULL)
 			g_thread_pool_free(preparers, TRUE, TRUE);
 		g_hash_table_destroy(published);
@@ -468,6 +529,7 @@ static void swarmdrop_destroy(void)
 	g_async_queue_push(messages, &exit_message);
 	g_thread_join(worker);
 	worker = NULL;
+	cluster_stop(drop_request);
 	/* A preparation under way sees `stopping` at its next progress call and gives up. */
 	g_thread_pool_free(preparers, FALSE, TRUE);
 	preparers = NULL;

@@ -9,6 +9,7 @@
  *   (incoming_data) and out, credits (data_ready) and refusals.
  * - swarmdrop_publish.c: media the operator publishes: the published table, each file's
  *   preparation on the preparers' thread (publish_prepare) and its seed, the server's own member.
+ * - swarmdrop_cluster.c: the link to the other nodes of a cluster (sd_cluster over libnats).
  * - swarmdrop_events.c: what the operator's event handlers hear (swarmdrop_events.h).
  * Threads: sd_service (service) is touched by the worker only. sd_relay (relay), sd_quota (quota),
  * sd_stats' counting (stats) and gateway are safe on any thread: Janus's request threads
@@ -29,6 +30,7 @@
 #include <plugins/plugin.h>
 #include <transports/transport.h>
 
+#include "sd_cluster.h"
 #include "sd_publish.h"
 #include "sd_quota.h"
 #include "sd_relay.h"
@@ -63,13 +65,16 @@ typedef struct swarmdrop_session {
 	janus_refcount ref;
 } swarmdrop_session;
 
-typedef enum { MESSAGE_REQUEST, MESSAGE_GONE, MESSAGE_UNPUBLISH, MESSAGE_EXIT } swarmdrop_message_kind;
+typedef enum { MESSAGE_REQUEST, MESSAGE_GONE, MESSAGE_UNPUBLISH, MESSAGE_CLUSTER, MESSAGE_EXIT } swarmdrop_message_kind;
+
+typedef struct swarmdrop_cluster_event swarmdrop_cluster_event; /* swarmdrop_cluster.c's */
 
 typedef struct swarmdrop_message {
 	swarmdrop_message_kind kind;
 	swarmdrop_session *session; /* holds a reference */
 	char *transaction;
 	json_t *body;     /* MESSAGE_UNPUBLISH: {"share", "reason"} */
+	swarmdrop_cluster_event *cluster_event; /* MESSAGE_CLUSTER: from the engine */
 } swarmdrop_message;
 
 /* A file the operator published: its share, whose owner is the server (seed). */
@@ -188,6 +193,25 @@ void unpublish(swarmdrop_published *entry, const char *reason);
  * set. Worker. */
 json_t *publish_requested(swarmdrop_session *session, const sd_outcome *request, sd_error *err);
 json_t *unpublish_requested(const sd_outcome *request, sd_error *err);
+
+/* ---- swarmdrop_cluster.c ---- */
+
+/* This node's link to the other nodes (docs/architecture.md, "Several nodes"), or NULL on one
+ * node. Set by init, used by the worker, cleared by destroy. */
+extern sd_cluster *cluster;
+/* Connects to config's engine (in the background while it is not there) and joins the cluster;
+ * false, logged, when libnats or sd_cluster refuses. resume runs a request sd_cluster_admit
+ * parked. Init, once the worker's queue and the service exist. */
+bool cluster_start(const sd_cluster_config *config, sd_cluster_resume_fn resume);
+/* Says goodbye and closes the connection; parked requests go to drop (NULL: none parked yet).
+ * Destroy, after the worker stopped. */
+void cluster_stop(void (*drop)(void *ticket));
+/* A MESSAGE_CLUSTER's event, on the worker; freed with its message. */
+void cluster_handle(swarmdrop_cluster_event *event, gint64 now);
+void cluster_event_free(swarmdrop_cluster_event *event);
+/* Heartbeats, leases, lookups that waited long enough. The worker, every CLUSTER_TICK_US. */
+#define CLUSTER_TICK_US (100 * 1000)
+void cluster_tick(gint64 now);
 
 #pragma GCC visibility pop
 
