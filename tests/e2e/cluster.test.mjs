@@ -1,0 +1,135 @@
+// One share across three Janus nodes behind nginx and nats-server (startServer({nodes: 3})),
+// with real Chromium: each browser pinned to a node by its cookie (nginx sends it elsewhere while
+// that node is down). A sender on one node and receivers on the others transfer and stream; a
+// node killed mid-transfer sends its browser to another node, where it joins again and finishes;
+// an engine restarted mid-transfer stops nothing.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import {
+  closeAll, janusSession, launchBrowser, pinBrowser, playsWhileDownloading, randomFile, receiveFile, sha256File,
+  shareFile, startPlayer, startServer, subDir, tempDir, waitForState, withStates,
+} from './harness.mjs';
+
+const SIZE = 24 << 20;
+const SEED_RATE = 1_500_000; // bytes/s: a transfer lasts long enough for a node to die in it
+
+let server;
+let dir;
+const browsers = [];
+
+before(async () => {
+  dir = tempDir('swarmdrop-cluster-');
+  server = await startServer({ nodes: 3 });
+});
+
+after(async () => {
+  await closeAll(browsers);
+  await server?.stop();
+});
+
+async function browserOn(id, testHooks = {}) {
+  const browser = await launchBrowser({ testHooks });
+  await pinBrowser(browser, id, server.url);
+  browsers.push(browser);
+  return browser;
+}
+
+// The stats of node `id`, asked on its own port.
+async function nodeStats(id) {
+  const client = await janusSession(server.nodes.find((n) => n.id === id).wsUrl);
+  try {
+    return await client.request({ request: 'stats', admin_key: server.adminKey });
+  } finally {
+    client.close();
+  }
+}
+
+test('a sender on node a, receivers on b and c: both save the file intact, and serve each other across nodes', { timeout: 300_000 }, async (t) => {
+  const sender = await browserOn('a');
+  const b = await browserOn('b');
+  const c = await browserOn('c');
+  await withStates(t, { sender, b, c }, async () => {
+    const file = await randomFile(dir, 'cluster.bin', SIZE);
+    const link = await shareFile(sender.page, server.url, file.path);
+    const [atB, atC] = await Promise.all([
+      receiveFile(b.page, link, subDir(dir, 'b')),
+      receiveFile(c.page, link, subDir(dir, 'c')),
+    ]);
+    assert.equal(await sha256File(atB.path), file.sha256);
+    assert.equal(await sha256File(atC.path), file.sha256);
+    for (const page of [b.page, c.page]) {
+      const done = await waitForState(page, (s) => s.phase === 'done');
+      t.diagnostic(`links: ${JSON.stringify(done.peers.map(({ role, path, downloadedBytes }) => [role, path, downloadedBytes]))}`);
+      assert.deepEqual(done.peers.map((p) => p.role).sort(), ['owner', 'receiver']);
+    }
+    for (const id of ['a', 'b', 'c']) {
+      const { connections, cluster } = await nodeStats(id);
+      t.diagnostic(`node ${id}: ${connections} connections, ${JSON.stringify(cluster)}`);
+      // This request's connection, and the browser's.
+      assert.ok(connections >= 2, `node ${id} served no browser: the cookie did not pin it`);
+      assert.ok(cluster.signals_in > 0, `node ${id} had no signal from another node`);
+    }
+  }, { server });
+});
+
+test('a video shared on node a plays on node b while it downloads, and after a seek', { timeout: 300_000 }, async (t) => {
+  const clip = join(dir, 'clip.mp4');
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-f', 'lavfi',
+    '-i', 'sine=frequency=440', '-t', '60', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '50', '-b:v', '2M',
+    '-c:a', 'aac', clip]);
+  const sender = await browserOn('a', { seedBytesPerSecond: Math.ceil(statSync(clip).size / 24) });
+  const viewer = await browserOn('b');
+  await withStates(t, { sender, viewer }, async () => {
+    const link = await shareFile(sender.page, server.url, clip);
+    await viewer.page.goto(link);
+    await startPlayer(viewer.page);
+    await playsWhileDownloading(t, viewer.page);
+  }, { server });
+});
+
+// A receiver on `id`, a capped sender on a; `disrupt` runs once the receiver has 4 MiB.
+async function disruptedTransfer(t, id, disrupt) {
+  const sender = await browserOn('a', { seedBytesPerSecond: SEED_RATE });
+  const receiver = await browserOn(id);
+  const file = await randomFile(dir, `disrupted-${id}-${browsers.length}.bin`, SIZE);
+  let link;
+  await withStates(t, { sender, receiver }, async () => {
+    link = await shareFile(sender.page, server.url, file.path);
+    const saved = receiveFile(receiver.page, link, subDir(dir, `disrupted-${id}`));
+    await waitForState(receiver.page, (s) => s.bytes > 4 << 20, null, { timeout: 60_000 });
+    const before = (await receiver.page.evaluate(() => window.swarmdrop)).bytes;
+    await disrupt({ sender, receiver });
+    const { path } = await saved;
+    assert.equal(await sha256File(path), file.sha256);
+    t.diagnostic(`disrupted with ${before} of ${file.size} bytes`);
+    assert.ok(before < file.size * 0.75, 'the transfer was nearly over before the disruption');
+  }, { server });
+  return { link, sha256: file.sha256 };
+}
+
+test('node b killed mid-transfer: its receiver moves to another node, joins again and finishes; b comes back and serves a newcomer', { timeout: 300_000 }, async (t) => {
+  const { link, sha256 } = await disruptedTransfer(t, 'b', async ({ receiver }) => {
+    await server.nodes.find((n) => n.id === 'b').kill();
+    await waitForState(receiver.page, (s) => s.reconnections >= 1 && !s.reconnecting, null, { timeout: 60_000 });
+  });
+  await server.nodes.find((n) => n.id === 'b').start();
+  const newcomer = await browserOn('b');
+  const again = await receiveFile(newcomer.page, link, subDir(dir, 'newcomer-b'));
+  assert.equal(await sha256File(again.path), sha256);
+  const { connections } = await nodeStats('b');
+  assert.ok(connections >= 2, 'the newcomer did not reach the restarted node b'); // its, and this request's
+});
+
+test('the engine restarted mid-transfer: the transfer goes on, and a newcomer on c joins afterwards', { timeout: 300_000 }, async (t) => {
+  const { link, sha256 } = await disruptedTransfer(t, 'b', async () => {
+    await server.engine.kill();
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await server.engine.start();
+  });
+  const newcomer = await browserOn('c');
+  const again = await receiveFile(newcomer.page, link, subDir(dir, 'newcomer-c'));
+  assert.equal(await sha256File(again.path), sha256);
+});
