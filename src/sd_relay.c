@@ -28,6 +28,7 @@ typedef struct client_use {
 	GPtrArray *endpoints;
 	GArray *waiting; /* pending, one per share */
 	bool ready;      /* its channel carries data (and queues: its texts count) */
+	bool remote;     /* another node's stand-in: no rate cap, no text bound, many members per share */
 	sd_bucket refusals; /* refusals it may be told (sd_relay_may_refuse) */
 	guint64 texts;   /* bytes of the plugin's own texts since its channel last drained */
 } client_use;
@@ -195,6 +196,7 @@ static endpoint *endpoint_in_share(const client_use *owner, const char *share_id
 }
 
 static void remove_endpoint(sd_relay *relay, endpoint *ep);
+static endpoint *new_endpoint(sd_relay *relay, client_use *owner, const char *share_id, const char *peer_id);
 
 /* Checks the ids and that no other client's endpoint has peer_id in share_id; *held is that
  * endpoint when it is client's own. Called with the mutex held. */
@@ -208,6 +210,11 @@ static bool may_attach(sd_relay *relay, void *client, const char *share_id, cons
 	sd_relay_id_from_hex(peer_id, id);
 	share_use *share = g_hash_table_lookup(relay->shares, share_id);
 	endpoint *ep = share != NULL ? find_in(share->endpoints, id) : NULL;
+	/* Another node's record of a member whose client is here now is stale: the member moved. */
+	if (ep != NULL && ep->client->client != client && ep->client->remote) {
+		remove_endpoint(relay, ep);
+		ep = NULL;
+	}
 	if (ep != NULL && ep->client->client != client)
 		return sd_fail(err, SD_ERR_ALREADY_JOINED, "member %s uses the relay from another client", peer_id);
 	*held = ep;
@@ -227,6 +234,13 @@ static bool attach_locked(sd_relay *relay, void *client, const char *share_id, c
 	endpoint *before = endpoint_in_share(owner, share_id);
 	if (before != NULL)
 		remove_endpoint(relay, before);
+	new_endpoint(relay, owner, share_id, peer_id);
+	return true;
+}
+
+/* A new endpoint of owner: member peer_id of share_id (checked). Mutex held. */
+static endpoint *new_endpoint(sd_relay *relay, client_use *owner, const char *share_id, const char *peer_id)
+{
 	share_use *share = g_hash_table_lookup(relay->shares, share_id);
 	if (share == NULL) {
 		share = g_new0(share_use, 1);
@@ -243,10 +257,10 @@ static bool attach_locked(sd_relay *relay, void *client, const char *share_id, c
 	g_ptr_array_add(share->endpoints, ep);
 	g_ptr_array_add(owner->endpoints, ep);
 	relay->endpoints++;
-	relay->hooks.retain(client);
-	if (relay->hooks.endpoint != NULL)
+	relay->hooks.retain(owner->client);
+	if (relay->hooks.endpoint != NULL && !owner->remote)
 		relay->hooks.endpoint(share->id, ep->peer, true);
-	return true;
+	return ep;
 }
 
 bool sd_relay_attach(sd_relay *relay, void *client, const char *share_id, const char *peer_id, sd_error *err)
@@ -330,7 +344,7 @@ bool sd_relay_ready(sd_relay *relay, void *client, GPtrArray *attached)
 static void remove_endpoint(sd_relay *relay, endpoint *ep)
 {
 	share_use *share = ep->share;
-	if (relay->hooks.endpoint != NULL)
+	if (relay->hooks.endpoint != NULL && !ep->client->remote)
 		relay->hooks.endpoint(share->id, ep->peer, false);
 	g_ptr_array_remove(share->endpoints, ep);
 	g_ptr_array_remove(ep->client->endpoints, ep);
@@ -446,8 +460,10 @@ bool sd_relay_route_message(sd_relay *relay, void *client, guint8 *message, size
 	owner->bytes += length;
 	share->bytes += route->out_length * n_chosen;
 	relay->relayed += route->out_length * n_chosen;
+	g_strlcpy(route->share, share->id, sizeof(route->share));
 	for (guint c = 0; c < n_chosen; c++) {
 		flow_from(chosen[c], source, true)->in_flight += route->out_length;
+		memcpy(route->target_ids[route->n_targets], chosen[c]->id, SD_RELAY_ID_BYTES);
 		route->targets[route->n_targets++] = chosen[c]->client->client;
 		relay->hooks.retain(chosen[c]->client->client);
 	}
@@ -467,7 +483,7 @@ bool sd_relay_route_message(sd_relay *relay, void *client, guint8 *message, size
  * became ready (the server's own member) takes texts in at once. */
 static bool text_room(const sd_relay *relay, const client_use *owner, size_t length)
 {
-	return !owner->ready || owner->texts + length <= relay->window;
+	return !owner->ready || owner->remote || owner->texts + length <= relay->window;
 }
 
 /* Credits what flow f owes to target as far as its sender's rate budget goes, in one credit text
@@ -478,12 +494,13 @@ static void pay(sd_relay *relay, endpoint *target, flow *f, gint64 now_us, GArra
 	client_use *sender = f->from->client;
 	if (f->owed == 0 || !text_room(relay, sender, SD_RELAY_CREDIT_TEXT_MAX))
 		return;
-	guint64 amount = sd_bucket_take_upto(&sender->rate, now_us, f->owed);
+	guint64 amount = sender->remote ? f->owed : sd_bucket_take_upto(&sender->rate, now_us, f->owed);
 	if (amount == 0)
 		return;
 	sender->texts += SD_RELAY_CREDIT_TEXT_MAX;
 	f->owed -= amount;
 	sd_relay_credit credit = {.client = sender->client, .bytes = amount};
+	g_strlcpy(credit.share, target->share->id, sizeof(credit.share));
 	g_strlcpy(credit.from, f->from->peer, sizeof(credit.from));
 	g_strlcpy(credit.to, target->peer, sizeof(credit.to));
 	g_array_append_val(credits, credit);
@@ -634,4 +651,146 @@ guint sd_relay_pending_count(sd_relay *relay, void *client)
 	guint count = owner != NULL ? owner->waiting->len : 0;
 	g_mutex_unlock(&relay->mutex);
 	return count;
+}
+
+/* node's stand-in, made on first use. Mutex held. */
+static client_use *node_of(sd_relay *relay, void *node)
+{
+	client_use *owner = client_of(relay, node);
+	owner->remote = true;
+	owner->ready = true;
+	return owner;
+}
+
+/* node's endpoint peer_id in share_id, or NULL. Mutex held. */
+static endpoint *remote_endpoint(sd_relay *relay, void *node, const char *share_id, const guint8 id[SD_RELAY_ID_BYTES])
+{
+	const client_use *owner = g_hash_table_lookup(relay->clients, node);
+	const share_use *share = g_hash_table_lookup(relay->shares, share_id);
+	endpoint *ep = share != NULL ? find_in(share->endpoints, id) : NULL;
+	return owner != NULL && ep != NULL && ep->client == owner ? ep : NULL;
+}
+
+bool sd_relay_attach_remote(sd_relay *relay, void *node, const char *share_id, const char *peer_id, sd_error *err)
+{
+	g_mutex_lock(&relay->mutex);
+	endpoint *held = NULL;
+	bool ok = false;
+	if (!sd_is_hex_id(share_id, SD_SHARE_ID_LEN) || !sd_is_hex_id(peer_id, SD_PEER_ID_LEN)) {
+		sd_fail(err, SD_ERR_INVALID_FIELD, "not a share id and peer id");
+	} else {
+		guint8 id[SD_RELAY_ID_BYTES];
+		sd_relay_id_from_hex(peer_id, id);
+		share_use *share = g_hash_table_lookup(relay->shares, share_id);
+		held = share != NULL ? find_in(share->endpoints, id) : NULL;
+		if (held != NULL && !held->client->remote) {
+			sd_fail(err, SD_ERR_ALREADY_JOINED, "member %s uses the relay from this node", peer_id);
+		} else {
+			if (held != NULL && held->client->client != node) {
+				remove_endpoint(relay, held); /* it moved from another node */
+				held = NULL;
+			}
+			if (held == NULL)
+				new_endpoint(relay, node_of(relay, node), share_id, peer_id);
+			ok = true;
+		}
+	}
+	g_mutex_unlock(&relay->mutex);
+	return ok;
+}
+
+void sd_relay_detach_remote(sd_relay *relay, void *node, const char *share_id, const char *peer_id)
+{
+	if (!sd_is_hex_id(peer_id, SD_PEER_ID_LEN))
+		return;
+	guint8 id[SD_RELAY_ID_BYTES];
+	sd_relay_id_from_hex(peer_id, id);
+	g_mutex_lock(&relay->mutex);
+	endpoint *ep = remote_endpoint(relay, node, share_id, id);
+	if (ep != NULL)
+		remove_endpoint(relay, ep);
+	g_mutex_unlock(&relay->mutex);
+}
+
+void sd_relay_remote_roster(sd_relay *relay, void *node, const char *share_id, const char *const *peers, size_t n)
+{
+	g_mutex_lock(&relay->mutex);
+	client_use *owner = g_hash_table_lookup(relay->clients, node);
+	for (guint e = 0; owner != NULL && e < owner->endpoints->len;) {
+		endpoint *ep = g_ptr_array_index(owner->endpoints, e);
+		bool named = false;
+		for (size_t i = 0; i < n && !named; i++)
+			named = strcmp(peers[i], ep->peer) == 0;
+		if (strcmp(ep->share->id, share_id) == 0 && !named)
+			remove_endpoint(relay, ep); /* the array closes up over it */
+		else
+			e++;
+	}
+	g_mutex_unlock(&relay->mutex);
+	for (size_t i = 0; i < n; i++)
+		sd_relay_attach_remote(relay, node, share_id, peers[i], NULL);
+}
+
+void *sd_relay_route_remote(sd_relay *relay, void *node, const char *share_id, const guint8 source[SD_RELAY_ID_BYTES],
+                            const guint8 target[SD_RELAY_ID_BYTES], size_t length)
+{
+	void *client = NULL;
+	g_mutex_lock(&relay->mutex);
+	share_use *share = g_hash_table_lookup(relay->shares, share_id);
+	endpoint *to = share != NULL ? find_in(share->endpoints, target) : NULL;
+	if (to != NULL && !to->client->remote) {
+		endpoint *from = remote_endpoint(relay, node, share_id, source);
+		if (from == NULL && find_in(share->endpoints, source) == NULL) {
+			char peer[SD_PEER_ID_LEN + 1];
+			sd_relay_id_to_hex(source, peer);
+			from = new_endpoint(relay, node_of(relay, node), share_id, peer);
+		}
+		if (from != NULL) {
+			flow_from(to, from, true)->in_flight += length;
+			share->bytes += length;
+			relay->relayed += length;
+			client = to->client->client;
+			relay->hooks.retain(client);
+		}
+	}
+	g_mutex_unlock(&relay->mutex);
+	return client;
+}
+
+void sd_relay_remote_credit(sd_relay *relay, void *node, const char *share_id, const guint8 from[SD_RELAY_ID_BYTES],
+                            const guint8 to[SD_RELAY_ID_BYTES], guint64 bytes, gint64 now_us, GArray *credits)
+{
+	g_mutex_lock(&relay->mutex);
+	endpoint *target = remote_endpoint(relay, node, share_id, to);
+	endpoint *sender = target != NULL ? find_in(target->share->endpoints, from) : NULL;
+	flow *f = sender != NULL && !sender->client->remote ? flow_from(target, sender, false) : NULL;
+	if (f != NULL) {
+		guint64 taken = MIN(bytes, f->in_flight);
+		f->in_flight -= taken;
+		f->owed += taken;
+		pay(relay, target, f, now_us, credits);
+	}
+	g_mutex_unlock(&relay->mutex);
+}
+
+void sd_relay_forgive(sd_relay *relay, void *node, gint64 now_us, GArray *credits)
+{
+	g_mutex_lock(&relay->mutex);
+	client_use *owner = g_hash_table_lookup(relay->clients, node);
+	for (guint e = 0; owner != NULL && e < owner->endpoints->len; e++) {
+		endpoint *ep = g_ptr_array_index(owner->endpoints, e);
+		for (guint i = 0; i < ep->flows_in->len; i++) {
+			flow *f = g_ptr_array_index(ep->flows_in, i);
+			f->owed += f->in_flight;
+			f->in_flight = 0;
+			pay(relay, ep, f, now_us, credits);
+		}
+		/* What it sent this node's members is owed to it no more. */
+		for (guint t = 0; t < ep->share->endpoints->len; t++) {
+			flow *f = flow_from(g_ptr_array_index(ep->share->endpoints, t), ep, false);
+			if (f != NULL)
+				f->in_flight = f->owed = 0;
+		}
+	}
+	g_mutex_unlock(&relay->mutex);
 }

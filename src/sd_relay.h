@@ -35,7 +35,9 @@ typedef struct sd_relay sd_relay;
  * (peer id and why). */
 typedef struct sd_relay_route {
 	const guint8 *out;
+	char share[SD_SHARE_ID_LEN + 1]; /* the source's */
 	void *targets[SD_RELAY_MAX_TARGETS];
+	guint8 target_ids[SD_RELAY_MAX_TARGETS][SD_RELAY_ID_BYTES]; /* each target's member id */
 	guint n_targets;
 	struct {
 		char peer[SD_PEER_ID_LEN + 1];
@@ -50,6 +52,7 @@ typedef struct sd_relay_route {
  * SD_RELAY_CREDIT_TEXT_MAX bytes when it hands it out: the caller sends it without asking again. */
 typedef struct sd_relay_credit {
 	void *client;                    /* the sender's */
+	char share[SD_SHARE_ID_LEN + 1];
 	char from[SD_PEER_ID_LEN + 1];   /* its member id */
 	char to[SD_PEER_ID_LEN + 1];     /* the target's member id */
 	guint64 bytes;
@@ -103,6 +106,36 @@ void sd_relay_client_gone(sd_relay *relay, void *client);
  * otherwise, with route->refused listing the targets left out (unknown, or whose window is full). */
 bool sd_relay_route_message(sd_relay *relay, void *client, guint8 *message, size_t length, sd_relay_route *route,
                             sd_error *err);
+
+/* ---- Several nodes (docs/architecture.md, "Several nodes"): a member on another node that uses
+ * the relay is an endpoint here too, held by a stand-in client for its node. A frame for it is
+ * routed as for any target (its window and this node's quotas apply here, where the sender
+ * is); the plugin carries it to that node, whose relay hands it on (sd_relay_route_remote) and
+ * sends the credit back when its target drained (sd_relay_remote_credit). A node's stand-in has
+ * no rate cap and no text bound: its node applies them to its own clients. ---- */
+
+/* node's member peer_id of share_id uses the relay (true), or not any more (false). True when it
+ * is an endpoint now; false with err set for malformed ids or when a client of this node holds
+ * that id (this node's record is the live one). */
+bool sd_relay_attach_remote(sd_relay *relay, void *node, const char *share_id, const char *peer_id, sd_error *err);
+void sd_relay_detach_remote(sd_relay *relay, void *node, const char *share_id, const char *peer_id);
+/* node's endpoints in share_id are these n peers now (n 0: none): the others go. */
+void sd_relay_remote_roster(sd_relay *relay, void *node, const char *share_id, const char *const *peers, size_t n);
+/* A frame node forwarded (its relay routed it: trusted) from its member source to this node's
+ * member target, length bytes as targets get it: counted in flight to target. Returns target's
+ * client (a reference: release it once sent), or NULL when target is not this node's endpoint in
+ * share_id. An unknown source becomes node's endpoint (a frame may overtake its record). */
+void *sd_relay_route_remote(sd_relay *relay, void *node, const char *share_id, const guint8 source[SD_RELAY_ID_BYTES],
+                            const guint8 target[SD_RELAY_ID_BYTES], size_t length);
+/* node says its member `to` took in bytes from this node's member `from` (or the frame was lost
+ * on the way): as a drain of that flow here, paid as far as from's rate cap goes (credits, as
+ * sd_relay_drained). Never more than what is in flight. */
+void sd_relay_remote_credit(sd_relay *relay, void *node, const char *share_id, const guint8 from[SD_RELAY_ID_BYTES],
+                            const guint8 to[SD_RELAY_ID_BYTES], guint64 bytes, gint64 now_us, GArray *credits);
+/* What went between this node and node may be lost (the engine was away): bytes in flight to
+ * node's endpoints count as taken in (their senders paid, as the rate allows), and node is owed
+ * nothing for what it sent. */
+void sd_relay_forgive(sd_relay *relay, void *node, gint64 now_us, GArray *credits);
 
 /* client's data channel drained (everything it was sent was taken in): appends to credits
  * (an array of sd_relay_credit) what each sender may send again, and what client itself is owed,

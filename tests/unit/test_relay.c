@@ -634,6 +634,104 @@ static void endpoints_made_and_removed_are_told(void **state)
 	                    "-" SHARE "/" B " -" SHARE "/" A " +" SHARE "/eeeeeeeeeeee -" SHARE "/" C " ");
 }
 
+/* Node 1's relay (the fixture's: members A, B, C) and node 2's, where member E uses the relay:
+ * each has a stand-in for the other node. A frame from A to E is windowed on node 1, handed on by
+ * node 2, and credited back from there once E drained. */
+#define E "eeeeeeeeeeee"
+static int node_1, node_2, client_e;
+
+static void a_member_on_another_node_is_windowed_here_and_credited_from_there(void **state)
+{
+	fixture *fx = *state;
+	sd_limits limits;
+	sd_limits_default(&limits);
+	limits.relay_window_kib = 64;
+	sd_relay *other = sd_relay_new(&limits, &counting);
+	assert_true(sd_relay_attach(other, &client_e, SHARE, E, &fx->err));
+	assert_true(sd_relay_attach_remote(fx->relay, &node_2, SHARE, E, &fx->err));
+	const char *to_e[] = {E, NULL};
+	guint8 a_id[SD_RELAY_ID_BYTES], e_id[SD_RELAY_ID_BYTES];
+	put_id(a_id, A);
+	put_id(e_id, E);
+	guint64 sent = 0;
+	while (send_from(fx, &client_a, A, to_e, 20000) && fx->route.n_targets == 1) {
+		assert_ptr_equal(fx->route.targets[0], &node_2);
+		assert_memory_equal(fx->route.target_ids[0], e_id, SD_RELAY_ID_BYTES);
+		assert_string_equal(fx->route.share, SHARE);
+		sent += fx->route.out_length;
+		/* Node 2 hands it on to E. */
+		void *target = sd_relay_route_remote(other, &node_1, SHARE, a_id, e_id, fx->route.out_length);
+		assert_ptr_equal(target, &client_e);
+		release(target);
+	}
+	assert_int_equal(fx->route.refused[0].error.code, SD_ERR_RELAY_WINDOW); /* node 1 keeps the window */
+	assert_int_equal(sent, 3 * (SD_RELAY_OUT_HEADER + 20000));
+	/* E drains: node 2 owes node 1 everything at once (node 1 applies A's rate cap, not node 2). */
+	GArray *back = g_array_new(FALSE, TRUE, sizeof(sd_relay_credit));
+	sd_relay_drained(other, &client_e, 0, back);
+	assert_int_equal(back->len, 1);
+	sd_relay_credit *credit = &g_array_index(back, sd_relay_credit, 0);
+	assert_ptr_equal(credit->client, &node_1);
+	assert_string_equal(credit->share, SHARE);
+	assert_string_equal(credit->from, A);
+	assert_string_equal(credit->to, E);
+	assert_int_equal(credit->bytes, sent);
+	/* Node 1 hears of it: A is credited, and may send again. Never more than was in flight. */
+	sd_relay_remote_credit(fx->relay, &node_2, SHARE, a_id, e_id, credit->bytes * 2, 0, fx->credits);
+	release(credit->client);
+	g_array_set_size(back, 0);
+	assert_int_equal(fx->credits->len, 1);
+	assert_ptr_equal(g_array_index(fx->credits, sd_relay_credit, 0).client, &client_a);
+	assert_int_equal(g_array_index(fx->credits, sd_relay_credit, 0).bytes, sent);
+	clear_credits(fx);
+	assert_true(send_from(fx, &client_a, A, to_e, 20000));
+	assert_int_equal(fx->route.n_targets, 1);
+	/* The engine was away: what was in flight to node 2 counts as taken in. */
+	sd_relay_forgive(fx->relay, &node_2, 0, fx->credits);
+	assert_int_equal(fx->credits->len, 1);
+	assert_int_equal(g_array_index(fx->credits, sd_relay_credit, 0).bytes, fx->route.out_length);
+	/* Node 2 forgets what node 1 sent it: E's drain owes node 1 nothing more. */
+	sd_relay_forgive(other, &node_1, 0, back);
+	sd_relay_drained(other, &client_e, 0, back);
+	assert_int_equal(back->len, 0);
+	/* A frame for a member that is not node 2's endpoint goes nowhere. */
+	guint8 b_id[SD_RELAY_ID_BYTES];
+	put_id(b_id, B);
+	assert_null(sd_relay_route_remote(other, &node_1, SHARE, a_id, b_id, 100));
+	g_array_unref(back);
+	sd_relay_client_gone(other, &node_1);
+	sd_relay_free(other);
+}
+
+static void another_nodes_endpoints_follow_its_records(void **state)
+{
+	fixture *fx = *state;
+	/* An id a client of this node holds is this node's: another's record of it is stale. */
+	assert_false(sd_relay_attach_remote(fx->relay, &node_2, SHARE, A, &fx->err));
+	assert_int_equal(fx->err.code, SD_ERR_ALREADY_JOINED);
+	assert_false(sd_relay_attach_remote(fx->relay, &node_2, SHARE, "not-an-id", &fx->err));
+	/* A roster replaces what node 2 had in the share; a member that moves from node 2 to node 1's
+	 * client takes its endpoint here. */
+	assert_true(sd_relay_attach_remote(fx->relay, &node_2, SHARE, E, &fx->err));
+	assert_true(sd_relay_attach_remote(fx->relay, &node_2, SHARE, "ffffffffffff", &fx->err));
+	const char *now_on_2[] = {"ffffffffffff", "999999999999"};
+	sd_relay_remote_roster(fx->relay, &node_2, SHARE, now_on_2, 2);
+	const char *to_e[] = {E, "999999999999", NULL};
+	assert_true(send_from(fx, &client_a, A, to_e, 10));
+	assert_int_equal(fx->route.n_targets, 1);
+	assert_int_equal(fx->route.refused[0].error.code, SD_ERR_RELAY_NO_TARGET);
+	int moved;
+	assert_true(sd_relay_attach(fx->relay, &moved, SHARE, "999999999999", &fx->err));
+	assert_true(send_from(fx, &client_a, A, to_e, 10));
+	assert_ptr_equal(fx->route.targets[0], &moved);
+	/* Endpoints of another node are not the operator's events here (that node tells its own). */
+	assert_null(strstr(endpoint_log->str, "ffffffffffff"));
+	sd_relay_client_gone(fx->relay, &moved);
+	sd_relay_remote_roster(fx->relay, &node_2, SHARE, NULL, 0);
+	assert_int_equal(sd_relay_endpoint_count(fx->relay), 4);
+	sd_relay_client_gone(fx->relay, &node_2);
+}
+
 int run_relay_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -657,6 +755,9 @@ int run_relay_tests(void)
 		                                tear_down),
 		cmocka_unit_test_setup_teardown(a_client_gone_is_not_brought_back, set_up, tear_down),
 		cmocka_unit_test_setup_teardown(credits_that_do_not_fit_wait_for_the_senders_drain, set_up, tear_down),
+		cmocka_unit_test_setup_teardown(a_member_on_another_node_is_windowed_here_and_credited_from_there, set_up,
+		                                tear_down),
+		cmocka_unit_test_setup_teardown(another_nodes_endpoints_follow_its_records, set_up, tear_down),
 	};
 	return cmocka_run_group_tests_name("relay", tests, NULL, NULL);
 }
