@@ -116,6 +116,7 @@ static void session_free(const janus_refcount *ref)
 		janus_refcount_decrease(&session->connection->ref);
 	sd_seed_free(session->seed);
 	json_decref(session->memberships);
+	g_free(session->node);
 	g_free(session);
 }
 
@@ -462,7 +463,8 @@ static int swarmdrop_init(janus_callbacks *callback, const char *config_path)
 	sd_limits limits;
 	load_config(config_path, &limits);
 	char wrong[160];
-	if (cluster_config.url[0] != '\0' && !sd_cluster_config_check(&cluster_config, wrong, sizeof(wrong))) {
+	if ((cluster_config.url[0] != '\0' || cluster_config.wrong) &&
+	    !sd_cluster_config_check(&cluster_config, wrong, sizeof(wrong))) {
 		JANUS_LOG(LOG_FATAL, "[%s] %s\n", SWARMDROP_PACKAGE, wrong);
 		sd_publish_config_clear(&publishing);
 		return -1;
@@ -485,7 +487,7 @@ static int swarmdrop_init(janus_callbacks *callback, const char *config_path)
 	started_at = g_get_monotonic_time();
 	service = sd_service_new(&limits, locate, quota, emit_event, NULL);
 	sd_service_observe(service, swarmdrop_events_fact, NULL);
-	static const sd_relay_hooks hooks = {relay_retain, relay_release, swarmdrop_events_relay};
+	static const sd_relay_hooks hooks = {relay_retain, relay_release, cluster_relay_endpoint};
 	relay = sd_relay_new(&limits, &hooks);
 	relay_offer_timeout_us = (gint64)limits.relay_offer_timeout_seconds * G_USEC_PER_SEC;
 	offers = g_queue_new();

@@ -62,6 +62,9 @@ typedef struct swarmdrop_session {
 	 * sd_service_memberships_json, made again after each of its requests and once a share it is
 	 * in closes (relay_mutex). */
 	json_t *memberships;
+	/* Another node's stand-in in sd_relay (swarmdrop_cluster.c): that node's name; NULL for a
+	 * client of this node. What the relay hands it goes to that node through the engine. */
+	char *node;
 	janus_refcount ref;
 } swarmdrop_session;
 
@@ -209,6 +212,15 @@ void cluster_stop(void (*drop)(void *ticket));
 /* A MESSAGE_CLUSTER's event, on the worker; freed with its message. */
 void cluster_handle(swarmdrop_cluster_event *event, gint64 now);
 void cluster_event_free(swarmdrop_cluster_event *event);
+/* sd_relay's endpoint hook: the operator's events, and, in a cluster, the other nodes (this node's
+ * members only: sd_relay tells no stand-in's). Any thread, with the relay's mutex held. */
+void cluster_relay_endpoint(const char *share_id, const char *peer_id, bool attached);
+/* A relayed frame (out, as its target gets it) for node's member target_id of share_id: sent to
+ * that node; if the engine does not take it, its bytes are credited back at once. Any thread. */
+void cluster_relay_frame(swarmdrop_session *node, const char *share_id, const guint8 *target_id, const guint8 *out,
+                         size_t length);
+/* A credit for a sender on another node (credit->client is its stand-in): sent to that node. */
+void cluster_relay_credit(const sd_relay_credit *credit);
 /* Heartbeats, leases, lookups that waited long enough. The worker, every CLUSTER_TICK_US. */
 #define CLUSTER_TICK_US (100 * 1000)
 void cluster_tick(gint64 now);

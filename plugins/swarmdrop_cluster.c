@@ -11,7 +11,13 @@
  * every other for its rosters again (what the drop lost is in them). */
 #define QUEUED_MAX 65536
 
-typedef enum { CLUSTER_MESSAGE, CLUSTER_NO_RESPONDERS, CLUSTER_ENGINE_UP, CLUSTER_ENGINE_DOWN } cluster_event_kind;
+typedef enum {
+	CLUSTER_MESSAGE,
+	CLUSTER_NO_RESPONDERS,
+	CLUSTER_ENGINE_UP,
+	CLUSTER_ENGINE_DOWN,
+	CLUSTER_RELAY_ENDPOINT, /* subject: the share, data: the member, len: whether it uses the relay now */
+} cluster_event_kind;
 
 struct swarmdrop_cluster_event {
 	cluster_event_kind kind;
@@ -24,7 +30,34 @@ sd_cluster *cluster;
 static natsConnection *engine;
 static natsOptions *options;
 static GHashTable *subscriptions; /* subject -> natsSubscription* (worker) */
-static volatile gint queued, dropped;
+static volatile gint queued, dropped, relaying;
+/* Relay frames and credits between nodes, straight from the thread that has them (a handle's
+ * event loop, libnats's delivery thread) to the engine, binary, on sd.n.<to>.f.<from> and
+ * sd.n.<to>.k.<from>:
+ *   frame   share id (16 hex) | target id (6) | the frame as the target gets it (kind, source id, data)
+ *   credit  share id (16 hex) | from id (6) | to id (6) | bytes (8, big-endian) */
+#define RELAY_HEADER (SD_SHARE_ID_LEN + SD_RELAY_ID_BYTES)
+#define CREDIT_LENGTH (SD_SHARE_ID_LEN + 2 * SD_RELAY_ID_BYTES + 8)
+/* The other nodes' stand-ins in sd_relay (swarmdrop_session.node), by name; the table holds a
+ * reference on each. Any thread, under stand_ins_mutex. */
+static GHashTable *stand_ins;
+static janus_mutex stand_ins_mutex = JANUS_MUTEX_INITIALIZER;
+static char self[SD_NODE_NAME_MAX + 1];
+
+/* node's stand-in (a new reference), made on first use. */
+static swarmdrop_session *stand_in(const char *node)
+{
+	janus_mutex_lock(&stand_ins_mutex);
+	swarmdrop_session *session = g_hash_table_lookup(stand_ins, node);
+	if (session == NULL) {
+		session = session_new(NULL);
+		session->node = g_strdup(node);
+		g_hash_table_insert(stand_ins, session->node, session);
+	}
+	janus_refcount_increase(&session->ref);
+	janus_mutex_unlock(&stand_ins_mutex);
+	return session;
+}
 
 void cluster_event_free(swarmdrop_cluster_event *event)
 {
@@ -51,12 +84,67 @@ static void post(cluster_event_kind kind, const char *subject, const char *data,
 	g_async_queue_push(messages, msg);
 }
 
+/* A frame another node's relay routed to a member of ours (libnats's delivery thread). */
+static void relay_frame_in(swarmdrop_session *from, const guint8 *data, size_t length)
+{
+	char share[SD_SHARE_ID_LEN + 1];
+	g_strlcpy(share, (const char *)data, sizeof(share));
+	const guint8 *target_id = data + SD_SHARE_ID_LEN, *frame = data + RELAY_HEADER;
+	if (length <= RELAY_HEADER + SD_RELAY_OUT_HEADER || length - RELAY_HEADER > SD_RELAY_MAX_MESSAGE ||
+	    !sd_is_hex_id(share, SD_SHARE_ID_LEN))
+		return;
+	swarmdrop_session *target = sd_relay_route_remote(relay, from, share, frame + 1, target_id, length - RELAY_HEADER);
+	if (target != NULL) {
+		relay_send(target, frame, length - RELAY_HEADER, RELAY_FRAME);
+		relay_release(target);
+	}
+}
+
+/* A credit another node sends for what one of its members took in from one of ours. */
+static void relay_credit_in(swarmdrop_session *from, const guint8 *data, size_t length)
+{
+	char share[SD_SHARE_ID_LEN + 1];
+	g_strlcpy(share, (const char *)data, sizeof(share));
+	if (length != CREDIT_LENGTH || !sd_is_hex_id(share, SD_SHARE_ID_LEN))
+		return;
+	const guint8 *ids = data + SD_SHARE_ID_LEN, *amount = ids + 2 * SD_RELAY_ID_BYTES;
+	guint64 bytes = 0;
+	for (int i = 0; i < 8; i++)
+		bytes = bytes << 8 | amount[i];
+	GArray *credits = g_array_new(FALSE, FALSE, sizeof(sd_relay_credit));
+	sd_relay_remote_credit(relay, from, share, ids, ids + SD_RELAY_ID_BYTES, bytes, g_get_monotonic_time(), credits);
+	relay_pay(credits);
+	g_array_unref(credits);
+}
+
+/* sd.n.<self>.f.<node> or .k.<node>: handled here, not on the worker (the relay is any thread's). */
+static bool relay_message_in(const char *subject, const guint8 *data, size_t length)
+{
+	size_t prefix = strlen("sd.n.") + strlen(self) + 1;
+	if (strlen(subject) < prefix + 3 || strncmp(subject + prefix - 1, ".", 1) != 0 ||
+	    (subject[prefix] != 'f' && subject[prefix] != 'k') || subject[prefix + 1] != '.')
+		return false;
+	const char *node = subject + prefix + 2;
+	if (!sd_node_name_valid(node))
+		return true; /* ours, and bad: dropped */
+	swarmdrop_session *from = stand_in(node);
+	if (subject[prefix] == 'f')
+		relay_frame_in(from, data, length);
+	else
+		relay_credit_in(from, data, length);
+	janus_refcount_decrease(&from->ref);
+	return true;
+}
+
 static void on_message(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
 	(void)nc;
 	(void)sub;
 	(void)closure;
-	if (natsMsg_IsNoResponders(msg))
+	if (relay_message_in(natsMsg_GetSubject(msg), (const guint8 *)natsMsg_GetData(msg),
+	                     (size_t)natsMsg_GetDataLength(msg)))
+		; /* a relay frame or credit, handled */
+	else if (natsMsg_IsNoResponders(msg))
 		post(CLUSTER_NO_RESPONDERS, natsMsg_GetSubject(msg), NULL, 0);
 	else
 		post(CLUSTER_MESSAGE, natsMsg_GetSubject(msg), natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg));
@@ -118,6 +206,11 @@ static void bus_unsubscribe(const char *subject, void *user_data)
 	g_hash_table_remove(subscriptions, subject); /* unsubscribes and destroys it */
 }
 
+static void stand_in_release(gpointer session)
+{
+	janus_refcount_decrease(&((swarmdrop_session *)session)->ref);
+}
+
 static void subscription_free(gpointer sub)
 {
 	natsSubscription_Unsubscribe(sub);
@@ -139,7 +232,119 @@ void cluster_handle(swarmdrop_cluster_event *event, gint64 now)
 		break;
 	case CLUSTER_ENGINE_UP: sd_cluster_engine(cluster, true, now); break;
 	case CLUSTER_ENGINE_DOWN: sd_cluster_engine(cluster, false, now); break;
+	case CLUSTER_RELAY_ENDPOINT: sd_cluster_relay_endpoint(cluster, event->subject, event->data, event->len != 0); break;
 	}
+}
+
+/* ---- the relay across nodes ---- */
+
+void cluster_relay_endpoint(const char *share_id, const char *peer_id, bool attached)
+{
+	swarmdrop_events_relay(share_id, peer_id, attached);
+	if (g_atomic_int_get(&relaying))
+		post(CLUSTER_RELAY_ENDPOINT, share_id, peer_id, attached ? 1 : 0);
+}
+
+void cluster_relay_frame(swarmdrop_session *node, const char *share_id, const guint8 *target_id, const guint8 *out,
+                         size_t length)
+{
+	guint8 message[RELAY_HEADER + SD_RELAY_MAX_MESSAGE];
+	memcpy(message, share_id, SD_SHARE_ID_LEN);
+	memcpy(message + SD_SHARE_ID_LEN, target_id, SD_RELAY_ID_BYTES);
+	memcpy(message + RELAY_HEADER, out, length);
+	char subject[64];
+	g_snprintf(subject, sizeof(subject), "sd.n.%s.f.%s", node->node, self);
+	if (natsConnection_Publish(engine, subject, message, (int)(RELAY_HEADER + length)) == NATS_OK)
+		return;
+	/* Lost before it left: its sender may send that much again. */
+	GArray *credits = g_array_new(FALSE, FALSE, sizeof(sd_relay_credit));
+	sd_relay_remote_credit(relay, node, share_id, out + 1, target_id, length, g_get_monotonic_time(), credits);
+	relay_pay(credits);
+	g_array_unref(credits);
+}
+
+void cluster_relay_credit(const sd_relay_credit *credit)
+{
+	const swarmdrop_session *node = credit->client;
+	guint8 message[CREDIT_LENGTH];
+	memcpy(message, credit->share, SD_SHARE_ID_LEN);
+	sd_relay_id_from_hex(credit->from, message + SD_SHARE_ID_LEN);
+	sd_relay_id_from_hex(credit->to, message + SD_SHARE_ID_LEN + SD_RELAY_ID_BYTES);
+	for (int i = 0; i < 8; i++)
+		message[CREDIT_LENGTH - 1 - i] = (guint8)(credit->bytes >> (8 * i));
+	char subject[64];
+	g_snprintf(subject, sizeof(subject), "sd.n.%s.k.%s", node->node, self);
+	natsConnection_Publish(engine, subject, message, CREDIT_LENGTH); /* lost: forgiven at the next resync */
+}
+
+/* sd_cluster's relay hooks (the worker). */
+static bool relayed(const char *share_id, const char *peer_id, void *user_data)
+{
+	(void)user_data;
+	return sd_relay_serves(relay, share_id, peer_id);
+}
+
+static void remote_endpoint(const char *node, const char *share_id, const char *peer_id, bool on, void *user_data)
+{
+	(void)user_data;
+	swarmdrop_session *session = stand_in(node);
+	if (on)
+		sd_relay_attach_remote(relay, session, share_id, peer_id, NULL);
+	else
+		sd_relay_detach_remote(relay, session, share_id, peer_id);
+	janus_refcount_decrease(&session->ref);
+}
+
+/* Every stand-in (new references, in a new array). */
+static GPtrArray *all_stand_ins(void)
+{
+	GPtrArray *all = g_ptr_array_new();
+	janus_mutex_lock(&stand_ins_mutex);
+	GHashTableIter iter;
+	gpointer value;
+	if (stand_ins != NULL)
+		g_hash_table_iter_init(&iter, stand_ins);
+	while (stand_ins != NULL && g_hash_table_iter_next(&iter, NULL, &value)) {
+		janus_refcount_increase(&((swarmdrop_session *)value)->ref);
+		g_ptr_array_add(all, value);
+	}
+	janus_mutex_unlock(&stand_ins_mutex);
+	return all;
+}
+
+static void remote_endpoints(const char *node, const char *share_id, const char *const *peers, size_t n,
+                             void *user_data)
+{
+	(void)user_data;
+	GPtrArray *nodes = node != NULL ? g_ptr_array_new() : all_stand_ins();
+	if (node != NULL)
+		g_ptr_array_add(nodes, stand_in(node));
+	for (guint i = 0; i < nodes->len; i++) {
+		swarmdrop_session *session = g_ptr_array_index(nodes, i);
+		sd_relay_remote_roster(relay, session, share_id, peers, n);
+		janus_refcount_decrease(&session->ref);
+	}
+	g_ptr_array_free(nodes, TRUE);
+}
+
+static void reset(const char *node, bool gone, void *user_data)
+{
+	(void)user_data;
+	GPtrArray *nodes = node != NULL ? g_ptr_array_new() : all_stand_ins();
+	if (node != NULL)
+		g_ptr_array_add(nodes, stand_in(node));
+	GArray *credits = g_array_new(FALSE, FALSE, sizeof(sd_relay_credit));
+	for (guint i = 0; i < nodes->len; i++) {
+		swarmdrop_session *session = g_ptr_array_index(nodes, i);
+		if (gone)
+			sd_relay_client_gone(relay, session);
+		else
+			sd_relay_forgive(relay, session, g_get_monotonic_time(), credits);
+		relay_pay(credits);
+		janus_refcount_decrease(&session->ref);
+	}
+	g_array_unref(credits);
+	g_ptr_array_free(nodes, TRUE);
 }
 
 void cluster_tick(gint64 now)
@@ -195,6 +400,8 @@ bool cluster_start(const sd_cluster_config *config, sd_cluster_resume_fn resume)
 	if (s != NATS_OK)
 		return fail("options", s);
 	subscriptions = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, subscription_free);
+	stand_ins = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, stand_in_release);
+	g_strlcpy(self, config->node, sizeof(self));
 	/* Not yet connected is fine: the node serves alone until the engine answers. */
 	s = natsConnection_Connect(&engine, options);
 	if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED)
@@ -206,9 +413,12 @@ bool cluster_start(const sd_cluster_config *config, sd_cluster_resume_fn resume)
 		log_error(LOG_FATAL, "cluster", &err);
 		return false;
 	}
+	static const sd_cluster_relay_hooks relay_hooks = {relayed, remote_endpoint, remote_endpoints, reset, NULL};
+	sd_cluster_relay(cluster, &relay_hooks);
+	g_atomic_int_set(&relaying, 1);
 	if (s == NATS_OK)
 		post(CLUSTER_ENGINE_UP, NULL, NULL, 0);
-	JANUS_LOG(LOG_INFO, "[%s] node %s of the cluster at %s\n", SWARMDROP_PACKAGE, config->node, config->url);
+	JANUS_LOG(LOG_INFO, "[%s] node %s of a cluster\n", SWARMDROP_PACKAGE, config->node);
 	return true;
 }
 
@@ -216,6 +426,7 @@ void cluster_stop(void (*drop)(void *ticket))
 {
 	if (options == NULL)
 		return; /* one node: libnats was never called */
+	g_atomic_int_set(&relaying, 0);
 	if (cluster != NULL)
 		sd_cluster_free(cluster, drop); /* says goodbye while the engine is there */
 	cluster = NULL;
@@ -232,4 +443,16 @@ void cluster_stop(void (*drop)(void *ticket))
 	natsOptions_Destroy(options);
 	options = NULL;
 	nats_CloseAndWait(2000);
+	/* Their endpoints went with the relay's clients; the table's references go now. */
+	GPtrArray *nodes = all_stand_ins();
+	for (guint i = 0; i < nodes->len; i++) {
+		sd_relay_client_gone(relay, g_ptr_array_index(nodes, i));
+		janus_refcount_decrease(&((swarmdrop_session *)g_ptr_array_index(nodes, i))->ref);
+	}
+	g_ptr_array_free(nodes, TRUE);
+	janus_mutex_lock(&stand_ins_mutex);
+	if (stand_ins != NULL)
+		g_hash_table_destroy(stand_ins);
+	stand_ins = NULL;
+	janus_mutex_unlock(&stand_ins_mutex);
 }

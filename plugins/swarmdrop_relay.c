@@ -71,6 +71,11 @@ void relay_pay(GArray *credits)
 {
 	for (guint i = 0; i < credits->len; i++) {
 		sd_relay_credit *credit = &g_array_index(credits, sd_relay_credit, i);
+		if (((swarmdrop_session *)credit->client)->node != NULL) {
+			cluster_relay_credit(credit);
+			relay_release(credit->client);
+			continue;
+		}
 		/* At most SD_RELAY_CREDIT_TEXT_MAX bytes, as sd_relay counted it. */
 		relay_send_json(credit->client,
 		                json_pack("{s:s, s:s, s:s, s:I}", "t", "credit", "from", credit->from, "to", credit->to,
@@ -193,8 +198,12 @@ void relay_incoming_data(swarmdrop_session *session, janus_plugin_data *packet)
 		relay_refused(session, NULL, &err);
 	} else {
 		for (guint i = 0; i < route.n_targets; i++) {
-			relay_send(route.targets[i], route.out, route.out_length, RELAY_FRAME);
-			relay_release(route.targets[i]);
+			swarmdrop_session *target = route.targets[i];
+			if (target->node != NULL)
+				cluster_relay_frame(target, route.share, route.target_ids[i], route.out, route.out_length);
+			else
+				relay_send(target, route.out, route.out_length, RELAY_FRAME);
+			relay_release(target);
 		}
 		for (guint i = 0; i < route.n_refused; i++)
 			relay_refused(session, route.refused[i].peer, &route.refused[i].error);

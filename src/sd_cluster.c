@@ -45,6 +45,7 @@ struct sd_cluster {
 	bool engine_up;
 	gint64 up_since_us, heartbeat_at_us;
 	bool rosters_due; /* another node asked for them */
+	sd_cluster_relay_hooks relay; /* all NULL: no relay across nodes */
 	guint64 facts_out, facts_in, signals_out, signals_in, signals_dropped, lookups_made, resyncs, bad_messages,
 		lost_publishes;
 };
@@ -76,10 +77,9 @@ static const struct {
 	{"cluster_lookup_ms", offsetof(sd_cluster_config, lookup_us), 10, 5000},
 };
 
-bool sd_cluster_config_set(sd_cluster_config *config, const char *name, const char *value, char *why, size_t why_size,
-                           bool *bad)
+static bool config_set(sd_cluster_config *config, const char *name, const char *value, char *why, size_t why_size,
+                       bool *bad)
 {
-	*bad = false;
 	if (value == NULL)
 		value = "";
 	if (strcmp(name, "cluster_url") == 0) {
@@ -116,9 +116,20 @@ bool sd_cluster_config_set(sd_cluster_config *config, const char *name, const ch
 	return false;
 }
 
+bool sd_cluster_config_set(sd_cluster_config *config, const char *name, const char *value, char *why, size_t why_size,
+                           bool *bad)
+{
+	*bad = false;
+	bool taken = config_set(config, name, value, why, why_size, bad);
+	config->wrong = config->wrong || *bad;
+	return taken;
+}
+
 bool sd_cluster_config_check(const sd_cluster_config *config, char *why, size_t why_size)
 {
-	if (config->url[0] == '\0')
+	if (config->wrong)
+		g_snprintf(why, why_size, "a cluster key of the .jcfg is wrong (logged above): the node does not start alone");
+	else if (config->url[0] == '\0')
 		g_snprintf(why, why_size, "no cluster_url");
 	else if (!sd_node_name_valid(config->node))
 		g_snprintf(why, why_size, "cluster_url needs cluster_node, this node's name (1 to %d of a-z, 0-9 and -)",
@@ -147,9 +158,11 @@ static json_t *message_new(const sd_cluster *c, const char *t)
 	return json_pack("{s:s, s:s, s:s}", "t", t, "n", c->config.node, "e", c->epoch);
 }
 
-static json_t *rec_json(const sd_member_rec *rec)
+static json_t *rec_json(const sd_cluster *c, const char *share_id, const sd_member_rec *rec)
 {
 	json_t *json = json_pack("{s:s, s:s}", "peer", rec->peer, "role", sd_role_name(rec->role));
+	if (c->relay.relayed != NULL && c->relay.relayed(share_id, rec->peer, c->relay.user_data))
+		json_object_set_new(json, "relay", json_true());
 	if (rec->relay_only)
 		json_object_set_new(json, "relay_only", json_true());
 	if (rec->address.family != 0) {
@@ -177,7 +190,7 @@ static json_t *roster_json(sd_cluster *c, const char *share_id)
 	sd_service_roster(c->svc, share_id, recs);
 	json_t *list = json_array();
 	for (guint i = 0; i < recs->len; i++)
-		json_array_append_new(list, rec_json(&g_array_index(recs, sd_member_rec, i)));
+		json_array_append_new(list, rec_json(c, share_id, &g_array_index(recs, sd_member_rec, i)));
 	g_array_free(recs, TRUE);
 	return list;
 }
@@ -231,6 +244,8 @@ static void unmirror(sd_cluster *c, const char *share_id)
 	if (subject == NULL || g_hash_table_contains(c->lookups, share_id))
 		return;
 	c->bus.unsubscribe(subject, c->bus.user_data);
+	if (c->relay.endpoints != NULL)
+		c->relay.endpoints(NULL, share_id, NULL, 0, c->relay.user_data);
 	g_hash_table_remove(c->mirrored, share_id);
 }
 
@@ -244,7 +259,7 @@ static void replicate(const sd_fact *fact, void *user_data)
 	case SD_FACT_MEMBER:
 		mirror(c, fact->share); /* subscribed before told: nothing said of it after is missed */
 		message = message_new(c, "m");
-		json_object_set_new(message, "m", rec_json(fact->member));
+		json_object_set_new(message, "m", rec_json(c, fact->share, fact->member));
 		break;
 	case SD_FACT_GONE:
 		message = message_new(c, "g");
@@ -289,6 +304,14 @@ static guint8 node_index(sd_cluster *c, const char *name)
 	return 0;
 }
 
+static void node_gone(sd_cluster *c, guint8 index, gint64 now_us)
+{
+	c->nodes[index].alive = false;
+	sd_service_node_gone(c->svc, index, now_us);
+	if (c->relay.reset != NULL)
+		c->relay.reset(c->nodes[index].name, true, c->relay.user_data);
+}
+
 /* The node that sent a message (name, epoch), made alive; 0 when it is this node, its name is
  * not one or the table is full. A new epoch for a node known alive is a restart: its members
  * before it are gone. */
@@ -306,7 +329,7 @@ static guint8 heard_from(sd_cluster *c, const char *name, const char *epoch, gin
 	node_entry *n = &c->nodes[index];
 	bool restarted = n->alive && strcmp(n->epoch, epoch) != 0;
 	if (restarted)
-		sd_service_node_gone(c->svc, index, now_us);
+		node_gone(c, index, now_us);
 	if (!n->alive && strcmp(n->epoch, epoch) == 0) {
 		/* Back from an outage we judged it by (it was cut off, not dead): we need its members again. */
 		char subject[SUBJECT_MAX];
@@ -319,12 +342,6 @@ static guint8 heard_from(sd_cluster *c, const char *name, const char *epoch, gin
 	n->alive = true;
 	n->seen_us = now_us;
 	return index;
-}
-
-static void node_gone(sd_cluster *c, guint8 index, gint64 now_us)
-{
-	c->nodes[index].alive = false;
-	sd_service_node_gone(c->svc, index, now_us);
 }
 
 /* ---- lookups ---- */
@@ -466,24 +483,46 @@ static bool apply_roster(sd_cluster *c, const char *share_id, guint8 node, const
 	if (recs == NULL)
 		return false;
 	sd_service_apply_roster(c->svc, share_id, node, (sd_member_rec *)(void *)recs->data, recs->len, now_us);
+	if (c->relay.endpoints != NULL && sd_service_owner_token(c->svc, share_id) != NULL) {
+		GPtrArray *relayed = g_ptr_array_new();
+		for (guint i = 0; i < recs->len; i++)
+			if (json_is_true(json_object_get(json_array_get(list, i), "relay")))
+				g_ptr_array_add(relayed, g_array_index(recs, sd_member_rec, i).peer);
+		c->relay.endpoints(c->nodes[node].name, share_id, (const char *const *)relayed->pdata, relayed->len,
+		                   c->relay.user_data);
+		g_ptr_array_free(relayed, TRUE);
+	}
 	g_array_free(recs, TRUE);
 	return true;
+}
+
+/* node's member peer_id of share_id uses the relay (on) or not, if the share is held here. */
+static void relay_endpoint(sd_cluster *c, const char *share_id, guint8 node, const char *peer_id, bool on)
+{
+	if (c->relay.endpoint != NULL && sd_service_owner_token(c->svc, share_id) != NULL)
+		c->relay.endpoint(c->nodes[node].name, share_id, peer_id, on, c->relay.user_data);
 }
 
 static bool receive_fact(sd_cluster *c, const char *share_id, const char *t, guint8 node, const json_t *msg,
                          gint64 now_us)
 {
 	c->facts_in++;
+	const char *peer = json_string_value(json_object_get(msg, "peer"));
 	if (strcmp(t, "m") == 0) {
 		sd_member_rec rec;
 		if (!rec_of(json_object_get(msg, "m"), &rec))
 			return false;
 		sd_service_apply_member(c->svc, share_id, node, &rec);
+		relay_endpoint(c, share_id, node, rec.peer, json_is_true(json_object_get(json_object_get(msg, "m"), "relay")));
 	} else if (strcmp(t, "g") == 0) {
-		const char *peer = json_string_value(json_object_get(msg, "peer"));
 		if (!sd_is_hex_id(peer, SD_PEER_ID_LEN))
 			return false;
 		sd_service_apply_gone(c->svc, share_id, node, peer, now_us);
+		relay_endpoint(c, share_id, node, peer, false);
+	} else if (strcmp(t, "e") == 0) {
+		if (!sd_is_hex_id(peer, SD_PEER_ID_LEN) || !json_is_boolean(json_object_get(msg, "on")))
+			return false;
+		relay_endpoint(c, share_id, node, peer, json_is_true(json_object_get(msg, "on")));
 	} else if (strcmp(t, "r") == 0) {
 		return apply_roster(c, share_id, node, json_object_get(msg, "m"), now_us);
 	} else if (strcmp(t, "c") == 0) {
@@ -525,8 +564,8 @@ static void answer_lookup(sd_cluster *c, const char *share_id, const char *asker
 static bool receive_answer(sd_cluster *c, const char *share_id, guint8 node, const json_t *msg, gint64 now_us)
 {
 	lookup *l = g_hash_table_lookup(c->lookups, share_id);
-	if (l == NULL)
-		return true; /* late: the lookup ended, the facts keep the mirror */
+	if (l == NULL) /* late: the lookup ended without it; its members count all the same */
+		return sd_service_owner_token(c->svc, share_id) == NULL || apply_roster(c, share_id, node, json_object_get(msg, "m"), now_us);
 	const char *token = json_string_value(json_object_get(msg, "tok"));
 	const json_t *absent = json_object_get(msg, "absent_ms");
 	const json_t *nodes = json_object_get(msg, "nodes");
@@ -654,6 +693,8 @@ void sd_cluster_engine(sd_cluster *c, bool up, gint64 now_us)
 	heartbeat(c, now_us);
 	if (again) {
 		c->resyncs++;
+		if (c->relay.reset != NULL)
+			c->relay.reset(NULL, false, c->relay.user_data);
 		publish_all_rosters(c);
 		publish_json(c, "sd.resync", message_new(c, "resync"), NULL);
 	}
@@ -759,4 +800,22 @@ json_t *sd_cluster_stats_json(sd_cluster *c, gint64 now_us)
 	                 (json_int_t)c->signals_in, "signals_dropped", (json_int_t)c->signals_dropped, "lookups",
 	                 (json_int_t)c->lookups_made, "resyncs", (json_int_t)c->resyncs, "bad_messages",
 	                 (json_int_t)c->bad_messages, "lost_publishes", (json_int_t)c->lost_publishes);
+}
+
+void sd_cluster_relay(sd_cluster *c, const sd_cluster_relay_hooks *hooks)
+{
+	c->relay = hooks != NULL ? *hooks : (sd_cluster_relay_hooks){0};
+}
+
+void sd_cluster_relay_endpoint(sd_cluster *c, const char *share_id, const char *peer_id, bool on)
+{
+	if (!g_hash_table_contains(c->mirrored, share_id))
+		return; /* its share's facts start with its record, which says it */
+	json_t *message = message_new(c, "e");
+	json_object_set_new(message, "peer", json_string(peer_id));
+	json_object_set_new(message, "on", json_boolean(on));
+	char subject[SUBJECT_MAX];
+	share_subject(subject, share_id, "f");
+	c->facts_out++;
+	publish_json(c, subject, message, NULL);
 }

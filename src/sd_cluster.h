@@ -39,6 +39,7 @@ typedef struct sd_cluster_config {
 	gint64 heartbeat_us;              /* cluster_heartbeat_ms, 100..10000 (1000) */
 	gint64 lease_us;                  /* cluster_lease_ms, 3 heartbeats..30000 (5000): a node silent that long is gone */
 	gint64 lookup_us;                 /* cluster_lookup_ms, 10..5000 (200): the longest a lookup waits for answers */
+	bool wrong;                       /* a cluster key had a bad value: the node must not run alone unseen */
 } sd_cluster_config;
 
 void sd_cluster_config_init(sd_cluster_config *config);
@@ -46,8 +47,8 @@ void sd_cluster_config_init(sd_cluster_config *config);
  * and why, and leaves the setting as it was. */
 bool sd_cluster_config_set(sd_cluster_config *config, const char *name, const char *value, char *why, size_t why_size,
                            bool *bad);
-/* Whether config, once every key was set, is one a node can run with: with a url, a node name
- * and a lease of at least three heartbeats (else why says what is wrong). */
+/* Whether config, once every key was set, is one a node can run with: no key was wrong, with a
+ * url, a node name and a lease of at least three heartbeats (else why says what is wrong). */
 bool sd_cluster_config_check(const sd_cluster_config *config, char *why, size_t why_size);
 
 /* Whether name is a node name: [a-z0-9-]{1,16}. */
@@ -89,6 +90,29 @@ void sd_cluster_engine(sd_cluster *c, bool up, gint64 now_us);
 /* Heartbeats, leases, lookups that waited long enough, mirrors no longer held: call at least every
  * heartbeat. */
 void sd_cluster_tick(sd_cluster *c, gint64 now_us);
+
+/* The relay across nodes (sd_relay's "Several nodes"): which of this node's members use it
+ * travels with their records, and the plugin keeps the other nodes' in its sd_relay through these
+ * hooks (node: a node's name). Called on the worker thread. */
+typedef struct sd_cluster_relay_hooks {
+	/* Whether this node's member peer_id of share_id uses the relay now. */
+	bool (*relayed)(const char *share_id, const char *peer_id, void *user_data);
+	/* node's member peer_id of share_id uses the relay (on), or not any more. */
+	void (*endpoint)(const char *node, const char *share_id, const char *peer_id, bool on, void *user_data);
+	/* node's members of share_id that use the relay are these n now; node NULL: the share is not
+	 * held here any more, every node's go. */
+	void (*endpoints)(const char *node, const char *share_id, const char *const *peers, size_t n, void *user_data);
+	/* node is gone (gone: its endpoints go), or what was relayed with it may be lost (the engine was
+	 * away: what is in flight is forgiven); node NULL: every node. */
+	void (*reset)(const char *node, bool gone, void *user_data);
+	void *user_data;
+} sd_cluster_relay_hooks;
+
+/* From then on relay endpoints are told and applied through hooks (copied). */
+void sd_cluster_relay(sd_cluster *c, const sd_cluster_relay_hooks *hooks);
+/* This node's member peer_id of share_id started (on) or stopped using the relay: the nodes
+ * holding the share are told. */
+void sd_cluster_relay_endpoint(sd_cluster *c, const char *share_id, const char *peer_id, bool on);
 
 /* For the operator's stats: {"node", "engine", "nodes": [{"node", "alive", "seen_ms_ago"}],
  * "mirrored", "parked", "facts_out", "facts_in", "signals_out", "signals_in", "signals_dropped",

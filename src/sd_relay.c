@@ -794,3 +794,17 @@ void sd_relay_forgive(sd_relay *relay, void *node, gint64 now_us, GArray *credit
 	}
 	g_mutex_unlock(&relay->mutex);
 }
+
+bool sd_relay_serves(sd_relay *relay, const char *share_id, const char *peer_id)
+{
+	if (!sd_is_hex_id(peer_id, SD_PEER_ID_LEN))
+		return false;
+	guint8 id[SD_RELAY_ID_BYTES];
+	sd_relay_id_from_hex(peer_id, id);
+	g_mutex_lock(&relay->mutex);
+	const share_use *share = g_hash_table_lookup(relay->shares, share_id);
+	const endpoint *ep = share != NULL ? find_in(share->endpoints, id) : NULL;
+	bool serves = ep != NULL && !ep->client->remote;
+	g_mutex_unlock(&relay->mutex);
+	return serves;
+}

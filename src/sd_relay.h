@@ -114,6 +114,8 @@ bool sd_relay_route_message(sd_relay *relay, void *client, guint8 *message, size
  * sends the credit back when its target drained (sd_relay_remote_credit). A node's stand-in has
  * no rate cap and no text bound: its node applies them to its own clients. ---- */
 
+/* Whether a client of this node (not a stand-in) has member peer_id of share_id as an endpoint. */
+bool sd_relay_serves(sd_relay *relay, const char *share_id, const char *peer_id);
 /* node's member peer_id of share_id uses the relay (true), or not any more (false). True when it
  * is an endpoint now; false with err set for malformed ids or when a client of this node holds
  * that id (this node's record is the live one). */

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   closeAll, janusSession, launchBrowser, pinBrowser, playsWhileDownloading, randomFile, receiveFile, sha256File,
-  shareFile, startPlayer, startServer, subDir, tempDir, waitForState, withStates,
+  shareFile, startPlayer, startServer, subDir, tempDir, waitForState, watchPeerConnections, withStates,
 } from './harness.mjs';
 
 const SIZE = 24 << 20;
@@ -30,8 +30,8 @@ after(async () => {
   await server?.stop();
 });
 
-async function browserOn(id, testHooks = {}) {
-  const browser = await launchBrowser({ testHooks });
+async function browserOn(id, testHooks = {}, { relayOnly = false } = {}) {
+  const browser = await watchPeerConnections(await launchBrowser({ testHooks }), { relayOnly });
   await pinBrowser(browser, id, server.url);
   browsers.push(browser);
   return browser;
@@ -72,6 +72,24 @@ test('a sender on node a, receivers on b and c: both save the file intact, and s
       assert.ok(connections >= 2, `node ${id} served no browser: the cookie did not pin it`);
       assert.ok(cluster.signals_in > 0, `node ${id} had no signal from another node`);
     }
+  }, { server });
+});
+
+test('two relay-only browsers on nodes a and b: the file goes through both nodes\' relays and the engine, intact, under the window', { timeout: 300_000 }, async (t) => {
+  const sender = await browserOn('a', {}, { relayOnly: true });
+  const receiver = await browserOn('b', {}, { relayOnly: true });
+  await withStates(t, { sender, receiver }, async () => {
+    const file = await randomFile(dir, 'relayed.bin', 16 << 20);
+    const link = await shareFile(sender.page, server.url, file.path);
+    const { path } = await receiveFile(receiver.page, link, subDir(dir, 'relayed'));
+    assert.equal(await sha256File(path), file.sha256);
+    const done = await waitForState(receiver.page, (s) => s.phase === 'done');
+    assert.deepEqual(done.peers.map(({ role, path: via }) => [role, via]), [['owner', 'relay']]);
+    const [a, b] = [await nodeStats('a'), await nodeStats('b')];
+    t.diagnostic(`relayed bytes: node a ${a.relay.bytes}, node b ${b.relay.bytes}`);
+    // Each node counts what it handed to a target: b the pieces, a the requests.
+    assert.ok(b.relay.bytes >= file.size, `node b relayed ${b.relay.bytes} bytes`);
+    assert.ok(a.relay.bytes > 0);
   }, { server });
 });
 

@@ -556,6 +556,8 @@ static void config_keys(void **state)
 	assert_true(sd_cluster_config_set(&config, "cluster_node", "Node A", why, sizeof(why), &bad));
 	assert_true(bad);
 	assert_true(sd_cluster_config_set(&config, "cluster_node", "b", why, sizeof(why), &bad));
+	assert_false(sd_cluster_config_check(&config, why, sizeof(why))); /* "Node A" was wrong: loud */
+	config.wrong = false;
 	assert_true(sd_cluster_config_check(&config, why, sizeof(why)));
 	const char *refused[][2] = {{"cluster_url", "http://x"}, {"cluster_heartbeat_ms", "50"},
 	                            {"cluster_heartbeat_ms", "1e3"}, {"cluster_lease_ms", ""},
@@ -564,7 +566,9 @@ static void config_keys(void **state)
 		assert_true(sd_cluster_config_set(&config, refused[i][0], refused[i][1], why, sizeof(why), &bad));
 		assert_true(bad);
 	}
-	assert_int_equal(config.heartbeat_us, 1000 * 1000); /* a bad value leaves the setting */
+	assert_int_equal(config.heartbeat_us, 1000 * 1000); /* a bad value leaves the setting... */
+	assert_false(sd_cluster_config_check(&config, why, sizeof(why))); /* ... and stops the node */
+	config.wrong = false;
 	assert_true(sd_cluster_config_set(&config, "cluster_heartbeat_ms", "2000", why, sizeof(why), &bad));
 	assert_false(bad);
 	assert_false(sd_cluster_config_check(&config, why, sizeof(why))); /* lease 5000 < 3 x 2000 */

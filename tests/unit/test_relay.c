@@ -724,6 +724,8 @@ static void another_nodes_endpoints_follow_its_records(void **state)
 	assert_true(sd_relay_attach(fx->relay, &moved, SHARE, "999999999999", &fx->err));
 	assert_true(send_from(fx, &client_a, A, to_e, 10));
 	assert_ptr_equal(fx->route.targets[0], &moved);
+	assert_true(sd_relay_serves(fx->relay, SHARE, "999999999999"));
+	assert_false(sd_relay_serves(fx->relay, SHARE, "ffffffffffff")); /* node 2's */
 	/* Endpoints of another node are not the operator's events here (that node tells its own). */
 	assert_null(strstr(endpoint_log->str, "ffffffffffff"));
 	sd_relay_client_gone(fx->relay, &moved);
