@@ -540,6 +540,81 @@ static void parked_requests_are_bounded(void **state)
 	assert_int_equal(sd_cluster_admit(b->cluster, "ffffffffffffffff", &tickets[0], fx->now), SD_ADMIT_RUN);
 }
 
+/* What the relay hooks were told on a node, as "endpoints a/<share>:<peers>", "endpoint a/<peer>:1",
+ * "reset a:gone", in order. */
+static GString *relay_log;
+static const char *relayed_peer; /* the member the "relayed" hook says uses the relay */
+
+static bool hook_relayed(const char *share_id, const char *peer_id, void *user_data)
+{
+	(void)share_id;
+	(void)user_data;
+	return relayed_peer != NULL && strcmp(peer_id, relayed_peer) == 0;
+}
+
+static void hook_endpoint(const char *node, const char *share_id, const char *peer_id, bool on, void *user_data)
+{
+	(void)share_id;
+	(void)user_data;
+	g_string_append_printf(relay_log, "endpoint %s/%s:%d ", node, peer_id, on);
+}
+
+static void hook_endpoints(const char *node, const char *share_id, const char *const *peers, size_t n, void *user_data)
+{
+	(void)share_id;
+	(void)user_data;
+	g_string_append_printf(relay_log, "endpoints %s:", node != NULL ? node : "all");
+	for (size_t i = 0; i < n; i++)
+		g_string_append_printf(relay_log, "%s%s", i > 0 ? "," : "", peers[i]);
+	g_string_append_c(relay_log, ' ');
+}
+
+static void hook_reset(const char *node, bool gone, void *user_data)
+{
+	(void)user_data;
+	g_string_append_printf(relay_log, "reset %s:%s ", node != NULL ? node : "all", gone ? "gone" : "forgive");
+}
+
+/* Which members use the relay travels with their records: B, looking the share up, learns A's
+ * relayed member; then its "e" facts; a node gone takes its endpoints, an engine outage forgives. */
+static void relay_endpoints_follow_the_records(void **state)
+{
+	fixture *fx = *state;
+	node *a = &fx->nodes[0], *b = &fx->nodes[1];
+	relay_log = g_string_new(NULL);
+	static const sd_cluster_relay_hooks hooks = {hook_relayed, hook_endpoint, hook_endpoints, hook_reset, NULL};
+	for (int i = 0; i < NODES; i++)
+		sd_cluster_relay(fx->nodes[i].cluster, &hooks);
+	made share = create_on(fx, a, &alice);
+	relayed_peer = share.owner;
+	json_decref(join_on(fx, b, &bob, join_body(share.share)));
+	char expected[128];
+	g_snprintf(expected, sizeof(expected), "endpoints a:%s ", share.owner); /* on B */
+	assert_non_null(strstr(relay_log->str, expected));
+	assert_non_null(strstr(relay_log->str, ":0 ")); /* on A: Bob's record says it does not */
+	g_string_truncate(relay_log, 0);
+	sd_cluster_relay_endpoint(a->cluster, share.share, share.owner, false);
+	pump(fx);
+	g_snprintf(expected, sizeof(expected), "endpoint a/%s:0 ", share.owner);
+	assert_string_equal(relay_log->str, expected);
+	/* Not told for a share not held: its record will say it. */
+	g_string_truncate(relay_log, 0);
+	sd_cluster_relay_endpoint(a->cluster, "0123456789abcdef", share.owner, true);
+	pump(fx);
+	assert_string_equal(relay_log->str, "");
+	/* An engine outage on B: everything relayed with the others is forgiven when it is back. */
+	sd_cluster_engine(b->cluster, false, fx->now);
+	sd_cluster_engine(b->cluster, true, fx->now);
+	pump(fx);
+	assert_non_null(strstr(relay_log->str, "reset all:forgive"));
+	g_string_truncate(relay_log, 0);
+	a->cut = true;
+	advance(fx, LEASE_US + 2 * HEARTBEAT_US);
+	assert_non_null(strstr(relay_log->str, "reset a:gone"));
+	relayed_peer = NULL;
+	g_string_free(relay_log, TRUE);
+}
+
 static void config_keys(void **state)
 {
 	(void)state;
@@ -600,6 +675,7 @@ int run_cluster_tests(void)
 		cmocka_unit_test_setup_teardown(a_restarted_node_loses_its_members_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_messages_are_counted_and_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(parked_requests_are_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(relay_endpoints_follow_the_records, setup, teardown),
 		cmocka_unit_test(config_keys),
 		cmocka_unit_test(node_names),
 	};
