@@ -540,6 +540,17 @@ sd_relay_dropped sd_relay_dropped_count(sd_relay *relay)
 	return dropped;
 }
 
+/* Everything in flight to ep was taken in: owed to its senders, and paid as far as may be. Mutex held. */
+static void taken_in(sd_relay *relay, endpoint *ep, gint64 now_us, GArray *credits)
+{
+	for (guint i = 0; i < ep->flows_in->len; i++) {
+		flow *f = g_ptr_array_index(ep->flows_in, i);
+		f->owed += f->in_flight;
+		f->in_flight = 0;
+		pay(relay, ep, f, now_us, credits);
+	}
+}
+
 void sd_relay_drained(sd_relay *relay, void *client, gint64 now_us, GArray *credits)
 {
 	g_mutex_lock(&relay->mutex);
@@ -549,12 +560,7 @@ void sd_relay_drained(sd_relay *relay, void *client, gint64 now_us, GArray *cred
 	for (guint e = 0; owner != NULL && e < owner->endpoints->len; e++) {
 		endpoint *ep = g_ptr_array_index(owner->endpoints, e);
 		/* What its members took in is owed to their senders... */
-		for (guint i = 0; i < ep->flows_in->len; i++) {
-			flow *f = g_ptr_array_index(ep->flows_in, i);
-			f->owed += f->in_flight;
-			f->in_flight = 0;
-			pay(relay, ep, f, now_us, credits);
-		}
+		taken_in(relay, ep, now_us, credits);
 		/* ... and its own credits that did not fit on its channel fit now. */
 		for (guint t = 0; t < ep->share->endpoints->len; t++) {
 			endpoint *target = g_ptr_array_index(ep->share->endpoints, t);
@@ -779,12 +785,7 @@ void sd_relay_forgive(sd_relay *relay, void *node, gint64 now_us, GArray *credit
 	client_use *owner = g_hash_table_lookup(relay->clients, node);
 	for (guint e = 0; owner != NULL && e < owner->endpoints->len; e++) {
 		endpoint *ep = g_ptr_array_index(owner->endpoints, e);
-		for (guint i = 0; i < ep->flows_in->len; i++) {
-			flow *f = g_ptr_array_index(ep->flows_in, i);
-			f->owed += f->in_flight;
-			f->in_flight = 0;
-			pay(relay, ep, f, now_us, credits);
-		}
+		taken_in(relay, ep, now_us, credits);
 		/* What it sent this node's members is owed to it no more. */
 		for (guint t = 0; t < ep->share->endpoints->len; t++) {
 			flow *f = flow_from(g_ptr_array_index(ep->share->endpoints, t), ep, false);

@@ -194,6 +194,15 @@ static json_t *join_on(fixture *fx, node *n, void *client, const char *share, co
 	return call(fx, n, client, "{s:s, s:s, s:s}", "request", "join", "share", share, "address", address);
 }
 
+/* client joins share on n (no address): its member. */
+static member joined(fixture *fx, node *n, void *client, const char *share)
+{
+	json_t *r = join_on(fx, n, client, share, NULL);
+	member m = take(r);
+	json_decref(r);
+	return m;
+}
+
 static json_t *event_at(node *n, guint i, void *client, const char *name)
 {
 	assert_true(i < n->events->len);
@@ -250,11 +259,9 @@ static void signals_cross_nodes_once(void **state)
 	fixture *fx = *state;
 	node *a = &fx->nodes[0], *b = &fx->nodes[1];
 	member owner = create_on(fx, a, &alice);
-	json_t *r = join_on(fx, b, &bob, owner.share, NULL);
-	member receiver = take(r);
-	json_decref(r);
+	member receiver = joined(fx, b, &bob, owner.share);
 	drop_events(a);
-	r = call(fx, b, &bob, "{s:s, s:s, s:s, s:{s:s}}", "request", "signal", "share", owner.share, "to", owner.peer,
+	json_t *r = call(fx, b, &bob, "{s:s, s:s, s:s, s:{s:s}}", "request", "signal", "share", owner.share, "to", owner.peer,
 	         "payload", "sdp", "offer");
 	assert_string_equal(str(r, "swarmdrop"), "signalled");
 	json_decref(r);
@@ -313,11 +320,9 @@ static void the_last_member_on_a_node_ends_its_mirror(void **state)
 	fixture *fx = *state;
 	node *a = &fx->nodes[0], *b = &fx->nodes[1];
 	member owner = create_on(fx, a, &alice);
-	json_t *r = join_on(fx, b, &bob, owner.share, NULL);
-	member receiver = take(r);
-	json_decref(r);
+	member receiver = joined(fx, b, &bob, owner.share);
 	drop_events(a);
-	r = call(fx, b, &bob, "{s:s, s:s}", "request", "leave", "share", owner.share);
+	json_t *r = call(fx, b, &bob, "{s:s, s:s}", "request", "leave", "share", owner.share);
 	assert_string_equal(str(r, "swarmdrop"), "left");
 	json_decref(r);
 	assert_string_equal(str(event_at(a, 0, &alice, "peer_left"), "peer"), receiver.peer);
@@ -370,11 +375,8 @@ static void a_roster_replaces_a_nodes_members(void **state)
 	fixture *fx = *state;
 	node *a = &fx->nodes[0], *b = &fx->nodes[1];
 	member owner = create_on(fx, a, &alice);
-	json_t *r = join_on(fx, a, &carol, owner.share, NULL);
-	member leaving = take(r);
-	json_decref(r);
-	r = join_on(fx, b, &bob, owner.share, NULL);
-	json_decref(r);
+	member leaving = joined(fx, a, &carol, owner.share);
+	json_decref(join_on(fx, b, &bob, owner.share, NULL));
 	drop_events(b);
 	/* Carol left while the bus was down: only A's roster says so. */
 	sd_member_rec recs[2] = {{.role = SD_ROLE_OWNER}, {.role = SD_ROLE_RECEIVER}};
@@ -391,7 +393,7 @@ static void a_roster_replaces_a_nodes_members(void **state)
 	sd_service_apply_roster(b->svc, owner.share, 3, NULL, 0, fx->now);
 	sd_service_apply_gone(b->svc, owner.share, 3, owner.peer, fx->now);
 	assert_int_equal(b->events->len, 2);
-	r = call(fx, b, &bob, "{s:s, s:s}", "request", "list", "share", owner.share);
+	json_t *r = call(fx, b, &bob, "{s:s, s:s}", "request", "list", "share", owner.share);
 	assert_int_equal(json_array_size(peers_of(r)), 2);
 	json_decref(r);
 }
@@ -403,9 +405,7 @@ static void records_of_one_id_from_two_nodes(void **state)
 	fixture *fx = *state;
 	node *a = &fx->nodes[0], *b = &fx->nodes[1];
 	member owner = create_on(fx, a, &alice);
-	json_t *r = join_on(fx, b, &bob, owner.share, NULL);
-	member local = take(r);
-	json_decref(r);
+	member local = joined(fx, b, &bob, owner.share);
 	drop_events(b);
 	sd_member_rec rec = {.role = SD_ROLE_RECEIVER};
 	g_strlcpy(rec.peer, local.peer, sizeof(rec.peer));
