@@ -1,8 +1,10 @@
 /* The plugin's link to the other nodes: sd_cluster's bus over libnats (docs/architecture.md,
  * "Several nodes"). libnats delivers on its own threads (one global delivery thread for every
  * subscription, so messages reach the worker in the order the engine sent them, and the
- * connection's event thread); each message is copied onto the worker's queue, where sd_cluster
- * handles it. The worker alone publishes and subscribes (libnats allows any thread). */
+ * connection's event thread); each control message is copied onto the worker's queue, where
+ * sd_cluster handles it, and the worker alone subscribes and publishes those. Relay frames and
+ * credits between nodes skip the worker: published from the thread that routed them, handed to
+ * sd_relay on the delivery thread (both any-thread in libnats and sd_relay). */
 #include "swarmdrop.h"
 
 #include <nats/nats.h>
@@ -16,7 +18,8 @@ typedef enum {
 	CLUSTER_NO_RESPONDERS,
 	CLUSTER_ENGINE_UP,
 	CLUSTER_ENGINE_DOWN,
-	CLUSTER_RELAY_ENDPOINT, /* subject: the share, data: the member, len: whether it uses the relay now */
+	CLUSTER_RELAY_ATTACHED, /* subject: the share, data: the member (with its NUL), which uses the relay now */
+	CLUSTER_RELAY_DETACHED, /* ... which does not any more */
 } cluster_event_kind;
 
 struct swarmdrop_cluster_event {
@@ -84,15 +87,22 @@ static void post(cluster_event_kind kind, const char *subject, const char *data,
 	g_async_queue_push(messages, msg);
 }
 
+/* The share id a relay message starts with (its length checked), as a string; false if not one. */
+static bool share_of(const guint8 *data, char share[SD_SHARE_ID_LEN + 1])
+{
+	memcpy(share, data, SD_SHARE_ID_LEN);
+	share[SD_SHARE_ID_LEN] = '\0';
+	return sd_is_hex_id(share, SD_SHARE_ID_LEN);
+}
+
 /* A frame another node's relay routed to a member of ours (libnats's delivery thread). */
 static void relay_frame_in(swarmdrop_session *from, const guint8 *data, size_t length)
 {
 	char share[SD_SHARE_ID_LEN + 1];
-	g_strlcpy(share, (const char *)data, sizeof(share));
-	const guint8 *target_id = data + SD_SHARE_ID_LEN, *frame = data + RELAY_HEADER;
 	if (length <= RELAY_HEADER + SD_RELAY_OUT_HEADER || length - RELAY_HEADER > SD_RELAY_MAX_MESSAGE ||
-	    !sd_is_hex_id(share, SD_SHARE_ID_LEN))
+	    !share_of(data, share))
 		return;
+	const guint8 *target_id = data + SD_SHARE_ID_LEN, *frame = data + RELAY_HEADER;
 	swarmdrop_session *target = sd_relay_route_remote(relay, from, share, frame + 1, target_id, length - RELAY_HEADER);
 	if (target != NULL) {
 		relay_send(target, frame, length - RELAY_HEADER, RELAY_FRAME);
@@ -104,8 +114,7 @@ static void relay_frame_in(swarmdrop_session *from, const guint8 *data, size_t l
 static void relay_credit_in(swarmdrop_session *from, const guint8 *data, size_t length)
 {
 	char share[SD_SHARE_ID_LEN + 1];
-	g_strlcpy(share, (const char *)data, sizeof(share));
-	if (length != CREDIT_LENGTH || !sd_is_hex_id(share, SD_SHARE_ID_LEN))
+	if (length != CREDIT_LENGTH || !share_of(data, share))
 		return;
 	const guint8 *ids = data + SD_SHARE_ID_LEN, *amount = ids + 2 * SD_RELAY_ID_BYTES;
 	guint64 bytes = 0;
@@ -141,13 +150,10 @@ static void on_message(natsConnection *nc, natsSubscription *sub, natsMsg *msg, 
 	(void)nc;
 	(void)sub;
 	(void)closure;
-	if (relay_message_in(natsMsg_GetSubject(msg), (const guint8 *)natsMsg_GetData(msg),
-	                     (size_t)natsMsg_GetDataLength(msg)))
-		; /* a relay frame or credit, handled */
-	else if (natsMsg_IsNoResponders(msg))
-		post(CLUSTER_NO_RESPONDERS, natsMsg_GetSubject(msg), NULL, 0);
-	else
-		post(CLUSTER_MESSAGE, natsMsg_GetSubject(msg), natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg));
+	const char *subject = natsMsg_GetSubject(msg), *data = natsMsg_GetData(msg);
+	size_t length = (size_t)natsMsg_GetDataLength(msg);
+	if (!relay_message_in(subject, (const guint8 *)data, length))
+		post(natsMsg_IsNoResponders(msg) ? CLUSTER_NO_RESPONDERS : CLUSTER_MESSAGE, subject, data, length);
 	natsMsg_Destroy(msg);
 }
 
@@ -232,7 +238,10 @@ void cluster_handle(swarmdrop_cluster_event *event, gint64 now)
 		break;
 	case CLUSTER_ENGINE_UP: sd_cluster_engine(cluster, true, now); break;
 	case CLUSTER_ENGINE_DOWN: sd_cluster_engine(cluster, false, now); break;
-	case CLUSTER_RELAY_ENDPOINT: sd_cluster_relay_endpoint(cluster, event->subject, event->data, event->len != 0); break;
+	case CLUSTER_RELAY_ATTACHED:
+	case CLUSTER_RELAY_DETACHED:
+		sd_cluster_relay_endpoint(cluster, event->subject, event->data, event->kind == CLUSTER_RELAY_ATTACHED);
+		break;
 	}
 }
 
@@ -242,7 +251,7 @@ void cluster_relay_endpoint(const char *share_id, const char *peer_id, bool atta
 {
 	swarmdrop_events_relay(share_id, peer_id, attached);
 	if (g_atomic_int_get(&relaying))
-		post(CLUSTER_RELAY_ENDPOINT, share_id, peer_id, attached ? 1 : 0);
+		post(attached ? CLUSTER_RELAY_ATTACHED : CLUSTER_RELAY_DETACHED, share_id, peer_id, strlen(peer_id) + 1);
 }
 
 void cluster_relay_frame(swarmdrop_session *node, const char *share_id, const guint8 *target_id, const guint8 *out,
