@@ -75,7 +75,7 @@ test('a sender on node a, receivers on b and c: both save the file intact, and s
   }, { server });
 });
 
-test('two relay-only browsers on nodes a and b: the file goes through both nodes\' relays and the engine, intact, under the window', { timeout: 300_000 }, async (t) => {
+test('two relay-only browsers on nodes a and b: the file goes through both nodes\' relays and the engine, intact', { timeout: 300_000 }, async (t) => {
   const sender = await browserOn('a', {}, { relayOnly: true });
   const receiver = await browserOn('b', {}, { relayOnly: true });
   await withStates(t, { sender, receiver }, async () => {
@@ -109,9 +109,9 @@ test('a video shared on node a plays on node b while it downloads, and after a s
 });
 
 // A receiver on `id`, a capped sender on a; `disrupt` runs once the receiver has 4 MiB.
-async function disruptedTransfer(t, id, disrupt) {
-  const sender = await browserOn('a', { seedBytesPerSecond: SEED_RATE });
-  const receiver = await browserOn(id);
+async function disruptedTransfer(t, id, disrupt, { relayOnly = false } = {}) {
+  const sender = await browserOn('a', { seedBytesPerSecond: SEED_RATE }, { relayOnly });
+  const receiver = await browserOn(id, {}, { relayOnly });
   const file = await randomFile(dir, `disrupted-${id}-${browsers.length}.bin`, SIZE);
   let link;
   await withStates(t, { sender, receiver }, async () => {
@@ -139,6 +139,14 @@ test('node b killed mid-transfer: its receiver moves to another node, joins agai
   assert.equal(await sha256File(again.path), sha256);
   const { connections } = await nodeStats('b');
   assert.ok(connections >= 2, 'the newcomer did not reach the restarted node b'); // its, and this request's
+});
+
+test('a relayed pair, the receiver\'s node c killed mid-transfer: it moves, asks for the relay on its new node, and finishes', { timeout: 300_000 }, async (t) => {
+  await disruptedTransfer(t, 'c', async ({ receiver }) => {
+    await server.nodes.find((n) => n.id === 'c').kill();
+    await waitForState(receiver.page, (s) => s.reconnections >= 1 && !s.reconnecting, null, { timeout: 60_000 });
+  }, { relayOnly: true });
+  await server.nodes.find((n) => n.id === 'c').start();
 });
 
 test('the engine restarted mid-transfer: the transfer goes on, and a newcomer on c joins afterwards', { timeout: 300_000 }, async (t) => {
