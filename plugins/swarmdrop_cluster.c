@@ -204,6 +204,10 @@ static void bus_subscribe(const char *subject, void *user_data)
 		return;
 	}
 	g_hash_table_replace(subscriptions, g_strdup(subject), sub);
+	/* Until the engine has the subscription, another node's lookup of a share made here a moment
+	 * ago would find no responder (445 for a join there): wait for it, a round trip at most. */
+	if (natsConnection_Status(engine) == NATS_CONN_STATUS_CONNECTED)
+		natsConnection_FlushTimeout(engine, 500);
 }
 
 static void bus_unsubscribe(const char *subject, void *user_data)
