@@ -37,13 +37,15 @@
 //   node bench/signalling.mjs [--sessions 10000] [--sizes 2,4,8,16,32,64] [--batch 50]
 //                             [--setup-rate 200] [--signal-rate 500] [--signal-seconds 20]
 //                             [--payload-bytes 512] [--jcfg conf/janus.plugin.swarmdrop.jcfg] [--perf]
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { janusConnection, repoRoot, startServer, treeMemory } from '../tests/e2e/harness.mjs';
+import { clockTicks, processCpu, statCpu } from './lib/cpu.mjs';
+import { paced, percentile, sleep } from './lib/load.mjs';
 
 const shippedJcfg = join(repoRoot, 'conf/janus.plugin.swarmdrop.jcfg');
 const { values: options } = parseArgs({
@@ -152,13 +154,6 @@ function ensureOpenFiles(needed) {
   process.exit(again.status ?? 1);
 }
 
-const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
-const cpuSeconds = (statPath) => {
-  const stat = readFileSync(statPath, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), cpu: (Number(fields[11]) + Number(fields[12])) / clockTicks };
-};
-
 // CPU seconds the whole machine has been busy (user, nice, system, irq, softirq, steal).
 function machineBusy() {
   const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
@@ -169,7 +164,7 @@ function machineBusy() {
 // processes than Janus and this client: a busy machine skews the figures).
 function janusFigures(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const cpu = cpuSeconds(`/proc/${pid}/stat`).cpu;
+  const cpu = processCpu(pid);
   const { user, system } = process.cpuUsage();
   return {
     cpu,
@@ -187,7 +182,7 @@ function threadTimes(pid) {
   const times = new Map();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      times.set(tid, cpuSeconds(`/proc/${pid}/task/${tid}/stat`));
+      times.set(tid, statCpu(`/proc/${pid}/task/${tid}/stat`));
     } catch {
       // the thread ended while we looked
     }
@@ -226,7 +221,6 @@ function profile(pid) {
   };
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const NO_ANSWER = Symbol('no answer');
 async function within(promise, ms = ANSWER_MS) {
   let timer;
@@ -263,26 +257,6 @@ async function timed(kind, request) {
   return null;
 }
 
-// Starts start(i) for i < count on a fixed schedule of `rate` a second (open loop), yielding to
-// the event loop between sends; resolves when all have ended, with the worst lag behind the
-// schedule (ms).
-async function paced(count, rate, start) {
-  const t0 = performance.now();
-  const running = [];
-  let lag = 0;
-  for (let i = 0; i < count; i++) {
-    const due = t0 + (i * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait >= 1) await sleep(wait);
-    else await new Promise((resolve) => setImmediate(resolve));
-    lag = Math.max(lag, performance.now() - due);
-    running.push(start(i));
-  }
-  await Promise.all(running);
-  return lag;
-}
-
-const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 const MiB = 1 << 20;
 
 const limits = pluginLimits(options.jcfg);
