@@ -33,17 +33,24 @@
 // Janus's busiest threads in each phase are printed from /proc (per-thread CPU), and the CPU
 // time of all other processes (a busy machine skews the figures); --perf also samples Janus with
 // `perf record -g` during the join and signal phases and prints the top symbols.
+// --nodes N (issue 16): N Janus nodes and nats-server (startServer({nodes})); WebSocket s goes to
+// node s % N's own port, so a share's members are spread over the nodes and most joins and
+// signals cross nodes. Each node's figures are printed, nats-server's CPU seconds, signal
+// delivery split into same-node and cross-node, and each node's cluster stats at the end.
 //
 //   node bench/signalling.mjs [--sessions 10000] [--sizes 2,4,8,16,32,64] [--batch 50]
 //                             [--setup-rate 200] [--signal-rate 500] [--signal-seconds 20]
 //                             [--payload-bytes 512] [--jcfg conf/janus.plugin.swarmdrop.jcfg] [--perf]
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+//                             [--nodes 1]
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { janusConnection, repoRoot, startServer, treeMemory } from '../tests/e2e/harness.mjs';
+import { clockTicks, processCpu, statCpu } from './lib/cpu.mjs';
+import { paced, percentile, sleep } from './lib/load.mjs';
 
 const shippedJcfg = join(repoRoot, 'conf/janus.plugin.swarmdrop.jcfg');
 const { values: options } = parseArgs({
@@ -57,6 +64,7 @@ const { values: options } = parseArgs({
     'payload-bytes': { type: 'string', default: '512' },
     jcfg: { type: 'string', default: shippedJcfg },
     perf: { type: 'boolean', default: false },
+    nodes: { type: 'string', default: '1' },
   },
 });
 const wholeNumber = (name, min = 1) => {
@@ -70,6 +78,7 @@ const setupRate = wholeNumber('setup-rate');
 const signalRate = wholeNumber('signal-rate');
 const signalSeconds = wholeNumber('signal-seconds');
 const payloadBytes = wholeNumber('payload-bytes', 0);
+const nodeCount = wholeNumber('nodes');
 const sizes = options.sizes.split(',').map(Number);
 if (!sizes.every((size) => Number.isInteger(size) && size >= 2)) throw new Error(`--sizes: whole numbers from 2, not '${options.sizes}'`);
 
@@ -152,28 +161,17 @@ function ensureOpenFiles(needed) {
   process.exit(again.status ?? 1);
 }
 
-const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
-const cpuSeconds = (statPath) => {
-  const stat = readFileSync(statPath, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), cpu: (Number(fields[11]) + Number(fields[12])) / clockTicks };
-};
-
 // CPU seconds the whole machine has been busy (user, nice, system, irq, softirq, steal).
 function machineBusy() {
   const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   return [0, 1, 2, 5, 6, 7].reduce((sum, i) => sum + ticks[i], 0) / clockTicks;
 }
 
-// Janus's process figures now, with the CPU seconds of everything else on the machine (other
-// processes than Janus and this client: a busy machine skews the figures).
+// One Janus's process figures now.
 function janusFigures(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const cpu = cpuSeconds(`/proc/${pid}/stat`).cpu;
-  const { user, system } = process.cpuUsage();
   return {
-    cpu,
-    others: machineBusy() - cpu - (user + system) / 1e6,
+    cpu: processCpu(pid),
     threadTimes: threadTimes(pid),
     rss: Number(/^VmRSS:\s+([0-9]+) kB/m.exec(status)[1]) * 1024,
     pss: treeMemory(pid),
@@ -182,12 +180,23 @@ function janusFigures(pid) {
   };
 }
 
+// Every Janus's figures now (nodes), their sums (cpu, rss, pss), nats-server's CPU seconds
+// (engine; 0 without one), and the CPU seconds of everything else on the machine (others: a busy
+// machine skews the figures).
+function figuresNow() {
+  const nodes = janusNodes.map(({ pid }) => janusFigures(pid));
+  const total = (key) => nodes.reduce((sum, figures) => sum + figures[key], 0);
+  const engine = enginePid ? processCpu(enginePid) : 0;
+  const { user, system } = process.cpuUsage();
+  return { nodes, cpu: total('cpu'), rss: total('rss'), pss: total('pss'), engine, others: machineBusy() - total('cpu') - engine - (user + system) / 1e6 };
+}
+
 // CPU seconds of each Janus thread now, by thread id.
 function threadTimes(pid) {
   const times = new Map();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      times.set(tid, cpuSeconds(`/proc/${pid}/task/${tid}/stat`));
+      times.set(tid, statCpu(`/proc/${pid}/task/${tid}/stat`));
     } catch {
       // the thread ended while we looked
     }
@@ -209,16 +218,16 @@ function busiestThreads(before, after, count = 6) {
 }
 
 // Samples the whole machine with perf until the function it returns is called; that resolves
-// to perf's report for Janus's pid, its top symbols by self time. System-wide: `perf record -p`
+// to perf's report for the Janus pids, their top symbols by self time. System-wide: `perf record -p`
 // opens a descriptor per thread and CPU, and Janus has a thread per handle.
-function profile(pid) {
+function profile(pids) {
   const data = join(tmpdir(), `swarmdrop-signalling-${process.pid}-${performance.now().toFixed(0)}.perf`);
   const perf = spawn('perf', ['record', '-a', '-F', '499', '-g', '-o', data], { stdio: 'ignore' });
   const exited = new Promise((resolve) => perf.once('exit', resolve).once('error', resolve));
   return async () => {
     perf.kill('SIGINT');
     await exited;
-    const report = spawnSync('perf', ['report', '-i', data, '--pid', String(pid), '--stdio', '--no-children', '--sort', 'dso,sym',
+    const report = spawnSync('perf', ['report', '-i', data, '--pid', pids.join(','), '--stdio', '--no-children', '--sort', 'dso,sym',
       '--percentage', 'relative', '--percent-limit', '1.5', '-g', 'none'], { encoding: 'utf8', maxBuffer: 64 << 20 });
     rmSync(data, { force: true });
     if (report.status !== 0) return `perf failed: ${report.error?.message ?? report.stderr}`;
@@ -226,7 +235,6 @@ function profile(pid) {
   };
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const NO_ANSWER = Symbol('no answer');
 async function within(promise, ms = ANSWER_MS) {
   let timer;
@@ -263,36 +271,21 @@ async function timed(kind, request) {
   return null;
 }
 
-// Starts start(i) for i < count on a fixed schedule of `rate` a second (open loop), yielding to
-// the event loop between sends; resolves when all have ended, with the worst lag behind the
-// schedule (ms).
-async function paced(count, rate, start) {
-  const t0 = performance.now();
-  const running = [];
-  let lag = 0;
-  for (let i = 0; i < count; i++) {
-    const due = t0 + (i * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait >= 1) await sleep(wait);
-    else await new Promise((resolve) => setImmediate(resolve));
-    lag = Math.max(lag, performance.now() - due);
-    running.push(start(i));
-  }
-  await Promise.all(running);
-  return lag;
-}
-
-const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 const MiB = 1 << 20;
 
 const limits = pluginLimits(options.jcfg);
 const layout = plan(limits);
 const nofile = ensureOpenFiles(layout.sockets + 512);
-const server = await startServer({ pluginJcfg: options.jcfg });
-const janusPid = Number(readFileSync(join(server.stateDir, 'janus.pid'), 'utf8'));
-// Janus's own port (scripts/serve.sh renders it into the websockets transport's config).
-const wsPort = /^\s*ws_port\s*=\s*([0-9]+)/m.exec(readFileSync(join(server.stateDir, 'janus/janus.transport.websockets.jcfg'), 'utf8'))[1];
-const janusUrl = `ws://127.0.0.1:${wsPort}`;
+const server = await startServer({ pluginJcfg: options.jcfg, nodes: nodeCount > 1 ? nodeCount : null });
+// The Janus nodes {id, pid, url (its own WebSocket port)}: WebSocket s goes to node s % nodes.
+const janusNodes = nodeCount > 1 ? server.nodes.map((node) => ({ id: node.id, pid: node.pid(), url: node.wsUrl })) : [{
+  id: 'janus',
+  pid: Number(readFileSync(join(server.stateDir, 'janus.pid'), 'utf8')),
+  // scripts/serve.sh renders Janus's own port into the websockets transport's config.
+  url: `ws://127.0.0.1:${/^\s*ws_port\s*=\s*([0-9]+)/m.exec(readFileSync(join(server.stateDir, 'janus/janus.transport.websockets.jcfg'), 'utf8'))[1]}`,
+}];
+const enginePid = nodeCount > 1 ? server.engine.pid() : null;
+const nodeOf = (member) => member.socket % janusNodes.length;
 // Ctrl-C or a kill still stops Janus and nginx (the finally below does not run then).
 for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => server.stop().finally(() => process.exit(130)));
 const sockets = [];
@@ -302,7 +295,8 @@ const phases = [];
 try {
   const histogram = layout.shares.reduce((counts, size) => counts.set(size, (counts.get(size) ?? 0) + 1), new Map());
   console.log(`swarmdrop signalling benchmark: ${sessionCount} Janus sessions (one handle and one membership each) on `
-    + `${layout.sockets} WebSockets straight to Janus (${janusUrl}; not through nginx), ${layout.perSocket} a WebSocket`);
+    + `${layout.sockets} WebSockets straight to Janus (${janusNodes.map((node) => node.url).join(', ')}; not through nginx), ${layout.perSocket} a WebSocket`
+    + `${nodeCount > 1 ? `; ${nodeCount} nodes (${janusNodes.map((node) => node.id).join(', ')}) and nats-server, WebSockets in turn` : ''}`);
   const shipped = pluginLimits(shippedJcfg);
   const changed = Object.keys(limits).filter((key) => limits[key] !== shipped[key]);
   console.log(`shares: ${layout.shares.length} (${[...histogram].map(([size, n]) => `${n} of ${size}`).join(', ')}); `
@@ -311,26 +305,26 @@ try {
     console.log(`NOT the shipped limits (${shippedJcfg}): ${changed.map((key) => `${key} ${shipped[key]} -> ${limits[key]}`).join(', ')}; `
       + 'the figures hold for that configuration only');
   }
-  const janusFiles = openFileLimit(janusPid);
-  // Janus holds a descriptor per WebSocket and one per handle (its loop's wakeup).
-  const janusNeeds = layout.sockets + sessionCount + 512;
+  const janusFiles = Math.min(...janusNodes.map(({ pid }) => openFileLimit(pid).soft));
+  // A Janus holds a descriptor per WebSocket and one per handle (its loop's wakeup).
+  const janusNeeds = Math.ceil((layout.sockets + sessionCount) / nodeCount) + 512;
   console.log(`ulimit -n: this client ${nofile.soft} (hard ${nofile.hard}; needs about ${layout.sockets + 512}), `
-    + `Janus ${janusFiles.soft} (needs about ${janusNeeds})`);
-  if (janusFiles.soft < janusNeeds) throw new Error(`Janus may open ${janusFiles.soft} descriptors; ${sessionCount} sessions need about ${janusNeeds}`);
+    + `Janus ${janusFiles} (needs about ${janusNeeds})`);
+  if (janusFiles < janusNeeds) throw new Error(`Janus may open ${janusFiles} descriptors; ${sessionCount} sessions need about ${janusNeeds}`);
   console.log(`offered: create and join ${setupRate}/s, signal ${signalRate}/s for ${signalSeconds} s `
     + `(about ${layout.perSocketRate.toFixed(2)}/s a WebSocket, budget ${limits.requests_per_second}/s), payload ${payloadBytes} bytes`);
 
-  phases.push({ name: 'idle', seconds: 0, figures: janusFigures(janusPid), lag: 0, loopP99: 0 });
+  phases.push({ name: 'idle', seconds: 0, figures: figuresNow(), lag: 0, loopP99: 0 });
   console.log(`load average before: ${loadavg().map((load) => load.toFixed(2)).join(' ')} on ${cpus().length} cores `
     + '(other work on the machine shows in the "others CPU s" column)');
   const phase = async (name, body, { profiled = false } = {}) => {
-    const stopProfile = profiled && options.perf ? profile(janusPid) : null;
+    const stopProfile = profiled && options.perf ? profile(janusNodes.map(({ pid }) => pid)) : null;
     loopDelay.reset();
     loopDelay.enable();
     const started = performance.now();
     const lag = await body();
     loopDelay.disable();
-    const figures = janusFigures(janusPid);
+    const figures = figuresNow();
     phases.push({
       name, seconds: (performance.now() - started) / 1000, figures, lag, loopP99: loopDelay.percentile(99) / 1e6,
       profile: await stopProfile?.(),
@@ -346,7 +340,7 @@ try {
     members.forEach((member, m) => bySocket[member.socket].push(m));
     for (let first = 0; first < layout.sockets; first += batch) {
       await Promise.all(bySocket.slice(first, first + batch).map(async (mine, i) => {
-        const conn = await janusConnection(janusUrl);
+        const conn = await janusConnection(janusNodes[(first + i) % janusNodes.length].url);
         const socket = { conn, sessions: [] };
         sockets[first + i] = socket;
         for (const m of mine) {
@@ -392,7 +386,8 @@ try {
     share.members.push(joiner);
   }), { profiled: true });
 
-  // Signals in flight by sequence number: when sent, and to which Janus session.
+  // Signals in flight by sequence number: when sent, to which Janus session, and whether across
+  // nodes.
   const inFlight = new Map();
   for (const { conn } of sockets) {
     conn.watchers.add({
@@ -404,6 +399,7 @@ try {
         if (sent.to !== msg.session_id) fail('signal delivery', 'delivered to the wrong session');
         inFlight.delete(seq);
         record('signal delivery', performance.now() - sent.at);
+        if (nodeCount > 1) record(sent.cross ? 'delivery cross' : 'delivery same', performance.now() - sent.at);
       },
     });
   }
@@ -415,7 +411,7 @@ try {
       const from = Math.floor(Math.random() * share.members.length);
       const to = (from + 1 + Math.floor(Math.random() * (share.members.length - 1))) % share.members.length;
       const target = share.members[to];
-      inFlight.set(seq, { at: performance.now(), to: target.handle.session });
+      inFlight.set(seq, { at: performance.now(), to: target.handle.session, cross: nodeOf(share.members[from]) !== nodeOf(target) });
       const answer = await timed('signal', () => share.members[from].handle.request({
         request: 'signal', share: share.id, to: target.peer, payload: { seq, pad },
       }));
@@ -427,20 +423,30 @@ try {
   }, { profiled: true });
 
   console.log('\nrequest            count   p50 ms   p99 ms   max ms  refused or unanswered');
-  for (const kind of ['session', 'attach', 'create', 'join', 'signal', 'signal delivery']) {
+  for (const kind of ['session', 'attach', 'create', 'join', 'signal', 'signal delivery', ...(nodeCount > 1 ? ['delivery same', 'delivery cross'] : [])]) {
     const sorted = (timings.get(kind) ?? []).sort((a, b) => a - b);
     const failed = [...(failures.get(kind) ?? [])].map(([why, n]) => `${n} × ${why}`).join('; ') || '0';
     const ms = (p) => (sorted.length ? (p === 100 ? sorted.at(-1) : percentile(sorted, p)).toFixed(1) : '-').padStart(8);
     console.log(`${kind.padEnd(16)}${String(sorted.length).padStart(7)} ${ms(50)} ${ms(99)} ${ms(100)}  ${failed}`);
   }
-  console.log('(signal: the "signalled" answer to the sender; signal delivery: the event at the target member)');
+  console.log('(signal: the "signalled" answer to the sender; signal delivery: the event at the target member'
+    + `${nodeCount > 1 ? '; delivery same / cross: of those, sender and target on the same node / on two' : ''})`);
 
+  // A row for each phase and node (named after the phase with several); others and the client's
+  // figures on a phase's first row.
   console.log('\nphase     seconds  Janus CPU s (phase)  RSS MiB  PSS MiB  threads   fds  others CPU s  client: loop p99 ms, worst lag ms');
   for (const [i, { name, seconds, figures, lag, loopP99 }] of phases.entries()) {
-    const used = (key) => (i ? figures[key] - phases[i - 1].figures[key] : 0).toFixed(2);
-    console.log(`${name.padEnd(9)}${seconds.toFixed(1).padStart(8)}  ${figures.cpu.toFixed(2).padStart(11)} (${used('cpu').padStart(5)})`
-      + `${(figures.rss / MiB).toFixed(1).padStart(9)}${(figures.pss / MiB).toFixed(1).padStart(9)}${String(figures.threads).padStart(9)}`
-      + `${String(figures.fds).padStart(6)}${used('others').padStart(14)}  ${i ? `${loopP99.toFixed(1)}, ${lag.toFixed(1)}` : ''}`);
+    const used = (now, before) => (i ? now - before : 0).toFixed(2);
+    figures.nodes.forEach((node, n) => {
+      const others = n ? '' : used(figures.others, phases[i - 1]?.figures.others);
+      console.log(`${`${name}${nodeCount > 1 ? ` ${janusNodes[n].id}` : ''}`.padEnd(9)}${seconds.toFixed(1).padStart(8)}  `
+        + `${node.cpu.toFixed(2).padStart(11)} (${used(node.cpu, phases[i - 1]?.figures.nodes[n].cpu).padStart(5)})`
+        + `${(node.rss / MiB).toFixed(1).padStart(9)}${(node.pss / MiB).toFixed(1).padStart(9)}${String(node.threads).padStart(9)}`
+        + `${String(node.fds).padStart(6)}${others.padStart(14)}  ${i && !n ? `${loopP99.toFixed(1)}, ${lag.toFixed(1)}` : ''}`);
+    });
+  }
+  if (nodeCount > 1) {
+    console.log(`nats-server CPU s by phase: ${phases.slice(1).map(({ name, figures }, i) => `${name} ${(figures.engine - phases[i].figures.engine).toFixed(2)}`).join(', ')}`);
   }
   const idle = phases[0].figures;
   const joined = phases.find((p) => p.name === 'join').figures;
@@ -449,10 +455,22 @@ try {
   console.log(`\nper session (${held} sessions holding a membership): RSS ${(((joined.rss - idle.rss) / held) / 1024).toFixed(2)} KiB, `
     + `PSS ${(((joined.pss - idle.pss) / held) / 1024).toFixed(2)} KiB, Janus CPU ${(((joined.cpu - idle.cpu) / held) * 1000).toFixed(2)} ms `
     + `to connect, create and join; signalling: ${((((signalPhase.figures.cpu - joined.cpu) / (signalRate * signalSeconds))) * 1e6).toFixed(0)} µs of Janus CPU a signal `
+    + `${nodeCount > 1 ? `(all nodes) and ${(((signalPhase.figures.engine - joined.engine) / (signalRate * signalSeconds)) * 1e6).toFixed(0)} µs of nats-server's ` : ''}`
     + `(${(signalRate * signalSeconds / signalPhase.seconds).toFixed(0)} signals/s achieved)`);
   console.log("Janus's busiest threads (CPU s) by phase:");
   for (let i = 1; i < phases.length; i++) {
-    console.log(`  ${phases[i].name}: ${busiestThreads(phases[i - 1].figures.threadTimes, phases[i].figures.threadTimes)}`);
+    janusNodes.forEach(({ id }, n) => {
+      const [before, after] = [phases[i - 1], phases[i]].map((phase) => phase.figures.nodes[n].threadTimes);
+      console.log(`  ${phases[i].name}${nodeCount > 1 ? ` ${id}` : ''}: ${busiestThreads(before, after)}`);
+    });
+  }
+  if (nodeCount > 1) {
+    console.log('cluster stats by node:');
+    for (const [n, { id }] of janusNodes.entries()) {
+      const asker = members.find((member) => member.handle && nodeOf(member) === n);
+      const stats = await asker.handle.request({ request: 'stats', admin_key: server.adminKey });
+      console.log(`  ${id}: ${JSON.stringify(stats.cluster)}`);
+    }
   }
   for (const { name, profile } of phases.filter((p) => p.profile)) {
     console.log(`\nperf, Janus during the ${name} phase (self time, symbols over 1.5 %):\n${profile}`);
