@@ -86,16 +86,10 @@ try {
     conns.push(owner.conn, joiner.conn);
     const created = await owner.handle.request({ request: 'create' });
     if (!created.share) throw new Error(`create on ${home.id}: ${JSON.stringify(created)}`);
-    Object.assign(pair, { owner, joiner, share: created.share, to: created.peer });
+    const joined = await joiner.handle.request({ request: 'join', share: created.share });
+    if (!joined.peer) throw new Error(`join on ${away.id}: ${JSON.stringify(joined)}`);
+    Object.assign(pair, { owner, joiner, share: created.share, to: created.peer, joined: joined.peer });
     pairs.push(pair);
-  }
-  // Joins after all creates and a pause: a join on the other node within a few ms of its share's
-  // create may be refused (445, the share not found), not what this bench measures.
-  await sleep(100);
-  for (const pair of pairs) {
-    const joined = await pair.joiner.handle.request({ request: 'join', share: pair.share });
-    if (!joined.peer) throw new Error(`join on ${pair.joiner.node}: ${JSON.stringify(joined)}`);
-    pair.joined = joined.peer;
   }
   // The owner's node must know the joiner before the owner can answer it.
   for (let waited = 0; ; waited += 50) {
