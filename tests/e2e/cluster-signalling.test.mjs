@@ -69,6 +69,20 @@ test('members on three nodes join one share, are listed and announced across nod
   assert.ok(cStats.cluster.signals_out >= 2 && cStats.cluster.facts_in >= 1, JSON.stringify(cStats.cluster));
 });
 
+test('a share made on one node is found by a join on another a moment later, every time', async () => {
+  const owner = await on('a');
+  const joiner = await on('b');
+  const refused = [];
+  for (let i = 0; i < 40; i += 1) {
+    const created = await owner.request({ request: 'create' });
+    const joined = await joiner.request({ request: 'join', share: created.share });
+    if (joined.swarmdrop !== 'joined') refused.push(joined.error_code);
+    await joiner.request({ request: 'leave', share: created.share });
+    await owner.request({ request: 'close', share: created.share, owner_token: created.owner_token });
+  }
+  assert.deepEqual(refused, []);
+});
+
 test('a share held nowhere is answered at once from any node, and its owner makes it again there', async () => {
   const owner = await on('a');
   const created = await owner.request({ request: 'create' });
