@@ -690,7 +690,7 @@ static struct janus_plugin_result *swarmdrop_handle_message(janus_plugin_session
 		refusal = g_atomic_int_get(&stopping) ? "shutting down" : "plugin not initialized";
 	else if ((session = session_ref(handle)) == NULL)
 		refusal = "no session for this handle";
-	else if (g_async_queue_length(messages) >= SWARMDROP_MAX_QUEUED)
+	else if (g_async_queue_length(messages) - cluster_queued() >= SWARMDROP_MAX_QUEUED) /* clients' requests */
 		refusal = "too many requests queued; try again";
 	if (refusal != NULL) {
 		if (session != NULL)

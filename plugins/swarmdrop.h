@@ -165,6 +165,9 @@ void relay_retain(void *client);
 void relay_release(void *client);
 /* One message on session's relay channel (or into its seed). Any thread. */
 void relay_send(swarmdrop_session *session, const void *buffer, size_t length, relay_message kind);
+/* Sends a routed frame to each of its targets (another node's through the engine) and lets go of
+ * their references. Any thread. */
+void relay_deliver(const sd_relay_route *route);
 /* Sends credits (sd_relay_credit) and lets go of their references; empties credits. Any thread. */
 void relay_pay(GArray *credits);
 /* The relay part of a `relay` request: the offer to push with *response, or NULL. Worker. */
@@ -221,6 +224,8 @@ void cluster_relay_frame(swarmdrop_session *node, const char *share_id, const gu
                          size_t length);
 /* A credit for a sender on another node (credit->client is its stand-in): sent to that node. */
 void cluster_relay_credit(const sd_relay_credit *credit);
+/* Messages from the engine on the worker's queue now (not clients' requests). Any thread. */
+int cluster_queued(void);
 /* Heartbeats, leases, lookups that waited long enough. The worker, every CLUSTER_TICK_US. */
 #define CLUSTER_TICK_US (100 * 1000)
 void cluster_tick(gint64 now);

@@ -47,6 +47,11 @@ static GHashTable *stand_ins;
 static janus_mutex stand_ins_mutex = JANUS_MUTEX_INITIALIZER;
 static char self[SD_NODE_NAME_MAX + 1];
 
+int cluster_queued(void)
+{
+	return g_atomic_int_get(&queued);
+}
+
 /* node's stand-in (a new reference), made on first use. */
 static swarmdrop_session *stand_in(const char *node)
 {
@@ -107,7 +112,14 @@ static void relay_frame_in(swarmdrop_session *from, const guint8 *data, size_t l
 	if (target != NULL) {
 		relay_send(target, frame, length - RELAY_HEADER, RELAY_FRAME);
 		relay_release(target);
+		return;
 	}
+	/* Nobody here takes it (the target left, or moved): its sender may send that much again. */
+	sd_relay_credit credit = {.client = from, .bytes = length - RELAY_HEADER};
+	memcpy(credit.share, share, sizeof(credit.share));
+	sd_relay_id_to_hex(frame + 1, credit.from);
+	sd_relay_id_to_hex(target_id, credit.to);
+	cluster_relay_credit(&credit);
 }
 
 /* A credit another node sends for what one of its members took in from one of ours. */
@@ -207,7 +219,7 @@ static void bus_subscribe(const char *subject, void *user_data)
 	/* Until the engine has the subscription, another node's lookup of a share made here a moment
 	 * ago would find no responder (445 for a join there): wait for it, a round trip at most. */
 	if (natsConnection_Status(engine) == NATS_CONN_STATUS_CONNECTED)
-		natsConnection_FlushTimeout(engine, 500);
+		natsConnection_FlushTimeout(engine, 100);
 }
 
 static void bus_unsubscribe(const char *subject, void *user_data)
@@ -287,7 +299,9 @@ void cluster_relay_credit(const sd_relay_credit *credit)
 		message[CREDIT_LENGTH - 1 - i] = (guint8)(credit->bytes >> (8 * i));
 	char subject[64];
 	g_snprintf(subject, sizeof(subject), "sd.n.%s.k.%s", node->node, self);
-	natsConnection_Publish(engine, subject, message, CREDIT_LENGTH); /* lost: forgiven at the next resync */
+	/* Lost, its sender's window would stay short: a resync makes both nodes forgive. */
+	if (natsConnection_Publish(engine, subject, message, CREDIT_LENGTH) != NATS_OK)
+		g_atomic_int_inc(&dropped);
 }
 
 /* sd_cluster's relay hooks (the worker). */
@@ -366,8 +380,7 @@ void cluster_tick(gint64 now)
 	 * node's rosters come again. */
 	if (g_atomic_int_get(&dropped) > 0 && natsConnection_Status(engine) == NATS_CONN_STATUS_CONNECTED) {
 		g_atomic_int_set(&dropped, 0);
-		sd_cluster_engine(cluster, false, now);
-		sd_cluster_engine(cluster, true, now);
+		sd_cluster_resync(cluster);
 	}
 	sd_cluster_tick(cluster, now);
 }
@@ -444,7 +457,7 @@ void cluster_stop(void (*drop)(void *ticket))
 		sd_cluster_free(cluster, drop); /* says goodbye while the engine is there */
 	cluster = NULL;
 	if (engine != NULL) {
-		natsConnection_Flush(engine);
+		natsConnection_FlushTimeout(engine, 1000); /* the goodbye, unless the engine is away */
 		g_hash_table_destroy(subscriptions);
 		natsConnection_Close(engine);
 		natsConnection_Destroy(engine);

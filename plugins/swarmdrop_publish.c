@@ -20,10 +20,7 @@ static int seed_send(void *opaque, guint8 *frame, size_t length)
 	sd_error err;
 	if (!sd_relay_route_message(relay, opaque, frame, length, &route, &err))
 		return err.code;
-	for (guint i = 0; i < route.n_targets; i++) {
-		relay_send(route.targets[i], route.out, route.out_length, RELAY_FRAME);
-		relay_release(route.targets[i]);
-	}
+	relay_deliver(&route);
 	return route.n_refused > 0 ? route.refused[0].error.code : 0;
 }
 

@@ -181,6 +181,18 @@ void relay_offer_refused(swarmdrop_session *session, const char *transaction, in
 	json_decref(refusal);
 }
 
+void relay_deliver(const sd_relay_route *route)
+{
+	for (guint i = 0; i < route->n_targets; i++) {
+		swarmdrop_session *target = route->targets[i];
+		if (target->node != NULL)
+			cluster_relay_frame(target, route->share, route->target_ids[i], route->out, route->out_length);
+		else
+			relay_send(target, route->out, route->out_length, RELAY_FRAME);
+		relay_release(target);
+	}
+}
+
 /* A relay frame from the browser: routed here, on the event-loop thread of its handle, to each
  * target. Nothing here blocks (the loop serves other handles too: janus.jcfg's event_loops) but a
  * published share's seed, which reads and encrypts a piece when a viewer asks (sd_seed). The
@@ -197,14 +209,7 @@ void relay_incoming_data(swarmdrop_session *session, janus_plugin_data *packet)
 	} else if (!sd_relay_route_message(relay, session, (guint8 *)packet->buffer, packet->length, &route, &err)) {
 		relay_refused(session, NULL, &err);
 	} else {
-		for (guint i = 0; i < route.n_targets; i++) {
-			swarmdrop_session *target = route.targets[i];
-			if (target->node != NULL)
-				cluster_relay_frame(target, route.share, route.target_ids[i], route.out, route.out_length);
-			else
-				relay_send(target, route.out, route.out_length, RELAY_FRAME);
-			relay_release(target);
-		}
+		relay_deliver(&route);
 		for (guint i = 0; i < route.n_refused; i++)
 			relay_refused(session, route.refused[i].peer, &route.refused[i].error);
 	}

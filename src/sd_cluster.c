@@ -41,6 +41,7 @@ struct sd_cluster {
 	guint n_nodes;
 	GHashTable *mirrored; /* share id (owned) -> its subject pattern subscribed */
 	GHashTable *lookups;  /* share id (owned) -> lookup* */
+	GHashTable *unsent;   /* share ids (owned) whose facts were lost on the way out */
 	guint parked;
 	bool engine_up;
 	gint64 up_since_us, heartbeat_at_us;
@@ -143,13 +144,15 @@ bool sd_cluster_config_check(const sd_cluster_config *config, char *why, size_t 
 
 /* ---- sending ---- */
 
-static void publish_json(sd_cluster *c, const char *subject, json_t *message, const char *reply)
+static bool publish_json(sd_cluster *c, const char *subject, json_t *message, const char *reply)
 {
 	char *text = json_dumps(message, JSON_COMPACT);
 	json_decref(message);
-	if (text == NULL || !c->engine_up || !c->bus.publish(subject, text, strlen(text), reply, c->bus.user_data))
+	bool sent = text != NULL && c->engine_up && c->bus.publish(subject, text, strlen(text), reply, c->bus.user_data);
+	if (!sent)
 		c->lost_publishes++;
 	free(text);
+	return sent;
 }
 
 /* A message of kind t from this node. */
@@ -205,11 +208,11 @@ static void share_subject(char subject[SUBJECT_MAX], const char *share_id, const
 static void publish_roster(sd_cluster *c, const char *share_id)
 {
 	const char *token = sd_service_owner_token(c->svc, share_id);
-	if (token == NULL)
-		return;
 	json_t *message = message_new(c, "r");
-	json_object_set_new(message, "tok", json_string(token));
-	json_object_set_new(message, "m", roster_json(c, share_id));
+	if (token != NULL)
+		json_object_set_new(message, "tok", json_string(token));
+	/* A share not held here any more: its roster is empty (what a lost "gone" would have said). */
+	json_object_set_new(message, "m", token != NULL ? roster_json(c, share_id) : json_array());
 	char subject[SUBJECT_MAX];
 	share_subject(subject, share_id, "f");
 	c->facts_out++;
@@ -223,7 +226,22 @@ static void publish_all_rosters(sd_cluster *c)
 	g_hash_table_iter_init(&iter, c->mirrored);
 	while (g_hash_table_iter_next(&iter, &share, NULL))
 		publish_roster(c, share);
+	g_hash_table_iter_init(&iter, c->unsent);
+	while (g_hash_table_iter_next(&iter, &share, NULL))
+		if (!g_hash_table_contains(c->mirrored, share))
+			publish_roster(c, share);
+	g_hash_table_remove_all(c->unsent);
 	c->rosters_due = false;
+}
+
+/* A fact about share_id that did not go out: the next rosters say it (an empty one if this node
+ * holds the share no more). At most UNSENT_MAX shares are remembered (the rest stay lost until
+ * their mirrors' next rosters or the dead node's lease). */
+#define UNSENT_MAX 8192
+static void unsent(sd_cluster *c, const char *share_id)
+{
+	if (g_hash_table_size(c->unsent) < UNSENT_MAX)
+		g_hash_table_add(c->unsent, g_strdup(share_id));
 }
 
 /* ---- mirrors ---- */
@@ -277,7 +295,8 @@ static void replicate(const sd_fact *fact, void *user_data)
 	char subject[SUBJECT_MAX];
 	share_subject(subject, fact->share, "f");
 	c->facts_out++;
-	publish_json(c, subject, message, NULL);
+	if (!publish_json(c, subject, message, NULL))
+		unsent(c, fact->share);
 	if (fact->kind == SD_FACT_CLOSED)
 		unmirror(c, fact->share);
 }
@@ -320,11 +339,17 @@ static guint8 heard_from(sd_cluster *c, const char *name, const char *epoch, gin
 	if (!sd_node_name_valid(name) || !sd_is_hex_id(epoch, EPOCH_LEN) || strcmp(name, c->config.node) == 0)
 		return 0;
 	guint8 index = node_index(c, name);
-	if (index == 0) {
-		if (c->n_nodes == SD_CLUSTER_NODES_MAX)
-			return 0;
+	if (index == 0 && c->n_nodes < SD_CLUSTER_NODES_MAX)
 		index = (guint8)++c->n_nodes;
+	for (guint i = 1; index == 0 && i <= c->n_nodes; i++)
+		if (!c->nodes[i].alive)
+			index = (guint8)i; /* a gone node's place: its members left with it */
+	if (index == 0)
+		return 0;
+	if (strcmp(c->nodes[index].name, name) != 0) {
 		g_strlcpy(c->nodes[index].name, name, sizeof(c->nodes[index].name));
+		c->nodes[index].epoch[0] = '\0';
+		c->nodes[index].alive = false;
 	}
 	node_entry *n = &c->nodes[index];
 	bool restarted = n->alive && strcmp(n->epoch, epoch) != 0;
@@ -485,9 +510,12 @@ static bool apply_roster(sd_cluster *c, const char *share_id, guint8 node, const
 	sd_service_apply_roster(c->svc, share_id, node, (sd_member_rec *)(void *)recs->data, recs->len, now_us);
 	if (c->relay.endpoints != NULL && sd_service_owner_token(c->svc, share_id) != NULL) {
 		GPtrArray *relayed = g_ptr_array_new();
-		for (guint i = 0; i < recs->len; i++)
-			if (json_is_true(json_object_get(json_array_get(list, i), "relay")))
-				g_ptr_array_add(relayed, g_array_index(recs, sd_member_rec, i).peer);
+		for (guint i = 0; i < recs->len; i++) {
+			const char *peer = g_array_index(recs, sd_member_rec, i).peer;
+			if (json_is_true(json_object_get(json_array_get(list, i), "relay")) &&
+			    sd_service_remote_member(c->svc, share_id, node, peer))
+				g_ptr_array_add(relayed, (gpointer)peer);
+		}
 		c->relay.endpoints(c->nodes[node].name, share_id, (const char *const *)relayed->pdata, relayed->len,
 		                   c->relay.user_data);
 		g_ptr_array_free(relayed, TRUE);
@@ -499,7 +527,7 @@ static bool apply_roster(sd_cluster *c, const char *share_id, guint8 node, const
 /* node's member peer_id of share_id uses the relay (on) or not, if the share is held here. */
 static void relay_endpoint(sd_cluster *c, const char *share_id, guint8 node, const char *peer_id, bool on)
 {
-	if (c->relay.endpoint != NULL && sd_service_owner_token(c->svc, share_id) != NULL)
+	if (c->relay.endpoint != NULL && (!on || sd_service_remote_member(c->svc, share_id, node, peer_id)))
 		c->relay.endpoint(c->nodes[node].name, share_id, peer_id, on, c->relay.user_data);
 }
 
@@ -643,6 +671,9 @@ static bool dispatch(sd_cluster *c, const char *subject, const json_t *msg, gint
 		return strcmp(t, "hb") == 0 || strcmp(t, "bye") == 0;
 	}
 	if (strcmp(t, "resync") == 0) {
+		/* It lost messages: frames and credits between us may be among them. */
+		if (c->relay.reset != NULL)
+			c->relay.reset(name, false, c->relay.user_data);
 		c->rosters_due = true;
 		return true;
 	}
@@ -680,23 +711,44 @@ static void heartbeat(sd_cluster *c, gint64 now_us)
 	publish_json(c, "sd.hb", message_new(c, "hb"), NULL);
 }
 
+/* Every lookup ends now (its requests run as on one node). */
+static void finish_lookups(sd_cluster *c)
+{
+	GPtrArray *shares = g_ptr_array_new_with_free_func(g_free);
+	GHashTableIter iter;
+	gpointer share;
+	g_hash_table_iter_init(&iter, c->lookups);
+	while (g_hash_table_iter_next(&iter, &share, NULL))
+		g_ptr_array_add(shares, g_strdup(share));
+	for (guint i = 0; i < shares->len; i++)
+		finish_lookup(c, g_ptr_array_index(shares, i));
+	g_ptr_array_free(shares, TRUE);
+}
+
+void sd_cluster_resync(sd_cluster *c)
+{
+	c->resyncs++;
+	publish_all_rosters(c);
+	publish_json(c, "sd.resync", message_new(c, "resync"), NULL);
+}
+
 void sd_cluster_engine(sd_cluster *c, bool up, gint64 now_us)
 {
 	bool again = up && !c->engine_up && c->up_since_us != G_MININT64;
 	c->engine_up = up;
-	if (!up)
+	if (!up) {
+		finish_lookups(c); /* nobody can answer them meanwhile */
 		return;
+	}
 	c->up_since_us = now_us;
 	/* Nobody is judged for the time we could not hear them. */
 	for (guint i = 1; i <= c->n_nodes; i++)
 		c->nodes[i].seen_us = now_us;
 	heartbeat(c, now_us);
 	if (again) {
-		c->resyncs++;
 		if (c->relay.reset != NULL)
 			c->relay.reset(NULL, false, c->relay.user_data);
-		publish_all_rosters(c);
-		publish_json(c, "sd.resync", message_new(c, "resync"), NULL);
+		sd_cluster_resync(c);
 	}
 }
 
@@ -756,6 +808,7 @@ sd_cluster *sd_cluster_new(const sd_cluster_config *config, sd_service *svc, con
 	c->user_data = user_data;
 	c->mirrored = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	c->lookups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, lookup_free);
+	c->unsent = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	c->up_since_us = G_MININT64;
 	c->heartbeat_at_us = now_us;
 	const sd_cluster_hooks hooks = {replicate, forward, c};
@@ -783,6 +836,7 @@ void sd_cluster_free(sd_cluster *c, void (*drop)(void *ticket))
 			drop(g_ptr_array_index(tickets, i));
 	}
 	g_hash_table_destroy(c->lookups);
+	g_hash_table_destroy(c->unsent);
 	g_hash_table_destroy(c->mirrored);
 	g_free(c);
 }

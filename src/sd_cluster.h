@@ -87,6 +87,9 @@ void sd_cluster_no_responders(sd_cluster *c, const char *reply, gint64 now_us);
 /* The connection to the engine came up (first, or again: everything since may be lost, so rosters
  * are exchanged) or went down (nobody is judged while it is). */
 void sd_cluster_engine(sd_cluster *c, bool up, gint64 now_us);
+/* Messages from the engine were lost here (a full queue): this node's rosters go out again and the
+ * others are asked for theirs. */
+void sd_cluster_resync(sd_cluster *c);
 /* Heartbeats, leases, lookups that waited long enough, mirrors no longer held: call at least every
  * heartbeat. */
 void sd_cluster_tick(sd_cluster *c, gint64 now_us);

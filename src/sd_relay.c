@@ -752,8 +752,8 @@ void *sd_relay_route_remote(sd_relay *relay, void *node, const char *share_id, c
 			from = new_endpoint(relay, node_of(relay, node), share_id, peer);
 		}
 		if (from != NULL) {
+			/* In flight, and counted as relayed here; the quotas are the sender's node's. */
 			flow_from(to, from, true)->in_flight += length;
-			share->bytes += length;
 			relay->relayed += length;
 			client = to->client->client;
 			relay->hooks.retain(client);

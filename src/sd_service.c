@@ -410,11 +410,11 @@ static json_t *handle_signal(sd_service *svc, sd_peer *self, const sd_request *r
 		sd_fail(err, SD_ERR_SELF_SIGNAL, "a peer cannot signal itself");
 		return NULL;
 	}
-	if (target->client == NULL)
+	if (target->client != NULL)
+		emit_signal(svc, self->share, self->id, target, req->payload);
+	else if (svc->cluster.forward != NULL) /* else the cluster is gone (the plugin stops) */
 		svc->cluster.forward(target->node, self->share->id, self->id, target->id, req->payload,
 		                     svc->cluster.user_data);
-	else
-		emit_signal(svc, self->share, self->id, target, req->payload);
 	return json_pack("{s:s, s:s, s:s}", "swarmdrop", "signalled", "share", self->share->id, "to", target->id);
 }
 
@@ -774,4 +774,11 @@ bool sd_service_names_unheld_share(sd_service *svc, const json_t *body, char sha
 		return false;
 	memcpy(share_id, req.share, SD_SHARE_ID_LEN + 1);
 	return true;
+}
+
+bool sd_service_remote_member(sd_service *svc, const char *share_id, guint8 node, const char *peer_id)
+{
+	const sd_share *share = sd_registry_find_share(svc->reg, share_id);
+	const sd_peer *peer = share != NULL ? sd_share_find_peer(share, peer_id) : NULL;
+	return peer != NULL && peer->client == NULL && peer->node == node;
 }

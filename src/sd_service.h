@@ -161,6 +161,8 @@ void sd_service_apply_roster(sd_service *svc, const char *share_id, guint8 node,
 void sd_service_apply_close(sd_service *svc, const char *share_id, const char *reason);
 /* node is gone (its lease ran out, or it restarted): its members leave every share. */
 void sd_service_node_gone(sd_service *svc, guint8 node, gint64 now_us);
+/* Whether node holds member peer_id of share_id, as this node knows. */
+bool sd_service_remote_member(sd_service *svc, const char *share_id, guint8 node, const char *peer_id);
 /* Delivers a signal another node forwarded to this node's member to: false (dropped) when to is
  * not one of this node's members of share_id (it left meanwhile) or from not a member of it. */
 bool sd_service_deliver_signal(sd_service *svc, const char *share_id, const char *from, const char *to,

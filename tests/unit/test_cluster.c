@@ -454,6 +454,46 @@ static void an_engine_outage_judges_nobody_and_rosters_heal_it(void **state)
 	json_decref(r);
 }
 
+/* A member that leaves while its node is cut off from the engine, taking the node's last member
+ * of the share with it (so its node mirrors the share no more): the other nodes learn it from an
+ * empty roster once the engine is back. */
+static void a_leave_lost_with_the_engine_still_reaches_the_others(void **state)
+{
+	fixture *fx = *state;
+	node *a = &fx->nodes[0], *b = &fx->nodes[1];
+	made share = create_on(fx, a, &alice);
+	json_decref(join_on(fx, b, &bob, join_body(share.share)));
+	drop_events(a);
+	b->cut = true;
+	sd_cluster_engine(b->cluster, false, fx->now);
+	json_decref(handle(fx, b, &bob, json_pack("{s:s, s:s}", "request", "leave", "share", share.share)));
+	assert_null(sd_service_owner_token(b->svc, share.share));
+	b->cut = false;
+	sd_cluster_engine(b->cluster, true, fx->now);
+	pump(fx);
+	last_event(a, "peer_left");
+	json_t *r = handle(fx, a, &alice, json_pack("{s:s, s:s}", "request", "list", "share", share.share));
+	assert_int_equal(json_array_size(json_object_get(r, "peers")), 0);
+	json_decref(r);
+}
+
+/* A request parked on a lookup runs as on one node when the engine goes away meanwhile: nobody
+ * could answer it. */
+static void a_parked_request_runs_when_the_engine_goes(void **state)
+{
+	fixture *fx = *state;
+	node *b = &fx->nodes[1];
+	made share = create_on(fx, &fx->nodes[0], &alice);
+	ticket t = {&bob, join_body(share.share), NULL};
+	assert_int_equal(sd_cluster_admit(b->cluster, share.share, &t, fx->now), SD_ADMIT_PARKED);
+	sd_cluster_engine(b->cluster, false, fx->now);
+	assert_int_equal(b->resumed->len, 1);
+	assert_int_equal(json_integer_value(json_object_get(t.response, "error_code")), SD_ERR_NO_SUCH_SHARE);
+	json_decref(t.response);
+	g_ptr_array_set_size(b->resumed, 0);
+	g_queue_clear_full(&fx->queue, (GDestroyNotify)message_free); /* the lookup never left */
+}
+
 /* A node that restarts (a new epoch under its name) lost its members: the others drop them at
  * its first heartbeat, not a lease later. */
 static void a_restarted_node_loses_its_members_at_once(void **state)
@@ -674,6 +714,8 @@ int run_cluster_tests(void)
 		cmocka_unit_test_setup_teardown(an_engine_outage_judges_nobody_and_rosters_heal_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_restarted_node_loses_its_members_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_messages_are_counted_and_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_leave_lost_with_the_engine_still_reaches_the_others, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_parked_request_runs_when_the_engine_goes, setup, teardown),
 		cmocka_unit_test_setup_teardown(parked_requests_are_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_endpoints_follow_the_records, setup, teardown),
 		cmocka_unit_test(config_keys),
