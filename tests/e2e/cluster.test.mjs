@@ -9,7 +9,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  closeAll, janusSession, launchBrowser, pinBrowser, playsWhileDownloading, randomFile, receiveFile, sha256File,
+  closeAll, janusSession, launchBrowser, pinBrowser, playingPast, playsWhileDownloading, randomFile, receiveFile, sha256File,
   shareFile, startPlayer, startServer, subDir, tempDir, waitForState, watchPeerConnections, withStates,
 } from './harness.mjs';
 
@@ -22,7 +22,11 @@ const browsers = [];
 
 before(async () => {
   dir = tempDir('swarmdrop-cluster-');
-  server = await startServer({ nodes: 3 });
+  const media = subDir(dir, 'media');
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-f', 'lavfi',
+    '-i', 'sine=frequency=440', '-t', '20', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '50', '-b:v', '1M',
+    '-c:a', 'aac', join(media, 'movie.mkv')]);
+  server = await startServer({ nodes: 3, media });
 });
 
 after(async () => {
@@ -105,6 +109,27 @@ test('a video shared on node a plays on node b while it downloads, and after a s
     await viewer.page.goto(link);
     await startPlayer(viewer.page);
     await playsWhileDownloading(t, viewer.page);
+  }, { server });
+});
+
+test('a file node a publishes plays on node b, from a\'s own member through both relays', { timeout: 300_000 }, async (t) => {
+  const operator = await janusSession(server.nodes[0].wsUrl);
+  let link;
+  try {
+    const answer = await operator.request({ request: 'publish', admin_key: server.adminKey, path: 'movie.mkv' });
+    assert.equal(answer.swarmdrop, 'published', JSON.stringify(answer));
+    link = `${server.url}/s/${answer.share}#${answer.link}`;
+    if (!answer.ready) await operator.pluginEvent('published', { ms: 120_000 });
+  } finally {
+    operator.close();
+  }
+  const viewer = await browserOn('b');
+  await withStates(t, { viewer }, async () => {
+    await viewer.page.goto(link);
+    await startPlayer(viewer.page);
+    await playingPast(viewer.page, 3, 60_000);
+    const { peers } = await viewer.page.evaluate(() => window.swarmdrop);
+    assert.deepEqual(peers.map((peer) => [peer.role, peer.path]), [['owner', 'relay']]);
   }, { server });
 });
 
