@@ -312,12 +312,27 @@ static json_t *handle_create(sd_service *svc, void *client, sd_error *err)
 	                 "owner_token", owner->share->owner_token, "peer_secret", secret);
 }
 
-static json_t *handle_join(sd_service *svc, void *client, sd_share *share, const sd_request *req, sd_error *err)
+/* A member another node held joins here with its secret: its client moved (its node died, or
+ * its connection went elsewhere), so the other node's record goes, silently, and the member
+ * stays in everyone's lists and links. A record of this node's own is its live client: 466. */
+static void moved_here(sd_service *svc, sd_share *share, const sd_request *req, gint64 now_us)
+{
+	char id[SD_PEER_ID_LEN + 1];
+	sd_peer *held = req->peer_secret[0] != '\0' && sd_peer_id_of(share->id, req->peer_secret, id)
+	                    ? sd_share_find_peer(share, id)
+	                    : NULL;
+	if (held != NULL && held->client == NULL)
+		sd_registry_remove_peer(svc->reg, held, now_us);
+}
+
+static json_t *handle_join(sd_service *svc, void *client, sd_share *share, const sd_request *req, gint64 now_us,
+                           sd_error *err)
 {
 	if (sd_registry_peer_of(svc->reg, share, client) != NULL) {
 		sd_fail(err, SD_ERR_ALREADY_JOINED, "this handle is already a peer of share %s", share->id);
 		return NULL;
 	}
+	moved_here(svc, share, req, now_us);
 	sd_role role = SD_ROLE_RECEIVER;
 	if (req->owner_token[0] != '\0') {
 		if (!tokens_equal(req->owner_token, share->owner_token) || sd_share_owner(share) != NULL) {
@@ -445,7 +460,7 @@ static json_t *member_request(sd_service *svc, void *client, const sd_request *r
 		return NULL;
 	}
 	if (req->kind == SD_REQ_JOIN)
-		return handle_join(svc, client, share, req, err);
+		return handle_join(svc, client, share, req, now_us, err);
 	sd_peer *self = sd_registry_peer_of(svc->reg, share, client);
 	if (self == NULL) {
 		sd_fail(err, SD_ERR_NOT_JOINED, "this handle is not a peer of share %s", share->id);

@@ -141,7 +141,8 @@ async function disruptedTransfer(t, id, disrupt, { relayOnly = false } = {}) {
   let link;
   await withStates(t, { sender, receiver }, async () => {
     link = await shareFile(sender.page, server.url, file.path);
-    const saved = receiveFile(receiver.page, link, subDir(dir, `disrupted-${id}`));
+    // Well inside the test's timeout, so that a stall fails with the pages' states.
+    const saved = receiveFile(receiver.page, link, subDir(dir, `disrupted-${id}`), { timeout: 150_000 });
     await waitForState(receiver.page, (s) => s.bytes > 4 << 20, null, { timeout: 60_000 });
     const before = (await receiver.page.evaluate(() => window.swarmdrop)).bytes;
     await disrupt({ sender, receiver });
@@ -160,7 +161,7 @@ test('node b killed mid-transfer: its receiver moves to another node, joins agai
   });
   await server.nodes.find((n) => n.id === 'b').start();
   const newcomer = await browserOn('b');
-  const again = await receiveFile(newcomer.page, link, subDir(dir, 'newcomer-b'));
+  const again = await receiveFile(newcomer.page, link, subDir(dir, 'newcomer-b'), { timeout: 90_000 });
   assert.equal(await sha256File(again.path), sha256);
   const { connections } = await nodeStats('b');
   assert.ok(connections >= 2, 'the newcomer did not reach the restarted node b'); // its, and this request's
@@ -181,6 +182,6 @@ test('the engine restarted mid-transfer: the transfer goes on, and a newcomer on
     await server.engine.start();
   });
   const newcomer = await browserOn('c');
-  const again = await receiveFile(newcomer.page, link, subDir(dir, 'newcomer-c'));
+  const again = await receiveFile(newcomer.page, link, subDir(dir, 'newcomer-c'), { timeout: 90_000 });
   assert.equal(await sha256File(again.path), sha256);
 });
